@@ -1,0 +1,145 @@
+# hvlab - build, test, benchmark.
+#
+#   make            build everything into build/ (the CLI is build/hvlab)
+#   make check      run every test; last line "N passed, N failed, N skipped"
+#   make bench      run the benchmarks and print their figures
+#   make demo       install what is missing, build, run the flagship scenario
+#   make deps       install the Debian packages hvlab uses (root) or say how
+#   make docs       regenerate docs/trace-events.md from trace/hvlab_*.h
+#   make install PREFIX=/usr/local
+#   make WERROR=-Werror   fail on any warning (CI does, with gcc and clang)
+#
+# Rules: new files are picked up by their folder, so nothing here needs
+# editing to add a .c file; every object waits for `deps` (order-only), so
+# a parallel build on a fresh machine never compiles before the packages
+# are in; analysis/ links babeltrace2 and nothing of core/ (DESIGN.md), and
+# is never part of libhvlab.a.
+
+CC       ?= gcc
+PREFIX   ?= /usr/local
+BUILD    ?= build
+OPT      ?= -O2
+CPPFLAGS += -I. -D_GNU_SOURCE -D__XEN_TOOLS__ -DLTTNG_UST_COMPAT_API_VERSION=1
+CFLAGS   += -std=gnu11 $(OPT) -g -Wall -Wextra -pthread $(WERROR)
+LDLIBS   += -llttng-ust -llttng-ctl -ldl -lpthread -lm
+
+# babeltrace2 (analysis/ only).  The fallbacks hold before `make deps` has
+# installed pkg-config's file for it: the headers live in /usr/include.
+BT_CFLAGS := $(shell pkg-config --cflags babeltrace2 2>/dev/null)
+BT_LIBS   := $(or $(shell pkg-config --libs babeltrace2 2>/dev/null),-lbabeltrace2)
+
+# The hypervisor and everything above it, as one library.  New files are
+# picked up by their folder; nothing here needs editing to add one.
+LIB_SRCS   := $(wildcard core/*.c core/mm/*.c core/shadow/*.c core/grant/*.c \
+                         inject/*.c guest/*.c toolstack/*.c)
+TRACE_SRCS := $(filter-out trace/providers.c,$(wildcard trace/*.c))
+CLI_SRCS   := $(wildcard tools/hvlab/*.c)
+ANALYSIS_SRCS := $(wildcard analysis/*.c)
+TOOL_SRCS  := $(wildcard analysis/cmd/*.c)
+UNIT_SRCS  := $(wildcard tests/unit/test-*.c)
+E2E_SRCS   := $(wildcard tests/e2e/*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_LIB_SRCS := $(wildcard bench/lib/*.c)
+
+LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+NOTRACE_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj-notrace/%.o)
+TRACE_OBJS   := $(TRACE_SRCS:%.c=$(BUILD)/obj/%.o)
+PROVIDER_OBJ := $(BUILD)/obj/trace/providers.o
+CLI_OBJS     := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+ANALYSIS_OBJS := $(ANALYSIS_SRCS:%.c=$(BUILD)/obj/%.o)
+TOOL_BINS    := $(TOOL_SRCS:analysis/cmd/%.c=$(BUILD)/%)
+UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+E2E_BINS     := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/tests/e2e/%)
+BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+BENCH_LIB_OBJS := $(BENCH_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+LIB         := $(BUILD)/libhvlab.a
+LIB_NOTRACE := $(BUILD)/libhvlab-notrace.a
+
+.PHONY: all deps check bench demo docs install clean headers
+all: deps $(BUILD)/hvlab $(TOOL_BINS) $(UNIT_BINS) $(E2E_BINS) $(BENCH_BINS) headers
+
+deps:
+	@bash mk/deps.sh --check-or-install
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj-notrace/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DHVLAB_NO_TRACE $(CFLAGS) -MMD -MP -c $< -o $@
+
+# analysis/ and its tools see babeltrace2's headers.
+$(ANALYSIS_OBJS): CPPFLAGS += $(BT_CFLAGS)
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIB_NOTRACE): $(NOTRACE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hvlab: $(CLI_OBJS) $(ANALYSIS_OBJS) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
+	$(CC) $(CFLAGS) $(CLI_OBJS) $(ANALYSIS_OBJS) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) \
+	    -o $@ $(LDLIBS) $(BT_LIBS)
+
+# Small trace tools (analysis/cmd/NAME.c -> build/NAME): babeltrace2 only.
+$(TOOL_BINS): $(BUILD)/%: analysis/cmd/%.c $(ANALYSIS_OBJS) | deps
+	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_OBJS) -o $@ $(BT_LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+
+# End-to-end helper programs: the recorder, the trace reader, the providers.
+$(BUILD)/tests/e2e/%: tests/e2e/%.c $(ANALYSIS_OBJS) $(TRACE_OBJS) $(PROVIDER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_OBJS) $(TRACE_OBJS) \
+	    $(PROVIDER_OBJ) -o $@ $(LDLIBS) $(BT_LIBS)
+
+# Benchmarks link both libraries' worth of objects only through their own
+# choice: bench/*-notrace*.c link the library built without tracepoints.
+# bench/lib/*.c (helpers, the bare comparison provider) go into every one.
+$(BUILD)/bench/%: bench/%.c $(LIB) $(LIB_NOTRACE) $(TRACE_OBJS) $(PROVIDER_OBJ) $(BENCH_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(BENCH_LIB_OBJS) \
+	    $(if $(findstring notrace,$*),$(LIB_NOTRACE),$(LIB)) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+
+# Every header compiles on its own.
+HEADERS := $(filter-out trace/hvlab_%.h,$(wildcard core/*.h core/mm/*.h core/shadow/*.h \
+             core/grant/*.h inject/*.h guest/*.h toolstack/*.h trace/*.h analysis/*.h))
+headers: $(HEADERS:%.h=$(BUILD)/hdr/%.ok)
+$(BUILD)/hdr/%.ok: %.h | deps
+	@mkdir -p $(dir $@)
+	@printf '#include "%s"\n' $< | $(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -fsyntax-only -x c - && touch $@
+
+# The event catalog is generated from the provider headers; a test in
+# `make check` fails when the committed copy differs.
+docs:
+	python3 mk/gen-trace-doc.py --output docs/trace-events.md
+
+# Tests that record traces start the LTTng session daemon themselves
+# (tests/e2e/lib/common.sh); starting it here too saves each a cold start.
+check: all
+	@bash tests/e2e/lib/sessiond.sh >/dev/null 2>&1 || true
+	@BUILD=$(BUILD) bash tests/run.sh
+
+bench: all
+	@BUILD=$(BUILD) bash bench/run.sh
+
+demo: all
+	@BUILD=$(BUILD) bash mk/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hvlab/scenarios \
+	    $(DESTDIR)$(PREFIX)/share/doc/hvlab
+	install -m 755 $(BUILD)/hvlab $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 scenarios/*.hvl $(DESTDIR)$(PREFIX)/share/hvlab/scenarios/
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/hvlab/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

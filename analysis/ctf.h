@@ -1,0 +1,50 @@
+/*
+ * analysis/ctf.h - read a CTF trace directory through a babeltrace2 graph.
+ *
+ *   source.ctf.fs (every directory holding a `metadata` file below DIR)
+ *     -> filter.utils.muxer (one time-ordered stream)
+ *     -> an in-process sink that calls ops->event for every event.
+ *
+ * The one place analysis code builds a graph; readers (count.c, the PTE
+ * replay of the end-to-end tests) supply callbacks.  Links nothing of core/:
+ * the event catalog (trace/hvlab_*.h) is the only thing shared with it.
+ */
+#ifndef HVLAB_ANALYSIS_CTF_H
+#define HVLAB_ANALYSIS_CTF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <babeltrace2/babeltrace.h>
+
+struct ctf_reader_ops {
+    /*
+     * One event, in timestamp order.  has_ts is false when its stream has
+     * no clock.  Return 0 to go on, non-zero to stop the read with an error
+     * (the callback fills its own message through ctf_read's err buffer,
+     * passed back as the last argument).
+     */
+    int (*event)(const bt_event *ev, int64_t ts_ns, bool has_ts, void *arg,
+                 char *err, size_t errlen);
+    /* A discarded-events (packets = false) or discarded-packets (true)
+       notification; count is 0 when the trace does not say how many. */
+    void (*discarded)(uint64_t count, bool packets, void *arg);
+    /* After the last message, while the trace's classes (event names) are
+       still alive.  Return non-zero (with err[] filled) to fail the read. */
+    int (*end)(void *arg, char *err, size_t errlen);
+};
+
+/*
+ * Read every CTF trace below dir.  Returns the number of trace directories
+ * read (>= 1), or -1 with err[] filled (no trace found, babeltrace2 failed
+ * with its causes, or a callback stopped the read).
+ */
+int ctf_read(const char *dir, const struct ctf_reader_ops *ops, void *arg,
+             char *err, size_t errlen);
+
+/* Payload integer field by name (signed fields are returned as their
+   two's-complement bits).  0, or -1 if the event has no such integer. */
+int ctf_field_u64(const bt_event *ev, const char *name, uint64_t *out);
+
+#endif /* HVLAB_ANALYSIS_CTF_H */

@@ -1,0 +1,63 @@
+/*
+ * core/domain.h - a domain: its memory accounting, vCPUs and subsystem state.
+ *
+ * Fields are grouped by the lock or owner that governs them.  Subsystems keep
+ * their per-domain state behind opaque pointers (ptwr, later p2m, shadow,
+ * grant table) so that this header depends on none of them.
+ *
+ * Lifecycle functions (create, destroy, pause) live in core/domctl.h; this
+ * file only holds the structure and helpers that read it.
+ */
+#ifndef HVLAB_CORE_DOMAIN_H
+#define HVLAB_CORE_DOMAIN_H
+
+#include <stdatomic.h>
+
+#include "core/lock.h"
+#include "core/types.h"
+
+struct machine;
+struct vcpu;
+struct ptwr_domain;
+
+enum domain_kind { DOMAIN_PV = 0, DOMAIN_HVM = 1 };
+
+struct domain {
+    domid_t domid;
+    struct machine *m;
+    enum domain_kind kind;
+    bool is_privileged;             /* may use foreign domids (dom0-like) */
+    _Atomic bool is_dying;
+    _Atomic int pause_count;
+
+    /* Memory accounting: page_alloc_lock. */
+    hv_lock_t page_alloc_lock;
+    uint64_t max_pages;
+    _Atomic uint64_t tot_pages;
+    uint32_t page_list_head;        /* frames owned, linked by mfn */
+    uint32_t page_list_tail;
+    pfn_t max_gpfn;                 /* highest pfn the guest was given */
+
+    /* vCPUs: fixed at creation. */
+    unsigned nr_vcpus;
+    struct vcpu *vcpu[HV_MAX_VCPUS];
+    _Atomic uint64_t dirty_vcpumask; /* vCPUs that may hold TLB entries */
+
+    unsigned long vm_assist;        /* VMASST_TYPE_* bits */
+    hv_lock_t big_lock;             /* Xen's per-domain big lock */
+
+    _Atomic uint64_t nr_l4_pages;   /* validated L4s (Xen keeps this too) */
+
+    struct ptwr_domain *ptwr;       /* owned by core/mm/ptwr.c */
+};
+
+static inline bool is_pv_domain(const struct domain *d)
+{
+    return d->kind == DOMAIN_PV;
+}
+static inline bool vm_assist_enabled(const struct domain *d, unsigned type)
+{
+    return (d->vm_assist >> type) & 1;
+}
+
+#endif /* HVLAB_CORE_DOMAIN_H */

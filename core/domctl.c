@@ -1,0 +1,156 @@
+/*
+ * core/domctl.c - the host API the toolstack drives domains with.
+ *
+ * Rules:
+ *   D1  Every call checks its arguments and returns 0 or -XEN_E*; nothing
+ *       is changed when it fails.
+ *   D2  A domain is registered in m->domains[] from creation until its
+ *       structure is freed; a destroyed domain whose frames are still
+ *       referenced by someone else (foreign mappings) stays registered,
+ *       dying, until its last frame is freed (then domain_reap_if_dead
+ *       frees it), as Xen keeps a zombie domain.
+ *   D3  domctl_build_pte writes only into frames the domain owns that are
+ *       not validated tables (a validated table changes through
+ *       mod_pt_entry only), and traces the write (path build).
+ *   D4  Pause is a counter: the domain runs when it is zero.
+ */
+#include <stdlib.h>
+
+#include "core/domain.h"
+#include "core/domctl.h"
+#include "core/machine.h"
+#include "core/mm/frame.h"
+#include "core/mm/mm.h"
+#include "core/mm/private.h"
+#include "core/mm/pv_pt.h"
+#include "core/traps.h"
+#include "core/vcpu.h"
+
+static void domain_free(struct domain *d)
+{
+    struct machine *m = d->m;
+    for (unsigned i = 0; i < d->nr_vcpus; i++)
+        vcpu_free(d->vcpu[i]);
+    if (m->domains[d->domid] == d)
+        m->domains[d->domid] = NULL;
+    free(d);
+}
+
+int domain_create(struct machine *m, const struct domain_config *cfg,
+                  struct domain **out)
+{
+    *out = NULL;
+    if (!m || !cfg || cfg->domid >= HV_MAX_DOMAINS || cfg->nr_vcpus == 0 ||
+        cfg->nr_vcpus > HV_MAX_VCPUS ||
+        (cfg->kind != DOMAIN_PV && cfg->kind != DOMAIN_HVM))
+        return -XEN_EINVAL;
+    if (m->domains[cfg->domid])
+        return -XEN_EEXIST;
+
+    struct domain *d = calloc(1, sizeof(*d));
+    if (!d)
+        return -XEN_ENOMEM;
+    d->domid = cfg->domid;
+    d->m = m;
+    d->kind = cfg->kind;
+    d->is_privileged = cfg->privileged;
+    d->max_pages = cfg->max_pages;
+    hv_lock_init(&d->big_lock, "domain.big", LOCK_DOMAIN_BIG);
+    int rc = mm_domain_init(d);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
+        struct vcpu *v = vcpu_alloc(d, i);
+        if (!v) {
+            d->nr_vcpus = i;
+            domain_free(d);
+            return -XEN_ENOMEM;
+        }
+        d->vcpu[i] = v;
+        d->nr_vcpus = i + 1;
+        traps_init_vcpu(v);
+    }
+    m->domains[d->domid] = d;
+    *out = d;
+    return 0;
+}
+
+void domain_reap_if_dead(struct domain *d)
+{
+    /* Called when d's last frame was freed (D2). */
+    if (atomic_load(&d->is_dying) && atomic_load(&d->tot_pages) == 0 &&
+        d->m->domains[d->domid] == d && atomic_load(&d->pause_count) < 0)
+        domain_free(d);
+}
+
+int domain_destroy(struct domain *d)
+{
+    if (!d)
+        return -XEN_EINVAL;
+    if (atomic_exchange(&d->is_dying, true) && atomic_load(&d->pause_count) < 0)
+        return -XEN_EINVAL;                     /* already destroyed */
+    mm_relinquish(d);
+    if (atomic_load(&d->tot_pages) == 0) {
+        domain_free(d);
+        return 0;
+    }
+    /* Frames still mapped by others: a zombie, reaped with its last frame.
+       A negative pause count marks "destroyed, awaiting reap". */
+    atomic_store(&d->pause_count, -1);
+    return 0;
+}
+
+void domain_pause(struct domain *d)
+{
+    if (atomic_load(&d->pause_count) >= 0)
+        atomic_fetch_add(&d->pause_count, 1);
+    /* Pausing closes open writable-pagetable batches (Xen 3.0 flushed them
+     * on pause), so a paused domain's tables are all hooked and validated. */
+    if (d->nr_vcpus && d->vcpu[0])
+        ptwr_sync(d->vcpu[0]);
+}
+
+void domain_unpause(struct domain *d)
+{
+    int c = atomic_load(&d->pause_count);
+    while (c > 0 && !atomic_compare_exchange_weak(&d->pause_count, &c, c - 1))
+        ;
+}
+
+int domctl_populate(struct domain *d, pfn_t first, uint64_t nr, mfn_t *mfns)
+{
+    if (!d || atomic_load(&d->is_dying))
+        return -XEN_EINVAL;
+    return mm_populate(d, first, nr, mfns);
+}
+
+void *domctl_map_foreign(struct domain *d, mfn_t mfn)
+{
+    if (!d || !mfn_valid(d->m, mfn) || page_get_owner(d->m, mfn) != d)
+        return NULL;
+    return mfn_to_virt(d->m, mfn);
+}
+
+int domctl_build_pte(struct domain *d, mfn_t table, unsigned level,
+                     unsigned slot, uint64_t pte)
+{
+    if (!d || level < 1 || level > 4 || slot >= PT_ENTRIES ||
+        !mfn_valid(d->m, table) || page_get_owner(d->m, table) != d)
+        return -XEN_EINVAL;
+    uint64_t t = atomic_load(&mfn_to_page(d->m, table)->type_info);
+    if (pgt_level(t) && (t & (PGT_validated | PGT_partial | PGT_count_mask)))
+        return -XEN_EINVAL;                     /* D3 */
+    pt_write_entry(d->m, d->domid, table, level, slot,
+                   pt_read_entry(d->m, table, slot), pte, PTW_BUILD);
+    return 0;
+}
+
+int domctl_set_vcpu_context(struct vcpu *v, mfn_t kernel_root,
+                            mfn_t user_root)
+{
+    if (!v || !v->d || atomic_load(&v->d->is_dying))
+        return -XEN_EINVAL;
+    return mm_set_vcpu_roots(v, kernel_root, user_root);
+}

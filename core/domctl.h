@@ -1,0 +1,53 @@
+/*
+ * core/domctl.h - the host API the toolstack drives domains with.
+ *
+ * These stand for the domctl / memory_op / foreign-mapping calls a Xen
+ * toolstack makes as the privileged domain: create, populate, map a guest
+ * frame to fill it (privcmd-style), set a vCPU's initial context, pause,
+ * destroy.  Every one checks its arguments and returns 0 or -XEN_E*.
+ */
+#ifndef HVLAB_CORE_DOMCTL_H
+#define HVLAB_CORE_DOMCTL_H
+
+#include "core/domain.h"
+#include "core/types.h"
+
+struct machine;
+struct vcpu;
+
+struct domain_config {
+    enum domain_kind kind;
+    unsigned nr_vcpus;
+    uint64_t max_pages;
+    bool privileged;
+    domid_t domid;              /* wanted id (< HV_MAX_DOMAINS) */
+};
+
+int domain_create(struct machine *m, const struct domain_config *cfg,
+                  struct domain **out);
+/* Release every frame and reference the domain holds (vCPU roots, pins,
+   PTE references, allocation references) and free it.  Afterwards the
+   machine's frames are all free again or owned by others. */
+int domain_destroy(struct domain *d);
+void domain_pause(struct domain *d);
+void domain_unpause(struct domain *d);
+
+/* XENMEM_populate_physmap on behalf of the toolstack: give d fresh frames
+   for pfns [first, first+nr); mfns[] (may be NULL) receives them.  Sets the
+   M2P.  -XEN_ENOMEM past max_pages or when the machine is out of frames. */
+int domctl_populate(struct domain *d, pfn_t first, uint64_t nr, mfn_t *mfns);
+/* Host pointer to a frame owned by d, for the builder to fill; NULL if d
+   does not own mfn. */
+void *domctl_map_foreign(struct domain *d, mfn_t mfn);
+/* Builder write of one entry of a not-yet-validated table frame of d (the
+   initial page tables); traced as hvlab_pt:pte_write path=build so the trace
+   can replay every table from empty.  -XEN_EINVAL if d does not own table or
+   the frame is a validated table already. */
+int domctl_build_pte(struct domain *d, mfn_t table, unsigned level,
+                     unsigned slot, uint64_t pte);
+/* Initial vCPU context (XEN_DOMCTL_setvcpucontext): kernel and user roots.
+   Takes the root type references (validating the whole tree); -XEN_EINVAL
+   if the tree does not validate. */
+int domctl_set_vcpu_context(struct vcpu *v, mfn_t kernel_root, mfn_t user_root);
+
+#endif /* HVLAB_CORE_DOMCTL_H */

@@ -1,0 +1,70 @@
+/*
+ * core/guest_access.c - the hypervisor reading and writing guest memory.
+ *
+ * Rules:
+ *   1. A guest virtual address is translated on the vCPU's current root
+ *      (v->cr3) with the guest kernel's rights, page by page, by a walk that
+ *      sets A (and D for writes) as the CPU would; the TLB is not used.
+ *   2. Any translation failure is -XEN_EFAULT.  No fault is delivered to the
+ *      hypervisor's fault handler or to the guest: a bad hypercall pointer
+ *      is the guest's error, reported as Xen reports it.
+ *   3. An address range that wraps around the address space is -XEN_EFAULT
+ *      before anything is copied.  Otherwise a fault part-way leaves the
+ *      pages before it copied (as Xen's copy_to/from_user does).
+ *   4. v->in_hypervisor_access is set for the duration of the copy.
+ */
+#include <string.h>
+
+#include "core/domain.h"
+#include "core/guest_access.h"
+#include "core/machine.h"
+#include "core/mmu.h"
+#include "core/vcpu.h"
+
+/* Copy len bytes between host memory and guest va (to_guest: direction). */
+static int guest_copy(struct vcpu *v, uint64_t gva, void *host, size_t len,
+                      bool to_guest)
+{
+    struct machine *m = v->d->m;
+    uint8_t *p = host;
+
+    if (len == 0)
+        return 0;
+    if (gva + len - 1 < gva)                        /* rule 3 */
+        return -XEN_EFAULT;
+
+    bool was = v->in_hypervisor_access;
+    v->in_hypervisor_access = true;
+    int rc = 0;
+    while (len > 0) {
+        size_t off = gva & PAGE_OFFSET_MASK;
+        size_t chunk = PAGE_SIZE - off;
+        mfn_t mfn;
+        if (chunk > len)
+            chunk = len;
+        if (mmu_translate(v, gva, to_guest ? PFEC_WRITE : 0, &mfn) != 0) {
+            rc = -XEN_EFAULT;
+            break;
+        }
+        uint8_t *g = (uint8_t *)mfn_to_virt(m, mfn) + off;
+        if (to_guest)
+            memcpy(g, p, chunk);
+        else
+            memcpy(p, g, chunk);
+        gva += chunk;
+        p += chunk;
+        len -= chunk;
+    }
+    v->in_hypervisor_access = was;
+    return rc;
+}
+
+int copy_from_guest(struct vcpu *v, void *dst, uint64_t gva, size_t len)
+{
+    return guest_copy(v, gva, dst, len, false);
+}
+
+int copy_to_guest(struct vcpu *v, uint64_t gva, const void *src, size_t len)
+{
+    return guest_copy(v, gva, (void *)src, len, true);
+}

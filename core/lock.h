@@ -1,0 +1,81 @@
+/*
+ * core/lock.h - hypervisor locks and scheduling points.
+ *
+ * Every lock, wait and scheduling decision of the hypervisor goes through
+ * here, so that the deterministic scheduler (det mode: vCPUs as coroutines on
+ * one thread) can take over without touching any caller:
+ *
+ *   - hv_lock()/hv_unlock(): a spinlock with a bounded spin that then yields
+ *     the CPU (threads mode) or the vCPU (det mode, through sched_point()).
+ *   - sched_point(why): a place where another vCPU may run.  A no-op unless a
+ *     scheduler installed a hook.
+ *
+ * Lock levels follow Xen's mm-locks.h idea: a vCPU may only take a lock of a
+ * higher level than every lock it holds (checked when HVLAB_LOCK_DEBUG).
+ */
+#ifndef HVLAB_CORE_LOCK_H
+#define HVLAB_CORE_LOCK_H
+
+#include <stdatomic.h>
+
+#include "core/types.h"
+
+/* Why a vCPU reached a scheduling point (recorded by det mode). */
+enum sched_point {
+    SP_LOCK,        /* about to take a lock */
+    SP_UNLOCK,      /* released a lock */
+    SP_SPIN,        /* lock busy or waiting for a condition */
+    SP_HCALL_ENTRY, /* hypercall entry */
+    SP_HCALL_EXIT,  /* hypercall exit */
+    SP_PREEMPT,     /* a long hypercall checks for preemption */
+    SP_FAULT,       /* a guest fault enters the hypervisor */
+    SP_MEM,         /* every N guest memory accesses */
+    SP_INJECT,      /* an injection point asked to yield */
+    SP_NR
+};
+
+/* Installed by a scheduler that wants control at scheduling points. */
+extern void (*hv_sched_hook)(enum sched_point why);
+
+static inline void sched_point(enum sched_point why)
+{
+    if (unlikely(hv_sched_hook != NULL))
+        hv_sched_hook(why);
+}
+
+/* Lock levels, lowest first (take locks in increasing level). */
+enum hv_lock_level {
+    LOCK_DOMAIN_BIG = 10,   /* per-domain big lock (Xen 3.0 ptwr era) */
+    LOCK_PTWR       = 20,   /* writable-pagetable batch state */
+    LOCK_P2M        = 30,
+    LOCK_PAGING     = 40,
+    LOCK_PAGE_ALLOC = 50,   /* a domain's page list and tot_pages */
+    LOCK_HEAP       = 60,   /* the machine's free-frame heap */
+    LOCK_LEAF       = 90,   /* anything that takes no other lock */
+};
+
+typedef struct hv_lock {
+    _Atomic uint32_t locked;
+    uint16_t level;         /* enum hv_lock_level */
+    const char *name;
+} hv_lock_t;
+
+#define HV_LOCK_INITIALIZER(n, lvl) { .locked = 0, .level = (lvl), .name = (n) }
+
+void hv_lock_init(hv_lock_t *l, const char *name, enum hv_lock_level level);
+void hv_lock(hv_lock_t *l);
+bool hv_trylock(hv_lock_t *l);
+void hv_unlock(hv_lock_t *l);
+static inline bool hv_lock_is_locked(const hv_lock_t *l)
+{
+    return atomic_load_explicit(&l->locked, memory_order_relaxed) != 0;
+}
+
+/* Body of a wait loop: spin a little, then let someone else run. */
+void hv_relax(void);
+
+/* Locks the calling vCPU holds now (0 when lock-order checking is compiled
+   out, i.e. with NDEBUG).  For assertions: no lock is held at hypercall exit. */
+unsigned hv_lock_held_count(void);
+
+#endif /* HVLAB_CORE_LOCK_H */

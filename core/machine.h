@@ -1,0 +1,105 @@
+/*
+ * core/machine.h - the host: RAM arena, frame table, M2P, free-frame heap.
+ *
+ * Host RAM is one mmap'd arena (MAP_NORESERVE: a large machine costs nothing
+ * until touched); MFN = frame index into it.  Several machines may live in one
+ * process (migration source and destination); nothing here is global.
+ *
+ * The M2P (machine -> guest pfn) lives in Xen-owned frames of the arena, and
+ * Xen's L3/L2/L1 tables that map it read-only are built at creation:
+ * xen_l4_slots[] are the entries every validated guest L4 receives in Xen's
+ * slots (256..271), so guests read the M2P at MACH2PHYS_VIRT_START as on Xen.
+ */
+#ifndef HVLAB_CORE_MACHINE_H
+#define HVLAB_CORE_MACHINE_H
+
+#include "core/lock.h"
+#include "core/mm/page.h"
+#include "core/options.h"
+#include "core/pte.h"
+
+struct domain;
+struct frame_history;
+
+/* First and last L4 slots reserved for Xen in a 64-bit PV guest. */
+#define XEN_L4_SLOT_FIRST   256
+#define XEN_L4_SLOT_LAST    271
+#define XEN_L4_NR_SLOTS     (XEN_L4_SLOT_LAST - XEN_L4_SLOT_FIRST + 1)
+
+/* M2P entry for a frame with no guest pfn, and for shared (CoW) frames. */
+#define INVALID_M2P_ENTRY   (~0ULL)
+#define SHARED_M2P_ENTRY    (~0ULL - 1)
+
+struct machine {
+    unsigned host_id;               /* appears in every trace event */
+    uint8_t *ram;                   /* arena base; frame mfn at ram + mfn*4K */
+    uint64_t nr_frames;
+    struct page_info *frame_table;  /* nr_frames entries */
+
+    uint64_t *m2p;                  /* m2p[mfn]; points into Xen frames */
+    mfn_t m2p_first_mfn;
+    uint64_t m2p_nr_frames;
+    pte_t xen_l4_slots[XEN_L4_NR_SLOTS];
+
+    hv_lock_t heap_lock;            /* protects the free list below */
+    uint32_t free_head;             /* singly linked through list_next */
+    uint64_t nr_free;
+
+    struct domain *domains[HV_MAX_DOMAINS]; /* by domid; NULL if none */
+    _Atomic uint32_t tlbflush_clock;        /* ticks at every full flush */
+
+    struct hv_options opt;
+
+    /* Ring of recent frame transitions (core/mm/history.c); created lazily
+       by the mm code, freed by machine_destroy through frame_history_free. */
+    struct frame_history *_Atomic history;
+};
+
+/* Create a machine with ram_bytes of RAM.  0, -XEN_EINVAL (fewer than 64
+   frames, or more than the 32-bit frame links / the M2P window allow), or
+   -XEN_ENOMEM. */
+int machine_create(uint64_t ram_bytes, unsigned host_id,
+                   const struct hv_options *opt, struct machine **out);
+/* Destroy a machine; every domain must have been destroyed first. */
+void machine_destroy(struct machine *m);
+
+static inline bool mfn_valid(const struct machine *m, mfn_t mfn)
+{
+    return mfn < m->nr_frames;
+}
+static inline void *mfn_to_virt(const struct machine *m, mfn_t mfn)
+{
+    return m->ram + (mfn << PAGE_SHIFT);
+}
+static inline struct page_info *mfn_to_page(const struct machine *m, mfn_t mfn)
+{
+    return &m->frame_table[mfn];
+}
+static inline mfn_t page_to_mfn(const struct machine *m,
+                                const struct page_info *pg)
+{
+    return (mfn_t)(pg - m->frame_table);
+}
+static inline struct domain *machine_domain(const struct machine *m,
+                                            domid_t domid)
+{
+    return domid < HV_MAX_DOMAINS ? m->domains[domid] : NULL;
+}
+
+/*
+ * Raw frame heap (no owner, no references).  machine_heap_alloc returns a
+ * zeroed frame in state "inuse" with count_info 0 and type_info 0, or
+ * INVALID_MFN when the heap is empty.  machine_heap_free takes a frame whose
+ * counts are zero back.  Owners and references are core/mm/alloc.c's job.
+ */
+mfn_t machine_heap_alloc(struct machine *m);
+void machine_heap_free(struct machine *m, mfn_t mfn);
+
+/* M2P accessors (the only writer is set_gpfn_from_mfn, which traces). */
+static inline uint64_t get_gpfn_from_mfn(const struct machine *m, mfn_t mfn)
+{
+    return mfn_valid(m, mfn) ? m->m2p[mfn] : INVALID_M2P_ENTRY;
+}
+void set_gpfn_from_mfn(struct machine *m, mfn_t mfn, uint64_t pfn);
+
+#endif /* HVLAB_CORE_MACHINE_H */

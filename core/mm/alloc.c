@@ -1,0 +1,248 @@
+/*
+ * core/mm/alloc.c - frames given to domains and taken back; domain memory
+ * set-up and teardown.
+ *
+ * Rules:
+ *   A1  A frame is on exactly one list: the machine's free heap, or its
+ *       owner's page list (linked by mfn through list_next/list_prev).
+ *       The owner's list and tot_pages change together, under
+ *       d->page_alloc_lock; the heap is machine.c's.
+ *   A2  tot_pages never exceeds max_pages: the check and the increment are
+ *       under the same lock.
+ *   A3  A frame leaves its domain only when its last general reference
+ *       goes (frame.c put_page); nothing here frees a referenced frame.
+ *   A4  No put of any reference happens with page_alloc_lock held (a put
+ *       may free, and freeing takes the lock).
+ *   A5  Teardown (mm_relinquish) drops, in order: vCPU roots and parked
+ *       type puts, pins, the references held by every remaining validated
+ *       or partial table (forced devalidation, L4 first, which also breaks
+ *       linear cycles), and finally the allocation references.  Once no
+ *       other domain maps its frames, every frame is back in the heap.
+ */
+#include <assert.h>
+#include <stdlib.h>
+
+#include "core/domain.h"
+#include "core/machine.h"
+#include "core/mm/alloc.h"
+#include "core/mm/frame.h"
+#include "core/mm/history.h"
+#include "core/mm/mm.h"
+#include "core/mm/private.h"
+#include "core/mm/pv_pt.h"
+#include "core/vcpu.h"
+#include "trace/trace.h"
+
+/* ---- the domain page list (A1), page_alloc_lock held ------------------- */
+
+static void list_append_locked(struct domain *d, mfn_t mfn)
+{
+    struct page_info *pg = mfn_to_page(d->m, mfn);
+    pg->list_next = PAGE_LIST_NULL;
+    pg->list_prev = d->page_list_tail;
+    if (d->page_list_tail != PAGE_LIST_NULL)
+        mfn_to_page(d->m, d->page_list_tail)->list_next = (uint32_t)mfn;
+    else
+        d->page_list_head = (uint32_t)mfn;
+    d->page_list_tail = (uint32_t)mfn;
+}
+
+static void list_unlink_locked(struct domain *d, mfn_t mfn)
+{
+    struct page_info *pg = mfn_to_page(d->m, mfn);
+    if (pg->list_prev != PAGE_LIST_NULL)
+        mfn_to_page(d->m, pg->list_prev)->list_next = pg->list_next;
+    else
+        d->page_list_head = pg->list_next;
+    if (pg->list_next != PAGE_LIST_NULL)
+        mfn_to_page(d->m, pg->list_next)->list_prev = pg->list_prev;
+    else
+        d->page_list_tail = pg->list_prev;
+    pg->list_next = pg->list_prev = PAGE_LIST_NULL;
+}
+
+void domain_for_each_page(struct domain *d,
+                          bool (*fn)(struct domain *d, mfn_t mfn, void *arg),
+                          void *arg)
+{
+    hv_lock(&d->page_alloc_lock);
+    for (uint32_t i = d->page_list_head; i != PAGE_LIST_NULL;
+         i = mfn_to_page(d->m, i)->list_next)
+        if (!fn(d, i, arg))
+            break;
+    hv_unlock(&d->page_alloc_lock);
+}
+
+/* ---- allocation --------------------------------------------------------- */
+
+int alloc_domheap_page(struct domain *d, mfn_t *out)
+{
+    struct machine *m = d->m;
+    if (atomic_load(&d->is_dying))
+        return -XEN_EINVAL;
+
+    hv_lock(&d->page_alloc_lock);
+    if (atomic_load(&d->tot_pages) >= d->max_pages) {           /* A2 */
+        hv_unlock(&d->page_alloc_lock);
+        return -XEN_ENOMEM;
+    }
+    mfn_t mfn = machine_heap_alloc(m);
+    if (mfn == INVALID_MFN) {
+        hv_unlock(&d->page_alloc_lock);
+        return -XEN_ENOMEM;
+    }
+    frame_assign(m, mfn, d);
+    list_append_locked(d, mfn);
+    uint64_t tot = atomic_fetch_add(&d->tot_pages, 1) + 1;
+    hv_unlock(&d->page_alloc_lock);
+
+    if (get_gpfn_from_mfn(m, mfn) != INVALID_M2P_ENTRY)
+        set_gpfn_from_mfn(m, mfn, INVALID_M2P_ENTRY);
+    TRC(hvlab_mm, page_alloc, (uint8_t)m->host_id, mfn, d->domid, tot);
+    frame_note(m, mfn, FH_ALLOC, 0, tot);
+    *out = mfn;
+    return 0;
+}
+
+void free_domheap_page(struct machine *m, mfn_t mfn)
+{
+    struct page_info *pg = mfn_to_page(m, mfn);
+    struct domain *d = machine_domain(m, pg->owner);
+    uint64_t old_type = atomic_load(&pg->type_info), tot = 0;
+
+    frame_release(m, mfn);
+    if (d) {
+        hv_lock(&d->page_alloc_lock);
+        list_unlink_locked(d, mfn);
+        tot = atomic_fetch_sub(&d->tot_pages, 1) - 1;
+        hv_unlock(&d->page_alloc_lock);
+    }
+    TRC(hvlab_mm, page_free, (uint8_t)m->host_id, mfn, pg->owner, old_type,
+        tot);
+    frame_note(m, mfn, FH_FREE, old_type, tot);
+    if (get_gpfn_from_mfn(m, mfn) != INVALID_M2P_ENTRY)
+        set_gpfn_from_mfn(m, mfn, INVALID_M2P_ENTRY);
+    pg->owner = DOMID_INVALID;
+    machine_heap_free(m, mfn);
+    if (d && tot == 0)
+        domain_reap_if_dead(d);
+}
+
+/* ---- domain memory life cycle ------------------------------------------- */
+
+int mm_domain_init(struct domain *d)
+{
+    pt_register_ops();
+    hv_lock_init(&d->page_alloc_lock, "page_alloc", LOCK_PAGE_ALLOC);
+    d->page_list_head = d->page_list_tail = PAGE_LIST_NULL;
+    atomic_store(&d->tot_pages, 0);
+    atomic_store(&d->nr_l4_pages, 0);
+    d->max_gpfn = 0;
+    return 0;
+}
+
+int mm_populate(struct domain *d, pfn_t first, uint64_t nr, mfn_t *mfns)
+{
+    if (first + nr < first)
+        return -XEN_EINVAL;
+    for (uint64_t i = 0; i < nr; i++) {
+        mfn_t mfn;
+        int rc = alloc_domheap_page(d, &mfn);
+        if (rc) {
+            /* Leave nothing half-done: give back what this call took. */
+            while (i-- > 0) {
+                mfn_t back = mfns ? mfns[i] : INVALID_MFN;
+                if (back != INVALID_MFN)
+                    put_page_alloc_ref(d->m, back);
+            }
+            return rc;
+        }
+        set_gpfn_from_mfn(d->m, mfn, first + i);
+        if (mfns)
+            mfns[i] = mfn;
+        if (first + i > d->max_gpfn)
+            d->max_gpfn = first + i;
+    }
+    return 0;
+}
+
+/* Snapshot of a domain's frames, each holding one general ref (A4). */
+struct page_snapshot {
+    mfn_t *mfn;
+    size_t n;
+};
+
+static bool snap_one(struct domain *d, mfn_t mfn, void *arg)
+{
+    struct page_snapshot *s = arg;
+    if (get_page(d->m, mfn, d))
+        s->mfn[s->n++] = mfn;
+    return true;
+}
+
+static int snapshot_pages(struct domain *d, struct page_snapshot *s)
+{
+    /* tot_pages only shrinks once the domain is dying. */
+    size_t cap = (size_t)atomic_load(&d->tot_pages) + 1;
+    s->n = 0;
+    s->mfn = malloc(cap * sizeof(*s->mfn));
+    if (!s->mfn)
+        return -XEN_ENOMEM;
+    domain_for_each_page(d, snap_one, s);
+    assert(s->n <= cap);
+    return 0;
+}
+
+static void drop_root(struct vcpu *v, bool user)
+{
+    mfn_t old = pt_set_baseptr(v, user, INVALID_MFN);
+    if (old != INVALID_MFN)
+        put_page_and_type(v->d->m, old);
+}
+
+void mm_relinquish(struct domain *d)
+{
+    struct machine *m = d->m;
+    struct page_snapshot s;
+
+    atomic_store(&d->is_dying, true);
+
+    /* 0. Close any open writable-pagetable batch: its unhooked L2 entry and
+     *    snapshot hold references the steps below must see restored. */
+    ptwr_domain_destroy(d);
+
+    /* 1. vCPU roots and parked type puts. */
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        struct vcpu *v = d->vcpu[i];
+        if (!v)
+            continue;
+        while (put_old_guest_table(v) == -HV_ERESTART)
+            ;
+        drop_root(v, false);
+        drop_root(v, true);
+    }
+
+    if (snapshot_pages(d, &s))
+        return;                         /* out of host memory: leak */
+
+    /* 2. Pins. */
+    for (size_t i = 0; i < s.n; i++)
+        if (page_clear_pinned(m, s.mfn[i]) == 0)
+            put_page_and_type(m, s.mfn[i]);
+
+    /* 3. Tables still validated (circular linear uses, leaked refs) or
+          partial: drop what their entries hold, top level first. */
+    for (unsigned level = 4; level >= 1; level--)
+        for (size_t i = 0; i < s.n; i++) {
+            uint64_t t = atomic_load(&mfn_to_page(m, s.mfn[i])->type_info);
+            if (pgt_level(t) == level)
+                frame_force_devalidate(m, s.mfn[i]);
+        }
+
+    /* 4. Allocation refs, then the snapshot's own refs (frees). */
+    for (size_t i = 0; i < s.n; i++)
+        put_page_alloc_ref(m, s.mfn[i]);
+    for (size_t i = 0; i < s.n; i++)
+        put_page(m, s.mfn[i]);
+    free(s.mfn);
+}

@@ -1,0 +1,39 @@
+/*
+ * core/mm/alloc.h - frames given to domains, and taken back.
+ *
+ * A domain frame carries PGC_allocated and one general reference for it
+ * (the allocation reference), sits on its owner's page list and counts in
+ * d->tot_pages.  It leaves the domain when its last general reference goes
+ * (core/mm/frame.c put_page -> free_domheap_page): off the list, tot_pages
+ * down, type and owner cleared, back to the machine's heap.
+ */
+#ifndef HVLAB_CORE_MM_ALLOC_H
+#define HVLAB_CORE_MM_ALLOC_H
+
+#include "core/types.h"
+
+struct domain;
+struct machine;
+
+/*
+ * Give d one zeroed frame: owner d, count_info PGC_allocated|1, on d's page
+ * list, tot_pages + 1.  The M2P entry is left INVALID (callers that give
+ * the frame a pfn set it).  0 and *mfn, or -XEN_ENOMEM (max_pages reached
+ * or machine out of frames), -XEN_EINVAL (d is dying).
+ */
+int alloc_domheap_page(struct domain *d, mfn_t *mfn);
+
+/*
+ * The frame's last general reference is gone: unlink it from its owner,
+ * reset its words, invalidate its M2P entry, return it to the heap.
+ * Called only by put_page (frame.c).
+ */
+void free_domheap_page(struct machine *m, mfn_t mfn);
+
+/* Visit every frame on d's page list (under page_alloc_lock; fn must not
+   allocate or free frames of d).  Stops early when fn returns false. */
+void domain_for_each_page(struct domain *d,
+                          bool (*fn)(struct domain *d, mfn_t mfn, void *arg),
+                          void *arg);
+
+#endif /* HVLAB_CORE_MM_ALLOC_H */

@@ -1,0 +1,74 @@
+/*
+ * core/mm/mm.h - what the rest of the hypervisor calls in core/mm.
+ *
+ * Hypercall handlers (dispatched by core/hypercall.c with guest-virtual
+ * argument pointers), the fault hooks core/traps.c tries, and the domain
+ * lifecycle hooks core/domctl.c calls.  All return 0 / counts or -XEN_E*.
+ */
+#ifndef HVLAB_CORE_MM_MM_H
+#define HVLAB_CORE_MM_MM_H
+
+#include <stdio.h>
+
+#include "core/types.h"
+
+struct domain;
+struct machine;
+struct vcpu;
+
+/* ---- hypercalls ---------------------------------------------------------- */
+long do_mmu_update(struct vcpu *v, uint64_t ureqs, unsigned count,
+                   uint64_t pdone, unsigned foreigndom);
+long do_mmuext_op(struct vcpu *v, uint64_t uops, unsigned count,
+                  uint64_t pdone, unsigned foreigndom);
+long do_update_va_mapping(struct vcpu *v, uint64_t va, uint64_t val,
+                          uint64_t flags);
+long do_update_va_mapping_otherdomain(struct vcpu *v, uint64_t va, uint64_t val,
+                                      uint64_t flags, domid_t domid);
+long do_memory_op(struct vcpu *v, unsigned long cmd, uint64_t arg);
+long do_vm_assist(struct vcpu *v, unsigned cmd, unsigned type);
+
+/* ---- faults (tried by core/traps.c in this order) ------------------------ */
+enum mm_fault { MMF_NOT_MINE = 0, MMF_FIXED = 1 };
+/* Writable pagetables (ptwr.mode emulate or unhook). */
+enum mm_fault ptwr_do_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec);
+/* Would the access succeed now (stale TLB, closed ptwr batch)? */
+bool mm_fault_is_spurious(struct vcpu *v, uint64_t va, uint32_t pfec);
+/* Close any open writable-pagetable batch of v's domain (hypercall entry,
+   CR3 load, ...).  No-op in emulate mode. */
+void ptwr_sync(struct vcpu *v);
+/*
+ * Is this L1 frame inside an open writable-pagetable batch of d (unhook
+ * mode: validated, yet legitimately mapped writable, invariant 3's
+ * exception)?  Implemented by core/mm/ptwr.c; asked by the audit.
+ */
+bool ptwr_frame_in_batch(struct domain *d, mfn_t mfn);
+/* Close any open batch and free d's writable-pagetable state: call from
+   domain teardown before the page tables are torn down (an unhooked L2
+   entry still holds its L1's references). */
+void ptwr_domain_destroy(struct domain *d);
+/* For the audit while a batch is open (unhook mode): is this L2 entry the
+   one a batch unhooked (PRESENT cleared, yet it still holds its L1's
+   references)?  And the L1 entries the hypervisor has accounted for an L1
+   in a batch (its snapshot; the live entries are unvalidated guest writes),
+   or NULL when the frame is in no batch.  Racy unless the domain is
+   paused or its big lock held. */
+bool ptwr_l2_entry_unhooked(struct domain *d, mfn_t l2mfn, unsigned slot);
+const uint64_t *ptwr_batch_snapshot(struct domain *d, mfn_t l1mfn);
+
+/* ---- domain lifecycle (core/domctl.c) ------------------------------------ */
+int mm_domain_init(struct domain *d);
+/* Give d fresh frames for [first, first+nr). */
+int mm_populate(struct domain *d, pfn_t first, uint64_t nr, mfn_t *mfns);
+/* Set a vCPU's roots (takes L4 type refs; drops the old ones). */
+int mm_set_vcpu_roots(struct vcpu *v, mfn_t kernel_root, mfn_t user_root);
+/* Drop every reference d's vCPUs, pins, tables and allocation hold. */
+void mm_relinquish(struct domain *d);
+
+/* ---- audit (XEN-NOTES section 11, invariants 1-12) ------------------------ */
+/* Check every frame of the machine; print each violation (invariant number,
+   frame, domain, the words and the frame's recent history) to out (may be
+   NULL).  Returns the number of violations. */
+unsigned mm_audit(struct machine *m, FILE *out);
+
+#endif /* HVLAB_CORE_MM_MM_H */

@@ -1,0 +1,186 @@
+/*
+ * core/options.c - the hypervisor's option table.
+ *
+ * Rules:
+ *   1. Every option is declared once, in opt_table[] below: key, kind,
+ *      where it lives in struct hv_options, the values it accepts and a
+ *      one-line meaning.  Nothing else parses or prints options.
+ *   2. hv_option_set() changes nothing unless the whole value is accepted;
+ *      its error message names the key and the accepted values.
+ *   3. Defaults are today's Xen behaviour; the historical variants are the
+ *      non-default values.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/options.h"
+
+enum opt_kind {
+    OPT_ENUM,       /* one of names[] -> values[] (stored as an int) */
+    OPT_BOOL,       /* on|off (stored as a bool) */
+    OPT_UINT,       /* decimal unsigned (stored as an unsigned) */
+};
+
+#define OPT_MAX_NAMES 4
+
+/* OPT_ENUM fields are stored through an int. */
+_Static_assert(sizeof(enum ptwr_mode) == sizeof(int), "enum option width");
+
+struct opt_desc {
+    const char *key;
+    enum opt_kind kind;
+    size_t offset;                      /* into struct hv_options */
+    const char *names[OPT_MAX_NAMES];   /* OPT_ENUM: accepted words */
+    int values[OPT_MAX_NAMES];          /* OPT_ENUM: what each word stores */
+    const char *accepted;               /* for messages and listings */
+    const char *meaning;
+};
+
+static const struct opt_desc opt_table[] = {
+    {
+        .key = "ptwr.mode", .kind = OPT_ENUM,
+        .offset = offsetof(struct hv_options, ptwr_mode),
+        .names = { "emulate", "unhook" },
+        .values = { PTWR_EMULATE, PTWR_UNHOOK },
+        .accepted = "emulate|unhook",
+        .meaning = "writable pagetables: trap and emulate each write (Xen today), "
+                   "or unhook the L1 and batch (Xen 3.0)",
+    },
+    {
+        .key = "mm.linear_pt", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, pv_linear_pt),
+        .accepted = "on|off",
+        .meaning = "allow PV linear (recursive) page-table entries",
+    },
+    {
+        .key = "mm.preempt_budget", .kind = OPT_UINT,
+        .offset = offsetof(struct hv_options, preempt_budget),
+        .accepted = "N (0 = never preempt)",
+        .meaning = "entries a long operation handles between preemption checks",
+    },
+};
+
+void hv_options_default(struct hv_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->ptwr_mode = PTWR_EMULATE;
+    o->pv_linear_pt = true;
+    o->preempt_budget = 0;
+}
+
+static const struct opt_desc *opt_find(const char *key)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(opt_table); i++)
+        if (strcmp(opt_table[i].key, key) == 0)
+            return &opt_table[i];
+    return NULL;
+}
+
+bool hv_option_known(const char *key)
+{
+    return key != NULL && opt_find(key) != NULL;
+}
+
+static void why_set(char *why, size_t whylen, const struct opt_desc *d,
+                    const char *value)
+{
+    if (why && whylen)
+        snprintf(why, whylen, "option %s: '%s' is not accepted (values: %s)",
+                 d->key, value, d->accepted);
+}
+
+int hv_option_set(struct hv_options *o, const char *key, const char *value,
+                  char *why, size_t whylen)
+{
+    const struct opt_desc *d = key ? opt_find(key) : NULL;
+    if (d == NULL) {
+        if (why && whylen) {
+            size_t n = (size_t)snprintf(why, whylen,
+                                        "unknown option '%s' (known:",
+                                        key ? key : "");
+            for (size_t i = 0; i < ARRAY_SIZE(opt_table) && n < whylen; i++)
+                n += (size_t)snprintf(why + n, whylen - n, " %s",
+                                      opt_table[i].key);
+            if (n < whylen)
+                snprintf(why + n, whylen - n, ")");
+        }
+        return -1;
+    }
+    if (value == NULL)
+        value = "";
+    char *field = (char *)o + d->offset;
+
+    switch (d->kind) {
+    case OPT_ENUM:
+        for (unsigned i = 0; i < OPT_MAX_NAMES && d->names[i]; i++) {
+            if (strcmp(d->names[i], value) == 0) {
+                int v = d->values[i];
+                memcpy(field, &v, sizeof(v));
+                return 0;
+            }
+        }
+        break;
+    case OPT_BOOL:
+        if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
+            bool b = value[1] == 'n';
+            memcpy(field, &b, sizeof(b));
+            return 0;
+        }
+        break;
+    case OPT_UINT: {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long n = strtoull(value, &end, 10);
+        if (value[0] >= '0' && value[0] <= '9' && *end == '\0' &&
+            errno == 0 && n <= 0xFFFFFFFFull) {
+            unsigned u = (unsigned)n;
+            memcpy(field, &u, sizeof(u));
+            return 0;
+        }
+        break;
+    }
+    }
+    why_set(why, whylen, d, value);
+    return -1;
+}
+
+/* Current value of an option as text (into buf). */
+static const char *opt_value(const struct hv_options *o,
+                             const struct opt_desc *d, char *buf, size_t len)
+{
+    const char *field = (const char *)o + d->offset;
+    switch (d->kind) {
+    case OPT_ENUM: {
+        int v;
+        memcpy(&v, field, sizeof(v));
+        for (unsigned i = 0; i < OPT_MAX_NAMES && d->names[i]; i++)
+            if (d->values[i] == v)
+                return d->names[i];
+        snprintf(buf, len, "?%d", v);
+        return buf;
+    }
+    case OPT_BOOL: {
+        bool b;
+        memcpy(&b, field, sizeof(b));
+        return b ? "on" : "off";
+    }
+    case OPT_UINT: {
+        unsigned u;
+        memcpy(&u, field, sizeof(u));
+        snprintf(buf, len, "%u", u);
+        return buf;
+    }
+    }
+    return "?";
+}
+
+void hv_options_print(const struct hv_options *o, FILE *f)
+{
+    char buf[32];
+    for (size_t i = 0; i < ARRAY_SIZE(opt_table); i++) {
+        const struct opt_desc *d = &opt_table[i];
+        fprintf(f, "%-20s = %-8s  [%s]  %s\n", d->key,
+                opt_value(o, d, buf, sizeof(buf)), d->accepted, d->meaning);
+    }
+}

@@ -1,0 +1,27 @@
+/*
+ * core/traps.h - where guest faults enter the hypervisor.
+ *
+ * The MMU delivers a #PF to v->pf_vector; traps_init_vcpu() points it at the
+ * hypervisor's handler, which tries, in Xen's order: the writable-pagetable
+ * handler (ptwr), the spurious-fault check (the PTE is fine now: stale TLB
+ * or a batch that was closed meanwhile), and otherwise bounces the fault to
+ * the guest kernel's handler, tracing what it decided.
+ */
+#ifndef HVLAB_CORE_TRAPS_H
+#define HVLAB_CORE_TRAPS_H
+
+#include "core/vcpu.h"
+
+/* What hv_page_fault decided (the `outcome` of hvlab_hcall:fault). */
+enum hv_fault_outcome {
+    HVF_PTWR = 0,           /* writable pagetables handled it: retry */
+    HVF_SPURIOUS,           /* the access succeeds now: retry */
+    HVF_BOUNCED,            /* delivered to the guest kernel's handler */
+    HVF_KILLED,             /* no guest handler: the access is abandoned */
+    HVF_HV_ACCESS_FAILED,   /* a hypervisor access (copy_*_guest) faulted */
+};
+
+void traps_init_vcpu(struct vcpu *v);
+enum pf_outcome hv_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec);
+
+#endif /* HVLAB_CORE_TRAPS_H */

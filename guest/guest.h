@@ -1,0 +1,122 @@
+/*
+ * guest/guest.h - guest kernels as the toolstack sees them.
+ *
+ * A guest kernel is C code that runs on vCPUs and reaches the hypervisor
+ * only as a guest would: hypercall() with guest-virtual argument pointers,
+ * loads and stores through the vCPU's MMU (core/mmu.h), and the #PF upcall
+ * it registers.  Its private bookkeeping (process list, VMAs, free-pfn
+ * list) is kernel-private C state; everything the hypervisor could see -
+ * page tables, process memory, start_info, the p2m list - is in guest
+ * frames and touched only through the MMU.
+ *
+ * The toolstack builds the domain (toolstack/build_pv.c), then for every
+ * vCPU sets entry = guest_pv_vcpu_main, entry_arg = the kernel instance.
+ */
+#ifndef HVLAB_GUEST_GUEST_H
+#define HVLAB_GUEST_GUEST_H
+
+#include <stdio.h>
+
+#include "core/types.h"
+
+struct vcpu;
+
+/* Virtual layout of the PV guest kernel (64-bit, Linux-like). */
+#define GUEST_DIRECTMAP_BASE  0xffff880000000000ULL /* pfn p at BASE + p*4K */
+#define GUEST_USER_BASE       0x0000000000400000ULL /* user mappings start */
+#define GUEST_USER_TOP        0x00007ff000000000ULL
+
+/*
+ * The boot contract between the domain builder and the PV kernel (the
+ * start_info_t of <xen/xen.h>, filled as Xen's builder fills it):
+ *   - pfn 0 is the start_info page; the kernel gets its VA
+ *     (GUEST_DIRECTMAP_BASE + 0) as start_info_va.
+ *   - si.mfn_list is the VA of the p2m list (one xen_pfn_t mfn per pfn,
+ *     nr_pages entries), in pfns [si.first_p2m_pfn, +si.nr_p2m_frames).
+ *   - si.pt_base is the VA of the initial L4; the bootstrap page tables are
+ *     the si.nr_pt_frames pfns starting at pt_base's pfn, and are the last
+ *     boot frames: pfns at or above pfn(pt_base) + nr_pt_frames are free.
+ *   - The direct map covers pfns [0, si.nr_pages) at GUEST_DIRECTMAP_BASE
+ *     (kernel-only, P|RW|A|D), except that page-table frames are mapped
+ *     read-only (Xen refuses to validate a table that is writable anywhere).
+ *   - vCPU 0's kernel root is the initial L4, already validated by the
+ *     hypervisor (domctl_set_vcpu_context); the kernel pins it at boot.
+ *   - Every other vCPU also starts with the initial L4 as its kernel root
+ *     (domctl_set_vcpu_context for each vCPU: the builder stands in for the
+ *     VCPUOP_initialise a Linux kernel issues from vCPU 0 to bring up its
+ *     secondary CPUs).  A vCPU with no root cannot make a hypercall - its
+ *     arguments are read through its own page tables - so the kernel
+ *     reports such a vCPU as a boot failure and leaves it idle.
+ */
+
+enum workload_kind {
+    WL_FORK_STORM = 0,  /* processes fork, touch, exit, in a storm */
+    WL_MMAP_CHURN,      /* map, touch, unmap regions over and over */
+    WL_MEMTOUCH,        /* write patterns into pages, verify them */
+    WL_NR
+};
+extern const char *const workload_kind_name[WL_NR];
+
+struct workload_params {
+    enum workload_kind kind;
+    unsigned procs;         /* concurrent processes */
+    unsigned threads;       /* threads per process (share its address space) */
+    unsigned iters;         /* iterations per process */
+    unsigned pages;         /* working-set pages per process */
+    uint64_t seed;
+};
+
+/* How the kernel writes its page tables. */
+enum guest_pt_updates {
+    GPT_WRITABLE = 0,       /* plain stores to RO-mapped L1s (ptwr) */
+    GPT_MMU_UPDATE,         /* batched mmu_update */
+    GPT_MIXED,              /* both, as Linux does */
+};
+
+struct guest_options {
+    bool spurious_check;    /* guest.spurious_check: #PF handler re-walks
+                               and ignores faults whose PTE is present */
+    enum guest_pt_updates pt_updates;   /* guest.pt_updates */
+};
+
+void guest_options_default(struct guest_options *o);
+/* 0, or -1 with why[] filled (unknown key: hv options may know it). */
+int guest_option_set(struct guest_options *o, const char *key,
+                     const char *value, char *why, size_t whylen);
+bool guest_option_known(const char *key);
+void guest_options_print(const struct guest_options *o, FILE *f);
+
+/* What the kernel saw and did; read by the scenario's expectations. */
+struct guest_stats {
+    uint64_t faults_delivered;  /* #PF upcalls received */
+    uint64_t spurious_seen;     /* of those, PTE present and sufficient */
+    uint64_t spurious_fatal;    /* spurious faults that killed a process
+                                   (spurious_check off) */
+    uint64_t procs_killed;      /* processes killed for any reason */
+    uint64_t forks, exits;
+    uint64_t pages_touched;
+    uint64_t verify_failures;   /* memory patterns that did not read back */
+    uint64_t hypercall_errors;  /* unexpected hypercall failures */
+    uint64_t kernel_oopses;     /* kernel-mode faults the kernel could not
+                                   explain (its own accesses refused) */
+};
+
+struct guest_pv;
+
+/* A kernel instance for a domain whose start_info the builder placed at
+   start_info_va (the %rsi of a PV entry). */
+struct guest_pv *guest_pv_new(uint64_t start_info_va,
+                              const struct guest_options *opt,
+                              const struct workload_params *wl);
+void guest_pv_free(struct guest_pv *g);
+/* The host id its trace events carry (default 0); call before the vCPUs
+   run, when several machines live in one process. */
+void guest_pv_set_host(struct guest_pv *g, unsigned host_id);
+/* vCPU entry: vCPU 0 boots the kernel, the others wait for it, then all
+   run the workload's processes until it is done. */
+void guest_pv_vcpu_main(struct vcpu *v, void *guest_pv);
+void guest_pv_stats(const struct guest_pv *g, struct guest_stats *out);
+/* One line per failure the kernel recorded (process, va, what went wrong). */
+void guest_pv_report(const struct guest_pv *g, FILE *f);
+
+#endif /* HVLAB_GUEST_GUEST_H */

@@ -1,0 +1,347 @@
+/*
+ * guest/private.h - the PV kernel's private state (never seen by the
+ * hypervisor: everything the hypervisor may see lives in guest frames).
+ *
+ * Rules of the kernel (each file says which it enforces):
+ *   K1  The kernel reaches the hypervisor only through hypercall() with
+ *       argument structs written into its vCPU's argument area (kernel
+ *       pages of the direct map), mmu_* accesses, and its #PF handler.
+ *   K2  A frame that is a page table is mapped read-only in the direct map
+ *       while it is one; it is filled while still writable, then made
+ *       read-only, then hooked (mmu_update of the parent entry) or pinned.
+ *       It becomes writable again only after it was unhooked / unpinned.
+ *   K3  L2-L4 entries change only through mmu_update; L1 entries of live
+ *       tables through the path guest.pt_updates selects (ptwr stores,
+ *       batched mmu_update, or Linux's mix); tables not yet validated are
+ *       plain memory.
+ *   K4  Locks: kernel spinlocks (atomics + hv_relax).  Order:
+ *       proc.mm_lock -> kernel.pfn_lock / rq_lock / proc_lock / log_lock.
+ *       No lock is held across a user-mode access (the #PF handler takes
+ *       mm_lock), and a vCPU's pending mmu_update batch is empty whenever it
+ *       releases mm_lock.
+ *   K5  pfn_maps[pfn] counts the user PTEs that map a data pfn (fork shares,
+ *       copy-on-write unshares); the pfn returns to the allocator when it
+ *       drops to zero, after the PTEs were changed and the TLBs flushed.
+ *   K6  A process's page tables are torn down only once no vCPU has its L4
+ *       loaded (cpumask empty): every vCPU leaves a dying mm at its next
+ *       scheduling decision.
+ */
+#ifndef HVLAB_GUEST_PRIVATE_H
+#define HVLAB_GUEST_PRIVATE_H
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include <xen/xen.h>
+
+#include "core/lock.h"
+#include "core/pte.h"
+#include "core/types.h"
+#include "core/vcpu.h"
+#include "guest/guest.h"
+
+struct vcpu;
+struct guest_pv;
+struct proc;
+
+/* ---- kernel spinlock ------------------------------------------------------ */
+
+struct gspin {
+    _Atomic uint32_t locked;
+};
+
+static inline void gspin_lock(struct gspin *l)
+{
+    while (atomic_exchange_explicit(&l->locked, 1, memory_order_acquire)) {
+        while (atomic_load_explicit(&l->locked, memory_order_relaxed))
+            hv_relax();
+    }
+}
+static inline void gspin_unlock(struct gspin *l)
+{
+    atomic_store_explicit(&l->locked, 0, memory_order_release);
+}
+
+/* ---- layout --------------------------------------------------------------- */
+
+#define KERNEL_L4_FIRST     272     /* first kernel slot copied into every L4 */
+#define USER_L4_LAST        255     /* user half: L4 slots 0..255 */
+#define PT_TABLE_FLAGS      (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
+#define PT_USER_PAGE_FLAGS  (_PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED)
+
+/* Per-vCPU hypercall argument area: ARG_PAGES pages of the direct map. */
+#define ARG_PAGES           4
+#define ARG_MMU_OFF         0                   /* mmu_update requests */
+#define ARG_MMU_MAX         512                 /* 2 pages of 16 bytes */
+#define ARG_EXT_OFF         (2 * PAGE_SIZE)     /* mmuext ops */
+#define ARG_EXT_MAX         64
+#define ARG_DONE_OFF        (3 * PAGE_SIZE)     /* `done` counter */
+#define ARG_MASK_OFF        (3 * PAGE_SIZE + 64) /* vCPU bitmap */
+
+_Static_assert(ARG_MMU_MAX * sizeof(struct mmu_update) <= ARG_EXT_OFF,
+               "mmu_update batch fits its pages");
+_Static_assert(ARG_EXT_OFF + ARG_EXT_MAX * sizeof(struct mmuext_op) <= ARG_DONE_OFF,
+               "mmuext batch fits its page");
+
+static inline uint64_t dm_va(pfn_t pfn)
+{
+    return GUEST_DIRECTMAP_BASE + (pfn << PAGE_SHIFT);
+}
+
+/* ---- why a process was killed (hvlab_guest:proc_killed `why`) ------------- */
+enum kill_why {
+    KILL_NONE = 0,
+    KILL_SEGV_NO_VMA,       /* access outside every VMA */
+    KILL_SEGV_ACCESS,       /* access the VMA does not allow */
+    KILL_SPURIOUS,          /* spurious fault, spurious_check off */
+    KILL_OOM,               /* no free pfn for a page or a table */
+    KILL_KERNEL_OOPS,       /* the kernel's own access was refused */
+    KILL_HCALL,             /* a page-table hypercall failed */
+    KILL_NR
+};
+extern const char *const kill_why_name[KILL_NR];
+
+/* What a PTE change is for: selects the write path under GPT_MIXED. */
+enum pte_op {
+    PTE_OP_INSTALL,         /* demand fault: not present -> present */
+    PTE_OP_COW,             /* copy-on-write: new frame, or reuse RO->RW */
+    PTE_OP_WRPROTECT,       /* fork: clear RW in the parent */
+    PTE_OP_ZAP,             /* munmap: present -> 0 */
+};
+
+/* ---- processes ------------------------------------------------------------ */
+
+struct vma {
+    uint64_t start, end;    /* [start, end), page aligned */
+    bool writable;
+};
+#define PROC_MAX_VMAS       16
+
+enum thread_result { T_RUNNABLE, T_EXITED };
+
+struct thread {
+    struct proc *p;
+    unsigned tid;           /* 0..p->nthreads-1 */
+    unsigned pc;            /* workload program state */
+    unsigned iter;
+    uint64_t cursor;        /* page cursor inside the current step */
+    uint64_t region;        /* mmap-churn: start of the current region */
+    uint64_t step, off;     /* memtouch: page permutation */
+    uint64_t rng;
+    struct thread *rq_next; /* rq_lock */
+};
+
+struct proc {
+    unsigned pid;
+    struct guest_pv *g;
+    struct proc *parent;
+    struct proc *all_next;  /* kernel.proc_lock: every process ever made */
+
+    /* Address space (K2-K6). */
+    pfn_t l4_pfn;
+    mfn_t l4_mfn;
+    bool pinned;
+    struct gspin mm_lock;   /* tables and VMAs */
+    struct vma vma[PROC_MAX_VMAS];  /* mm_lock */
+    unsigned nr_vma;
+    _Atomic uint64_t cpumask;       /* vCPUs with this L4 loaded */
+    _Atomic bool dying;             /* tear-down started (K6) */
+
+    /* Threads. */
+    unsigned nthreads;
+    _Atomic unsigned threads_live;
+    struct thread *threads;
+    _Atomic bool stop;              /* siblings: finish now */
+    _Atomic int killed;             /* enum kill_why, first reason wins */
+
+    /* Workload. */
+    bool is_child;                  /* a fork-storm child program */
+    unsigned parent_threads;        /* fork-storm child: parent's threads */
+    unsigned parent_pid;
+    _Atomic bool child_done;        /* fork-storm parent: child exited */
+    struct proc *child;
+};
+
+/* ---- per-vCPU kernel state ------------------------------------------------ */
+
+struct gcpu {
+    struct guest_pv *g;
+    struct vcpu *v;
+    bool up;                        /* has a root, runs the kernel */
+    uint64_t arg_va;                /* argument area (ARG_PAGES pages) */
+    struct mmu_update batch[ARG_MMU_MAX];   /* pending, not yet issued */
+    unsigned batch_n;
+    struct proc *loaded;            /* whose L4 is loaded (NULL: init) */
+    struct thread *cur;             /* running thread (NULL: kernel) */
+    unsigned fault_depth;           /* nested #PF handler calls */
+    uint8_t kbuf[PAGE_SIZE];        /* kernel: copy-on-write bounce buffer */
+    uint8_t ubuf[PAGE_SIZE];        /* workload: what user code writes */
+    uint8_t ubuf2[PAGE_SIZE];       /* workload: what user code read */
+};
+
+/* ---- the kernel ----------------------------------------------------------- */
+
+struct gstats {
+    _Atomic uint64_t faults_delivered, spurious_seen, spurious_fatal,
+        procs_killed, forks, exits, pages_touched, verify_failures,
+        hypercall_errors, kernel_oopses;
+};
+
+#define LOG_MAX             64
+#define LOG_LINE            200
+
+struct guest_pv {
+    uint64_t start_info_va;
+    struct guest_options opt;
+    struct workload_params wl;
+    unsigned host_id;
+    domid_t domid;
+    unsigned nr_vcpus;
+
+    _Atomic int boot_state;         /* 0 booting, 1 up, -1 failed */
+
+    /* From start_info. */
+    uint64_t nr_pages;
+    uint64_t p2m_va;                /* pfn -> mfn list (guest memory) */
+    pfn_t init_l4_pfn;
+    mfn_t init_l4_mfn;
+
+    /* pfn allocator (K5). */
+    struct gspin pfn_lock;
+    pfn_t *free_pfns;               /* stack */
+    uint64_t nr_free;
+    uint64_t min_free;              /* low-water mark, for reports */
+    _Atomic uint32_t *pfn_maps;     /* user PTEs mapping each pfn */
+    _Atomic uint8_t *pfn_kind;      /* enum pfn_kind */
+
+    struct gcpu cpu[HV_MAX_VCPUS];
+
+    /* Processes and the run queue. */
+    struct gspin proc_lock;
+    struct proc *all_procs;
+    unsigned next_pid;
+    _Atomic unsigned live_procs;
+    _Atomic bool done;
+    struct gspin rq_lock;
+    struct thread *rq_head, *rq_tail;
+
+    struct gstats st;
+
+    struct gspin log_lock;
+    char log[LOG_MAX][LOG_LINE];
+    unsigned log_n, log_dropped;
+};
+
+enum pfn_kind {
+    PFN_FREE = 0,
+    PFN_BOOT,           /* start_info, p2m list, bootstrap tables */
+    PFN_KERNEL,         /* argument areas */
+    PFN_TABLE,          /* a page table of a process */
+    PFN_DATA,           /* process memory */
+};
+
+/* ---- kernel services (guest/pv_kernel.c) ----------------------------------- */
+
+/* Append one line to the failure log (printed by guest_pv_report). */
+void klog(struct guest_pv *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- hypercalls (guest/pv_hcall.c) ----------------------------------------- */
+/* Each writes its arguments into the vCPU's argument area and checks rc: a
+   failure is counted (hypercall_errors), logged with `what` and traced. */
+long hc_mmu_update(struct gcpu *c, const struct mmu_update *req, unsigned n,
+                   const char *what);
+long hc_mmuext(struct gcpu *c, const struct mmuext_op *op, unsigned n,
+               const char *what);
+long hc_mmuext1(struct gcpu *c, unsigned cmd, uint64_t arg1, uint64_t arg2,
+                const char *what);
+long hc_flush_mask(struct gcpu *c, unsigned cmd, uint64_t va, uint64_t mask,
+                   const char *what);
+long hc_uva(struct gcpu *c, uint64_t va, pte_t val, uint64_t flags,
+            const char *what);
+long hc_vm_assist(struct gcpu *c, unsigned cmd, unsigned type, const char *what);
+/* Queue one mmu_update (issued when full or at pt_batch_flush). */
+int pt_batch_add(struct gcpu *c, uint64_t ptr, uint64_t val);
+int pt_batch_flush(struct gcpu *c, const char *what);
+
+/* ---- pfns and the direct map (guest/pv_pfn.c) ------------------------------ */
+mfn_t pfn_to_mfn(struct gcpu *c, pfn_t pfn);
+pfn_t mfn_to_pfn(struct gcpu *c, mfn_t mfn);
+pfn_t pfn_alloc(struct guest_pv *g, enum pfn_kind kind);
+void pfn_free(struct guest_pv *g, pfn_t pfn);
+int pfn_zero(struct gcpu *c, pfn_t pfn);
+/* Kernel loads/stores through the direct map; false when refused. */
+bool kload(struct gcpu *c, uint64_t va, uint64_t *val);
+bool kstore(struct gcpu *c, uint64_t va, uint64_t val);
+
+/* ---- page tables (guest/pv_pagetable.c) ------------------------------------- */
+int pt_make_ro(struct gcpu *c, pfn_t pfn);
+int pt_make_rw(struct gcpu *c, pfn_t pfn);
+int pt_seal_table(struct gcpu *c, struct proc *p, pfn_t pfn, unsigned level);
+pfn_t pt_alloc_table(struct gcpu *c, struct proc *p, unsigned level);
+void pt_free_table(struct gcpu *c, struct proc *p, pfn_t pfn, unsigned level);
+int pt_set_upper(struct gcpu *c, pfn_t table, unsigned slot, pte_t val,
+                 const char *what);
+/* Change entry `slot` of live L1 `l1` from old to val by the path
+   guest.pt_updates picks for op (pv_pagetable.c rule 2).  Caller holds the
+   mm lock.  WRPROTECT / ZAP may leave the request queued: the caller issues
+   pt_batch_flush before unlocking.  0 or -XEN_E* (already logged). */
+int pt_set_l1e(struct gcpu *c, pfn_t l1, unsigned slot, pte_t old, pte_t val,
+               enum pte_op op);
+bool pt_read(struct gcpu *c, pfn_t table, unsigned slot, pte_t *e);
+/* Walk p's tables for va to its L1 (creating missing tables when create).
+   Upper entries count as there when non-zero (Linux's pXd_none), so an L1
+   the hypervisor unhooked for a writable-pagetable batch is still found.
+   0 with *l1, -XEN_ENOENT (no table, !create), -XEN_ENOMEM, -XEN_EIO. */
+int pt_walk(struct gcpu *c, struct proc *p, uint64_t va, bool create,
+            pfn_t *l1);
+
+/* ---- processes (guest/pv_process.c) ----------------------------------------- */
+/* A new process with a pinned, empty address space; not yet runnable
+   (proc_start).  NULL when out of memory or the pin failed (logged). */
+struct proc *proc_spawn(struct gcpu *c, struct proc *parent, unsigned nthreads);
+/* Fork parent (caller must not hold its mm lock; it is taken here) into a
+   one-thread child with a pinned copy-on-write copy of its address space.
+   0 with *child (not yet started), or -XEN_ENOMEM / -XEN_EIO with every
+   frame of the half-built child given back. */
+int proc_fork(struct gcpu *c, struct proc *parent, struct proc **child);
+/* A thread ends; the last one tears the process down (may wait, K6). */
+void proc_thread_exit(struct gcpu *c, struct thread *t);
+/* Mark p killed (first reason wins, counted, logged, traced) and ask its
+   threads to stop.  Takes no lock: callable from the #PF handler. */
+void proc_kill(struct gcpu *c, struct proc *p, enum kill_why why, uint64_t va);
+/* Caller holds p->mm_lock.  0, -XEN_EINVAL, -XEN_EEXIST, -XEN_ENOSPC. */
+int proc_add_vma(struct proc *p, uint64_t start, uint64_t end, bool writable);
+/* Remove the VMA [start, end) exactly; takes the mm lock. */
+int proc_munmap(struct gcpu *c, struct proc *p, uint64_t start, uint64_t end);
+/* Load p's L4 (NULL: the init L4); on failure p is killed. */
+void mm_switch(struct gcpu *c, struct proc *p);
+void mm_flush_va(struct gcpu *c, struct proc *p, uint64_t va);
+void mm_flush_all(struct gcpu *c, struct proc *p);
+
+/* ---- faults (guest/pv_fault.c) ---------------------------------------------- */
+enum pf_outcome guest_pv_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec,
+                                    void *ctx);
+
+/* ---- scheduler (guest/pv_sched.c) ------------------------------------------- */
+void rq_push(struct guest_pv *g, struct thread *t);
+/* Make p's threads runnable (counts it in live_procs first). */
+void proc_start(struct guest_pv *g, struct proc *p);
+struct thread *rq_pop(struct guest_pv *g);
+void sched_loop(struct gcpu *c);
+
+/* ---- workloads (guest/workload.c) ------------------------------------------- */
+void workload_start(struct gcpu *c);
+enum thread_result workload_slice(struct gcpu *c, struct thread *t);
+
+/* ---- tracing helpers -------------------------------------------------------- */
+static inline uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+#endif /* HVLAB_GUEST_PRIVATE_H */

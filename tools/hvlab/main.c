@@ -1,0 +1,85 @@
+/*
+ * tools/hvlab/main.c - the hvlab CLI: dispatch a subcommand from the table.
+ *
+ * Rules (see cmd.h C1-C2):
+ *   M1  `hvlab COMMAND ...` runs the row named COMMAND; `hvlab COMMAND
+ *       --help` prints that row's help and exits 0.
+ *   M2  No command or an unknown one prints the usage to stderr, exit 2.
+ *   M3  `hvlab --help` / `-h` and `hvlab --version` are the help and version
+ *       commands under their conventional spellings.
+ */
+#include <string.h>
+
+#include "tools/hvlab/cmd.h"
+
+const struct command hvlab_commands[] = {
+    { "run", "hvlab run SCENARIO [--seed N] [--sched threads|det] "
+             "[--set KEY=VALUE]... [--trace DIR] [--dump-tables FILE]",
+      "run a scenario and check its expectations (exit 0 held, 1 broken, 2 usage)",
+      cmd_run, cmd_run_help },
+    { "options", "hvlab options",
+      "list every option of every layer and the expectations",
+      cmd_options, cmd_options_help },
+    { "help", "hvlab help [COMMAND]",
+      "print the usage, or one command's help",
+      cmd_help, cmd_help_help },
+    { "version", "hvlab version",
+      "print hvlab's version and the Xen interface it speaks",
+      cmd_version, cmd_version_help },
+};
+const unsigned hvlab_nr_commands = sizeof(hvlab_commands) / sizeof(hvlab_commands[0]);
+
+const struct command *command_find(const char *name)
+{
+    for (unsigned i = 0; i < hvlab_nr_commands; i++)
+        if (strcmp(hvlab_commands[i].name, name) == 0)
+            return &hvlab_commands[i];
+    return NULL;
+}
+
+void hvlab_usage(FILE *f)
+{
+    fprintf(f, "usage:\n");
+    for (unsigned i = 0; i < hvlab_nr_commands; i++)
+        fprintf(f, "  %s\n", hvlab_commands[i].synopsis);
+    fprintf(f, "\ncommands:\n");
+    for (unsigned i = 0; i < hvlab_nr_commands; i++)
+        fprintf(f, "  %-10s %s\n", hvlab_commands[i].name,
+                hvlab_commands[i].summary);
+    fprintf(f, "\n'hvlab COMMAND --help' describes one command.\n");
+}
+
+int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        hvlab_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        name = "help";
+    else if (strcmp(name, "--version") == 0)
+        name = "version";
+    const struct command *c = command_find(name);
+    if (!c) {
+        fprintf(stderr, "hvlab: unknown command '%s'\n\n", argv[1]);
+        hvlab_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (c->run != cmd_help && wants_help(argc - 1, argv + 1)) {
+        c->help(stdout);
+        return 0;
+    }
+    return c->run(argc - 1, argv + 1);
+}

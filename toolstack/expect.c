@@ -1,0 +1,254 @@
+/*
+ * toolstack/expect.c - the expectations a scenario can state, as a table.
+ *
+ * Each row: the name written after `expect`, its argument (if any), a
+ * one-line help, the check on a finished run, and the evidence printer used
+ * when the check fails.
+ *
+ * Rules:
+ *   E1  A check reads the run result only (struct run_result); it never
+ *       looks at live hypervisor state, which is gone by evaluation time.
+ *   E2  Evidence starts with the numbers that broke the expectation, then
+ *       says where to look (which domain, the first lines of the guest's or
+ *       the audit's own report).
+ *   E3  Counts are summed over every domain of the run.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "toolstack/runner.h"
+#include "toolstack/scenario.h"
+
+#define EVIDENCE_LINES  6       /* lines quoted from a report */
+
+/* Quote the first lines of a report, indented. */
+static void quote(FILE *f, const char *text, unsigned max)
+{
+    if (!text || !*text)
+        return;
+    unsigned n = 0;
+    const char *s = text;
+    while (*s && n < max) {
+        const char *nl = strchr(s, '\n');
+        int len = nl ? (int)(nl - s) : (int)strlen(s);
+        fprintf(f, "      | %.*s\n", len, s);
+        n++;
+        s += len + (nl ? 1 : 0);
+    }
+    if (*s) {
+        unsigned rest = 0;
+        for (; *s; s++)
+            rest += *s == '\n';
+        fprintf(f, "      | ... (%u more lines)\n", rest + 1);
+    }
+}
+
+/* ---- audit-clean --------------------------------------------------------- */
+static bool audit_clean(const struct run_result *r, uint64_t arg)
+{
+    (void)arg;
+    return r->audit_live == 0 && r->audit_after == 0 && r->destroy_errors == 0
+        && r->free_after == r->free_before;
+}
+
+static void audit_evidence(const struct run_result *r, uint64_t arg, FILE *f)
+{
+    (void)arg;
+    const char *sep = "";
+    if (r->audit_live) {
+        fprintf(f, "%u violations on the live machine after the workload",
+                r->audit_live);
+        sep = "; ";
+    }
+    if (r->audit_after) {
+        fprintf(f, "%s%u violations after the domains were destroyed", sep,
+                r->audit_after);
+        sep = "; ";
+    }
+    if (r->destroy_errors) {
+        fprintf(f, "%s%u domain_destroy calls failed", sep, r->destroy_errors);
+        sep = "; ";
+    }
+    if (r->free_after != r->free_before)
+        fprintf(f, "%s%lld frames not returned to the heap (free before the "
+                "domains: %" PRIu64 ", after: %" PRIu64 ")", sep,
+                (long long)(r->free_before - r->free_after), r->free_before,
+                r->free_after);
+    fputc('\n', f);
+    quote(f, r->audit_live_text, EVIDENCE_LINES);
+    quote(f, r->audit_after_text, EVIDENCE_LINES);
+}
+
+/* ---- guest-side evidence ------------------------------------------------- */
+static void guest_reports(const struct run_result *r, FILE *f)
+{
+    for (unsigned i = 0; i < r->nr_domains; i++)
+        if (r->dom[i].guest_report && *r->dom[i].guest_report) {
+            fprintf(f, "      dom%u '%s' reported:\n", r->dom[i].domid,
+                    r->dom[i].name);
+            quote(f, r->dom[i].guest_report, EVIDENCE_LINES);
+        }
+}
+
+/* ---- no-spurious-fault / max-spurious-faults ----------------------------- */
+static bool no_spurious(const struct run_result *r, uint64_t arg)
+{
+    (void)arg;
+    return r->total.spurious_seen == 0;
+}
+
+static bool max_spurious(const struct run_result *r, uint64_t arg)
+{
+    return r->total.spurious_seen <= arg;
+}
+
+static void spurious_evidence(const struct run_result *r, uint64_t arg, FILE *f)
+{
+    (void)arg;
+    fprintf(f, "%" PRIu64 " spurious faults reached the guest (of %" PRIu64
+            " page faults delivered; %" PRIu64 " killed a process; "
+            "ptwr.mode=%s, guest.spurious_check=%s)\n",
+            r->total.spurious_seen, r->total.faults_delivered,
+            r->total.spurious_fatal, r->ptwr_mode,
+            r->spurious_check ? "on" : "off");
+    for (unsigned i = 0; i < r->nr_domains; i++)
+        if (r->dom[i].gs.spurious_seen)
+            fprintf(f, "      dom%u '%s': %" PRIu64 " spurious of %" PRIu64
+                    " delivered (hypervisor absorbed %" PRIu64 " itself)\n",
+                    r->dom[i].domid, r->dom[i].name, r->dom[i].gs.spurious_seen,
+                    r->dom[i].gs.faults_delivered, r->dom[i].hv_spurious);
+    guest_reports(r, f);
+}
+
+/* ---- workload-ok --------------------------------------------------------- */
+static bool workload_ok(const struct run_result *r, uint64_t arg)
+{
+    (void)arg;
+    return r->total.verify_failures == 0 && r->total.hypercall_errors == 0
+        && r->total.procs_killed == 0;
+}
+
+static void workload_evidence(const struct run_result *r, uint64_t arg, FILE *f)
+{
+    (void)arg;
+    fprintf(f, "%" PRIu64 " verify failures, %" PRIu64 " hypercall errors, %"
+            PRIu64 " processes killed\n", r->total.verify_failures,
+            r->total.hypercall_errors, r->total.procs_killed);
+    for (unsigned i = 0; i < r->nr_domains; i++) {
+        const struct guest_stats *g = &r->dom[i].gs;
+        if (g->verify_failures || g->hypercall_errors || g->procs_killed)
+            fprintf(f, "      dom%u '%s': %" PRIu64 " verify failures, %" PRIu64
+                    " hypercall errors, %" PRIu64 " killed\n", r->dom[i].domid,
+                    r->dom[i].name, g->verify_failures, g->hypercall_errors,
+                    g->procs_killed);
+    }
+    guest_reports(r, f);
+}
+
+/* ---- minimum amounts of work --------------------------------------------- */
+static bool min_forks(const struct run_result *r, uint64_t arg)
+{
+    return r->total.forks >= arg;
+}
+
+static void forks_evidence(const struct run_result *r, uint64_t arg, FILE *f)
+{
+    fprintf(f, "only %" PRIu64 " forks ran, at least %" PRIu64 " expected\n",
+            r->total.forks, arg);
+}
+
+static bool min_pages(const struct run_result *r, uint64_t arg)
+{
+    return r->total.pages_touched >= arg;
+}
+
+static void pages_evidence(const struct run_result *r, uint64_t arg, FILE *f)
+{
+    fprintf(f, "only %" PRIu64 " pages touched, at least %" PRIu64 " expected\n",
+            r->total.pages_touched, arg);
+}
+
+static void max_spurious_evidence(const struct run_result *r, uint64_t arg,
+                                  FILE *f)
+{
+    fprintf(f, "more than %" PRIu64 ": ", arg);
+    spurious_evidence(r, arg, f);
+}
+
+/* ---- the table ----------------------------------------------------------- */
+static const struct expect_kind expect_table[] = {
+    { "audit-clean", NULL,
+      "no frame/type invariant broken during or after the run, and every frame "
+      "back in the heap after the domains are destroyed",
+      audit_clean, audit_evidence },
+    { "workload-ok", NULL,
+      "no memory verify failure, no unexpected hypercall error, no process killed",
+      workload_ok, workload_evidence },
+    { "no-spurious-fault", NULL,
+      "no page fault whose PTE was present reached a guest kernel",
+      no_spurious, spurious_evidence },
+    { "max-spurious-faults", "N",
+      "at most N spurious page faults reached the guest kernels",
+      max_spurious, max_spurious_evidence },
+    { "min-forks", "N",
+      "the guests forked at least N processes (the workload really ran)",
+      min_forks, forks_evidence },
+    { "min-pages", "N",
+      "the guests touched at least N pages",
+      min_pages, pages_evidence },
+};
+
+const struct expect_kind *expect_find(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(expect_table); i++)
+        if (strcmp(expect_table[i].name, name) == 0)
+            return &expect_table[i];
+    return NULL;
+}
+
+void expect_list(FILE *f)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(expect_table); i++) {
+        const struct expect_kind *k = &expect_table[i];
+        char head[64];
+        snprintf(head, sizeof(head), "%s%s%s", k->name, k->arg ? " " : "",
+                 k->arg ? k->arg : "");
+        fprintf(f, "  expect %-24s %s\n", head, k->help);
+    }
+}
+
+void expect_names(char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < ARRAY_SIZE(expect_table) && n < len; i++)
+        n += snprintf(buf + n, len - n, "%s%s", i ? ", " : "",
+                      expect_table[i].name);
+}
+
+int expect_evaluate(const struct scenario *sc, const struct run_result *r,
+                    FILE *f)
+{
+    unsigned broken = 0;
+    if (sc->nr_expects == 0)
+        fprintf(f, "expectations: none stated\n");
+    for (unsigned i = 0; i < sc->nr_expects; i++) {
+        const struct scn_expect *e = &sc->expect[i];
+        char head[64];
+        if (e->kind->arg)
+            snprintf(head, sizeof(head), "%s %" PRIu64, e->kind->name, e->arg);
+        else
+            snprintf(head, sizeof(head), "%s", e->kind->name);
+        if (e->kind->check(r, e->arg)) {
+            fprintf(f, "  %s: held\n", head);
+        } else {
+            broken++;
+            fprintf(f, "  %s: BROKEN (%s:%u) - ", head, sc->path, e->line);
+            e->kind->evidence(r, e->arg, f);
+        }
+    }
+    if (sc->nr_expects)
+        fprintf(f, "%u of %u expectations held%s\n", sc->nr_expects - broken,
+                sc->nr_expects, broken ? "" : " - ok");
+    return broken ? RUN_BROKEN : RUN_HELD;
+}

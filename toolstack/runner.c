@@ -1,0 +1,271 @@
+/*
+ * toolstack/runner.c - run one scenario and judge it (runner.h N1-N3).
+ *
+ * Rules:
+ *   U1  Domains get domids 1, 2, ... in the order the scenario declares
+ *       them; each workload's seed is derived from the run seed and the
+ *       domain's position, so one --seed fixes every workload.
+ *   U2  Everything the expectations need is copied into struct run_result
+ *       before the domains are destroyed (vCPU counters, guest stats and
+ *       reports, the live audit); evaluation never touches live state.
+ *   U3  The frame table is read with atomic loads and only after every vCPU
+ *       has stopped (N2: read-only).
+ *   U4  Teardown always runs, also after a failure part-way: a run never
+ *       leaves domains behind in the machine it destroys.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/domctl.h"
+#include "core/machine.h"
+#include "core/mm/mm.h"
+#include "core/mm/page.h"
+#include "core/vcpu.h"
+#include "toolstack/build_pv.h"
+#include "toolstack/runner.h"
+
+static uint64_t mix_seed(uint64_t seed, unsigned i)   /* splitmix64 step */
+{
+    uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (i + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* mm_audit into a string; returns the violation count. */
+static unsigned audit_to_text(struct machine *m, char **text)
+{
+    size_t len = 0;
+    *text = NULL;
+    FILE *f = open_memstream(text, &len);
+    unsigned n = mm_audit(m, f);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static char *guest_report_text(const struct guest_pv *g)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    guest_pv_report(g, f);
+    fclose(f);
+    return text;
+}
+
+/*
+ * --dump-tables: one line per present entry of every validated page table
+ * of every domain: "host mfn level slot pte_hex" (U3).
+ */
+static int dump_tables(const struct machine *m, const char *path, FILE *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(err, "hvlab: --dump-tables %s: %m\n", path);
+        return -1;
+    }
+    for (mfn_t mfn = 0; mfn < m->nr_frames; mfn++) {
+        const struct page_info *pg = &m->frame_table[mfn];
+        uint64_t type = atomic_load(&pg->type_info);
+        unsigned level = pgt_level(type);
+        if (!level || !(type & PGT_validated) || !(type & PGT_count_mask))
+            continue;
+        if (!machine_domain(m, pg->owner))
+            continue;
+        const pte_t *t = mfn_to_virt(m, mfn);
+        for (unsigned slot = 0; slot < PT_ENTRIES; slot++) {
+            pte_t e = __atomic_load_n(&t[slot], __ATOMIC_RELAXED);
+            if (pte_present(e))
+                fprintf(f, "%u %" PRIu64 " %u %u 0x%016" PRIx64 "\n",
+                        m->host_id, mfn, level, slot, e);
+        }
+    }
+    if (fclose(f) != 0) {
+        fprintf(err, "hvlab: --dump-tables %s: write failed: %m\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void add_stats(struct guest_stats *t, const struct guest_stats *s)
+{
+    t->faults_delivered += s->faults_delivered;
+    t->spurious_seen += s->spurious_seen;
+    t->spurious_fatal += s->spurious_fatal;
+    t->procs_killed += s->procs_killed;
+    t->forks += s->forks;
+    t->exits += s->exits;
+    t->pages_touched += s->pages_touched;
+    t->verify_failures += s->verify_failures;
+    t->hypercall_errors += s->hypercall_errors;
+}
+
+/* U2: copy what one domain did into its result row. */
+static void collect_domain(struct run_domain *rd, const struct domain *d,
+                           const struct guest_pv *g)
+{
+    guest_pv_stats(g, &rd->gs);
+    rd->guest_report = guest_report_text(g);
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        const struct vcpu *v = d->vcpu[i];
+        rd->hypercalls += v->nr_hypercalls;
+        rd->hv_faults += v->nr_faults;
+        rd->hv_bounced += v->nr_faults_bounced;
+        rd->hv_spurious += v->nr_spurious;
+    }
+}
+
+static void print_report(const struct scenario *sc, const struct run_result *r,
+                         FILE *f)
+{
+    fprintf(f, "hvlab run %s: seed %" PRIu64 ", sched %s, ptwr.mode=%s, "
+            "guest.spurious_check=%s\n", sc->path, r->seed,
+            r->sched == SCHED_DET ? "det" : "threads", r->ptwr_mode,
+            r->spurious_check ? "on" : "off");
+    for (unsigned i = 0; i < r->nr_domains; i++) {
+        const struct run_domain *d = &r->dom[i];
+        const struct guest_stats *g = &d->gs;
+        fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, %s procs=%u "
+                "threads=%u iters=%u pages=%u\n", d->domid, d->name, d->nr_vcpus,
+                d->nr_pages >> (20 - PAGE_SHIFT), workload_kind_name[d->wl.kind],
+                d->wl.procs, d->wl.threads, d->wl.iters, d->wl.pages);
+        fprintf(f, "    guest: %" PRIu64 " forks, %" PRIu64 " exits, %" PRIu64
+                " pages touched, %" PRIu64 " faults delivered (%" PRIu64
+                " spurious, %" PRIu64 " fatal), %" PRIu64 " killed\n",
+                g->forks, g->exits, g->pages_touched, g->faults_delivered,
+                g->spurious_seen, g->spurious_fatal, g->procs_killed);
+        fprintf(f, "    hypervisor: %" PRIu64 " hypercalls, %" PRIu64
+                " faults taken (%" PRIu64 " bounced to the guest, %" PRIu64
+                " judged spurious)\n", d->hypercalls, d->hv_faults,
+                d->hv_bounced, d->hv_spurious);
+    }
+    fprintf(f, "  ran %.3f s; audit: %u violations live, %u after teardown; "
+            "heap: %" PRIu64 " frames free before, %" PRIu64 " after\n",
+            r->seconds, r->audit_live, r->audit_after, r->free_before,
+            r->free_after);
+}
+
+static void free_result(struct run_result *r)
+{
+    for (unsigned i = 0; i < r->nr_domains; i++)
+        free(r->dom[i].guest_report);
+    free(r->audit_live_text);
+    free(r->audit_after_text);
+    free(r);
+}
+
+int runner_run(const struct scenario *sc, const struct run_opts *o)
+{
+    struct machine *m = NULL;
+    struct domain *dom[HV_MAX_DOMAINS] = { 0 };
+    struct guest_pv *gk[HV_MAX_DOMAINS] = { 0 };
+    struct vcpu **vs = NULL;
+    unsigned nr_built = 0, nr_vs = 0;
+    int status = RUN_ERROR;
+    char err[512];
+
+    struct run_result *r = calloc(1, sizeof(*r));
+    vs = calloc((size_t)HV_MAX_DOMAINS * HV_MAX_VCPUS, sizeof(*vs));
+    if (!r || !vs) {
+        fprintf(o->err, "hvlab: out of memory\n");
+        free(r);
+        free(vs);
+        return RUN_ERROR;
+    }
+    r->seed = o->seed_given ? o->seed : sc->seed;
+    r->sched = o->sched;
+    r->ptwr_mode = sc->hv.ptwr_mode == PTWR_UNHOOK ? "unhook" : "emulate";
+    r->spurious_check = sc->guest.spurious_check;
+
+    int rc = machine_create(sc->ram_bytes, sc->host_id, &sc->hv, &m);
+    if (rc) {
+        fprintf(o->err, "hvlab: %s: creating a machine with %" PRIu64 " MiB: %s\n",
+                sc->path, sc->ram_bytes >> 20, build_errname(rc));
+        goto out;
+    }
+    r->free_before = m->nr_free;
+
+    for (unsigned i = 0; i < sc->nr_domains; i++) {
+        const struct scn_domain *sd = &sc->dom[i];
+        struct workload_params wl = sd->wl;
+        wl.seed = mix_seed(r->seed, i);
+        struct build_pv_config cfg = {
+            .domid = (domid_t)(i + 1), .nr_vcpus = sd->nr_vcpus,
+            .nr_pages = sd->nr_pages, .gopt = &sc->guest, .wl = &wl,
+        };
+        rc = build_pv(m, &cfg, &dom[i], &gk[i], NULL, err, sizeof(err));
+        if (rc) {
+            fprintf(o->err, "hvlab: %s:%u: building domain '%s': %s\n",
+                    sc->path, sd->line, sd->name, err);
+            goto teardown;
+        }
+        nr_built++;
+        struct run_domain *rd = &r->dom[i];
+        snprintf(rd->name, sizeof(rd->name), "%s", sd->name);
+        rd->domid = cfg.domid;
+        rd->nr_vcpus = sd->nr_vcpus;
+        rd->nr_pages = sd->nr_pages;
+        rd->wl = wl;
+        for (unsigned v = 0; v < dom[i]->nr_vcpus; v++)
+            vs[nr_vs++] = dom[i]->vcpu[v];
+    }
+    r->nr_domains = nr_built;
+
+    struct sched_config scfg = { .mode = o->sched, .seed = r->seed };
+    double t0 = now_seconds();
+    rc = sched_run(&scfg, vs, nr_vs);
+    r->seconds = now_seconds() - t0;
+    if (rc) {
+        if (o->sched == SCHED_DET &&
+            (rc == -XEN_EINVAL || rc == -XEN_EOPNOTSUPP))
+            fprintf(o->err, "hvlab: --sched det: the deterministic scheduler "
+                    "is not built yet (use --sched threads)\n");
+        else
+            fprintf(o->err, "hvlab: %s: running the vCPUs: %s\n", sc->path,
+                    build_errname(rc));
+        goto teardown;
+    }
+
+    for (unsigned i = 0; i < nr_built; i++)
+        collect_domain(&r->dom[i], dom[i], gk[i]);
+    for (unsigned i = 0; i < nr_built; i++)
+        add_stats(&r->total, &r->dom[i].gs);
+    r->audit_live = audit_to_text(m, &r->audit_live_text);
+    if (o->dump_tables && dump_tables(m, o->dump_tables, o->err) != 0)
+        goto teardown;
+    status = RUN_HELD;      /* provisional: the expectations decide below */
+
+teardown:   /* U4 */
+    for (unsigned i = nr_built; i-- > 0;) {
+        rc = domain_destroy(dom[i]);
+        if (rc) {
+            r->destroy_errors++;
+            fprintf(o->err, "hvlab: destroying dom%u: %s\n", i + 1,
+                    build_errname(rc));
+        }
+        guest_pv_free(gk[i]);
+    }
+    if (status == RUN_HELD) {
+        r->audit_after = audit_to_text(m, &r->audit_after_text);
+        r->free_after = m->nr_free;
+        print_report(sc, r, o->out);
+        status = expect_evaluate(sc, r, o->out);
+    }
+    machine_destroy(m);
+out:
+    free(vs);
+    free_result(r);
+    return status;
+}

@@ -1,0 +1,78 @@
+/*
+ * toolstack/runner.h - run a scenario and judge it by its expectations.
+ *
+ * Rules:
+ *   N1  A run is: create the machine, build every domain, run all vCPUs to
+ *       completion, read what the guests saw, audit the live machine, dump the
+ *       page tables (on request), destroy the domains, audit again and check
+ *       that every frame went back to the heap, destroy the machine.
+ *   N2  The runner reads hypervisor state (frame table, vCPU counters) but
+ *       never writes it: every change goes through core/domctl.h.
+ *   N3  Exit codes: RUN_HELD (0) every expectation held, RUN_BROKEN (1) one
+ *       or more broke (each printed with its evidence), RUN_ERROR (2) the
+ *       scenario could not be run (usage, scenario or build error).
+ */
+#ifndef HVLAB_TOOLSTACK_RUNNER_H
+#define HVLAB_TOOLSTACK_RUNNER_H
+
+#include <stdio.h>
+
+#include "core/sched.h"
+#include "guest/guest.h"
+#include "toolstack/scenario.h"
+
+enum run_status { RUN_HELD = 0, RUN_BROKEN = 1, RUN_ERROR = 2 };
+
+struct run_opts {
+    uint64_t seed;
+    bool seed_given;                /* --seed overrides the file's seed */
+    enum sched_mode sched;
+    const char *dump_tables;        /* --dump-tables FILE, or NULL */
+    FILE *out;                      /* the report (stdout) */
+    FILE *err;                      /* error messages (stderr) */
+};
+
+/* What one domain did. */
+struct run_domain {
+    char name[SCN_NAME_MAX];
+    domid_t domid;
+    unsigned nr_vcpus;
+    uint64_t nr_pages;
+    struct workload_params wl;
+    struct guest_stats gs;          /* what its kernel saw */
+    char *guest_report;             /* guest_pv_report text (malloc'd) */
+    /* Hypervisor-side vCPU counters, summed over its vCPUs. */
+    uint64_t hypercalls, hv_faults, hv_bounced, hv_spurious;
+};
+
+struct run_result {
+    uint64_t seed;
+    enum sched_mode sched;
+    const char *ptwr_mode;          /* "emulate" / "unhook" */
+    bool spurious_check;
+    unsigned nr_domains;
+    struct run_domain dom[HV_MAX_DOMAINS];
+    struct guest_stats total;       /* sum over the domains */
+    double seconds;                 /* sched_run wall time */
+
+    unsigned audit_live;            /* violations after the workload */
+    char *audit_live_text;          /* their report (malloc'd, may be NULL) */
+    unsigned audit_after;           /* violations after domain_destroy */
+    char *audit_after_text;
+    uint64_t free_before;           /* heap frames before the first domain */
+    uint64_t free_after;            /* ... after the last was destroyed */
+    unsigned destroy_errors;        /* domain_destroy failures */
+};
+
+/*
+ * Run sc (N1) and print the report to o->out.  Returns enum run_status.
+ * Errors (RUN_ERROR) are printed to o->err naming what failed.
+ */
+int runner_run(const struct scenario *sc, const struct run_opts *o);
+
+/* Evaluate sc's expectations on a finished run; print each held/BROKEN
+   with evidence to f.  Returns RUN_HELD or RUN_BROKEN. */
+int expect_evaluate(const struct scenario *sc, const struct run_result *r,
+                    FILE *f);
+
+#endif /* HVLAB_TOOLSTACK_RUNNER_H */

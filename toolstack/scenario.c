@@ -1,0 +1,631 @@
+/*
+ * toolstack/scenario.c - the scenario file parser (format: docs/scenarios.md).
+ *
+ * Rules (see also scenario.h S1-S4):
+ *   P1  Directives and their key=value parameters are tables; adding one is
+ *       one row, and error messages list the rows.
+ *   P2  Every error is "FILE:LINE: what was wrong" and stops the parse: a
+ *       scenario is either wholly valid or not returned.
+ *   P3  Numbers are decimal or 0x-hex, never negative; sizes take K/M/G.
+ *   P4  Defaults are applied when a directive omits a parameter; the
+ *       whole-file checks (a workload per domain, RAM enough for the domains)
+ *       run after the last line and name the line they concern.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "toolstack/scenario.h"
+
+#define SCN_MAX_TOKENS      16
+#define SCN_LINE_MAX        1024
+
+/* Defaults (P4), documented in docs/scenarios.md. */
+#define DEF_VCPUS           1
+#define DEF_MEMORY          (64ULL << 20)
+#define DEF_PROCS           4
+#define DEF_THREADS         1
+#define DEF_ITERS           10
+#define DEF_PAGES           16
+#define MIN_MEMORY          (1ULL << 20)
+/* Machine RAM when no `machine` line: the domains plus room for Xen's own
+   frames (M2P and its tables). */
+#define RAM_SLACK           (16ULL << 20)
+
+struct parse {
+    struct scenario *sc;
+    const char *file;
+    unsigned line;
+    char *err;
+    size_t errlen;
+};
+
+static int perr(struct parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int perr(struct parse *p, const char *fmt, ...)
+{
+    int n = snprintf(p->err, p->errlen, "%s:%u: ", p->file, p->line);
+    if (n < 0 || (size_t)n >= p->errlen)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ---- numbers (P3) -------------------------------------------------------- */
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int scenario_parse_size(const char *s, uint64_t *bytes)
+{
+    if (!*s || *s == '-' || *s == '+' || !isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    unsigned shift = 0;
+    if (*end) {
+        switch (toupper((unsigned char)*end)) {
+        case 'K': shift = 10; break;
+        case 'M': shift = 20; break;
+        case 'G': shift = 30; break;
+        default: return -1;
+        }
+        end++;
+        if (toupper((unsigned char)*end) == 'I')
+            end++;
+        if (toupper((unsigned char)*end) == 'B')
+            end++;
+        if (*end)
+            return -1;
+    }
+    if (shift && v > (~0ULL >> shift))
+        return -1;
+    *bytes = (uint64_t)v << shift;
+    return 0;
+}
+
+/* ---- key=value parameters (P1) ------------------------------------------- */
+enum param_type { PT_UINT, PT_SIZE, PT_KIND };
+
+struct param {
+    const char *key;
+    enum param_type type;
+    uint64_t min, max;
+    const char *meaning;
+    size_t offset;                  /* of a uint64_t field of the args */
+};
+
+struct domain_args { uint64_t vcpus, memory, kind; };
+struct machine_args { uint64_t ram, host; };
+struct workload_args { uint64_t procs, threads, iters, pages; };
+
+#define ARG(type, f)    offsetof(type, f)
+
+static const struct param machine_params[] = {
+    { "ram",  PT_SIZE, 4ULL << 20, 1ULL << 40, "host RAM (K/M/G)", ARG(struct machine_args, ram), },
+    { "host", PT_UINT, 0, 255, "host id in trace events", ARG(struct machine_args, host), },
+    { NULL, 0, 0, 0, NULL, 0 },
+};
+static const struct param domain_params[] = {
+    { "kind",   PT_KIND, 0, 0, "pv (hvm comes later)", ARG(struct domain_args, kind), },
+    { "vcpus",  PT_UINT, 1, HV_MAX_VCPUS, "virtual CPUs", ARG(struct domain_args, vcpus), },
+    { "memory", PT_SIZE, MIN_MEMORY, 1ULL << 38, "guest memory (K/M/G)", ARG(struct domain_args, memory), },
+    { NULL, 0, 0, 0, NULL, 0 },
+};
+static const struct param workload_params[] = {
+    { "procs",   PT_UINT, 1, 4096, "concurrent processes", ARG(struct workload_args, procs), },
+    { "threads", PT_UINT, 1, 64, "threads per process", ARG(struct workload_args, threads), },
+    { "iters",   PT_UINT, 1, 100000000, "iterations per process", ARG(struct workload_args, iters), },
+    { "pages",   PT_UINT, 1, 1 << 20, "working-set pages per process", ARG(struct workload_args, pages), },
+    { NULL, 0, 0, 0, NULL, 0 },
+};
+
+static void param_keys(const struct param *t, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (; t->key && n < len; t++)
+        n += snprintf(buf + n, len - n, "%s%s", n ? ", " : "", t->key);
+}
+
+/* Parse tokens "k=v" against table t into the args struct. */
+static int parse_params(struct parse *p, const char *what, const struct param *t,
+                        char **tok, unsigned ntok, void *args)
+{
+    for (unsigned i = 0; i < ntok; i++) {
+        char *eq = strchr(tok[i], '=');
+        char known[256];
+        param_keys(t, known, sizeof(known));
+        if (!eq)
+            return perr(p, "%s: expected key=value, got '%s' (keys: %s)",
+                        what, tok[i], known);
+        *eq = '\0';
+        const char *key = tok[i], *val = eq + 1;
+        const struct param *pm = t;
+        while (pm->key && strcmp(pm->key, key) != 0)
+            pm++;
+        if (!pm->key)
+            return perr(p, "%s: unknown parameter '%s' (keys: %s)", what, key,
+                        known);
+        uint64_t v = 0;
+        switch (pm->type) {
+        case PT_KIND:
+            if (strcmp(val, "pv") == 0)
+                v = DOMAIN_PV;
+            else if (strcmp(val, "hvm") == 0)
+                return perr(p, "%s: kind=hvm is not built yet (use kind=pv)", what);
+            else
+                return perr(p, "%s: kind must be pv, not '%s'", what, val);
+            break;
+        case PT_SIZE:
+            if (scenario_parse_size(val, &v) != 0)
+                return perr(p, "%s: %s=%s is not a size (use e.g. 64M, 1G)",
+                            what, key, val);
+            if (v < pm->min || v > pm->max)
+                return perr(p, "%s: %s=%s is out of range (%llu MiB to %llu GiB)",
+                            what, key, val,
+                            (unsigned long long)(pm->min >> 20),
+                            (unsigned long long)(pm->max >> 30));
+            break;
+        case PT_UINT:
+            if (parse_u64(val, &v) != 0)
+                return perr(p, "%s: %s=%s is not a number", what, key, val);
+            if (v < pm->min || v > pm->max)
+                return perr(p, "%s: %s=%s is out of range (%llu..%llu)", what,
+                            key, val, (unsigned long long)pm->min,
+                            (unsigned long long)pm->max);
+            break;
+        }
+        *(uint64_t *)((char *)args + pm->offset) = v;
+    }
+    return 0;
+}
+
+/* ---- options (S2) -------------------------------------------------------- */
+
+/* Keys of a layer's option table, taken from its printer: the first word
+   of every line that looks like a dotted key. */
+static void layer_keys(void (*print)(FILE *), char *buf, size_t len, size_t *n)
+{
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *f = open_memstream(&text, &tlen);
+    if (!f)
+        return;
+    print(f);
+    fclose(f);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        while (isspace((unsigned char)*line))
+            line++;
+        size_t k = strcspn(line, " \t=:");
+        if (k == 0 || memchr(line, '.', k) == NULL || line[0] == '#')
+            continue;
+        if (*n < len)
+            *n += snprintf(buf + *n, len - *n, "%s%.*s", *n ? ", " : "",
+                           (int)k, line);
+    }
+    free(text);
+}
+
+static void print_hv(FILE *f)
+{
+    struct hv_options o;
+    hv_options_default(&o);
+    hv_options_print(&o, f);
+}
+
+static void print_guest(FILE *f)
+{
+    struct guest_options o;
+    guest_options_default(&o);
+    guest_options_print(&o, f);
+}
+
+void scenario_option_keys(char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    layer_keys(print_hv, buf, len, &n);
+    layer_keys(print_guest, buf, len, &n);
+}
+
+/* Apply key=value to the right layer; -1 with why[] filled. */
+static int apply_option(struct scenario *sc, const char *kv, char *why,
+                        size_t whylen)
+{
+    char key[128];
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) {
+        snprintf(why, whylen, "expected key=value, got '%s'", kv);
+        return -1;
+    }
+    size_t klen = (size_t)(eq - kv);
+    if (klen >= sizeof(key)) {
+        snprintf(why, whylen, "option key too long in '%s'", kv);
+        return -1;
+    }
+    memcpy(key, kv, klen);
+    key[klen] = '\0';
+    const char *val = eq + 1;
+    if (!*val) {
+        snprintf(why, whylen, "option %s has no value", key);
+        return -1;
+    }
+    if (hv_option_known(key))
+        return hv_option_set(&sc->hv, key, val, why, whylen);
+    if (guest_option_known(key))
+        return guest_option_set(&sc->guest, key, val, why, whylen);
+    char keys[512];
+    scenario_option_keys(keys, sizeof(keys));
+    snprintf(why, whylen, "unknown option '%s' (known: %s)", key, keys);
+    return -1;
+}
+
+int scenario_set(struct scenario *sc, const char *kv, const char *where,
+                 char *err, size_t errlen)
+{
+    char why[768];
+    if (apply_option(sc, kv, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s %s: %s", where, kv, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- directives (P1) ----------------------------------------------------- */
+struct directive {
+    const char *name;
+    const char *usage;
+    int (*parse)(struct parse *p, char **tok, unsigned ntok);
+};
+
+static struct scn_domain *find_domain(struct scenario *sc, const char *name)
+{
+    for (unsigned i = 0; i < sc->nr_domains; i++)
+        if (strcmp(sc->dom[i].name, name) == 0)
+            return &sc->dom[i];
+    return NULL;
+}
+
+static int d_machine(struct parse *p, char **tok, unsigned ntok)
+{
+    struct scenario *sc = p->sc;
+    if (sc->has_machine)
+        return perr(p, "machine: declared twice (one machine per scenario)");
+    struct machine_args a = { .ram = 0, .host = 0 };
+    if (parse_params(p, "machine", machine_params, tok, ntok, &a) != 0)
+        return -1;
+    sc->has_machine = true;
+    sc->machine_line = p->line;
+    sc->ram_bytes = a.ram;
+    sc->host_id = (unsigned)a.host;
+    return 0;
+}
+
+static bool valid_name(const char *s)
+{
+    if (!*s || strlen(s) >= SCN_NAME_MAX || !isalpha((unsigned char)*s))
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+            return false;
+    return true;
+}
+
+static int d_domain(struct parse *p, char **tok, unsigned ntok)
+{
+    struct scenario *sc = p->sc;
+    if (ntok < 1)
+        return perr(p, "domain: missing its name (domain NAME vcpus=N memory=SIZE)");
+    if (!valid_name(tok[0]) || strchr(tok[0], '='))
+        return perr(p, "domain: '%s' is not a name (a letter, then letters, "
+                    "digits, '-' or '_'; under %d characters)", tok[0], SCN_NAME_MAX);
+    if (find_domain(sc, tok[0]))
+        return perr(p, "domain: '%s' is declared twice (first on line %u)",
+                    tok[0], find_domain(sc, tok[0])->line);
+    if (sc->nr_domains >= HV_MAX_DOMAINS - 1)
+        return perr(p, "domain: too many domains (at most %d)", HV_MAX_DOMAINS - 1);
+    struct domain_args a = { .vcpus = DEF_VCPUS, .memory = DEF_MEMORY,
+                             .kind = DOMAIN_PV };
+    if (parse_params(p, "domain", domain_params, tok + 1, ntok - 1, &a) != 0)
+        return -1;
+    if (a.memory & PAGE_OFFSET_MASK)
+        return perr(p, "domain: memory must be a whole number of 4 KiB pages");
+    struct scn_domain *d = &sc->dom[sc->nr_domains++];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->name, sizeof(d->name), "%s", tok[0]);
+    d->line = p->line;
+    d->kind = (enum domain_kind)a.kind;
+    d->nr_vcpus = (unsigned)a.vcpus;
+    d->nr_pages = a.memory >> PAGE_SHIFT;
+    return 0;
+}
+
+static void workload_kinds(char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned k = 0; k < WL_NR && n < len; k++)
+        n += snprintf(buf + n, len - n, "%s%s", k ? ", " : "",
+                      workload_kind_name[k]);
+}
+
+static void domain_names(const struct scenario *sc, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < sc->nr_domains && n < len; i++)
+        n += snprintf(buf + n, len - n, "%s%s", i ? ", " : "", sc->dom[i].name);
+    if (!sc->nr_domains)
+        snprintf(buf, len, "none declared above this line");
+}
+
+static int d_workload(struct parse *p, char **tok, unsigned ntok)
+{
+    struct scenario *sc = p->sc;
+    char list[256];
+    if (ntok < 2)
+        return perr(p, "workload: expected 'workload DOMAIN KIND [key=value...]'");
+    struct scn_domain *d = find_domain(sc, tok[0]);
+    if (!d) {
+        domain_names(sc, list, sizeof(list));
+        return perr(p, "workload: no domain '%s' (domains: %s)", tok[0], list);
+    }
+    if (d->has_workload)
+        return perr(p, "workload: domain '%s' already has one (line %u)",
+                    d->name, d->workload_line);
+    unsigned kind = 0;
+    while (kind < WL_NR && strcmp(workload_kind_name[kind], tok[1]) != 0)
+        kind++;
+    if (kind == WL_NR) {
+        workload_kinds(list, sizeof(list));
+        return perr(p, "workload: unknown kind '%s' (kinds: %s)", tok[1], list);
+    }
+    struct workload_args a = { .procs = DEF_PROCS, .threads = DEF_THREADS,
+                               .iters = DEF_ITERS, .pages = DEF_PAGES };
+    if (parse_params(p, "workload", workload_params, tok + 2, ntok - 2, &a) != 0)
+        return -1;
+    d->has_workload = true;
+    d->workload_line = p->line;
+    d->wl = (struct workload_params){
+        .kind = (enum workload_kind)kind, .procs = (unsigned)a.procs,
+        .threads = (unsigned)a.threads, .iters = (unsigned)a.iters,
+        .pages = (unsigned)a.pages, .seed = 0,
+    };
+    return 0;
+}
+
+static int d_set(struct parse *p, char **tok, unsigned ntok)
+{
+    if (ntok != 1)
+        return perr(p, "set: expected exactly one key=value (no spaces "
+                    "around '=')");
+    char why[768];
+    if (apply_option(p->sc, tok[0], why, sizeof(why)) != 0)
+        return perr(p, "set %s: %s", tok[0], why);
+    return 0;
+}
+
+static int d_seed(struct parse *p, char **tok, unsigned ntok)
+{
+    if (ntok != 1 || parse_u64(tok[0], &p->sc->seed) != 0)
+        return perr(p, "seed: expected one number ('seed 42')");
+    return 0;
+}
+
+static int d_expect(struct parse *p, char **tok, unsigned ntok)
+{
+    struct scenario *sc = p->sc;
+    char list[512];
+    if (ntok < 1) {
+        expect_names(list, sizeof(list));
+        return perr(p, "expect: missing its name (expectations: %s)", list);
+    }
+    const struct expect_kind *k = expect_find(tok[0]);
+    if (!k) {
+        expect_names(list, sizeof(list));
+        return perr(p, "expect: unknown expectation '%s' (expectations: %s)",
+                    tok[0], list);
+    }
+    uint64_t arg = 0;
+    if (k->arg) {
+        if (ntok != 2)
+            return perr(p, "expect %s: takes one number, %s ('expect %s 10')",
+                        k->name, k->arg, k->name);
+        if (parse_u64(tok[1], &arg) != 0)
+            return perr(p, "expect %s: %s must be a number, not '%s'", k->name,
+                        k->arg, tok[1]);
+    } else if (ntok != 1) {
+        return perr(p, "expect %s: takes no argument (got '%s')", k->name, tok[1]);
+    }
+    if (sc->nr_expects >= SCN_MAX_EXPECTS)
+        return perr(p, "expect: too many expectations (at most %d)",
+                    SCN_MAX_EXPECTS);
+    sc->expect[sc->nr_expects++] = (struct scn_expect){ k, arg, p->line };
+    return 0;
+}
+
+static const struct directive directives[] = {
+    { "machine",  "machine ram=SIZE [host=N]",                 d_machine },
+    { "domain",   "domain NAME [kind=pv] [vcpus=N] [memory=SIZE]", d_domain },
+    { "workload", "workload DOMAIN KIND [procs=N] [threads=N] [iters=N] [pages=N]",
+                                                               d_workload },
+    { "set",      "set KEY=VALUE",                             d_set },
+    { "seed",     "seed N",                                    d_seed },
+    { "expect",   "expect NAME [N]",                           d_expect },
+};
+
+/* ---- the file ------------------------------------------------------------ */
+
+/* Split a line into whitespace-separated tokens (in place); drops comments. */
+static unsigned tokenize(char *line, char **tok, unsigned max, bool *overflow)
+{
+    unsigned n = 0;
+    char *hash = strchr(line, '#');
+    if (hash)
+        *hash = '\0';
+    *overflow = false;
+    for (char *s = strtok(line, " \t\r\n"); s; s = strtok(NULL, " \t\r\n")) {
+        if (n == max) {
+            *overflow = true;
+            break;
+        }
+        tok[n++] = s;
+    }
+    return n;
+}
+
+static int parse_line(struct parse *p, char *line)
+{
+    char *tok[SCN_MAX_TOKENS];
+    bool overflow;
+    unsigned n = tokenize(line, tok, SCN_MAX_TOKENS, &overflow);
+    if (overflow)
+        return perr(p, "too many words on one line (at most %d)", SCN_MAX_TOKENS);
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < ARRAY_SIZE(directives); i++)
+        if (strcmp(directives[i].name, tok[0]) == 0)
+            return directives[i].parse(p, tok + 1, n - 1);
+    char list[256];
+    size_t k = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(directives); i++)
+        k += snprintf(list + k, sizeof(list) - k, "%s%s", i ? ", " : "",
+                      directives[i].name);
+    return perr(p, "unknown directive '%s' (directives: %s)", tok[0], list);
+}
+
+/* Whole-file checks (P4). */
+static int finish(struct parse *p)
+{
+    struct scenario *sc = p->sc;
+    if (sc->nr_domains == 0) {
+        p->line++;      /* past the last line */
+        return perr(p, "no domain declared (add 'domain NAME vcpus=N memory=SIZE')");
+    }
+    uint64_t need = RAM_SLACK;
+    for (unsigned i = 0; i < sc->nr_domains; i++) {
+        struct scn_domain *d = &sc->dom[i];
+        if (!d->has_workload) {
+            p->line = d->line;
+            return perr(p, "domain '%s' has no workload (add 'workload %s "
+                        "fork-storm procs=N ...')", d->name, d->name);
+        }
+        need += d->nr_pages << PAGE_SHIFT;
+    }
+    if (!sc->has_machine) {
+        sc->ram_bytes = need;
+    } else if (sc->ram_bytes < need) {
+        p->line = sc->machine_line;
+        return perr(p, "machine: ram=%llu MiB cannot hold its domains "
+                    "(they need %llu MiB with Xen's own frames)",
+                    (unsigned long long)(sc->ram_bytes >> 20),
+                    (unsigned long long)(need >> 20));
+    }
+    return 0;
+}
+
+struct scenario *scenario_parse_text(const char *name, const char *text,
+                                     char *err, size_t errlen)
+{
+    struct scenario *sc = calloc(1, sizeof(*sc));
+    if (!sc) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return NULL;
+    }
+    snprintf(sc->path, sizeof(sc->path), "%s", name);
+    hv_options_default(&sc->hv);
+    guest_options_default(&sc->guest);
+    struct parse p = { .sc = sc, .file = name, .line = 0, .err = err,
+                       .errlen = errlen };
+    const char *s = text;
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        char line[SCN_LINE_MAX];
+        p.line++;
+        if (len >= sizeof(line)) {
+            perr(&p, "line longer than %d characters", SCN_LINE_MAX - 1);
+            goto fail;
+        }
+        memcpy(line, s, len);
+        line[len] = '\0';
+        if (parse_line(&p, line) != 0)
+            goto fail;
+        s += len + (nl ? 1 : 0);
+    }
+    if (finish(&p) != 0)
+        goto fail;
+    return sc;
+fail:
+    free(sc);
+    return NULL;
+}
+
+struct scenario *scenario_parse_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open scenario: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t cap = 0, len = 0;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *t = realloc(text, cap);
+            if (!t) {
+                free(text);
+                fclose(f);
+                snprintf(err, errlen, "%s: out of memory", path);
+                return NULL;
+            }
+            text = t;
+        }
+        memcpy(text + len, buf, n);
+        len += n;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(text);
+        snprintf(err, errlen, "%s: read error", path);
+        return NULL;
+    }
+    if (memchr(text ? text : "", '\0', len)) {
+        free(text);
+        snprintf(err, errlen, "%s: not a text file", path);
+        return NULL;
+    }
+    if (text)
+        text[len] = '\0';
+    struct scenario *sc = scenario_parse_text(path, text ? text : "", err, errlen);
+    free(text);
+    return sc;
+}
+
+void scenario_free(struct scenario *sc)
+{
+    free(sc);
+}

@@ -1,0 +1,148 @@
+/*
+ * trace/hvlab_guest.h - provider hvlab_guest: what guest kernels see and decide.
+ *
+ * Every event carries host (machine id), dom and, where a vCPU acts, vcpu.
+ * pids are the guest kernel's process ids; pfns are guest pseudo-physical,
+ * mfns machine frames (the kernel's view through its p2m list).
+ */
+#undef LTTNG_UST_TRACEPOINT_PROVIDER
+#define LTTNG_UST_TRACEPOINT_PROVIDER hvlab_guest
+
+#undef LTTNG_UST_TRACEPOINT_INCLUDE
+#define LTTNG_UST_TRACEPOINT_INCLUDE "trace/hvlab_guest.h"
+
+#if !defined(HVLAB_TRACE_HVLAB_GUEST_H) || defined(LTTNG_UST_TRACEPOINT_HEADER_MULTI_READ)
+#define HVLAB_TRACE_HVLAB_GUEST_H
+
+#include <lttng/tracepoint.h>
+#include <stdint.h>
+
+/* guest kernel #PF handler: a fault was delivered; spurious = its PTE is present. */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, pf_delivered,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint16_t, vcpu,
+                      uint64_t, va, uint32_t, pfec, uint8_t, spurious),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint16_t, vcpu, vcpu)
+        lttng_ust_field_integer_hex(uint64_t, va, va)
+        lttng_ust_field_integer_hex(uint32_t, pfec, pfec)
+        lttng_ust_field_integer(uint8_t, spurious, spurious)
+    )
+)
+
+/* guest/pv_process.c proc_fork(): parent forked child; child_l4 is its new root. */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, proc_fork,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint16_t, vcpu,
+                      uint32_t, parent, uint32_t, child, uint64_t, child_l4,
+                      uint32_t, pages_shared),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint16_t, vcpu, vcpu)
+        lttng_ust_field_integer(uint32_t, parent, parent)
+        lttng_ust_field_integer(uint32_t, child, child)
+        lttng_ust_field_integer(uint64_t, child_l4, child_l4)
+        lttng_ust_field_integer(uint32_t, pages_shared, pages_shared)
+    )
+)
+
+/* guest/pv_process.c proc_teardown(): a process's address space is gone
+   (killed = 1 when it was killed rather than exited). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, proc_exit,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint16_t, vcpu,
+                      uint32_t, pid, uint64_t, l4, uint32_t, tables_freed,
+                      uint32_t, pages_freed, uint8_t, killed),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint16_t, vcpu, vcpu)
+        lttng_ust_field_integer(uint32_t, pid, pid)
+        lttng_ust_field_integer(uint64_t, l4, l4)
+        lttng_ust_field_integer(uint32_t, tables_freed, tables_freed)
+        lttng_ust_field_integer(uint32_t, pages_freed, pages_freed)
+        lttng_ust_field_integer(uint8_t, killed, killed)
+    )
+)
+
+/* guest/pv_process.c proc_kill(): the kernel kills a process; why is
+   enum kill_why of guest/private.h (1 no VMA, 2 access refused by the VMA,
+   3 spurious fault with spurious_check off, 4 out of memory, 5 kernel oops,
+   6 page-table hypercall failed); va is the faulting address or 0. */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, proc_killed,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint16_t, vcpu,
+                      uint32_t, pid, uint8_t, why, uint64_t, va),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint16_t, vcpu, vcpu)
+        lttng_ust_field_integer(uint32_t, pid, pid)
+        lttng_ust_field_integer(uint8_t, why, why)
+        lttng_ust_field_integer_hex(uint64_t, va, va)
+    )
+)
+
+/* guest/pv_pagetable.c pt_seal_table(): a frame becomes a page table of
+   pid at level (1..4), made read-only in the direct map. */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, pt_alloc,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint32_t, pid,
+                      uint8_t, level, uint64_t, pfn, uint64_t, mfn),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint32_t, pid, pid)
+        lttng_ust_field_integer(uint8_t, level, level)
+        lttng_ust_field_integer(uint64_t, pfn, pfn)
+        lttng_ust_field_integer(uint64_t, mfn, mfn)
+    )
+)
+
+/* guest/pv_pagetable.c pt_free_table(): a page table of pid, unhooked or
+   unpinned, is writable again and back in the pfn allocator. */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, pt_free,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint32_t, pid,
+                      uint8_t, level, uint64_t, pfn, uint64_t, mfn),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint32_t, pid, pid)
+        lttng_ust_field_integer(uint8_t, level, level)
+        lttng_ust_field_integer(uint64_t, pfn, pfn)
+        lttng_ust_field_integer(uint64_t, mfn, mfn)
+    )
+)
+
+/* guest/workload.c verify_page(): memory did not read back what was
+   written (first differing word of the page). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, verify_failed,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint16_t, vcpu,
+                      uint32_t, pid, uint64_t, va, uint64_t, expected,
+                      uint64_t, found),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint16_t, vcpu, vcpu)
+        lttng_ust_field_integer(uint32_t, pid, pid)
+        lttng_ust_field_integer_hex(uint64_t, va, va)
+        lttng_ust_field_integer_hex(uint64_t, expected, expected)
+        lttng_ust_field_integer_hex(uint64_t, found, found)
+    )
+)
+
+/* guest/pv_hcall.c hc_check(): a hypercall the kernel expected to succeed
+   failed (op is Xen's __HYPERVISOR_* number, rc the negative errno). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, hcall_failed,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint16_t, vcpu,
+                      uint32_t, op, int64_t, rc),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint16_t, vcpu, vcpu)
+        lttng_ust_field_integer(uint32_t, op, op)
+        lttng_ust_field_integer(int64_t, rc, rc)
+    )
+)
+
+#endif /* HVLAB_TRACE_HVLAB_GUEST_H */
+
+#include <lttng/tracepoint-event.h>
