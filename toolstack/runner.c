@@ -264,6 +264,12 @@ teardown:   /* U4 */
         status = expect_evaluate(sc, r, o->out);
     }
     machine_destroy(m);
+    if (o->result) {
+        *o->result = *r;
+        o->result->audit_live_text = o->result->audit_after_text = NULL;
+        for (unsigned i = 0; i < r->nr_domains; i++)
+            o->result->dom[i].guest_report = NULL;
+    }
 out:
     free(vs);
     free_result(r);

@@ -23,6 +23,8 @@
 
 enum run_status { RUN_HELD = 0, RUN_BROKEN = 1, RUN_ERROR = 2 };
 
+struct run_result;
+
 struct run_opts {
     uint64_t seed;
     bool seed_given;                /* --seed overrides the file's seed */
@@ -30,6 +32,8 @@ struct run_opts {
     const char *dump_tables;        /* --dump-tables FILE, or NULL */
     FILE *out;                      /* the report (stdout) */
     FILE *err;                      /* error messages (stderr) */
+    struct run_result *result;      /* if set: receives the run's figures
+                                       (its text fields are left NULL) */
 };
 
 /* What one domain did. */

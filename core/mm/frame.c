@@ -690,16 +690,20 @@ bool page_lock(struct machine *m, mfn_t mfn)
     if (!mfn_valid(m, mfn))
         return false;
     struct page_info *pg = pg_of(m, mfn);
-    uint64_t x, nx;
-    do {
-        while ((x = atomic_load(&pg->type_info)) & PGT_locked)
+    uint64_t x = atomic_load(&pg->type_info), nx;
+    for (;;) {
+        if (x & PGT_locked) {
             hv_relax();
+            x = atomic_load(&pg->type_info);
+            continue;
+        }
         nx = x + (1 | PGT_locked);
         if (!(x & PGT_validated) || !(x & PGT_count_mask) ||
             !(nx & PGT_count_mask))
             return false;
-    } while (!type_cas(m, mfn, &x, nx));
-    return true;
+        if (type_cas(m, mfn, &x, nx))   /* on failure x is the new word */
+            return true;
+    }
 }
 
 void page_unlock(struct machine *m, mfn_t mfn)

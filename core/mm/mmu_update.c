@@ -249,8 +249,19 @@ long do_mmu_update(struct vcpu *v, uint64_t ureqs, unsigned count,
                                                    : MMU_REQ_CHUNK;
             uint64_t at = ureqs + (uint64_t)i * sizeof(buf[0]);
             if (copy_from_guest(v, buf, at, n * sizeof(buf[0]))) {
-                n = 1;                  /* find the request that faults */
-                if (copy_from_guest(v, buf, at, sizeof(buf[0]))) {
+                /* A fault in the chunk: read what lies in this request's
+                   page, then this request alone, so that the error is
+                   reported on exactly the first unreadable one. */
+                unsigned in_page = (unsigned)((PAGE_SIZE -
+                                               (at & PAGE_OFFSET_MASK)) /
+                                              sizeof(buf[0]));
+                n = in_page > 1 && in_page < n ? in_page : 1;
+                int bad = copy_from_guest(v, buf, at, n * sizeof(buf[0]));
+                if (bad && n > 1) {
+                    n = 1;
+                    bad = copy_from_guest(v, buf, at, sizeof(buf[0]));
+                }
+                if (bad) {
                     rc = -XEN_EFAULT;
                     break;
                 }

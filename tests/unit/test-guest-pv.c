@@ -82,14 +82,9 @@ static void run_guest(const struct setup *s, struct run *r)
     machine_destroy(m);
 }
 
-/* What every clean run shows.  audit_known_racy: the run uses Xen 3.0's
-   batched writable pagetables on SMP, where the hypervisor model closes a
-   batch with TLB-flush requests that the batch's own vCPU honours only at
-   its next access: a native PTE store already past its TLB lookup can land
-   after the revalidation diff and leave a type count behind.  Such a run
-   prints the audit but only the guest-side results are asserted. */
-static void check_clean_racy(const struct setup *s, const struct run *r,
-                             bool audit_known_racy)
+/* What every clean run shows: the guest saw nothing wrong, the audit is
+   clean before, during and after the run, and every frame came back. */
+static void check_clean(const struct setup *s, const struct run *r)
 {
     CHECK_EQ(r->st.verify_failures, 0);
     CHECK_EQ(r->st.hypercall_errors, 0);
@@ -97,16 +92,9 @@ static void check_clean_racy(const struct setup *s, const struct run *r,
     CHECK_EQ(r->st.procs_killed, 0);
     CHECK_EQ(r->st.spurious_fatal, 0);
     CHECK_EQ(r->audit_before, 0);
-    if (!audit_known_racy) {
-        CHECK_EQ(r->audit_live, 0);
-        CHECK_EQ(r->audit_after, 0);
-        CHECK_EQ(r->free_after, r->free_before);
-    } else if (r->audit_live || r->audit_after || r->free_after != r->free_before) {
-        fprintf(stderr, "  note: audit %u live, %u after destroy, %lld frames "
-                "not returned (batched ptwr flush race, not asserted)\n",
-                r->audit_live, r->audit_after,
-                (long long)(r->free_before - r->free_after));
-    }
+    CHECK_EQ(r->audit_live, 0);
+    CHECK_EQ(r->audit_after, 0);
+    CHECK_EQ(r->free_after, r->free_before);
     CHECK(r->st.pages_touched > 0);
     if (s->wl.kind == WL_FORK_STORM) {
         CHECK_EQ(r->st.forks, (uint64_t)s->wl.procs * s->wl.iters);
@@ -114,11 +102,6 @@ static void check_clean_racy(const struct setup *s, const struct run *r,
     } else {
         CHECK_EQ(r->st.exits, s->wl.procs);
     }
-}
-
-static void check_clean(const struct setup *s, const struct run *r)
-{
-    check_clean_racy(s, r, false);
 }
 
 static struct setup base(enum workload_kind kind, unsigned vcpus)
@@ -213,7 +196,7 @@ static void t_unhook_check_on(void)
     s.wl.pages = 128;
     struct run r;
     run_guest(&s, &r);
-    check_clean_racy(&s, &r, true);
+    check_clean(&s, &r);
 }
 
 /* Single vCPU under unhook: nobody else can touch an unhooked region. */

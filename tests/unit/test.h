@@ -22,6 +22,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/*
+ * liblttng-ust holds internal locks that a child forked at the wrong moment
+ * would inherit locked (and with signals blocked: unkillable).  These are its
+ * fork hooks (liblttng-ust 2.13 exports them; Debian ships no header).
+ */
+void lttng_ust_before_fork(sigset_t *save_sigset);
+void lttng_ust_after_fork_parent(sigset_t *restore_sigset);
+void lttng_ust_after_fork_child(sigset_t *restore_sigset);
+
 struct test {
     const char *name;
     void (*fn)(void);
@@ -69,14 +78,18 @@ static inline int test_run_one(const struct test *t)
     int pipefd[2];
     if (pipe(pipefd) != 0)
         return 1;
+    sigset_t saved;
+    lttng_ust_before_fork(&saved);
     pid_t pid = fork();
     if (pid == 0) {
+        lttng_ust_after_fork_child(&saved);
         close(pipefd[0]);
         dup2(pipefd[1], 1);
         test_failures = 0;
         t->fn();
         exit(test_failures ? 1 : 0);
     }
+    lttng_ust_after_fork_parent(&saved);
     close(pipefd[1]);
     char buf[512] = "";
     ssize_t n = read(pipefd[0], buf, sizeof(buf) - 1);

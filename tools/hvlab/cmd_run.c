@@ -7,7 +7,7 @@
  *       with a message naming it (FILE:LINE for the scenario).
  *   R2  Without --trace the run happens in this process (toolstack/runner.c).
  *   R3  With --trace DIR this process is the controller: it begins a
- *       recording session into DIR, re-executes itself (/proc/self/exe) with
+ *       recording session into DIR, re-executes itself (its resolved path) with
  *       the same arguments minus --trace and with the tracer's environment
  *       (lttng-ust reads it before main), waits, and ends the session.  A
  *       trace that discarded events or lost packets fails the run (exit 1)
@@ -251,14 +251,22 @@ static int run_traced(int argc, char **argv, const struct run_args *a)
         status = EXIT_USAGE;
         goto out;
     }
+    /* Exec the resolved path, so the traced process's procname context
+       reads "hvlab", not "exe". */
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        snprintf(self, sizeof(self), "/proc/self/exe");
+    else
+        self[n] = '\0';
     fflush(NULL);
     pid_t pid = got_signal ? -1 : fork();
     if (pid == 0) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         trc_child_environment();
-        execv("/proc/self/exe", cargv);
-        fprintf(stderr, "hvlab run: re-executing /proc/self/exe: %m\n");
+        execv(self, cargv);
+        fprintf(stderr, "hvlab run: re-executing %s: %m\n", self);
         _exit(EXIT_USAGE);
     }
     int wst = 0;
