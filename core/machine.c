@@ -202,10 +202,24 @@ int machine_create(uint64_t ram_bytes, unsigned host_id,
     return 0;
 }
 
+int machine_at_destroy(struct machine *m, void (*fn)(struct machine *m))
+{
+    unsigned i = atomic_fetch_add(&m->nr_dtors, 1);
+    if (i >= ARRAY_SIZE(m->dtors)) {
+        atomic_fetch_sub(&m->nr_dtors, 1);
+        return -XEN_ENOSPC;
+    }
+    m->dtors[i] = fn;
+    return 0;
+}
+
 void machine_destroy(struct machine *m)
 {
     if (m == NULL)
         return;
+    for (unsigned i = atomic_load(&m->nr_dtors); i-- > 0;)
+        if (m->dtors[i])
+            m->dtors[i](m);
     if (m->ram)
         munmap(m->ram, m->nr_frames << PAGE_SHIFT);
     if (m->frame_table)

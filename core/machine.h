@@ -51,8 +51,14 @@ struct machine {
     struct hv_options opt;
 
     /* Ring of recent frame transitions (core/mm/history.c); created lazily
-       by the mm code, freed by machine_destroy through frame_history_free. */
+       by the mm code, which registers its destructor with
+       machine_at_destroy(). */
     struct frame_history *_Atomic history;
+
+    /* Destructors of state other subsystems hang on the machine, run by
+       machine_destroy() in reverse order of registration. */
+    void (*dtors[8])(struct machine *m);
+    _Atomic unsigned nr_dtors;
 };
 
 /* Create a machine with ram_bytes of RAM.  0, -XEN_EINVAL (fewer than 64
@@ -62,6 +68,10 @@ int machine_create(uint64_t ram_bytes, unsigned host_id,
                    const struct hv_options *opt, struct machine **out);
 /* Destroy a machine; every domain must have been destroyed first. */
 void machine_destroy(struct machine *m);
+/* Run fn(m) when m is destroyed (before its RAM goes away).  For state a
+   higher layer hangs on the machine, so the machine need not know it.
+   0, or -XEN_ENOSPC when every slot is taken. */
+int machine_at_destroy(struct machine *m, void (*fn)(struct machine *m));
 
 static inline bool mfn_valid(const struct machine *m, mfn_t mfn)
 {

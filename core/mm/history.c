@@ -94,6 +94,9 @@ static struct frame_history *history_create(struct machine *m)
         free(n);
         return h;
     }
+    /* The winner arranges the free; without a slot the rings stay until
+       exit, which only costs memory. */
+    (void)machine_at_destroy(m, frame_history_free);
     return n;
 }
 

@@ -486,16 +486,13 @@ void pt_register_ops(void)
  * One entry update (P7)
  * ==================================================================== */
 
-/* Write `nv` over `ov` (plain, or preserving live A/D).  false when the
-   entry changed under us in anything but A/D. */
-static bool update_entry(struct machine *m, struct domain *d, mfn_t table,
-                         unsigned level, unsigned slot, pte_t ov, pte_t nv,
-                         bool preserve_ad, enum pt_write_path path)
+/* PRESERVE_AD: write `nv` keeping the A/D bits live in the entry; false
+   when the entry changed under us in anything but A/D. */
+static __attribute__((noinline)) bool
+update_entry_ad(struct machine *m, struct domain *d, mfn_t table,
+                unsigned level, unsigned slot, pte_t ov, pte_t nv,
+                enum pt_write_path path)
 {
-    if (!preserve_ad) {
-        pt_write_entry(m, d->domid, table, level, slot, ov, nv, path);
-        return true;
-    }
     const pte_t ad = _PAGE_ACCESSED | _PAGE_DIRTY;
     for (;;) {
         pte_t seen = pt_read_entry(m, table, slot);
@@ -506,6 +503,20 @@ static bool update_entry(struct machine *m, struct domain *d, mfn_t table,
                              path) == seen)
             return true;
     }
+}
+
+/* Write `nv` over `ov` (plain, or preserving live A/D).  false when the
+   entry changed under us in anything but A/D. */
+static inline bool update_entry(struct machine *m, struct domain *d,
+                                mfn_t table, unsigned level, unsigned slot,
+                                pte_t ov, pte_t nv, bool preserve_ad,
+                                enum pt_write_path path)
+{
+    if (!preserve_ad) {
+        pt_write_entry(m, d->domid, table, level, slot, ov, nv, path);
+        return true;
+    }
+    return update_entry_ad(m, d, table, level, slot, ov, nv, path);
 }
 
 int mod_pt_entry(struct vcpu *v, mfn_t table, unsigned level, unsigned slot,
@@ -620,6 +631,10 @@ void pt_flush_vcpus(struct domain *d, struct vcpu *requester,
                     uint64_t vcpu_mask, uint64_t va,
                     enum tlb_flush_scope scope, enum tlb_flush_reason reason)
 {
+    /* The local vCPU flushes at once; the others get one batched request
+       (one fence for all of them, as a flush IPI to a CPU mask). */
+    struct vcpu *remote[64];
+    unsigned n = 0;
     for (unsigned i = 0; i < d->nr_vcpus && i < 64; i++) {
         struct vcpu *t = d->vcpu[i];
         if (!(vcpu_mask >> i & 1) || !t)
@@ -630,9 +645,11 @@ void pt_flush_vcpus(struct domain *d, struct vcpu *requester,
             else
                 mmu_invlpg_local(t, va);
         } else {
-            mmu_request_flush(t, va);
+            remote[n++] = t;
         }
     }
+    if (n)
+        mmu_request_flush_many(remote, n, va);
     TRC(hvlab_pt, tlb_flush, (uint8_t)d->m->host_id, d->domid,
         requester ? (uint16_t)requester->vcpu_id : 0xFFFF, vcpu_mask, va,
         (uint8_t)scope, (uint8_t)reason);
