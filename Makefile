@@ -21,7 +21,7 @@ BUILD    ?= build
 OPT      ?= -O2
 CPPFLAGS += -I. -D_GNU_SOURCE -D__XEN_TOOLS__ -DLTTNG_UST_COMPAT_API_VERSION=1
 CFLAGS   += -std=gnu11 $(OPT) -g -Wall -Wextra -pthread $(WERROR)
-LDLIBS   += -llttng-ust -llttng-ctl -ldl -lpthread -lm
+LDLIBS   += -llttng-ust -llttng-ctl -ldl -lpthread -lm -lboost_context
 
 # babeltrace2 (analysis/ only).  The fallbacks hold before `make deps` has
 # installed pkg-config's file for it: the headers live in /usr/include.

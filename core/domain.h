@@ -22,6 +22,30 @@ struct ptwr_domain;
 
 enum domain_kind { DOMAIN_PV = 0, DOMAIN_HVM = 1 };
 
+/* How guest addresses become machine addresses (core/hvm.h explains). */
+enum paging_mode {
+    PAGING_PV = 0,      /* PV direct paging: guest tables hold mfns */
+    PAGING_SHADOW = 1,  /* HVM: the MMU walks shadow tables */
+    PAGING_HAP = 2,     /* HVM: the MMU walks guest tables + the p2m */
+};
+
+struct domain;
+struct p2m_domain;
+struct shadow_domain;
+
+/*
+ * Hooks of the domain's paging mode (Xen's paging_mode ops), set by the
+ * mode's code when it is enabled, so that lower code (the p2m) can tell the
+ * mode about changes without knowing it.  Any hook may be NULL.
+ */
+struct paging_hooks {
+    /* A p2m entry changed (called under the p2m lock, after the write):
+       drop shadows / writable mappings that relied on the old entry. */
+    void (*p2m_entry_changed)(struct domain *d, pfn_t gfn, mfn_t old_mfn,
+                              unsigned old_type, mfn_t new_mfn,
+                              unsigned new_type);
+};
+
 struct domain {
     domid_t domid;
     struct machine *m;
@@ -49,6 +73,14 @@ struct domain {
     _Atomic uint64_t nr_l4_pages;   /* validated L4s (Xen keeps this too) */
 
     struct ptwr_domain *ptwr;       /* owned by core/mm/ptwr.c */
+
+    /* HVM: paging mode and its state. */
+    enum paging_mode paging;        /* PAGING_PV for PV domains */
+    struct p2m_domain *p2m;         /* owned by core/mm/p2m.c */
+    mfn_t npt_root;                 /* p2m root the MMU walks (hap); written
+                                       by core/mm/p2m.c only */
+    struct shadow_domain *shadow;   /* owned by core/shadow */
+    const struct paging_hooks *paging_hooks;
 };
 
 static inline bool is_pv_domain(const struct domain *d)

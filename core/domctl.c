@@ -21,6 +21,7 @@
 #include "core/machine.h"
 #include "core/mm/frame.h"
 #include "core/mm/mm.h"
+#include "core/mm/p2m.h"
 #include "core/mm/private.h"
 #include "core/mm/pv_pt.h"
 #include "core/traps.h"
@@ -33,6 +34,7 @@ static void domain_free(struct domain *d)
         vcpu_free(d->vcpu[i]);
     if (m->domains[d->domid] == d)
         m->domains[d->domid] = NULL;
+    p2m_teardown(d);                    /* no-op once destroyed */
     free(d);
 }
 
@@ -46,6 +48,11 @@ int domain_create(struct machine *m, const struct domain_config *cfg,
         return -XEN_EINVAL;
     if (m->domains[cfg->domid])
         return -XEN_EEXIST;
+    /* PV domains page directly; HVM ones shadow or use hap. */
+    if (cfg->kind == DOMAIN_PV ? cfg->paging != PAGING_PV
+                               : (cfg->paging != PAGING_SHADOW &&
+                                  cfg->paging != PAGING_HAP))
+        return -XEN_EINVAL;
 
     struct domain *d = calloc(1, sizeof(*d));
     if (!d)
@@ -56,7 +63,11 @@ int domain_create(struct machine *m, const struct domain_config *cfg,
     d->is_privileged = cfg->privileged;
     d->max_pages = cfg->max_pages;
     hv_lock_init(&d->big_lock, "domain.big", LOCK_DOMAIN_BIG);
+    d->paging = cfg->paging;
+    d->npt_root = INVALID_MFN;
     int rc = mm_domain_init(d);
+    if (rc == 0 && d->kind == DOMAIN_HVM)
+        rc = p2m_init(d);               /* translated: an empty p2m */
     if (rc) {
         free(d);
         return rc;
@@ -92,6 +103,7 @@ int domain_destroy(struct domain *d)
     if (atomic_exchange(&d->is_dying, true) && atomic_load(&d->pause_count) < 0)
         return -XEN_EINVAL;                     /* already destroyed */
     mm_relinquish(d);
+    p2m_teardown(d);                    /* after the frames it described */
     if (atomic_load(&d->tot_pages) == 0) {
         domain_free(d);
         return 0;
@@ -123,6 +135,20 @@ int domctl_populate(struct domain *d, pfn_t first, uint64_t nr, mfn_t *mfns)
 {
     if (!d || atomic_load(&d->is_dying))
         return -XEN_EINVAL;
+    if (d->p2m) {
+        /* Translated: fresh frames behind gfns [first, first+nr). */
+        if (first + nr < first)
+            return -XEN_EINVAL;
+        for (uint64_t i = 0; i < nr; i++) {
+            int rc = p2m_populate(d, first + i, mfns ? &mfns[i] : NULL);
+            if (rc) {
+                while (i-- > 0)         /* D1: nothing half-done */
+                    p2m_remove_page(d, first + i);
+                return rc;
+            }
+        }
+        return 0;
+    }
     return mm_populate(d, first, nr, mfns);
 }
 

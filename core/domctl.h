@@ -21,6 +21,8 @@ struct domain_config {
     uint64_t max_pages;
     bool privileged;
     domid_t domid;              /* wanted id (< HV_MAX_DOMAINS) */
+    enum paging_mode paging;    /* HVM: PAGING_SHADOW or PAGING_HAP;
+                                   PV: PAGING_PV (0) */
 };
 
 int domain_create(struct machine *m, const struct domain_config *cfg,
@@ -49,5 +51,10 @@ int domctl_build_pte(struct domain *d, mfn_t table, unsigned level,
    Takes the root type references (validating the whole tree); -XEN_EINVAL
    if the tree does not validate. */
 int domctl_set_vcpu_context(struct vcpu *v, mfn_t kernel_root, mfn_t user_root);
+
+/* HVM: load a vCPU's initial guest CR3 (a guest-physical address), as the
+   toolstack's HVM context load does.  -XEN_EINVAL for a PV domain or a
+   root outside the guest's RAM. */
+int domctl_set_hvm_cr3(struct vcpu *v, uint64_t guest_cr3);
 
 #endif /* HVLAB_CORE_DOMCTL_H */

@@ -23,6 +23,7 @@
  */
 #include <stdint.h>
 #include <assert.h>
+#include <sched.h>
 
 #include <xen/memory.h>
 
@@ -33,6 +34,7 @@
 #include "core/mm/mm.h"
 #include "core/mm/ptwr.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 #include "trace/trace.h"
 
 typedef long (*hcall_fn)(struct vcpu *v, const uint64_t a[5]);
@@ -118,6 +120,10 @@ long hypercall(struct vcpu *v, unsigned op, uint64_t a1, uint64_t a2,
         rc = -XEN_ENOSYS;
         goto out;
     }
+    /* inject: hcall.entry - fail = the call returns without running. */
+    rc = INJ_FAIL(hcall_entry, v, 0);
+    if (rc)
+        goto out;
 
     v->in_hypercall = true;
     for (;;) {
@@ -148,6 +154,7 @@ long hypercall(struct vcpu *v, unsigned op, uint64_t a1, uint64_t a2,
         v->cont.pending = false;
         TRC(hvlab_hcall, continuation, host, d->domid, (uint16_t)v->vcpu_id,
             op, progress);
+        INJ_POINT(hcall_continuation, v);       /* inject: a window */
         sched_point(SP_PREEMPT);
         assert(op < ARRAY_SIZE(hcall_table) && hcall_table[op].fn != NULL);
     }
@@ -181,6 +188,11 @@ bool hypercall_preempt_check(struct vcpu *v)
 {
     if (v == NULL || v->d == NULL || v->d->m == NULL)
         return false;
+    /* inject: hcall.preempt - fail (ERESTART) = "preempt now". */
+    if (INJ_FAIL(hcall_preempt, v, 0) == -INJ_ERESTART) {
+        v->preempt_work = 0;
+        return true;
+    }
     unsigned budget = v->d->m->opt.preempt_budget;
     if (budget == 0)
         return false;
@@ -188,4 +200,23 @@ bool hypercall_preempt_check(struct vcpu *v)
         return false;
     v->preempt_work = 0;
     return true;
+}
+
+/* ---- inject: how a yield binding lets another vCPU run ------------------- */
+
+_Static_assert(INJ_ERESTART == HV_ERESTART, "inject's ERESTART is Xen's");
+
+/* A scheduler that took over the scheduling points (det mode) switches vCPU
+   at SP_INJECT; without one (threads mode) the OS thread yields. */
+static void inj_yield_here(void)
+{
+    if (hv_sched_hook != NULL)
+        sched_point(SP_INJECT);
+    else
+        sched_yield();
+}
+
+static void __attribute__((constructor)) inj_yield_install(void)
+{
+    inj_yield_hook = inj_yield_here;
 }

@@ -20,9 +20,14 @@
  *      level, is a hypervisor bug: both locks are printed and the process
  *      aborts.  hv_trylock() cannot deadlock, so it is not order-checked,
  *      but a lock it takes is recorded as held.
- *   5. The held-lock record is per OS thread.  A det-mode scheduler runs
- *      every vCPU on one thread and must switch the record together with the
- *      coroutine when it switches vCPUs (the det-mode issue adds that).
+ *   5. The held-lock record (struct hv_lock_ctx) belongs to the vCPU.  A
+ *      thread uses its own unless hv_lock_ctx_switch() installed another:
+ *      det mode runs every vCPU on one thread and installs the vCPU's record
+ *      at every coroutine switch.
+ *   6. On a cooperative thread (hv_sched_coop, det mode) a busy lock or a
+ *      wait loop never spins on the CPU nor yields the OS thread: each turn
+ *      of the wait is one sched_point(SP_SPIN), where the scheduler runs
+ *      somebody else (the holder, eventually).
  *
  * HVLAB_LOCK_DEBUG is on unless NDEBUG is defined (as assert() is): every
  * test, bench and scenario run of the normal build checks the order.
@@ -53,22 +58,43 @@ static inline void cpu_relax(void)
 #endif
 }
 
+__thread bool hv_sched_coop;
+
+/* ---- the per-vCPU record (rule 5) ----------------------------------------- */
+
+static __thread struct hv_lock_ctx lock_ctx_own;
+static __thread struct hv_lock_ctx *lock_ctx_cur;   /* NULL: lock_ctx_own */
+
+static inline struct hv_lock_ctx *lock_ctx(void)
+{
+    struct hv_lock_ctx *c = lock_ctx_cur;
+    return c ? c : &lock_ctx_own;
+}
+
+void hv_lock_ctx_switch(struct hv_lock_ctx *c)
+{
+    lock_ctx_cur = c;
+}
+
+void hv_lock_ctx_print(const struct hv_lock_ctx *c, FILE *f)
+{
+    if (c->n == 0) {
+        fputs("none", f);
+        return;
+    }
+    for (unsigned i = 0; i < c->n && i < HV_LOCK_HELD_MAX; i++)
+        fprintf(f, "%s'%s' (level %u)", i ? ", " : "",
+                c->held[i]->name ? c->held[i]->name : "?", c->held[i]->level);
+}
+
 /* ---- lock-order checking (rule 4) ---------------------------------------- */
 #ifdef HVLAB_LOCK_DEBUG
 
-#define HV_LOCK_HELD_MAX 32
-
-struct hv_lock_held {
-    unsigned n;
-    const hv_lock_t *held[HV_LOCK_HELD_MAX];
-};
-
-static __thread struct hv_lock_held lock_held;
-
 static void lock_order_check(const hv_lock_t *l)
 {
-    for (unsigned i = 0; i < lock_held.n; i++) {
-        const hv_lock_t *h = lock_held.held[i];
+    const struct hv_lock_ctx *lock_held = lock_ctx();
+    for (unsigned i = 0; i < lock_held->n; i++) {
+        const hv_lock_t *h = lock_held->held[i];
         if (h == l) {
             fprintf(stderr, "hvlab: lock order violation: taking lock '%s' "
                     "(level %u) which this vCPU already holds\n",
@@ -87,22 +113,24 @@ static void lock_order_check(const hv_lock_t *l)
 
 static void lock_held_push(const hv_lock_t *l)
 {
-    if (lock_held.n == HV_LOCK_HELD_MAX) {
+    struct hv_lock_ctx *lock_held = lock_ctx();
+    if (lock_held->n == HV_LOCK_HELD_MAX) {
         fprintf(stderr, "hvlab: more than %u locks held at once (taking '%s')\n",
                 HV_LOCK_HELD_MAX, l->name ? l->name : "?");
         abort();
     }
-    lock_held.held[lock_held.n++] = l;
+    lock_held->held[lock_held->n++] = l;
 }
 
 static void lock_held_pop(const hv_lock_t *l)
 {
+    struct hv_lock_ctx *lock_held = lock_ctx();
     /* Locks may be released out of order: remove this one wherever it is. */
-    for (unsigned i = lock_held.n; i-- > 0; ) {
-        if (lock_held.held[i] == l) {
-            for (unsigned j = i; j + 1 < lock_held.n; j++)
-                lock_held.held[j] = lock_held.held[j + 1];
-            lock_held.n--;
+    for (unsigned i = lock_held->n; i-- > 0; ) {
+        if (lock_held->held[i] == l) {
+            for (unsigned j = i; j + 1 < lock_held->n; j++)
+                lock_held->held[j] = lock_held->held[j + 1];
+            lock_held->n--;
             return;
         }
     }
@@ -113,7 +141,7 @@ static void lock_held_pop(const hv_lock_t *l)
 
 unsigned hv_lock_held_count(void)
 {
-    return lock_held.n;
+    return lock_ctx()->n;
 }
 
 #else /* !HVLAB_LOCK_DEBUG */
@@ -155,6 +183,8 @@ void hv_lock(hv_lock_t *l)
         /* Rule 3: read-only spin, a det scheduler may switch at SP_SPIN. */
         while (atomic_load_explicit(&l->locked, memory_order_relaxed) != 0) {
             sched_point(SP_SPIN);
+            if (hv_sched_coop)
+                continue;                       /* rule 6 */
             if (++spins < HV_SPIN_BOUND) {
                 cpu_relax();
             } else {
@@ -187,6 +217,8 @@ void hv_relax(void)
     static __thread unsigned relax_calls;
 
     sched_point(SP_SPIN);
+    if (hv_sched_coop)
+        return;                                 /* rule 6 */
     if (++relax_calls % HV_RELAX_YIELD_EVERY == 0)
         sched_yield();
     else

@@ -17,6 +17,7 @@
 #define HVLAB_CORE_LOCK_H
 
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "core/types.h"
 
@@ -36,6 +37,14 @@ enum sched_point {
 
 /* Installed by a scheduler that wants control at scheduling points. */
 extern void (*hv_sched_hook)(enum sched_point why);
+
+/*
+ * True on a thread whose vCPUs are coroutines under a cooperative scheduler
+ * (det mode, core/sched_det.c): every wait is then done by sched_point(),
+ * which switches to another vCPU, and never by yielding or fencing against
+ * other OS threads (there are none running this machine's vCPUs).
+ */
+extern __thread bool hv_sched_coop;
 
 static inline void sched_point(enum sched_point why)
 {
@@ -77,5 +86,22 @@ void hv_relax(void);
 /* Locks the calling vCPU holds now (0 when lock-order checking is compiled
    out, i.e. with NDEBUG).  For assertions: no lock is held at hypercall exit. */
 unsigned hv_lock_held_count(void);
+
+/*
+ * The per-vCPU lock state: the held-lock record (empty with NDEBUG).  A
+ * thread uses its own unless a scheduler that runs several vCPUs on it
+ * installs one per vCPU with hv_lock_ctx_switch() at every switch.
+ */
+#define HV_LOCK_HELD_MAX 32
+
+struct hv_lock_ctx {
+    unsigned n;                             /* locks held */
+    const struct hv_lock *held[HV_LOCK_HELD_MAX];   /* in order taken */
+};
+
+/* Make c the calling thread's lock state (NULL: the thread's own). */
+void hv_lock_ctx_switch(struct hv_lock_ctx *c);
+/* "none" or the held locks' names and levels, on one line (no newline). */
+void hv_lock_ctx_print(const struct hv_lock_ctx *c, FILE *f);
 
 #endif /* HVLAB_CORE_LOCK_H */

@@ -59,6 +59,11 @@ struct machine {
        machine_destroy() in reverse order of registration. */
     void (*dtors[8])(struct machine *m);
     _Atomic unsigned nr_dtors;
+
+    /* dom_cow: the pseudo-domain that owns CoW-shared frames (owner id
+       DOMID_COW, not in domains[]); created by core/mm/p2m_sharing.c on
+       first use and freed by it at machine destruction. */
+    struct domain *_Atomic dom_cow;
 };
 
 /* Create a machine with ram_bytes of RAM.  0, -XEN_EINVAL (fewer than 64

@@ -73,9 +73,41 @@
  *  14. mmu_read/mmu_write copy page by page; a page that faults is done in
  *      naturally aligned pieces of at most 8 bytes, each an ordinary access
  *      (so a fault handler sees what an instruction decoder would give it).
- *  15. Every 64 accesses of a vCPU reach sched_point(SP_MEM).
+ *  15. Every 64 accesses of a vCPU reach sched_point(SP_MEM) (the period
+ *      is per OS thread, mmu_sp_mem_mask: det mode sets its quantum).
  *  16. No system call on the access path: a TLB hit is a tag compare and a
  *      host load or store (plus the two stores of rule 17).
+ *
+ * HVM (rules 18-23; core/hvm.h).  A vCPU of a PAGING_SHADOW domain walks
+ * v->cr3, the shadow root, exactly as a PV vCPU (rules 1-17).  A vCPU of a
+ * PAGING_HAP domain walks in two dimensions, as nested paging does:
+ *  18. The guest's 4-level tables are rooted at v->guest_cr3, a guest-
+ *      physical address; every table's gfn, and the target gfn, is
+ *      translated through the p2m at d->npt_root (core/npt.h: 4 levels,
+ *      a non-leaf present iff any of R/W/X; a missing table or a gfn past
+ *      NPT_GFN_BITS reads as a p2m_invalid leaf with no rights).
+ *  19. A table's translation comes before the read of its entry: a p2m
+ *      leaf without R (or naming a frame outside RAM) stops the walk with a
+ *      nested fault (NPF_READ | NPF_GUEST_WALK, gpa of the entry), before
+ *      any guest fault further down.  Guest faults follow rules 1-3 and 5
+ *      with guest-physical frames (rule 4 becomes a nested fault) and go to
+ *      pf_vector with the error code the CPU pushes.
+ *  20. The final access needs R (load), W (store) or X (fetch) in the
+ *      target's p2m leaf, else a nested fault with that NPF_* bit and the
+ *      gpa of the access.
+ *  21. A/D are set in the guest's entries through the translated frames
+ *      (rule 6); that is a write to the table's gfn: a p2m leaf without W
+ *      stops the walk with NPF_WRITE | NPF_GUEST_WALK (a log-dirty page
+ *      table lands in the hypervisor).  A failed walk sets nothing.
+ *  22. The TLB caches va -> mfn with the guest's rights AND the p2m's.  A
+ *      p2m leaf without W keeps TLB_RW (the guest allows the write) but
+ *      never TLB_W: a store re-walks and takes the nested fault, instead of
+ *      a guest #PF from rule 8.  Entries stay until flushed like any other;
+ *      a p2m change flushes with mmu_flush_domain() (p2m_set_entry does).
+ *  23. A nested fault is delivered as a #PF is (rule 13: counted, window
+ *      closed, SP_FAULT, v->pending describes the access, the same retry
+ *      bound) to v->npf_vector(v, gpa, gla, access, npte); PF_RETRY retries
+ *      (or completes an emulated access), PF_KILL or no vector kills it.
  *
  * Flush IPIs (rule 17):
  *  17. A flush IPI is taken at an instruction boundary and its initiator
@@ -100,6 +132,12 @@
  *        or the target's next lookup sees the posted request.  Registered
  *        once per process (mmu_hw_init); without membarrier, both sides use
  *        a seq_cst fence (the window opening pays for it).
+ *      - (M) On a cooperative thread (hv_sched_coop: det mode, every vCPU
+ *        a coroutine of one OS thread) the fence is a compiler barrier:
+ *        no other thread runs this machine's vCPUs, so membarrier's
+ *        cross-CPU barrier would buy nothing for its system call.  The
+ *        wait itself stays: a target descheduled inside its window runs
+ *        when the requester's hv_relax() yields to it.
  *      - No wait for the calling vCPU itself, for a target not inside an
  *        access (one not running has an even access_seq), or while
  *        target->tlb.flush_late is set (the late-delivery injection hook,
@@ -121,8 +159,11 @@
 #include "core/domain.h"
 #include "core/lock.h"
 #include "core/machine.h"
+#include "core/mm/p2m.h"
 #include "core/mmu.h"
+#include "core/npt.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 
 /* Physical address width of the modelled CPU (bits 46..51 are reserved). */
 #define MMU_PADDR_BITS      46
@@ -172,6 +213,10 @@ void mmu_hw_init(void)
    is visible, or the target's next lookup sees what was posted before. */
 static void ipi_fence(void)
 {
+    if (hv_sched_coop) {                /* rule 17 (M): one OS thread */
+        atomic_signal_fence(memory_order_seq_cst);
+        return;
+    }
     mmu_hw_init();
     if (atomic_load_explicit(&ipi_fence_fallback, memory_order_seq_cst)) {
         atomic_thread_fence(memory_order_seq_cst);
@@ -356,6 +401,166 @@ restart:
     return 0;
 }
 
+/* ---- the two-dimensional walk (hap, rules 18-22) ------------------------- */
+
+uint64_t mmu_npt_lookup(struct machine *m, mfn_t npt_root, uint64_t gfn)
+{
+    const uint64_t hole = (uint64_t)p2m_invalid << NPT_TYPE_SHIFT;
+
+    if ((gfn >> NPT_GFN_BITS) != 0 || !mfn_valid(m, npt_root))
+        return hole;
+    mfn_t t = npt_root;
+    for (unsigned l = NPT_LEVELS; ; l--) {
+        const npte_t *tab = mfn_to_virt(m, t);
+        npte_t e = __atomic_load_n(&tab[npt_index(gfn, l)], __ATOMIC_ACQUIRE);
+        if (l == 1)
+            return e;
+        if (!(e & NPT_RWX))
+            return hole;
+        t = npte_mfn(e);
+        if (!mfn_valid(m, t))
+            return hole;
+    }
+}
+
+static inline uint32_t hap_npf(struct mmu_walk *w, struct mmu_npf *npf,
+                               unsigned level, uint64_t gpa, uint32_t access,
+                               uint64_t npte)
+{
+    w->fault_level = level;
+    npf->gpa = gpa;
+    npf->access = access;
+    npf->npte = npte;
+    return MMU_WALK_NPF;
+}
+
+/* The p2m rights an NPF_* access needs. */
+static inline npte_t npt_need(uint32_t npf_access)
+{
+    return ((npf_access & NPF_READ) ? NPT_R : 0) |
+           ((npf_access & NPF_WRITE) ? NPT_W : 0) |
+           ((npf_access & NPF_EXEC) ? NPT_X : 0);
+}
+
+uint32_t mmu_walk_hap(struct machine *m, mfn_t npt_root, uint64_t guest_cr3,
+                      uint64_t va, uint32_t access, bool set_ad,
+                      struct mmu_walk *w, struct mmu_npf *npf)
+{
+    access &= PFEC_ACCESS_MASK;
+    const uint32_t gfault = access | MMU_WALK_FAULT;
+
+restart:
+    for (unsigned l = 0; l <= PT_LEVELS; l++) {
+        w->pte[l] = 0;
+        w->table[l] = INVALID_MFN;
+    }
+    w->fault_level = 0;
+    w->page_level = 0;
+    w->mfn = INVALID_MFN;
+    w->eff_flags = w->guest_flags = 0;
+    w->gfn = ~0ULL;
+    w->npte = 0;
+
+    if (!va_is_canonical(va)) {                     /* rule 5 */
+        w->fault_level = PT_LEVELS;
+        return gfault;
+    }
+
+    pte_t *slot[PT_LEVELS + 1] = { NULL };
+    uint64_t slot_gpa[PT_LEVELS + 1] = { 0 };
+    npte_t table_npte[PT_LEVELS + 1] = { 0 };
+    unsigned no_rw = 0, no_us = 0, nx = 0;
+    uint64_t gfn = (guest_cr3 & PTE_ADDR_MASK) >> PAGE_SHIFT;
+    unsigned level;
+
+    for (level = PT_LEVELS; ; level--) {
+        uint64_t gpa = (gfn << PAGE_SHIFT) + pt_index(va, level) * sizeof(pte_t);
+        npte_t ne = mmu_npt_lookup(m, npt_root, gfn);
+        if (!(ne & NPT_R) || !mfn_valid(m, npte_mfn(ne)))   /* rule 19 */
+            return hap_npf(w, npf, level, gpa, NPF_READ | NPF_GUEST_WALK, ne);
+        mfn_t table = npte_mfn(ne);
+        pte_t *t = mfn_to_virt(m, table);
+        slot[level] = &t[pt_index(va, level)];
+        slot_gpa[level] = gpa;
+        table_npte[level] = ne;
+        pte_t e = __atomic_load_n(slot[level], __ATOMIC_ACQUIRE);
+        w->table[level] = table;
+        w->pte[level] = e;
+
+        if (!(e & _PAGE_PRESENT)) {
+            w->fault_level = level;
+            return gfault;
+        }
+        if (pte_rsvd_bits(e, level)) {
+            w->fault_level = level;
+            return gfault | PFEC_RSVD | PFEC_PRESENT;
+        }
+        if (!(e & _PAGE_RW) && !no_rw)
+            no_rw = level;
+        if (!(e & _PAGE_USER) && !no_us)
+            no_us = level;
+        if ((e & _PAGE_NX) && !nx)
+            nx = level;
+
+        if (level == 1 || ((level == 2 || level == 3) && (e & _PAGE_PSE))) {
+            uint64_t span = pt_entry_span(level);
+            uint64_t base = e & PTE_ADDR_MASK & ~(span - 1);
+            gfn = (base + (va & (span - 1))) >> PAGE_SHIFT;
+            break;
+        }
+        gfn = pte_mfn(e);           /* a gfn: the guest's tables hold them */
+    }
+    w->page_level = level;
+    w->gfn = gfn;
+    w->guest_flags = (no_rw ? 0 : _PAGE_RW) | (no_us ? 0 : _PAGE_USER) |
+                     (nx ? _PAGE_NX : 0);
+
+    /* Rule 3 over the guest's tables: a guest fault. */
+    unsigned deny = 0;
+    if ((access & PFEC_WRITE) && no_rw)
+        deny = no_rw;
+    if ((access & PFEC_USER) && no_us && no_us > deny)
+        deny = no_us;
+    if ((access & PFEC_INSN) && nx && nx > deny)
+        deny = nx;
+    if (deny) {
+        w->fault_level = deny;
+        return gfault | PFEC_PRESENT;
+    }
+
+    /* Rule 20: the access itself through the p2m. */
+    uint32_t want = (access & PFEC_WRITE) ? NPF_WRITE :
+                    (access & PFEC_INSN) ? NPF_EXEC : NPF_READ;
+    npte_t ne = mmu_npt_lookup(m, npt_root, gfn);
+    w->npte = ne;
+    if ((ne & npt_need(want)) != npt_need(want) || !mfn_valid(m, npte_mfn(ne)))
+        return hap_npf(w, npf, 0, (gfn << PAGE_SHIFT) | (va & PAGE_OFFSET_MASK),
+                       want, ne);
+    w->mfn = npte_mfn(ne);
+    w->eff_flags = w->guest_flags;
+    if (!(ne & NPT_W))
+        w->eff_flags &= ~(uint64_t)_PAGE_RW;
+    if (!(ne & NPT_X))
+        w->eff_flags |= _PAGE_NX;
+
+    if (set_ad) {                                   /* rule 21 */
+        for (unsigned l = PT_LEVELS; l >= level; l--) {
+            pte_t bits = _PAGE_ACCESSED;
+            if (l == level && (access & PFEC_WRITE))
+                bits |= _PAGE_DIRTY;
+            if ((w->pte[l] & bits) == bits)
+                continue;
+            if (!(table_npte[l] & NPT_W))
+                return hap_npf(w, npf, l, slot_gpa[l],
+                               NPF_WRITE | NPF_GUEST_WALK, table_npte[l]);
+            if (!pte_set_ad(slot[l], w->pte[l], bits))
+                goto restart;
+            w->pte[l] |= bits;
+        }
+    }
+    return 0;
+}
+
 /* ---- the TLB ------------------------------------------------------------- */
 
 static inline struct tlb_entry *tlb_slot(struct vcpu *v, uint64_t vpn)
@@ -389,6 +594,15 @@ static void tlb_fill(struct vcpu *v, struct machine *m, uint64_t vpn,
     e->host = mfn_to_virt(m, w->mfn);
     e->mfn = w->mfn;
     e->flags = flags;
+}
+
+/* Rule 22: the p2m's rights on top of the guest's. */
+static void tlb_fill_hap(struct tlb_entry *e, const struct mmu_walk *w)
+{
+    if (!(w->npte & NPT_W))
+        e->flags &= ~TLB_W;         /* a store re-walks: the nested fault */
+    if (w->guest_flags & _PAGE_RW)
+        e->flags |= TLB_RW;         /* ... not a guest #PF from the TLB */
 }
 
 void mmu_flush_local(struct vcpu *v)
@@ -482,24 +696,37 @@ void mmu_request_flush_many(struct vcpu *const *targets, unsigned n,
                             uint64_t va)
 {
     bool wait = false;
+    uint64_t late = 0;      /* inject: targets (i < 64) not waited for */
 
     for (unsigned i = 0; i < n; i++) {
         if (targets[i] == NULL)
             continue;
+        /* inject: tlb.remote_flush.deliver, per remote target: delay/yield
+           before the request is posted; skip = a late flush IPI (rule 17's
+           wait is left out for this target, as with flush_late). */
+        if (inj_is_armed() && targets[i] != current && i < 64 &&
+            INJ_POINT(tlb_remote_flush_deliver, targets[i]))
+            late |= 1ULL << i;
         flush_post(targets[i], va);
-        wait |= !flush_skip_wait(targets[i]);
+        wait |= !flush_skip_wait(targets[i]) && !(i < 64 && (late >> i & 1));
     }
     if (!wait)
         return;
     ipi_fence();
     for (unsigned i = 0; i < n; i++)
-        if (targets[i] != NULL && !flush_skip_wait(targets[i]))
+        if (targets[i] != NULL && !flush_skip_wait(targets[i]) &&
+            !(i < 64 && (late >> i & 1)))
             flush_wait(targets[i]);
 }
 
 void mmu_request_flush(struct vcpu *target, uint64_t va)
 {
     mmu_request_flush_many(&target, 1, va);
+}
+
+void mmu_flush_domain(struct domain *d)
+{
+    mmu_request_flush_many(d->vcpu, d->nr_vcpus, MMU_FLUSH_ALL_VA);
 }
 
 static void __attribute__((noinline)) mmu_sync_slow(struct vcpu *v)
@@ -599,6 +826,8 @@ static enum xl mmu_xlate_slow(struct vcpu *v, uint64_t va, uint32_t access,
     uint32_t need = TLB_VALID | ((access & PFEC_WRITE) ? TLB_W : 0) |
                     ((access & PFEC_USER) ? TLB_U : 0);
 
+    struct mmu_npf npf = { 0 };
+
     for (unsigned faults = 0; ; ) {
         sync_requests(v);
         struct tlb_entry *e = tlb_slot(v, vpn);
@@ -614,15 +843,22 @@ static enum xl mmu_xlate_slow(struct vcpu *v, uint64_t va, uint32_t access,
         if (pfec == 0) {
             struct mmu_walk w;
             v->tlb.misses++;
-            pfec = mmu_walk(m, v->cr3, va, access, true, &w);
+            if (unlikely(v->d->paging == PAGING_HAP))      /* rule 18 */
+                pfec = mmu_walk_hap(m, v->d->npt_root, v->guest_cr3, va,
+                                    access, true, &w, &npf);
+            else
+                pfec = mmu_walk(m, v->cr3, va, access, true, &w);
             if (pfec == 0) {
                 tlb_fill(v, m, vpn, &w);
+                if (unlikely(v->d->paging == PAGING_HAP))
+                    tlb_fill_hap(e, &w);
                 *host = mfn_to_virt(m, w.mfn) + (va & PAGE_OFFSET_MASK);
                 MMU_TEST_IN_WINDOW(v, va);
                 return XL_OK;
             }
         }
 
+        bool nested = pfec == MMU_WALK_NPF;             /* rule 23 */
         pfec &= MMU_PFEC_MASK;          /* what the CPU pushes */
         if (!deliver)
             return XL_FAULT;
@@ -648,7 +884,12 @@ static enum xl mmu_xlate_slow(struct vcpu *v, uint64_t va, uint32_t access,
             .emulated = false, .bytes = a->bytes, .va = va, .value = a->value,
             .expected = a->expected, .observed = 0,
         };
-        enum pf_outcome o = v->pf_vector ? v->pf_vector(v, va, pfec) : PF_KILL;
+        enum pf_outcome o;
+        if (unlikely(nested))
+            o = v->npf_vector ? v->npf_vector(v, npf.gpa, va, npf.access,
+                                              npf.npte) : PF_KILL;
+        else
+            o = v->pf_vector ? v->pf_vector(v, va, pfec) : PF_KILL;
         bool emulated = v->pending.emulated;
         *observed = v->pending.observed;
         v->pending = outer;
@@ -682,9 +923,11 @@ enum xl mmu_xlate(struct vcpu *v, uint64_t va, uint32_t access,
 }
 
 /* Rule 15. */
+__thread uint32_t mmu_sp_mem_mask = MMU_SP_MEM_EVERY - 1;
+
 static inline void mmu_count_access(struct vcpu *v)
 {
-    if (unlikely((++v->mem_accesses & (MMU_SP_MEM_EVERY - 1)) == 0))
+    if (unlikely((++v->mem_accesses & mmu_sp_mem_mask) == 0))
         sched_point(SP_MEM);
 }
 
@@ -1069,9 +1312,15 @@ int mmu_write(struct vcpu *v, uint64_t va, const void *buf, size_t len)
 uint32_t mmu_translate(struct vcpu *v, uint64_t va, uint32_t access, mfn_t *mfn)
 {
     struct mmu_walk w;
+    struct mmu_npf npf;
+    uint32_t pfec;
     /* Kernel rights: the hypervisor acts for the guest kernel. */
-    uint32_t pfec = mmu_walk(vcpu_machine(v), v->cr3, va,
-                             access & (PFEC_WRITE | PFEC_INSN), true, &w);
+    if (v->d->paging == PAGING_HAP)     /* a p2m refusal: MMU_WALK_NPF */
+        pfec = mmu_walk_hap(vcpu_machine(v), v->d->npt_root, v->guest_cr3, va,
+                            access & (PFEC_WRITE | PFEC_INSN), true, &w, &npf);
+    else
+        pfec = mmu_walk(vcpu_machine(v), v->cr3, va,
+                        access & (PFEC_WRITE | PFEC_INSN), true, &w);
     if (pfec == 0)
         *mfn = w.mfn;
     return pfec;

@@ -31,6 +31,7 @@
 #include "core/pte.h"
 #include "core/types.h"
 
+struct domain;
 struct machine;
 struct vcpu;
 
@@ -41,7 +42,12 @@ struct mmu_walk {
     unsigned fault_level;           /* level whose entry stopped the walk */
     unsigned page_level;            /* 1, or 2/3 for a superpage */
     mfn_t mfn;                      /* target frame (4K granule) */
-    uint64_t eff_flags;             /* effective RW/US/NX over all levels */
+    uint64_t eff_flags;             /* effective RW/US/NX over all levels
+                                       (hap: the guest's AND the p2m's) */
+    /* hap walks only (mmu_walk_hap); left untouched by mmu_walk. */
+    uint64_t guest_flags;           /* the guest tables' own RW/US/NX */
+    uint64_t gfn;                   /* target gfn (4K granule) */
+    uint64_t npte;                  /* p2m leaf of the target */
 };
 
 /*
@@ -63,6 +69,46 @@ struct mmu_walk {
  */
 uint32_t mmu_walk(struct machine *m, mfn_t root, uint64_t va, uint32_t access,
                   bool set_ad, struct mmu_walk *w);
+
+/*
+ * HVM with nested paging (PAGING_HAP, mmu.c rules 18-23): the walk reads the
+ * guest's tables at guest-physical addresses and translates each of them,
+ * and the final access, through the p2m (core/npt.h).  A refusal of the p2m
+ * is a nested fault, reported here instead of a #PF error code.
+ */
+#define MMU_WALK_NPF    0x40000000u     /* result of a walk stopped by the p2m */
+
+struct mmu_npf {
+    uint64_t gpa;           /* guest-physical address refused */
+    uint32_t access;        /* NPF_* bits */
+    uint64_t npte;          /* the p2m leaf found (a hole: type p2m_invalid) */
+};
+
+/*
+ * The two-dimensional walk of va for a hap vCPU: guest tables rooted at the
+ * guest-physical guest_cr3, p2m rooted at npt_root.  Returns 0 (w->mfn is
+ * the machine frame, w->eff_flags the guest's rights ANDed with the p2m's,
+ * w->table[] the machine frames of the guest tables), MMU_WALK_FAULT | the
+ * guest #PF error code, or MMU_WALK_NPF with *npf filled.  With set_ad, A/D
+ * are set in the guest's entries (a write to the table's gfn: the p2m must
+ * allow it, else a nested fault with NPF_WRITE | NPF_GUEST_WALK).
+ */
+uint32_t mmu_walk_hap(struct machine *m, mfn_t npt_root, uint64_t guest_cr3,
+                      uint64_t va, uint32_t access, bool set_ad,
+                      struct mmu_walk *w, struct mmu_npf *npf);
+
+/* The p2m leaf for gfn under npt_root as the MMU sees it; a hole (no table
+   on the way, gfn out of range) reads as type p2m_invalid, no rights. */
+uint64_t mmu_npt_lookup(struct machine *m, mfn_t npt_root, uint64_t gfn);
+
+/*
+ * Drop every translation any vCPU of d caches (a p2m change: hap TLB
+ * entries combine guest and p2m rights).  Remote-flush semantics
+ * (mmu_request_flush_many): when it returns no access of d's vCPUs still
+ * completes through an old translation.  Hypervisor code only, never from
+ * inside an access.
+ */
+void mmu_flush_domain(struct domain *d);
 
 /* Outcome of a guest access. */
 #define MMU_OK      0
@@ -114,5 +160,14 @@ void mmu_sync_requests(struct vcpu *v);
  * fence and the access path gets slower).
  */
 void mmu_hw_init(void);
+
+/*
+ * Scheduling points on the access path (mmu.c rule 15): a vCPU reaches
+ * sched_point(SP_MEM) every (mask + 1) of its accesses.  Per OS thread, so
+ * a det-mode run (one thread) can set its quantum without touching runs on
+ * other threads; the default is 63 (every 64 accesses).  mask + 1 must be a
+ * power of two.
+ */
+extern __thread uint32_t mmu_sp_mem_mask;
 
 #endif /* HVLAB_CORE_MMU_H */

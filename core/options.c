@@ -26,6 +26,9 @@ enum opt_kind {
 
 /* OPT_ENUM fields are stored through an int. */
 _Static_assert(sizeof(enum ptwr_mode) == sizeof(int), "enum option width");
+_Static_assert(sizeof(enum sched_strategy) == sizeof(int), "enum option width");
+_Static_assert(sizeof(enum p2m_lock_mode) == sizeof(int), "enum option width");
+_Static_assert(sizeof(enum shadow_fastpath_oos) == sizeof(int), "enum option width");
 
 struct opt_desc {
     const char *key;
@@ -38,6 +41,28 @@ struct opt_desc {
 };
 
 static const struct opt_desc opt_table[] = {
+    {
+        .key = "shadow.oos", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, shadow_oos),
+        .accepted = "on|off",
+        .meaning = "HVM shadow: let a written guest L1 go out of sync "
+                   "(writable, resynced at CR3 load / INVLPG)",
+    },
+    {
+        .key = "shadow.fastpath", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, shadow_fastpath),
+        .accepted = "on|off",
+        .meaning = "HVM shadow: lock-free fault path for magic shadow entries",
+    },
+    {
+        .key = "shadow.fastpath_oos", .kind = OPT_ENUM,
+        .offset = offsetof(struct hv_options, shadow_fastpath_oos),
+        .names = { "fixed", "racy" },
+        .values = { SH_FASTPATH_OOS_FIXED, SH_FASTPATH_OOS_RACY },
+        .accepted = "fixed|racy",
+        .meaning = "HVM shadow fast path vs OOS: check OOS first (Xen since "
+                   "2009) or after reading the shadow entry (story A)",
+    },
     {
         .key = "ptwr.mode", .kind = OPT_ENUM,
         .offset = offsetof(struct hv_options, ptwr_mode),
@@ -59,6 +84,51 @@ static const struct opt_desc opt_table[] = {
         .accepted = "N (0 = never preempt)",
         .meaning = "entries a long operation handles between preemption checks",
     },
+    {
+        .key = "sched.strategy", .kind = OPT_ENUM,
+        .offset = offsetof(struct hv_options, sched_strategy),
+        .names = { "random", "pct" },
+        .values = { SCHED_RANDOM, SCHED_PCT },
+        .accepted = "random|pct",
+        .meaning = "det mode: pick a runnable vCPU at random at every "
+                   "scheduling point, or by PCT priorities",
+    },
+    {
+        .key = "sched.pct_depth", .kind = OPT_UINT,
+        .offset = offsetof(struct hv_options, sched_pct_depth),
+        .accepted = "d >= 1",
+        .meaning = "det mode, PCT: bug depth d (d-1 priority change points)",
+    },
+    {
+        .key = "sched.pct_steps", .kind = OPT_UINT,
+        .offset = offsetof(struct hv_options, sched_pct_steps),
+        .accepted = "k (0 = 1000000)",
+        .meaning = "det mode, PCT: estimated scheduling decisions in the run "
+                   "(a det run reports its count)",
+    },
+    {
+        .key = "sched.mem_quantum", .kind = OPT_UINT,
+        .offset = offsetof(struct hv_options, sched_mem_quantum),
+        .accepted = "power of 2",
+        .meaning = "det mode: a scheduling point every N guest memory "
+                   "accesses of a vCPU",
+    },
+    {
+        .key = "sched.deadlock_after", .kind = OPT_UINT,
+        .offset = offsetof(struct hv_options, sched_deadlock),
+        .accepted = "N >= 1",
+        .meaning = "det mode: decisions in a row with every vCPU spinning "
+                   "that make a deadlock",
+    },
+    {
+        .key = "p2m.lock", .kind = OPT_ENUM,
+        .offset = offsetof(struct hv_options, p2m_lock),
+        .names = { "locked", "none" },
+        .values = { P2M_LOCK_LOCKED, P2M_LOCK_NONE },
+        .accepted = "locked|none",
+        .meaning = "p2m lookups acted upon hold the p2m lock until put_gfn "
+                   "(Xen since 2012), or take no lock (pre-2011, story B)",
+    },
 };
 
 void hv_options_default(struct hv_options *o)
@@ -67,6 +137,15 @@ void hv_options_default(struct hv_options *o)
     o->ptwr_mode = PTWR_EMULATE;
     o->pv_linear_pt = true;
     o->preempt_budget = 0;
+    o->sched_strategy = SCHED_RANDOM;
+    o->sched_pct_depth = SCHED_PCT_DEPTH_DEFAULT;
+    o->sched_pct_steps = 0;
+    o->sched_mem_quantum = SCHED_MEM_QUANTUM_DEFAULT;
+    o->sched_deadlock = SCHED_DEADLOCK_DEFAULT;
+    o->p2m_lock = P2M_LOCK_LOCKED;
+    o->shadow_oos = true;
+    o->shadow_fastpath = true;
+    o->shadow_fastpath_oos = SH_FASTPATH_OOS_FIXED;
 }
 
 static const struct opt_desc *opt_find(const char *key)

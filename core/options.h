@@ -12,11 +12,27 @@
 
 #include <stdio.h>
 
+#include "core/sched.h"
 #include "core/types.h"
 
 enum ptwr_mode {
     PTWR_EMULATE = 0,   /* today's Xen: trap and emulate every L1 write */
     PTWR_UNHOOK  = 1,   /* Xen 3.0: unhook the L1, let the guest write it */
+};
+
+enum shadow_fastpath_oos {
+    SH_FASTPATH_OOS_FIXED = 0,  /* Xen since July 2009: OOS checked first,
+                                   no guest-not-present magic with OOS on */
+    SH_FASTPATH_OOS_RACY  = 1,  /* before: read the shadow L1e, check OOS
+                                   after (story A) */
+};
+
+/* p2m.lock: how p2m lookups that are acted upon are synchronised with p2m
+   updates (XEN-NOTES 4.4, 4.5; story B). */
+enum p2m_lock_mode {
+    P2M_LOCK_LOCKED = 0,    /* Xen since 2012: get_gfn holds the p2m lock
+                               until put_gfn */
+    P2M_LOCK_NONE   = 1,    /* pre-2011: unlocked lookups, no reference */
 };
 
 struct hv_options {
@@ -25,6 +41,19 @@ struct hv_options {
     unsigned preempt_budget;    /* mm.preempt_budget: entries between
                                    preemption checks of long operations
                                    (0 = never preempt) */
+    /* det-mode scheduling (--sched det; docs/determinism.md).  They live
+       here so scenario files and --set reach them; the runner copies them
+       into struct sched_config. */
+    enum sched_strategy sched_strategy; /* sched.strategy */
+    unsigned sched_pct_depth;   /* sched.pct_depth: d */
+    unsigned sched_pct_steps;   /* sched.pct_steps: k (0 = default) */
+    unsigned sched_mem_quantum; /* sched.mem_quantum: SP_MEM every N */
+    unsigned sched_deadlock;    /* sched.deadlock_after: decisions */
+    enum p2m_lock_mode p2m_lock; /* p2m.lock */
+    /* HVM shadow paging (core/shadow/shadow.h). */
+    bool shadow_oos;            /* shadow.oos: out-of-sync L1s */
+    bool shadow_fastpath;       /* shadow.fastpath: lock-free magic path */
+    enum shadow_fastpath_oos shadow_fastpath_oos; /* shadow.fastpath_oos */
 };
 
 void hv_options_default(struct hv_options *o);

@@ -7,14 +7,14 @@
  *      context that runs it, and cleared after.
  *   2. threads mode: one pthread per vCPU (SCHED_STACK_BYTES of stack), real
  *      concurrency; the OS picks the interleaving.
- *   3. det mode is not built yet (-XEN_EOPNOTSUPP).  It slots in without
- *      touching any caller because a vCPU waits in exactly three places:
- *      hv_lock() (busy lock), hv_relax() (a wait loop) and sched_point()
- *      (hypercall entry/exit, faults, every N memory accesses, preemption
- *      checks, injection points).  Each calls sched_point(), where a det
- *      scheduler installs hv_sched_hook and switches coroutines; the
- *      per-context state to switch with them is `current` and the held-lock
- *      record of core/lock.c.
+ *   3. det mode is core/sched_det.c (sched_run_det).  It needs no caller
+ *      to change because a vCPU waits in exactly three places: hv_lock()
+ *      (busy lock), hv_relax() (a wait loop) and sched_point() (hypercall
+ *      entry/exit, faults, every N memory accesses, preemption checks,
+ *      injection points).  Each calls sched_point(), where the det
+ *      scheduler's hv_sched_hook switches coroutines; the per-context state
+ *      it switches with them is `current` and the held-lock record of
+ *      core/lock.c.
  *   4. Arguments are checked before anything runs: a vCPU without an entry
  *      is -XEN_EINVAL.  If a thread cannot be created, the vCPUs already
  *      started are joined and -XEN_ENOMEM is returned.
@@ -79,7 +79,7 @@ int sched_run(const struct sched_config *cfg, struct vcpu **v, unsigned n)
     case SCHED_THREADS:
         return sched_run_threads(v, n);
     case SCHED_DET:
-        return -XEN_EOPNOTSUPP;
+        return sched_run_det(cfg, v, n);
     }
     return -XEN_EINVAL;
 }

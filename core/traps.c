@@ -21,14 +21,22 @@
  *      before it got the big lock - goes to the guest (story C).
  *   4. Otherwise the fault is bounced: the guest kernel's #PF handler gets
  *      it (v->nr_faults_bounced++); with no handler the access is abandoned.
+ * HVM domains (d->paging != PAGING_PV) take rules 5-6 instead (see
+ * hvm_page_fault); hap vCPUs also get the nested-fault vector
+ * (core/mm/hap.c).
  * Every decision is traced (hvlab_hcall:fault).
  */
 #include "core/domain.h"
 #include "core/machine.h"
+#include <stdio.h>
+
+#include "core/mm/hap.h"
 #include "core/mm/mm.h"
 #include "core/mmu.h"
+#include "core/shadow/shadow.h"
 #include "core/traps.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 #include "trace/trace.h"
 
 static enum pf_outcome decided(struct vcpu *v, uint64_t va, uint32_t pfec,
@@ -40,9 +48,54 @@ static enum pf_outcome decided(struct vcpu *v, uint64_t va, uint32_t pfec,
     return o;
 }
 
+/* The shadow code links in when core/shadow/ provides it. */
+#pragma weak sh_page_fault
+
+/*
+ * HVM rules.  5. Shadow: sh_page_fault decides (fixed or emulated: retry;
+ * a real guest fault: bounced with the error code it returns).  6. Hap: a
+ * guest #PF is the guest's (nested paging delivers it without an exit):
+ * bounced as it is; p2m refusals come as nested faults (npf_vector).
+ */
+static enum pf_outcome hvm_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec)
+{
+    if (v->d->paging == PAGING_SHADOW) {
+        uint32_t inject = pfec;
+        if (sh_page_fault == NULL) {
+            fprintf(stderr, "hvlab: traps: #PF of a paging=shadow domain, but "
+                    "this build has no shadow code\n");
+            return decided(v, va, pfec, HVF_KILLED, PF_KILL);
+        }
+        switch (sh_page_fault(v, va, pfec, &inject)) {
+        case SH_FIXED:
+            return decided(v, va, pfec, HVF_SH_FIXED, PF_RETRY);
+        case SH_EMULATED:
+            return decided(v, va, pfec, HVF_SH_EMULATED, PF_RETRY);
+        case SH_INJECT:
+        default:
+            pfec = inject;
+            break;
+        }
+    }
+    if (v->in_hypervisor_access)
+        return decided(v, va, pfec, HVF_HV_ACCESS_FAILED, PF_KILL);
+    if (v->guest_pf_handler == NULL)
+        return decided(v, va, pfec, HVF_KILLED, PF_KILL);
+    v->nr_faults_bounced++;
+    decided(v, va, pfec, HVF_BOUNCED, PF_RETRY);
+    return v->guest_pf_handler(v, va, pfec, v->guest_ctx);
+}
+
 enum pf_outcome hv_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec)
 {
     struct domain *d = v->d;
+
+    /* inject: the fault is here, nothing decided, no lock taken (story C). */
+    INJ_POINT(traps_pf_before_bounce, v);
+
+    /* Rules 5-6. */
+    if (d->paging != PAGING_PV)
+        return hvm_page_fault(v, va, pfec);
 
     /* Rule 1. */
     if (ptwr_do_page_fault(v, va, pfec) == MMF_FIXED)
@@ -57,8 +110,9 @@ enum pf_outcome hv_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec)
         return decided(v, va, pfec, HVF_HV_ACCESS_FAILED, PF_KILL);
     }
 
-    /* Rule 3. */
+    /* Rule 3.  inject: skip = no spurious check (Xen 3.0's guest rule). */
     if (d->m->opt.ptwr_mode == PTWR_EMULATE &&
+        !INJ_POINT(traps_pf_spurious_check, v) &&
         mm_fault_is_spurious(v, va, pfec)) {
         mmu_invlpg_local(v, va);
         v->nr_spurious++;
@@ -70,10 +124,15 @@ enum pf_outcome hv_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec)
         return decided(v, va, pfec, HVF_KILLED, PF_KILL);
     v->nr_faults_bounced++;
     decided(v, va, pfec, HVF_BOUNCED, PF_RETRY);
+    INJ_POINT(traps_pf_deliver, v);             /* inject: a window */
     return v->guest_pf_handler(v, va, pfec, v->guest_ctx);
 }
 
 void traps_init_vcpu(struct vcpu *v)
 {
     v->pf_vector = hv_page_fault;
+    /* Nested faults happen in hap mode only; every HVM vCPU gets the
+       vector, so the order of setting d->paging does not matter. */
+    if (v->d->kind == DOMAIN_HVM)
+        v->npf_vector = hap_nested_fault;
 }

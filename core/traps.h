@@ -19,6 +19,13 @@ enum hv_fault_outcome {
     HVF_BOUNCED,            /* delivered to the guest kernel's handler */
     HVF_KILLED,             /* no guest handler: the access is abandoned */
     HVF_HV_ACCESS_FAILED,   /* a hypervisor access (copy_*_guest) faulted */
+    /* HVM (the fault event then carries: shadow, va and the #PF code; hap
+       nested fault, va = the guest-linear address, pfec = NPF_* bits). */
+    HVF_SH_FIXED,           /* shadow: sh_page_fault fixed it: retry */
+    HVF_SH_EMULATED,        /* shadow: a guest PT write was emulated */
+    HVF_NPF_FIXED,          /* hap: the p2m entry was fixed: retry */
+    HVF_NPF_EMULATED,       /* hap: emulated (discarded write, MMIO read) */
+    HVF_NPF_KILLED,         /* hap: the domain cannot go on */
 };
 
 void traps_init_vcpu(struct vcpu *v);

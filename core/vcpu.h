@@ -13,6 +13,7 @@
 #include "core/types.h"
 
 struct domain;
+struct shadow_vcpu;
 struct vcpu;
 
 /* Outcome of a page fault handled by the hypervisor or the guest kernel. */
@@ -34,6 +35,16 @@ typedef enum pf_outcome (*pf_vector_fn)(struct vcpu *v, uint64_t va, uint32_t pf
 typedef enum pf_outcome (*guest_pf_fn)(struct vcpu *v, uint64_t va, uint32_t pfec,
                                        void *guest_ctx);
 typedef void (*vcpu_entry_fn)(struct vcpu *v, void *arg);
+/*
+ * The nested-fault exit (hap mode): a guest-physical access the p2m refused.
+ * gpa/gla: guest-physical and guest-linear address; access: NPF_* bits
+ * (core/npt.h); npte: the p2m leaf entry found (type and access say why).
+ * Installed by core/traps.c.  PF_RETRY after fixing (or emulating, with
+ * v->pending.emulated set), PF_KILL when the domain cannot go on.
+ */
+typedef enum pf_outcome (*npf_vector_fn)(struct vcpu *v, uint64_t gpa,
+                                         uint64_t gla, uint32_t access,
+                                         uint64_t npte);
 
 /* Preempted hypercall: re-issued by the dispatcher with these arguments. */
 struct hcall_continuation {
@@ -73,6 +84,11 @@ struct vcpu {
     mfn_t old_guest_table;          /* type put still to finish (preempted) */
     bool old_guest_table_partial;
     bool in_kernel;                 /* guest kernel mode (selects root, US) */
+    uint64_t guest_cr3;             /* HVM: the guest's own CR3 (a guest-
+                                       physical address); written by
+                                       core/hvm.c and the shadow code */
+    struct shadow_vcpu *shadow;     /* HVM shadow: OOS slots etc.
+                                       (owned by core/shadow) */
     mfn_t cr3;                      /* the root the MMU walks right now */
     /* LDT set by mmuext_op SET_LDT (core/mm/mmuext.c): base VA and
        entries, recorded only (no segmentation model). */
@@ -84,6 +100,7 @@ struct vcpu {
 
     struct pending_access pending;  /* written by core/mmu.c, see above */
     pf_vector_fn pf_vector;         /* set by core/traps.c */
+    npf_vector_fn npf_vector;       /* set by core/traps.c (hap domains) */
     guest_pf_fn guest_pf_handler;   /* set by the guest kernel */
     void *guest_ctx;                /* the guest kernel's per-vCPU state */
 

@@ -119,4 +119,34 @@ void guest_pv_stats(const struct guest_pv *g, struct guest_stats *out);
 /* One line per failure the kernel recorded (process, va, what went wrong). */
 void guest_pv_report(const struct guest_pv *g, FILE *f);
 
+/*
+ * HVM kernels (guest/hvm_*.c).  The boot contract with toolstack/build_hvm.c,
+ * PVH-style (struct hvm_start_info of <xen/arch-x86/hvm/start_info.h>):
+ *   - gfn 0 holds the hvm_start_info (magic XEN_HVM_START_MAGIC_VALUE,
+ *     version 1) and, right after it in the same page, its memory map
+ *     (memmap_paddr, memmap_entries): RAM ranges are type 1; the boot frames
+ *     (gfn 0 and the initial page tables) are one range of type 2
+ *     (reserved), and every RAM gfn above it is free.
+ *   - The initial page tables hold gfns and map every RAM gfn at
+ *     GUEST_DIRECTMAP_BASE + gfn*4K (kernel only, P|RW|A|D: an HVM guest may
+ *     map its own page tables writable - the hypervisor copes, by shadowing
+ *     or by nested paging).
+ *   - Every vCPU starts with its guest CR3 at the initial L4 (readable as
+ *     v->guest_cr3, as a kernel reads CR3); start_info_va is the direct-map
+ *     address of gfn 0.
+ * An HVM kernel changes its tables with plain stores, loads CR3 with
+ * hvm_set_cr3() and flushes with hvm_invlpg()/hvm_flush_tlb() (core/hvm.h);
+ * it makes no page-table hypercalls.
+ */
+struct guest_hvm;
+
+struct guest_hvm *guest_hvm_new(uint64_t start_info_va,
+                                const struct guest_options *opt,
+                                const struct workload_params *wl);
+void guest_hvm_free(struct guest_hvm *g);
+void guest_hvm_vcpu_main(struct vcpu *v, void *guest_hvm);
+void guest_hvm_stats(const struct guest_hvm *g, struct guest_stats *out);
+void guest_hvm_report(const struct guest_hvm *g, FILE *f);
+void guest_hvm_set_host(struct guest_hvm *g, unsigned host_id);
+
 #endif /* HVLAB_GUEST_GUEST_H */

@@ -15,6 +15,10 @@
  *      found, traced).
  *   4. Every random choice draws from the workload seed (per-thread
  *      streams derived from seed, pid and thread id).
+ *   5. A slice that can make no progress (waiting for a child or for the
+ *      parent to stop) calls hv_relax() before it returns: it is a busy
+ *      wait, and a det-mode scheduler must see it as one (a slice loop
+ *      with no scheduling point would never give the vCPU up).
  *
  * fork-storm: a process of `threads` threads owns `pages` pages; page i
  *   belongs to thread i % threads.  Thread 0, `iters` times: touch its
@@ -174,6 +178,8 @@ static enum thread_result fork_storm_parent(struct gcpu *c, struct thread *t)
     case FS_WAIT:
         if (atomic_load(&p->child_done))
             t->pc = FS_VERIFY;
+        else
+            hv_relax();     /* a busy wait: let the child's vCPU run (rule 5) */
         return T_RUNNABLE;
     case FS_VERIFY:
         for (unsigned k = 0; k < SLICE_PAGES && t->cursor < mine; k++, t->cursor++) {
@@ -201,8 +207,11 @@ static enum thread_result fork_storm_sibling(struct gcpu *c, struct thread *t)
     struct proc *p = t->p;
     uint64_t mine = own_pages(g->wl.pages, p->nthreads, t->tid);
 
-    if (atomic_load(&p->stop) || mine == 0)
+    if (atomic_load(&p->stop) || mine == 0) {
+        if (!atomic_load(&p->stop))
+            hv_relax();     /* nothing to do until the parent stops (rule 5) */
         return atomic_load(&p->stop) ? T_EXITED : T_RUNNABLE;
+    }
     for (unsigned k = 0; k < SLICE_PAGES; k++) {
         uint64_t page = (t->cursor % mine) * p->nthreads + t->tid;
         t->cursor++;

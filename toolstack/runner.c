@@ -23,6 +23,8 @@
 #include "core/mm/mm.h"
 #include "core/mm/page.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
+#include "toolstack/build_hvm.h"
 #include "toolstack/build_pv.h"
 #include "toolstack/runner.h"
 
@@ -53,14 +55,18 @@ static unsigned audit_to_text(struct machine *m, char **text)
     return n;
 }
 
-static char *guest_report_text(const struct guest_pv *g)
+static char *guest_report_text(const struct guest_pv *g,
+                               const struct guest_hvm *h)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return NULL;
-    guest_pv_report(g, f);
+    if (h)
+        guest_hvm_report(h, f);
+    else
+        guest_pv_report(g, f);
     fclose(f);
     return text;
 }
@@ -114,16 +120,55 @@ static void add_stats(struct guest_stats *t, const struct guest_stats *s)
 
 /* U2: copy what one domain did into its result row. */
 static void collect_domain(struct run_domain *rd, const struct domain *d,
-                           const struct guest_pv *g)
+                           const struct guest_pv *g, const struct guest_hvm *h)
 {
-    guest_pv_stats(g, &rd->gs);
-    rd->guest_report = guest_report_text(g);
+    if (h)
+        guest_hvm_stats(h, &rd->gs);
+    else
+        guest_pv_stats(g, &rd->gs);
+    rd->guest_report = guest_report_text(g, h);
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
         const struct vcpu *v = d->vcpu[i];
         rd->hypercalls += v->nr_hypercalls;
         rd->hv_faults += v->nr_faults;
         rd->hv_bounced += v->nr_faults_bounced;
         rd->hv_spurious += v->nr_spurious;
+    }
+}
+
+/* det mode: one line on the scheduler (and PCT's guarantee). */
+static void print_sched(const struct run_result *r, FILE *f)
+{
+    const struct sched_report *s = &r->sched_det;
+    if (r->sched != SCHED_DET)
+        return;
+    fprintf(f, "  sched det: %s%s, %u vCPUs, %" PRIu64 " decisions, %" PRIu64
+            " switches, %" PRIu64 " at spin points, schedule 0x%016" PRIx64
+            "\n", s->replayed ? "replay, then " : "",
+            sched_strategy_name[s->strategy], s->nr_vcpus, s->decisions,
+            s->switches, s->spin_decisions, s->schedule_hash);
+    if (s->strategy == SCHED_PCT)
+        fprintf(f, "  sched pct: depth d=%u, k=%" PRIu64 " steps estimated: "
+                "a depth-%u bug is found with probability >= 1/(n*k^(d-1)) = "
+                "%.3g\n", s->pct_depth, s->pct_steps, s->pct_depth,
+                s->pct_bound);
+}
+
+/* --schedule-out: the decisions of the run just made. */
+static void write_schedule(const struct scenario *sc, const struct run_opts *o,
+                           const struct run_result *r,
+                           const struct sched_log *log)
+{
+    if (!o->schedule_out || !log)
+        return;
+    FILE *f = fopen(o->schedule_out, "w");
+    char comment[512];
+    snprintf(comment, sizeof(comment), "hvlab run %s --sched det --seed %"
+             PRIu64 " (sched.strategy=%s)", sc->path, r->seed,
+             sched_strategy_name[r->sched_det.strategy]);
+    if (!f || sched_log_write(log, comment, f) != 0 || fclose(f) != 0) {
+        fprintf(o->err, "hvlab: --schedule-out %s: %m\n", o->schedule_out);
+        return;
     }
 }
 
@@ -134,6 +179,7 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
             "guest.spurious_check=%s\n", sc->path, r->seed,
             r->sched == SCHED_DET ? "det" : "threads", r->ptwr_mode,
             r->spurious_check ? "on" : "off");
+    print_sched(r, f);
     for (unsigned i = 0; i < r->nr_domains; i++) {
         const struct run_domain *d = &r->dom[i];
         const struct guest_stats *g = &d->gs;
@@ -157,6 +203,21 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
             r->free_after);
 }
 
+/* inject: after a run with a plan (or --inject-stats), its counts. */
+static void inject_finish(const struct scenario *sc, const struct run_opts *o,
+                          const struct run_result *r)
+{
+    inj_run_end();
+    if (sc->inject)
+        inj_stats_print(sc->inject, o->out);
+    if (o->inject_stats) {
+        FILE *f = fopen(o->inject_stats, "w");
+        if (!f || inj_stats_write(f, r->seed) != 0 || fclose(f) != 0)
+            fprintf(o->err, "hvlab: --inject-stats %s: %m\n",
+                    o->inject_stats);
+    }
+}
+
 static void free_result(struct run_result *r)
 {
     for (unsigned i = 0; i < r->nr_domains; i++)
@@ -166,13 +227,27 @@ static void free_result(struct run_result *r)
     free(r);
 }
 
+/* o->result gets r's figures, without its text fields. */
+static void copy_result(const struct run_opts *o, const struct run_result *r)
+{
+    if (!o->result)
+        return;
+    *o->result = *r;
+    o->result->audit_live_text = o->result->audit_after_text = NULL;
+    for (unsigned i = 0; i < r->nr_domains; i++)
+        o->result->dom[i].guest_report = NULL;
+}
+
 int runner_run(const struct scenario *sc, const struct run_opts *o)
 {
     struct machine *m = NULL;
     struct domain *dom[HV_MAX_DOMAINS] = { 0 };
     struct guest_pv *gk[HV_MAX_DOMAINS] = { 0 };
+    struct guest_hvm *hk[HV_MAX_DOMAINS] = { 0 };    /* HVM domains' kernels */
     struct vcpu **vs = NULL;
+    struct sched_log *replay = NULL, *record = NULL;
     unsigned nr_built = 0, nr_vs = 0;
+    bool injecting = false;         /* inject: armed for this run */
     int status = RUN_ERROR;
     char err[512];
 
@@ -186,6 +261,24 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     }
     r->seed = o->seed_given ? o->seed : sc->seed;
     r->sched = o->sched;
+    if (o->sched == SCHED_DET && o->schedule_in) {
+        FILE *f = fopen(o->schedule_in, "r");
+        if (!f) {
+            fprintf(o->err, "hvlab: --schedule %s: %m\n", o->schedule_in);
+            goto out;
+        }
+        replay = sched_log_read(f, o->schedule_in, err, sizeof(err));
+        fclose(f);
+        if (!replay) {
+            fprintf(o->err, "hvlab: --schedule %s\n", err);
+            goto out;
+        }
+    }
+    if (o->sched == SCHED_DET && o->schedule_out &&
+        !(record = sched_log_new())) {
+        fprintf(o->err, "hvlab: out of memory\n");
+        goto out;
+    }
     r->ptwr_mode = sc->hv.ptwr_mode == PTWR_UNHOOK ? "unhook" : "emulate";
     r->spurious_check = sc->guest.spurious_check;
 
@@ -196,6 +289,14 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
         goto out;
     }
     r->free_before = m->nr_free;
+    /* inject: arm before the first domain (its populate is a point too). */
+    if (sc->inject || o->inject_stats) {
+        if (inj_run_begin(sc->inject, r->seed) != 0) {
+            fprintf(o->err, "hvlab: out of memory\n");
+            goto teardown;
+        }
+        injecting = true;
+    }
 
     for (unsigned i = 0; i < sc->nr_domains; i++) {
         const struct scn_domain *sd = &sc->dom[i];
@@ -205,7 +306,16 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
             .domid = (domid_t)(i + 1), .nr_vcpus = sd->nr_vcpus,
             .nr_pages = sd->nr_pages, .gopt = &sc->guest, .wl = &wl,
         };
-        rc = build_pv(m, &cfg, &dom[i], &gk[i], NULL, err, sizeof(err));
+        if (sd->kind == DOMAIN_HVM) {
+            struct build_hvm_config hcfg = {
+                .domid = cfg.domid, .nr_vcpus = cfg.nr_vcpus,
+                .nr_pages = cfg.nr_pages, .paging = sd->paging,
+                .gopt = cfg.gopt, .wl = cfg.wl,
+            };
+            rc = build_hvm(m, &hcfg, &dom[i], &hk[i], NULL, err, sizeof(err));
+        } else {
+            rc = build_pv(m, &cfg, &dom[i], &gk[i], NULL, err, sizeof(err));
+        }
         if (rc) {
             fprintf(o->err, "hvlab: %s:%u: building domain '%s': %s\n",
                     sc->path, sd->line, sd->name, err);
@@ -223,23 +333,42 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     }
     r->nr_domains = nr_built;
 
-    struct sched_config scfg = { .mode = o->sched, .seed = r->seed };
+    struct sched_config scfg = {
+        .mode = o->sched, .seed = r->seed,
+        .strategy = sc->hv.sched_strategy,
+        .pct_depth = sc->hv.sched_pct_depth,
+        .pct_steps = sc->hv.sched_pct_steps,
+        .mem_quantum = sc->hv.sched_mem_quantum,
+        .deadlock_after = sc->hv.sched_deadlock,
+        .replay = replay, .record = record,
+        .report = &r->sched_det, .err = o->err,
+    };
     double t0 = now_seconds();
     rc = sched_run(&scfg, vs, nr_vs);
     r->seconds = now_seconds() - t0;
+    if (rc == -XEN_EDEADLK) {       /* N4 */
+        write_schedule(sc, o, r, record);
+        print_report(sc, r, o->out);
+        fprintf(o->out, "  the vCPUs DEADLOCKED (det mode, decision %" PRIu64
+                "; where each waits is on stderr); the domains are left "
+                "as they stand\n", r->sched_det.decisions);
+        status = RUN_BROKEN;
+        copy_result(o, r);
+        goto out;
+    }
     if (rc) {
-        if (o->sched == SCHED_DET &&
-            (rc == -XEN_EINVAL || rc == -XEN_EOPNOTSUPP))
-            fprintf(o->err, "hvlab: --sched det: the deterministic scheduler "
-                    "is not built yet (use --sched threads)\n");
+        if (o->sched == SCHED_DET && rc == -XEN_EINVAL)
+            fprintf(o->err, "hvlab: %s: --sched det cannot run this "
+                    "configuration (see above)\n", sc->path);
         else
             fprintf(o->err, "hvlab: %s: running the vCPUs: %s\n", sc->path,
                     build_errname(rc));
         goto teardown;
     }
+    write_schedule(sc, o, r, record);
 
     for (unsigned i = 0; i < nr_built; i++)
-        collect_domain(&r->dom[i], dom[i], gk[i]);
+        collect_domain(&r->dom[i], dom[i], gk[i], hk[i]);
     for (unsigned i = 0; i < nr_built; i++)
         add_stats(&r->total, &r->dom[i].gs);
     r->audit_live = audit_to_text(m, &r->audit_live_text);
@@ -256,21 +385,35 @@ teardown:   /* U4 */
                     build_errname(rc));
         }
         guest_pv_free(gk[i]);
+        guest_hvm_free(hk[i]);
     }
     if (status == RUN_HELD) {
         r->audit_after = audit_to_text(m, &r->audit_after_text);
         r->free_after = m->nr_free;
         print_report(sc, r, o->out);
         status = expect_evaluate(sc, r, o->out);
+        if (r->sched_det.diverged) {            /* N4 */
+            fprintf(o->err, "hvlab: %s: the replayed schedule %s did not "
+                    "fit this run (see above): not a reproduction\n",
+                    sc->path, o->schedule_in);
+            status = RUN_ERROR;
+        }
+    } else if (injecting) {
+        /* inject: a failed run still says whether it left anything. */
+        unsigned bad = audit_to_text(m, &r->audit_after_text);
+        fprintf(o->out, "  the run failed (see above); after teardown: "
+                "audit %u violations, heap: %" PRIu64 " frames free before, %"
+                PRIu64 " after (%s)\n", bad, r->free_before, m->nr_free,
+                bad == 0 && m->nr_free == r->free_before ? "clean, no leak"
+                                                        : "NOT CLEAN");
     }
     machine_destroy(m);
-    if (o->result) {
-        *o->result = *r;
-        o->result->audit_live_text = o->result->audit_after_text = NULL;
-        for (unsigned i = 0; i < r->nr_domains; i++)
-            o->result->dom[i].guest_report = NULL;
-    }
+    copy_result(o, r);
 out:
+    if (injecting)
+        inject_finish(sc, o, r);
+    sched_log_free(replay);
+    sched_log_free(record);
     free(vs);
     free_result(r);
     return status;

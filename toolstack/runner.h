@@ -11,6 +11,13 @@
  *   N3  Exit codes: RUN_HELD (0) every expectation held, RUN_BROKEN (1) one
  *       or more broke (each printed with its evidence), RUN_ERROR (2) the
  *       scenario could not be run (usage, scenario or build error).
+ *   N4  det mode: a deadlock of the vCPUs (every one only waiting) is
+ *       RUN_BROKEN, reported with where each vCPU waits; the domains are
+ *       then left as they are (tearing them down would wait on the locks
+ *       the stopped vCPUs hold).  A replayed schedule that does not fit the
+ *       run (it diverged) is RUN_ERROR after the report: the run is not the
+ *       one the schedule recorded.  --schedule-out is written in every case
+ *       where the vCPUs ran.
  */
 #ifndef HVLAB_TOOLSTACK_RUNNER_H
 #define HVLAB_TOOLSTACK_RUNNER_H
@@ -29,7 +36,11 @@ struct run_opts {
     uint64_t seed;
     bool seed_given;                /* --seed overrides the file's seed */
     enum sched_mode sched;
+    const char *schedule_in;        /* det: --schedule FILE to replay, or NULL */
+    const char *schedule_out;       /* det: --schedule-out FILE, or NULL */
     const char *dump_tables;        /* --dump-tables FILE, or NULL */
+    const char *inject_stats;       /* --inject-stats FILE: every point's
+                                       hit count (docs/inject.md), or NULL */
     FILE *out;                      /* the report (stdout) */
     FILE *err;                      /* error messages (stderr) */
     struct run_result *result;      /* if set: receives the run's figures
@@ -58,6 +69,7 @@ struct run_result {
     struct run_domain dom[HV_MAX_DOMAINS];
     struct guest_stats total;       /* sum over the domains */
     double seconds;                 /* sched_run wall time */
+    struct sched_report sched_det;  /* det mode: what the scheduler did */
 
     unsigned audit_live;            /* violations after the workload */
     char *audit_live_text;          /* their report (malloc'd, may be NULL) */

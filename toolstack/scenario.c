@@ -16,7 +16,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "inject/inject.h"
 #include "toolstack/scenario.h"
 
 #define SCN_MAX_TOKENS      16
@@ -103,7 +105,7 @@ int scenario_parse_size(const char *s, uint64_t *bytes)
 }
 
 /* ---- key=value parameters (P1) ------------------------------------------- */
-enum param_type { PT_UINT, PT_SIZE, PT_KIND };
+enum param_type { PT_UINT, PT_SIZE, PT_KIND, PT_PAGING };
 
 struct param {
     const char *key;
@@ -113,7 +115,7 @@ struct param {
     size_t offset;                  /* of a uint64_t field of the args */
 };
 
-struct domain_args { uint64_t vcpus, memory, kind; };
+struct domain_args { uint64_t vcpus, memory, kind, paging; };
 struct machine_args { uint64_t ram, host; };
 struct workload_args { uint64_t procs, threads, iters, pages; };
 
@@ -125,7 +127,8 @@ static const struct param machine_params[] = {
     { NULL, 0, 0, 0, NULL, 0 },
 };
 static const struct param domain_params[] = {
-    { "kind",   PT_KIND, 0, 0, "pv (hvm comes later)", ARG(struct domain_args, kind), },
+    { "kind",   PT_KIND, 0, 0, "pv or hvm", ARG(struct domain_args, kind), },
+    { "paging", PT_PAGING, 0, 0, "hvm: shadow or hap", ARG(struct domain_args, paging), },
     { "vcpus",  PT_UINT, 1, HV_MAX_VCPUS, "virtual CPUs", ARG(struct domain_args, vcpus), },
     { "memory", PT_SIZE, MIN_MEMORY, 1ULL << 38, "guest memory (K/M/G)", ARG(struct domain_args, memory), },
     { NULL, 0, 0, 0, NULL, 0 },
@@ -171,9 +174,18 @@ static int parse_params(struct parse *p, const char *what, const struct param *t
             if (strcmp(val, "pv") == 0)
                 v = DOMAIN_PV;
             else if (strcmp(val, "hvm") == 0)
-                return perr(p, "%s: kind=hvm is not built yet (use kind=pv)", what);
+                v = DOMAIN_HVM;
             else
-                return perr(p, "%s: kind must be pv, not '%s'", what, val);
+                return perr(p, "%s: kind must be pv or hvm, not '%s'", what, val);
+            break;
+        case PT_PAGING:
+            if (strcmp(val, "shadow") == 0)
+                v = PAGING_SHADOW;
+            else if (strcmp(val, "hap") == 0)
+                v = PAGING_HAP;
+            else
+                return perr(p, "%s: paging must be shadow or hap, not '%s'",
+                            what, val);
             break;
         case PT_SIZE:
             if (scenario_parse_size(val, &v) != 0)
@@ -344,9 +356,14 @@ static int d_domain(struct parse *p, char **tok, unsigned ntok)
     if (sc->nr_domains >= HV_MAX_DOMAINS - 1)
         return perr(p, "domain: too many domains (at most %d)", HV_MAX_DOMAINS - 1);
     struct domain_args a = { .vcpus = DEF_VCPUS, .memory = DEF_MEMORY,
-                             .kind = DOMAIN_PV };
+                             .kind = DOMAIN_PV, .paging = PAGING_PV };
     if (parse_params(p, "domain", domain_params, tok + 1, ntok - 1, &a) != 0)
         return -1;
+    if (a.kind == DOMAIN_PV && a.paging != PAGING_PV)
+        return perr(p, "domain: paging= is for kind=hvm (a PV domain pages "
+                    "directly)");
+    if (a.kind == DOMAIN_HVM && a.paging == PAGING_PV)
+        a.paging = PAGING_SHADOW;
     if (a.memory & PAGE_OFFSET_MASK)
         return perr(p, "domain: memory must be a whole number of 4 KiB pages");
     struct scn_domain *d = &sc->dom[sc->nr_domains++];
@@ -354,6 +371,7 @@ static int d_domain(struct parse *p, char **tok, unsigned ntok)
     snprintf(d->name, sizeof(d->name), "%s", tok[0]);
     d->line = p->line;
     d->kind = (enum domain_kind)a.kind;
+    d->paging = (enum paging_mode)a.paging;
     d->nr_vcpus = (unsigned)a.vcpus;
     d->nr_pages = a.memory >> PAGE_SHIFT;
     return 0;
@@ -463,14 +481,47 @@ static int d_expect(struct parse *p, char **tok, unsigned ntok)
     return 0;
 }
 
+/* inject POINT:ACTION[,key=value]... (docs/inject.md) */
+static int d_inject(struct parse *p, char **tok, unsigned ntok)
+{
+    struct scenario *sc = p->sc;
+    char why[512];
+    if (ntok != 1)
+        return perr(p, "inject: expected one binding, POINT:ACTION[,key=value]"
+                    "... with no blanks (e.g. 'inject alloc.domheap:fail,"
+                    "errno=ENOMEM,nth=3')");
+    if (!sc->inject && !(sc->inject = inj_plan_new()))
+        return perr(p, "inject: out of memory");
+    if (inj_plan_add(sc->inject, tok[0], p->file, p->line, why,
+                     sizeof(why)) != 0) {
+        snprintf(p->err, p->errlen, "%s", why);     /* names FILE:LINE */
+        return -1;
+    }
+    return 0;
+}
+
+int scenario_inject(struct scenario *sc, const char *arg, char *err,
+                    size_t errlen)
+{
+    struct stat st;
+    if (!sc->inject && !(sc->inject = inj_plan_new())) {
+        snprintf(err, errlen, "--inject: out of memory");
+        return -1;
+    }
+    if (stat(arg, &st) == 0 && S_ISREG(st.st_mode))
+        return inj_plan_add_file(sc->inject, arg, err, errlen);
+    return inj_plan_add(sc->inject, arg, "--inject", 0, err, errlen);
+}
+
 static const struct directive directives[] = {
     { "machine",  "machine ram=SIZE [host=N]",                 d_machine },
-    { "domain",   "domain NAME [kind=pv] [vcpus=N] [memory=SIZE]", d_domain },
+    { "domain",   "domain NAME [kind=pv|hvm] [paging=shadow|hap] [vcpus=N] [memory=SIZE]", d_domain },
     { "workload", "workload DOMAIN KIND [procs=N] [threads=N] [iters=N] [pages=N]",
                                                                d_workload },
     { "set",      "set KEY=VALUE",                             d_set },
     { "seed",     "seed N",                                    d_seed },
     { "expect",   "expect NAME [N]",                           d_expect },
+    { "inject",   "inject POINT:ACTION[,key=value]...",        d_inject },
 };
 
 /* ---- the file ------------------------------------------------------------ */
@@ -576,7 +627,7 @@ struct scenario *scenario_parse_text(const char *name, const char *text,
         goto fail;
     return sc;
 fail:
-    free(sc);
+    scenario_free(sc);
     return NULL;
 }
 
@@ -627,5 +678,7 @@ struct scenario *scenario_parse_file(const char *path, char *err, size_t errlen)
 
 void scenario_free(struct scenario *sc)
 {
+    if (sc)
+        inj_plan_free(sc->inject);
     free(sc);
 }

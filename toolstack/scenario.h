@@ -28,6 +28,7 @@
 #define SCN_NAME_MAX        32
 #define SCN_MAX_EXPECTS     32
 
+struct inj_plan;
 struct run_result;
 
 /* ---- expectations (the table lives in toolstack/expect.c) ---------------- */
@@ -53,7 +54,8 @@ void expect_names(char *buf, size_t len);
 struct scn_domain {
     char name[SCN_NAME_MAX];
     unsigned line;                  /* where it was declared */
-    enum domain_kind kind;          /* only DOMAIN_PV today */
+    enum domain_kind kind;
+    enum paging_mode paging;        /* HVM: shadow or hap; PV: PAGING_PV */
     unsigned nr_vcpus;
     uint64_t nr_pages;              /* memory, in 4 KiB pages */
     bool has_workload;
@@ -80,6 +82,8 @@ struct scenario {
     struct scn_domain dom[HV_MAX_DOMAINS];
     unsigned nr_expects;
     struct scn_expect expect[SCN_MAX_EXPECTS];
+    /* `inject SPEC` lines, then --inject (inject/inject.h); NULL: none */
+    struct inj_plan *inject;
 };
 
 /*
@@ -99,6 +103,15 @@ void scenario_free(struct scenario *sc);
  */
 int scenario_set(struct scenario *sc, const char *kv, const char *where,
                  char *err, size_t errlen);
+
+/*
+ * Add injection bindings on top of the file's `inject` lines: `arg` is a
+ * plan file when it names an existing file, else one binding
+ * (POINT:ACTION,...; docs/inject.md).  0, or -1 with err[] naming the
+ * file and line, or the binding, and the point.
+ */
+int scenario_inject(struct scenario *sc, const char *arg, char *err,
+                    size_t errlen);
 
 /* Every option key of every layer, joined by ", " into buf. */
 void scenario_option_keys(char *buf, size_t len);

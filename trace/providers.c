@@ -9,3 +9,6 @@
 #include "trace/hvlab_mm.h"
 #include "trace/hvlab_pt.h"
 #include "trace/hvlab_guest.h"
+#include "trace/hvlab_inject.h"
+#include "trace/hvlab_p2m.h"
+#include "trace/hvlab_shadow.h"

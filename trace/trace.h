@@ -33,6 +33,9 @@ static inline void trc_compiled_out(int unused, ...)
 #include "trace/hvlab_mm.h"
 #include "trace/hvlab_pt.h"
 #include "trace/hvlab_guest.h"
+#include "trace/hvlab_inject.h"
+#include "trace/hvlab_p2m.h"
+#include "trace/hvlab_shadow.h"
 #define TRC(provider, event, ...) \
     lttng_ust_tracepoint(provider, event, __VA_ARGS__)
 #define TRC_ENABLED(provider, event) \

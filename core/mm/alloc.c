@@ -31,6 +31,7 @@
 #include "core/mm/private.h"
 #include "core/mm/pv_pt.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 #include "trace/trace.h"
 
 /* ---- the domain page list (A1), page_alloc_lock held ------------------- */
@@ -80,6 +81,13 @@ int alloc_domheap_page(struct domain *d, mfn_t *out)
     struct machine *m = d->m;
     if (atomic_load(&d->is_dying))
         return -XEN_EINVAL;
+    /* inject: alloc.domheap - fail = out of memory (filters: d, and the
+       vCPU allocating when it is one of d's). */
+    int rc = INJ_FAIL_AT(alloc_domheap, d->domid,
+                         current && current->d == d ? current->vcpu_id
+                                                    : INJ_ANY, 0);
+    if (rc)
+        return rc;
 
     hv_lock(&d->page_alloc_lock);
     if (atomic_load(&d->tot_pages) >= d->max_pages) {           /* A2 */
@@ -126,6 +134,16 @@ void free_domheap_page(struct machine *m, mfn_t mfn)
     machine_heap_free(m, mfn);
     if (d && tot == 0)
         domain_reap_if_dead(d);
+}
+
+void domheap_page_give_away(struct domain *d, mfn_t mfn, domid_t to)
+{
+    struct page_info *pg = mfn_to_page(d->m, mfn);
+    hv_lock(&d->page_alloc_lock);
+    list_unlink_locked(d, mfn);
+    atomic_fetch_sub(&d->tot_pages, 1);
+    pg->owner = to;
+    hv_unlock(&d->page_alloc_lock);
 }
 
 /* ---- domain memory life cycle ------------------------------------------- */

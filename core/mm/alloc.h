@@ -36,4 +36,12 @@ void domain_for_each_page(struct domain *d,
                           bool (*fn)(struct domain *d, mfn_t mfn, void *arg),
                           void *arg);
 
+/*
+ * Page sharing: frame mfn of d leaves d (off its page list, tot_pages - 1)
+ * for a pseudo-owner `to` (dom_cow) that keeps no page list.  Its
+ * references and words stay as they are; when its last reference goes it
+ * is freed without an owner's list.  Caller holds a reference.
+ */
+void domheap_page_give_away(struct domain *d, mfn_t mfn, domid_t to);
+
 #endif /* HVLAB_CORE_MM_ALLOC_H */

@@ -716,3 +716,18 @@ void page_unlock(struct machine *m, mfn_t mfn)
         assert(nx & PGT_count_mask);    /* never the last ref */
     } while (!type_cas(m, mfn, &x, nx));
 }
+
+/* ======================================================================
+ * Shadow paging (core/shadow): PGC_shadowed_pt on a guest frame
+ * ==================================================================== */
+
+void page_set_shadowed_pt(struct machine *m, mfn_t mfn, bool on)
+{
+    struct page_info *pg = pg_of(m, mfn);
+    uint64_t x = atomic_load(&pg->count_info), nx;
+    do {
+        nx = on ? (x | PGC_shadowed_pt) : (x & ~PGC_shadowed_pt);
+        if (nx == x)
+            return;
+    } while (!count_cas(m, mfn, &x, nx));
+}

@@ -66,4 +66,8 @@ int page_clear_pinned(struct machine *m, mfn_t mfn);
 bool page_lock(struct machine *m, mfn_t mfn);
 void page_unlock(struct machine *m, mfn_t mfn);
 
+/* ---- shadow paging ----------------------------------------------------- */
+/* Set or clear PGC_shadowed_pt (core/shadow's promote/demote; paging lock). */
+void page_set_shadowed_pt(struct machine *m, mfn_t mfn, bool on);
+
 #endif /* HVLAB_CORE_MM_FRAME_H */

@@ -50,9 +50,13 @@
 #include "core/machine.h"
 #include "core/mm/alloc.h"
 #include "core/mm/frame.h"
+#include "core/mm/mem_paging.h"
+#include "core/mm/mem_sharing.h"
 #include "core/mm/mm.h"
+#include "core/mm/p2m.h"
 #include "core/mm/ptwr.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 
 #define DOMU_MAX_ORDER  9       /* Xen's default limits on extent_order */
 #define PRIV_MAX_ORDER  12
@@ -115,13 +119,18 @@ static void allocate_extents(struct vcpu *v, struct memop_args *a,
         if (a->extent_order != 0)
             break;                      /* no contiguous extents (rule 3) */
         if (set_m2p) {
-            if (mm_populate(a->d, gpfn, 1, &mfn))
+            /* Translated (HVM): the p2m maps gpfn; M2P kept by it. */
+            if (a->d->p2m ? p2m_populate(a->d, gpfn, &mfn)
+                          : mm_populate(a->d, gpfn, 1, &mfn))
                 break;
         } else if (alloc_domheap_page(a->d, &mfn)) {
             break;
         }
         out = mfn;
-        if (copy_to_guest(v, extent_va(a, i), &out, sizeof(out)))
+        /* inject: a window; fail = the write-back faults. */
+        if (INJ_FAIL(memory_populate_before_copy_out, v, 0) ||
+            (!(set_m2p && a->d->p2m) &&     /* translated: no mfn out */
+             copy_to_guest(v, extent_va(a, i), &out, sizeof(out))))
             break;
     }
     a->nr_done = i;
@@ -132,10 +141,13 @@ static int guest_remove_page(struct domain *d, mfn_t mfn)
 {
     struct machine *m = d->m;
 
+    if (d->p2m)                         /* translated: mfn is a gfn */
+        return p2m_remove_page(d, mfn);
     if (!mfn_valid(m, mfn))
         return -XEN_EINVAL;
     if (!get_page(m, mfn, d))
         return -XEN_ENXIO;
+    INJ_POINT(memory_decrease_before_put, current);  /* inject: a window */
     put_page_alloc_ref(m, mfn);
     put_page(m, mfn);
     return 0;
@@ -245,6 +257,11 @@ long do_memory_op(struct vcpu *v, unsigned long cmd, uint64_t arg)
         if (start_extent)
             return -XEN_EINVAL;
         return stat_op(v, op, arg);
+
+    case XENMEM_paging_op:              /* core/mm/p2m_paging.c */
+        return start_extent ? -XEN_EINVAL : mem_paging_memop(v, arg);
+    case XENMEM_sharing_op:             /* core/mm/p2m_sharing.c */
+        return start_extent ? -XEN_EINVAL : mem_sharing_memop(v, arg);
     }
     return -XEN_ENOSYS;
 }

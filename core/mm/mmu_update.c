@@ -56,6 +56,7 @@
 #include "core/machine.h"
 #include "core/mm/frame.h"
 #include "core/mm/mm.h"
+#include "core/mm/p2m.h"
 #include "core/mm/ptwr.h"
 #include "core/mm/pv_pt.h"
 #include "core/mmu.h"
@@ -147,8 +148,16 @@ static long normal_update(struct vcpu *pt_v, struct domain *pt_owner,
         unsigned level = pgt_level(type);
 
         if (level == 1) {
-            rc = mod_pt_entry(pt_v, mfn, 1, slot, val, preserve_ad, pg_owner,
-                              PTW_MMU_UPDATE);
+            /* FD translated (HVM): val names a gfn (core/mm/p2m.h). */
+            mfn_t xref = INVALID_MFN;
+            rc = 0;
+            if (pg_owner->p2m && pg_owner != pt_owner && pte_present(val))
+                rc = p2m_translate_foreign_l1e(pg_owner, &val, &xref);
+            if (rc == 0)
+                rc = mod_pt_entry(pt_v, mfn, 1, slot, val, preserve_ad,
+                                  pg_owner, PTW_MMU_UPDATE);
+            if (xref != INVALID_MFN)
+                put_page(m, xref);
         } else if (level >= 2) {
             if (pg_owner == pt_owner) {
                 rc = mod_pt_entry(pt_v, mfn, level, slot, val, preserve_ad,

@@ -46,6 +46,7 @@
 #include "core/mm/pv_pt.h"
 #include "core/mmu.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 
 _Static_assert(sizeof(struct mmuext_op) == 24, "mmuext_op layout (64-bit)");
 
@@ -94,6 +95,7 @@ static long pin_table(struct vcpu *v, struct domain *pg_owner, xen_pfn_t mfn,
         put_page(m, mfn);
         return rc;
     }
+    INJ_POINT(mmuext_pin_after_get_type, v);    /* inject: a window */
 
     rc = page_set_pinned(m, mfn);
     if (rc) {
@@ -182,6 +184,7 @@ static long new_baseptr(struct vcpu *v, mfn_t mfn)
     if (rc)
         return rc;
     mfn_t old = pt_set_baseptr(v, false, mfn);
+    INJ_POINT(mmuext_baseptr_before_put_old, v);    /* inject: a window */
     return drop_old_root(v, old);
 }
 

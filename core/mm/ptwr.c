@@ -82,6 +82,7 @@
 #include "core/mm/pv_pt.h"
 #include "core/mmu.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 
 #define PTWR_ACTIVE     0
 #define PTWR_INACTIVE   1
@@ -246,6 +247,8 @@ enum mm_fault ptwr_emulate(struct vcpu *v, uint64_t va, mfn_t l1mfn)
         return MMF_NOT_MINE;
     }
 
+    INJ_POINT(ptwr_emulate_before_write, v);    /* inject: a window */
+
     if (pa->is_cmpxchg) {
         pte_t found = pt_cmpxchg_entry(m, d->domid, l1mfn, 1, slot, old, nl1e,
                                        PTW_PTWR_EMULATE);
@@ -340,6 +343,7 @@ static void ptwr_flush(struct vcpu *v, struct domain *d,
                    pte & ~_PAGE_RW, PTW_PTWR_PROTECT);
     pt_flush_vcpus(d, v, pv_all_vcpus(d), b->l1va & ~PAGE_OFFSET_MASK,
                    TLBF_ALL, TLBR_PTWR);
+    INJ_POINT(ptwr_flush_before_revalidate, v); /* inject: a window */
 
     /* 2. Revalidate what the guest wrote natively. */
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
@@ -378,6 +382,7 @@ static void ptwr_flush(struct vcpu *v, struct domain *d,
 
     /* 3. Hook the L1 back into the address space. */
     if (which == PTWR_ACTIVE) {
+        INJ_POINT(ptwr_flush_before_rehook, v); /* inject: story C's window */
         pte_t l2e = pt_read_entry(m, b->l2mfn, b->l2slot);
         pt_write_entry(m, d->domid, b->l2mfn, 2, b->l2slot, l2e,
                        l2e | _PAGE_PRESENT, PTW_PTWR_REHOOK);
@@ -554,6 +559,9 @@ static enum unhook_result open_batch(struct vcpu *v, uint64_t va,
         b->prev_nr_updates = 1;             /* U4: do not get stuck */
         return UH_EMULATE;
     }
+    /* inject: skip = emulate this write instead of opening a batch. */
+    if (INJ_POINT(ptwr_unhook_before_open, v))
+        return UH_EMULATE;
 
     if (which == PTWR_ACTIVE) {
         pte_t l2e = pt_read_entry(m, l2mfn, l2slot);
@@ -561,6 +569,7 @@ static enum unhook_result open_batch(struct vcpu *v, uint64_t va,
                        l2e & ~_PAGE_PRESENT, PTW_PTWR_UNHOOK);
         pt_flush_vcpus(d, v, pv_all_vcpus(d), MMU_FLUSH_ALL_VA, TLBF_ALL,
                        TLBR_PTWR);
+        INJ_POINT(ptwr_unhook_after_clear_l2, v);   /* inject: a window */
     }
 
     for (unsigned i = 0; i < PT_ENTRIES; i++)

@@ -93,6 +93,7 @@ enum tlb_flush_reason {
     TLBR_PT_UPDATE,         /* L2-L4 mmu_update: stale linear mappings */
     TLBR_PTWR,              /* writable pagetables (unhook, flush) */
     TLBR_BASEPTR,           /* CR3 switch */
+    TLBR_P2M,               /* a p2m entry lost a frame or a permission */
     TLBR_NR
 };
 /*

@@ -31,6 +31,7 @@
 #include "core/mm/pv_pt.h"
 #include "core/mmu.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 
 /* The root v's MMU walks now (kernel root before the first CR3 load). */
 static mfn_t current_root(const struct vcpu *v)
@@ -130,6 +131,7 @@ static long update_va_mapping(struct vcpu *v, uint64_t va, uint64_t val,
     /* No flush after a failure: nothing changed, and va is unchecked. */
     if (rc)
         return rc == -HV_EINTR ? -HV_ERESTART : rc;
+    INJ_POINT(uva_before_flush, v);             /* inject: a window */
     return uva_flush(v, va, flags);
 }
 

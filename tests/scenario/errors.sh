@@ -81,11 +81,9 @@ check "an expectation that cannot hold is exit 1 with its evidence" 1 \
       "min-forks 1000000: BROKEN \(.*impossible.hvl:4\) - only [0-9]+ forks ran" -- \
       run "$work/impossible.hvl"
 
-# det mode: refused with exit 2 until the deterministic scheduler exists.
+# det mode runs the scenario and judges it like threads mode.
 out=$("$HVLAB" run "$work/impossible.hvl" --sched det 2>&1); rc=$?
-if [ $rc -eq 2 ] && grep -q "not built yet" <<<"$out"; then
-    echo "ok - --sched det is refused with exit 2 until it is built"
-elif [ $rc -eq 1 ] && grep -q "min-forks 1000000: BROKEN" <<<"$out"; then
+if [ $rc -eq 1 ] && grep -q "min-forks 1000000: BROKEN" <<<"$out"; then
     echo "ok - --sched det runs the scenario (the scheduler is built)"
 else
     echo "not ok - --sched det (exit $rc)"

@@ -31,6 +31,7 @@
 #include "trace/record.h"
 
 #define MAX_SETS 64
+#define MAX_INJECTS 64
 
 struct run_args {
     const char *scenario;
@@ -41,6 +42,11 @@ struct run_args {
     unsigned nr_sets;
     const char *trace_dir;
     const char *dump_tables;
+    const char *schedule_in;
+    const char *schedule_out;
+    const char *injects[MAX_INJECTS];   /* --inject SPEC|FILE */
+    unsigned nr_injects;
+    const char *inject_stats;
 };
 
 void cmd_run_help(FILE *f)
@@ -48,6 +54,8 @@ void cmd_run_help(FILE *f)
     fprintf(f,
         "usage: hvlab run SCENARIO [--seed N] [--sched threads|det]\n"
         "                 [--set KEY=VALUE]... [--trace DIR] [--dump-tables FILE]\n"
+        "                 [--schedule FILE] [--schedule-out FILE]\n"
+        "                 [--inject SPEC|FILE]... [--inject-stats FILE]\n"
         "\n"
         "Run a scenario file (docs/scenarios.md): build its machine and domains,\n"
         "run their workloads, audit the machine, and check every expectation.\n"
@@ -55,6 +63,7 @@ void cmd_run_help(FILE *f)
         "  --seed N             seed of the workloads (default: the file's 'seed')\n"
         "  --sched threads|det  threads: one pthread per vCPU (default);\n"
         "                       det: deterministic coroutines from the seed\n"
+        "                       (sched.* options: 'hvlab options')\n"
         "  --set KEY=VALUE      set an option (see 'hvlab options'); overrides\n"
         "                       the scenario's own 'set' lines; repeatable\n"
         "  --trace DIR          record every hvlab event into DIR (new or empty)\n"
@@ -62,6 +71,15 @@ void cmd_run_help(FILE *f)
         "  --dump-tables FILE   after the workload, write one line per present\n"
         "                       entry of every validated page table:\n"
         "                       'host mfn level slot pte_hex'\n"
+        "  --schedule FILE      det: replay the decisions in FILE (as written\n"
+        "                       by --schedule-out; docs/determinism.md)\n"
+        "  --schedule-out FILE  det: write every scheduling decision to FILE\n"
+        "  --inject SPEC|FILE   bind an injection point, POINT:ACTION[,k=v]...,\n"
+        "                       or every binding of a plan file, on top of the\n"
+        "                       scenario's 'inject' lines; repeatable\n"
+        "                       (docs/inject.md, 'hvlab inject list')\n"
+        "  --inject-stats FILE  write every point's hit and fire counts to FILE\n"
+        "                       (read by 'hvlab inject list --hits FILE')\n"
         "\n"
         "Exit status: 0 every expectation held; 1 one broke (printed with its\n"
         "evidence) or the trace lost events; 2 usage or scenario error.\n");
@@ -114,6 +132,38 @@ static int o_trace(struct run_args *a, const char *v)
     return 0;
 }
 
+static int o_schedule(struct run_args *a, const char *v)
+{
+    if (!*v)
+        return usage_error("--schedule%s: needs a file", "");
+    a->schedule_in = v;
+    return 0;
+}
+
+static int o_schedule_out(struct run_args *a, const char *v)
+{
+    if (!*v)
+        return usage_error("--schedule-out%s: needs a file", "");
+    a->schedule_out = v;
+    return 0;
+}
+
+static int o_inject(struct run_args *a, const char *v)
+{
+    if (a->nr_injects == MAX_INJECTS)
+        return usage_error("too many --inject options (at most %s)", "64");
+    a->injects[a->nr_injects++] = v;
+    return 0;
+}
+
+static int o_inject_stats(struct run_args *a, const char *v)
+{
+    if (!*v)
+        return usage_error("--inject-stats%s: needs a file", "");
+    a->inject_stats = v;
+    return 0;
+}
+
 static int o_dump_tables(struct run_args *a, const char *v)
 {
     if (!*v)
@@ -132,6 +182,10 @@ static const struct run_option {
     { "--set",         o_set },
     { "--trace",       o_trace },
     { "--dump-tables", o_dump_tables },
+    { "--schedule-out", o_schedule_out },
+    { "--schedule",    o_schedule },
+    { "--inject",      o_inject },
+    { "--inject-stats", o_inject_stats },
 };
 
 static int parse_args(int argc, char **argv, struct run_args *a)
@@ -172,6 +226,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     }
     if (!a->scenario)
         return usage_error("%s", "missing the SCENARIO file");
+    if ((a->schedule_in || a->schedule_out) && a->sched != SCHED_DET)
+        return usage_error("%s", "--schedule and --schedule-out need "
+                           "--sched det");
     return 0;
 }
 
@@ -345,6 +402,12 @@ int cmd_run(int argc, char **argv)
             scenario_free(sc);
             return EXIT_USAGE;
         }
+    for (unsigned i = 0; i < a.nr_injects; i++)
+        if (scenario_inject(sc, a.injects[i], err, sizeof(err)) != 0) {
+            fprintf(stderr, "hvlab run: %s\n", err);
+            scenario_free(sc);
+            return EXIT_USAGE;
+        }
 
     if (a.trace_dir) {
         scenario_free(sc);
@@ -352,7 +415,9 @@ int cmd_run(int argc, char **argv)
     }
     struct run_opts o = {
         .seed = a.seed, .seed_given = a.seed_given, .sched = a.sched,
-        .dump_tables = a.dump_tables, .out = stdout, .err = stderr,
+        .schedule_in = a.schedule_in, .schedule_out = a.schedule_out,
+        .dump_tables = a.dump_tables, .inject_stats = a.inject_stats,
+        .out = stdout, .err = stderr,
     };
     int rc = runner_run(sc, &o);
     fflush(stdout);

@@ -1,0 +1,96 @@
+/*
+ * core/hvm.c - the HVM exits that touch paging: MOV to CR3, INVLPG and TLB
+ * flushes, dispatched by the domain's paging mode (core/hvm.h).
+ *
+ * Rules:
+ *   1. Shadow mode: a CR3 load and an INVLPG are resync points of the
+ *      shadow code, which also loads the shadow root into v->cr3
+ *      (sh_update_cr3, sh_invlpg).  A full flush reloads the current guest
+ *      CR3 through sh_update_cr3 (as a CR4.PGE toggle makes Xen update the
+ *      paging mode) and then flushes the vCPU's TLB.
+ *   2. Hap mode: the hardware does it all.  A CR3 load checks the root is
+ *      guest RAM in the p2m, sets v->guest_cr3 and flushes the vCPU's
+ *      non-global TLB entries; INVLPG drops one address; a flush drops all.
+ *   3. These run on the vCPU itself (the guest kernel's instruction), so
+ *      every TLB operation is local; v->cr3 is not used by hap walks.
+ */
+#include <stdio.h>
+
+#include "core/domain.h"
+#include "core/hvm.h"
+#include "core/machine.h"
+#include "core/mm/p2m.h"
+#include "core/mmu.h"
+#include "core/npt.h"
+#include "core/shadow/shadow.h"
+#include "core/vcpu.h"
+
+/*
+ * The shadow code is linked only when core/shadow/ provides it; until then
+ * a shadow-mode exit says so and fails instead of breaking the link.
+ */
+#pragma weak sh_update_cr3
+#pragma weak sh_invlpg
+
+const char *const paging_mode_name[3] = {
+    [PAGING_PV] = "pv",
+    [PAGING_SHADOW] = "shadow",
+    [PAGING_HAP] = "hap",
+};
+
+static bool shadow_linked(const char *what)
+{
+    if (sh_update_cr3 != NULL && sh_invlpg != NULL)
+        return true;
+    fprintf(stderr, "hvlab: hvm: %s on a paging=shadow domain, but this "
+            "build has no shadow code\n", what);
+    return false;
+}
+
+/* Rule 2: the root must be RAM the guest has in its p2m. */
+static bool hap_root_ok(struct domain *d, uint64_t guest_cr3)
+{
+    uint64_t npte = mmu_npt_lookup(d->m, d->npt_root,
+                                   (guest_cr3 & NPT_ADDR_MASK) >> PAGE_SHIFT);
+    return p2m_is_ram((p2m_type_t)npte_type(npte)) && (npte & NPT_RWX) != 0;
+}
+
+int hvm_set_cr3(struct vcpu *v, uint64_t guest_cr3)
+{
+    struct domain *d = v->d;
+
+    switch (d->paging) {
+    case PAGING_SHADOW:
+        if (!shadow_linked("a CR3 load"))
+            return -XEN_EINVAL;
+        return sh_update_cr3(v, guest_cr3);
+    case PAGING_HAP:
+        if (!hap_root_ok(d, guest_cr3))
+            return -XEN_EINVAL;
+        v->guest_cr3 = guest_cr3;
+        mmu_load_cr3(v, v->cr3);        /* the flush of a CR3 load */
+        return 0;
+    case PAGING_PV:
+    default:
+        return -XEN_EINVAL;
+    }
+}
+
+void hvm_invlpg(struct vcpu *v, uint64_t va)
+{
+    if (v->d->paging == PAGING_SHADOW) {
+        if (shadow_linked("INVLPG"))
+            sh_invlpg(v, va);
+        else
+            mmu_invlpg_local(v, va);
+        return;
+    }
+    mmu_invlpg_local(v, va);
+}
+
+void hvm_flush_tlb(struct vcpu *v)
+{
+    if (v->d->paging == PAGING_SHADOW && shadow_linked("a TLB flush"))
+        (void)sh_update_cr3(v, v->guest_cr3);
+    mmu_flush_local(v);
+}

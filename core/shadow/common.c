@@ -1,0 +1,451 @@
+/*
+ * core/shadow/common.c - shadow frames: side table, hash, allocation,
+ * promotion/demotion, write-access removal, unshadowing, init/teardown.
+ * Rules S1-S5 are in private.h.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/domain.h"
+#include "core/machine.h"
+#include "core/mm/frame.h"
+#include "core/mm/p2m.h"
+#include "core/mmu.h"
+#include "core/shadow/private.h"
+#include "core/vcpu.h"
+#include "trace/trace.h"
+
+/* ---- the side table, one per machine ------------------------------------ */
+
+#define SH_MAX_MACHINES 16
+static hv_lock_t reg_lock = HV_LOCK_INITIALIZER("shadow.registry", LOCK_LEAF);
+static struct { struct machine *m; struct sh_pinfo *pi; } reg[SH_MAX_MACHINES];
+
+static void side_table_dtor(struct machine *m)
+{
+    hv_lock(&reg_lock);
+    for (unsigned i = 0; i < SH_MAX_MACHINES; i++)
+        if (reg[i].m == m) {
+            free(reg[i].pi);
+            reg[i].m = NULL;
+            reg[i].pi = NULL;
+        }
+    hv_unlock(&reg_lock);
+}
+
+struct sh_pinfo *sh_side_table(struct machine *m)
+{
+    struct sh_pinfo *pi = NULL;
+    bool fresh = false;
+    hv_lock(&reg_lock);
+    for (unsigned i = 0; i < SH_MAX_MACHINES && !pi; i++)
+        if (reg[i].m == m)
+            pi = reg[i].pi;
+    for (unsigned i = 0; i < SH_MAX_MACHINES && !pi; i++)
+        if (reg[i].m == NULL) {
+            pi = calloc(m->nr_frames, sizeof(*pi));
+            if (pi) {
+                reg[i].m = m;
+                reg[i].pi = pi;
+                fresh = true;
+            }
+        }
+    hv_unlock(&reg_lock);
+    if (fresh && machine_at_destroy(m, side_table_dtor) != 0) {
+        side_table_dtor(m);
+        return NULL;
+    }
+    return pi;
+}
+
+/* ---- the paging lock ----------------------------------------------------- */
+
+void sh_lock(struct domain *d) { hv_lock(&d->shadow->lock); }
+void sh_unlock(struct domain *d) { hv_unlock(&d->shadow->lock); }
+bool sh_locked(struct domain *d) { return hv_lock_is_locked(&d->shadow->lock); }
+
+/* ---- hash: (guest frame, type) -> shadow frame ---------------------------- */
+
+static unsigned bucket(mfn_t gmfn, enum sh_type t)
+{
+    return (unsigned)((gmfn * 5 + t) % SH_HASH_BUCKETS);
+}
+
+mfn_t sh_lookup(struct domain *d, mfn_t gmfn, enum sh_type t)
+{
+    struct shadow_domain *sd = d->shadow;
+    for (mfn_t s = sd->hash[bucket(gmfn, t)]; s != INVALID_MFN;
+         s = sd->pi[s].hash_next)
+        if (sd->pi[s].back == gmfn && sd->pi[s].type == t)
+            return s;
+    return INVALID_MFN;
+}
+
+static void hash_delete(struct domain *d, mfn_t smfn)
+{
+    struct shadow_domain *sd = d->shadow;
+    mfn_t *pp = &sd->hash[bucket(sd->pi[smfn].back, sd->pi[smfn].type)];
+    while (*pp != INVALID_MFN && *pp != smfn)
+        pp = &sd->pi[*pp].hash_next;
+    if (*pp == smfn)
+        *pp = sd->pi[smfn].hash_next;
+}
+
+void sh_for_each_shadow(struct domain *d, sh_each_fn fn, void *arg)
+{
+    struct shadow_domain *sd = d->shadow;
+    for (unsigned b = 0; b < SH_HASH_BUCKETS; b++) {
+        mfn_t s = sd->hash[b];
+        while (s != INVALID_MFN) {
+            mfn_t next = sd->pi[s].hash_next;   /* fn may free s */
+            fn(d, s, arg);
+            s = next;
+        }
+    }
+}
+
+/* ---- promotion / demotion ------------------------------------------------ */
+
+bool sh_gmfn_is_pt(struct domain *d, mfn_t gmfn)
+{
+    return mfn_valid(d->m, gmfn) && (sh_pi(d, gmfn)->shadow_flags & SHF_TYPES);
+}
+
+static void promote(struct domain *d, mfn_t gmfn, enum sh_type t)
+{
+    struct sh_pinfo *g = sh_pi(d, gmfn);
+    /* A frame shadowed more than once, or above L1, is never OOS (S5). */
+    if (g->shadow_flags & SHF_OOS)
+        sh_resync(d, gmfn, SH_RESYNC_PROMOTE);
+    unsigned left = 0;
+    sh_remove_write_access(d, gmfn, &left);
+    g->shadow_flags |= (uint8_t)(1u << t);
+    page_set_shadowed_pt(d->m, gmfn, true);
+    TRC(hvlab_shadow, promote, (uint8_t)d->m->host_id, d->domid, gmfn,
+        (uint8_t)t, 1, g->shadow_flags);
+}
+
+static void demote(struct domain *d, mfn_t gmfn, enum sh_type t)
+{
+    struct sh_pinfo *g = sh_pi(d, gmfn);
+    if (g->shadow_flags & SHF_OOS)
+        sh_resync(d, gmfn, SH_RESYNC_UNSHADOW);
+    g->shadow_flags &= (uint8_t)~(1u << t);
+    if (!(g->shadow_flags & SHF_TYPES))
+        page_set_shadowed_pt(d->m, gmfn, false);
+    TRC(hvlab_shadow, promote, (uint8_t)d->m->host_id, d->domid, gmfn,
+        (uint8_t)t, 0, g->shadow_flags);
+}
+
+/* ---- allocation ------------------------------------------------------------ */
+
+mfn_t sh_get_or_create(struct domain *d, mfn_t gmfn, enum sh_type t,
+                       bool *created)
+{
+    struct shadow_domain *sd = d->shadow;
+    *created = false;
+    mfn_t s = sh_lookup(d, gmfn, t);
+    if (s != INVALID_MFN)
+        return s;
+    /* Promote before the shadow exists: the brute-force search below must
+       not find our own new table. */
+    promote(d, gmfn, t);
+    s = machine_heap_alloc(d->m);
+    if (s == INVALID_MFN) {
+        demote(d, gmfn, t);
+        return INVALID_MFN;
+    }
+    struct sh_pinfo *p = &sd->pi[s];
+    p->type = (uint8_t)t;
+    p->dom = d->domid;
+    p->refs = 0;
+    p->back = gmfn;
+    unsigned b = bucket(gmfn, t);
+    p->hash_next = sd->hash[b];
+    sd->hash[b] = s;
+    sd->nr_shadows++;
+    *created = true;
+    TRC(hvlab_shadow, shadow_alloc, (uint8_t)d->m->host_id, d->domid, s,
+        (uint8_t)t, gmfn, 1);
+    return s;
+}
+
+static void sh_destroy(struct domain *d, mfn_t smfn)
+{
+    struct shadow_domain *sd = d->shadow;
+    struct sh_pinfo *p = &sd->pi[smfn];
+    for (unsigned i = 0; i < PT_ENTRIES; i++)
+        if (sh_read_entry(d, smfn, i) != 0)
+            sh_write_entry(d, smfn, i, 0);
+    hash_delete(d, smfn);
+    mfn_t gmfn = p->back;
+    enum sh_type t = (enum sh_type)p->type;
+    memset(p, 0, sizeof(*p));
+    sd->nr_shadows--;
+    demote(d, gmfn, t);
+    TRC(hvlab_shadow, shadow_alloc, (uint8_t)d->m->host_id, d->domid, smfn,
+        (uint8_t)t, gmfn, 0);
+    machine_heap_free(d->m, smfn);
+}
+
+void sh_get_ref(struct domain *d, mfn_t smfn)
+{
+    sh_pi(d, smfn)->refs++;
+}
+
+void sh_put_ref(struct domain *d, mfn_t smfn)
+{
+    struct sh_pinfo *p = sh_pi(d, smfn);
+    if (--p->refs == 0)
+        sh_destroy(d, smfn);
+}
+
+/* ---- the one writer of shadow entries (S1, S2, S3) ------------------------ */
+
+static bool l1e_maps_ram(pte_t e)
+{
+    return (e & _PAGE_PRESENT) && !sh_l1e_is_magic(e);
+}
+
+void sh_write_entry(struct domain *d, mfn_t smfn, unsigned slot, pte_t ne)
+{
+    struct machine *m = d->m;
+    struct sh_pinfo *p = sh_pi(d, smfn);
+    pte_t *e = &sh_table(d, smfn)[slot];
+    pte_t old = *e;
+
+    assert(sh_locked(d));               /* S1, invariant 18 */
+    /* Take the new references first (acquire before release). */
+    if (p->type == SH_L1) {
+        if (l1e_maps_ram(ne)) {
+            if (!get_page(m, pte_mfn(ne), d))
+                ne = 0;
+            else if ((ne & _PAGE_RW) &&
+                     get_page_type(m, pte_mfn(ne), PGT_writable_page) != 0)
+                ne &= ~_PAGE_RW;
+        }
+    } else if (p->type >= SH_L2 && p->type <= SH_L4) {
+        if (ne & _PAGE_PRESENT)
+            sh_get_ref(d, pte_mfn(ne));
+    }
+    __atomic_store_n(e, ne, __ATOMIC_RELEASE);
+    TRC(hvlab_shadow, entry_write, (uint8_t)m->host_id, d->domid, smfn,
+        p->type, (uint16_t)slot, old, ne);
+    if (p->type == SH_L1) {
+        if (l1e_maps_ram(old)) {
+            if (old & _PAGE_RW)
+                put_page_type(m, pte_mfn(old));
+            put_page(m, pte_mfn(old));
+        }
+    } else if (p->type >= SH_L2 && p->type <= SH_L4) {
+        if (old & _PAGE_PRESENT)
+            sh_put_ref(d, pte_mfn(old));
+    }
+}
+
+/* ---- write-access removal (brute force over L1 shadows) ------------------ */
+
+struct wr_arg { mfn_t gmfn; unsigned removed; };
+
+static void wr_one(struct domain *d, mfn_t smfn, void *arg)
+{
+    struct wr_arg *a = arg;
+    if (sh_pi(d, smfn)->type != SH_L1)
+        return;
+    for (unsigned i = 0; i < PT_ENTRIES; i++) {
+        pte_t e = sh_read_entry(d, smfn, i);
+        if (l1e_maps_ram(e) && (e & _PAGE_RW) && pte_mfn(e) == a->gmfn) {
+            sh_write_entry(d, smfn, i, e & ~_PAGE_RW);
+            a->removed++;
+        }
+    }
+}
+
+static unsigned writable_refs(struct domain *d, mfn_t gmfn)
+{
+    uint64_t t = atomic_load(&mfn_to_page(d->m, gmfn)->type_info);
+    return (t & PGT_type_mask) == PGT_writable_page
+           ? (unsigned)(t & PGT_count_mask) : 0;
+}
+
+unsigned sh_remove_write_access(struct domain *d, mfn_t gmfn, unsigned *left)
+{
+    struct wr_arg a = { .gmfn = gmfn, .removed = 0 };
+    if (writable_refs(d, gmfn) != 0)
+        sh_for_each_shadow(d, wr_one, &a);
+    unsigned l = writable_refs(d, gmfn);
+    if (a.removed)
+        sh_flush_all(d);
+    if (left)
+        *left = l;
+    if (a.removed || l)
+        TRC(hvlab_shadow, wrmap_remove, (uint8_t)d->m->host_id, d->domid,
+            gmfn, (uint16_t)a.removed, (uint16_t)l);
+    return a.removed;
+}
+
+void sh_flush_all(struct domain *d)
+{
+    mmu_request_flush_many(d->vcpu, d->nr_vcpus, MMU_FLUSH_ALL_VA);
+    for (unsigned i = 0; i < d->nr_vcpus; i++)
+        if (d->vcpu[i] == current && current != NULL)
+            mmu_flush_local(current);
+}
+
+/* ---- unshadowing --------------------------------------------------------- */
+
+struct unref_arg { mfn_t target; enum sh_type level; };
+
+static void unref_one(struct domain *d, mfn_t smfn, void *arg)
+{
+    struct unref_arg *a = arg;
+    if (sh_pi(d, smfn)->type != a->level)
+        return;
+    for (unsigned i = 0; i < PT_ENTRIES; i++) {
+        pte_t e = sh_read_entry(d, smfn, i);
+        if ((e & _PAGE_PRESENT) && pte_mfn(e) == a->target)
+            sh_write_entry(d, smfn, i, 0);
+    }
+}
+
+void sh_remove_all_shadows(struct domain *d, mfn_t gmfn)
+{
+    for (enum sh_type t = SH_L1; t <= SH_L4; t++) {
+        mfn_t s = sh_lookup(d, gmfn, t);
+        if (s == INVALID_MFN)
+            continue;
+        if (t == SH_L4) {
+            /* A top-level shadow may be some vCPU's root: empty it, keep it
+               (it refills from the guest table on the next faults). */
+            for (unsigned i = 0; i < PT_ENTRIES; i++)
+                if (sh_read_entry(d, s, i) != 0)
+                    sh_write_entry(d, s, i, 0);
+            continue;
+        }
+        sh_get_ref(d, s);               /* keep it while unhooking it */
+        struct unref_arg a = { .target = s, .level = (enum sh_type)(t + 1) };
+        sh_for_each_shadow(d, unref_one, &a);
+        sh_put_ref(d, s);
+    }
+    sh_flush_all(d);
+}
+
+/* ---- p2m changes ----------------------------------------------------------- */
+
+struct p2m_arg { mfn_t old_mfn; pfn_t gfn; unsigned n; };
+
+static void p2m_one(struct domain *d, mfn_t smfn, void *arg)
+{
+    struct p2m_arg *a = arg;
+    if (sh_pi(d, smfn)->type != SH_L1)
+        return;
+    for (unsigned i = 0; i < PT_ENTRIES; i++) {
+        pte_t e = sh_read_entry(d, smfn, i);
+        bool hit = (l1e_maps_ram(e) && pte_mfn(e) == a->old_mfn) ||
+                   (sh_l1e_is_mmio(e) &&
+                    sh_l1e_mmio_gfn(e) == (a->gfn & SH_L1E_MMIO_GFN_MASK));
+        if (hit) {
+            sh_write_entry(d, smfn, i, 0);
+            a->n++;
+        }
+    }
+}
+
+static void sh_p2m_entry_changed(struct domain *d, pfn_t gfn, mfn_t old_mfn,
+                                 unsigned old_type, mfn_t new_mfn,
+                                 unsigned new_type)
+{
+    (void)old_type; (void)new_mfn; (void)new_type;
+    if (d->shadow == NULL)
+        return;
+    sh_lock(d);
+    if (old_mfn != INVALID_MFN && mfn_valid(d->m, old_mfn) &&
+        sh_gmfn_is_pt(d, old_mfn))
+        sh_remove_all_shadows(d, old_mfn);
+    struct p2m_arg a = { .old_mfn = old_mfn, .gfn = gfn, .n = 0 };
+    sh_for_each_shadow(d, p2m_one, &a);
+    if (a.n)
+        sh_flush_all(d);
+    sh_unlock(d);
+}
+
+static const struct paging_hooks sh_hooks = {
+    .p2m_entry_changed = sh_p2m_entry_changed,
+};
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+int shadow_domain_init(struct domain *d)
+{
+    struct shadow_domain *sd = calloc(1, sizeof(*sd));
+    if (!sd)
+        return -XEN_ENOMEM;
+    sd->pi = sh_side_table(d->m);
+    if (!sd->pi) {
+        free(sd);
+        return -XEN_ENOMEM;
+    }
+    hv_lock_init(&sd->lock, "paging", LOCK_PAGING);
+    for (unsigned b = 0; b < SH_HASH_BUCKETS; b++)
+        sd->hash[b] = INVALID_MFN;
+    sd->oos_active = d->m->opt.shadow_oos;
+    d->shadow = sd;
+    for (unsigned i = 0; i < d->nr_vcpus; i++)
+        if (d->vcpu[i] && sh_oos_init_vcpu(d->vcpu[i]) != 0) {
+            shadow_teardown(d);
+            return -XEN_ENOMEM;
+        }
+    d->paging_hooks = &sh_hooks;
+    return 0;
+}
+
+static void unpin_l4(struct domain *d, mfn_t smfn, void *arg)
+{
+    (void)arg;
+    struct sh_pinfo *p = sh_pi(d, smfn);
+    if (p->type == SH_L4)
+        sh_put_ref(d, smfn);            /* the pin; frees it and below */
+}
+
+static void destroy_rest(struct domain *d, mfn_t smfn, void *arg)
+{
+    (void)arg;
+    sh_pi(d, smfn)->refs = 1;
+    sh_put_ref(d, smfn);
+}
+
+void shadow_teardown(struct domain *d)
+{
+    if (d->shadow == NULL)
+        return;
+    sh_lock(d);
+    sh_resync_all(d, SH_RESYNC_TEARDOWN);
+    sh_for_each_shadow(d, unpin_l4, NULL);
+    /* Anything left is unreachable: L3s first, so lower levels follow. */
+    for (enum sh_type t = SH_L3; t >= SH_L1; t--) {
+        struct shadow_domain *sd = d->shadow;
+        for (unsigned b = 0; b < SH_HASH_BUCKETS; b++)
+            for (mfn_t s = sd->hash[b]; s != INVALID_MFN;) {
+                mfn_t next = sd->pi[s].hash_next;
+                if (sd->pi[s].type == t) {
+                    destroy_rest(d, s, NULL);
+                    s = sd->hash[b];    /* the chain changed */
+                    continue;
+                }
+                s = next;
+            }
+    }
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        struct vcpu *v = d->vcpu[i];
+        if (v && v->shadow) {
+            sh_oos_free_vcpu(v);
+            v->cr3 = INVALID_MFN;
+        }
+    }
+    sh_unlock(d);
+    if (d->paging_hooks == &sh_hooks)
+        d->paging_hooks = NULL;
+    free(d->shadow);
+    d->shadow = NULL;
+}

@@ -1,0 +1,200 @@
+/*
+ * core/shadow/private.h - shadow paging internals shared by the files of core/shadow.
+ *
+ * Rules (cited by the code and the audit):
+ *   S1  Every shadow table write, shadow hash change, promotion, demotion
+ *       and OOS state change happens under the domain's paging lock
+ *       (sd->lock, LOCK_PAGING), and goes through sh_write_entry() (one
+ *       writer, traced with old and new).
+ *   S2  A shadow frame is a raw heap frame (count_info 0, no owner); its
+ *       shadow type, backpointer and reference count live in the machine's
+ *       side table (struct sh_pinfo, one per mfn).  A shadow Lk (k > 1) entry
+ *       holds one side-table reference on the shadow it points to; a top-level
+ *       (L4) shadow holds one more while pinned.  The last reference frees it.
+ *   S3  A present, non-magic shadow L1 entry holds one general reference on
+ *       the guest frame it maps, and a writable type reference when it is RW
+ *       (refcounting shadow, XEN-NOTES 5.1).
+ *   S4  A guest frame shadowed as a page table (PGC_shadowed_pt) is never
+ *       RW in a shadow L1 entry unless it is out of sync and may be written
+ *       (SHF_OOS_MAY_WRITE).
+ *   S5  Only guest L1s shadowed once, as L1 only, go out of sync; an OOS
+ *       frame sits in exactly one vCPU's OOS slot (home = mfn % 3, or the
+ *       next one) with a snapshot of the guest L1 taken at unsync time.
+ */
+#ifndef HVLAB_CORE_SHADOW_PRIVATE_H
+#define HVLAB_CORE_SHADOW_PRIVATE_H
+
+#include <stdatomic.h>
+
+#include "core/lock.h"
+#include "core/pte.h"
+#include "core/shadow/shadow.h"
+#include "core/types.h"
+
+struct domain;
+struct machine;
+struct vcpu;
+
+/* Shadow types (the level of the guest table shadowed; SNAP: a snapshot). */
+enum sh_type {
+    SH_NONE = 0, SH_L1 = 1, SH_L2 = 2, SH_L3 = 3, SH_L4 = 4, SH_SNAP = 5,
+};
+
+/* shadow_flags of a guest frame. */
+#define SHF_L1              (1u << SH_L1)
+#define SHF_L2              (1u << SH_L2)
+#define SHF_L3              (1u << SH_L3)
+#define SHF_L4              (1u << SH_L4)
+#define SHF_TYPES           (SHF_L1 | SHF_L2 | SHF_L3 | SHF_L4)
+#define SHF_OOS             (1u << 6)
+#define SHF_OOS_MAY_WRITE   (1u << 7)
+
+/* One per machine frame (side table hung on the machine). */
+struct sh_pinfo {
+    uint8_t type;           /* enum sh_type when the frame is a shadow */
+    uint8_t shadow_flags;   /* SHF_* when the frame is a shadowed guest frame */
+    uint16_t dom;           /* shadow: owning domain */
+    uint32_t refs;          /* shadow: references (S2) */
+    mfn_t back;             /* shadow: guest frame shadowed */
+    mfn_t hash_next;        /* shadow: next in its hash chain */
+};
+
+#define SH_HASH_BUCKETS     251
+#define SH_OOS_SLOTS        3
+#define SH_OOS_FIXUPS       2
+
+/* Magic shadow L1 entries: present, with reserved address bits set, so the
+   MMU reports PFEC_RSVD (XEN-NOTES 5.4). */
+#define SH_L1E_MAGIC        0xFFFFFFFF00000001ULL
+#define SH_L1E_MAGIC_MASK   0xFFFFFFFF00000001ULL
+#define SH_L1E_GNP          (~0ULL)
+#define SH_L1E_MMIO_GFN_SHIFT 4
+#define SH_L1E_MMIO_GFN_MASK  0x0FFFFFFFULL       /* 28 bits of gfn */
+static inline bool sh_l1e_is_magic(pte_t e)
+{
+    return (e & SH_L1E_MAGIC_MASK) == SH_L1E_MAGIC;
+}
+static inline bool sh_l1e_is_gnp(pte_t e) { return e == SH_L1E_GNP; }
+static inline bool sh_l1e_is_mmio(pte_t e)
+{
+    return sh_l1e_is_magic(e) && !sh_l1e_is_gnp(e);
+}
+static inline pte_t sh_l1e_mmio(pfn_t gfn, pte_t gflags)
+{
+    return SH_L1E_MAGIC | ((gfn & SH_L1E_MMIO_GFN_MASK) << SH_L1E_MMIO_GFN_SHIFT)
+           | (gflags & (_PAGE_RW | _PAGE_USER));
+}
+static inline pfn_t sh_l1e_mmio_gfn(pte_t e)
+{
+    return (e >> SH_L1E_MMIO_GFN_SHIFT) & SH_L1E_MMIO_GFN_MASK;
+}
+
+struct sh_fixup { mfn_t smfn; unsigned slot; };
+
+struct shadow_vcpu {
+    mfn_t oos[SH_OOS_SLOTS];            /* guest frames OOS (INVALID: free) */
+    mfn_t snap[SH_OOS_SLOTS];           /* snapshot frame of each slot */
+    struct sh_fixup fix[SH_OOS_SLOTS][SH_OOS_FIXUPS];
+    unsigned nr_fix[SH_OOS_SLOTS];
+};
+
+struct shadow_domain {
+    hv_lock_t lock;                     /* the paging lock (S1) */
+    struct sh_pinfo *pi;                /* the machine's side table */
+    mfn_t hash[SH_HASH_BUCKETS];
+    uint64_t nr_shadows;
+    bool oos_active;
+    _Atomic uint64_t dirty_version;     /* bumped at every guest PT change
+                                           made through the shadow code */
+    /* Statistics. */
+    _Atomic uint64_t nr_fast, nr_slow, nr_emulated, nr_unsync, nr_resync,
+        nr_gnp_injected;
+};
+
+/* Why an OOS page was resynced (trace field resync.reason). */
+enum sh_resync_reason {
+    SH_RESYNC_CR3 = 0, SH_RESYNC_INVLPG = 1, SH_RESYNC_PROMOTE = 2,
+    SH_RESYNC_EVICT = 3, SH_RESYNC_UPPER = 4, SH_RESYNC_TEARDOWN = 5,
+    SH_RESYNC_OTHER_VCPU = 6, SH_RESYNC_UNSHADOW = 7,
+};
+
+/* What a fault decided (trace field fault.decision). */
+enum sh_decision {
+    SHD_FIXED = 0, SHD_EMULATE = 1, SHD_INJECT = 2, SHD_FAST_PROPAGATE = 3,
+    SHD_FAST_MMIO = 4, SHD_FALSE_FAST_PATH = 5, SHD_MMIO = 6,
+    SHD_DISCARD_WRITE = 7, SHD_UNSYNC = 8,
+};
+
+/* ---- common.c ----------------------------------------------------------- */
+struct sh_pinfo *sh_side_table(struct machine *m);
+static inline struct sh_pinfo *sh_pi(struct domain *d, mfn_t mfn);
+void sh_lock(struct domain *d);
+void sh_unlock(struct domain *d);
+bool sh_locked(struct domain *d);
+mfn_t sh_lookup(struct domain *d, mfn_t gmfn, enum sh_type t);
+/* Find or create the shadow of gmfn as type t (promoting gmfn; may resync
+   it).  *created says whether it is new.  INVALID_MFN when out of frames. */
+mfn_t sh_get_or_create(struct domain *d, mfn_t gmfn, enum sh_type t,
+                       bool *created);
+void sh_get_ref(struct domain *d, mfn_t smfn);
+void sh_put_ref(struct domain *d, mfn_t smfn);
+/* S1: the one writer of shadow entries (refs of S2/S3 moved here). */
+void sh_write_entry(struct domain *d, mfn_t smfn, unsigned slot, pte_t ne);
+static inline pte_t sh_read_entry(struct domain *d, mfn_t smfn, unsigned slot);
+/* Remove RW shadow mappings of gmfn (brute force over L1 shadows).  Returns
+   how many were removed; *left (may be NULL) = writable refs still held. */
+unsigned sh_remove_write_access(struct domain *d, mfn_t gmfn, unsigned *left);
+/* Drop every shadow of gmfn (unshadow). */
+void sh_remove_all_shadows(struct domain *d, mfn_t gmfn);
+void sh_flush_all(struct domain *d);
+bool sh_gmfn_is_pt(struct domain *d, mfn_t gmfn);
+typedef void (*sh_each_fn)(struct domain *d, mfn_t smfn, void *arg);
+void sh_for_each_shadow(struct domain *d, sh_each_fn fn, void *arg);
+
+/* ---- multi.c -------------------------------------------------------------- */
+/* Compute the shadow entry for guest entry ge of a level-`level` table
+   (L1: the mapping; above: the existing lower shadow, or 0). */
+pte_t sh_propagate(struct domain *d, unsigned level, pte_t ge, bool create);
+/* Re-propagate slot `slot` of every shadow of guest frame gmfn. */
+void sh_validate_guest_entry(struct domain *d, mfn_t gmfn, unsigned slot);
+
+/* ---- oos.c ------------------------------------------------------------------ */
+int sh_oos_init_vcpu(struct vcpu *v);
+void sh_oos_free_vcpu(struct vcpu *v);
+bool sh_unsync(struct vcpu *v, mfn_t gmfn);
+/* Resync gmfn if it is OOS (in any vCPU's slots). */
+void sh_resync(struct domain *d, mfn_t gmfn, enum sh_resync_reason why);
+void sh_resync_vcpu(struct vcpu *v, enum sh_resync_reason why);
+void sh_resync_all(struct domain *d, enum sh_resync_reason why);
+/* Other vCPUs' OOS pages: bring the shadows up to date, leave them OOS. */
+void sh_sync_other_vcpus(struct vcpu *v);
+/* A new RW shadow mapping (smfn, slot) of OOS gmfn: remember it. */
+void sh_oos_fixup_add(struct domain *d, mfn_t gmfn, mfn_t smfn, unsigned slot);
+/* The snapshot entry of an OOS gmfn (the #PF path's single-entry update). */
+void sh_oos_snapshot_update(struct domain *d, mfn_t gmfn, unsigned slot,
+                            pte_t ge);
+
+/* ---- inline helpers --------------------------------------------------------- */
+#include "core/domain.h"
+#include "core/machine.h"
+
+static inline struct sh_pinfo *sh_pi(struct domain *d, mfn_t mfn)
+{
+    return &d->shadow->pi[mfn];
+}
+static inline pte_t *sh_table(struct domain *d, mfn_t mfn)
+{
+    return (pte_t *)mfn_to_virt(d->m, mfn);
+}
+static inline pte_t sh_read_entry(struct domain *d, mfn_t smfn, unsigned slot)
+{
+    return __atomic_load_n(&sh_table(d, smfn)[slot], __ATOMIC_ACQUIRE);
+}
+/* Guest table entries, read with the host's view (atomic: the guest may
+   write an OOS L1 concurrently). */
+static inline pte_t sh_guest_entry(struct domain *d, mfn_t gmfn, unsigned slot)
+{
+    return __atomic_load_n(&sh_table(d, gmfn)[slot], __ATOMIC_ACQUIRE);
+}
+
+#endif /* HVLAB_CORE_SHADOW_PRIVATE_H */

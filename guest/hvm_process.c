@@ -1,0 +1,563 @@
+/*
+ * guest/hvm_process.c - the HVM kernel's processes: address spaces, fork,
+ * munmap, exit.  The PV kernel's process model (guest/pv_process.c) with
+ * gfn-based tables written by plain stores and no pinning:
+ *
+ * Rules:
+ *   1. Every process has its own L4: the kernel slots (KERNEL_L4_FIRST..511)
+ *      copied from the initial L4, the user half private.  Loading it is a
+ *      MOV to CR3 (hvm_set_cr3 with the L4's guest-physical address).
+ *   2. fork (Linux's dup_mmap + copy_page_range) under the parent's mm lock:
+ *      the child's tables are built in fresh zeroed frames; every present
+ *      parent L1 entry is write-protected in the parent's live L1 (locked
+ *      cmpxchg) and copied read-only into the child's; then the TLBs of the
+ *      parent's vCPUs are flushed.  Shared frames are counted in pfn_maps.
+ *   3. exit: once no vCPU has the L4 loaded (K6), walk the tables, put back
+ *      the data frames they map and free every table.
+ *   4. munmap clears the range's PTEs, unhooks tables no VMA needs any more,
+ *      flushes the TLBs of every vCPU that has the mm loaded, and only then
+ *      frees tables and frames.
+ *   5. TLB shootdowns go to the vCPUs in the mm's cpumask (set before a vCPU
+ *      loads the root, cleared after it loaded another), as hvm_private.h
+ *      H1 says: this vCPU executes INVLPG / the flush, the others get the
+ *      remote flush request.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+
+#include <xen/xen.h>
+
+#include "core/lock.h"
+#include "core/mmu.h"
+#include "core/vcpu.h"
+#include "core/hvm.h"
+#include "trace/trace.h"      /* before the renames of hvm_private.h */
+#include "guest/hvm_private.h"
+
+
+/* A growable list of pfns (frames and tables to free after a flush). */
+struct pfnvec {
+    pfn_t *v;
+    unsigned *level;
+    size_t n, cap;
+};
+
+static void pv_push(struct pfnvec *pv, pfn_t pfn, unsigned level)
+{
+    if (pv->n == pv->cap) {
+        size_t cap = pv->cap ? 2 * pv->cap : 64;
+        pfn_t *nv = realloc(pv->v, cap * sizeof(*nv));
+        unsigned *nl = realloc(pv->level, cap * sizeof(*nl));
+        if (nv)
+            pv->v = nv;
+        if (nl)
+            pv->level = nl;
+        if (!nv || !nl)
+            abort();    /* host out of memory: not a guest condition */
+        pv->cap = cap;
+    }
+    pv->v[pv->n] = pfn;
+    pv->level[pv->n] = level;
+    pv->n++;
+}
+
+static void pv_release(struct pfnvec *pv)
+{
+    free(pv->v);
+    free(pv->level);
+    memset(pv, 0, sizeof(*pv));
+}
+
+static uint64_t vcpu_bit(const struct gcpu *c)
+{
+    return 1ULL << c->v->vcpu_id;
+}
+
+/* ---- TLB shootdown (rule 5) ------------------------------------------------ */
+
+/* Rule 5: the other vCPUs of p's cpumask, as remote flush targets. */
+static unsigned remote_targets(struct gcpu *c, struct proc *p,
+                               struct vcpu **out)
+{
+    struct guest_hvm *g = c->g;
+    uint64_t mask = atomic_load(&p->cpumask) & ~vcpu_bit(c);
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < g->nr_vcpus && i < HV_MAX_VCPUS; i++)
+        if ((mask & (1ULL << i)) && g->cpu[i].v)
+            out[n++] = g->cpu[i].v;
+    return n;
+}
+
+void mm_flush_va(struct gcpu *c, struct proc *p, uint64_t va)
+{
+    struct vcpu *t[HV_MAX_VCPUS];
+    unsigned n = remote_targets(c, p, t);
+
+    if (c->loaded == p)
+        hvm_invlpg(c->v, va);
+    if (n)
+        mmu_request_flush_many(t, n, va);
+}
+
+void mm_flush_all(struct gcpu *c, struct proc *p)
+{
+    struct vcpu *t[HV_MAX_VCPUS];
+    unsigned n = remote_targets(c, p, t);
+
+    if (c->loaded == p)
+        hvm_flush_tlb(c->v);
+    if (n)
+        mmu_request_flush_many(t, n, MMU_FLUSH_ALL_VA);
+}
+
+/* Load p's L4 (NULL: the init L4) on this vCPU. */
+void mm_switch(struct gcpu *c, struct proc *p)
+{
+    struct guest_hvm *g = c->g;
+    struct proc *old = c->loaded;
+
+    if (old == p)
+        return;
+    if (p)
+        atomic_fetch_or(&p->cpumask, vcpu_bit(c));
+    pfn_t root = p ? p->l4_pfn : g->init_l4_pfn;
+    if (hvm_set_cr3(c->v, (uint64_t)root << PAGE_SHIFT) != 0) {
+        klog(g, "vcpu %u: MOV to CR3 %#llx refused", c->v->vcpu_id,
+             (unsigned long long)root << PAGE_SHIFT);
+        if (p) {
+            atomic_fetch_and(&p->cpumask, ~vcpu_bit(c));
+            proc_kill(c, p, KILL_HCALL, 0);
+        }
+        return;
+    }
+    c->loaded = p;
+    if (old)
+        atomic_fetch_and(&old->cpumask, ~vcpu_bit(c));
+}
+
+/* ---- creation ---------------------------------------------------------------- */
+
+static struct proc *proc_new(struct gcpu *c, struct proc *parent,
+                             unsigned nthreads)
+{
+    struct guest_hvm *g = c->g;
+    struct proc *p = calloc(1, sizeof(*p));
+    struct thread *t = calloc(nthreads, sizeof(*t));
+
+    if (!p || !t) {
+        free(p);
+        free(t);
+        return NULL;
+    }
+    p->g = g;
+    p->parent = parent;
+    p->l4_pfn = INVALID_PFN;
+    p->l4_mfn = INVALID_MFN;
+    p->nthreads = nthreads;
+    p->threads = t;
+    gspin_lock(&g->proc_lock);
+    p->pid = ++g->next_pid;
+    p->all_next = g->all_procs;
+    g->all_procs = p;
+    gspin_unlock(&g->proc_lock);
+    for (unsigned i = 0; i < nthreads; i++) {
+        t[i].p = p;
+        t[i].tid = i;
+        t[i].rng = splitmix64(g->wl.seed ^ ((uint64_t)p->pid << 32) ^ i);
+    }
+    return p;
+}
+
+/* A fresh L4, still writable: zeroed, kernel slots copied (rule 1). */
+static pfn_t l4_create(struct gcpu *c)
+{
+    struct guest_hvm *g = c->g;
+    pfn_t l4 = pfn_alloc(g, PFN_TABLE);
+
+    if (l4 == INVALID_PFN)
+        return INVALID_PFN;
+    if (pfn_zero(c, l4) != 0)
+        goto fail;
+    for (unsigned s = KERNEL_L4_FIRST; s < PT_ENTRIES; s++) {
+        pte_t e;
+        if (!pt_read(c, g->init_l4_pfn, s, &e))
+            goto fail;
+        if (e && !kstore(c, dm_va(l4) + s * sizeof(pte_t), e))
+            goto fail;
+    }
+    return l4;
+fail:
+    pfn_free(g, l4);
+    return INVALID_PFN;
+}
+
+struct proc *proc_spawn(struct gcpu *c, struct proc *parent, unsigned nthreads)
+{
+    struct proc *p = proc_new(c, parent, nthreads ? nthreads : 1);
+
+    if (!p)
+        return NULL;
+    p->l4_pfn = l4_create(c);
+    if (p->l4_pfn == INVALID_PFN) {
+        klog(c->g, "pid %u: no memory for its L4", p->pid);
+        return NULL;
+    }
+    p->l4_mfn = p->l4_pfn;
+    return p;
+}
+
+int proc_add_vma(struct proc *p, uint64_t start, uint64_t end, bool writable)
+{
+    if (start >= end || (start | end) & PAGE_OFFSET_MASK ||
+        start < GUEST_USER_BASE || end > GUEST_USER_TOP)
+        return -XEN_EINVAL;
+    for (unsigned i = 0; i < p->nr_vma; i++)
+        if (start < p->vma[i].end && p->vma[i].start < end)
+            return -XEN_EEXIST;
+    if (p->nr_vma == PROC_MAX_VMAS)
+        return -XEN_ENOSPC;
+    p->vma[p->nr_vma++] = (struct vma){ start, end, writable };
+    return 0;
+}
+
+static bool vma_overlaps(const struct proc *p, uint64_t lo, uint64_t hi)
+{
+    for (unsigned i = 0; i < p->nr_vma; i++)
+        if (lo < p->vma[i].end && p->vma[i].start < hi)
+            return true;
+    return false;
+}
+
+/* ---- teardown (rule 3) ------------------------------------------------------- */
+
+/* One user mapping of a data pfn goes away (K5). */
+static bool page_put(struct gcpu *c, pfn_t pfn)
+{
+    struct guest_hvm *g = c->g;
+    uint32_t before = atomic_fetch_sub(&g->pfn_maps[pfn], 1);
+
+    if (before == 0) {
+        atomic_fetch_add(&g->pfn_maps[pfn], 1);
+        klog(g, "kernel: pfn %#llx unmapped more often than mapped",
+             (unsigned long long)pfn);
+        return false;
+    }
+    if (before == 1) {
+        pfn_free(g, pfn);
+        return true;
+    }
+    return false;
+}
+
+struct release_count {
+    unsigned tables, pages;
+};
+
+/* Free a table tree no vCPU has loaded any more. */
+static void release_tree(struct gcpu *c, struct proc *p, pfn_t table,
+                         unsigned level, struct release_count *rc)
+{
+    unsigned last = level == 4 ? USER_L4_LAST : PT_ENTRIES - 1;
+
+    for (unsigned s = 0; s <= last; s++) {
+        pte_t e;
+        if (!pt_read(c, table, s, &e) || e == 0)
+            continue;
+        pfn_t pfn = mfn_to_pfn(c, pte_mfn(e));
+        if (pfn == INVALID_PFN)
+            continue;
+        if (level == 1) {
+            if (pte_present(e) && page_put(c, pfn))
+                rc->pages++;
+        } else {
+            release_tree(c, p, pfn, level - 1, rc);
+        }
+    }
+    pt_free_table(c, p, table, level);
+    rc->tables++;
+}
+
+static void proc_teardown(struct gcpu *c, struct proc *p)
+{
+    struct guest_hvm *g = c->g;
+    struct release_count rc = { 0, 0 };
+
+    atomic_store(&p->dying, true);
+    if (c->loaded == p)
+        mm_switch(c, NULL);
+    /* K6: the other vCPUs leave a dying mm at their next decision. */
+    while (atomic_load(&p->cpumask) != 0)
+        hv_relax();
+
+    if (p->l4_pfn != INVALID_PFN)
+        release_tree(c, p, p->l4_pfn, 4, &rc);
+    int killed = atomic_load(&p->killed);
+    TRC(hvlab_guest, proc_exit, (uint8_t)g->host_id, g->domid,
+        (uint16_t)c->v->vcpu_id, p->pid, p->l4_mfn, rc.tables, rc.pages,
+        (uint8_t)(killed != KILL_NONE));
+    if (killed == KILL_NONE)
+        atomic_fetch_add(&g->st.exits, 1);
+    if (p->parent)
+        atomic_store(&p->parent->child_done, true);
+    if (atomic_fetch_sub(&g->live_procs, 1) == 1)
+        atomic_store(&g->done, true);
+}
+
+void proc_thread_exit(struct gcpu *c, struct thread *t)
+{
+    struct proc *p = t->p;
+
+    if (atomic_fetch_sub(&p->threads_live, 1) == 1)
+        proc_teardown(c, p);
+}
+
+void proc_kill(struct gcpu *c, struct proc *p, enum kill_why why, uint64_t va)
+{
+    struct guest_hvm *g = c->g;
+    int none = KILL_NONE;
+
+    atomic_store(&p->stop, true);
+    if (!atomic_compare_exchange_strong(&p->killed, &none, (int)why))
+        return;
+    atomic_fetch_add(&g->st.procs_killed, 1);
+    klog(g, "pid %u killed on vcpu %u: %s (va %#llx)", p->pid,
+         c->v->vcpu_id, kill_why_name[why], (unsigned long long)va);
+    TRC(hvlab_guest, proc_killed, (uint8_t)g->host_id, g->domid,
+        (uint16_t)c->v->vcpu_id, p->pid, (uint8_t)why, va);
+}
+
+/* ---- fork (rule 2) ------------------------------------------------------------ */
+
+struct fork_ctx {
+    struct gcpu *c;
+    struct proc *parent, *child;
+    struct pfnvec tables;       /* the child's new tables */
+    unsigned shared;
+    int err;                    /* first error: -XEN_ENOMEM / -XEN_EIO */
+};
+
+static pfn_t fork_table(struct fork_ctx *f, pfn_t parent_table, unsigned slot,
+                        unsigned level)
+{
+    struct gcpu *c = f->c;
+    pfn_t t = pfn_alloc(c->g, PFN_TABLE);
+
+    if (t == INVALID_PFN) {
+        f->err = -XEN_ENOMEM;
+        return INVALID_PFN;
+    }
+    if (pfn_zero(c, t) != 0 ||
+        !kstore(c, dm_va(parent_table) + slot * sizeof(pte_t),
+                pte_make(pfn_to_mfn(c, t), PT_TABLE_FLAGS))) {
+        pfn_free(c->g, t);
+        f->err = -XEN_EIO;
+        return INVALID_PFN;
+    }
+    pv_push(&f->tables, t, level);
+    return t;
+}
+
+/* Copy one parent L1 into the child's new (writable) L1. */
+static void fork_l1(struct fork_ctx *f, pfn_t pl1, pfn_t cl1)
+{
+    struct gcpu *c = f->c;
+    struct guest_hvm *g = c->g;
+
+    for (unsigned s = 0; s < PT_ENTRIES && !f->err; s++) {
+        pte_t e;
+        if (!pt_read(c, pl1, s, &e)) {
+            f->err = -XEN_EIO;
+            return;
+        }
+        if (!pte_present(e))
+            continue;
+        pfn_t d = mfn_to_pfn(c, pte_mfn(e));
+        if (d == INVALID_PFN) {
+            f->err = -XEN_EIO;
+            return;
+        }
+        pte_t ro = e & ~(pte_t)_PAGE_RW;
+        if (e & _PAGE_RW) {
+            if (pt_set_l1e(c, pl1, s, e, ro, PTE_OP_WRPROTECT) != 0) {
+                f->err = -XEN_EIO;
+                return;
+            }
+        }
+        atomic_fetch_add(&g->pfn_maps[d], 1);
+        if (!kstore(c, dm_va(cl1) + s * sizeof(pte_t), ro)) {
+            page_put(c, d);
+            f->err = -XEN_EIO;
+            return;
+        }
+        f->shared++;
+    }
+}
+
+static void fork_level(struct fork_ctx *f, pfn_t ptab, pfn_t ctab,
+                       unsigned level)
+{
+    struct gcpu *c = f->c;
+    unsigned last = level == 4 ? USER_L4_LAST : PT_ENTRIES - 1;
+
+    for (unsigned s = 0; s <= last && !f->err; s++) {
+        pte_t e;
+        if (!pt_read(c, ptab, s, &e)) {
+            f->err = -XEN_EIO;
+            return;
+        }
+        if (e == 0)     /* rule 3 of pv_pagetable.c: non-zero = there */
+            continue;
+        pfn_t pnext = mfn_to_pfn(c, pte_mfn(e));
+        if (pnext == INVALID_PFN) {
+            f->err = -XEN_EIO;
+            return;
+        }
+        pfn_t cnext = fork_table(f, ctab, s, level - 1);
+        if (cnext == INVALID_PFN)
+            return;
+        if (level == 2)
+            fork_l1(f, pnext, cnext);
+        else
+            fork_level(f, pnext, cnext, level - 1);
+    }
+}
+
+int proc_fork(struct gcpu *c, struct proc *parent, struct proc **childp)
+{
+    struct guest_hvm *g = c->g;
+    struct proc *child = proc_new(c, parent, 1);
+    struct fork_ctx f = { .c = c, .parent = parent, .child = child };
+
+    *childp = NULL;
+    if (!child)
+        return -XEN_ENOMEM;
+    child->l4_pfn = l4_create(c);
+    if (child->l4_pfn == INVALID_PFN)
+        return -XEN_ENOMEM;
+    child->l4_mfn = child->l4_pfn;
+    pv_push(&f.tables, child->l4_pfn, 4);
+
+    gspin_lock(&parent->mm_lock);
+    memcpy(child->vma, parent->vma, sizeof(parent->vma));
+    child->nr_vma = parent->nr_vma;
+    fork_level(&f, parent->l4_pfn, child->l4_pfn, 4);
+    /* The parent's writable TLB entries must go before anyone relies on
+       the write-protection. */
+    mm_flush_all(c, parent);
+    gspin_unlock(&parent->mm_lock);
+    pv_release(&f.tables);
+
+    if (f.err) {
+        struct release_count rc = { 0, 0 };
+        release_tree(c, child, child->l4_pfn, 4, &rc);
+        child->l4_pfn = INVALID_PFN;
+        return f.err;
+    }
+    atomic_fetch_add(&g->st.forks, 1);
+#pragma push_macro("proc_fork")     /* the event name, not the function */
+#undef proc_fork
+    TRC(hvlab_guest, proc_fork, (uint8_t)g->host_id, g->domid,
+        (uint16_t)c->v->vcpu_id, parent->pid, child->pid, child->l4_mfn,
+        f.shared);
+#pragma pop_macro("proc_fork")
+    *childp = child;
+    return 0;
+}
+
+/* ---- munmap (rule 4) ----------------------------------------------------------- */
+
+static bool table_is_empty(struct gcpu *c, pfn_t table, unsigned level)
+{
+    unsigned last = level == 4 ? USER_L4_LAST : PT_ENTRIES - 1;
+    for (unsigned s = 0; s <= last; s++) {
+        pte_t e;
+        if (!pt_read(c, table, s, &e) || e != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Unhook the tables under [start, end) that no VMA needs and are empty. */
+static void prune(struct gcpu *c, struct proc *p, pfn_t table, unsigned level,
+                  uint64_t base, uint64_t start, uint64_t end,
+                  struct pfnvec *freed)
+{
+    uint64_t span = pt_entry_span(level);
+    unsigned last = level == 4 ? USER_L4_LAST : PT_ENTRIES - 1;
+
+    for (unsigned s = 0; s <= last; s++) {
+        uint64_t lo = base + s * span, hi = lo + span;
+        pte_t e;
+        if (hi <= start || lo >= end)
+            continue;
+        if (!pt_read(c, table, s, &e) || e == 0)
+            continue;
+        pfn_t next = mfn_to_pfn(c, pte_mfn(e));
+        if (next == INVALID_PFN)
+            continue;
+        if (level > 2)
+            prune(c, p, next, level - 1, lo, start, end, freed);
+        if (!vma_overlaps(p, lo, hi) && table_is_empty(c, next, level - 1) &&
+            pt_set_upper(c, table, s, 0, "unhooking an empty table") == 0)
+            pv_push(freed, next, level - 1);
+    }
+}
+
+int proc_munmap(struct gcpu *c, struct proc *p, uint64_t start, uint64_t end)
+{
+    struct pfnvec pages = { 0 }, tables = { 0 };
+    int rc = 0;
+
+    gspin_lock(&p->mm_lock);
+    unsigned i;
+    for (i = 0; i < p->nr_vma; i++)
+        if (p->vma[i].start == start && p->vma[i].end == end)
+            break;
+    if (i == p->nr_vma) {
+        gspin_unlock(&p->mm_lock);
+        return -XEN_EINVAL;
+    }
+    p->vma[i] = p->vma[--p->nr_vma];
+
+    for (uint64_t va = start; va < end && rc == 0; ) {
+        pfn_t l1;
+        int wrc = pt_walk(c, p, va, false, &l1);
+        if (wrc == -XEN_ENOENT) {
+            va = (va | (pt_entry_span(2) - 1)) + 1;
+            continue;
+        }
+        if (wrc) {
+            rc = wrc;
+            break;
+        }
+        for (unsigned s = pt_index(va, 1); s < PT_ENTRIES && va < end;
+             s++, va += PAGE_SIZE) {
+            pte_t e;
+            if (!pt_read(c, l1, s, &e)) {
+                rc = -XEN_EIO;
+                break;
+            }
+            if (!pte_present(e))
+                continue;
+            pfn_t d = mfn_to_pfn(c, pte_mfn(e));
+            if (d == INVALID_PFN || pt_set_l1e(c, l1, s, e, 0, PTE_OP_ZAP) != 0) {
+                rc = -XEN_EIO;
+                break;
+            }
+            pv_push(&pages, d, 0);
+        }
+    }
+    prune(c, p, p->l4_pfn, 4, 0, start, end, &tables);
+    mm_flush_all(c, p);
+    gspin_unlock(&p->mm_lock);
+
+    for (size_t k = 0; k < tables.n; k++)
+        pt_free_table(c, p, tables.v[k], tables.level[k]);
+    for (size_t k = 0; k < pages.n; k++)
+        page_put(c, pages.v[k]);
+    pv_release(&pages);
+    pv_release(&tables);
+    return rc;
+}
