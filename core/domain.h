@@ -44,6 +44,12 @@ struct paging_hooks {
     void (*p2m_entry_changed)(struct domain *d, pfn_t gfn, mfn_t old_mfn,
                               unsigned old_type, mfn_t new_mfn,
                               unsigned new_type);
+    /* For the frame audit: report every frame reference the mode's own
+       tables hold (shadow L1 entries: a general ref, plus a writable type
+       ref when rw), so the counts can be reconciled. */
+    void (*audit_refs)(struct domain *d,
+                       void (*ref)(void *ctx, mfn_t target, bool rw),
+                       void *ctx);
 };
 
 struct domain {

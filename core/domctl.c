@@ -18,12 +18,14 @@
 
 #include "core/domain.h"
 #include "core/domctl.h"
+#include "core/hvm.h"
 #include "core/machine.h"
 #include "core/mm/frame.h"
 #include "core/mm/mm.h"
 #include "core/mm/p2m.h"
 #include "core/mm/private.h"
 #include "core/mm/pv_pt.h"
+#include "core/shadow/shadow.h"
 #include "core/traps.h"
 #include "core/vcpu.h"
 
@@ -83,6 +85,13 @@ int domain_create(struct machine *m, const struct domain_config *cfg,
         d->nr_vcpus = i + 1;
         traps_init_vcpu(v);
     }
+    if (d->paging == PAGING_SHADOW) {
+        rc = shadow_domain_init(d);     /* per-vCPU OOS state: after vCPUs */
+        if (rc) {
+            domain_free(d);             /* frees the p2m too */
+            return rc;
+        }
+    }
     m->domains[d->domid] = d;
     *out = d;
     return 0;
@@ -102,6 +111,8 @@ int domain_destroy(struct domain *d)
         return -XEN_EINVAL;
     if (atomic_exchange(&d->is_dying, true) && atomic_load(&d->pause_count) < 0)
         return -XEN_EINVAL;                     /* already destroyed */
+    if (d->paging == PAGING_SHADOW)
+        shadow_teardown(d);             /* shadows hold guest-frame refs */
     mm_relinquish(d);
     p2m_teardown(d);                    /* after the frames it described */
     if (atomic_load(&d->tot_pages) == 0) {
@@ -179,4 +190,11 @@ int domctl_set_vcpu_context(struct vcpu *v, mfn_t kernel_root,
     if (!v || !v->d || atomic_load(&v->d->is_dying))
         return -XEN_EINVAL;
     return mm_set_vcpu_roots(v, kernel_root, user_root);
+}
+
+int domctl_set_hvm_cr3(struct vcpu *v, uint64_t guest_cr3)
+{
+    if (!v || v->d->kind != DOMAIN_HVM)
+        return -XEN_EINVAL;
+    return hvm_set_cr3(v, guest_cr3);
 }

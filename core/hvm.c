@@ -25,27 +25,11 @@
 #include "core/shadow/shadow.h"
 #include "core/vcpu.h"
 
-/*
- * The shadow code is linked only when core/shadow/ provides it; until then
- * a shadow-mode exit says so and fails instead of breaking the link.
- */
-#pragma weak sh_update_cr3
-#pragma weak sh_invlpg
-
 const char *const paging_mode_name[3] = {
     [PAGING_PV] = "pv",
     [PAGING_SHADOW] = "shadow",
     [PAGING_HAP] = "hap",
 };
-
-static bool shadow_linked(const char *what)
-{
-    if (sh_update_cr3 != NULL && sh_invlpg != NULL)
-        return true;
-    fprintf(stderr, "hvlab: hvm: %s on a paging=shadow domain, but this "
-            "build has no shadow code\n", what);
-    return false;
-}
 
 /* Rule 2: the root must be RAM the guest has in its p2m. */
 static bool hap_root_ok(struct domain *d, uint64_t guest_cr3)
@@ -61,8 +45,6 @@ int hvm_set_cr3(struct vcpu *v, uint64_t guest_cr3)
 
     switch (d->paging) {
     case PAGING_SHADOW:
-        if (!shadow_linked("a CR3 load"))
-            return -XEN_EINVAL;
         return sh_update_cr3(v, guest_cr3);
     case PAGING_HAP:
         if (!hap_root_ok(d, guest_cr3))
@@ -79,10 +61,7 @@ int hvm_set_cr3(struct vcpu *v, uint64_t guest_cr3)
 void hvm_invlpg(struct vcpu *v, uint64_t va)
 {
     if (v->d->paging == PAGING_SHADOW) {
-        if (shadow_linked("INVLPG"))
-            sh_invlpg(v, va);
-        else
-            mmu_invlpg_local(v, va);
+        sh_invlpg(v, va);
         return;
     }
     mmu_invlpg_local(v, va);
@@ -90,7 +69,7 @@ void hvm_invlpg(struct vcpu *v, uint64_t va)
 
 void hvm_flush_tlb(struct vcpu *v)
 {
-    if (v->d->paging == PAGING_SHADOW && shadow_linked("a TLB flush"))
+    if (v->d->paging == PAGING_SHADOW)
         (void)sh_update_cr3(v, v->guest_cr3);
     mmu_flush_local(v);
 }

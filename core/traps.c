@@ -48,9 +48,6 @@ static enum pf_outcome decided(struct vcpu *v, uint64_t va, uint32_t pfec,
     return o;
 }
 
-/* The shadow code links in when core/shadow/ provides it. */
-#pragma weak sh_page_fault
-
 /*
  * HVM rules.  5. Shadow: sh_page_fault decides (fixed or emulated: retry;
  * a real guest fault: bounced with the error code it returns).  6. Hap: a
@@ -61,11 +58,6 @@ static enum pf_outcome hvm_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec
 {
     if (v->d->paging == PAGING_SHADOW) {
         uint32_t inject = pfec;
-        if (sh_page_fault == NULL) {
-            fprintf(stderr, "hvlab: traps: #PF of a paging=shadow domain, but "
-                    "this build has no shadow code\n");
-            return decided(v, va, pfec, HVF_KILLED, PF_KILL);
-        }
         switch (sh_page_fault(v, va, pfec, &inject)) {
         case SH_FIXED:
             return decided(v, va, pfec, HVF_SH_FIXED, PF_RETRY);

@@ -19,7 +19,7 @@
  *       so there is no domctl_build_pte here; the hypervisor reads them
  *       only when the guest runs (shadow) or the MMU walks them (hap).
  *   B2  Every vCPU starts with its guest CR3 at the L4 (the HVM context
- *       load; today by hvm_set_cr3 until domctl_set_hvm_cr3 is defined).
+ *       load: domctl_set_hvm_cr3).
  *   B3  On failure the domain is destroyed: a failed build leaves nothing.
  */
 #include <stdarg.h>
@@ -30,7 +30,6 @@
 #include <xen/arch-x86/hvm/start_info.h>
 
 #include "core/domctl.h"
-#include "core/hvm.h"
 #include "core/machine.h"
 #include "core/pte.h"
 #include "core/vcpu.h"
@@ -211,9 +210,8 @@ int build_hvm(struct machine *m, const struct build_hvm_config *cfg,
         goto fail;
 
     for (unsigned i = 0; i < d->nr_vcpus; i++) {    /* B2 */
-        /* The HVM context load; domctl_set_hvm_cr3() is declared but not
-           defined yet, so the builder loads the CR3 the vCPU would. */
-        rc = hvm_set_cr3(d->vcpu[i], (uint64_t)l.l4_gfn << PAGE_SHIFT);
+        /* The HVM context load. */
+        rc = domctl_set_hvm_cr3(d->vcpu[i], (uint64_t)l.l4_gfn << PAGE_SHIFT);
         if (rc) {
             berr(err, errlen, rc, "dom%u: setting vCPU %u's CR3 (the L4, gfn "
                  "%#llx)", cfg->domid, i, (unsigned long long)l.l4_gfn);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/audit.h"
 #include "core/domctl.h"
 #include "core/machine.h"
 #include "core/mm/mm.h"
@@ -43,13 +44,13 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* mm_audit into a string; returns the violation count. */
+/* hv_audit (frames, p2m, shadows) into a string; returns the count. */
 static unsigned audit_to_text(struct machine *m, char **text)
 {
     size_t len = 0;
     *text = NULL;
     FILE *f = open_memstream(text, &len);
-    unsigned n = mm_audit(m, f);
+    unsigned n = hv_audit(m, f);
     if (f)
         fclose(f);
     return n;
@@ -401,6 +402,9 @@ teardown:   /* U4 */
     } else if (injecting) {
         /* inject: a failed run still says whether it left anything. */
         unsigned bad = audit_to_text(m, &r->audit_after_text);
+        r->audit_after = bad;               /* for o->result (explore) */
+        r->free_after = m->nr_free;
+        r->run_failed = true;
         fprintf(o->out, "  the run failed (see above); after teardown: "
                 "audit %u violations, heap: %" PRIu64 " frames free before, %"
                 PRIu64 " after (%s)\n", bad, r->free_before, m->nr_free,

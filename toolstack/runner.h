@@ -78,6 +78,10 @@ struct run_result {
     uint64_t free_before;           /* heap frames before the first domain */
     uint64_t free_after;            /* ... after the last was destroyed */
     unsigned destroy_errors;        /* domain_destroy failures */
+    bool run_failed;                /* RUN_ERROR after an armed injector
+                                       made the run fail part-way: only
+                                       audit_after / free_* are set, from
+                                       the teardown that followed */
 };
 
 /*

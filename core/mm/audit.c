@@ -157,6 +157,19 @@ static void count_entry(struct audit *a, struct domain *d, mfn_t tbl,
     }
 }
 
+/* A reference held by the paging mode's own tables (shadow L1 entries). */
+static void count_mode_ref(void *ctx, mfn_t t, bool rw)
+{
+    struct audit *a = ctx;
+    if (!mfn_valid(a->m, t))
+        return;
+    a->e[t].gen++;
+    if (rw) {
+        a->e[t].rw_maps++;
+        a->e[t].type++;
+    }
+}
+
 static bool collect_frame(struct domain *d, mfn_t mfn, void *arg)
 {
     struct audit *a = arg;
@@ -304,6 +317,8 @@ unsigned mm_audit(struct machine *m, FILE *out)
             continue;
         domain_for_each_page(d, collect_frame, &a);
         collect_vcpu_roots(&a, d);
+        if (d->paging_hooks && d->paging_hooks->audit_refs)
+            d->paging_hooks->audit_refs(d, count_mode_ref, &a);
     }
     for (mfn_t mfn = 0; mfn < m->nr_frames; mfn++) {
         struct page_info *pg = mfn_to_page(m, mfn);

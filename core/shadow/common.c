@@ -370,8 +370,37 @@ static void sh_p2m_entry_changed(struct domain *d, pfn_t gfn, mfn_t old_mfn,
     sh_unlock(d);
 }
 
+struct audit_arg {
+    void (*ref)(void *ctx, mfn_t target, bool rw);
+    void *ctx;
+};
+
+static void audit_one(struct domain *d, mfn_t smfn, void *arg)
+{
+    struct audit_arg *a = arg;
+    if (sh_pi(d, smfn)->type != SH_L1)
+        return;
+    for (unsigned i = 0; i < PT_ENTRIES; i++) {
+        pte_t e = sh_read_entry(d, smfn, i);
+        if (l1e_maps_ram(e))
+            a->ref(a->ctx, pte_mfn(e), (e & _PAGE_RW) != 0);
+    }
+}
+
+/* The references shadow L1 entries hold on guest frames (S-rules: every
+   present, non-magic shadow L1e holds one general ref, plus a writable
+   type ref when RW), for the frame audit. */
+static void sh_audit_refs(struct domain *d,
+                          void (*ref)(void *ctx, mfn_t target, bool rw),
+                          void *ctx)
+{
+    struct audit_arg a = { ref, ctx };
+    sh_for_each_shadow(d, audit_one, &a);
+}
+
 static const struct paging_hooks sh_hooks = {
     .p2m_entry_changed = sh_p2m_entry_changed,
+    .audit_refs = sh_audit_refs,
 };
 
 /* ---- lifecycle ------------------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include "core/domain.h"
 #include "core/domctl.h"
 #include "core/machine.h"
+#include "core/audit.h"
 #include "core/mm/mm.h"
 #include "core/options.h"
 #include "core/sched.h"
@@ -76,16 +77,16 @@ static void run_guest(const struct setup *s, struct run *r)
         fprintf(stderr, "  build_hvm: %s\n", err);
     }
     REQUIRE(rc == 0);
-    r->audit_before = mm_audit(m, stderr);
+    r->audit_before = hv_audit(m, stderr);
 
     struct sched_config sc = { .mode = SCHED_THREADS, .seed = s->wl.seed };
     CHECK_EQ(sched_run(&sc, d->vcpu, d->nr_vcpus), 0);
 
     guest_hvm_stats(g, &r->st);
     guest_hvm_report(g, stderr);
-    r->audit_live = mm_audit(m, stderr);
+    r->audit_live = hv_audit(m, stderr);
     CHECK_EQ(domain_destroy(d), 0);
-    r->audit_after = mm_audit(m, stderr);
+    r->audit_after = hv_audit(m, stderr);
     r->free_after = m->nr_free;
     guest_hvm_free(g);
     machine_destroy(m);

@@ -12,6 +12,7 @@
 #include "core/domain.h"
 #include "core/domctl.h"
 #include "core/machine.h"
+#include "core/audit.h"
 #include "core/mm/mm.h"
 #include "core/options.h"
 #include "core/sched.h"
@@ -63,7 +64,7 @@ static void run_guest(const struct setup *s, struct run *r)
     if (rc)
         fprintf(stderr, "  build_pv: %s\n", err);
     REQUIRE(rc == 0);
-    r->audit_before = mm_audit(m, stderr);
+    r->audit_before = hv_audit(m, stderr);
 
     struct sched_config sc = { .mode = SCHED_THREADS, .seed = s->wl.seed };
     CHECK_EQ(sched_run(&sc, d->vcpu, d->nr_vcpus), 0);
@@ -74,9 +75,9 @@ static void run_guest(const struct setup *s, struct run *r)
     guest_pv_report(g, stderr);
     for (unsigned i = 0; i < d->nr_vcpus; i++)
         r->nr_spurious_hv += d->vcpu[i]->nr_spurious;
-    r->audit_live = mm_audit(m, stderr);
+    r->audit_live = hv_audit(m, stderr);
     CHECK_EQ(domain_destroy(d), 0);
-    r->audit_after = mm_audit(m, stderr);
+    r->audit_after = hv_audit(m, stderr);
     r->free_after = m->nr_free;
     guest_pv_free(g);
     machine_destroy(m);

@@ -38,6 +38,8 @@ int wants_help(int argc, char **argv);
 
 int cmd_run(int argc, char **argv);
 void cmd_run_help(FILE *f);
+int cmd_explore(int argc, char **argv);
+void cmd_explore_help(FILE *f);
 int cmd_inject(int argc, char **argv);
 void cmd_inject_help(FILE *f);
 int cmd_options(int argc, char **argv);

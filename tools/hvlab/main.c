@@ -17,6 +17,10 @@ const struct command hvlab_commands[] = {
              "[--set KEY=VALUE]... [--trace DIR] [--dump-tables FILE]",
       "run a scenario and check its expectations (exit 0 held, 1 broken, 2 usage)",
       cmd_run, cmd_run_help },
+    { "explore", "hvlab explore SCENARIO --runs N [--jobs J] [--first-seed S] "
+                 "[--set KEY=VALUE]... [--inject SPEC]... | --fail-nth [--max-nth K]",
+      "search seeds / error paths in det mode; print replay lines",
+      cmd_explore, cmd_explore_help },
     { "inject", "hvlab inject list [--hits FILE]",
       "the injection-point catalog (with a run's hit counts)",
       cmd_inject, cmd_inject_help },
