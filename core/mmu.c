@@ -301,6 +301,69 @@ static bool pte_set_ad(pte_t *p, pte_t seen, pte_t bits)
     }
 }
 
+/*
+ * What both walks (PV/shadow and hap) do at every level of the guest-view
+ * tables: check the entry, remember the first level refusing each right
+ * (rule 3 decides over the whole walk), and spot the leaf.
+ */
+struct walk_rights { unsigned no_rw, no_us, nx; };
+#define WALK_NEXT   0u          /* go down a level */
+#define WALK_LEAF   1u          /* this entry maps the page */
+/* Anything else walk_entry() returns is a fault: it carries MMU_WALK_FAULT. */
+_Static_assert(MMU_WALK_FAULT > WALK_LEAF, "a fault code never reads as a walk step");
+
+static inline uint32_t walk_entry(pte_t e, unsigned level, uint32_t fault,
+                                  struct walk_rights *r, struct mmu_walk *w)
+{
+    if (!(e & _PAGE_PRESENT)) {
+        w->fault_level = level;
+        return fault;
+    }
+    if (pte_rsvd_bits(e, level)) {
+        w->fault_level = level;
+        return fault | PFEC_RSVD | PFEC_PRESENT;
+    }
+    if (!(e & _PAGE_RW) && !r->no_rw)
+        r->no_rw = level;
+    if (!(e & _PAGE_USER) && !r->no_us)
+        r->no_us = level;
+    if ((e & _PAGE_NX) && !r->nx)
+        r->nx = level;
+    return (level == 1 || ((level == 2 || level == 3) && (e & _PAGE_PSE)))
+           ? WALK_LEAF : WALK_NEXT;
+}
+
+/* Frame number (4K granule) a leaf of `level` maps for va. */
+static inline uint64_t walk_leaf_frame(pte_t e, unsigned level, uint64_t va)
+{
+    uint64_t span = pt_entry_span(level);
+    uint64_t base = e & PTE_ADDR_MASK & ~(span - 1);
+    return (base + (va & (span - 1))) >> PAGE_SHIFT;
+}
+
+static inline uint64_t walk_flags(const struct walk_rights *r)
+{
+    return (r->no_rw ? 0 : _PAGE_RW) | (r->no_us ? 0 : _PAGE_USER) |
+           (r->nx ? _PAGE_NX : 0);
+}
+
+/* Rule 3: the rights over the whole walk.  0, or the protection fault. */
+static inline uint32_t walk_deny(const struct walk_rights *r, uint32_t access,
+                                 uint32_t fault, struct mmu_walk *w)
+{
+    unsigned deny = 0;
+    if ((access & PFEC_WRITE) && r->no_rw)
+        deny = r->no_rw;
+    if ((access & PFEC_USER) && r->no_us && r->no_us > deny)
+        deny = r->no_us;
+    if ((access & PFEC_INSN) && r->nx && r->nx > deny)
+        deny = r->nx;
+    if (!deny)
+        return 0;
+    w->fault_level = deny;
+    return fault | PFEC_PRESENT;
+}
+
 uint32_t mmu_walk(struct machine *m, mfn_t root, uint64_t va, uint32_t access,
                   bool set_ad, struct mmu_walk *w)
 {
@@ -327,7 +390,7 @@ restart:
     }
 
     pte_t *slot[PT_LEVELS + 1] = { NULL };
-    unsigned no_rw = 0, no_us = 0, nx = 0;          /* first level refusing */
+    struct walk_rights r = { 0, 0, 0 };
     mfn_t table = root;
     unsigned level;
 
@@ -338,31 +401,17 @@ restart:
         w->table[level] = table;
         w->pte[level] = e;
 
-        if (!(e & _PAGE_PRESENT)) {
-            w->fault_level = level;
-            return access;
-        }
-        if (pte_rsvd_bits(e, level)) {
-            w->fault_level = level;
-            return access | PFEC_RSVD | PFEC_PRESENT;
-        }
-        if (!(e & _PAGE_RW) && !no_rw)
-            no_rw = level;
-        if (!(e & _PAGE_USER) && !no_us)
-            no_us = level;
-        if ((e & _PAGE_NX) && !nx)
-            nx = level;
-
-        if (level == 1 || ((level == 2 || level == 3) && (e & _PAGE_PSE))) {
-            uint64_t span = pt_entry_span(level);
-            uint64_t base = e & PTE_ADDR_MASK & ~(span - 1);
-            w->mfn = (base + (va & (span - 1))) >> PAGE_SHIFT;
+        uint32_t k = walk_entry(e, level, access, &r, w);
+        if (k == WALK_LEAF) {
+            w->mfn = walk_leaf_frame(e, level, va);
             if (!mfn_valid(m, w->mfn)) {            /* rule 4 */
                 w->fault_level = level;
                 return access | PFEC_RSVD | PFEC_PRESENT;
             }
             break;
         }
+        if (k != WALK_NEXT)
+            return k;
         table = pte_mfn(e);
         if (!mfn_valid(m, table)) {                 /* rule 4 */
             w->fault_level = level;
@@ -370,21 +419,10 @@ restart:
         }
     }
     w->page_level = level;
-    w->eff_flags = (no_rw ? 0 : _PAGE_RW) | (no_us ? 0 : _PAGE_USER) |
-                   (nx ? _PAGE_NX : 0);
-
-    /* Rule 3: rights over the whole walk. */
-    unsigned deny = 0;
-    if ((access & PFEC_WRITE) && no_rw)
-        deny = no_rw;
-    if ((access & PFEC_USER) && no_us && no_us > deny)
-        deny = no_us;
-    if ((access & PFEC_INSN) && nx && nx > deny)
-        deny = nx;
-    if (deny) {
-        w->fault_level = deny;
-        return access | PFEC_PRESENT;
-    }
+    w->eff_flags = walk_flags(&r);
+    uint32_t denied = walk_deny(&r, access, access, w);
+    if (denied)
+        return denied;
 
     if (set_ad) {                                   /* rule 6 */
         for (unsigned l = PT_LEVELS; l >= level; l--) {
@@ -469,7 +507,7 @@ restart:
     pte_t *slot[PT_LEVELS + 1] = { NULL };
     uint64_t slot_gpa[PT_LEVELS + 1] = { 0 };
     npte_t table_npte[PT_LEVELS + 1] = { 0 };
-    unsigned no_rw = 0, no_us = 0, nx = 0;
+    struct walk_rights r = { 0, 0, 0 };
     uint64_t gfn = (guest_cr3 & PTE_ADDR_MASK) >> PAGE_SHIFT;
     unsigned level;
 
@@ -487,46 +525,23 @@ restart:
         w->table[level] = table;
         w->pte[level] = e;
 
-        if (!(e & _PAGE_PRESENT)) {
-            w->fault_level = level;
-            return gfault;
-        }
-        if (pte_rsvd_bits(e, level)) {
-            w->fault_level = level;
-            return gfault | PFEC_RSVD | PFEC_PRESENT;
-        }
-        if (!(e & _PAGE_RW) && !no_rw)
-            no_rw = level;
-        if (!(e & _PAGE_USER) && !no_us)
-            no_us = level;
-        if ((e & _PAGE_NX) && !nx)
-            nx = level;
-
-        if (level == 1 || ((level == 2 || level == 3) && (e & _PAGE_PSE))) {
-            uint64_t span = pt_entry_span(level);
-            uint64_t base = e & PTE_ADDR_MASK & ~(span - 1);
-            gfn = (base + (va & (span - 1))) >> PAGE_SHIFT;
+        uint32_t k = walk_entry(e, level, gfault, &r, w);
+        if (k == WALK_LEAF) {
+            gfn = walk_leaf_frame(e, level, va);
             break;
         }
+        if (k != WALK_NEXT)
+            return k;
         gfn = pte_mfn(e);           /* a gfn: the guest's tables hold them */
     }
     w->page_level = level;
     w->gfn = gfn;
-    w->guest_flags = (no_rw ? 0 : _PAGE_RW) | (no_us ? 0 : _PAGE_USER) |
-                     (nx ? _PAGE_NX : 0);
+    w->guest_flags = walk_flags(&r);
 
     /* Rule 3 over the guest's tables: a guest fault. */
-    unsigned deny = 0;
-    if ((access & PFEC_WRITE) && no_rw)
-        deny = no_rw;
-    if ((access & PFEC_USER) && no_us && no_us > deny)
-        deny = no_us;
-    if ((access & PFEC_INSN) && nx && nx > deny)
-        deny = nx;
-    if (deny) {
-        w->fault_level = deny;
-        return gfault | PFEC_PRESENT;
-    }
+    uint32_t denied = walk_deny(&r, access, gfault, w);
+    if (denied)
+        return denied;
 
     /* Rule 20: the access itself through the p2m. */
     uint32_t want = (access & PFEC_WRITE) ? NPF_WRITE :
