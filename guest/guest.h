@@ -120,7 +120,8 @@ void guest_pv_stats(const struct guest_pv *g, struct guest_stats *out);
 void guest_pv_report(const struct guest_pv *g, FILE *f);
 
 /*
- * HVM kernels (guest/hvm_*.c).  The boot contract with toolstack/build_hvm.c,
+ * HVM kernels (the same kernel core as the PV one, with the HVM paging ops of
+ * guest/hvm_kernel.c).  The boot contract with toolstack/build_hvm.c,
  * PVH-style (struct hvm_start_info of <xen/arch-x86/hvm/start_info.h>):
  *   - gfn 0 holds the hvm_start_info (magic XEN_HVM_START_MAGIC_VALUE,
  *     version 1) and, right after it in the same page, its memory map

@@ -1,19 +1,35 @@
 /*
- * guest/private.h - the PV kernel's private state (never seen by the
+ * guest/private.h - the guest kernel's private state (never seen by the
  * hypervisor: everything the hypervisor may see lives in guest frames).
  *
+ * One kernel core runs both guest kinds: processes, threads, the run
+ * queue, fork / copy-on-write / exit / munmap, the #PF handler, the pfn
+ * allocator, workloads, statistics and the failure log are shared
+ * (kernel.c, pfn.c, pagetable.c, process.c, fault.c, sched.c, workload.c).
+ * What really differs between a PV and an HVM guest - how a PTE names a
+ * frame, how table entries are written, what a table frame needs before and
+ * after its life as a table, how the root is loaded, how TLBs are flushed,
+ * how the kernel boots - is one struct kernel_paging_ops per kind
+ * (pv_kernel.c, hvm_kernel.c).
+ *
  * Rules of the kernel (each file says which it enforces):
- *   K1  The kernel reaches the hypervisor only through hypercall() with
- *       argument structs written into its vCPU's argument area (kernel
- *       pages of the direct map), mmu_* accesses, and its #PF handler.
- *   K2  A frame that is a page table is mapped read-only in the direct map
- *       while it is one; it is filled while still writable, then made
+ *   K1  The kernel reaches the hypervisor only through its paging ops:
+ *       PV: hypercall() with argument structs written into its vCPU's
+ *       argument area (kernel pages of the direct map); HVM: the CR3 load
+ *       and flush instructions of core/hvm.h; both: mmu_* accesses and the
+ *       #PF handler.
+ *   K2  (PV) A frame that is a page table is mapped read-only in the direct
+ *       map while it is one; it is filled while still writable, then made
  *       read-only, then hooked (mmu_update of the parent entry) or pinned.
  *       It becomes writable again only after it was unhooked / unpinned.
- *   K3  L2-L4 entries change only through mmu_update; L1 entries of live
- *       tables through the path guest.pt_updates selects (ptwr stores,
+ *       (HVM) Tables are ordinary writable memory, zeroed before they are
+ *       hooked and unhooked (entry cleared, TLBs flushed) before they are
+ *       freed.
+ *   K3  (PV) L2-L4 entries change only through mmu_update; L1 entries of
+ *       live tables through the path guest.pt_updates selects (ptwr stores,
  *       batched mmu_update, or Linux's mix); tables not yet validated are
- *       plain memory.
+ *       plain memory.  (HVM) Entries are written with plain stores, and
+ *       read-modify-writes use a locked cmpxchg.
  *   K4  Locks: kernel spinlocks (atomics + hv_relax).  Order:
  *       proc.mm_lock -> kernel.pfn_lock / rq_lock / proc_lock / log_lock.
  *       No lock is held across a user-mode access (the #PF handler takes
@@ -25,6 +41,13 @@
  *   K6  A process's page tables are torn down only once no vCPU has its L4
  *       loaded (cpumask empty): every vCPU leaves a dying mm at its next
  *       scheduling decision.
+ *   H1  (HVM) Remote TLB shootdowns: the local vCPU executes the flush
+ *       instruction (it exits to the hypervisor: shadow resync, etc.); the
+ *       other vCPUs of the mm's cpumask get the flush IPI's effect on their
+ *       TLB as the MMU's remote flush request (core/mmu.h
+ *       mmu_request_flush), which waits for an access in flight there to
+ *       finish.  There is no guest IPI model yet, so a remote vCPU does not
+ *       itself exit for the flush.
  */
 #ifndef HVLAB_GUEST_PRIVATE_H
 #define HVLAB_GUEST_PRIVATE_H
@@ -42,7 +65,8 @@
 #include "guest/guest.h"
 
 struct vcpu;
-struct guest_pv;
+struct guest_kernel;
+struct gcpu;
 struct proc;
 
 /* ---- kernel spinlock ------------------------------------------------------ */
@@ -134,14 +158,14 @@ struct thread {
 
 struct proc {
     unsigned pid;
-    struct guest_pv *g;
+    struct guest_kernel *g;
     struct proc *parent;
     struct proc *all_next;  /* kernel.proc_lock: every process ever made */
 
     /* Address space (K2-K6). */
     pfn_t l4_pfn;
     mfn_t l4_mfn;
-    bool pinned;
+    bool pinned;            /* PV: the L4 is pinned (never set in HVM) */
     struct gspin mm_lock;   /* tables and VMAs */
     struct vma vma[PROC_MAX_VMAS];  /* mm_lock */
     unsigned nr_vma;
@@ -166,12 +190,12 @@ struct proc {
 /* ---- per-vCPU kernel state ------------------------------------------------ */
 
 struct gcpu {
-    struct guest_pv *g;
+    struct guest_kernel *g;
     struct vcpu *v;
     bool up;                        /* has a root, runs the kernel */
-    uint64_t arg_va;                /* argument area (ARG_PAGES pages) */
-    struct mmu_update batch[ARG_MMU_MAX];   /* pending, not yet issued */
-    unsigned batch_n;
+    uint64_t arg_va;                /* PV: argument area (ARG_PAGES pages) */
+    struct mmu_update batch[ARG_MMU_MAX];   /* PV: pending, not yet issued */
+    unsigned batch_n;               /* PV: always 0 in an HVM kernel */
     struct proc *loaded;            /* whose L4 is loaded (NULL: init) */
     struct thread *cur;             /* running thread (NULL: kernel) */
     unsigned fault_depth;           /* nested #PF handler calls */
@@ -191,7 +215,71 @@ struct gstats {
 #define LOG_MAX             64
 #define LOG_LINE            200
 
-struct guest_pv {
+/*
+ * What differs between a PV and an HVM kernel; everything else is the one
+ * core.  A NULL hook means "nothing to do" (the core treats it as success).
+ * Every hook that can fail logs the failure itself and returns 0 or
+ * -XEN_E*.
+ */
+struct kernel_paging_ops {
+    const char *frame_word;     /* "pfn" / "gfn": frames in log lines */
+    unsigned arg_pages;         /* per-vCPU argument-area pages carved
+                                   from the free frames at boot */
+
+    /* Boot (vCPU 0): read the start info through the MMU, fill nr_pages,
+       init_l4_pfn / init_l4_mfn (PV: p2m_va), return the first free
+       frame in *first_free. */
+    int (*boot_read)(struct gcpu *c, pfn_t *first_free);
+    /* Boot (vCPU 0), after the allocator and the #PF handler are set up
+       (PV: writable pagetables, pin the initial L4).  May be NULL. */
+    int (*boot_finish)(struct gcpu *c);
+    /* Bring up vCPU c (not 0) once boot succeeded: check its root,
+       register the #PF handler, load the kernel root.  Non-zero: the
+       vCPU stays idle (reported). */
+    int (*cpu_attach)(struct gcpu *c);
+
+    /* The frame number a PTE holds for pfn (PV: mfn from the p2m list;
+       HVM: the gfn) and back; INVALID_MFN / INVALID_PFN when there is
+       none. */
+    mfn_t (*pfn_to_frame)(struct gcpu *c, pfn_t pfn);
+    pfn_t (*frame_to_pfn)(struct gcpu *c, mfn_t frame);
+
+    /* A zeroed (or filled) frame becomes a table of p at level (PV: made
+       read-only, traced); may be NULL. */
+    int (*table_seal)(struct gcpu *c, struct proc *p, pfn_t pfn,
+                      unsigned level);
+    /* A table frame nothing references any more stops being one (PV: made
+       writable, traced); non-zero: the frame is leaked, not freed.  May be
+       NULL. */
+    int (*table_release)(struct gcpu *c, struct proc *p, pfn_t pfn,
+                         unsigned level);
+    /* Pin / unpin p's L4 (PV: MMUEXT_PIN_L4_TABLE / UNPIN); may be NULL. */
+    int (*root_pin)(struct gcpu *c, struct proc *p);
+    int (*root_unpin)(struct gcpu *c, struct proc *p);
+
+    /* Write an L2-L4 entry (PV: mmu_update; HVM: store). */
+    int (*set_upper)(struct gcpu *c, pfn_t table, unsigned slot, pte_t val,
+                     const char *what);
+    /* Change a live L1 entry (see pt_set_l1e). */
+    int (*set_l1e)(struct gcpu *c, pfn_t l1, unsigned slot, pte_t old,
+                   pte_t val, enum pte_op op);
+    /* Issue queued entry updates (PV: the mmu_update batch); may be NULL. */
+    int (*commit)(struct gcpu *c, const char *what);
+
+    /* Load p's L4 (NULL: the initial L4) on this vCPU. */
+    int (*load_root)(struct gcpu *c, struct proc *p);
+    /* Flush va from this vCPU's TLB (spurious faults). */
+    void (*flush_local_va)(struct gcpu *c, uint64_t va);
+    /* Flush va / everything on every vCPU with p's L4 loaded (K5, H1). */
+    void (*flush_va)(struct gcpu *c, struct proc *p, uint64_t va);
+    void (*flush_all)(struct gcpu *c, struct proc *p);
+};
+
+extern const struct kernel_paging_ops pv_paging_ops;
+extern const struct kernel_paging_ops hvm_paging_ops;
+
+struct guest_kernel {
+    const struct kernel_paging_ops *ops;    /* set at creation, constant */
     uint64_t start_info_va;
     struct guest_options opt;
     struct workload_params wl;
@@ -203,7 +291,7 @@ struct guest_pv {
 
     /* From start_info. */
     uint64_t nr_pages;
-    uint64_t p2m_va;                /* pfn -> mfn list (guest memory) */
+    uint64_t p2m_va;                /* PV: pfn -> mfn list (guest memory) */
     pfn_t init_l4_pfn;
     mfn_t init_l4_mfn;
 
@@ -241,13 +329,31 @@ enum pfn_kind {
     PFN_DATA,           /* process memory */
 };
 
-/* ---- kernel services (guest/pv_kernel.c) ----------------------------------- */
+/* The public kernel types of guest/guest.h: one kernel core each. */
+struct guest_pv {
+    struct guest_kernel k;
+};
+struct guest_hvm {
+    struct guest_kernel k;
+};
 
-/* Append one line to the failure log (printed by guest_pv_report). */
-void klog(struct guest_pv *g, const char *fmt, ...)
+/* ---- the instance (guest/kernel.c) ------------------------------------------ */
+
+/* Set up a zeroed k for ops (opt / wl NULL: defaults). */
+void kernel_init(struct guest_kernel *k, const struct kernel_paging_ops *ops,
+                 uint64_t start_info_va, const struct guest_options *opt,
+                 const struct workload_params *wl);
+/* Free what k owns (not k itself). */
+void kernel_destroy(struct guest_kernel *k);
+void kernel_vcpu_main(struct vcpu *v, struct guest_kernel *k);
+void kernel_stats(const struct guest_kernel *k, struct guest_stats *out);
+void kernel_report(const struct guest_kernel *k, FILE *f);
+
+/* Append one line to the failure log (printed by kernel_report). */
+void klog(struct guest_kernel *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* ---- hypercalls (guest/pv_hcall.c) ----------------------------------------- */
+/* ---- PV hypercalls (guest/pv_hcall.c) -------------------------------------- */
 /* Each writes its arguments into the vCPU's argument area and checks rc: a
    failure is counted (hypercall_errors), logged with `what` and traced. */
 long hc_mmu_update(struct gcpu *c, const struct mmu_update *req, unsigned n,
@@ -265,30 +371,38 @@ long hc_vm_assist(struct gcpu *c, unsigned cmd, unsigned type, const char *what)
 int pt_batch_add(struct gcpu *c, uint64_t ptr, uint64_t val);
 int pt_batch_flush(struct gcpu *c, const char *what);
 
-/* ---- pfns and the direct map (guest/pv_pfn.c) ------------------------------ */
+/* ---- pfns and the direct map (guest/pfn.c) --------------------------------- */
+/* The frame number a PTE holds for pfn, and back (ops->pfn_to_frame /
+   frame_to_pfn: an mfn in a PV kernel, the gfn in an HVM one). */
 mfn_t pfn_to_mfn(struct gcpu *c, pfn_t pfn);
 pfn_t mfn_to_pfn(struct gcpu *c, mfn_t mfn);
-pfn_t pfn_alloc(struct guest_pv *g, enum pfn_kind kind);
-void pfn_free(struct guest_pv *g, pfn_t pfn);
+pfn_t pfn_alloc(struct guest_kernel *g, enum pfn_kind kind);
+void pfn_free(struct guest_kernel *g, pfn_t pfn);
 int pfn_zero(struct gcpu *c, pfn_t pfn);
 /* Kernel loads/stores through the direct map; false when refused. */
 bool kload(struct gcpu *c, uint64_t va, uint64_t *val);
 bool kstore(struct gcpu *c, uint64_t va, uint64_t val);
 
-/* ---- page tables (guest/pv_pagetable.c) ------------------------------------- */
-int pt_make_ro(struct gcpu *c, pfn_t pfn);
-int pt_make_rw(struct gcpu *c, pfn_t pfn);
+/* ---- page tables (guest/pagetable.c) ---------------------------------------- */
 int pt_seal_table(struct gcpu *c, struct proc *p, pfn_t pfn, unsigned level);
 pfn_t pt_alloc_table(struct gcpu *c, struct proc *p, unsigned level);
 void pt_free_table(struct gcpu *c, struct proc *p, pfn_t pfn, unsigned level);
 int pt_set_upper(struct gcpu *c, pfn_t table, unsigned slot, pte_t val,
                  const char *what);
-/* Change entry `slot` of live L1 `l1` from old to val by the path
-   guest.pt_updates picks for op (pv_pagetable.c rule 2).  Caller holds the
-   mm lock.  WRPROTECT / ZAP may leave the request queued: the caller issues
-   pt_batch_flush before unlocking.  0 or -XEN_E* (already logged). */
+/* Change entry `slot` of live L1 `l1` from old to val (PV: by the path
+   guest.pt_updates picks for op, pv_kernel.c rule 3; HVM: a store, or a
+   locked cmpxchg for WRPROTECT / ZAP).  Caller holds the mm lock.
+   WRPROTECT / ZAP may leave the request queued: the caller issues
+   pt_commit before unlocking.  0 or -XEN_E* (already logged). */
 int pt_set_l1e(struct gcpu *c, pfn_t l1, unsigned slot, pte_t old, pte_t val,
                enum pte_op op);
+/* Store val into L1 entry `slot` through the direct map: a plain store for
+   INSTALL / COW, a locked cmpxchg from old for WRPROTECT / ZAP (only the
+   A/D bits may race, K4).  0 or -XEN_E* (logged). */
+int pt_store_l1e(struct gcpu *c, pfn_t l1, unsigned slot, pte_t old,
+                 pte_t val, enum pte_op op);
+/* Issue queued entry updates (ops->commit).  0 or -XEN_E* (logged). */
+int pt_commit(struct gcpu *c, const char *what);
 bool pt_read(struct gcpu *c, pfn_t table, unsigned slot, pte_t *e);
 /* Walk p's tables for va to its L1 (creating missing tables when create).
    Upper entries count as there when non-zero (Linux's pXd_none), so an L1
@@ -297,7 +411,7 @@ bool pt_read(struct gcpu *c, pfn_t table, unsigned slot, pte_t *e);
 int pt_walk(struct gcpu *c, struct proc *p, uint64_t va, bool create,
             pfn_t *l1);
 
-/* ---- processes (guest/pv_process.c) ----------------------------------------- */
+/* ---- processes (guest/process.c) --------------------------------------------- */
 /* A new process with a pinned, empty address space; not yet runnable
    (proc_start).  NULL when out of memory or the pin failed (logged). */
 struct proc *proc_spawn(struct gcpu *c, struct proc *parent, unsigned nthreads);
@@ -320,20 +434,26 @@ void mm_switch(struct gcpu *c, struct proc *p);
 void mm_flush_va(struct gcpu *c, struct proc *p, uint64_t va);
 void mm_flush_all(struct gcpu *c, struct proc *p);
 
-/* ---- faults (guest/pv_fault.c) ---------------------------------------------- */
-enum pf_outcome guest_pv_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec,
-                                    void *ctx);
+/* ---- faults (guest/fault.c) -------------------------------------------------- */
+/* The #PF upcall (ctx: the vCPU's struct gcpu). */
+enum pf_outcome kernel_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec,
+                                  void *ctx);
 
-/* ---- scheduler (guest/pv_sched.c) ------------------------------------------- */
-void rq_push(struct guest_pv *g, struct thread *t);
+/* ---- scheduler (guest/sched.c) ---------------------------------------------- */
+void rq_push(struct guest_kernel *g, struct thread *t);
 /* Make p's threads runnable (counts it in live_procs first). */
-void proc_start(struct guest_pv *g, struct proc *p);
-struct thread *rq_pop(struct guest_pv *g);
+void proc_start(struct guest_kernel *g, struct proc *p);
+struct thread *rq_pop(struct guest_kernel *g);
 void sched_loop(struct gcpu *c);
 
 /* ---- workloads (guest/workload.c) ------------------------------------------- */
 void workload_start(struct gcpu *c);
 enum thread_result workload_slice(struct gcpu *c, struct thread *t);
+
+static inline uint64_t vcpu_bit(const struct gcpu *c)
+{
+    return 1ULL << c->v->vcpu_id;
+}
 
 /* ---- tracing helpers -------------------------------------------------------- */
 static inline uint64_t splitmix64(uint64_t x)

@@ -30,7 +30,7 @@
 /* Rule 3. */
 static long hc_check(struct gcpu *c, unsigned op, long rc, const char *what)
 {
-    struct guest_pv *g = c->g;
+    struct guest_kernel *g = c->g;
 
     if (rc >= 0)
         return rc;

@@ -102,7 +102,7 @@ static bool user_read_page(struct gcpu *c, uint64_t va)
 static bool verify_page(struct gcpu *c, struct proc *p, uint64_t va,
                         unsigned pid, uint64_t key, bool lenient)
 {
-    struct guest_pv *g = c->g;
+    struct guest_kernel *g = c->g;
     const uint64_t *w = (const uint64_t *)c->ubuf2;
 
     for (unsigned i = 0; i < WORDS; i++) {
@@ -135,7 +135,7 @@ static uint64_t own_pages(uint64_t n, unsigned nthreads, unsigned tid)
 
 static enum thread_result fork_storm_parent(struct gcpu *c, struct thread *t)
 {
-    struct guest_pv *g = c->g;
+    struct guest_kernel *g = c->g;
     struct proc *p = t->p;
     uint64_t mine = own_pages(g->wl.pages, p->nthreads, 0);
 
@@ -203,7 +203,7 @@ static enum thread_result fork_storm_parent(struct gcpu *c, struct thread *t)
 
 static enum thread_result fork_storm_sibling(struct gcpu *c, struct thread *t)
 {
-    struct guest_pv *g = c->g;
+    struct guest_kernel *g = c->g;
     struct proc *p = t->p;
     uint64_t mine = own_pages(g->wl.pages, p->nthreads, t->tid);
 
@@ -225,7 +225,7 @@ static enum thread_result fork_storm_sibling(struct gcpu *c, struct thread *t)
 
 static enum thread_result fork_storm_child(struct gcpu *c, struct thread *t)
 {
-    struct guest_pv *g = c->g;
+    struct guest_kernel *g = c->g;
     struct proc *p = t->p;
     uint64_t n = g->wl.pages;
 
@@ -263,7 +263,7 @@ static enum thread_result fork_storm_child(struct gcpu *c, struct thread *t)
 
 #define MC_WINDOW   (4ULL << 30)
 
-static uint64_t mc_pages(const struct guest_pv *g, const struct proc *p)
+static uint64_t mc_pages(const struct guest_kernel *g, const struct proc *p)
 {
     uint64_t n = g->wl.pages / p->nthreads;
     return n ? n : 1;
@@ -271,7 +271,7 @@ static uint64_t mc_pages(const struct guest_pv *g, const struct proc *p)
 
 static enum thread_result mmap_churn(struct gcpu *c, struct thread *t)
 {
-    struct guest_pv *g = c->g;
+    struct guest_kernel *g = c->g;
     struct proc *p = t->p;
     uint64_t n = mc_pages(g, p);
 
@@ -350,7 +350,7 @@ static void mt_permute(struct thread *t, uint64_t n)
 
 static enum thread_result memtouch(struct gcpu *c, struct thread *t)
 {
-    struct guest_pv *g = c->g;
+    struct guest_kernel *g = c->g;
     struct proc *p = t->p;
     uint64_t mine = own_pages(g->wl.pages, p->nthreads, t->tid);
 
@@ -410,7 +410,7 @@ enum thread_result workload_slice(struct gcpu *c, struct thread *t)
 /* Called on vCPU 0 at the end of boot: the initial processes. */
 void workload_start(struct gcpu *c)
 {
-    struct guest_pv *g = c->g;
+    struct guest_kernel *g = c->g;
     unsigned nthreads = g->wl.threads ? g->wl.threads : 1;
 
     for (unsigned i = 0; i < g->wl.procs; i++) {

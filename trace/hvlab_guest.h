@@ -31,7 +31,7 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, pf_delivered,
     )
 )
 
-/* guest/pv_process.c proc_fork(): parent forked child; child_l4 is its new root. */
+/* guest/process.c proc_fork(): parent forked child; child_l4 is its new root. */
 LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, proc_fork,
     LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint16_t, vcpu,
                       uint32_t, parent, uint32_t, child, uint64_t, child_l4,
@@ -47,7 +47,7 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, proc_fork,
     )
 )
 
-/* guest/pv_process.c proc_teardown(): a process's address space is gone
+/* guest/process.c proc_teardown(): a process's address space is gone
    (killed = 1 when it was killed rather than exited). */
 LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, proc_exit,
     LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint16_t, vcpu,
@@ -65,7 +65,7 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, proc_exit,
     )
 )
 
-/* guest/pv_process.c proc_kill(): the kernel kills a process; why is
+/* guest/process.c proc_kill(): the kernel kills a process; why is
    enum kill_why of guest/private.h (1 no VMA, 2 access refused by the VMA,
    3 spurious fault with spurious_check off, 4 out of memory, 5 kernel oops,
    6 page-table hypercall failed); va is the faulting address or 0. */
@@ -82,8 +82,8 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, proc_killed,
     )
 )
 
-/* guest/pv_pagetable.c pt_seal_table(): a frame becomes a page table of
-   pid at level (1..4), made read-only in the direct map. */
+/* guest/pv_kernel.c pv_table_seal(): a frame becomes a page table of
+   pid at level (1..4), made read-only in the direct map (PV kernels only). */
 LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, pt_alloc,
     LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint32_t, pid,
                       uint8_t, level, uint64_t, pfn, uint64_t, mfn),
@@ -97,8 +97,9 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, pt_alloc,
     )
 )
 
-/* guest/pv_pagetable.c pt_free_table(): a page table of pid, unhooked or
-   unpinned, is writable again and back in the pfn allocator. */
+/* guest/pv_kernel.c pv_table_release(): a page table of pid, unhooked or
+   unpinned, is writable again and goes back to the pfn allocator (PV
+   kernels only). */
 LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, pt_free,
     LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint32_t, pid,
                       uint8_t, level, uint64_t, pfn, uint64_t, mfn),

@@ -1,26 +1,34 @@
 /*
- * guest/hvm_process.c - the HVM kernel's processes: address spaces, fork,
- * munmap, exit.  The PV kernel's process model (guest/pv_process.c) with
- * gfn-based tables written by plain stores and no pinning:
+ * guest/process.c - processes: address spaces, fork, munmap, exit (both
+ * guest kinds; the kind's paging ops do what differs).
  *
  * Rules:
  *   1. Every process has its own L4: the kernel slots (KERNEL_L4_FIRST..511)
- *      copied from the initial L4, the user half private.  Loading it is a
- *      MOV to CR3 (hvm_set_cr3 with the L4's guest-physical address).
+ *      copied from the init L4 (in PV, Xen's slots 256..271 are left zero:
+ *      the hypervisor fills them when it validates the L4), the user half
+ *      private.  A live process's L4 is pinned when the kind pins
+ *      (ops->root_pin: PV's MMUEXT_PIN_L4_TABLE; its lower tables are
+ *      validated when hooked).  One root serves both modes.
  *   2. fork (Linux's dup_mmap + copy_page_range) under the parent's mm lock:
- *      the child's tables are built in fresh zeroed frames; every present
- *      parent L1 entry is write-protected in the parent's live L1 (locked
- *      cmpxchg) and copied read-only into the child's; then the TLBs of the
- *      parent's vCPUs are flushed.  Shared frames are counted in pfn_maps.
- *   3. exit: once no vCPU has the L4 loaded (K6), walk the tables, put back
- *      the data frames they map and free every table.
- *   4. munmap clears the range's PTEs, unhooks tables no VMA needs any more,
- *      flushes the TLBs of every vCPU that has the mm loaded, and only then
- *      frees tables and frames.
+ *      the child's tables are built while they are plain writable memory;
+ *      every present parent L1 entry is write-protected in the PARENT's live
+ *      L1 (the bulk writes PV's writable pagetables were invented for) and
+ *      copied read-only into the child's; then the parent's TLBs are
+ *      flushed, the child's tables are sealed (PV: made read-only) and its
+ *      L4 pinned (PV: validating the whole tree at once).  Shared frames are
+ *      counted in pfn_maps (K5).
+ *   3. exit (Linux's exit_mmap): once no vCPU has the L4 loaded (K6), unpin
+ *      it if pinned - a PV hypervisor devalidates the whole tree and drops
+ *      every reference its entries held - then walk the tables, put back
+ *      the data frames they mapped, release each table (PV: writable again)
+ *      and free it.
+ *   4. munmap clears the range's PTEs, unhooks tables no VMA needs any more
+ *      (ops->set_upper of the parent entry), flushes the TLBs of every vCPU
+ *      that has the mm loaded, and only then frees tables and frames.
  *   5. TLB shootdowns go to the vCPUs in the mm's cpumask (set before a vCPU
- *      loads the root, cleared after it loaded another), as hvm_private.h
- *      H1 says: this vCPU executes INVLPG / the flush, the others get the
- *      remote flush request.
+ *      loads the root, cleared after it loaded another), as Linux's
+ *      mm_cpumask: ops->flush_va / flush_all (PV: MMUEXT_INVLPG_MULTI /
+ *      MMUEXT_TLB_FLUSH_MULTI; HVM: private.h H1).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +39,18 @@
 #include "core/lock.h"
 #include "core/mmu.h"
 #include "core/vcpu.h"
-#include "core/hvm.h"
-#include "trace/trace.h"      /* before the renames of hvm_private.h */
-#include "guest/hvm_private.h"
+#include "guest/private.h"
+#include "trace/trace.h"
 
+const char *const kill_why_name[KILL_NR] = {
+    [KILL_NONE]        = "none",
+    [KILL_SEGV_NO_VMA] = "SIGSEGV (no mapping)",
+    [KILL_SEGV_ACCESS] = "SIGSEGV (access not allowed)",
+    [KILL_SPURIOUS]    = "spurious page fault (no spurious-fault check)",
+    [KILL_OOM]         = "out of memory",
+    [KILL_KERNEL_OOPS] = "kernel oops",
+    [KILL_HCALL]       = "page-table hypercall failed",
+};
 
 /* A growable list of pfns (frames and tables to free after a flush). */
 struct pfnvec {
@@ -43,7 +59,7 @@ struct pfnvec {
     size_t n, cap;
 };
 
-static void pv_push(struct pfnvec *pv, pfn_t pfn, unsigned level)
+static void pfnvec_push(struct pfnvec *pv, pfn_t pfn, unsigned level)
 {
     if (pv->n == pv->cap) {
         size_t cap = pv->cap ? 2 * pv->cap : 64;
@@ -62,70 +78,35 @@ static void pv_push(struct pfnvec *pv, pfn_t pfn, unsigned level)
     pv->n++;
 }
 
-static void pv_release(struct pfnvec *pv)
+static void pfnvec_release(struct pfnvec *pv)
 {
     free(pv->v);
     free(pv->level);
     memset(pv, 0, sizeof(*pv));
 }
 
-static uint64_t vcpu_bit(const struct gcpu *c)
-{
-    return 1ULL << c->v->vcpu_id;
-}
-
 /* ---- TLB shootdown (rule 5) ------------------------------------------------ */
-
-/* Rule 5: the other vCPUs of p's cpumask, as remote flush targets. */
-static unsigned remote_targets(struct gcpu *c, struct proc *p,
-                               struct vcpu **out)
-{
-    struct guest_hvm *g = c->g;
-    uint64_t mask = atomic_load(&p->cpumask) & ~vcpu_bit(c);
-    unsigned n = 0;
-
-    for (unsigned i = 0; i < g->nr_vcpus && i < HV_MAX_VCPUS; i++)
-        if ((mask & (1ULL << i)) && g->cpu[i].v)
-            out[n++] = g->cpu[i].v;
-    return n;
-}
 
 void mm_flush_va(struct gcpu *c, struct proc *p, uint64_t va)
 {
-    struct vcpu *t[HV_MAX_VCPUS];
-    unsigned n = remote_targets(c, p, t);
-
-    if (c->loaded == p)
-        hvm_invlpg(c->v, va);
-    if (n)
-        mmu_request_flush_many(t, n, va);
+    c->g->ops->flush_va(c, p, va);
 }
 
 void mm_flush_all(struct gcpu *c, struct proc *p)
 {
-    struct vcpu *t[HV_MAX_VCPUS];
-    unsigned n = remote_targets(c, p, t);
-
-    if (c->loaded == p)
-        hvm_flush_tlb(c->v);
-    if (n)
-        mmu_request_flush_many(t, n, MMU_FLUSH_ALL_VA);
+    c->g->ops->flush_all(c, p);
 }
 
 /* Load p's L4 (NULL: the init L4) on this vCPU. */
 void mm_switch(struct gcpu *c, struct proc *p)
 {
-    struct guest_hvm *g = c->g;
     struct proc *old = c->loaded;
 
     if (old == p)
         return;
     if (p)
         atomic_fetch_or(&p->cpumask, vcpu_bit(c));
-    pfn_t root = p ? p->l4_pfn : g->init_l4_pfn;
-    if (hvm_set_cr3(c->v, (uint64_t)root << PAGE_SHIFT) != 0) {
-        klog(g, "vcpu %u: MOV to CR3 %#llx refused", c->v->vcpu_id,
-             (unsigned long long)root << PAGE_SHIFT);
+    if (c->g->ops->load_root(c, p) != 0) {
         if (p) {
             atomic_fetch_and(&p->cpumask, ~vcpu_bit(c));
             proc_kill(c, p, KILL_HCALL, 0);
@@ -142,7 +123,7 @@ void mm_switch(struct gcpu *c, struct proc *p)
 static struct proc *proc_new(struct gcpu *c, struct proc *parent,
                              unsigned nthreads)
 {
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
     struct proc *p = calloc(1, sizeof(*p));
     struct thread *t = calloc(nthreads, sizeof(*t));
 
@@ -173,7 +154,7 @@ static struct proc *proc_new(struct gcpu *c, struct proc *parent,
 /* A fresh L4, still writable: zeroed, kernel slots copied (rule 1). */
 static pfn_t l4_create(struct gcpu *c)
 {
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
     pfn_t l4 = pfn_alloc(g, PFN_TABLE);
 
     if (l4 == INVALID_PFN)
@@ -193,6 +174,20 @@ fail:
     return INVALID_PFN;
 }
 
+/* Rule 1: pin p's L4 if the kind pins roots. */
+static int l4_pin(struct gcpu *c, struct proc *p)
+{
+    const struct kernel_paging_ops *ops = c->g->ops;
+    int rc;
+
+    if (!ops->root_pin)
+        return 0;
+    rc = ops->root_pin(c, p);
+    if (rc == 0)
+        p->pinned = true;
+    return rc;
+}
+
 struct proc *proc_spawn(struct gcpu *c, struct proc *parent, unsigned nthreads)
 {
     struct proc *p = proc_new(c, parent, nthreads ? nthreads : 1);
@@ -204,7 +199,12 @@ struct proc *proc_spawn(struct gcpu *c, struct proc *parent, unsigned nthreads)
         klog(c->g, "pid %u: no memory for its L4", p->pid);
         return NULL;
     }
-    p->l4_mfn = p->l4_pfn;
+    p->l4_mfn = pfn_to_mfn(c, p->l4_pfn);
+    if (pt_seal_table(c, p, p->l4_pfn, 4) != 0 || l4_pin(c, p) != 0) {
+        pt_free_table(c, p, p->l4_pfn, 4);
+        p->l4_pfn = INVALID_PFN;
+        return NULL;
+    }
     return p;
 }
 
@@ -235,7 +235,7 @@ static bool vma_overlaps(const struct proc *p, uint64_t lo, uint64_t hi)
 /* One user mapping of a data pfn goes away (K5). */
 static bool page_put(struct gcpu *c, pfn_t pfn)
 {
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
     uint32_t before = atomic_fetch_sub(&g->pfn_maps[pfn], 1);
 
     if (before == 0) {
@@ -255,7 +255,8 @@ struct release_count {
     unsigned tables, pages;
 };
 
-/* Free a table tree no vCPU has loaded any more. */
+/* Free a table tree no hardware walk can reach any more (unloaded, and in
+   PV unvalidated). */
 static void release_tree(struct gcpu *c, struct proc *p, pfn_t table,
                          unsigned level, struct release_count *rc)
 {
@@ -281,7 +282,7 @@ static void release_tree(struct gcpu *c, struct proc *p, pfn_t table,
 
 static void proc_teardown(struct gcpu *c, struct proc *p)
 {
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
     struct release_count rc = { 0, 0 };
 
     atomic_store(&p->dying, true);
@@ -291,8 +292,15 @@ static void proc_teardown(struct gcpu *c, struct proc *p)
     while (atomic_load(&p->cpumask) != 0)
         hv_relax();
 
-    if (p->l4_pfn != INVALID_PFN)
-        release_tree(c, p, p->l4_pfn, 4, &rc);
+    if (p->l4_pfn != INVALID_PFN) {
+        if (p->pinned && g->ops->root_unpin(c, p) != 0) {
+            klog(g, "pid %u: L4 mfn %#llx still pinned: its tables are leaked",
+                 p->pid, (unsigned long long)p->l4_mfn);
+        } else {
+            p->pinned = false;
+            release_tree(c, p, p->l4_pfn, 4, &rc);
+        }
+    }
     int killed = atomic_load(&p->killed);
     TRC(hvlab_guest, proc_exit, (uint8_t)g->host_id, g->domid,
         (uint16_t)c->v->vcpu_id, p->pid, p->l4_mfn, rc.tables, rc.pages,
@@ -315,7 +323,7 @@ void proc_thread_exit(struct gcpu *c, struct thread *t)
 
 void proc_kill(struct gcpu *c, struct proc *p, enum kill_why why, uint64_t va)
 {
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
     int none = KILL_NONE;
 
     atomic_store(&p->stop, true);
@@ -333,7 +341,7 @@ void proc_kill(struct gcpu *c, struct proc *p, enum kill_why why, uint64_t va)
 struct fork_ctx {
     struct gcpu *c;
     struct proc *parent, *child;
-    struct pfnvec tables;       /* the child's new tables */
+    struct pfnvec tables;       /* child tables to seal */
     unsigned shared;
     int err;                    /* first error: -XEN_ENOMEM / -XEN_EIO */
 };
@@ -355,7 +363,7 @@ static pfn_t fork_table(struct fork_ctx *f, pfn_t parent_table, unsigned slot,
         f->err = -XEN_EIO;
         return INVALID_PFN;
     }
-    pv_push(&f->tables, t, level);
+    pfnvec_push(&f->tables, t, level);
     return t;
 }
 
@@ -363,7 +371,7 @@ static pfn_t fork_table(struct fork_ctx *f, pfn_t parent_table, unsigned slot,
 static void fork_l1(struct fork_ctx *f, pfn_t pl1, pfn_t cl1)
 {
     struct gcpu *c = f->c;
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
 
     for (unsigned s = 0; s < PT_ENTRIES && !f->err; s++) {
         pte_t e;
@@ -407,7 +415,7 @@ static void fork_level(struct fork_ctx *f, pfn_t ptab, pfn_t ctab,
             f->err = -XEN_EIO;
             return;
         }
-        if (e == 0)     /* rule 3 of pv_pagetable.c: non-zero = there */
+        if (e == 0)     /* rule 3 of pagetable.c: non-zero = there */
             continue;
         pfn_t pnext = mfn_to_pfn(c, pte_mfn(e));
         if (pnext == INVALID_PFN) {
@@ -426,7 +434,7 @@ static void fork_level(struct fork_ctx *f, pfn_t ptab, pfn_t ctab,
 
 int proc_fork(struct gcpu *c, struct proc *parent, struct proc **childp)
 {
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
     struct proc *child = proc_new(c, parent, 1);
     struct fork_ctx f = { .c = c, .parent = parent, .child = child };
 
@@ -436,18 +444,27 @@ int proc_fork(struct gcpu *c, struct proc *parent, struct proc **childp)
     child->l4_pfn = l4_create(c);
     if (child->l4_pfn == INVALID_PFN)
         return -XEN_ENOMEM;
-    child->l4_mfn = child->l4_pfn;
-    pv_push(&f.tables, child->l4_pfn, 4);
+    child->l4_mfn = pfn_to_mfn(c, child->l4_pfn);
+    pfnvec_push(&f.tables, child->l4_pfn, 4);
 
     gspin_lock(&parent->mm_lock);
     memcpy(child->vma, parent->vma, sizeof(parent->vma));
     child->nr_vma = parent->nr_vma;
     fork_level(&f, parent->l4_pfn, child->l4_pfn, 4);
+    if (pt_commit(c, "fork: write-protecting the parent") != 0 && !f.err)
+        f.err = -XEN_EIO;
     /* The parent's writable TLB entries must go before anyone relies on
-       the write-protection. */
+       the write-protection; in PV the hypercall also closes an open ptwr
+       batch. */
     mm_flush_all(c, parent);
     gspin_unlock(&parent->mm_lock);
-    pv_release(&f.tables);
+
+    for (size_t i = f.tables.n; i-- > 0 && !f.err; )
+        if (pt_seal_table(c, child, f.tables.v[i], f.tables.level[i]) != 0)
+            f.err = -XEN_EIO;
+    if (!f.err && l4_pin(c, child) != 0)
+        f.err = -XEN_EIO;
+    pfnvec_release(&f.tables);
 
     if (f.err) {
         struct release_count rc = { 0, 0 };
@@ -456,12 +473,9 @@ int proc_fork(struct gcpu *c, struct proc *parent, struct proc **childp)
         return f.err;
     }
     atomic_fetch_add(&g->st.forks, 1);
-#pragma push_macro("proc_fork")     /* the event name, not the function */
-#undef proc_fork
     TRC(hvlab_guest, proc_fork, (uint8_t)g->host_id, g->domid,
         (uint16_t)c->v->vcpu_id, parent->pid, child->pid, child->l4_mfn,
         f.shared);
-#pragma pop_macro("proc_fork")
     *childp = child;
     return 0;
 }
@@ -501,7 +515,7 @@ static void prune(struct gcpu *c, struct proc *p, pfn_t table, unsigned level,
             prune(c, p, next, level - 1, lo, start, end, freed);
         if (!vma_overlaps(p, lo, hi) && table_is_empty(c, next, level - 1) &&
             pt_set_upper(c, table, s, 0, "unhooking an empty table") == 0)
-            pv_push(freed, next, level - 1);
+            pfnvec_push(freed, next, level - 1);
     }
 }
 
@@ -546,9 +560,11 @@ int proc_munmap(struct gcpu *c, struct proc *p, uint64_t start, uint64_t end)
                 rc = -XEN_EIO;
                 break;
             }
-            pv_push(&pages, d, 0);
+            pfnvec_push(&pages, d, 0);
         }
     }
+    if (pt_commit(c, "munmap: clearing PTEs") != 0 && rc == 0)
+        rc = -XEN_EIO;
     prune(c, p, p->l4_pfn, 4, 0, start, end, &tables);
     mm_flush_all(c, p);
     gspin_unlock(&p->mm_lock);
@@ -557,7 +573,7 @@ int proc_munmap(struct gcpu *c, struct proc *p, uint64_t start, uint64_t end)
         pt_free_table(c, p, tables.v[k], tables.level[k]);
     for (size_t k = 0; k < pages.n; k++)
         page_put(c, pages.v[k]);
-    pv_release(&pages);
-    pv_release(&tables);
+    pfnvec_release(&pages);
+    pfnvec_release(&tables);
     return rc;
 }

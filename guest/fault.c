@@ -1,24 +1,30 @@
 /*
- * guest/hvm_fault.c - the HVM kernel's #PF handler (vector 14).
+ * guest/fault.c - the kernel's #PF handler (vector 14), for both guest
+ * kinds.
  *
- * The PV kernel's handler (guest/pv_fault.c) with HVM tables and flushes:
- *   1. The handler runs in kernel mode whatever mode faulted and restores
- *      the mode after.
+ * Rules:
+ *   1. The handler runs in kernel mode whatever mode faulted (a PV
+ *      hypervisor bounces a fault into the guest kernel, an HVM guest takes
+ *      it directly), and restores the mode after.
  *   2. Every delivered fault is counted and traced once
- *      (hvlab_guest:pf_delivered), spurious = 1 when the kernel's own
- *      gfn-based tables say the access should have succeeded: the leaf PTE
- *      is present and allows it (upper entries count when non-zero).
- *   3. A spurious fault: with guest.spurious_check on, INVLPG the address
- *      (hvm_invlpg: an exit in shadow mode) and retry, as modern kernels
- *      do; with it off, the process dies (stats.spurious_fatal), as old
- *      kernels did.
- *   4. A user fault takes the process's mm lock; in Linux's order: outside
- *      every VMA or not allowed by it -> SIGSEGV; not present -> demand-zero
- *      page (tables created on the way, plain stores); write to a read-only
- *      PTE of a writable VMA -> copy-on-write (in place when no one else
- *      maps the frame), then INVLPG on the mm's vCPUs (hvm_private.h H1).
- *   5. A kernel-mode fault that is not spurious is an oops (kernel_oopses,
- *      logged; the current process, if any, is killed).
+ *      (hvlab_guest:pf_delivered), with spurious = 1 when the kernel's own
+ *      tables say the access should have succeeded: the leaf PTE is present
+ *      and allows it (upper entries count as there when non-zero, see
+ *      pagetable.c rule 3).
+ *   3. A spurious fault: with guest.spurious_check on, flush the local TLB
+ *      entry (ops->flush_local_va: PV's MMUEXT_INVLPG_LOCAL, HVM's INVLPG,
+ *      an exit in shadow mode) and retry, as modern kernels do; with it
+ *      off, the kernel treats the fault as a bad access, as old kernels did -
+ *      the process dies (stats.spurious_fatal).
+ *   4. A user fault takes the process's mm lock (K4); kernel code holds no
+ *      user-range lock across a user access, so that cannot deadlock.  A
+ *      user fault is, in Linux's order: outside every VMA or not allowed by
+ *      it -> SIGSEGV; not present -> demand-zero page (tables created on the
+ *      way); write to a read-only PTE in a writable VMA -> copy-on-write
+ *      (reuse the frame in place if no one else maps it).
+ *   5. A kernel-mode fault that is not spurious is an oops: the kernel's own
+ *      access was refused (counted in kernel_oopses, logged; the current
+ *      process, if any, is killed and the access abandoned).
  */
 #include <string.h>
 #include <stdint.h>
@@ -27,9 +33,8 @@
 
 #include "core/mmu.h"
 #include "core/vcpu.h"
-#include "core/hvm.h"
-#include "trace/trace.h"      /* before the renames of hvm_private.h */
-#include "guest/hvm_private.h"
+#include "guest/private.h"
+#include "trace/trace.h"
 
 static bool pte_allows(pte_t e, uint32_t pfec)
 {
@@ -70,7 +75,7 @@ static bool lookup_pte(struct gcpu *c, pfn_t root, uint64_t va, pte_t *out,
 static void trace_fault(HV_UNUSED struct gcpu *c, HV_UNUSED uint64_t va,
                         HV_UNUSED uint32_t pfec, HV_UNUSED bool spurious)
 {
-    HV_UNUSED struct guest_hvm *g = c->g;
+    HV_UNUSED struct guest_kernel *g = c->g;
     TRC(hvlab_guest, pf_delivered, (uint8_t)g->host_id, g->domid,
         (uint16_t)c->v->vcpu_id, va, pfec, (uint8_t)spurious);
 }
@@ -79,11 +84,11 @@ static void trace_fault(HV_UNUSED struct gcpu *c, HV_UNUSED uint64_t va,
 static enum pf_outcome spurious_fault(struct gcpu *c, struct proc *p,
                                       uint64_t va)
 {
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
 
     atomic_fetch_add(&g->st.spurious_seen, 1);
     if (g->opt.spurious_check) {
-        hvm_invlpg(c->v, va);
+        g->ops->flush_local_va(c, va);
         return PF_RETRY;
     }
     atomic_fetch_add(&g->st.spurious_fatal, 1);
@@ -107,7 +112,7 @@ static struct vma *find_vma(struct proc *p, uint64_t va)
 static enum kill_why demand_zero(struct gcpu *c, struct proc *p, uint64_t va,
                                  const struct vma *vma)
 {
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
     pfn_t l1;
     int rc = pt_walk(c, p, va, true, &l1);
 
@@ -136,7 +141,7 @@ static enum kill_why demand_zero(struct gcpu *c, struct proc *p, uint64_t va,
 static enum kill_why cow_fault(struct gcpu *c, struct proc *p, uint64_t va,
                                pfn_t l1, pte_t old)
 {
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
     unsigned slot = pt_index(va, 1);
     pfn_t src = mfn_to_pfn(c, pte_mfn(old));
 
@@ -200,6 +205,8 @@ static enum pf_outcome user_fault(struct gcpu *c, struct proc *p, uint64_t va,
         why = cow_fault(c, p, va, l1, e);
     else
         why = KILL_SEGV_ACCESS;
+    if (pt_commit(c, "page fault") != 0 && why == KILL_NONE)
+        why = KILL_HCALL;
     gspin_unlock(&p->mm_lock);
 
     if (why != KILL_NONE) {
@@ -212,7 +219,7 @@ static enum pf_outcome user_fault(struct gcpu *c, struct proc *p, uint64_t va,
 static enum pf_outcome kernel_fault(struct gcpu *c, struct proc *p, uint64_t va,
                                     uint32_t pfec)
 {
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
     pfn_t root = c->loaded ? c->loaded->l4_pfn : g->init_l4_pfn;
     pte_t e;
 
@@ -222,19 +229,20 @@ static enum pf_outcome kernel_fault(struct gcpu *c, struct proc *p, uint64_t va,
     }
     trace_fault(c, va, pfec, false);
     atomic_fetch_add(&g->st.kernel_oopses, 1);
-    klog(g, "vcpu %u: kernel oops: %s at %#llx (error code %#x)",
+    klog(g, "vcpu %u: kernel oops: %s at %#llx (error code %#x)%s",
          c->v->vcpu_id, (pfec & PFEC_WRITE) ? "write" : "read",
-         (unsigned long long)va, pfec);
+         (unsigned long long)va, pfec,
+         c->batch_n ? " with mmu_update requests queued" : "");
     if (p)
         proc_kill(c, p, KILL_KERNEL_OOPS, va);
     return PF_KILL;
 }
 
-enum pf_outcome guest_hvm_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec,
-                                    void *ctx)
+enum pf_outcome kernel_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec,
+                                  void *ctx)
 {
     struct gcpu *c = ctx;
-    struct guest_hvm *g = c->g;
+    struct guest_kernel *g = c->g;
     struct proc *p = c->cur ? c->cur->p : NULL;
     bool was_kernel = v->in_kernel;
     enum pf_outcome out;

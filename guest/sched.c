@@ -1,5 +1,5 @@
 /*
- * guest/pv_sched.c - the kernel's scheduler: one run queue, every vCPU
+ * guest/sched.c - the kernel's scheduler: one run queue, every vCPU
  * picks runnable threads from it.
  *
  * Rules:
@@ -7,7 +7,7 @@
  *      A vCPU runs one thread at a time, one slice (a bounded piece of its
  *      program) per pick, then puts it back at the tail unless it ended.
  *   2. Threads of one process run on several vCPUs at once; a vCPU loads
- *      the thread's L4 before the slice (MMUEXT_NEW_BASEPTR) and keeps it
+ *      the thread's L4 before the slice (ops->load_root) and keeps it
  *      loaded afterwards (lazy, as Linux keeps the last mm) until it runs
  *      another process or the mm starts dying (K6).
  *   3. Waiting uses only atomics and hv_relax(), so a deterministic
@@ -19,7 +19,7 @@
 #include "core/vcpu.h"
 #include "guest/private.h"
 
-void rq_push(struct guest_pv *g, struct thread *t)
+void rq_push(struct guest_kernel *g, struct thread *t)
 {
     t->rq_next = NULL;
     gspin_lock(&g->rq_lock);
@@ -31,7 +31,7 @@ void rq_push(struct guest_pv *g, struct thread *t)
     gspin_unlock(&g->rq_lock);
 }
 
-struct thread *rq_pop(struct guest_pv *g)
+struct thread *rq_pop(struct guest_kernel *g)
 {
     gspin_lock(&g->rq_lock);
     struct thread *t = g->rq_head;
@@ -45,7 +45,7 @@ struct thread *rq_pop(struct guest_pv *g)
     return t;
 }
 
-void proc_start(struct guest_pv *g, struct proc *p)
+void proc_start(struct guest_kernel *g, struct proc *p)
 {
     atomic_store(&p->threads_live, p->nthreads);
     atomic_fetch_add(&g->live_procs, 1);
@@ -56,7 +56,7 @@ void proc_start(struct guest_pv *g, struct proc *p)
 /* The vCPU's life after boot (rules 1-4). */
 void sched_loop(struct gcpu *c)
 {
-    struct guest_pv *g = c->g;
+    struct guest_kernel *g = c->g;
 
     for (;;) {
         if (c->loaded && atomic_load(&c->loaded->dying))
