@@ -48,20 +48,6 @@
 _Static_assert(sizeof(struct hvm_start_info) <= MEMMAP_OFFSET,
                "the memory map follows the start info");
 
-static int berr(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int berr(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n >= 0 && (size_t)n < errlen && rc)
-        snprintf(err + n, errlen - n, ": %s", build_errname(rc));
-    return rc ? rc : -XEN_EINVAL;
-}
-
 static uint64_t div_up(uint64_t a, uint64_t b)
 {
     return (a + b - 1) / b;
@@ -103,29 +89,29 @@ static int build_tables(struct domain *d, const struct build_hvm_layout *l,
     for (pfn_t t = l4; t < l->first_free_gfn; t++) {
         void *page = domctl_map_foreign(d, mfns[t]);
         if (!page)
-            return berr(err, errlen, -XEN_EINVAL, "mapping table gfn %#llx",
+            return build_err(err, errlen, -XEN_EINVAL, "mapping table gfn %#llx",
                         (unsigned long long)t);
         memset(page, 0, PAGE_SIZE);
     }
     for (uint64_t i = 0; i < l->nr_l3; i++)
         if (put_entry(d, mfns, l4, l4_slot0 + (unsigned)i,
                       pte_make(l3_0 + i, BUILD_TABLE_FLAGS)))
-            return berr(err, errlen, -XEN_EINVAL, "writing L4 slot %u",
+            return build_err(err, errlen, -XEN_EINVAL, "writing L4 slot %u",
                         l4_slot0 + (unsigned)i);
     for (uint64_t i = 0; i < l->nr_l2; i++)
         if (put_entry(d, mfns, l3_0 + i / PT_ENTRIES, (unsigned)(i % PT_ENTRIES),
                       pte_make(l2_0 + i, BUILD_TABLE_FLAGS)))
-            return berr(err, errlen, -XEN_EINVAL, "writing the L3 entry of "
+            return build_err(err, errlen, -XEN_EINVAL, "writing the L3 entry of "
                         "L2 #%llu", (unsigned long long)i);
     for (uint64_t i = 0; i < l->nr_l1; i++)
         if (put_entry(d, mfns, l2_0 + i / PT_ENTRIES, (unsigned)(i % PT_ENTRIES),
                       pte_make(l1_0 + i, BUILD_TABLE_FLAGS)))
-            return berr(err, errlen, -XEN_EINVAL, "writing the L2 entry of "
+            return build_err(err, errlen, -XEN_EINVAL, "writing the L2 entry of "
                         "L1 #%llu", (unsigned long long)i);
     for (pfn_t p = 0; p < nr_pages; p++)
         if (put_entry(d, mfns, l1_0 + p / GFNS_PER_L1, (unsigned)(p % PT_ENTRIES),
                       pte_make(p, BUILD_DATA_FLAGS)))
-            return berr(err, errlen, -XEN_EINVAL, "writing the L1 entry of "
+            return build_err(err, errlen, -XEN_EINVAL, "writing the L1 entry of "
                         "gfn %#llx", (unsigned long long)p);
     return 0;
 }
@@ -136,7 +122,7 @@ static int build_start_info(struct domain *d, const struct build_hvm_layout *l,
 {
     uint8_t *page = domctl_map_foreign(d, mfns[l->start_info_gfn]);
     if (!page)
-        return berr(err, errlen, -XEN_EINVAL, "mapping gfn 0 (mfn %#llx)",
+        return build_err(err, errlen, -XEN_EINVAL, "mapping gfn 0 (mfn %#llx)",
                     (unsigned long long)mfns[l->start_info_gfn]);
     memset(page, 0, PAGE_SIZE);
 
@@ -171,12 +157,12 @@ int build_hvm(struct machine *m, const struct build_hvm_config *cfg,
     *gp = NULL;
     build_hvm_plan(cfg->nr_pages, &l);
     if (l.first_free_gfn >= cfg->nr_pages)
-        return berr(err, errlen, -XEN_EINVAL, "dom%u: %llu pages cannot hold "
+        return build_err(err, errlen, -XEN_EINVAL, "dom%u: %llu pages cannot hold "
                     "its own boot frames (%llu)", cfg->domid,
                     (unsigned long long)cfg->nr_pages,
                     (unsigned long long)l.first_free_gfn);
     if (cfg->paging != PAGING_SHADOW && cfg->paging != PAGING_HAP)
-        return berr(err, errlen, -XEN_EINVAL, "dom%u: an HVM domain needs "
+        return build_err(err, errlen, -XEN_EINVAL, "dom%u: an HVM domain needs "
                     "paging=shadow or paging=hap", cfg->domid);
 
     struct domain_config dc = {
@@ -186,19 +172,19 @@ int build_hvm(struct machine *m, const struct build_hvm_config *cfg,
     };
     rc = domain_create(m, &dc, &d);
     if (rc)
-        return berr(err, errlen, rc, "dom%u: domain_create (HVM, %s paging, "
+        return build_err(err, errlen, rc, "dom%u: domain_create (HVM, %s paging, "
                     "%u vCPUs, %llu pages)", cfg->domid,
                     cfg->paging == PAGING_HAP ? "hap" : "shadow",
                     cfg->nr_vcpus, (unsigned long long)cfg->nr_pages);
 
     mfns = calloc(cfg->nr_pages, sizeof(*mfns));
     if (!mfns) {
-        rc = berr(err, errlen, -XEN_ENOMEM, "dom%u: mfn array", cfg->domid);
+        rc = build_err(err, errlen, -XEN_ENOMEM, "dom%u: mfn array", cfg->domid);
         goto fail;
     }
     rc = domctl_populate(d, 0, cfg->nr_pages, mfns);
     if (rc) {
-        berr(err, errlen, rc, "dom%u: populating %llu pages", cfg->domid,
+        build_err(err, errlen, rc, "dom%u: populating %llu pages", cfg->domid,
              (unsigned long long)cfg->nr_pages);
         goto fail;
     }
@@ -213,7 +199,7 @@ int build_hvm(struct machine *m, const struct build_hvm_config *cfg,
         /* The HVM context load. */
         rc = domctl_set_hvm_cr3(d->vcpu[i], (uint64_t)l.l4_gfn << PAGE_SHIFT);
         if (rc) {
-            berr(err, errlen, rc, "dom%u: setting vCPU %u's CR3 (the L4, gfn "
+            build_err(err, errlen, rc, "dom%u: setting vCPU %u's CR3 (the L4, gfn "
                  "%#llx)", cfg->domid, i, (unsigned long long)l.l4_gfn);
             goto fail;
         }
@@ -223,7 +209,7 @@ int build_hvm(struct machine *m, const struct build_hvm_config *cfg,
                       ((uint64_t)l.start_info_gfn << PAGE_SHIFT),
                       cfg->gopt, cfg->wl);
     if (!g) {
-        rc = berr(err, errlen, -XEN_ENOMEM, "dom%u: guest_hvm_new", cfg->domid);
+        rc = build_err(err, errlen, -XEN_ENOMEM, "dom%u: guest_hvm_new", cfg->domid);
         goto fail;
     }
     for (unsigned i = 0; i < d->nr_vcpus; i++) {

@@ -49,10 +49,7 @@
 _Static_assert((GUEST_DIRECTMAP_BASE & ((1ULL << 39) - 1)) == 0,
                "the direct map starts at an L4 slot boundary");
 
-static int berr(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int berr(char *err, size_t errlen, int rc, const char *fmt, ...)
+int build_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -122,7 +119,7 @@ static int build_tables(struct domain *d, const struct build_pv_layout *l,
         rc = domctl_build_pte(d, mfns[l4], 4, l4_slot0 + (unsigned)i,
                               pte_make(mfns[l3_0 + i], BUILD_TABLE_FLAGS));
         if (rc)
-            return berr(err, errlen, rc, "writing L4 slot %u",
+            return build_err(err, errlen, rc, "writing L4 slot %u",
                         l4_slot0 + (unsigned)i);
     }
     /* L3s -> L2s. */
@@ -131,7 +128,7 @@ static int build_tables(struct domain *d, const struct build_pv_layout *l,
                               (unsigned)(i % PT_ENTRIES),
                               pte_make(mfns[l2_0 + i], BUILD_TABLE_FLAGS));
         if (rc)
-            return berr(err, errlen, rc, "writing L3 entry for L2 #%llu",
+            return build_err(err, errlen, rc, "writing L3 entry for L2 #%llu",
                         (unsigned long long)i);
     }
     /* L2s -> L1s. */
@@ -140,7 +137,7 @@ static int build_tables(struct domain *d, const struct build_pv_layout *l,
                               (unsigned)(i % PT_ENTRIES),
                               pte_make(mfns[l1_0 + i], BUILD_TABLE_FLAGS));
         if (rc)
-            return berr(err, errlen, rc, "writing L2 entry for L1 #%llu",
+            return build_err(err, errlen, rc, "writing L2 entry for L1 #%llu",
                         (unsigned long long)i);
     }
     /* L1s -> every pfn; page-table frames read-only. */
@@ -151,7 +148,7 @@ static int build_tables(struct domain *d, const struct build_pv_layout *l,
                               pte_make(mfns[p], is_pt ? BUILD_PT_FLAGS
                                                       : BUILD_DATA_FLAGS));
         if (rc)
-            return berr(err, errlen, rc, "writing the L1 entry of pfn %#llx",
+            return build_err(err, errlen, rc, "writing the L1 entry of pfn %#llx",
                         (unsigned long long)p);
     }
     return 0;
@@ -164,7 +161,7 @@ static int build_data(struct domain *d, const struct build_pv_layout *l,
 {
     start_info_t *si = domctl_map_foreign(d, mfns[l->start_info_pfn]);
     if (!si)
-        return berr(err, errlen, -XEN_EINVAL, "mapping start_info (pfn 0, "
+        return build_err(err, errlen, -XEN_EINVAL, "mapping start_info (pfn 0, "
                     "mfn %#llx)", (unsigned long long)mfns[0]);
     memset(si, 0, sizeof(*si));
     snprintf(si->magic, sizeof(si->magic), "xen-3.0-x86_64");
@@ -180,7 +177,7 @@ static int build_data(struct domain *d, const struct build_pv_layout *l,
     for (uint64_t f = 0; f < l->nr_p2m_frames; f++) {
         xen_pfn_t *list = domctl_map_foreign(d, mfns[l->p2m_pfn + f]);
         if (!list)
-            return berr(err, errlen, -XEN_EINVAL, "mapping p2m frame %llu",
+            return build_err(err, errlen, -XEN_EINVAL, "mapping p2m frame %llu",
                         (unsigned long long)f);
         uint64_t first = f * (PAGE_SIZE / sizeof(xen_pfn_t));
         for (uint64_t i = 0; i < PAGE_SIZE / sizeof(xen_pfn_t); i++)
@@ -203,7 +200,7 @@ int build_pv(struct machine *m, const struct build_pv_config *cfg,
     *gp = NULL;
     build_pv_plan(cfg->nr_pages, &l);
     if (l.pt_pfn + l.nr_pt_frames >= cfg->nr_pages)
-        return berr(err, errlen, -XEN_EINVAL, "dom%u: %llu pages cannot hold "
+        return build_err(err, errlen, -XEN_EINVAL, "dom%u: %llu pages cannot hold "
                     "its own boot frames (%llu)", cfg->domid,
                     (unsigned long long)cfg->nr_pages,
                     (unsigned long long)(l.pt_pfn + l.nr_pt_frames));
@@ -214,18 +211,18 @@ int build_pv(struct machine *m, const struct build_pv_config *cfg,
     };
     rc = domain_create(m, &dc, &d);
     if (rc)
-        return berr(err, errlen, rc, "dom%u: domain_create (%u vCPUs, %llu "
+        return build_err(err, errlen, rc, "dom%u: domain_create (%u vCPUs, %llu "
                     "pages)", cfg->domid, cfg->nr_vcpus,
                     (unsigned long long)cfg->nr_pages);
 
     mfns = calloc(cfg->nr_pages, sizeof(*mfns));
     if (!mfns) {
-        rc = berr(err, errlen, -XEN_ENOMEM, "dom%u: p2m array", cfg->domid);
+        rc = build_err(err, errlen, -XEN_ENOMEM, "dom%u: p2m array", cfg->domid);
         goto fail;
     }
     rc = domctl_populate(d, 0, cfg->nr_pages, mfns);
     if (rc) {
-        berr(err, errlen, rc, "dom%u: populating %llu pages", cfg->domid,
+        build_err(err, errlen, rc, "dom%u: populating %llu pages", cfg->domid,
              (unsigned long long)cfg->nr_pages);
         goto fail;
     }
@@ -241,7 +238,7 @@ int build_pv(struct machine *m, const struct build_pv_config *cfg,
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
         rc = domctl_set_vcpu_context(d->vcpu[i], l.l4_mfn, INVALID_MFN);
         if (rc) {
-            berr(err, errlen, rc, "dom%u: setting vCPU %u's context (kernel "
+            build_err(err, errlen, rc, "dom%u: setting vCPU %u's context (kernel "
                  "root: the L4, mfn %#llx)", cfg->domid, i,
                  (unsigned long long)l.l4_mfn);
             goto fail;
@@ -250,7 +247,7 @@ int build_pv(struct machine *m, const struct build_pv_config *cfg,
 
     g = guest_pv_new(directmap_va(l.start_info_pfn), cfg->gopt, cfg->wl);
     if (!g) {
-        rc = berr(err, errlen, -XEN_ENOMEM, "dom%u: guest_pv_new", cfg->domid);
+        rc = build_err(err, errlen, -XEN_ENOMEM, "dom%u: guest_pv_new", cfg->domid);
         goto fail;
     }
     for (unsigned i = 0; i < d->nr_vcpus; i++) {

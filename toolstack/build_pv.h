@@ -51,6 +51,11 @@ int build_pv(struct machine *m, const struct build_pv_config *cfg,
 
 /* "-XEN_ENOMEM" for -XEN_ENOMEM: the name of a negative Xen errno. */
 const char *build_errname(int rc);
+/* Format a builder error into err[] ("what failed: -XEN_E..." when rc is an
+   error) and return rc (or -XEN_EINVAL when rc is 0).  Shared by every
+   domain builder. */
+int build_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* The layout build_pv uses for a domain of nr_pages (pure arithmetic). */
 void build_pv_plan(uint64_t nr_pages, struct build_pv_layout *layout);
