@@ -42,8 +42,17 @@
  *      hvlab_pt:pte_write with path PTW_XEN, so a trace replays them too.
  *   9. machine_create() sets up the MMU's process-wide flush machinery
  *      (mmu_hw_init) first: no vCPU exists before a machine does.
+ *  10. A destroyed machine of at most ARENA_CACHE_MAX_FRAMES frames leaves
+ *      its two mappings in a one-slot, process-wide cache for the next
+ *      machine of the same size (a seed search creates one per run, and
+ *      first touches of fresh anonymous memory are most of a small run's
+ *      cost).  Parking restores rule 1's promise: every frame that was
+ *      ever taken (any frame not in the pristine free state) is zeroed and
+ *      the frame table is cleared, so a recycled machine is
+ *      indistinguishable from a fresh one, trace events included.
  */
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -65,6 +74,78 @@ _Static_assert(MACH2PHYS_VIRT_START % (1ULL << 39) == 0,
                "the M2P window starts at an L4 slot boundary");
 _Static_assert(((MACH2PHYS_VIRT_START >> 39) & 511) == XEN_L4_SLOT_FIRST,
                "the M2P window is Xen's first L4 slot");
+
+/* Rule 10: the largest machine whose mappings are kept for reuse (1 GiB). */
+#define ARENA_CACHE_MAX_FRAMES  (1ULL << 18)
+
+static struct arena_cache {
+    pthread_mutex_t lock;
+    uint8_t *ram;
+    struct page_info *frame_table;
+    uint64_t nr_frames;
+    uint64_t reused;                /* machines created from the cache */
+} arena_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void arena_unmap(uint8_t *ram, struct page_info *ft, uint64_t nr_frames)
+{
+    if (ram)
+        munmap(ram, nr_frames << PAGE_SHIFT);
+    if (ft)
+        munmap(ft, nr_frames * sizeof(struct page_info));
+}
+
+/* Rule 10: take the parked mappings if they fit nr_frames exactly. */
+static bool arena_take(uint64_t nr_frames, uint8_t **ram,
+                       struct page_info **ft)
+{
+    bool hit = false;
+    pthread_mutex_lock(&arena_cache.lock);
+    if (arena_cache.ram && arena_cache.nr_frames == nr_frames) {
+        *ram = arena_cache.ram;
+        *ft = arena_cache.frame_table;
+        arena_cache.ram = NULL;
+        arena_cache.frame_table = NULL;
+        arena_cache.reused++;
+        hit = true;
+    }
+    pthread_mutex_unlock(&arena_cache.lock);
+    return hit;
+}
+
+/*
+ * Rule 10: park m's mappings, cleaned back to the fresh state; whatever
+ * was parked before is unmapped.  False (nothing done) for large machines.
+ */
+static bool arena_park(struct machine *m)
+{
+    if (m->ram == NULL || m->frame_table == NULL ||
+        m->nr_frames > ARENA_CACHE_MAX_FRAMES)
+        return false;
+    for (mfn_t mfn = 0; mfn < m->nr_frames; mfn++)
+        if (atomic_load_explicit(&m->frame_table[mfn].count_info,
+                                 memory_order_relaxed) != PGC_state_free)
+            memset(mfn_to_virt(m, mfn), 0, PAGE_SIZE);
+    memset(m->frame_table, 0, m->nr_frames * sizeof(struct page_info));
+
+    pthread_mutex_lock(&arena_cache.lock);
+    uint8_t *old_ram = arena_cache.ram;
+    struct page_info *old_ft = arena_cache.frame_table;
+    uint64_t old_nr = arena_cache.nr_frames;
+    arena_cache.ram = m->ram;
+    arena_cache.frame_table = m->frame_table;
+    arena_cache.nr_frames = m->nr_frames;
+    pthread_mutex_unlock(&arena_cache.lock);
+    arena_unmap(old_ram, old_ft, old_nr);
+    return true;
+}
+
+uint64_t machine_arena_reuses(void)
+{
+    pthread_mutex_lock(&arena_cache.lock);
+    uint64_t n = arena_cache.reused;
+    pthread_mutex_unlock(&arena_cache.lock);
+    return n;
+}
 
 static uint64_t div_round_up(uint64_t a, uint64_t b)
 {
@@ -168,8 +249,10 @@ int machine_create(uint64_t ram_bytes, unsigned host_id,
         return -XEN_ENOMEM;
     m->host_id = host_id;
     m->nr_frames = nr_frames;
-    m->ram = map_noreserve(nr_frames << PAGE_SHIFT);
-    m->frame_table = map_noreserve(nr_frames * sizeof(struct page_info));
+    if (!arena_take(nr_frames, &m->ram, &m->frame_table)) {
+        m->ram = map_noreserve(nr_frames << PAGE_SHIFT);
+        m->frame_table = map_noreserve(nr_frames * sizeof(struct page_info));
+    }
     if (m->ram == NULL || m->frame_table == NULL) {
         machine_destroy(m);
         return -XEN_ENOMEM;
@@ -220,10 +303,8 @@ void machine_destroy(struct machine *m)
     for (unsigned i = atomic_load(&m->nr_dtors); i-- > 0;)
         if (m->dtors[i])
             m->dtors[i](m);
-    if (m->ram)
-        munmap(m->ram, m->nr_frames << PAGE_SHIFT);
-    if (m->frame_table)
-        munmap(m->frame_table, m->nr_frames * sizeof(struct page_info));
+    if (!arena_park(m))
+        arena_unmap(m->ram, m->frame_table, m->nr_frames);
     free(m);
 }
 

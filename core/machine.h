@@ -71,8 +71,12 @@ struct machine {
    -XEN_ENOMEM. */
 int machine_create(uint64_t ram_bytes, unsigned host_id,
                    const struct hv_options *opt, struct machine **out);
-/* Destroy a machine; every domain must have been destroyed first. */
+/* Destroy a machine; every domain must have been destroyed first.  A small
+   machine's RAM and frame table are cleaned and kept for the next
+   machine_create of the same size in this process (machine.c rule 10). */
 void machine_destroy(struct machine *m);
+/* How many machines this process created from kept mappings. */
+uint64_t machine_arena_reuses(void);
 /* Run fn(m) when m is destroyed (before its RAM goes away).  For state a
    higher layer hangs on the machine, so the machine need not know it.
    0, or -XEN_ENOSPC when every slot is taken. */

@@ -171,6 +171,8 @@ struct proc {
     unsigned nr_vma;
     _Atomic uint64_t cpumask;       /* vCPUs with this L4 loaded */
     _Atomic bool dying;             /* tear-down started (K6) */
+    _Atomic bool root_stuck;        /* a vCPU could not leave this L4: its
+                                       tables must not be freed (mm_leave) */
 
     /* Threads. */
     unsigned nthreads;
@@ -431,6 +433,9 @@ int proc_add_vma(struct proc *p, uint64_t start, uint64_t end, bool writable);
 int proc_munmap(struct gcpu *c, struct proc *p, uint64_t start, uint64_t end);
 /* Load p's L4 (NULL: the init L4); on failure p is killed. */
 void mm_switch(struct gcpu *c, struct proc *p);
+/* Leave the loaded mm for the init L4 (process.c rule 6).  True when left
+   cleanly; false when the switch kept failing (oops, logged). */
+bool mm_leave(struct gcpu *c);
 void mm_flush_va(struct gcpu *c, struct proc *p, uint64_t va);
 void mm_flush_all(struct gcpu *c, struct proc *p);
 

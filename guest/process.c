@@ -29,6 +29,14 @@
  *      loads the root, cleared after it loaded another), as Linux's
  *      mm_cpumask: ops->flush_va / flush_all (PV: MMUEXT_INVLPG_MULTI /
  *      MMUEXT_TLB_FLUSH_MULTI; HVM: private.h H1).
+ *   6. Leaving a mm for the init L4 (mm_leave: the mm is dying, or the
+ *      vCPU is done) is retried MM_LEAVE_TRIES times when the hypervisor
+ *      refuses it.  If it keeps refusing, the kernel oopses: the vCPU stops
+ *      counting as a user of the mm (so its teardown is not waited on
+ *      forever) but marks it root_stuck, and the teardown then leaves the
+ *      tables allocated (logged) instead of freeing tables that are still
+ *      some vCPU's root.  A guest that could not leave an mm must not
+ *      deadlock on itself: that is what an injected failure here tests.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +124,26 @@ void mm_switch(struct gcpu *c, struct proc *p)
     c->loaded = p;
     if (old)
         atomic_fetch_and(&old->cpumask, ~vcpu_bit(c));
+}
+
+#define MM_LEAVE_TRIES  3
+
+bool mm_leave(struct gcpu *c)
+{
+    struct proc *old = c->loaded;
+
+    for (unsigned i = 0; c->loaded && i < MM_LEAVE_TRIES; i++)
+        mm_switch(c, NULL);
+    if (!c->loaded)
+        return true;
+    atomic_fetch_add(&c->g->st.kernel_oopses, 1);
+    klog(c->g, "vcpu %u: cannot leave pid %u's L4 for the init L4 after %u "
+         "tries: its tables stay allocated", c->v->vcpu_id, old->pid,
+         MM_LEAVE_TRIES);
+    atomic_store(&old->root_stuck, true);
+    c->loaded = NULL;
+    atomic_fetch_and(&old->cpumask, ~vcpu_bit(c));
+    return false;
 }
 
 /* ---- creation ---------------------------------------------------------------- */
@@ -287,12 +315,15 @@ static void proc_teardown(struct gcpu *c, struct proc *p)
 
     atomic_store(&p->dying, true);
     if (c->loaded == p)
-        mm_switch(c, NULL);
+        mm_leave(c);
     /* K6: the other vCPUs leave a dying mm at their next decision. */
     while (atomic_load(&p->cpumask) != 0)
         hv_relax();
 
-    if (p->l4_pfn != INVALID_PFN) {
+    if (atomic_load(&p->root_stuck)) {          /* rule 6 */
+        klog(g, "pid %u: L4 mfn %#llx is still a vCPU's root: its tables "
+             "are leaked", p->pid, (unsigned long long)p->l4_mfn);
+    } else if (p->l4_pfn != INVALID_PFN) {
         if (p->pinned && g->ops->root_unpin(c, p) != 0) {
             klog(g, "pid %u: L4 mfn %#llx still pinned: its tables are leaked",
                  p->pid, (unsigned long long)p->l4_mfn);

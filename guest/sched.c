@@ -60,7 +60,7 @@ void sched_loop(struct gcpu *c)
 
     for (;;) {
         if (c->loaded && atomic_load(&c->loaded->dying))
-            mm_switch(c, NULL);
+            mm_leave(c);
         if (atomic_load(&g->done))
             break;
         struct thread *t = rq_pop(g);
@@ -82,5 +82,6 @@ void sched_loop(struct gcpu *c)
         else
             proc_thread_exit(c, t);
     }
-    mm_switch(c, NULL);
+    if (c->loaded)
+        mm_leave(c);
 }

@@ -108,6 +108,9 @@ struct inj_plan;                /* opaque: inject/private.h */
 struct inj_plan *inj_plan_new(void);
 void inj_plan_free(struct inj_plan *p);
 unsigned inj_plan_size(const struct inj_plan *p);
+/* Drop every binding past the first n (a no-op when there are n or fewer):
+   undoes inj_plan_add calls made after inj_plan_size returned n. */
+void inj_plan_truncate(struct inj_plan *p, unsigned n);
 
 /*
  * Add one binding, "point:action[,key=value]..." (docs/inject.md).  `src`

@@ -54,6 +54,12 @@ unsigned inj_plan_size(const struct inj_plan *p)
     return p ? p->n : 0;
 }
 
+void inj_plan_truncate(struct inj_plan *p, unsigned n)
+{
+    if (p && n < p->n)
+        p->n = n;
+}
+
 /* ---- errors (L2) ------------------------------------------------------------- */
 
 struct pctx {

@@ -11,9 +11,15 @@
  *       the one it died in; one that deadlocked (its machine left as it
  *       stood, runner.h N4) reports the deadlock and exits so a fresh
  *       process takes its next task.
- *   P3  fail-nth: every task gets a fresh process (a failed error path may
- *       leave anything behind); points are swept in rounds of growing
- *       chunks of n, and a point stops at its first n that did not fire.
+ *   P3  fail-nth: tasks are spread over workers as in P2, but a worker
+ *       goes on to its next task only when the run it just made tore down
+ *       clean (audit clean, no leaked frame, no destroy error, no
+ *       deadlock): a failed error path may leave anything behind, so after
+ *       any other outcome the worker exits and a fresh process takes its
+ *       next task.  Each task's binding is added to the worker's own copy
+ *       of the scenario and removed after the run.  Points are swept in
+ *       rounds of growing chunks of n, and a point stops at its first n
+ *       that did not fire.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -179,11 +185,10 @@ struct pool {
     unsigned nr_tasks;
     struct outcome *res;            /* [nr_tasks] */
     bool *done;
-    bool one_shot;                  /* P3: one task per process */
+    bool fresh_after_unclean;       /* P3: exit after an unclean run */
     unsigned max_findings;          /* stop past the K-th broken task (0) */
     unsigned found;
     unsigned limit;                 /* tasks from here on are not run */
-    unsigned next_free;             /* one_shot: next task to hand out */
     FILE *err;
 };
 
@@ -217,12 +222,15 @@ static void worker(struct pool *p, unsigned next, unsigned stride, int fd)
     FILE *devnull = fopen("/dev/null", "w");
     if (!devnull)
         _exit(EXIT_FAILURE);
+    struct scenario *sc = (struct scenario *)p->sc;
+    /* P3: the child owns its copy of the scenario (fork). */
+    unsigned plan_base = inj_plan_size(sc->inject);
     for (unsigned i = next; i < p->nr_tasks; i += stride) {
         struct outcome oc;
-        /* P3: the child owns its copy of the scenario (fork). */
-        if (arm_task((struct scenario *)p->sc, &p->tasks[i]) != 0)
+        if (arm_task(sc, &p->tasks[i]) != 0)
             _exit(EXIT_FAILURE);
         run_task(p->sc, &p->tasks[i], i, devnull, &oc);
+        inj_plan_truncate(sc->inject, plan_base);
         const char *b = (const char *)&oc;
         size_t left = sizeof(oc);
         while (left) {
@@ -234,10 +242,10 @@ static void worker(struct pool *p, unsigned next, unsigned stride, int fd)
             b += n;
             left -= (size_t)n;
         }
-        if (oc.deadlock)
+        bool unclean = oc.deadlock ||
+            (p->fresh_after_unclean && (!oc.teardown || oc.leak));
+        if (unclean)
             _exit(i + stride < p->nr_tasks ? WORKER_TAINTED : 0);
-        if (p->one_shot)
-            break;
     }
     fclose(devnull);
     _exit(0);
@@ -271,13 +279,6 @@ static int spawn(struct pool *p, struct slot *s)
 static bool assign(struct pool *p, struct slot *s, unsigned w, bool first,
                    unsigned jobs)
 {
-    if (p->one_shot) {
-        if (p->next_free >= p->limit)
-            return false;
-        s->next = p->next_free++;
-        s->stride = 1;
-        return true;
-    }
     if (first) {
         s->next = w;
         s->stride = jobs;
@@ -369,7 +370,7 @@ static int pool_run(struct pool *p, unsigned jobs)
             bool clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
             /* The task it was on when it died. */
             unsigned t = s->next;
-            while (t < p->nr_tasks && p->done[t] && !p->one_shot)
+            while (t < p->nr_tasks && p->done[t])
                 t += s->stride;
             if (!clean && !tainted && !s->stopping && t < p->limit &&
                 !p->done[t]) {
@@ -548,8 +549,8 @@ int explore_fail_nth(const struct scenario *sc, const struct explore_opts *o,
             nr_failable++;
         }
     fprintf(o->out, "hvlab explore %s --fail-nth: seed %" PRIu64 ", det mode, "
-            "%u failable points, %s\n", sc->path, o->first_seed, nr_failable,
-            o->max_nth ? "" : "every hit");
+            "%u failable points%s\n", sc->path, o->first_seed, nr_failable,
+            o->max_nth ? "" : ", every hit");
     if (o->max_nth)
         fprintf(o->out, "  (at most the first %u hits of each)\n", o->max_nth);
     fflush(o->out);
@@ -565,7 +566,8 @@ int explore_fail_nth(const struct scenario *sc, const struct explore_opts *o,
                 cap += ps[i].chunk;
         if (cap == 0)
             break;
-        struct pool p = { .sc = sc, .one_shot = true, .err = o->err };
+        struct pool p = { .sc = sc, .fresh_after_unclean = true,
+                          .err = o->err };
         p.tasks = calloc(cap, sizeof(*p.tasks));
         p.res = calloc(cap, sizeof(*p.res));
         p.done = calloc(cap, sizeof(*p.done));

@@ -349,7 +349,17 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     r->seconds = now_seconds() - t0;
     if (rc == -XEN_EDEADLK) {       /* N4 */
         write_schedule(sc, o, r, record);
+        /* What each guest got done and what its kernel logged is the
+           evidence of why its vCPUs wait (the vCPUs are parked, so the
+           counters and log are stable). */
+        for (unsigned i = 0; i < nr_built; i++)
+            collect_domain(&r->dom[i], dom[i], gk[i], hk[i]);
+        for (unsigned i = 0; i < nr_built; i++)
+            add_stats(&r->total, &r->dom[i].gs);
         print_report(sc, r, o->out);
+        for (unsigned i = 0; i < nr_built; i++)
+            if (r->dom[i].guest_report && *r->dom[i].guest_report)
+                fprintf(o->out, "%s", r->dom[i].guest_report);
         fprintf(o->out, "  the vCPUs DEADLOCKED (det mode, decision %" PRIu64
                 "; where each waits is on stderr); the domains are left "
                 "as they stand\n", r->sched_det.decisions);

@@ -2,6 +2,7 @@
  * tests/unit/test-machine.c - the host: frames, heap, M2P and Xen's window
  * onto it, machine size limits, and the option table.
  */
+#include <string.h>
 #include <sys/mman.h>
 
 #include "core/options.h"
@@ -348,7 +349,63 @@ static void t_options_print(void)
     free(buf);
 }
 
+/*
+ * machine.c rule 10: a machine created from the mappings a destroyed one
+ * left behind is indistinguishable from a fresh one - frames, free list
+ * order, M2P, RAM contents - even when the last one used and freed frames.
+ */
+static void t_recycled_machine_is_fresh(void)
+{
+    struct machine *fresh = new_machine(8 << 20);
+    uint64_t nr_free = fresh->nr_free;
+    uint32_t head = fresh->free_head;
+    /* Dirty it: take frames, write them, set their M2P, free some. */
+    mfn_t got[64];
+    for (unsigned i = 0; i < 64; i++) {
+        got[i] = machine_heap_alloc(fresh);
+        REQUIRE(got[i] != INVALID_MFN);
+        memset(mfn_to_virt(fresh, got[i]), 0xA5, PAGE_SIZE);
+        set_gpfn_from_mfn(fresh, got[i], i);
+    }
+    for (unsigned i = 0; i < 32; i++)
+        machine_heap_free(fresh, got[i]);
+    uint8_t *ram = fresh->ram;
+    uint64_t reuses = machine_arena_reuses();
+    machine_destroy(fresh);         /* 32 frames still "in use": dirty */
+
+    struct machine *m = new_machine(8 << 20);
+    CHECK_EQ(machine_arena_reuses(), reuses + 1);
+    CHECK(m->ram == ram);
+    CHECK_EQ(m->nr_free, nr_free);
+    CHECK_EQ(m->free_head, head);
+    uint64_t nonzero = 0, bad_frames = 0;
+    for (mfn_t mfn = 0; mfn < m->nr_frames; mfn++) {
+        const struct page_info *pg = &m->frame_table[mfn];
+        if (pg->owner == DOMID_XEN)
+            continue;
+        bad_frames += frame_count(m, mfn) != PGC_state_free ||
+                      pg->type_info != 0 || pg->owner != DOMID_INVALID ||
+                      pg->tlbflush_timestamp != 0 ||
+                      get_gpfn_from_mfn(m, mfn) != INVALID_M2P_ENTRY;
+        const uint64_t *w = mfn_to_virt(m, mfn);
+        for (unsigned k = 0; k < PAGE_SIZE / 8; k++)
+            nonzero += w[k] != 0;
+    }
+    CHECK_EQ(bad_frames, 0);
+    CHECK_EQ(nonzero, 0);
+    /* The first allocation takes the same frame a fresh machine hands out. */
+    CHECK_EQ(machine_heap_alloc(m), head);
+    machine_destroy(m);
+
+    /* A different size does not take the kept mappings. */
+    reuses = machine_arena_reuses();
+    m = new_machine(12 << 20);
+    CHECK_EQ(machine_arena_reuses(), reuses);
+    machine_destroy(m);
+}
+
 static const struct test tests[] = {
+    { "a machine made from a destroyed one's kept mappings is indistinguishable from a fresh one", t_recycled_machine_is_fresh },
     { "every non-Xen frame of a new machine is free, unowned and on the free list", t_new_machine_frames_free },
     { "the M2P and Xen's tables are Xen's frames: xen_heap|allocated, count 1", t_xen_frames },
     { "every M2P entry starts invalid and set/get round-trips one entry", t_m2p_set_get },
