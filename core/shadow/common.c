@@ -92,16 +92,26 @@ static void hash_delete(struct domain *d, mfn_t smfn)
         *pp = sd->pi[smfn].hash_next;
 }
 
+/*
+ * Snapshot the hash first: freeing a shadow can free its children, and a
+ * chain walk that kept `next` across fn() would then follow a freed
+ * frame's link (a teardown once looped forever on exactly that).  A
+ * snapshot entry freed by an earlier call is skipped: no shadow is created
+ * meanwhile, so a frame that is still a shadow of d is the same shadow.
+ */
 void sh_for_each_shadow(struct domain *d, sh_each_fn fn, void *arg)
 {
     struct shadow_domain *sd = d->shadow;
-    for (unsigned b = 0; b < SH_HASH_BUCKETS; b++) {
-        mfn_t s = sd->hash[b];
-        while (s != INVALID_MFN) {
-            mfn_t next = sd->pi[s].hash_next;   /* fn may free s */
-            fn(d, s, arg);
-            s = next;
+    uint64_t n = 0;
+    for (unsigned b = 0; b < SH_HASH_BUCKETS; b++)
+        for (mfn_t s = sd->hash[b]; s != INVALID_MFN; s = sd->pi[s].hash_next) {
+            assert(n < sd->each_cap);
+            sd->each[n++] = s;
         }
+    for (uint64_t i = 0; i < n; i++) {
+        mfn_t s = sd->each[i];
+        if (sd->pi[s].type != SH_NONE && sd->pi[s].dom == d->domid)
+            fn(d, s, arg);
     }
 }
 
@@ -150,6 +160,14 @@ mfn_t sh_get_or_create(struct domain *d, mfn_t gmfn, enum sh_type t,
         return s;
     /* Promote before the shadow exists: the brute-force search below must
        not find our own new table. */
+    if (sd->nr_shadows + 1 > sd->each_cap) {
+        uint64_t cap = sd->each_cap ? sd->each_cap * 2 : 256;
+        mfn_t *each = realloc(sd->each, cap * sizeof(*each));
+        if (each == NULL)
+            return INVALID_MFN;
+        sd->each = each;
+        sd->each_cap = cap;
+    }
     promote(d, gmfn, t);
     s = machine_heap_alloc(d->m);
     if (s == INVALID_MFN) {
@@ -475,6 +493,7 @@ void shadow_teardown(struct domain *d)
     sh_unlock(d);
     if (d->paging_hooks == &sh_hooks)
         d->paging_hooks = NULL;
+    free(d->shadow->each);
     free(d->shadow);
     d->shadow = NULL;
 }

@@ -13,6 +13,7 @@
 #include "core/mmu.h"
 #include "core/shadow/private.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 #include "trace/trace.h"
 
 void (*sh_test_fastpath_window)(struct vcpu *v, uint64_t va);
@@ -273,6 +274,7 @@ enum sh_fault sh_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec,
         pte_t se = sh_read_entry(d, sl1, pt_index(va, 1));
         if (sh_l1e_is_gnp(se)) {
             /* Story A's window: the entry is read, OOS not yet checked. */
+            INJ_POINT(shadow_fastpath_after_read_sl1e, v);  /* inject */
             if (sh_test_fastpath_window)
                 sh_test_fastpath_window(v, va);
             if (racy && l1_is_oos(d, sl1)) {

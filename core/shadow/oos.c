@@ -13,6 +13,7 @@
 #include "core/machine.h"
 #include "core/shadow/private.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 #include "trace/trace.h"
 
 int sh_oos_init_vcpu(struct vcpu *v)
@@ -90,6 +91,7 @@ static void resync_slot(struct vcpu *vo, unsigned slot,
     struct shadow_vcpu *sv = vo->shadow;
     mfn_t gmfn = sv->oos[slot];
     struct sh_pinfo *g = sh_pi(d, gmfn);
+    INJ_POINT(shadow_resync_before, current);       /* inject: window */
     /* Revoke write access: the fixups, then anything else (brute force). */
     for (unsigned f = 0; f < sv->nr_fix[slot]; f++) {
         struct sh_fixup *x = &sv->fix[slot][f];

@@ -103,6 +103,9 @@ struct shadow_domain {
     struct sh_pinfo *pi;                /* the machine's side table */
     mfn_t hash[SH_HASH_BUCKETS];
     uint64_t nr_shadows;
+    mfn_t *each;                        /* sh_for_each_shadow's snapshot, */
+    uint64_t each_cap;                  /* room for nr_shadows (grown at
+                                           shadow creation) */
     bool oos_active;
     _Atomic uint64_t dirty_version;     /* bumped at every guest PT change
                                            made through the shadow code */
@@ -148,6 +151,9 @@ unsigned sh_remove_write_access(struct domain *d, mfn_t gmfn, unsigned *left);
 void sh_remove_all_shadows(struct domain *d, mfn_t gmfn);
 void sh_flush_all(struct domain *d);
 bool sh_gmfn_is_pt(struct domain *d, mfn_t gmfn);
+/* Call fn on every shadow of d that exists when the walk starts and still
+   exists when its turn comes: fn may free shadows (its own or others, as
+   dropping an entry's reference frees the child) but must not create any. */
 typedef void (*sh_each_fn)(struct domain *d, mfn_t smfn, void *arg);
 void sh_for_each_shadow(struct domain *d, sh_each_fn fn, void *arg);
 
