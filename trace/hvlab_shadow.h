@@ -1,11 +1,15 @@
 /*
  * trace/hvlab_shadow.h - provider hvlab_shadow: HVM shadow paging (core/shadow).
  *
- * type: 1..4 shadow of a guest L1..L4, 5 OOS snapshot.  fault.path: 0 the
+ * type: 1..4 shadow of a guest L1..L4, 5 OOS snapshot, 6 FL1 (the 4K
+ * pieces of a guest 2M page; gmfn is then the first gfn of the piece),
+ * 7 FL2 (the 2M pieces of a guest 1G page).  fault.path: 0 the
  * lock-free fast path, 1 the slow path under the paging lock.
  * fault.decision: 0 fixed, 1 emulate, 2 inject, 3 fast_propagate (a gnp
  * magic entry reflected to the guest), 4 fast_mmio, 5 false_fast_path,
- * 6 mmio, 7 discard_write, 8 unsync.  resync.reason: 0 cr3, 1 invlpg,
+ * 6 mmio, 7 discard_write, 8 unsync, 9 unshadow_user (a user-mode write
+ * to a shadowed page table: the frame is unshadowed, not emulated).
+ * resync.reason: 0 cr3, 1 invlpg,
  * 2 promote, 3 evict, 4 upper-level shadow created, 5 teardown,
  * 6 other vCPU's CR3 load (shadows updated, page left OOS), 7 unshadow.
  */

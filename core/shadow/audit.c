@@ -3,8 +3,14 @@
  * (17 and 18 are properties of traces: the fast-path injection order and
  * the paging lock around every write, S1; 17's structural half - no gnp
  * entry while OOS is on, fixed order - is checked here).
+ * Also S6: every FL1 entry is empty or what sh_propagate_fl1 computes from
+ * its key and the p2m (or that less RW); every FL2 entry points at the FL1
+ * of its piece; each FL shadow's reference count equals the number of
+ * shadow entries pointing at it (no pin: nothing else holds one).
  * Takes each domain's paging lock; call with no vCPU inside the shadow code.
  */
+#include <stdlib.h>
+
 #include "core/domain.h"
 #include "core/machine.h"
 #include "core/shadow/private.h"
@@ -18,6 +24,36 @@ static unsigned writable_refs(struct domain *d, mfn_t gmfn)
     uint64_t t = atomic_load(&mfn_to_page(d->m, gmfn)->type_info);
     return (t & PGT_type_mask) == PGT_writable_page
            ? (unsigned)(t & PGT_count_mask) : 0;
+}
+
+/* S2 for FL shadows: references = pointing shadow entries. */
+static unsigned audit_fl_refs(struct domain *d, FILE *out)
+{
+    struct shadow_domain *sd = d->shadow;
+    struct machine *m = d->m;
+    unsigned n = 0;
+    uint32_t *seen = calloc(m->nr_frames, sizeof(*seen));
+    if (seen == NULL)
+        return 0;                       /* the audit is best effort on ENOMEM */
+    for (mfn_t f = 0; f < m->nr_frames; f++) {
+        struct sh_pinfo *p = &sd->pi[f];
+        if (p->dom != d->domid || !sh_type_maps_shadows(p->type))
+            continue;
+        for (unsigned i = 0; i < PT_ENTRIES; i++) {
+            pte_t se = sh_read_entry(d, f, i);
+            if ((se & _PAGE_PRESENT) && mfn_valid(m, pte_mfn(se)))
+                seen[pte_mfn(se)]++;
+        }
+    }
+    for (mfn_t f = 0; f < m->nr_frames; f++) {
+        struct sh_pinfo *p = &sd->pi[f];
+        if (p->dom == d->domid && sh_type_is_fl(p->type) && p->refs != seen[f])
+            BAD("S6: fl%u %#llx has %u refs, %u entries point at it",
+                p->type == SH_FL1 ? 1u : 2u, (unsigned long long)f,
+                p->refs, seen[f]);
+    }
+    free(seen);
+    return n;
 }
 
 static unsigned audit_domain(struct domain *d, FILE *out)
@@ -63,6 +99,40 @@ static unsigned audit_domain(struct domain *d, FILE *out)
                         (unsigned long long)f, found);
             }
         }
+        if (p->type == SH_FL1 && p->dom == d->domid) {
+            for (unsigned i = 0; i < PT_ENTRIES; i++) {
+                pte_t se = sh_read_entry(d, f, i);
+                if (se == 0)
+                    continue;
+                pte_t want = sh_propagate_fl1(d, p->back, i);
+                if (se != want && (se | _PAGE_RW) != (want | _PAGE_RW))
+                    BAD("S6: fl1 %#llx (gfn %#llx)[%u] = %#llx, p2m says %#llx",
+                        (unsigned long long)f,
+                        (unsigned long long)sh_fl_key_gfn(p->back), i,
+                        (unsigned long long)se, (unsigned long long)want);
+                uint8_t tf = sd->pi[pte_mfn(se)].shadow_flags;
+                if ((se & _PAGE_RW) && (tf & SHF_TYPES) &&
+                    !(tf & SHF_OOS_MAY_WRITE))
+                    BAD("inv16: fl1 %#llx[%u] maps PT mfn %#llx RW",
+                        (unsigned long long)f, i,
+                        (unsigned long long)pte_mfn(se));
+            }
+        }
+        if (p->type == SH_FL2 && p->dom == d->domid) {
+            for (unsigned i = 0; i < PT_ENTRIES; i++) {
+                pte_t se = sh_read_entry(d, f, i);
+                if (!(se & _PAGE_PRESENT))
+                    continue;
+                mfn_t c = pte_mfn(se);
+                mfn_t want = (sh_fl_key_gfn(p->back) + ((pfn_t)i << 9)) |
+                             (p->back & SH_FL_KEY_MASK);
+                if (!mfn_valid(m, c) || sd->pi[c].type != SH_FL1 ||
+                    sd->pi[c].back != want)
+                    BAD("S6: fl2 %#llx[%u] points at %#llx, not the fl1 of %#llx",
+                        (unsigned long long)f, i, (unsigned long long)c,
+                        (unsigned long long)want);
+            }
+        }
         if (p->type != SH_L1 || p->dom != d->domid)
             continue;
         mfn_t g = p->back;
@@ -91,6 +161,7 @@ static unsigned audit_domain(struct domain *d, FILE *out)
                     (unsigned long long)want);
         }
     }
+    n += audit_fl_refs(d, out);
     return n;
 }
 

@@ -168,10 +168,14 @@ mfn_t sh_get_or_create(struct domain *d, mfn_t gmfn, enum sh_type t,
         sd->each = each;
         sd->each_cap = cap;
     }
-    promote(d, gmfn, t);
+    /* FL shadows have a gfn key, not a guest frame: nothing to promote. */
+    bool guest_backed = !sh_type_is_fl(t);
+    if (guest_backed)
+        promote(d, gmfn, t);
     s = machine_heap_alloc(d->m);
     if (s == INVALID_MFN) {
-        demote(d, gmfn, t);
+        if (guest_backed)
+            demote(d, gmfn, t);
         return INVALID_MFN;
     }
     struct sh_pinfo *p = &sd->pi[s];
@@ -201,7 +205,8 @@ static void sh_destroy(struct domain *d, mfn_t smfn)
     enum sh_type t = (enum sh_type)p->type;
     memset(p, 0, sizeof(*p));
     sd->nr_shadows--;
-    demote(d, gmfn, t);
+    if (!sh_type_is_fl(t))
+        demote(d, gmfn, t);
     TRC(hvlab_shadow, shadow_alloc, (uint8_t)d->m->host_id, d->domid, smfn,
         (uint8_t)t, gmfn, 0);
     machine_heap_free(d->m, smfn);
@@ -235,7 +240,7 @@ void sh_write_entry(struct domain *d, mfn_t smfn, unsigned slot, pte_t ne)
 
     assert(sh_locked(d));               /* S1, invariant 18 */
     /* Take the new references first (acquire before release). */
-    if (p->type == SH_L1) {
+    if (sh_type_maps_frames(p->type)) {
         if (l1e_maps_ram(ne)) {
             if (!get_page(m, pte_mfn(ne), d))
                 ne = 0;
@@ -243,20 +248,20 @@ void sh_write_entry(struct domain *d, mfn_t smfn, unsigned slot, pte_t ne)
                      get_page_type(m, pte_mfn(ne), PGT_writable_page) != 0)
                 ne &= ~_PAGE_RW;
         }
-    } else if (p->type >= SH_L2 && p->type <= SH_L4) {
+    } else if (sh_type_maps_shadows(p->type)) {
         if (ne & _PAGE_PRESENT)
             sh_get_ref(d, pte_mfn(ne));
     }
     __atomic_store_n(e, ne, __ATOMIC_RELEASE);
     TRC(hvlab_shadow, entry_write, (uint8_t)m->host_id, d->domid, smfn,
         p->type, (uint16_t)slot, old, ne);
-    if (p->type == SH_L1) {
+    if (sh_type_maps_frames(p->type)) {
         if (l1e_maps_ram(old)) {
             if (old & _PAGE_RW)
                 put_page_type(m, pte_mfn(old));
             put_page(m, pte_mfn(old));
         }
-    } else if (p->type >= SH_L2 && p->type <= SH_L4) {
+    } else if (sh_type_maps_shadows(p->type)) {
         if (old & _PAGE_PRESENT)
             sh_put_ref(d, pte_mfn(old));
     }
@@ -269,7 +274,7 @@ struct wr_arg { mfn_t gmfn; unsigned removed; };
 static void wr_one(struct domain *d, mfn_t smfn, void *arg)
 {
     struct wr_arg *a = arg;
-    if (sh_pi(d, smfn)->type != SH_L1)
+    if (!sh_type_maps_frames(sh_pi(d, smfn)->type))
         return;
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
         pte_t e = sh_read_entry(d, smfn, i);
@@ -327,15 +332,33 @@ static void unref_one(struct domain *d, mfn_t smfn, void *arg)
     }
 }
 
+static bool is_some_root(struct domain *d, mfn_t smfn)
+{
+    for (unsigned i = 0; i < d->nr_vcpus; i++)
+        if (d->vcpu[i] && d->vcpu[i]->cr3 == smfn)
+            return true;
+    return false;
+}
+
+bool sh_unshadow(struct domain *d, mfn_t gmfn)
+{
+    sh_remove_all_shadows(d, gmfn);
+    return !sh_gmfn_is_pt(d, gmfn);
+}
+
 void sh_remove_all_shadows(struct domain *d, mfn_t gmfn)
 {
     for (enum sh_type t = SH_L1; t <= SH_L4; t++) {
         mfn_t s = sh_lookup(d, gmfn, t);
         if (s == INVALID_MFN)
             continue;
+        if (t == SH_L4 && !is_some_root(d, s)) {
+            sh_put_ref(d, s);           /* the pin: frees it (S7) */
+            continue;
+        }
         if (t == SH_L4) {
-            /* A top-level shadow may be some vCPU's root: empty it, keep it
-               (it refills from the guest table on the next faults). */
+            /* Some vCPU's root: empty it, keep it (S7; it refills from the
+               guest table on the next faults). */
             for (unsigned i = 0; i < PT_ENTRIES; i++)
                 if (sh_read_entry(d, s, i) != 0)
                     sh_write_entry(d, s, i, 0);
@@ -356,7 +379,7 @@ struct p2m_arg { mfn_t old_mfn; pfn_t gfn; unsigned n; };
 static void p2m_one(struct domain *d, mfn_t smfn, void *arg)
 {
     struct p2m_arg *a = arg;
-    if (sh_pi(d, smfn)->type != SH_L1)
+    if (!sh_type_maps_frames(sh_pi(d, smfn)->type))
         return;
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
         pte_t e = sh_read_entry(d, smfn, i);
@@ -396,7 +419,7 @@ struct audit_arg {
 static void audit_one(struct domain *d, mfn_t smfn, void *arg)
 {
     struct audit_arg *a = arg;
-    if (sh_pi(d, smfn)->type != SH_L1)
+    if (!sh_type_maps_frames(sh_pi(d, smfn)->type))
         return;
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
         pte_t e = sh_read_entry(d, smfn, i);
@@ -469,8 +492,11 @@ void shadow_teardown(struct domain *d)
     sh_lock(d);
     sh_resync_all(d, SH_RESYNC_TEARDOWN);
     sh_for_each_shadow(d, unpin_l4, NULL);
-    /* Anything left is unreachable: L3s first, so lower levels follow. */
-    for (enum sh_type t = SH_L3; t >= SH_L1; t--) {
+    /* Anything left is unreachable: upper levels first, so lower levels
+       follow (an L2 or FL2 may hold the last reference to an FL1). */
+    static const enum sh_type order[] = { SH_L3, SH_L2, SH_FL2, SH_L1, SH_FL1 };
+    for (unsigned o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
+        enum sh_type t = order[o];
         struct shadow_domain *sd = d->shadow;
         for (unsigned b = 0; b < SH_HASH_BUCKETS; b++)
             for (mfn_t s = sd->hash[b]; s != INVALID_MFN;) {
@@ -496,4 +522,22 @@ void shadow_teardown(struct domain *d)
     free(d->shadow->each);
     free(d->shadow);
     d->shadow = NULL;
+}
+
+bool shadow_stats(const struct domain *d, struct shadow_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    const struct shadow_domain *sd = d->shadow;
+    if (sd == NULL)
+        return false;
+    out->fast = atomic_load(&sd->nr_fast);
+    out->slow = atomic_load(&sd->nr_slow);
+    out->emulated = atomic_load(&sd->nr_emulated);
+    out->unsync = atomic_load(&sd->nr_unsync);
+    out->resync = atomic_load(&sd->nr_resync);
+    out->gnp_injected = atomic_load(&sd->nr_gnp_injected);
+    out->prefetched = atomic_load(&sd->nr_prefetch);
+    out->unshadowed = atomic_load(&sd->nr_unshadow_user) +
+                      atomic_load(&sd->nr_early_unshadow);
+    return true;
 }

@@ -21,6 +21,7 @@ int sh_oos_init_vcpu(struct vcpu *v)
     struct shadow_vcpu *sv = calloc(1, sizeof(*sv));
     if (!sv)
         return -XEN_ENOMEM;
+    sv->last_emulated = INVALID_MFN;
     for (unsigned i = 0; i < SH_OOS_SLOTS; i++) {
         sv->oos[i] = INVALID_MFN;
         sv->snap[i] = machine_heap_alloc(v->d->m);
@@ -96,7 +97,7 @@ static void resync_slot(struct vcpu *vo, unsigned slot,
     for (unsigned f = 0; f < sv->nr_fix[slot]; f++) {
         struct sh_fixup *x = &sv->fix[slot][f];
         pte_t e = sh_read_entry(d, x->smfn, x->slot);
-        if (sh_pi(d, x->smfn)->type == SH_L1 && (e & _PAGE_RW) &&
+        if (sh_type_maps_frames(sh_pi(d, x->smfn)->type) && (e & _PAGE_RW) &&
             !sh_l1e_is_magic(e) && pte_mfn(e) == gmfn)
             sh_write_entry(d, x->smfn, x->slot, e & ~_PAGE_RW);
     }

@@ -20,6 +20,26 @@
  *   S5  Only guest L1s shadowed once, as L1 only, go out of sync; an OOS
  *       frame sits in exactly one vCPU's OOS slot (home = mfn % 3, or the
  *       next one) with a snapshot of the guest L1 taken at unsync time.
+ *   S6  A guest superpage (PSE in a guest L2e: 2 MiB, or L3e: 1 GiB) is
+ *       splintered into 4K shadow entries.  An FL1 shadow stands for one
+ *       2 MiB piece: it is keyed (back) by the piece's first gfn with the
+ *       guest entry's leaf attributes folded into the low bits (sh_fl_key),
+ *       never by a guest frame, since no guest L1 exists.  Its entry i maps
+ *       gfn (first + i) through the p2m with full rights (P RW US A D) and
+ *       the attributes, less RW where the p2m type is read-only or the
+ *       frame is a shadowed page table (S4); sh_propagate_fl1 computes it.
+ *       An FL2 shadow stands for a 1 GiB page: its entry j points at the
+ *       FL1 of piece j, full rights.  The guest entry's own rights live in
+ *       the shadow entry that points at the FL shadow: present only when
+ *       the guest entry has A, RW only when it has D (the first write
+ *       faults so the walk sets D, as the CPU would).  FL shadows are
+ *       never promoted (no SHF_* bit, no guest frame becomes a page table
+ *       because of them), never OOS, and are referenced as any lower
+ *       shadow is (S2); their entries hold references as L1 entries do (S3).
+ *   S7  A vCPU's root (v->cr3) is a pinned L4 shadow, set under the paging
+ *       lock.  Unshadowing never frees a shadow that is some vCPU's root
+ *       (it empties it); an L4 shadow that is nobody's root is unpinned
+ *       and freed, so its guest frame stops being a page table.
  */
 #ifndef HVLAB_CORE_SHADOW_PRIVATE_H
 #define HVLAB_CORE_SHADOW_PRIVATE_H
@@ -35,10 +55,26 @@ struct domain;
 struct machine;
 struct vcpu;
 
-/* Shadow types (the level of the guest table shadowed; SNAP: a snapshot). */
+/* Shadow types (the level of the guest table shadowed; SNAP: a snapshot;
+   FL1 / FL2: a splintered 2 MiB / 1 GiB guest superpage, S6). */
 enum sh_type {
     SH_NONE = 0, SH_L1 = 1, SH_L2 = 2, SH_L3 = 3, SH_L4 = 4, SH_SNAP = 5,
+    SH_FL1 = 6, SH_FL2 = 7,
 };
+/* Entries of these map guest frames (S3). */
+static inline bool sh_type_maps_frames(unsigned t)
+{
+    return t == SH_L1 || t == SH_FL1;
+}
+/* Entries of these point at lower shadows (S2). */
+static inline bool sh_type_maps_shadows(unsigned t)
+{
+    return (t >= SH_L2 && t <= SH_L4) || t == SH_FL2;
+}
+static inline bool sh_type_is_fl(unsigned t)
+{
+    return t == SH_FL1 || t == SH_FL2;
+}
 
 /* shadow_flags of a guest frame. */
 #define SHF_L1              (1u << SH_L1)
@@ -48,6 +84,41 @@ enum sh_type {
 #define SHF_TYPES           (SHF_L1 | SHF_L2 | SHF_L3 | SHF_L4)
 #define SHF_OOS             (1u << 6)
 #define SHF_OOS_MAY_WRITE   (1u << 7)
+/* Only guest-backed types (L1..L4) are promoted, so only they own a bit;
+   FL types never touch shadow_flags (S6). */
+_Static_assert((SHF_TYPES & (SHF_OOS | SHF_OOS_MAY_WRITE)) == 0,
+               "a type bit never overlaps an OOS bit");
+
+/*
+ * FL keys (S6).  A superpage's first gfn is 512-aligned (a 2 MiB piece of
+ * a 1 GiB page too), so its low 9 bits are free: they carry the leaf
+ * attributes that differ between two mappings of the same gfns, so two
+ * guest entries share an FL1 only when its entries would be identical.
+ */
+#define SH_FL_KEY_PWT       0x1u
+#define SH_FL_KEY_PCD       0x2u
+#define SH_FL_KEY_PAT       0x4u
+#define SH_FL_KEY_GLOBAL    0x8u
+#define SH_FL_KEY_MASK      0xFULL
+_Static_assert(SH_FL_KEY_MASK < PT_ENTRIES, "attributes fit below a 2M gfn");
+/* PAT sits at bit 12 in a superpage entry, bit 7 in an L1 entry. */
+#define _PAGE_PSE_PAT       0x1000ULL
+static inline mfn_t sh_fl_key(pfn_t first_gfn, pte_t ge)
+{
+    return first_gfn | ((ge & _PAGE_PWT) ? SH_FL_KEY_PWT : 0) |
+           ((ge & _PAGE_PCD) ? SH_FL_KEY_PCD : 0) |
+           ((ge & _PAGE_PSE_PAT) ? SH_FL_KEY_PAT : 0) |
+           ((ge & _PAGE_GLOBAL) ? SH_FL_KEY_GLOBAL : 0);
+}
+static inline pfn_t sh_fl_key_gfn(mfn_t key) { return key & ~SH_FL_KEY_MASK; }
+/* The L1 attribute bits an FL1 entry of this key carries. */
+static inline pte_t sh_fl_key_attrs(mfn_t key)
+{
+    return ((key & SH_FL_KEY_PWT) ? _PAGE_PWT : 0) |
+           ((key & SH_FL_KEY_PCD) ? _PAGE_PCD : 0) |
+           ((key & SH_FL_KEY_PAT) ? _PAGE_PAT : 0) |
+           ((key & SH_FL_KEY_GLOBAL) ? _PAGE_GLOBAL : 0);
+}
 
 /* One per machine frame (side table hung on the machine). */
 struct sh_pinfo {
@@ -55,7 +126,8 @@ struct sh_pinfo {
     uint8_t shadow_flags;   /* SHF_* when the frame is a shadowed guest frame */
     uint16_t dom;           /* shadow: owning domain */
     uint32_t refs;          /* shadow: references (S2) */
-    mfn_t back;             /* shadow: guest frame shadowed */
+    mfn_t back;             /* shadow: guest frame shadowed; FL1/FL2:
+                               the FL key (S6), a gfn, not a frame */
     mfn_t hash_next;        /* shadow: next in its hash chain */
 };
 
@@ -96,6 +168,17 @@ struct shadow_vcpu {
     mfn_t snap[SH_OOS_SLOTS];           /* snapshot frame of each slot */
     struct sh_fixup fix[SH_OOS_SLOTS][SH_OOS_FIXUPS];
     unsigned nr_fix[SH_OOS_SLOTS];
+    mfn_t last_emulated;                /* guest frame of this vCPU's last
+                                           emulated page-table write, if no
+                                           other shadow fault came since */
+};
+
+/* What a fault decided (trace field fault.decision). */
+enum sh_decision {
+    SHD_FIXED = 0, SHD_EMULATE = 1, SHD_INJECT = 2, SHD_FAST_PROPAGATE = 3,
+    SHD_FAST_MMIO = 4, SHD_FALSE_FAST_PATH = 5, SHD_MMIO = 6,
+    SHD_DISCARD_WRITE = 7, SHD_UNSYNC = 8, SHD_UNSHADOW_USER = 9,
+    SHD_NR
 };
 
 struct shadow_domain {
@@ -112,6 +195,8 @@ struct shadow_domain {
     /* Statistics. */
     _Atomic uint64_t nr_fast, nr_slow, nr_emulated, nr_unsync, nr_resync,
         nr_gnp_injected;
+    _Atomic uint64_t nr_unshadow_user, nr_early_unshadow, nr_prefetch;
+    _Atomic uint64_t nr_decision[SHD_NR];   /* faults by decision */
 };
 
 /* Why an OOS page was resynced (trace field resync.reason). */
@@ -121,12 +206,6 @@ enum sh_resync_reason {
     SH_RESYNC_OTHER_VCPU = 6, SH_RESYNC_UNSHADOW = 7,
 };
 
-/* What a fault decided (trace field fault.decision). */
-enum sh_decision {
-    SHD_FIXED = 0, SHD_EMULATE = 1, SHD_INJECT = 2, SHD_FAST_PROPAGATE = 3,
-    SHD_FAST_MMIO = 4, SHD_FALSE_FAST_PATH = 5, SHD_MMIO = 6,
-    SHD_DISCARD_WRITE = 7, SHD_UNSYNC = 8,
-};
 
 /* ---- common.c ----------------------------------------------------------- */
 struct sh_pinfo *sh_side_table(struct machine *m);
@@ -147,8 +226,12 @@ static inline pte_t sh_read_entry(struct domain *d, mfn_t smfn, unsigned slot);
 /* Remove RW shadow mappings of gmfn (brute force over L1 shadows).  Returns
    how many were removed; *left (may be NULL) = writable refs still held. */
 unsigned sh_remove_write_access(struct domain *d, mfn_t gmfn, unsigned *left);
-/* Drop every shadow of gmfn (unshadow). */
+/* Drop every shadow of gmfn (unshadow).  A top-level shadow that is some
+   vCPU's root (S7) is emptied and kept; any other is unpinned and freed. */
 void sh_remove_all_shadows(struct domain *d, mfn_t gmfn);
+/* Unshadow gmfn; true if it is no longer a shadowed page table (false:
+   it is some vCPU's root, S7). */
+bool sh_unshadow(struct domain *d, mfn_t gmfn);
 void sh_flush_all(struct domain *d);
 bool sh_gmfn_is_pt(struct domain *d, mfn_t gmfn);
 /* Call fn on every shadow of d that exists when the walk starts and still
@@ -159,8 +242,17 @@ void sh_for_each_shadow(struct domain *d, sh_each_fn fn, void *arg);
 
 /* ---- multi.c -------------------------------------------------------------- */
 /* Compute the shadow entry for guest entry ge of a level-`level` table
-   (L1: the mapping; above: the existing lower shadow, or 0). */
+   (L1: the mapping; above: the existing lower shadow, or 0; a superpage
+   L2e/L3e: the FL shadow splintering it, or 0, S6).  With create, missing
+   lower shadows are created (and guest tables promoted). */
 pte_t sh_propagate(struct domain *d, unsigned level, pte_t ge, bool create);
+/* Entry `slot` of the FL1 keyed `key` (S6). */
+pte_t sh_propagate_fl1(struct domain *d, mfn_t key, unsigned slot);
+/* Entry `slot` of the FL2 keyed `key`: the FL1 of that 2M piece or 0. */
+pte_t sh_propagate_fl2(struct domain *d, mfn_t key, unsigned slot, bool create);
+/* Rule S6 for a guest entry at `level` (2 or 3) with PSE: the frame-number
+   bits below the superpage's alignment are reserved. */
+bool sh_guest_pse_misaligned(pte_t ge, unsigned level);
 /* Re-propagate slot `slot` of every shadow of guest frame gmfn. */
 void sh_validate_guest_entry(struct domain *d, mfn_t gmfn, unsigned slot);
 

@@ -16,6 +16,8 @@
 #ifndef HVLAB_CORE_SHADOW_SHADOW_H
 #define HVLAB_CORE_SHADOW_SHADOW_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/types.h"
@@ -42,6 +44,20 @@ enum sh_fault sh_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec,
 int sh_update_cr3(struct vcpu *v, uint64_t guest_cr3);
 /* Guest INVLPG (resync point for an OOS L1). */
 void sh_invlpg(struct vcpu *v, uint64_t va);
+
+/* What the shadow code did for one domain so far (counters). */
+struct shadow_stats {
+    uint64_t fast, slow;            /* faults by path */
+    uint64_t emulated;              /* guest PT writes emulated */
+    uint64_t unsync, resync;        /* L1s gone out of sync / resynced */
+    uint64_t gnp_injected;          /* not-present faults reflected by the
+                                       fast path from gnp magic entries */
+    uint64_t prefetched;            /* entries filled by prefetch */
+    uint64_t unshadowed;            /* frames unshadowed instead of emulated
+                                       (user-mode writes, early unshadow) */
+};
+/* False (and *out zeroed) when d is not shadowed. */
+bool shadow_stats(const struct domain *d, struct shadow_stats *out);
 
 /* Tests only: called by the fast path between reading a guest-not-present
    magic entry and (racy order) checking whether its L1 is out of sync -

@@ -12,6 +12,12 @@
  *
  * Accesses go through the MMU (mmu_load/store); the fault vector calls
  * sh_page_fault and records what was injected.
+ *
+ * Superpage cases populate 1024 gfns and add (S6 in core/shadow/private.h):
+ *   gfn 3 L2 slot 8     -> 2 MiB page of gfns 512..1023   (SP_VA)
+ *   gfn 2 L3 slot 2     -> 1 GiB page from gfn 0          (GIG_VA)
+ *   gfn 4 L1 slot 101   -> gfn 3 itself, RW               (L2_VA: the guest
+ *                                                          writes its L2)
  */
 #include "core/domain.h"
 #include "core/domctl.h"
@@ -27,6 +33,10 @@
 #define DATA_VA     0x40000000ULL
 #define PT_VA       (DATA_VA + 100 * 4096ULL)
 #define HOLE_VA     (DATA_VA + 50 * 4096ULL)
+#define SP_VA       (DATA_VA + 8 * (2ULL << 20))
+#define GIG_VA      (2ULL << 30)
+#define L2_VA       (DATA_VA + 101 * 4096ULL)
+#define SP_GFN      512
 #define G_L4 1
 #define G_L3 2
 #define G_L2 3
@@ -63,6 +73,8 @@ static enum pf_outcome vec(struct vcpu *v, uint64_t va, uint32_t pfec)
     return PF_KILL;
 }
 
+static uint64_t nr_gfns = 64;
+
 static void setup(bool oos, bool fastpath, bool racy)
 {
     struct hv_options o;
@@ -74,10 +86,10 @@ static void setup(bool oos, bool fastpath, bool racy)
     REQUIRE(machine_create(64 << 20, 0, &o, &X.m) == 0);
     X.free0 = X.m->nr_free;
     struct domain_config cfg = { .kind = DOMAIN_HVM, .nr_vcpus = 2,
-        .max_pages = 256, .domid = 1, .paging = PAGING_SHADOW };
+        .max_pages = 2048, .domid = 1, .paging = PAGING_SHADOW };
     int rc = domain_create(X.m, &cfg, &X.d);
     REQUIRE(rc == 0);
-    rc = domctl_populate(X.d, 0, 64, NULL);
+    rc = domctl_populate(X.d, 0, nr_gfns, NULL);
     REQUIRE(rc == 0);
     if (X.d->shadow == NULL) {
         rc = shadow_domain_init(X.d);
@@ -99,10 +111,22 @@ static void setup(bool oos, bool fastpath, bool racy)
     REQUIRE(sh_update_cr3(X.a, (uint64_t)G_L4 << 12) == 0);
 }
 
+/* Shadow frames of any type left on the machine. */
+static unsigned count_shadows(void)
+{
+    struct sh_pinfo *pi = sh_side_table(X.m);
+    unsigned n = 0;
+    for (mfn_t f = 0; f < X.m->nr_frames; f++)
+        n += pi[f].type != SH_NONE;
+    return n;
+}
+
 static void teardown(void)
 {
     CHECK_EQ(shadow_audit(X.m, stderr), 0);
     shadow_teardown(X.d);
+    CHECK_EQ(count_shadows(), 0);       /* FL shadows and snapshots too */
+    nr_gfns = 64;
     CHECK_EQ(domain_destroy(X.d), 0);
     CHECK_EQ(X.m->nr_free, X.free0);    /* every shadow and guest frame back */
     machine_destroy(X.m);
@@ -327,6 +351,285 @@ static void t_invlpg_oos(void)
     teardown();
 }
 
+/* ---- guest superpages (S6) ------------------------------------------------- */
+
+static void setup_super(void)
+{
+    nr_gfns = 1024;
+    setup(false, true, false);
+    gtab(G_L2)[8] = gpte(SP_GFN, _PAGE_RW | _PAGE_USER | _PAGE_PSE);
+    gtab(G_L1)[101] = gpte(G_L2, _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY);
+}
+
+static mfn_t sl2_of_guest_l2(void) { return sh_lookup(X.d, g2m(G_L2), SH_L2); }
+
+/* 2M: read, then write; A then D land on the guest L2e, the shadow L2e
+   turns writable only with D, FL1 keyed by the first gfn. */
+static void t_super_2m_rw(void)
+{
+    setup_super();
+    *host_of_gfn(SP_GFN + 3) = 0xabc;
+    uint64_t val = 0;
+    CHECK_EQ(mmu_load(X.a, SP_VA + 3 * 4096, 8, &val), MMU_OK);
+    CHECK_HEX(val, 0xabc);
+    CHECK(gtab(G_L2)[8] & _PAGE_ACCESSED);
+    CHECK(!(gtab(G_L2)[8] & _PAGE_DIRTY));
+    mfn_t key = sh_fl_key(SP_GFN, gtab(G_L2)[8]);
+    mfn_t fl1 = sh_lookup(X.d, key, SH_FL1);
+    REQUIRE(fl1 != INVALID_MFN);
+    CHECK_EQ(sh_lookup(X.d, key, SH_L1), INVALID_MFN);
+    CHECK(!sh_gmfn_is_pt(X.d, g2m(SP_GFN)));   /* never promoted */
+    mfn_t sl2 = sl2_of_guest_l2();
+    REQUIRE(sl2 != INVALID_MFN);
+    pte_t sl2e = sh_read_entry(X.d, sl2, 8);
+    CHECK_EQ(pte_mfn(sl2e), fl1);
+    CHECK(!(sl2e & _PAGE_PSE));
+    CHECK(!(sl2e & _PAGE_RW));                  /* guest D clear */
+    CHECK_EQ(pte_mfn(sh_read_entry(X.d, fl1, 3)), g2m(SP_GFN + 3));
+    CHECK_EQ(pte_mfn(sh_read_entry(X.d, fl1, 511)), g2m(SP_GFN + 511));
+    CHECK_EQ(shadow_audit(X.m, stderr), 0);
+    CHECK_EQ(mmu_store(X.a, SP_VA + 3 * 4096, 8, 0xdef), MMU_OK);
+    CHECK(gtab(G_L2)[8] & _PAGE_DIRTY);
+    CHECK(sh_read_entry(X.d, sl2, 8) & _PAGE_RW);
+    CHECK_EQ(*host_of_gfn(SP_GFN + 3), 0xdef);
+    CHECK_EQ(X.injected, 0);
+    teardown();
+}
+
+/* A write to a 4K piece in the middle of the 2M page, first access. */
+static void t_super_2m_middle_write(void)
+{
+    setup_super();
+    CHECK_EQ(mmu_store(X.a, SP_VA + 300 * 4096 + 16, 8, 77), MMU_OK);
+    CHECK_EQ(host_of_gfn(SP_GFN + 300)[2], 77);
+    CHECK((gtab(G_L2)[8] & (_PAGE_ACCESSED | _PAGE_DIRTY)) ==
+          (_PAGE_ACCESSED | _PAGE_DIRTY));
+    uint64_t val = 0;
+    CHECK_EQ(mmu_load(X.a, SP_VA + 300 * 4096 + 16, 8, &val), MMU_OK);
+    CHECK_EQ(val, 77);
+    CHECK_EQ(X.injected, 0);
+    teardown();
+}
+
+/* 1G: an FL2 whose entries point at the FL1 of each 2M piece. */
+static void t_super_1g(void)
+{
+    setup_super();
+    gtab(G_L3)[2] = gpte(0, _PAGE_RW | _PAGE_USER | _PAGE_PSE);
+    *host_of_gfn(40) = 4040;
+    uint64_t val = 0;
+    CHECK_EQ(mmu_load(X.a, GIG_VA + 40 * 4096, 8, &val), MMU_OK);
+    CHECK_EQ(val, 4040);
+    CHECK_EQ(mmu_store(X.a, GIG_VA + (770ULL << 12), 8, 770), MMU_OK);
+    CHECK_EQ(*host_of_gfn(770), 770);
+    CHECK((gtab(G_L3)[2] & (_PAGE_ACCESSED | _PAGE_DIRTY)) ==
+          (_PAGE_ACCESSED | _PAGE_DIRTY));
+    mfn_t key = sh_fl_key(0, gtab(G_L3)[2]);
+    mfn_t fl2 = sh_lookup(X.d, key, SH_FL2);
+    REQUIRE(fl2 != INVALID_MFN);
+    mfn_t fl1a = sh_lookup(X.d, key, SH_FL1);           /* gfns 0..511 */
+    mfn_t fl1b = sh_lookup(X.d, key + 512, SH_FL1);     /* gfns 512.. */
+    REQUIRE(fl1a != INVALID_MFN && fl1b != INVALID_MFN);
+    CHECK_EQ(pte_mfn(sh_read_entry(X.d, fl2, 0)), fl1a);
+    CHECK_EQ(pte_mfn(sh_read_entry(X.d, fl2, 1)), fl1b);
+    CHECK_EQ(sh_read_entry(X.d, fl2, 2), 0);            /* not touched */
+    /* No RAM behind gfn 5000: the guest gets a fault, nothing breaks. */
+    CHECK_EQ(mmu_load(X.a, GIG_VA + (5000ULL << 12), 8, &val), MMU_KILLED);
+    CHECK_EQ(X.injected, 1);
+    teardown();
+}
+
+/* The guest rewrites its PSE entry through its own L2 (emulated), INVLPGs,
+   and the MMU sees each new mapping. */
+static void t_super_guest_changes_pse(void)
+{
+    setup_super();
+    uint64_t val = 0;
+    *host_of_gfn(SP_GFN + 5) = 1;
+    *host_of_gfn(5) = 2;
+    CHECK_EQ(mmu_load(X.a, SP_VA + 5 * 4096, 8, &val), MMU_OK);
+    CHECK_EQ(val, 1);
+    uint64_t em = atomic_load(&X.d->shadow->nr_emulated);
+    /* 1. another 2M range (gfns 0..511), accessed and dirty already. */
+    CHECK_EQ(mmu_store(X.a, L2_VA + 8 * 8, 8,
+                       gpte(0, _PAGE_RW | _PAGE_USER | _PAGE_PSE |
+                               _PAGE_ACCESSED | _PAGE_DIRTY)), MMU_OK);
+    CHECK_EQ(atomic_load(&X.d->shadow->nr_emulated), em + 1);
+    sh_invlpg(X.a, SP_VA + 5 * 4096);
+    CHECK_EQ(mmu_load(X.a, SP_VA + 5 * 4096, 8, &val), MMU_OK);
+    CHECK_EQ(val, 2);
+    CHECK_EQ(sh_lookup(X.d, sh_fl_key(SP_GFN, 0), SH_FL1), INVALID_MFN);
+    CHECK_EQ(shadow_audit(X.m, stderr), 0);
+    /* 2. read-only: loads work, a store is the guest's protection fault. */
+    CHECK_EQ(mmu_store(X.a, L2_VA + 8 * 8, 8,
+                       gpte(0, _PAGE_USER | _PAGE_PSE | _PAGE_ACCESSED |
+                               _PAGE_DIRTY)), MMU_OK);
+    sh_invlpg(X.a, SP_VA + 5 * 4096);
+    CHECK_EQ(mmu_load(X.a, SP_VA + 5 * 4096, 8, &val), MMU_OK);
+    CHECK_EQ(mmu_store(X.a, SP_VA + 5 * 4096, 8, 9), MMU_KILLED);
+    CHECK_EQ(X.injected, 1);
+    CHECK_EQ(X.inj_pfec & (PFEC_PRESENT | PFEC_WRITE), PFEC_PRESENT | PFEC_WRITE);
+    CHECK_EQ(*host_of_gfn(5), 2);
+    CHECK_EQ(shadow_audit(X.m, stderr), 0);
+    /* 3. not present: the guest gets a not-present fault. */
+    CHECK_EQ(mmu_store(X.a, L2_VA + 8 * 8, 8, 0), MMU_OK);
+    sh_invlpg(X.a, SP_VA + 5 * 4096);
+    CHECK_EQ(sh_read_entry(X.d, sl2_of_guest_l2(), 8), 0);
+    CHECK_EQ(mmu_load(X.a, SP_VA + 5 * 4096, 8, &val), MMU_KILLED);
+    CHECK_EQ(X.injected, 2);
+    CHECK_EQ(X.inj_pfec & PFEC_PRESENT, 0);
+    teardown();
+}
+
+/* A p2m change of one gfn inside the 2M range reaches its FL1 entry. */
+static void t_super_p2m_change(void)
+{
+    setup_super();
+    uint64_t val = 0;
+    CHECK_EQ(mmu_store(X.a, SP_VA + 300 * 4096, 8, 5), MMU_OK);
+    mfn_t fl1 = sh_lookup(X.d, sh_fl_key(SP_GFN, gtab(G_L2)[8]), SH_FL1);
+    REQUIRE(fl1 != INVALID_MFN);
+    CHECK(sh_read_entry(X.d, fl1, 300) & _PAGE_RW);
+    pfn_t gfn = SP_GFN + 300;
+    p2m_lock(X.d);
+    CHECK_EQ(p2m_set_entry(X.d, gfn, g2m(gfn), p2m_ram_ro, p2m_access_rwx), 0);
+    p2m_unlock(X.d);
+    CHECK_EQ(sh_read_entry(X.d, fl1, 300), 0);
+    CHECK(sh_read_entry(X.d, fl1, 301) != 0);           /* neighbours stay */
+    CHECK_EQ(shadow_audit(X.m, stderr), 0);
+    CHECK_EQ(mmu_load(X.a, SP_VA + 300 * 4096, 8, &val), MMU_OK);
+    CHECK_EQ(val, 5);
+    pte_t se = sh_read_entry(X.d, fl1, 300);
+    CHECK_EQ(pte_mfn(se), g2m(gfn));
+    CHECK(!(se & _PAGE_RW));                            /* p2m_ram_ro */
+    CHECK_EQ(X.injected, 0);
+    teardown();
+}
+
+/* Frame bits below 2M alignment in a PSE L2e: a reserved-bit fault. */
+static void t_super_misaligned(void)
+{
+    setup_super();
+    gtab(G_L2)[9] = gpte(SP_GFN + 2, _PAGE_RW | _PAGE_PSE);   /* bit 13 */
+    uint64_t val;
+    CHECK_EQ(mmu_load(X.a, SP_VA + (2ULL << 20), 8, &val), MMU_KILLED);
+    CHECK_EQ(X.injected, 1);
+    CHECK_EQ(X.inj_pfec & (PFEC_RSVD | PFEC_PRESENT), PFEC_RSVD | PFEC_PRESENT);
+    CHECK(!(gtab(G_L2)[9] & _PAGE_ACCESSED));   /* a failed walk sets nothing */
+    /* PAT (bit 12) is not an address bit: an aligned entry with it works. */
+    gtab(G_L2)[9] = gpte(SP_GFN, _PAGE_RW | _PAGE_PSE | _PAGE_PSE_PAT);
+    CHECK_EQ(mmu_load(X.a, SP_VA + (2ULL << 20), 8, &val), MMU_OK);
+    CHECK_EQ(X.injected, 1);
+    /* PSE in an L4e is reserved. */
+    gtab(G_L4)[3] = gpte(0, _PAGE_RW | _PAGE_PSE);
+    CHECK_EQ(mmu_load(X.a, 3ULL << 39, 8, &val), MMU_KILLED);
+    CHECK_EQ(X.inj_pfec & PFEC_RSVD, PFEC_RSVD);
+    teardown();
+}
+
+/* ---- fewer faults ----------------------------------------------------------- */
+
+/* Prefetch fills the following empty entries from present+accessed guest
+   entries only, writable only where the guest entry is dirty, and leaves
+   the guest's A/D bits alone. */
+static void t_prefetch(void)
+{
+    setup(false, false, false);             /* no gnp: empty slots stay 0 */
+    uint64_t val;
+    CHECK_EQ(mmu_load(X.a, DATA_VA, 8, &val), MMU_OK);  /* sl1 built */
+    mfn_t sl1 = sh_lookup(X.d, g2m(G_L1), SH_L1);
+    REQUIRE(sl1 != INVALID_MFN);
+    /* Entries the shadow has not seen (written behind its back, as if
+       before it existed; empty shadow entries are legal). */
+    gtab(G_L1)[19] = gpte(29, _PAGE_RW | _PAGE_ACCESSED);
+    gtab(G_L1)[20] = gpte(30, _PAGE_RW | _PAGE_ACCESSED);               /* clean */
+    gtab(G_L1)[21] = gpte(31, _PAGE_RW);                                /* no A */
+    gtab(G_L1)[22] = 0;                                                 /* hole */
+    gtab(G_L1)[23] = gpte(33, _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY); /* dirty */
+    uint64_t pf = atomic_load(&X.d->shadow->nr_prefetch);
+    CHECK_EQ(mmu_load(X.a, DATA_VA + 19 * 4096, 8, &val), MMU_OK);
+    CHECK_EQ(atomic_load(&X.d->shadow->nr_prefetch), pf + 2);
+    pte_t e20 = sh_read_entry(X.d, sl1, 20), e23 = sh_read_entry(X.d, sl1, 23);
+    CHECK_EQ(pte_mfn(e20), g2m(30));
+    CHECK(!(e20 & _PAGE_RW));               /* guest clean: read-only */
+    CHECK_EQ(sh_read_entry(X.d, sl1, 21), 0);
+    CHECK_EQ(sh_read_entry(X.d, sl1, 22), 0);
+    CHECK_EQ(pte_mfn(e23), g2m(33));
+    CHECK(e23 & _PAGE_RW);
+    CHECK(!(gtab(G_L1)[21] & _PAGE_ACCESSED));
+    CHECK(!(gtab(G_L1)[20] & _PAGE_DIRTY));
+    CHECK_EQ(shadow_audit(X.m, stderr), 0);
+    /* The dirty one takes writes at once; the clean one faults once and
+       gets D, as the hardware would set it. */
+    uint64_t faults = X.a->nr_faults;
+    CHECK_EQ(mmu_store(X.a, DATA_VA + 23 * 4096, 8, 1), MMU_OK);
+    CHECK_EQ(X.a->nr_faults, faults);
+    CHECK_EQ(mmu_store(X.a, DATA_VA + 20 * 4096, 8, 1), MMU_OK);
+    CHECK_EQ(X.a->nr_faults, faults + 1);
+    CHECK(gtab(G_L1)[20] & _PAGE_DIRTY);
+    CHECK_EQ(X.injected, 0);
+    teardown();
+}
+
+/* A user-mode write to a frame still shadowed as a page table unshadows it
+   instead of being emulated; a running root is kept and emulated. */
+static void t_user_write_unshadows(void)
+{
+    setup(false, true, false);
+    /* gfn 40 was a process's L4 (shadowed, pinned, nobody's root now) and
+       is now user data mapped at DATA_VA + 60 pages. */
+    gtab(G_L1)[60] = gpte(40, _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY);
+    gtab(G_L1)[61] = gpte(G_L4, _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY);
+    gtab(40)[0] = gtab(G_L4)[0];
+    current = X.b;
+    CHECK_EQ(sh_update_cr3(X.b, 40ULL << 12), 0);
+    CHECK_EQ(sh_update_cr3(X.b, (uint64_t)G_L4 << 12), 0);
+    current = X.a;
+    CHECK(sh_gmfn_is_pt(X.d, g2m(40)));
+    X.a->in_kernel = false;
+    uint64_t em = atomic_load(&X.d->shadow->nr_emulated);
+    CHECK_EQ(mmu_store(X.a, DATA_VA + 60 * 4096, 8, 3), MMU_OK);
+    CHECK(!sh_gmfn_is_pt(X.d, g2m(40)));
+    CHECK_EQ(atomic_load(&X.d->shadow->nr_emulated), em);
+    CHECK_EQ(atomic_load(&X.d->shadow->nr_unshadow_user), 1);
+    CHECK_EQ(*host_of_gfn(40), 3);
+    /* The running root (gfn 1, both vCPUs' CR3), mapped at slot 61: a user
+       write to it is emulated, never unshadowed. */
+    CHECK_EQ(mmu_store(X.a, DATA_VA + 61 * 4096 + 8 * 300, 8, 0), MMU_OK);
+    CHECK(sh_gmfn_is_pt(X.d, g2m(G_L4)));
+    CHECK_EQ(atomic_load(&X.d->shadow->nr_emulated), em + 1);
+    X.a->in_kernel = true;
+    CHECK_EQ(X.injected, 0);
+    teardown();
+}
+
+/* Two emulated writes in a row to a top-level table no vCPU runs on stop
+   the shadowing (a freed L4 being filled as kernel data). */
+static void t_early_unshadow_idle_l4(void)
+{
+    setup(false, true, false);
+    gtab(G_L1)[60] = gpte(40, _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY);
+    gtab(40)[0] = gtab(G_L4)[0];
+    current = X.b;
+    CHECK_EQ(sh_update_cr3(X.b, 40ULL << 12), 0);
+    CHECK_EQ(sh_update_cr3(X.b, (uint64_t)G_L4 << 12), 0);
+    current = X.a;
+    uint64_t em = atomic_load(&X.d->shadow->nr_emulated);
+    CHECK_EQ(mmu_store(X.a, DATA_VA + 60 * 4096 + 8, 8, 0x1111), MMU_OK);
+    CHECK(sh_gmfn_is_pt(X.d, g2m(40)));
+    CHECK_EQ(mmu_store(X.a, DATA_VA + 60 * 4096 + 16, 8, 0x2222), MMU_OK);
+    CHECK(!sh_gmfn_is_pt(X.d, g2m(40)));
+    CHECK_EQ(atomic_load(&X.d->shadow->nr_emulated), em + 2);
+    CHECK_EQ(atomic_load(&X.d->shadow->nr_early_unshadow), 1);
+    uint64_t faults = X.a->nr_faults;
+    CHECK_EQ(mmu_store(X.a, DATA_VA + 60 * 4096 + 24, 8, 0x3333), MMU_OK);
+    CHECK_EQ(mmu_store(X.a, DATA_VA + 60 * 4096 + 32, 8, 0x4444), MMU_OK);
+    CHECK(X.a->nr_faults <= faults + 1);    /* one to map it writable */
+    CHECK_EQ(atomic_load(&X.d->shadow->nr_emulated), em + 2);
+    CHECK_EQ(host_of_gfn(40)[4], 0x4444);
+    teardown();
+}
+
 static const struct test tests[] = {
     { "a read fault builds the shadows top-down; D is set on the first write", t_read_fills },
     { "a not-present guest PTE is injected as a not-present fault", t_not_present_injected },
@@ -339,5 +642,14 @@ static const struct test tests[] = {
     { "a fourth OOS page on one vCPU evicts (resyncs) an occupant", t_oos_eviction },
     { "INVLPG of an OOS L1's entry makes the next access see the guest's new PTE", t_invlpg_oos },
     { "a p2m change drops the shadow entries of the gfn", t_p2m_change_drops },
+    { "a 2M guest page is read and written through an FL1; A then D land on the guest L2e", t_super_2m_rw },
+    { "a first write to a 4K piece in the middle of a 2M page maps that piece", t_super_2m_middle_write },
+    { "a 1G guest page is splintered through an FL2 into FL1s", t_super_1g },
+    { "the guest remaps its PSE entry (other range, read-only, not present) and the MMU follows", t_super_guest_changes_pse },
+    { "a p2m change of one gfn inside a 2M page reaches its FL1 entry", t_super_p2m_change },
+    { "a misaligned PSE entry (or PSE in an L4e) is a reserved-bit fault for the guest", t_super_misaligned },
+    { "prefetch fills neighbours only from present+accessed entries, writable only when dirty", t_prefetch },
+    { "a user-mode write to a page table unshadows it unless it is a running root", t_user_write_unshadows },
+    { "two writes in a row to an idle top-level table unshadow it", t_early_unshadow_idle_l4 },
 };
 TEST_MAIN(tests)
