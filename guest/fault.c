@@ -88,6 +88,9 @@ static enum pf_outcome spurious_fault(struct gcpu *c, struct proc *p,
 
     atomic_fetch_add(&g->st.spurious_seen, 1);
     if (g->opt.spurious_check) {
+        klog(g, "vcpu %u: pid %u: spurious page fault at %#llx (its PTE is "
+             "present): flushed the VA and retried", c->v->vcpu_id,
+             p ? p->pid : 0, (unsigned long long)va);
         g->ops->flush_local_va(c, va);
         return PF_RETRY;
     }

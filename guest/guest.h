@@ -53,6 +53,8 @@ enum workload_kind {
     WL_FORK_STORM = 0,  /* processes fork, touch, exit, in a storm */
     WL_MMAP_CHURN,      /* map, touch, unmap regions over and over */
     WL_MEMTOUCH,        /* write patterns into pages, verify them */
+    WL_P2M_RACE,        /* privileged domain: foreign mapper + pager of
+                           another (HVM) domain, story B (dom0_p2m_race.c) */
     WL_NR
 };
 extern const char *const workload_kind_name[WL_NR];
@@ -64,6 +66,12 @@ struct workload_params {
     unsigned iters;         /* iterations per process */
     unsigned pages;         /* working-set pages per process */
     uint64_t seed;
+    /* p2m-race only: the domain it maps and pages, how many of its gfns
+       (its top ones), and whether the pager also shares gfns. */
+    uint16_t target;        /* domid (the toolstack resolves target=NAME) */
+    uint64_t target_pages;  /* its memory, in pages */
+    unsigned gfns;
+    bool sharing;
 };
 
 /* How the kernel writes its page tables. */
@@ -99,6 +107,8 @@ struct guest_stats {
     uint64_t hypercall_errors;  /* unexpected hypercall failures */
     uint64_t kernel_oopses;     /* kernel-mode faults the kernel could not
                                    explain (its own accesses refused) */
+    uint64_t stale_foreign_maps;    /* p2m-race: a foreign mapping of gfn G
+                                   that named a frame no longer backing G */
 };
 
 struct guest_pv;

@@ -72,6 +72,7 @@ void kernel_destroy(struct guest_kernel *g)
         free(p->threads);
         free(p);
     }
+    p2m_race_free(g);
     free(g->free_pfns);
     free((void *)g->pfn_maps);
     free((void *)g->pfn_kind);
@@ -178,6 +179,7 @@ void kernel_stats(const struct guest_kernel *g, struct guest_stats *out)
     out->verify_failures = atomic_load(&m->st.verify_failures);
     out->hypercall_errors = atomic_load(&m->st.hypercall_errors);
     out->kernel_oopses = atomic_load(&m->st.kernel_oopses);
+    out->stale_foreign_maps = atomic_load(&m->st.stale_foreign_maps);
 }
 
 void kernel_report(const struct guest_kernel *g, FILE *f)

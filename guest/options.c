@@ -16,6 +16,7 @@ const char *const workload_kind_name[WL_NR] = {
     [WL_FORK_STORM] = "fork-storm",
     [WL_MMAP_CHURN] = "mmap-churn",
     [WL_MEMTOUCH]   = "memtouch",
+    [WL_P2M_RACE]   = "p2m-race",
 };
 
 static const char *const pt_updates_name[] = {

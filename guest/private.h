@@ -211,7 +211,7 @@ struct gcpu {
 struct gstats {
     _Atomic uint64_t faults_delivered, spurious_seen, spurious_fatal,
         procs_killed, forks, exits, pages_touched, verify_failures,
-        hypercall_errors, kernel_oopses;
+        hypercall_errors, kernel_oopses, stale_foreign_maps;
 };
 
 #define LOG_MAX             64
@@ -317,6 +317,8 @@ struct guest_kernel {
     struct thread *rq_head, *rq_tail;
 
     struct gstats st;
+
+    struct p2m_race *race;          /* p2m-race workload state (or NULL) */
 
     struct gspin log_lock;
     char log[LOG_MAX][LOG_LINE];
@@ -454,6 +456,12 @@ void sched_loop(struct gcpu *c);
 /* ---- workloads (guest/workload.c) ------------------------------------------- */
 void workload_start(struct gcpu *c);
 enum thread_result workload_slice(struct gcpu *c, struct thread *t);
+
+/* ---- the privileged domain's story-B workload (guest/dom0_p2m_race.c) --- */
+/* vCPU 0 at boot: the mapping area and the mapper + pager threads. */
+void p2m_race_start(struct gcpu *c);
+enum thread_result p2m_race_slice(struct gcpu *c, struct thread *t);
+void p2m_race_free(struct guest_kernel *g);
 
 static inline uint64_t vcpu_bit(const struct gcpu *c)
 {

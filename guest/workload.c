@@ -401,6 +401,8 @@ enum thread_result workload_slice(struct gcpu *c, struct thread *t)
         return mmap_churn(c, t);
     case WL_MEMTOUCH:
         return memtouch(c, t);
+    case WL_P2M_RACE:
+        return p2m_race_slice(c, t);
     case WL_NR:
         break;
     }
@@ -413,6 +415,10 @@ void workload_start(struct gcpu *c)
     struct guest_kernel *g = c->g;
     unsigned nthreads = g->wl.threads ? g->wl.threads : 1;
 
+    if (g->wl.kind == WL_P2M_RACE) {
+        p2m_race_start(c);
+        return;
+    }
     for (unsigned i = 0; i < g->wl.procs; i++) {
         struct proc *p = proc_spawn(c, NULL, nthreads);
         if (!p) {

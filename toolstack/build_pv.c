@@ -167,7 +167,8 @@ static int build_data(struct domain *d, const struct build_pv_layout *l,
     snprintf(si->magic, sizeof(si->magic), "xen-3.0-x86_64");
     si->nr_pages = nr_pages;
     si->shared_info = 0;            /* no shared_info page yet */
-    si->flags = 0;                  /* an unprivileged domU */
+    /* dom0 is told so, as Xen's builder does; a domU gets no flags. */
+    si->flags = d->is_privileged ? SIF_PRIVILEGED | SIF_INITDOMAIN : 0;
     si->pt_base = directmap_va(l->pt_pfn);
     si->nr_pt_frames = l->nr_pt_frames;
     si->mfn_list = directmap_va(l->p2m_pfn);
@@ -207,7 +208,7 @@ int build_pv(struct machine *m, const struct build_pv_config *cfg,
 
     struct domain_config dc = {
         .kind = DOMAIN_PV, .nr_vcpus = cfg->nr_vcpus,
-        .max_pages = cfg->nr_pages, .privileged = false, .domid = cfg->domid,
+        .max_pages = cfg->nr_pages, .privileged = cfg->privileged, .domid = cfg->domid,
     };
     rc = domain_create(m, &dc, &d);
     if (rc)

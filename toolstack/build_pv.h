@@ -25,6 +25,7 @@ struct build_pv_config {
     uint64_t nr_pages;                  /* all of its memory */
     const struct guest_options *gopt;
     const struct workload_params *wl;
+    bool privileged;                    /* dom0-like: may act on others */
 };
 
 /* Where the builder put things (pfns), for reports and tests. */

@@ -107,9 +107,9 @@ static void spurious_evidence(const struct run_result *r, uint64_t arg, FILE *f)
     (void)arg;
     fprintf(f, "%" PRIu64 " spurious faults reached the guest (of %" PRIu64
             " page faults delivered; %" PRIu64 " killed a process; "
-            "ptwr.mode=%s, guest.spurious_check=%s)\n",
+            "%s, guest.spurious_check=%s)\n",
             r->total.spurious_seen, r->total.faults_delivered,
-            r->total.spurious_fatal, r->ptwr_mode,
+            r->total.spurious_fatal, r->paging_opts,
             r->spurious_check ? "on" : "off");
     for (unsigned i = 0; i < r->nr_domains; i++)
         if (r->dom[i].gs.spurious_seen)
@@ -142,6 +142,22 @@ static void workload_evidence(const struct run_result *r, uint64_t arg, FILE *f)
                     r->dom[i].name, g->verify_failures, g->hypercall_errors,
                     g->procs_killed);
     }
+    guest_reports(r, f);
+}
+
+/* ---- no-stale-foreign-map (story B) --------------------------------------- */
+static bool no_stale_foreign_map(const struct run_result *r, uint64_t arg)
+{
+    (void)arg;
+    return r->total.stale_foreign_maps == 0;
+}
+
+static void stale_evidence(const struct run_result *r, uint64_t arg, FILE *f)
+{
+    (void)arg;
+    fprintf(f, "%" PRIu64 " foreign mappings named a frame that no longer "
+            "backed their gfn (the mapper's M2P check)\n",
+            r->total.stale_foreign_maps);
     guest_reports(r, f);
 }
 
@@ -190,6 +206,10 @@ static const struct expect_kind expect_table[] = {
     { "max-spurious-faults", "N",
       "at most N spurious page faults reached the guest kernels",
       max_spurious, max_spurious_evidence },
+    { "no-stale-foreign-map", NULL,
+      "no foreign mapping of a gfn named a frame that no longer backed it "
+      "(p2m-race: the mapper's check)",
+      no_stale_foreign_map, stale_evidence },
     { "min-forks", "N",
       "the guests forked at least N processes (the workload really ran)",
       min_forks, forks_evidence },

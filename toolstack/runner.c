@@ -3,7 +3,9 @@
  *
  * Rules:
  *   U1  Domains get domids 1, 2, ... in the order the scenario declares
- *       them; each workload's seed is derived from the run seed and the
+ *       them, except the privileged domain, which is domid 0 (dom0); a
+ *       p2m-race workload learns its target's domid and size here; each
+ *       workload's seed is derived from the run seed and the
  *       domain's position, so one --seed fixes every workload.
  *   U2  Everything the expectations need is copied into struct run_result
  *       before the domains are destroyed (vCPU counters, guest stats and
@@ -11,7 +13,9 @@
  *   U3  The frame table is read with atomic loads and only after every vCPU
  *       has stopped (N2: read-only).
  *   U4  Teardown always runs, also after a failure part-way: a run never
- *       leaves domains behind in the machine it destroys.
+ *       leaves domains behind in the machine it destroys.  The privileged
+ *       domain goes first: its foreign mappings hold references on the
+ *       other domains' frames.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -117,6 +121,7 @@ static void add_stats(struct guest_stats *t, const struct guest_stats *s)
     t->pages_touched += s->pages_touched;
     t->verify_failures += s->verify_failures;
     t->hypercall_errors += s->hypercall_errors;
+    t->stale_foreign_maps += s->stale_foreign_maps;
 }
 
 /* U2: copy what one domain did into its result row. */
@@ -135,6 +140,7 @@ static void collect_domain(struct run_domain *rd, const struct domain *d,
         rd->hv_bounced += v->nr_faults_bounced;
         rd->hv_spurious += v->nr_spurious;
     }
+    rd->shadowed = shadow_stats(d, &rd->sh);
 }
 
 /* det mode: one line on the scheduler (and PCT's guarantee). */
@@ -173,30 +179,83 @@ static void write_schedule(const struct scenario *sc, const struct run_opts *o,
     }
 }
 
+/*
+ * The options that decide how this run's domains are paged: ptwr.mode for
+ * PV domains, the shadow options for HVM shadow domains, p2m.lock for HVM
+ * (the p2m is theirs).  What a reader of a broken expectation needs to know
+ * to tell the old behaviour from the fixed one.
+ */
+static void describe_paging(const struct scenario *sc, const char *ptwr,
+                            char *buf, size_t len)
+{
+    bool pv = false, shadow = false, hvm = false;
+    for (unsigned i = 0; i < sc->nr_domains; i++) {
+        pv |= sc->dom[i].kind != DOMAIN_HVM;
+        hvm |= sc->dom[i].kind == DOMAIN_HVM;
+        shadow |= sc->dom[i].kind == DOMAIN_HVM &&
+                  sc->dom[i].paging == PAGING_SHADOW;
+    }
+    const struct hv_options *o = &sc->hv;
+    size_t n = 0;
+    buf[0] = '\0';
+    if (pv || sc->nr_domains == 0)
+        n += (size_t)snprintf(buf + n, len - n, "ptwr.mode=%s", ptwr);
+    if (shadow && n < len)
+        n += (size_t)snprintf(buf + n, len - n, "%sshadow.oos=%s, "
+                              "shadow.fastpath=%s, shadow.fastpath_oos=%s",
+                              n ? ", " : "", o->shadow_oos ? "on" : "off",
+                              o->shadow_fastpath ? "on" : "off",
+                              o->shadow_fastpath_oos == SH_FASTPATH_OOS_RACY
+                                  ? "racy" : "fixed");
+    if (hvm && n < len)
+        snprintf(buf + n, len - n, "%sp2m.lock=%s", n ? ", " : "",
+                 o->p2m_lock == P2M_LOCK_NONE ? "none" : "locked");
+}
+
 static void print_report(const struct scenario *sc, const struct run_result *r,
                          FILE *f)
 {
-    fprintf(f, "hvlab run %s: seed %" PRIu64 ", sched %s, ptwr.mode=%s, "
+    fprintf(f, "hvlab run %s: seed %" PRIu64 ", sched %s, %s, "
             "guest.spurious_check=%s\n", sc->path, r->seed,
-            r->sched == SCHED_DET ? "det" : "threads", r->ptwr_mode,
+            r->sched == SCHED_DET ? "det" : "threads", r->paging_opts,
             r->spurious_check ? "on" : "off");
     print_sched(r, f);
     for (unsigned i = 0; i < r->nr_domains; i++) {
         const struct run_domain *d = &r->dom[i];
         const struct guest_stats *g = &d->gs;
-        fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, %s procs=%u "
-                "threads=%u iters=%u pages=%u\n", d->domid, d->name, d->nr_vcpus,
-                d->nr_pages >> (20 - PAGE_SHIFT), workload_kind_name[d->wl.kind],
-                d->wl.procs, d->wl.threads, d->wl.iters, d->wl.pages);
+        if (d->wl.kind == WL_P2M_RACE)
+            fprintf(f, "  dom%u '%s' (privileged): %u vCPUs, %" PRIu64
+                    " MiB, p2m-race target=dom%u gfns=%u iters=%u "
+                    "sharing=%s\n", d->domid, d->name, d->nr_vcpus,
+                    d->nr_pages >> (20 - PAGE_SHIFT), d->wl.target,
+                    d->wl.gfns, d->wl.iters, d->wl.sharing ? "on" : "off");
+        else
+            fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, %s procs=%u "
+                    "threads=%u iters=%u pages=%u\n", d->domid, d->name,
+                    d->nr_vcpus, d->nr_pages >> (20 - PAGE_SHIFT),
+                    workload_kind_name[d->wl.kind], d->wl.procs,
+                    d->wl.threads, d->wl.iters, d->wl.pages);
         fprintf(f, "    guest: %" PRIu64 " forks, %" PRIu64 " exits, %" PRIu64
                 " pages touched, %" PRIu64 " faults delivered (%" PRIu64
                 " spurious, %" PRIu64 " fatal), %" PRIu64 " killed\n",
                 g->forks, g->exits, g->pages_touched, g->faults_delivered,
                 g->spurious_seen, g->spurious_fatal, g->procs_killed);
+        if (d->wl.kind == WL_P2M_RACE)
+            fprintf(f, "    foreign mapper: %" PRIu64 " pages written through "
+                    "foreign mappings, %" PRIu64 " stale mappings\n",
+                    g->pages_touched, g->stale_foreign_maps);
         fprintf(f, "    hypervisor: %" PRIu64 " hypercalls, %" PRIu64
                 " faults taken (%" PRIu64 " bounced to the guest, %" PRIu64
                 " judged spurious)\n", d->hypercalls, d->hv_faults,
                 d->hv_bounced, d->hv_spurious);
+        if (d->shadowed)
+            fprintf(f, "    shadow: %" PRIu64 " fast-path and %" PRIu64
+                    " slow-path faults, %" PRIu64 " PT writes emulated, %"
+                    PRIu64 " unsyncs, %" PRIu64 " resyncs, %" PRIu64
+                    " gnp faults reflected, %" PRIu64 " entries prefetched, %"
+                    PRIu64 " frames unshadowed\n", d->sh.fast, d->sh.slow,
+                    d->sh.emulated, d->sh.unsync, d->sh.resync,
+                    d->sh.gnp_injected, d->sh.prefetched, d->sh.unshadowed);
     }
     fprintf(f, "  ran %.3f s; audit: %u violations live, %u after teardown; "
             "heap: %" PRIu64 " frames free before, %" PRIu64 " after\n",
@@ -245,6 +304,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     struct domain *dom[HV_MAX_DOMAINS] = { 0 };
     struct guest_pv *gk[HV_MAX_DOMAINS] = { 0 };
     struct guest_hvm *hk[HV_MAX_DOMAINS] = { 0 };    /* HVM domains' kernels */
+    domid_t domids[HV_MAX_DOMAINS] = { 0 };         /* U1 */
     struct vcpu **vs = NULL;
     struct sched_log *replay = NULL, *record = NULL;
     unsigned nr_built = 0, nr_vs = 0;
@@ -281,6 +341,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
         goto out;
     }
     r->ptwr_mode = sc->hv.ptwr_mode == PTWR_UNHOOK ? "unhook" : "emulate";
+    describe_paging(sc, r->ptwr_mode, r->paging_opts, sizeof(r->paging_opts));
     r->spurious_check = sc->guest.spurious_check;
 
     int rc = machine_create(sc->ram_bytes, sc->host_id, &sc->hv, &m);
@@ -299,13 +360,20 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
         injecting = true;
     }
 
+    for (unsigned i = 0, next = 1; i < sc->nr_domains; i++)
+        domids[i] = sc->dom[i].privileged ? 0 : (domid_t)next++;
     for (unsigned i = 0; i < sc->nr_domains; i++) {
         const struct scn_domain *sd = &sc->dom[i];
         struct workload_params wl = sd->wl;
         wl.seed = mix_seed(r->seed, i);
+        if (sd->wl_target) {
+            wl.target = domids[sd->wl_target - 1];
+            wl.target_pages = sc->dom[sd->wl_target - 1].nr_pages;
+        }
         struct build_pv_config cfg = {
-            .domid = (domid_t)(i + 1), .nr_vcpus = sd->nr_vcpus,
+            .domid = domids[i], .nr_vcpus = sd->nr_vcpus,
             .nr_pages = sd->nr_pages, .gopt = &sc->guest, .wl = &wl,
+            .privileged = sd->privileged,
         };
         if (sd->kind == DOMAIN_HVM) {
             struct build_hvm_config hcfg = {
@@ -387,17 +455,21 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
         goto teardown;
     status = RUN_HELD;      /* provisional: the expectations decide below */
 
-teardown:   /* U4 */
-    for (unsigned i = nr_built; i-- > 0;) {
-        rc = domain_destroy(dom[i]);
-        if (rc) {
-            r->destroy_errors++;
-            fprintf(o->err, "hvlab: destroying dom%u: %s\n", i + 1,
-                    build_errname(rc));
+teardown:   /* U4: the privileged domain first, then the rest */
+    for (unsigned pass = 0; pass < 2; pass++)
+        for (unsigned i = nr_built; i-- > 0;) {
+            if (sc->dom[i].privileged != (pass == 0))
+                continue;
+            rc = domain_destroy(dom[i]);
+            if (rc) {
+                r->destroy_errors++;
+                fprintf(o->err, "hvlab: destroying dom%u: %s\n",
+                        dom[i] ? dom[i]->domid : domids[i],
+                        build_errname(rc));
+            }
+            guest_pv_free(gk[i]);
+            guest_hvm_free(hk[i]);
         }
-        guest_pv_free(gk[i]);
-        guest_hvm_free(hk[i]);
-    }
     if (status == RUN_HELD) {
         r->audit_after = audit_to_text(m, &r->audit_after_text);
         r->free_after = m->nr_free;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "core/sched.h"
+#include "core/shadow/shadow.h"
 #include "guest/guest.h"
 #include "toolstack/scenario.h"
 
@@ -58,12 +59,17 @@ struct run_domain {
     char *guest_report;             /* guest_pv_report text (malloc'd) */
     /* Hypervisor-side vCPU counters, summed over its vCPUs. */
     uint64_t hypercalls, hv_faults, hv_bounced, hv_spurious;
+    bool shadowed;                  /* paging=shadow: `sh` is valid */
+    struct shadow_stats sh;
 };
 
 struct run_result {
     uint64_t seed;
     enum sched_mode sched;
     const char *ptwr_mode;          /* "emulate" / "unhook" */
+    char paging_opts[128];          /* the paging options that matter to
+                                       this run's domain kinds, as key=value
+                                       pairs (for the header and evidence) */
     bool spurious_check;
     unsigned nr_domains;
     struct run_domain dom[HV_MAX_DOMAINS];

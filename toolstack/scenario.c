@@ -31,6 +31,7 @@
 #define DEF_THREADS         1
 #define DEF_ITERS           10
 #define DEF_PAGES           16
+#define DEF_RACE_GFNS       16      /* p2m-race: target gfns worked on */
 #define MIN_MEMORY          (1ULL << 20)
 /* Machine RAM when no `machine` line: the domains plus room for Xen's own
    frames (M2P and its tables). */
@@ -105,7 +106,7 @@ int scenario_parse_size(const char *s, uint64_t *bytes)
 }
 
 /* ---- key=value parameters (P1) ------------------------------------------- */
-enum param_type { PT_UINT, PT_SIZE, PT_KIND, PT_PAGING };
+enum param_type { PT_UINT, PT_SIZE, PT_KIND, PT_PAGING, PT_ONOFF, PT_DOMAIN };
 
 struct param {
     const char *key;
@@ -117,7 +118,8 @@ struct param {
 
 struct domain_args { uint64_t vcpus, memory, kind, paging; };
 struct machine_args { uint64_t ram, host; };
-struct workload_args { uint64_t procs, threads, iters, pages; };
+struct workload_args { uint64_t procs, threads, iters, pages, target, gfns,
+                        sharing; };
 
 #define ARG(type, f)    offsetof(type, f)
 
@@ -138,6 +140,10 @@ static const struct param workload_params[] = {
     { "threads", PT_UINT, 1, 64, "threads per process", ARG(struct workload_args, threads), },
     { "iters",   PT_UINT, 1, 100000000, "iterations per process", ARG(struct workload_args, iters), },
     { "pages",   PT_UINT, 1, 1 << 20, "working-set pages per process", ARG(struct workload_args, pages), },
+    /* p2m-race (a privileged domain's story-B workload) */
+    { "target",  PT_DOMAIN, 0, 0, "p2m-race: the HVM domain it maps and pages", ARG(struct workload_args, target), },
+    { "gfns",    PT_UINT, 1, 4096, "p2m-race: how many of the target's top gfns", ARG(struct workload_args, gfns), },
+    { "sharing", PT_ONOFF, 0, 0, "p2m-race: the pager also shares gfns (on/off)", ARG(struct workload_args, sharing), },
     { NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -187,6 +193,25 @@ static int parse_params(struct parse *p, const char *what, const struct param *t
                 return perr(p, "%s: paging must be shadow or hap, not '%s'",
                             what, val);
             break;
+        case PT_ONOFF:
+            if (strcmp(val, "on") == 0)
+                v = 1;
+            else if (strcmp(val, "off") == 0)
+                v = 0;
+            else
+                return perr(p, "%s: %s must be on or off, not '%s'", what,
+                            key, val);
+            break;
+        case PT_DOMAIN: {          /* stored as its index + 1 */
+            unsigned i = 0;
+            while (i < p->sc->nr_domains && strcmp(p->sc->dom[i].name, val))
+                i++;
+            if (i == p->sc->nr_domains)
+                return perr(p, "%s: %s=%s names no domain declared above",
+                            what, key, val);
+            v = i + 1;
+            break;
+        }
         case PT_SIZE:
             if (scenario_parse_size(val, &v) != 0)
                 return perr(p, "%s: %s=%s is not a size (use e.g. 64M, 1G)",
@@ -357,8 +382,28 @@ static int d_domain(struct parse *p, char **tok, unsigned ntok)
         return perr(p, "domain: too many domains (at most %d)", HV_MAX_DOMAINS - 1);
     struct domain_args a = { .vcpus = DEF_VCPUS, .memory = DEF_MEMORY,
                              .kind = DOMAIN_PV, .paging = PAGING_PV };
-    if (parse_params(p, "domain", domain_params, tok + 1, ntok - 1, &a) != 0)
+    /* `privileged`: a bare word, anywhere after the name. */
+    bool privileged = false;
+    unsigned np = 0;
+    char *params[SCN_MAX_TOKENS];
+    for (unsigned i = 1; i < ntok; i++) {
+        if (strcmp(tok[i], "privileged") == 0)
+            privileged = true;
+        else
+            params[np++] = tok[i];
+    }
+    if (parse_params(p, "domain", domain_params, params, np, &a) != 0)
         return -1;
+    if (privileged) {
+        for (unsigned i = 0; i < sc->nr_domains; i++)
+            if (sc->dom[i].privileged)
+                return perr(p, "domain: '%s' is privileged too, but '%s' "
+                            "(line %u) already is (one privileged domain)",
+                            tok[0], sc->dom[i].name, sc->dom[i].line);
+        if (a.kind != DOMAIN_PV)
+            return perr(p, "domain: a privileged domain is kind=pv (its "
+                        "tools map and page with PV hypercalls)");
+    }
     if (a.kind == DOMAIN_PV && a.paging != PAGING_PV)
         return perr(p, "domain: paging= is for kind=hvm (a PV domain pages "
                     "directly)");
@@ -374,6 +419,7 @@ static int d_domain(struct parse *p, char **tok, unsigned ntok)
     d->paging = (enum paging_mode)a.paging;
     d->nr_vcpus = (unsigned)a.vcpus;
     d->nr_pages = a.memory >> PAGE_SHIFT;
+    d->privileged = privileged;
     return 0;
 }
 
@@ -418,16 +464,39 @@ static int d_workload(struct parse *p, char **tok, unsigned ntok)
         return perr(p, "workload: unknown kind '%s' (kinds: %s)", tok[1], list);
     }
     struct workload_args a = { .procs = DEF_PROCS, .threads = DEF_THREADS,
-                               .iters = DEF_ITERS, .pages = DEF_PAGES };
+                               .iters = DEF_ITERS, .pages = DEF_PAGES,
+                               .gfns = DEF_RACE_GFNS };
     if (parse_params(p, "workload", workload_params, tok + 2, ntok - 2, &a) != 0)
         return -1;
+    bool race = kind == WL_P2M_RACE;
+    if (!race && (a.target || a.sharing || a.gfns != DEF_RACE_GFNS))
+        return perr(p, "workload: target=, gfns= and sharing= are for "
+                    "p2m-race");
+    if (race) {
+        const struct scn_domain *t = a.target ? &sc->dom[a.target - 1] : NULL;
+        if (!d->privileged)
+            return perr(p, "workload: p2m-race runs in a privileged domain "
+                        "('domain %s privileged ...')", d->name);
+        if (!t)
+            return perr(p, "workload: p2m-race needs target=NAME (an HVM "
+                        "domain declared above)");
+        if (t == d || t->kind != DOMAIN_HVM)
+            return perr(p, "workload: p2m-race target '%s' must be another, "
+                        "kind=hvm, domain", t->name);
+        if (t->nr_pages <= a.gfns)
+            return perr(p, "workload: p2m-race gfns=%llu leaves target '%s' "
+                        "no memory of its own", (unsigned long long)a.gfns,
+                        t->name);
+    }
     d->has_workload = true;
     d->workload_line = p->line;
     d->wl = (struct workload_params){
         .kind = (enum workload_kind)kind, .procs = (unsigned)a.procs,
         .threads = (unsigned)a.threads, .iters = (unsigned)a.iters,
         .pages = (unsigned)a.pages, .seed = 0,
+        .gfns = race ? (unsigned)a.gfns : 0, .sharing = a.sharing != 0,
     };
+    d->wl_target = (unsigned)a.target;
     return 0;
 }
 
@@ -515,8 +584,8 @@ int scenario_inject(struct scenario *sc, const char *arg, char *err,
 
 static const struct directive directives[] = {
     { "machine",  "machine ram=SIZE [host=N]",                 d_machine },
-    { "domain",   "domain NAME [kind=pv|hvm] [paging=shadow|hap] [vcpus=N] [memory=SIZE]", d_domain },
-    { "workload", "workload DOMAIN KIND [procs=N] [threads=N] [iters=N] [pages=N]",
+    { "domain",   "domain NAME [kind=pv|hvm] [paging=shadow|hap] [privileged] [vcpus=N] [memory=SIZE]", d_domain },
+    { "workload", "workload DOMAIN KIND [procs=N] [threads=N] [iters=N] [pages=N] [target=NAME gfns=N sharing=on|off]",
                                                                d_workload },
     { "set",      "set KEY=VALUE",                             d_set },
     { "seed",     "seed N",                                    d_seed },

@@ -58,6 +58,9 @@ struct scn_domain {
     enum paging_mode paging;        /* HVM: shadow or hap; PV: PAGING_PV */
     unsigned nr_vcpus;
     uint64_t nr_pages;              /* memory, in 4 KiB pages */
+    bool privileged;                /* `privileged`: domid 0, may map and
+                                       page other domains (one at most) */
+    unsigned wl_target;             /* p2m-race target=: index + 1 */
     bool has_workload;
     unsigned workload_line;
     struct workload_params wl;      /* wl.seed is set by the runner */

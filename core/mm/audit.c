@@ -18,6 +18,10 @@
  *   U4  Each violation is one paragraph: invariant number and name, frame,
  *       owner, both words decoded, what was expected, and the frame's last
  *       transitions from the history ring.
+ *   U5  Invariant 22's mapping half: no L1 entry maps a dom_cow (shared)
+ *       frame writable.  Shared frames are on no page list and their
+ *       p2m references are not seen here, so their counts are left to
+ *       the p2m audit (p2m_audit.c).
  *   Not checkable from a snapshot: 5 and 11 (they are about order; the
  *   trace analysis checks them), 12 (hvlab has no getpageframeinfo yet).
  */
@@ -29,6 +33,7 @@
 #include "core/mm/frame.h"
 #include "core/mm/history.h"
 #include "core/mm/mm.h"
+#include "core/mm/p2m.h"
 #include "core/mm/pv_pt.h"
 #include "core/vcpu.h"
 
@@ -49,7 +54,7 @@ struct audit {
     unsigned violations;
 };
 
-static const char *const inv_name[13] = {
+static const char *const inv_name[23] = {
     [1] = "general count covers every reference",
     [2] = "page-table type count equals its users",
     [3] = "no writable mapping of a page table",
@@ -59,6 +64,7 @@ static const char *const inv_name[13] = {
     [8] = "pinned implies validated and in use",
     [9] = "validated table entries are well-formed",
     [10] = "linear count: entries or uses, not both",
+    [22] = "no writable mapping of a shared (dom_cow) frame",
 };
 
 static void decode_count(uint64_t c, char *buf, size_t n)
@@ -96,9 +102,14 @@ static void violation(struct audit *a, unsigned inv, mfn_t mfn,
     char cb[96], tb[96];
     decode_count(atomic_load(&pg->count_info), cb, sizeof(cb));
     decode_type(atomic_load(&pg->type_info), tb, sizeof(tb));
-    fprintf(a->out, "audit: invariant %u (%s): mfn %#llx owner d%u\n", inv,
-            inv < 13 && inv_name[inv] ? inv_name[inv] : "?",
-            (unsigned long long)mfn, pg->owner);
+    char owner[16];
+    if (pg->owner == DOMID_COW)
+        snprintf(owner, sizeof(owner), "dom_cow");
+    else
+        snprintf(owner, sizeof(owner), "d%u", pg->owner);
+    fprintf(a->out, "audit: invariant %u (%s): mfn %#llx owner %s\n", inv,
+            inv < 23 && inv_name[inv] ? inv_name[inv] : "?",
+            (unsigned long long)mfn, owner);
     fprintf(a->out, "    count_info %#018llx [%s]\n    type_info  %#018llx [%s]\n",
             (unsigned long long)atomic_load(&pg->count_info), cb,
             (unsigned long long)atomic_load(&pg->type_info), tb);
@@ -133,6 +144,13 @@ static void count_entry(struct audit *a, struct domain *d, mfn_t tbl,
     struct expect *x = &a->e[t];
     if (level == 1) {
         x->gen++;
+        if ((e & _PAGE_RW) && mfn_to_page(m, t)->owner == DOMID_COW) {
+            /* 22: shared frames are copy-on-write; an RW PTE lets one
+               writer change every sharer's page (story B). */
+            violation(a, 22, t, "writable mapping by d%llu (L1 mfn %#llx)",
+                      d->domid, tbl);
+            return;
+        }
         struct domain *o = page_get_owner(m, t);
         if ((e & _PAGE_RW) && (o == d || !o || o->kind != DOMAIN_HVM)) {
             x->rw_maps++;
@@ -248,7 +266,7 @@ static void check_frame(struct audit *a, mfn_t mfn)
             violation(a, 1, mfn, "frame of a domain missing from its page "
                       "list (%llu refs found, count %llu)", x->gen,
                       c & PGC_count_mask);
-        else if (x->gen)
+        else if (x->gen && pg->owner != DOMID_COW)  /* 22 checks those */
             violation(a, 1, mfn, "%llu references to a frame no domain owns "
                       "(count %llu)", x->gen, c & PGC_count_mask);
         return;
@@ -302,6 +320,14 @@ static void check_frame(struct audit *a, mfn_t mfn)
     }
 }
 
+/* A p2m_map_foreign entry holds a general reference (p2m_foreign.c F5). */
+static void count_foreign_ref(void *ctx, mfn_t mfn)
+{
+    struct audit *a = ctx;
+    if (mfn_valid(a->m, mfn))
+        a->e[mfn].gen++;
+}
+
 unsigned mm_audit(struct machine *m, FILE *out)
 {
     struct audit a = { .m = m, .out = out };
@@ -317,6 +343,7 @@ unsigned mm_audit(struct machine *m, FILE *out)
             continue;
         domain_for_each_page(d, collect_frame, &a);
         collect_vcpu_roots(&a, d);
+        p2m_foreign_refs(d, count_foreign_ref, &a);
         if (d->paging_hooks && d->paging_hooks->audit_refs)
             d->paging_hooks->audit_refs(d, count_mode_ref, &a);
     }

@@ -20,6 +20,9 @@
  *
  * The pager is the privileged domain: XENMEM_paging_op (nominate, evict,
  * prep) through memory_op, or the host API below for a toolstack pager.
+ * XENMEM_paging_op_prep also resumes the gfn (Xen since 4.2 makes a
+ * prepared page guest-accessible at once); the host API keeps prep and
+ * resume apart, as a ring-driven pager sees them.
  * All return 0 or -XEN_E*.
  */
 #ifndef HVLAB_CORE_MM_MEM_PAGING_H

@@ -262,6 +262,10 @@ long do_memory_op(struct vcpu *v, unsigned long cmd, uint64_t arg)
         return start_extent ? -XEN_EINVAL : mem_paging_memop(v, arg);
     case XENMEM_sharing_op:             /* core/mm/p2m_sharing.c */
         return start_extent ? -XEN_EINVAL : mem_sharing_memop(v, arg);
+    case XENMEM_add_to_physmap:         /* core/mm/p2m_foreign.c */
+        return memory_add_to_physmap(v, start_extent, arg);
+    case XENMEM_add_to_physmap_batch:
+        return memory_add_to_physmap_batch(v, start_extent, arg);
     }
     return -XEN_ENOSYS;
 }

@@ -313,6 +313,8 @@ static bool drop_shared_ref(struct domain *d, pfn_t gfn, npte_t e, void *arg)
     p2m_decode(e, &mfn, &t, &a);
     if (t == p2m_ram_shared && mfn != INVALID_MFN)
         mem_sharing_drop_gfn_ref(d->m, mfn);
+    if (t == p2m_map_foreign && mfn != INVALID_MFN)
+        put_page(d->m, mfn);            /* p2m_foreign.c F5 */
     return true;
 }
 
@@ -642,7 +644,12 @@ int p2m_remove_page(struct domain *d, pfn_t gfn)
     mfn_t mfn = read_gfn(d, gfn, &t, &a);
     int rc = 0;
 
-    if (t == p2m_ram_shared) {
+    if (t == p2m_map_foreign) {
+        /* The entry's reference on the foreign frame goes with it (F5). */
+        rc = p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid, p2m_access_rwx);
+        if (rc == 0 && mfn != INVALID_MFN)
+            put_page(m, mfn);
+    } else if (t == p2m_ram_shared) {
         /* The gfn's sharing reference goes with the entry. */
         rc = p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid, p2m_access_rwx);
         if (rc == 0 && mfn != INVALID_MFN)
@@ -702,4 +709,23 @@ int p2m_translate_foreign_l1e(struct domain *pg_owner, uint64_t *l1e,
     *l1e = pte_make(mfn, pte_flags(*l1e));
     INJ_POINT(p2m_foreign_before_install, current);     /* inject: window */
     return 0;
+}
+
+/*
+ * Story B under p2m.lock=none (XEN-NOTES 12.B): before 2012 a translated
+ * foreign map did not know dom_cow, so a gfn that became shared between
+ * the unlocked lookup and get_page_from_l1e still got its mapping, with a
+ * general reference on the shared frame (and no type reference: a foreign
+ * map into an HVM guest takes none).  locked (today's Xen) refuses it.
+ */
+bool p2m_foreign_ref_shared(struct domain *l1e_owner, struct domain *pg_owner,
+                            mfn_t mfn)
+{
+    struct machine *m = pg_owner->m;
+    if (lookups_locked(pg_owner) || !pg_owner->p2m || pg_owner == l1e_owner ||
+        !l1e_owner->is_privileged || !mfn_valid(m, mfn) ||
+        mfn_to_page(m, mfn)->owner != DOMID_COW)
+        return false;
+    struct domain *cow = p2m_dom_cow(m);
+    return cow && get_page(m, mfn, cow);
 }

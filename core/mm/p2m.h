@@ -163,6 +163,29 @@ int p2m_remove_page(struct domain *d, pfn_t gfn);
 int p2m_translate_foreign_l1e(struct domain *pg_owner, uint64_t *l1e,
                               mfn_t *ref);
 
+/* p2m.lock=none only (story B): an L1 entry of privileged l1e_owner maps
+   mfn on behalf of translated pg_owner and mfn is a dom_cow frame (the gfn
+   was shared after the unlocked lookup): take a general reference on it as
+   the pre-2012 code did.  false (nothing taken) in every other case. */
+bool p2m_foreign_ref_shared(struct domain *l1e_owner, struct domain *pg_owner,
+                            mfn_t mfn);
+
+/* ---- foreign frames in a translated domain's p2m (p2m_foreign.c) ---------- */
+/* One page of XENMEM_add_to_physmap_batch gmfn_foreign by curr: fgfn of
+   domain foreigndom appears at gpfn of tdom as p2m_map_foreign, the entry
+   holding a general reference on the frame.  0 or -XEN_ESRCH / EPERM /
+   EINVAL / ENOMEM (p2m_foreign.c F4). */
+int p2m_add_foreign(struct domain *curr, struct domain *tdom, pfn_t fgfn,
+                    pfn_t gpfn, uint16_t foreigndom);
+/* Call ref(ctx, mfn) for every p2m_map_foreign entry of d (each holds a
+   general reference on mfn; the frame audit counts them). */
+void p2m_foreign_refs(struct domain *d, void (*ref)(void *ctx, mfn_t mfn),
+                      void *ctx);
+/* XENMEM_add_to_physmap / XENMEM_add_to_physmap_batch (F1-F3). */
+long memory_add_to_physmap(struct vcpu *v, uint64_t start_extent, uint64_t arg);
+long memory_add_to_physmap_batch(struct vcpu *v, uint64_t start_extent,
+                                 uint64_t arg);
+
 /* Highest gfn ever mapped. */
 pfn_t p2m_max_gfn(const struct domain *d);
 

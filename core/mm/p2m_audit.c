@@ -130,3 +130,29 @@ unsigned p2m_audit(struct machine *m, FILE *out)
     }
     return s.violations;
 }
+
+struct foreign_refs {
+    void (*ref)(void *ctx, mfn_t mfn);
+    void *ctx;
+};
+
+static bool foreign_leaf(struct domain *d, pfn_t gfn, npte_t e, void *arg)
+{
+    struct foreign_refs *f = arg;
+    mfn_t mfn;
+    p2m_type_t t;
+    p2m_access_t a;
+    (void)d;
+    (void)gfn;
+    p2m_decode(e, &mfn, &t, &a);
+    if (t == p2m_map_foreign && mfn != INVALID_MFN)
+        f->ref(f->ctx, mfn);
+    return true;
+}
+
+void p2m_foreign_refs(struct domain *d, void (*ref)(void *ctx, mfn_t mfn),
+                      void *ctx)
+{
+    struct foreign_refs f = { ref, ctx };
+    p2m_for_each_leaf(d, foreign_leaf, &f);
+}

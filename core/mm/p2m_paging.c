@@ -234,6 +234,11 @@ long mem_paging_memop(struct vcpu *v, uint64_t arg)
         }
         rc = mem_paging_prep(d, op.gfn, buf);
         free(buf);
+        /* Like Xen since 4.2, prep through the hypercall makes the gfn
+           guest-accessible at once (the host API keeps prep and resume
+           apart, as a ring-driven pager does). */
+        if (rc == 0)
+            rc = mem_paging_resume(d, op.gfn);
         return rc;
     }
     default:

@@ -46,6 +46,7 @@
 #include "core/machine.h"
 #include "core/mm/frame.h"
 #include "core/mm/mm.h"
+#include "core/mm/p2m.h"
 #include "core/mm/private.h"
 #include "core/mm/pv_pt.h"
 #include "core/mmu.h"
@@ -185,6 +186,9 @@ int get_page_from_l1e(struct machine *m, pte_t l1e, struct domain *l1e_owner,
 
     bool got;
     struct domain *real = get_ref_any_owner(m, mfn, &got);
+    if (!real && p2m_foreign_ref_shared(l1e_owner, pg_owner, mfn))
+        return 0;       /* p2m.lock=none: the pre-2012 RW map of a shared
+                           frame (story B); general ref only */
     if (real != pg_owner) {
         /* P4: only a privileged mapper may map another domain's frames. */
         if (!real || pg_owner == l1e_owner || !pg_owner->is_privileged)
@@ -214,6 +218,10 @@ void put_page_from_l1e(struct machine *m, pte_t l1e, struct domain *l1e_owner)
     if (!mfn_valid(m, mfn))
         return;
     struct domain *pg_owner = page_get_owner(m, mfn);
+    if (mfn_to_page(m, mfn)->owner == DOMID_COW) {
+        put_page(m, mfn);       /* p2m_foreign_ref_shared's reference */
+        return;
+    }
     if ((l1e & _PAGE_RW) &&
         (l1e_owner == pg_owner || !pg_owner || pg_owner->kind != DOMAIN_HVM))
         put_page_and_type(m, mfn);

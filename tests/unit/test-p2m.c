@@ -648,6 +648,43 @@ static void t_none_stale_evict(void)
     finish(&f);
 }
 
+/* A gfn shared between the mapper's lookup and its reference: locked (and
+   today's Xen) refuses an L1 entry to the dom_cow frame; none takes the
+   pre-2012 path and accepts it with a general reference only, and the
+   frame audit reports the writable mapping of a shared frame (22). */
+static void run_stale_shared(enum p2m_lock_mode mode)
+{
+    struct p2m_fix f;
+    setup_opt(&f, mode, HVM_PAGES);
+    mfn_t mfn;
+    uint64_t h;
+    CHECK_EQ(domctl_populate(f.h, 12, 1, &mfn), 0);
+    CHECK_EQ(mem_sharing_nominate_gfn(f.h, 12, &h), 0);
+    uint64_t before = count_of(&f, mfn);
+    pte_t e = pte_make(mfn, _PAGE_PRESENT | _PAGE_RW);
+    if (mode == P2M_LOCK_LOCKED) {
+        CHECK_EQ(get_page_from_l1e(f.pv.m, e, f.pv.d, f.h), -XEN_EBUSY);
+        CHECK_EQ(count_of(&f, mfn), before);
+        finish(&f);
+        return;
+    }
+    CHECK_EQ(get_page_from_l1e(f.pv.m, e, f.pv.d, f.h), 0);
+    CHECK_EQ(count_of(&f, mfn), before + 1);
+    CHECK_EQ(atomic_load(&mfn_to_page(f.pv.m, mfn)->type_info) &
+             PGT_count_mask, 1);                /* still only shared's */
+    pt_write_entry(f.pv.m, f.pv.d->domid, f.pv.l1, 1, MAP_SLOT, 0, e,
+                   PTW_MMU_UPDATE);
+    CHECK(mm_audit(f.pv.m, NULL) > 0);
+    pt_write_entry(f.pv.m, f.pv.d->domid, f.pv.l1, 1, MAP_SLOT, e, 0,
+                   PTW_MMU_UPDATE);
+    put_page_from_l1e(f.pv.m, e, f.pv.d);
+    CHECK_EQ(count_of(&f, mfn), before);
+    finish(&f);
+}
+
+static void t_locked_refuses_shared(void) { run_stale_shared(P2M_LOCK_LOCKED); }
+static void t_none_maps_shared(void) { run_stale_shared(P2M_LOCK_NONE); }
+
 /* The option parses both words and nothing else. */
 static void t_option(void)
 {
@@ -681,6 +718,8 @@ static const struct test tests[] = {
     { "p2m.lock=locked: a set_entry elsewhere waits until put_gfn", t_locked_waits },
     { "p2m.lock=none: a set_entry elsewhere does not wait for put_gfn", t_none_does_not_wait },
     { "p2m.lock=none: the pager evicts the frame under a mapper's lookup", t_none_stale_evict },
+    { "p2m.lock=locked: an RW L1 entry to a dom_cow frame is refused -EBUSY", t_locked_refuses_shared },
+    { "p2m.lock=none: it is taken with a general ref and the audit reports 22", t_none_maps_shared },
     { "p2m.lock accepts locked|none", t_option },
 };
 

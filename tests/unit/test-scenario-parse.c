@@ -188,6 +188,61 @@ static void t_bad_files(void)
     }
 }
 
+/* A privileged domain with the story-B workload: its arguments parse, and
+   every misuse is refused naming the line. */
+static void t_privileged_race(void)
+{
+    static const char text[] =
+        "domain g kind=hvm paging=hap memory=4M\n"
+        "workload g memtouch\n"
+        "domain dom0 kind=pv privileged vcpus=2 memory=4M\n"
+        "workload dom0 p2m-race target=g gfns=8 iters=50 sharing=on\n";
+    char err[1024];
+    struct scenario *sc = parse(text, err, sizeof(err));
+    if (!sc)
+        fprintf(stderr, "  %s\n", err);
+    REQUIRE(sc != NULL);
+    CHECK(!sc->dom[0].privileged);
+    CHECK(sc->dom[1].privileged);
+    CHECK_EQ(sc->dom[1].nr_vcpus, 2);
+    CHECK_EQ(sc->dom[1].wl.kind, WL_P2M_RACE);
+    CHECK_EQ(sc->dom[1].wl_target, 1);             /* index + 1 of g */
+    CHECK_EQ(sc->dom[1].wl.gfns, 8);
+    CHECK_EQ(sc->dom[1].wl.iters, 50);
+    CHECK(sc->dom[1].wl.sharing);
+    scenario_free(sc);
+
+    static const struct { const char *text; const char *says; } bad[] = {
+        { "domain g kind=hvm\nworkload g memtouch\ndomain d privileged\n"
+          "workload d p2m-race\n", "needs target=NAME" },
+        { "domain g kind=hvm\nworkload g memtouch\ndomain d\n"
+          "workload d p2m-race target=g\n", "runs in a privileged domain" },
+        { "domain g\nworkload g memtouch\ndomain d privileged\n"
+          "workload d p2m-race target=g\n", "must be another, kind=hvm" },
+        { "domain g kind=hvm\nworkload g memtouch\ndomain d privileged\n"
+          "workload d p2m-race target=nope\n", "names no domain declared above" },
+        { "domain g kind=hvm\nworkload g memtouch\ndomain d privileged\n"
+          "workload d p2m-race target=g sharing=yes\n", "must be on or off" },
+        { "domain g kind=hvm\nworkload g memtouch target=g\n",
+          "are for p2m-race" },
+        { "domain a privileged\ndomain b privileged\n", "one privileged domain" },
+        { "domain a kind=hvm privileged\n", "a privileged domain is kind=pv" },
+        { "domain g kind=hvm memory=1M\nworkload g memtouch\n"
+          "domain d privileged\nworkload d p2m-race target=g gfns=256\n",
+          "leaves target 'g' no memory" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        sc = parse(bad[i].text, err, sizeof(err));
+        CHECK(sc == NULL);
+        scenario_free(sc);
+        if (!strstr(err, bad[i].says)) {
+            fprintf(stderr, "  case %zu: got \"%s\", expected \"%s\"\n", i,
+                    err, bad[i].says);
+            test_failures++;
+        }
+    }
+}
+
 /* A file that does not exist is named with the reason. */
 static void t_missing_file(void)
 {
@@ -222,6 +277,7 @@ static void t_shipped(void)
 {
     static const char *const files[] = {
         "scenarios/pv-fork-storm.hvl", "scenarios/ptwr-unhook-spurious.hvl",
+        "scenarios/p2m-lookup-race.hvl", "scenarios/p2m-lookup-race-sharing.hvl",
     };
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
         char err[1024];
@@ -242,6 +298,7 @@ static const struct test tests[] = {
     { "--set overrides the scenario's own set lines", t_set_overrides },
     { "a bad --set names itself and lists the known keys", t_set_bad },
     { "every bad file is refused naming its exact line and the mistake", t_bad_files },
+    { "a privileged domain's p2m-race workload parses; misuses are refused", t_privileged_race },
     { "a missing scenario file is named with the reason", t_missing_file },
     { "sizes take K/M/G suffixes and refuse junk", t_sizes },
     { "the shipped scenarios parse", t_shipped },
