@@ -13,6 +13,15 @@
  *                        re-propagated, per second (shadow.oos=off)
  * Setup: one HVM domain, 64 gfns, a 4-level gfn-based tree mapping 16 data
  * pages and the L1 itself (as tests/unit/test-shadow.c).
+ *
+ * Whole runs (runner_run, det mode, one core, as bench-sched.c):
+ *   shadow_oos_on_runs, shadow_oos_off_runs   det runs per CPU second of
+ *                        a 3-vCPU HVM shadow fork storm (storm[] below),
+ *                        each a whole run (machine, build, workload, audits,
+ *                        teardown), with shadow.oos=on and =off; the same
+ *                        seeds for both, rounds interleaved
+ *   shadow_oos_on_vs_off on / off, the median of the per-round ratios
+ *                        (> 1: out-of-sync L1s make the storm faster)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +35,16 @@
 #include "core/options.h"
 #include "core/shadow/shadow.h"
 #include "core/vcpu.h"
+#include "toolstack/runner.h"
+#include "toolstack/scenario.h"
 
 #define DATA_VA     0x40000000ULL
 #define PT_VA       (DATA_VA + 100 * 4096ULL)
 #define HOLE_VA     (DATA_VA + 50 * 4096ULL)
 #define N           200000
 #define RUNS        3
+#define OOS_ROUNDS  7           /* on/off rounds, interleaved */
+#define OOS_SEEDS   12          /* det runs per round and setting */
 
 static struct machine *m;
 static struct domain *d;
@@ -86,6 +99,112 @@ static void setup(void)
     }
 }
 
+/* ---- whole runs: OOS on vs off ------------------------------------------- */
+
+/* A fork-heavy HVM shadow guest: every fork copies L1 tables and
+   write-protects the parent's PTEs with plain stores, every first touch
+   and copy-on-write faults.  Today's fast path (fastpath_oos=fixed). */
+static const char storm[] =
+    "machine ram=48M\n"
+    "domain storm kind=hvm paging=shadow vcpus=3 memory=16M\n"
+    "workload storm fork-storm procs=4 threads=1 iters=4 pages=32\n"
+    "set shadow.fastpath_oos=fixed\n"
+    "set guest.spurious_check=on\n"
+    "expect audit-clean\n"
+    "expect workload-ok\n"
+    "expect no-spurious-fault\n";
+
+struct oos_figs {
+    double runs_per_s;
+    uint64_t faults, forks;         /* hypervisor faults, guest forks: sums */
+};
+
+/* CPU time of this thread: a det run is all on the caller's thread, and
+   on a loaded host wall time measures the other processes as well. */
+static double cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* OOS_SEEDS det runs (seeds 1..OOS_SEEDS) of the storm with shadow.oos=oos. */
+static int oos_runs(const char *oos, struct oos_figs *f)
+{
+    char err[512], kv[32];
+    struct scenario *sc = scenario_parse_text("bench-shadow storm", storm,
+                                              err, sizeof(err));
+    snprintf(kv, sizeof(kv), "shadow.oos=%s", oos);
+    if (!sc || scenario_set(sc, kv, "bench", err, sizeof(err)) != 0) {
+        fprintf(stderr, "bench-shadow: %s\n", err);
+        scenario_free(sc);
+        return -1;
+    }
+    FILE *devnull = fopen("/dev/null", "w");
+    struct run_result r;
+    f->faults = f->forks = 0;
+    double t0 = cpu_ns();
+    for (unsigned i = 0; i < OOS_SEEDS; i++) {
+        struct run_opts o = {
+            .seed = i + 1, .seed_given = true, .sched = SCHED_DET,
+            .out = devnull, .err = stderr, .result = &r,
+        };
+        if (runner_run(sc, &o) != RUN_HELD) {
+            fprintf(stderr, "bench-shadow: the storm with %s did not hold "
+                    "(seed %u)\n", kv, i + 1);
+            fclose(devnull);
+            scenario_free(sc);
+            return -1;
+        }
+        f->faults += r.dom[0].hv_faults;
+        f->forks += r.total.forks;
+    }
+    f->runs_per_s = OOS_SEEDS / ((cpu_ns() - t0) / 1e9);
+    fclose(devnull);
+    scenario_free(sc);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, unsigned n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int oos_figures(void)
+{
+    double on[OOS_ROUNDS], off[OOS_ROUNDS], ratio[OOS_ROUNDS];
+    struct oos_figs fon, foff;
+    for (unsigned r = 0; r < OOS_ROUNDS; r++) {
+        if (oos_runs("on", &fon) != 0 || oos_runs("off", &foff) != 0)
+            return -1;
+        on[r] = fon.runs_per_s;
+        off[r] = foff.runs_per_s;
+        ratio[r] = on[r] / off[r];
+    }
+    double ron = median(on, OOS_ROUNDS), roff = median(off, OOS_ROUNDS);
+    printf("figure shadow_oos_on_vs_off: %.2f x   [on: %.0f runs/s, %.0f "
+           "hypervisor faults a run; off: %.0f runs/s, %.0f faults a run; "
+           "det runs of a 3-vCPU HVM shadow fork storm, procs=4 iters=4 "
+           "pages=32, 16 MiB, seeds 1..%d, runs per CPU second, median of %d "
+           "interleaved rounds]\n",
+           median(ratio, OOS_ROUNDS), ron, (double)fon.faults / OOS_SEEDS,
+           roff, (double)foff.faults / OOS_SEEDS, OOS_SEEDS, OOS_ROUNDS);
+    printf("figure shadow_oos_on_runs: %.0f runs/s   [shadow.oos=on, %.1f "
+           "forks a run, whole det runs incl. machine and audits, per CPU "
+           "second]\n", ron,
+           (double)fon.forks / OOS_SEEDS);
+    printf("figure shadow_oos_off_runs: %.0f runs/s   [shadow.oos=off, %.1f "
+           "forks a run]\n", roff, (double)foff.forks / OOS_SEEDS);
+    return 0;
+}
+
 int main(void)
 {
     setup();
@@ -119,5 +238,6 @@ int main(void)
     shadow_teardown(d);
     domain_destroy(d);
     machine_destroy(m);
-    return 0;
+    current = NULL;
+    return oos_figures() == 0 ? 0 : 1;
 }
