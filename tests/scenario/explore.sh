@@ -50,13 +50,7 @@ out=$("$HVLAB" explore "$tmp/c-small.hvl" --runs 1000 --jobs 2 2>&1); rc=$?
 check "story C small, emulate: 1000 of 1000 seeds hold" $? "$out"
 
 # c.
-trace_hash() {
-    babeltrace2 "$1" 2>/dev/null |
-        sed -E 's/^\[[^]]*\] \([^)]*\) [^ ]+ //;
-                s/\{ cpu_id = [0-9]+ \}, //;
-                s/\{ vpid = [0-9]+, vtid = [0-9]+, procname = "[^"]*" \}, //' |
-        sha256sum | cut -d' ' -f1
-}
+. tests/scenario/lib/trace.sh     # trace_hash
 name="story C seed $SEED_C replays twice with --trace to one trace hash, breaking no-spurious-fault both times"
 if ! command -v babeltrace2 >/dev/null || ! { lttng list >/dev/null 2>&1 ||
      lttng-sessiond --no-kernel --daemonize >/dev/null 2>&1; }; then

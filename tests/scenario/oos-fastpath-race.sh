@@ -63,13 +63,7 @@ for opt in shadow.oos=off shadow.fastpath=off; do
 done
 
 # e.
-trace_hash() {
-    babeltrace2 "$1" 2>/dev/null |
-        sed -E 's/^\[[^]]*\] \([^)]*\) [^ ]+ //;
-                s/\{ cpu_id = [0-9]+ \}, //;
-                s/\{ vpid = [0-9]+, vtid = [0-9]+, procname = "[^"]*" \}, //' |
-        sha256sum | cut -d' ' -f1
-}
+. tests/scenario/lib/trace.sh     # trace_hash
 name="racy, seed $SEED replays twice with --trace to one trace hash, breaking no-spurious-fault both times"
 if ! command -v babeltrace2 >/dev/null || ! { lttng list >/dev/null 2>&1 ||
      lttng-sessiond --no-kernel --daemonize >/dev/null 2>&1; }; then
