@@ -46,9 +46,9 @@
  *      its two mappings in a one-slot, process-wide cache for the next
  *      machine of the same size (a seed search creates one per run, and
  *      first touches of fresh anonymous memory are most of a small run's
- *      cost).  Parking restores rule 1's promise: every frame that was
- *      ever taken (any frame not in the pristine free state) is zeroed and
- *      the frame table is cleared, so a recycled machine is
+ *      cost).  Taking them back restores rule 1's promise: every frame that
+ *      was ever taken (any frame not in the pristine free state) is zeroed
+ *      and the frame table is cleared, so a recycled machine is
  *      indistinguishable from a fresh one, trace events included.
  */
 #include <assert.h>
@@ -94,7 +94,8 @@ static void arena_unmap(uint8_t *ram, struct page_info *ft, uint64_t nr_frames)
         munmap(ft, nr_frames * sizeof(struct page_info));
 }
 
-/* Rule 10: take the parked mappings if they fit nr_frames exactly. */
+/* Rule 10: take the parked mappings if they fit nr_frames exactly, cleaned
+   back to the fresh state. */
 static bool arena_take(uint64_t nr_frames, uint8_t **ram,
                        struct page_info **ft)
 {
@@ -109,11 +110,20 @@ static bool arena_take(uint64_t nr_frames, uint8_t **ram,
         hit = true;
     }
     pthread_mutex_unlock(&arena_cache.lock);
-    return hit;
+    if (!hit)
+        return false;
+    /* Clean here, not when parked: a process that never creates another
+       machine (one `hvlab run`) does not pay for it at exit. */
+    for (mfn_t mfn = 0; mfn < nr_frames; mfn++)
+        if (atomic_load_explicit(&(*ft)[mfn].count_info,
+                                 memory_order_relaxed) != PGC_state_free)
+            memset(*ram + (mfn << PAGE_SHIFT), 0, PAGE_SIZE);
+    memset(*ft, 0, nr_frames * sizeof(struct page_info));
+    return true;
 }
 
 /*
- * Rule 10: park m's mappings, cleaned back to the fresh state; whatever
+ * Rule 10: park m's mappings as they are (arena_take cleans them); whatever
  * was parked before is unmapped.  False (nothing done) for large machines.
  */
 static bool arena_park(struct machine *m)
@@ -121,12 +131,6 @@ static bool arena_park(struct machine *m)
     if (m->ram == NULL || m->frame_table == NULL ||
         m->nr_frames > ARENA_CACHE_MAX_FRAMES)
         return false;
-    for (mfn_t mfn = 0; mfn < m->nr_frames; mfn++)
-        if (atomic_load_explicit(&m->frame_table[mfn].count_info,
-                                 memory_order_relaxed) != PGC_state_free)
-            memset(mfn_to_virt(m, mfn), 0, PAGE_SIZE);
-    memset(m->frame_table, 0, m->nr_frames * sizeof(struct page_info));
-
     pthread_mutex_lock(&arena_cache.lock);
     uint8_t *old_ram = arena_cache.ram;
     struct page_info *old_ft = arena_cache.frame_table;
