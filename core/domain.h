@@ -32,6 +32,8 @@ enum paging_mode {
 struct domain;
 struct p2m_domain;
 struct shadow_domain;
+struct grant_table;
+struct evtchn_domain;
 
 /*
  * Hooks of the domain's paging mode (Xen's paging_mode ops), set by the
@@ -66,6 +68,12 @@ struct domain {
     _Atomic uint64_t tot_pages;
     uint32_t page_list_head;        /* frames owned, linked by mfn */
     uint32_t page_list_tail;
+    /* Xen pages shared with the guest (grant-table frames, shared_info):
+       owned by d but not its memory (Xen's xenpage_list), not counted in
+       tot_pages; core/mm/alloc.c alloc_xen_shared_page. */
+    uint32_t xenpage_list_head;
+    uint32_t xenpage_list_tail;
+    _Atomic uint64_t xenheap_pages;
     pfn_t max_gpfn;                 /* highest pfn the guest was given */
 
     /* vCPUs: fixed at creation. */
@@ -87,6 +95,14 @@ struct domain {
                                        by core/mm/p2m.c only */
     struct shadow_domain *shadow;   /* owned by core/shadow */
     const struct paging_hooks *paging_hooks;
+
+    /* Sharing memory and signals with other domains. */
+    struct grant_table *grant_table; /* owned by core/grant */
+    struct evtchn_domain *evtchn;   /* owned by core/evtchn.c */
+    mfn_t shared_info_mfn;          /* Xen page shared with the guest
+                                       (struct shared_info of <xen/xen.h>);
+                                       written by core/evtchn.c only;
+                                       INVALID_MFN until it exists */
 };
 
 static inline bool is_pv_domain(const struct domain *d)

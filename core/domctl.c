@@ -101,6 +101,7 @@ void domain_reap_if_dead(struct domain *d)
 {
     /* Called when d's last frame was freed (D2). */
     if (atomic_load(&d->is_dying) && atomic_load(&d->tot_pages) == 0 &&
+        atomic_load(&d->xenheap_pages) == 0 &&
         d->m->domains[d->domid] == d && atomic_load(&d->pause_count) < 0)
         domain_free(d);
 }
@@ -115,7 +116,8 @@ int domain_destroy(struct domain *d)
         shadow_teardown(d);             /* shadows hold guest-frame refs */
     mm_relinquish(d);
     p2m_teardown(d);                    /* after the frames it described */
-    if (atomic_load(&d->tot_pages) == 0) {
+    if (atomic_load(&d->tot_pages) == 0 &&
+        atomic_load(&d->xenheap_pages) == 0) {
         domain_free(d);
         return 0;
     }

@@ -18,6 +18,12 @@
  *       or partial table (forced devalidation, L4 first, which also breaks
  *       linear cycles), and finally the allocation references.  Once no
  *       other domain maps its frames, every frame is back in the heap.
+ *       Xen pages shared with d (A6) are their owners' to unshare first
+ *       (grant table, event channels); any still shared are unshared here.
+ *   A6  A Xen page shared with a guest is on the owner's xenpage list (not
+ *       its page list) and in xenheap_pages (not tot_pages); it holds
+ *       PGC_xen_heap from alloc_xen_shared_page until its last reference
+ *       frees it.  A destroyed domain is reaped when both counts are 0.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -36,42 +42,68 @@
 
 /* ---- the domain page list (A1), page_alloc_lock held ------------------- */
 
-static void list_append_locked(struct domain *d, mfn_t mfn)
+static void list_append_to(struct domain *d, uint32_t *head, uint32_t *tail,
+                           mfn_t mfn)
 {
     struct page_info *pg = mfn_to_page(d->m, mfn);
     pg->list_next = PAGE_LIST_NULL;
-    pg->list_prev = d->page_list_tail;
-    if (d->page_list_tail != PAGE_LIST_NULL)
-        mfn_to_page(d->m, d->page_list_tail)->list_next = (uint32_t)mfn;
+    pg->list_prev = *tail;
+    if (*tail != PAGE_LIST_NULL)
+        mfn_to_page(d->m, *tail)->list_next = (uint32_t)mfn;
     else
-        d->page_list_head = (uint32_t)mfn;
-    d->page_list_tail = (uint32_t)mfn;
+        *head = (uint32_t)mfn;
+    *tail = (uint32_t)mfn;
 }
 
-static void list_unlink_locked(struct domain *d, mfn_t mfn)
+static void list_unlink_from(struct domain *d, uint32_t *head, uint32_t *tail,
+                             mfn_t mfn)
 {
     struct page_info *pg = mfn_to_page(d->m, mfn);
     if (pg->list_prev != PAGE_LIST_NULL)
         mfn_to_page(d->m, pg->list_prev)->list_next = pg->list_next;
     else
-        d->page_list_head = pg->list_next;
+        *head = pg->list_next;
     if (pg->list_next != PAGE_LIST_NULL)
         mfn_to_page(d->m, pg->list_next)->list_prev = pg->list_prev;
     else
-        d->page_list_tail = pg->list_prev;
+        *tail = pg->list_prev;
     pg->list_next = pg->list_prev = PAGE_LIST_NULL;
+}
+
+static void list_append_locked(struct domain *d, mfn_t mfn)
+{
+    list_append_to(d, &d->page_list_head, &d->page_list_tail, mfn);
+}
+
+static void list_unlink_locked(struct domain *d, mfn_t mfn)
+{
+    list_unlink_from(d, &d->page_list_head, &d->page_list_tail, mfn);
+}
+
+static void for_each_on(struct domain *d, const uint32_t *head,
+                        bool (*fn)(struct domain *d, mfn_t mfn, void *arg),
+                        void *arg)
+{
+    hv_lock(&d->page_alloc_lock);
+    for (uint32_t i = *head; i != PAGE_LIST_NULL;
+         i = mfn_to_page(d->m, i)->list_next)
+        if (!fn(d, i, arg))
+            break;
+    hv_unlock(&d->page_alloc_lock);
 }
 
 void domain_for_each_page(struct domain *d,
                           bool (*fn)(struct domain *d, mfn_t mfn, void *arg),
                           void *arg)
 {
-    hv_lock(&d->page_alloc_lock);
-    for (uint32_t i = d->page_list_head; i != PAGE_LIST_NULL;
-         i = mfn_to_page(d->m, i)->list_next)
-        if (!fn(d, i, arg))
-            break;
-    hv_unlock(&d->page_alloc_lock);
+    for_each_on(d, &d->page_list_head, fn, arg);
+}
+
+void domain_for_each_xen_page(struct domain *d,
+                              bool (*fn)(struct domain *d, mfn_t mfn, void *arg),
+                              void *arg)
+{
+    for_each_on(d, &d->xenpage_list_head, fn, arg);
 }
 
 /* ---- allocation --------------------------------------------------------- */
@@ -112,14 +144,56 @@ int alloc_domheap_page(struct domain *d, mfn_t *out)
     return 0;
 }
 
+int alloc_xen_shared_page(struct domain *d, mfn_t *out)
+{
+    struct machine *m = d->m;
+    if (atomic_load(&d->is_dying))
+        return -XEN_EINVAL;
+    hv_lock(&d->page_alloc_lock);
+    mfn_t mfn = machine_heap_alloc(m);
+    if (mfn == INVALID_MFN) {
+        hv_unlock(&d->page_alloc_lock);
+        return -XEN_ENOMEM;
+    }
+    frame_assign_xen_shared(m, mfn, d);
+    list_append_to(d, &d->xenpage_list_head, &d->xenpage_list_tail, mfn);
+    uint64_t n = atomic_fetch_add(&d->xenheap_pages, 1) + 1;
+    hv_unlock(&d->page_alloc_lock);
+
+    if (get_gpfn_from_mfn(m, mfn) != INVALID_M2P_ENTRY)
+        set_gpfn_from_mfn(m, mfn, INVALID_M2P_ENTRY);
+    TRC(hvlab_mm, page_alloc, (uint8_t)m->host_id, mfn, d->domid, n);
+    frame_note(m, mfn, FH_ALLOC, 0, n);
+    *out = mfn;
+    return 0;
+}
+
+void free_xen_shared_page(struct machine *m, mfn_t mfn)
+{
+    struct page_info *pg = mfn_to_page(m, mfn);
+    if (!(atomic_load(&pg->count_info) & PGC_allocated))
+        return;
+    /* A6: Xen's writable type ref, then the allocation ref. */
+    put_page_type(m, mfn);
+    put_page_alloc_ref(m, mfn);
+}
+
 void free_domheap_page(struct machine *m, mfn_t mfn)
 {
     struct page_info *pg = mfn_to_page(m, mfn);
     struct domain *d = machine_domain(m, pg->owner);
     uint64_t old_type = atomic_load(&pg->type_info), tot = 0;
+    bool xen_shared = atomic_load(&pg->count_info) & PGC_xen_heap;
 
     frame_release(m, mfn);
-    if (d) {
+    if (d && xen_shared) {                                      /* A6 */
+        hv_lock(&d->page_alloc_lock);
+        list_unlink_from(d, &d->xenpage_list_head, &d->xenpage_list_tail,
+                         mfn);
+        atomic_fetch_sub(&d->xenheap_pages, 1);
+        tot = atomic_load(&d->tot_pages);
+        hv_unlock(&d->page_alloc_lock);
+    } else if (d) {
         hv_lock(&d->page_alloc_lock);
         list_unlink_locked(d, mfn);
         tot = atomic_fetch_sub(&d->tot_pages, 1) - 1;
@@ -153,6 +227,8 @@ int mm_domain_init(struct domain *d)
     pt_register_ops();
     hv_lock_init(&d->page_alloc_lock, "page_alloc", LOCK_PAGE_ALLOC);
     d->page_list_head = d->page_list_tail = PAGE_LIST_NULL;
+    d->xenpage_list_head = d->xenpage_list_tail = PAGE_LIST_NULL;
+    atomic_store(&d->xenheap_pages, 0);
     atomic_store(&d->tot_pages, 0);
     atomic_store(&d->nr_l4_pages, 0);
     d->max_gpfn = 0;
@@ -238,6 +314,22 @@ void mm_relinquish(struct domain *d)
             ;
         drop_root(v, false);
         drop_root(v, true);
+    }
+
+    /* 0b. Xen pages still shared with d (A5, A6). */
+    for (;;) {
+        hv_lock(&d->page_alloc_lock);
+        mfn_t x = INVALID_MFN;
+        for (uint32_t i = d->xenpage_list_head; i != PAGE_LIST_NULL;
+             i = mfn_to_page(m, i)->list_next)
+            if (atomic_load(&mfn_to_page(m, i)->count_info) & PGC_allocated) {
+                x = i;
+                break;
+            }
+        hv_unlock(&d->page_alloc_lock);
+        if (x == INVALID_MFN)
+            break;
+        free_xen_shared_page(m, x);
     }
 
     if (snapshot_pages(d, &s))

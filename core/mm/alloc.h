@@ -30,6 +30,28 @@ int alloc_domheap_page(struct domain *d, mfn_t *mfn);
  */
 void free_domheap_page(struct machine *m, mfn_t mfn);
 
+/*
+ * A Xen page shared with d (Xen's share_xen_page_with_guest, SHARE_rw): a
+ * zeroed frame owned by d with count PGC_xen_heap|PGC_allocated|1 and type
+ * PGT_writable_page|PGT_validated|1 - Xen keeps that one writable type ref
+ * for as long as it shares the page, so the guest may map it writable and
+ * it can never become a page table.  It sits on d's xenpage list, counts
+ * in d->xenheap_pages, not in tot_pages, and has no M2P entry.  Used for
+ * grant-table frames and shared_info.  0 and *mfn, -XEN_ENOMEM, or
+ * -XEN_EINVAL (d is dying).
+ */
+int alloc_xen_shared_page(struct domain *d, mfn_t *mfn);
+/*
+ * Stop sharing it: drop Xen's writable type ref and the allocation ref.
+ * The frame returns to the heap with its last reference (a guest mapping
+ * may outlive the call).  No-op for a frame already unshared.
+ */
+void free_xen_shared_page(struct machine *m, mfn_t mfn);
+/* Visit every Xen page shared with d (same contract as below). */
+void domain_for_each_xen_page(struct domain *d,
+                              bool (*fn)(struct domain *d, mfn_t mfn, void *arg),
+                              void *arg);
+
 /* Visit every frame on d's page list (under page_alloc_lock; fn must not
    allocate or free frames of d).  Stops early when fn returns false. */
 void domain_for_each_page(struct domain *d,

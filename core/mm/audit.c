@@ -229,6 +229,15 @@ static bool collect_frame(struct domain *d, mfn_t mfn, void *arg)
     return true;
 }
 
+/* A Xen page shared with d (alloc.c A6): Xen holds one writable type ref. */
+static bool collect_xen_frame(struct domain *d, mfn_t mfn, void *arg)
+{
+    struct audit *a = arg;
+    if (atomic_load(&mfn_to_page(a->m, mfn)->count_info) & PGC_allocated)
+        a->e[mfn].type++;
+    return collect_frame(d, mfn, arg);
+}
+
 static void collect_vcpu_roots(struct audit *a, struct domain *d)
 {
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
@@ -342,6 +351,7 @@ unsigned mm_audit(struct machine *m, FILE *out)
         if (!d)
             continue;
         domain_for_each_page(d, collect_frame, &a);
+        domain_for_each_xen_page(d, collect_xen_frame, &a);
         collect_vcpu_roots(&a, d);
         p2m_foreign_refs(d, count_foreign_ref, &a);
         if (d->paging_hooks && d->paging_hooks->audit_refs)

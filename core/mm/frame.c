@@ -287,11 +287,28 @@ void frame_assign(struct machine *m, mfn_t mfn, struct domain *d)
         ;
 }
 
+void frame_assign_xen_shared(struct machine *m, mfn_t mfn, struct domain *d)
+{
+    struct page_info *pg = pg_of(m, mfn);
+    frame_assign(m, mfn, d);
+    uint64_t x = atomic_load(&pg->count_info);
+    while (!count_cas(m, mfn, &x, x | PGC_xen_heap))
+        ;
+    uint64_t t = atomic_load(&pg->type_info);
+    assert(t == 0);
+    while (!type_cas(m, mfn, &t, PGT_writable_page | PGT_validated | 1))
+        ;
+}
+
 void frame_release(struct machine *m, mfn_t mfn)
 {
     struct page_info *pg = pg_of(m, mfn);
     uint64_t t = atomic_load(&pg->type_info);
-    assert((atomic_load(&pg->count_info) & PGC_count_mask) == 0);
+    uint64_t x = atomic_load(&pg->count_info);
+    assert((x & PGC_count_mask) == 0);
+    if (x & PGC_xen_heap)
+        while (!count_cas(m, mfn, &x, x & ~PGC_xen_heap))
+            ;
     if (t)
         type_cas(m, mfn, &t, 0);
     set_tlbflush_timestamp(m, pg);

@@ -43,7 +43,11 @@ void pt_register_ops(void);
 /* ---- frame.c: word mutators used by the other mm files --------------- */
 /* A frame fresh from the heap joins d: count PGC_allocated|1, type 0. */
 void frame_assign(struct machine *m, mfn_t mfn, struct domain *d);
-/* The frame leaves its owner (count is 0): type word cleared. */
+/* A frame fresh from the heap becomes a Xen page shared with d (alloc.c
+   A6): count PGC_xen_heap|PGC_allocated|1, type writable|validated|1. */
+void frame_assign_xen_shared(struct machine *m, mfn_t mfn, struct domain *d);
+/* The frame leaves its owner (count is 0): type word and PGC_xen_heap
+   cleared. */
 void frame_release(struct machine *m, mfn_t mfn);
 /* Take one type ref of `type` only if the frame is already validated with
    that type (linear page tables: never validates).  false otherwise. */

@@ -4,6 +4,7 @@
  */
 #include "tests/unit/test.h"
 #include "tests/unit/pv_fixture.h"
+#include "core/mm/alloc.h"
 
 static int mod(struct pv_fixture *f, mfn_t table, unsigned level,
                unsigned slot, pte_t e, struct domain *pg_owner)
@@ -168,7 +169,38 @@ static void t_zombie(void)
     CHECK_EQ(fix_teardown(&f), 0);
 }
 
+/* A Xen page shared with the guest: mappable RW, never a table, audited,
+   and freed with its last mapping after it is unshared. */
+static void t_xen_shared_page(void)
+{
+    struct pv_fixture f;
+    FIX_REQUIRE(fix_setup(&f, NULL) == 0);
+    uint64_t tot = f.d->tot_pages, free0 = f.m->nr_free;
+    mfn_t x;
+    CHECK_EQ(alloc_xen_shared_page(f.d, &x), 0);
+    CHECK_EQ(f.d->tot_pages, tot);                      /* not its memory */
+    CHECK_EQ(f.d->xenheap_pages, 1);
+    CHECK_EQ(fix_count(&f, x), 1);
+    CHECK_EQ(fix_type(&f, x), PGT_writable_page | PGT_validated | 1);
+    CHECK(atomic_load(&mfn_to_page(f.m, x)->count_info) & PGC_xen_heap);
+    CHECK_EQ(mod(&f, f.l1, 1, 100, pte_make(x, _PAGE_PRESENT | _PAGE_RW),
+                 NULL), 0);                             /* guest maps it RW */
+    CHECK_EQ(fix_tcount(&f, x), 2);
+    CHECK_EQ(get_page_type(f.m, x, PGT_l1_page_table), -XEN_EINVAL);
+    CHECK_EQ(fix_audit(&f), 0);
+    free_xen_shared_page(f.m, x);                       /* unshared ... */
+    CHECK_EQ(f.d->xenheap_pages, 1);                    /* ... still mapped */
+    CHECK_EQ(fix_audit(&f), 0);
+    CHECK_EQ(mod(&f, f.l1, 1, 100, 0, NULL), 0);
+    CHECK_EQ(f.d->xenheap_pages, 0);
+    CHECK_EQ(f.m->nr_free, free0);
+    CHECK(!(atomic_load(&mfn_to_page(f.m, x)->count_info) & PGC_xen_heap));
+    CHECK_EQ(alloc_xen_shared_page(f.d, &x), 0);        /* left shared: */
+    CHECK_EQ(fix_teardown(&f), 0);                      /* teardown frees it */
+}
+
 static const struct test tests[] = {
+    { "a Xen page shared with a guest maps RW, never becomes a table, is audited and freed with its last mapping", t_xen_shared_page },
     { "destroying a domain with pins, linear entries, two roots and a partial L4 frees every frame", t_destroy_releases_all },
     { "populate past max_pages is -ENOMEM and keeps nothing", t_populate_limit },
     { "domain_create refuses a used domid (-EEXIST) and bad vCPU counts or ids (-EINVAL)", t_create_args },
