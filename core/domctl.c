@@ -18,6 +18,8 @@
 
 #include "core/domain.h"
 #include "core/domctl.h"
+#include "core/evtchn.h"
+#include "core/grant/grant_table.h"
 #include "core/hvm.h"
 #include "core/machine.h"
 #include "core/mm/frame.h"
@@ -37,6 +39,8 @@ static void domain_free(struct domain *d)
     if (m->domains[d->domid] == d)
         m->domains[d->domid] = NULL;
     p2m_teardown(d);                    /* no-op once destroyed */
+    evtchn_domain_free(d);
+    gnttab_domain_free(d);
     free(d);
 }
 
@@ -70,6 +74,8 @@ int domain_create(struct machine *m, const struct domain_config *cfg,
     int rc = mm_domain_init(d);
     if (rc == 0 && d->kind == DOMAIN_HVM)
         rc = p2m_init(d);               /* translated: an empty p2m */
+    if (rc == 0)
+        rc = gnttab_domain_init(d);     /* an empty version-1 table */
     if (rc) {
         free(d);
         return rc;
@@ -91,6 +97,11 @@ int domain_create(struct machine *m, const struct domain_config *cfg,
             domain_free(d);             /* frees the p2m too */
             return rc;
         }
+    }
+    rc = evtchn_domain_init(d);         /* shared_info, the port table */
+    if (rc) {
+        domain_free(d);
+        return rc;
     }
     m->domains[d->domid] = d;
     *out = d;
@@ -114,6 +125,8 @@ int domain_destroy(struct domain *d)
         return -XEN_EINVAL;                     /* already destroyed */
     if (d->paging == PAGING_SHADOW)
         shadow_teardown(d);             /* shadows hold guest-frame refs */
+    evtchn_domain_destroy(d);           /* ports closed, shared_info unshared */
+    gnttab_domain_destroy(d);           /* its grant mappings, table frames */
     mm_relinquish(d);
     p2m_teardown(d);                    /* after the frames it described */
     if (atomic_load(&d->tot_pages) == 0 &&

@@ -28,6 +28,8 @@
 #include <xen/memory.h>
 
 #include "core/domain.h"
+#include "core/evtchn.h"
+#include "core/grant/grant_table.h"
 #include "core/hypercall.h"
 #include "core/lock.h"
 #include "core/machine.h"
@@ -63,6 +65,22 @@ static long hc_vm_assist(struct vcpu *v, const uint64_t a[5])
 {
     return do_vm_assist(v, (unsigned)a[0], (unsigned)a[1]);
 }
+static long hc_event_channel_op(struct vcpu *v, const uint64_t a[5])
+{
+    return do_event_channel_op(v, (unsigned)a[0], a[1]);
+}
+static long hc_sched_op(struct vcpu *v, const uint64_t a[5])
+{
+    return do_sched_op(v, (unsigned)a[0], a[1]);
+}
+static long hc_xen_version(struct vcpu *v, const uint64_t a[5])
+{
+    return do_xen_version(v, (unsigned)a[0], a[1]);
+}
+static long hc_grant_table_op(struct vcpu *v, const uint64_t a[5])
+{
+    return do_grant_table_op(v, (unsigned)a[0], a[1], (unsigned)a[2]);
+}
 
 struct hcall_entry {
     hcall_fn fn;
@@ -78,6 +96,10 @@ static const struct hcall_entry hcall_table[] = {
                                { hc_update_va_mapping_otherdomain, true, true },
     [__HYPERVISOR_memory_op]       = { hc_memory_op, false, false },
     [__HYPERVISOR_vm_assist]       = { hc_vm_assist, false, false },
+    [__HYPERVISOR_event_channel_op] = { hc_event_channel_op, false, false },
+    [__HYPERVISOR_sched_op]        = { hc_sched_op, false, false },
+    [__HYPERVISOR_xen_version]     = { hc_xen_version, false, false },
+    [__HYPERVISOR_grant_table_op]  = { hc_grant_table_op, false, false },
 };
 
 /*
@@ -165,6 +187,7 @@ out:
     assert(rc != -HV_ERESTART && rc != -HV_EINTR);
     TRC(hvlab_hcall, exit, host, d->domid, (uint16_t)v->vcpu_id, op, rc);
     sched_point(SP_HCALL_EXIT);
+    evtchn_deliver(v, EVTCHN_AT_HCALL_EXIT);    /* pending upcall, if any */
     return rc;
 }
 

@@ -129,6 +129,65 @@ static const struct opt_desc opt_table[] = {
         .meaning = "p2m lookups acted upon hold the p2m lock until put_gfn "
                    "(Xen since 2012), or take no lock (pre-2011, story B)",
     },
+    {
+        .key = "evtchn.max_ports", .kind = OPT_UINT,
+        .offset = offsetof(struct hv_options, evtchn_max_ports),
+        .accepted = "1..4095",
+        .meaning = "highest event-channel port a domain may allocate "
+                   "(Xen's max_event_channels; the 2-level ABI stops at 4095)",
+    },
+    {
+        .key = "grant.max_frames", .kind = OPT_UINT,
+        .offset = offsetof(struct hv_options, grant_max_frames),
+        .accepted = "N >= 1",
+        .meaning = "grant tables: frames a domain's table may grow to "
+                   "(Xen's max_grant_frames, default 64)",
+    },
+    {
+        .key = "grant.max_maptrack_frames", .kind = OPT_UINT,
+        .offset = offsetof(struct hv_options, grant_max_maptrack_frames),
+        .accepted = "N >= 1",
+        .meaning = "grant tables: maptrack frames a grantee may grow to "
+                   "(Xen's max_maptrack_frames, default 1024)",
+    },
+    {
+        .key = "grant.xsa224", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, grant_xsa224),
+        .accepted = "on|off",
+        .meaning = "Xen <= 4.9 (XSA-224): a host-only unmap of a writable "
+                   "host+device grant map also drops the device map's writable "
+                   "type ref",
+    },
+    {
+        .key = "grant.xsa227", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, grant_xsa227),
+        .accepted = "on|off",
+        .meaning = "Xen <= 4.9 (XSA-227): GNTMAP_contains_pte's host_addr is "
+                   "not checked for 8-byte alignment (the grant PTE straddles "
+                   "two L1 entries)",
+    },
+    {
+        .key = "grant.xsa234", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, grant_xsa234),
+        .accepted = "on|off",
+        .meaning = "Xen <= 4.9 (XSA-234): unmap / unmap_and_replace do not "
+                   "check the PTE's flags against the mapping (a writable ref "
+                   "can be shuffled out)",
+    },
+    {
+        .key = "grant.xsa255", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, grant_xsa255),
+        .accepted = "on|off",
+        .meaning = "Xen <= 4.10 (XSA-255): set_version 2->1 frees the status "
+                   "frames though the guest still maps them",
+    },
+    {
+        .key = "grant.xsa316", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, grant_xsa316),
+        .accepted = "on|off",
+        .meaning = "Xen <= 4.13 (XSA-316): map_grant_ref returns status 1, not "
+                   "GNTST_general_error, when the grant entry refuses the pin",
+    },
 };
 
 void hv_options_default(struct hv_options *o)
@@ -146,6 +205,9 @@ void hv_options_default(struct hv_options *o)
     o->shadow_oos = true;
     o->shadow_fastpath = true;
     o->shadow_fastpath_oos = SH_FASTPATH_OOS_FIXED;
+    o->evtchn_max_ports = 1023;         /* Xen's default for a domU */
+    o->grant_max_frames = 64;
+    o->grant_max_maptrack_frames = 1024;
 }
 
 static const struct opt_desc *opt_find(const char *key)

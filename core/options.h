@@ -54,6 +54,22 @@ struct hv_options {
     bool shadow_oos;            /* shadow.oos: out-of-sync L1s */
     bool shadow_fastpath;       /* shadow.fastpath: lock-free magic path */
     enum shadow_fastpath_oos shadow_fastpath_oos; /* shadow.fastpath_oos */
+    unsigned evtchn_max_ports;  /* evtchn.max_ports: highest port number a
+                                   domain may use (core/evtchn.c) */
+    /* Grant tables (core/grant): per-domain limits, Xen's defaults. */
+    unsigned grant_max_frames;  /* grant.max_frames */
+    unsigned grant_max_maptrack_frames; /* grant.max_maptrack_frames */
+    /* Grant-table bug zoo (docs/grant.md): historical behaviour, off. */
+    bool grant_xsa224;          /* grant.xsa224: host-only unmap also puts
+                                   the device map's writable type ref */
+    bool grant_xsa227;          /* grant.xsa227: contains_pte host_addr
+                                   not checked for 8-byte alignment */
+    bool grant_xsa234;          /* grant.xsa234: unmap / replace do not
+                                   check the PTE's flags */
+    bool grant_xsa255;          /* grant.xsa255: v2->v1 frees status
+                                   frames the guest still maps */
+    bool grant_xsa316;          /* grant.xsa316: map's _set_status error
+                                   path returns status 1 */
 };
 
 void hv_options_default(struct hv_options *o);

@@ -36,6 +36,12 @@ typedef enum pf_outcome (*guest_pf_fn)(struct vcpu *v, uint64_t va, uint32_t pfe
                                        void *guest_ctx);
 typedef void (*vcpu_entry_fn)(struct vcpu *v, void *arg);
 /*
+ * The guest kernel's event-channel upcall (the stand-in for
+ * CALLBACKOP_register's event callback / HVM_PARAM_CALLBACK_IRQ), called by
+ * core/evtchn_upcall.c with vcpu_info.evtchn_upcall_mask set.
+ */
+typedef void (*guest_event_fn)(struct vcpu *v, void *guest_ctx);
+/*
  * The nested-fault exit (hap mode): a guest-physical access the p2m refused.
  * gpa/gla: guest-physical and guest-linear address; access: NPF_* bits
  * (core/npt.h); npte: the p2m leaf entry found (type and access say why).
@@ -112,6 +118,13 @@ struct vcpu {
     bool in_hypercall;
     bool in_hypervisor_access;      /* copy_{from,to}_guest in progress */
 
+    /* Event channels (core/evtchn_upcall.c writes these). */
+    guest_event_fn guest_event_handler;     /* set by the guest kernel */
+    void *guest_event_ctx;
+    _Atomic bool blocked;           /* in SCHEDOP_block / SCHEDOP_poll */
+    bool in_upcall;                 /* the event handler is running */
+    uint64_t nr_upcalls;
+
     /* Statistics (owner-written). */
     uint64_t nr_hypercalls, nr_faults, nr_faults_bounced, nr_spurious;
 };
@@ -135,6 +148,14 @@ static inline void vcpu_set_guest_pf_handler(struct vcpu *v, guest_pf_fn fn,
 {
     v->guest_pf_handler = fn;
     v->guest_ctx = ctx;
+}
+
+/* Register the guest kernel's event-channel upcall handler for v. */
+static inline void vcpu_set_guest_event_handler(struct vcpu *v,
+                                                guest_event_fn fn, void *ctx)
+{
+    v->guest_event_handler = fn;
+    v->guest_event_ctx = ctx;
 }
 
 #endif /* HVLAB_CORE_VCPU_H */

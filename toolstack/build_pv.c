@@ -166,7 +166,9 @@ static int build_data(struct domain *d, const struct build_pv_layout *l,
     memset(si, 0, sizeof(*si));
     snprintf(si->magic, sizeof(si->magic), "xen-3.0-x86_64");
     si->nr_pages = nr_pages;
-    si->shared_info = 0;            /* no shared_info page yet */
+    /* Machine address of the domain's shared_info (core/evtchn.c). */
+    si->shared_info = d->shared_info_mfn == INVALID_MFN
+                      ? 0 : d->shared_info_mfn << PAGE_SHIFT;
     /* dom0 is told so, as Xen's builder does; a domU gets no flags. */
     si->flags = d->is_privileged ? SIF_PRIVILEGED | SIF_INITDOMAIN : 0;
     si->pt_base = directmap_va(l->pt_pfn);

@@ -144,6 +144,52 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, hcall_failed,
     )
 )
 
+/* guest/blkfront.c fe_submit(): a blkif request was put on the ring (id is
+   the frontend's request id, op BLKIF_OP_*, frame the mfn of its first
+   data page). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, blk_submit,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint64_t, id, uint8_t, op,
+                      uint64_t, sector, uint8_t, nr_segments, uint64_t, frame),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint64_t, id, id)
+        lttng_ust_field_integer(uint8_t, op, op)
+        lttng_ust_field_integer(uint64_t, sector, sector)
+        lttng_ust_field_integer(uint8_t, nr_segments, nr_segments)
+        lttng_ust_field_integer_hex(uint64_t, frame, frame)
+    )
+)
+
+/* guest/blkfront.c fe_complete(): the response of request id arrived
+   (status BLKIF_RSP_*). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, blk_complete,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint64_t, id, uint8_t, op,
+                      int16_t, status, uint64_t, sector),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint64_t, id, id)
+        lttng_ust_field_integer(uint8_t, op, op)
+        lttng_ust_field_integer(int16_t, status, status)
+        lttng_ust_field_integer(uint64_t, sector, sector)
+    )
+)
+
+/* guest/blkfront.c fe_verify(): a READ sector did not hold what the last
+   completed WRITE put there (checksums of the expected and read bytes). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, blk_verify_fail,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint64_t, sector,
+                      uint64_t, expected, uint64_t, got),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint64_t, sector, sector)
+        lttng_ust_field_integer_hex(uint64_t, expected, expected)
+        lttng_ust_field_integer_hex(uint64_t, got, got)
+    )
+)
+
 #endif /* HVLAB_TRACE_HVLAB_GUEST_H */
 
 #include <lttng/tracepoint-event.h>

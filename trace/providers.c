@@ -12,3 +12,5 @@
 #include "trace/hvlab_inject.h"
 #include "trace/hvlab_p2m.h"
 #include "trace/hvlab_shadow.h"
+#include "trace/hvlab_grant.h"
+#include "trace/hvlab_evtchn.h"

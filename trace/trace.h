@@ -36,6 +36,8 @@ static inline void trc_compiled_out(int unused, ...)
 #include "trace/hvlab_inject.h"
 #include "trace/hvlab_p2m.h"
 #include "trace/hvlab_shadow.h"
+#include "trace/hvlab_grant.h"
+#include "trace/hvlab_evtchn.h"
 #define TRC(provider, event, ...) \
     lttng_ust_tracepoint(provider, event, __VA_ARGS__)
 #define TRC_ENABLED(provider, event) \

@@ -29,6 +29,7 @@
 
 #include "core/domain.h"
 #include "core/machine.h"
+#include "core/grant/grant_table.h"
 #include "core/mm/alloc.h"
 #include "core/mm/frame.h"
 #include "core/mm/history.h"
@@ -130,6 +131,9 @@ static void count_entry(struct audit *a, struct domain *d, mfn_t tbl,
                         unsigned level, unsigned slot, pte_t e)
 {
     struct machine *m = a->m;
+    if (level == 1 && (e & _PAGE_GNTTAB))
+        return;     /* its refs are the grant mapping's (gnttab_audit_refs);
+                       core/grant's audit checks the entry */
     if (e & pt_disallow_mask(level)) {
         violation(a, 9, tbl, "entry with disallowed flags (slot %llu: %#llx)",
                   slot, e);
@@ -354,6 +358,7 @@ unsigned mm_audit(struct machine *m, FILE *out)
         domain_for_each_xen_page(d, collect_xen_frame, &a);
         collect_vcpu_roots(&a, d);
         p2m_foreign_refs(d, count_foreign_ref, &a);
+        gnttab_audit_refs(d, count_mode_ref, &a);   /* grant mappings */
         if (d->paging_hooks && d->paging_hooks->audit_refs)
             d->paging_hooks->audit_refs(d, count_mode_ref, &a);
     }

@@ -7,7 +7,10 @@
  * our own words:
  *   F1  XENMEM_add_to_physmap (one page) never maps foreign frames: space
  *       gmfn_foreign is -ENOSYS there.  hvlab models no other space
- *       (shared_info, grant_table, gmfn, gmfn_range, dev_mmio): -ENOSYS.
+ *       but grant_table (core/grant gnttab_map_frame, with
+ *       XENMAPIDX_grant_table_status for a v2 status frame) and shared_info
+ *       (core/evtchn.c evtchn_physmap_shared_info); the others (gmfn,
+ *       gmfn_range, dev_mmio) are -ENOSYS.
  *   F2  The batch as a whole: start_extent above size's 16 bits -EDOM; an
  *       unreadable argument -EFAULT; space gmfn_range -EOPNOTSUPP; domid
  *       (DOMID_SELF or any id) unknown -ESRCH; that domain must be
@@ -42,6 +45,8 @@
 #include <xen/memory.h>
 
 #include "core/domain.h"
+#include "core/evtchn.h"
+#include "core/grant/grant_table.h"
 #include "core/guest_access.h"
 #include "core/hypercall.h"
 #include "core/machine.h"
@@ -125,6 +130,10 @@ long memory_add_to_physmap(struct vcpu *v, uint64_t start_extent, uint64_t arg)
         return -XEN_ENOSYS;             /* F1: only the batch maps foreign */
     struct domain *d;
     long rc = physmap_target(v, xatp.domid, &d);
+    if (rc == 0 && xatp.space == XENMAPSPACE_grant_table)
+        return gnttab_map_frame(d, xatp.idx, xatp.gpfn);  /* core/grant */
+    if (rc == 0 && xatp.space == XENMAPSPACE_shared_info)
+        return evtchn_physmap_shared_info(d, xatp.idx, xatp.gpfn);
     return rc ? rc : -XEN_ENOSYS;       /* F1: no other space modelled */
 }
 

@@ -74,6 +74,7 @@
 #include <xen/xen.h>
 
 #include "core/domain.h"
+#include "core/grant/grant_table.h"
 #include "core/lock.h"
 #include "core/machine.h"
 #include "core/mm/frame.h"
@@ -240,6 +241,15 @@ enum mm_fault ptwr_emulate(struct vcpu *v, uint64_t va, mfn_t l1mfn)
         old = (full & ~(low << shift)) | ((old & low) << shift);
     }
 
+    pte_t cur = pt_read_entry(m, l1mfn, slot);
+    if (pte_present(cur) && (cur & _PAGE_GNTTAB)) {
+        /* pv_pt.c P9: a grant PTE is only removed by grant unmap; refused,
+           nothing changed, the guest gets the fault. */
+        gnttab_pte_refused(d, l1mfn, slot, cur, nl1e, PTW_PTWR_EMULATE);
+        page_unlock(m, l1mfn);
+        put_page(m, l1mfn);
+        return MMF_NOT_MINE;
+    }
     if (pte_present(nl1e) && get_page_from_l1e(m, nl1e, d, d) != 0) {
         /* E4: invalid new PTE - nothing changed, the guest gets the fault. */
         page_unlock(m, l1mfn);

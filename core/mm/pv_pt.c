@@ -37,12 +37,18 @@
  *       (never a transient zero); entries that differ only in whitelisted
  *       bits are rewritten without touching references (XSA-182: RW is not
  *       whitelisted on L2..L4 while linear page tables are allowed).
+ *   P9  An L1 entry with _PAGE_GNTTAB was written by grant map
+ *       (core/grant): its references belong to the grant mapping, so
+ *       put_page_from_l1e drops nothing for it, and no guest update
+ *       (mod_pt_entry, writable pagetables) may overwrite or clear it
+ *       (-XEN_EINVAL, traced hvlab_grant:pte_refused).
  *   P8  linear_pt_count of a table counts its linear entries (> 0), or the
  *       linear entries that use it (< 0), never both.
  */
 #include <assert.h>
 
 #include "core/domain.h"
+#include "core/grant/grant_table.h"
 #include "core/machine.h"
 #include "core/mm/frame.h"
 #include "core/mm/mm.h"
@@ -59,6 +65,7 @@ const char *const pt_write_path_name[PTW_NR] = {
     [PTW_PTWR_UNHOOK] = "ptwr_unhook", [PTW_PTWR_FLUSH] = "ptwr_flush",
     [PTW_PTWR_REHOOK] = "ptwr_rehook", [PTW_PTWR_PROTECT] = "ptwr_protect",
     [PTW_XEN] = "xen", [PTW_TEARDOWN] = "teardown", [PTW_BUILD] = "build",
+    [PTW_GRANT] = "grant",
 };
 
 /* ======================================================================
@@ -214,6 +221,8 @@ void put_page_from_l1e(struct machine *m, pte_t l1e, struct domain *l1e_owner)
 {
     if (!pte_present(l1e))
         return;
+    if (l1e & _PAGE_GNTTAB)
+        return;     /* P9: the grant mapping holds its refs (core/grant) */
     mfn_t mfn = pte_mfn(l1e);
     if (!mfn_valid(m, mfn))
         return;
@@ -544,6 +553,13 @@ int mod_pt_entry(struct vcpu *v, mfn_t table, unsigned level, unsigned slot,
     const int busy = level <= 2 ? -XEN_EBUSY : -XEN_EFAULT;
     pte_t ov = pt_read_entry(m, table, slot);
     int rc = 0;
+
+    if (level == 1 && pte_present(ov) && (ov & _PAGE_GNTTAB)) {
+        /* P9: only grant unmap removes a grant PTE (Xen crashes the
+           domain; hvlab refuses and changes nothing). */
+        gnttab_pte_refused(d, table, slot, ov, nv, path);
+        return -XEN_EINVAL;
+    }
 
     if (pte_present(nv)) {
         if (nv & pt_disallow_mask(level))

@@ -30,6 +30,7 @@ enum pt_write_path {
     PTW_XEN,                /* Xen's own slots / M2P tables */
     PTW_TEARDOWN,           /* domain destruction */
     PTW_BUILD,              /* toolstack builder, before the domain runs */
+    PTW_GRANT,              /* grant map / unmap (core/grant) */
     PTW_NR
 };
 extern const char *const pt_write_path_name[PTW_NR];

@@ -28,7 +28,7 @@ static void t_enosys(void)
     setup_budget(0);
     CHECK_EQ(hypercall(f.v, __HYPERVISOR_set_trap_table, 0, 0, 0, 0, 0),
              -XEN_ENOSYS);
-    CHECK_EQ(hypercall(f.v, __HYPERVISOR_grant_table_op, 0, 0, 0, 0, 0),
+    CHECK_EQ(hypercall(f.v, __HYPERVISOR_physdev_op, 0, 0, 0, 0, 0),
              -XEN_ENOSYS);
     CHECK_EQ(hypercall(f.v, 4096, 0, 0, 0, 0, 0), -XEN_ENOSYS);
     CHECK_EQ(hypercall(f.v, ~0u, 0, 0, 0, 0, 0), -XEN_ENOSYS);

@@ -1,0 +1,408 @@
+/*
+ * core/grant/table.c - a domain's grant table: frames, version, size ops.
+ *
+ * Rules:
+ *   T1  The shared entry frames (and the v2 status frames) are Xen pages
+ *       shared with the granter (alloc_xen_shared_page): the guest writes
+ *       its entries directly, Xen keeps a writable type ref so they can
+ *       never become page tables.  They are only ever added (growth, up to
+ *       grant.max_frames) until the domain is destroyed, except status
+ *       frames, which a switch to version 1 frees.
+ *   T2  A new table is version 1 with no frames; GNTTABOP_setup_table (or
+ *       an HVM guest's XENMEM_add_to_physmap) grows it.
+ *   T3  setup_table / query_size / get_status_frames / get_version name a
+ *       domain: DOMID_SELF, or another one only for a privileged caller
+ *       (GNTST_permission_denied; get_version -EPERM); unknown ids are
+ *       GNTST_bad_domain (get_version -ESRCH).  Each takes count == 1
+ *       (-EINVAL otherwise).
+ *   T4  setup_table returns mfns for a PV domain and, for an HVM one, the
+ *       gfns where the guest placed the frames (INVALID_GFN if not placed).
+ *       A frame_list that cannot be written is GNTST_bad_virt_addr.
+ *   T5  set_version: 1 or 2, else -EINVAL; refused with -EBUSY while any
+ *       entry is pinned.  v2 -> v1 frees the status frames; a status frame
+ *       the guest still maps (an extra reference) keeps the table at v2
+ *       with -EBUSY (XSA-255: a freed status frame must not stay mapped).
+ *       The reserved entries' contents are not converted (hvlab guests
+ *       switch before writing entries).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <stdint.h>
+
+#include <xen/grant_table.h>
+#include <xen/memory.h>
+
+#include "core/domain.h"
+#include "core/grant/private.h"
+#include "core/guest_access.h"
+#include "core/machine.h"
+#include "core/mm/alloc.h"
+#include "core/mm/frame.h"
+#include "core/mm/p2m.h"
+#include "core/vcpu.h"
+#include "trace/trace.h"
+
+static unsigned max_status_frames(unsigned max_frames)
+{
+    return status_frames_for(max_frames);
+}
+
+int gnttab_domain_init(struct domain *d)
+{
+    struct grant_table *gt = calloc(1, sizeof(*gt));
+    if (!gt)
+        return -XEN_ENOMEM;
+    const struct hv_options *o = &d->m->opt;
+    gt->d = d;
+    gt->version = 1;
+    gt->max_frames = o->grant_max_frames ? o->grant_max_frames : 1;
+    unsigned ms = max_status_frames(gt->max_frames);
+    gt->shared = calloc(gt->max_frames, sizeof(mfn_t));
+    gt->shared_gfn = calloc(gt->max_frames, sizeof(pfn_t));
+    gt->status = calloc(ms, sizeof(mfn_t));
+    gt->status_gfn = calloc(ms, sizeof(pfn_t));
+    gt->active = calloc((size_t)gt->max_frames * GNT_PER_FRAME_V1,
+                        sizeof(*gt->active));
+    if (!gt->shared || !gt->shared_gfn || !gt->status || !gt->status_gfn ||
+        !gt->active) {
+        d->grant_table = gt;
+        gnttab_domain_free(d);
+        return -XEN_ENOMEM;
+    }
+    for (unsigned i = 0; i < gt->max_frames; i++)
+        gt->shared_gfn[i] = INVALID_PFN;
+    for (unsigned i = 0; i < ms; i++)
+        gt->status_gfn[i] = INVALID_PFN;
+    unsigned mt = o->grant_max_maptrack_frames ? o->grant_max_maptrack_frames
+                                               : 1;
+    gt->maptrack_max = mt * MAPTRACK_PER_FRAME;
+    gt->maptrack_free = MAPTRACK_TAIL;
+    hv_lock_init(&gt->lock, "grant.table", LOCK_GNT_TABLE);
+    hv_lock_init(&gt->maptrack_lock, "grant.maptrack", LOCK_GNT_MAPTRACK);
+    d->grant_table = gt;
+    return 0;
+}
+
+void gnttab_domain_free(struct domain *d)
+{
+    struct grant_table *gt = d->grant_table;
+    if (!gt)
+        return;
+    free(gt->shared);
+    free(gt->shared_gfn);
+    free(gt->status);
+    free(gt->status_gfn);
+    free(gt->active);
+    free(gt->maptrack);
+    free(gt);
+    d->grant_table = NULL;
+}
+
+/* An HVM guest's placement of a table frame leaves its p2m. */
+static void unplace(struct domain *d, pfn_t *gfn)
+{
+    if (*gfn == INVALID_PFN || !d->p2m)
+        return;
+    p2m_lock(d);
+    (void)p2m_set_entry(d, *gfn, INVALID_MFN, p2m_invalid, p2m_access_rwx);
+    p2m_unlock(d);
+    *gfn = INVALID_PFN;
+}
+
+void gnttab_domain_destroy(struct domain *d)
+{
+    struct grant_table *gt = d->grant_table;
+    if (!gt)
+        return;
+    gnttab_release_mappings(d);
+    gnttab_xsa_restore(d);
+    hv_lock(&gt->lock);
+    unsigned old = gt->nr_frames;
+    gt->released = true;
+    hv_unlock(&gt->lock);
+    for (unsigned i = 0; i < gt->nr_frames; i++) {
+        unplace(d, &gt->shared_gfn[i]);
+        free_xen_shared_page(d->m, gt->shared[i]);
+    }
+    for (unsigned i = 0; i < gt->nr_status; i++) {
+        unplace(d, &gt->status_gfn[i]);
+        free_xen_shared_page(d->m, gt->status[i]);
+    }
+    gt->nr_status = 0;     /* nr_frames stays: the active entries' extent */
+    TRC(hvlab_grant, grow, (uint8_t)d->m->host_id, d->domid, old, 0, 0,
+        (uint8_t)gt->version);
+}
+
+static int add_status_frames(struct grant_table *gt, unsigned want)
+{
+    while (gt->nr_status < want) {
+        mfn_t mfn;
+        int rc = alloc_xen_shared_page(gt->d, &mfn);
+        if (rc)
+            return rc;
+        gt->status[gt->nr_status++] = mfn;
+    }
+    return 0;
+}
+
+int gnttab_grow(struct grant_table *gt, unsigned nr)
+{
+    if (gt->released)
+        return -XEN_EINVAL;
+    if (nr > gt->max_frames)
+        return -XEN_EINVAL;
+    unsigned old = gt->nr_frames;
+    int rc = 0;
+    while (gt->nr_frames < nr && rc == 0) {
+        mfn_t mfn;
+        rc = alloc_xen_shared_page(gt->d, &mfn);
+        if (rc == 0)
+            gt->shared[gt->nr_frames++] = mfn;
+    }
+    if (rc == 0 && gt->version == 2)
+        rc = add_status_frames(gt, status_frames_for(gt->nr_frames));
+    if (old != gt->nr_frames)
+        TRC(hvlab_grant, grow, (uint8_t)gt->d->m->host_id, gt->d->domid,
+            old, gt->nr_frames, gt->nr_status, (uint8_t)gt->version);
+    return rc;
+}
+
+int gnttab_op_domain(struct vcpu *v, domid_t dom, struct domain **d)
+{
+    if (dom == DOMID_SELF || dom == v->d->domid) {
+        *d = v->d;
+        return GNTST_okay;
+    }
+    *d = dom < HV_MAX_DOMAINS ? machine_domain(v->d->m, dom) : NULL;
+    if (!*d || !(*d)->grant_table || atomic_load(&(*d)->is_dying))
+        return GNTST_bad_domain;
+    if (!v->d->is_privileged)
+        return GNTST_permission_denied;
+    return GNTST_okay;
+}
+
+/* The frame number a guest sees for shared/status frame mfn (T4). */
+static uint64_t frame_number(struct domain *d, mfn_t mfn, pfn_t gfn)
+{
+    if (is_pv_domain(d))
+        return mfn;
+    return gfn == INVALID_PFN ? (uint64_t)INVALID_PFN : gfn;
+}
+
+long gnttab_op_setup_table(struct vcpu *v, uint64_t uop, unsigned count)
+{
+    struct gnttab_setup_table op;
+    if (count != 1)
+        return -XEN_EINVAL;
+    if (copy_from_guest(v, &op, uop, sizeof(op)))
+        return -XEN_EFAULT;
+    struct domain *d;
+    op.status = (int16_t)gnttab_op_domain(v, op.dom, &d);
+    if (op.status == GNTST_okay) {
+        struct grant_table *gt = d->grant_table;
+        hv_lock(&gt->lock);
+        if (op.nr_frames > gt->max_frames ||
+            gnttab_grow(gt, op.nr_frames) != 0) {
+            op.status = GNTST_general_error;
+        } else {
+            uint64_t list = (uint64_t)(uintptr_t)op.frame_list.p;
+            for (unsigned i = 0; i < op.nr_frames; i++) {
+                xen_pfn_t f = frame_number(d, gt->shared[i],
+                                           gt->shared_gfn[i]);
+                if (copy_to_guest(v, list + i * sizeof(f), &f, sizeof(f))) {
+                    op.status = GNTST_bad_virt_addr;
+                    break;
+                }
+            }
+        }
+        hv_unlock(&gt->lock);
+    }
+    if (copy_to_guest(v, uop, &op, sizeof(op)))
+        return -XEN_EFAULT;
+    return 0;
+}
+
+long gnttab_op_query_size(struct vcpu *v, uint64_t uop, unsigned count)
+{
+    struct gnttab_query_size op;
+    if (count != 1)
+        return -XEN_EINVAL;
+    if (copy_from_guest(v, &op, uop, sizeof(op)))
+        return -XEN_EFAULT;
+    struct domain *d;
+    op.status = (int16_t)gnttab_op_domain(v, op.dom, &d);
+    if (op.status == GNTST_okay) {
+        op.nr_frames = d->grant_table->nr_frames;
+        op.max_nr_frames = d->grant_table->max_frames;
+    }
+    if (copy_to_guest(v, uop, &op, sizeof(op)))
+        return -XEN_EFAULT;
+    return 0;
+}
+
+static bool any_pinned(struct grant_table *gt)
+{
+    unsigned n = gt->nr_frames * GNT_PER_FRAME_V1;
+    for (unsigned i = 0; i < n; i++)
+        if (gt->active[i].pin)
+            return true;
+    return false;
+}
+
+long gnttab_op_set_version(struct vcpu *v, uint64_t uop, unsigned count)
+{
+    struct gnttab_set_version op;
+    if (count != 1)
+        return -XEN_EINVAL;
+    if (copy_from_guest(v, &op, uop, sizeof(op)))
+        return -XEN_EFAULT;
+    struct domain *d = v->d;
+    struct grant_table *gt = d->grant_table;
+    long rc = 0;
+    hv_lock(&gt->lock);
+    unsigned old = gt->version;
+    if (op.version != 1 && op.version != 2) {
+        rc = -XEN_EINVAL;
+    } else if (op.version == gt->version) {
+        rc = 0;
+    } else if (any_pinned(gt)) {
+        rc = -XEN_EBUSY;                                /* T5 */
+    } else if (op.version == 2) {
+        gt->version = 2;
+        rc = add_status_frames(gt, status_frames_for(gt->nr_frames));
+        if (rc)
+            gt->version = 1;    /* frames added so far stay for a retry */
+    } else {
+        /* XSA-255: v2 -> v1 frees the status frames; one still mapped by
+           the guest (more than Xen's allocation ref) must not be freed. */
+        for (unsigned i = 0; i < gt->nr_status; i++) {
+            uint64_t c = atomic_load(&mfn_to_page(d->m, gt->status[i])
+                                          ->count_info) & PGC_count_mask;
+            /* grant.xsa255 (off by default): Xen before the XSA-255 fix
+               did not look for the guest's mappings here and freed the
+               frames under them.  hvlab drops Xen's references the same
+               way; the guest's own reference keeps the frame from the
+               heap (the table has forgotten it, the guest still maps it). */
+            if (c > 1 && !d->m->opt.grant_xsa255)
+                rc = -XEN_EBUSY;
+        }
+        if (rc == 0) {
+            for (unsigned i = 0; i < gt->nr_status; i++) {
+                unplace(d, &gt->status_gfn[i]);
+                free_xen_shared_page(d->m, gt->status[i]);
+            }
+            gt->nr_status = 0;
+            gt->version = 1;
+        }
+    }
+    TRC(hvlab_grant, set_version, (uint8_t)d->m->host_id, d->domid,
+        (uint8_t)old, (uint8_t)op.version, (int32_t)rc);
+    op.version = gt->version;
+    hv_unlock(&gt->lock);
+    if (copy_to_guest(v, uop, &op, sizeof(op)))
+        return -XEN_EFAULT;
+    return rc;
+}
+
+long gnttab_op_get_version(struct vcpu *v, uint64_t uop, unsigned count)
+{
+    struct gnttab_get_version op;
+    if (count != 1)
+        return -XEN_EINVAL;
+    if (copy_from_guest(v, &op, uop, sizeof(op)))
+        return -XEN_EFAULT;
+    struct domain *d;
+    int st = gnttab_op_domain(v, op.dom, &d);
+    if (st == GNTST_bad_domain)
+        return -XEN_ESRCH;
+    if (st != GNTST_okay)
+        return -XEN_EPERM;
+    op.version = d->grant_table->version;
+    if (copy_to_guest(v, uop, &op, sizeof(op)))
+        return -XEN_EFAULT;
+    return 0;
+}
+
+long gnttab_op_get_status_frames(struct vcpu *v, uint64_t uop,
+                                 unsigned count)
+{
+    struct gnttab_get_status_frames op;
+    if (count != 1)
+        return -XEN_EINVAL;
+    if (copy_from_guest(v, &op, uop, sizeof(op)))
+        return -XEN_EFAULT;
+    struct domain *d;
+    op.status = (int16_t)gnttab_op_domain(v, op.dom, &d);
+    if (op.status == GNTST_okay) {
+        struct grant_table *gt = d->grant_table;
+        hv_lock(&gt->lock);
+        if (gt->version != 2 || op.nr_frames > gt->nr_status) {
+            op.status = GNTST_general_error;
+        } else {
+            uint64_t list = (uint64_t)(uintptr_t)op.frame_list.p;
+            for (unsigned i = 0; i < op.nr_frames; i++) {
+                uint64_t f = frame_number(d, gt->status[i], gt->status_gfn[i]);
+                if (copy_to_guest(v, list + i * sizeof(f), &f, sizeof(f))) {
+                    op.status = GNTST_bad_virt_addr;
+                    break;
+                }
+            }
+        }
+        hv_unlock(&gt->lock);
+    }
+    if (copy_to_guest(v, uop, &op, sizeof(op)))
+        return -XEN_EFAULT;
+    return 0;
+}
+
+int gnttab_map_frame(struct domain *d, uint64_t idx, pfn_t gpfn)
+{
+    struct grant_table *gt = d->grant_table;
+    if (!gt || !d->p2m)
+        return -XEN_EINVAL;
+    bool status = idx & XENMAPIDX_grant_table_status;
+    idx &= ~(uint64_t)XENMAPIDX_grant_table_status;
+    hv_lock(&gt->lock);
+    mfn_t mfn = INVALID_MFN;
+    pfn_t *where = NULL;
+    int rc = 0;
+    if (status) {
+        /* v2 only; status frames exist for every shared frame. */
+        if (gt->version != 2 || idx >= gt->nr_status)
+            rc = -XEN_EINVAL;
+        else {
+            mfn = gt->status[idx];
+            where = &gt->status_gfn[idx];
+        }
+    } else {
+        /* Xen grows the table to idx + 1 when the guest asks for it. */
+        if (idx >= gt->max_frames || gnttab_grow(gt, (unsigned)idx + 1))
+            rc = -XEN_EINVAL;
+        else {
+            mfn = gt->shared[idx];
+            where = &gt->shared_gfn[idx];
+        }
+    }
+    pfn_t old = where ? *where : INVALID_PFN;
+    hv_unlock(&gt->lock);
+    if (rc)
+        return rc;
+
+    /* The frame moves: its old placement goes, then what was at gpfn. */
+    p2m_lock(d);
+    if (old != INVALID_PFN && old != gpfn)
+        (void)p2m_set_entry(d, old, INVALID_MFN, p2m_invalid, p2m_access_rwx);
+    p2m_type_t t;
+    mfn_t prev = get_gfn_query_unlocked(d, gpfn, &t);
+    if (prev != mfn && (prev != INVALID_MFN || t == p2m_map_foreign ||
+                        p2m_is_paging(t)))
+        rc = p2m_remove_page(d, gpfn);
+    if (rc == 0)
+        rc = p2m_set_entry(d, gpfn, mfn, p2m_ram_rw, p2m_access_rwx);
+    p2m_unlock(d);
+    hv_lock(&gt->lock);
+    *where = rc == 0 ? gpfn : INVALID_PFN;
+    hv_unlock(&gt->lock);
+    return rc;
+}
