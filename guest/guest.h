@@ -55,6 +55,9 @@ enum workload_kind {
     WL_MEMTOUCH,        /* write patterns into pages, verify them */
     WL_P2M_RACE,        /* privileged domain: foreign mapper + pager of
                            another (HVM) domain, story B (dom0_p2m_race.c) */
+    WL_BLK_IO,          /* blkfront: block I/O to a backend, verified */
+    WL_BLKBACK,         /* driver domain: blkback serving blk-io frontends */
+    WL_GRANT_POC,       /* an XTF grant-table PoC (xsa=N, grant_poc.c) */
     WL_NR
 };
 extern const char *const workload_kind_name[WL_NR];
@@ -72,6 +75,18 @@ struct workload_params {
     uint64_t target_pages;  /* its memory, in pages */
     unsigned gfns;
     bool sharing;
+    /* blk-io (frontend; the toolstack resolves backend=NAME) and blkback:
+       the run's xenstore stand-in (guest/xenbus.h), created by the
+       toolstack and shared by both kernels. */
+    struct xenbus *xenbus;
+    uint16_t backend;       /* blk-io: the driver domain's domid */
+    unsigned ops;           /* requests to complete */
+    unsigned depth;         /* requests in flight at most */
+    unsigned segs_min, segs_max;    /* segments per request */
+    unsigned reads;         /* percent of requests that are reads */
+    bool verify;            /* check every read sector */
+    uint64_t sectors;       /* disk size (512-byte sectors) */
+    unsigned xsa;           /* grant-poc: which XSA's PoC to run */
 };
 
 /* How the kernel writes its page tables. */
@@ -85,6 +100,10 @@ struct guest_options {
     bool spurious_check;    /* guest.spurious_check: #PF handler re-walks
                                and ignores faults whose PTE is present */
     enum guest_pt_updates pt_updates;   /* guest.pt_updates */
+    bool blkback_persistent;    /* blkback.persistent: offer persistent
+                                   grants (feature-persistent) */
+    bool blkback_quiesce;       /* blkback.quiesce: complete and unmap
+                                   everything before acknowledging Closing */
 };
 
 void guest_options_default(struct guest_options *o);
@@ -109,6 +128,13 @@ struct guest_stats {
                                    explain (its own accesses refused) */
     uint64_t stale_foreign_maps;    /* p2m-race: a foreign mapping of gfn G
                                    that named a frame no longer backing G */
+    uint64_t blk_ops;           /* blk-io: requests completed OK */
+    uint64_t blk_bytes;         /* blk-io: bytes they moved */
+    uint64_t blk_verify_failures;   /* blk-io: sectors that read back wrong */
+    uint64_t poc_vulnerable;    /* grant-poc: the PoC's "vulnerable"
+                                   condition held */
+    uint64_t blk_busy_grants;   /* blk-io: grants the backend still mapped
+                                   when it had acknowledged Closed */
 };
 
 struct guest_pv;

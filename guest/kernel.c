@@ -73,6 +73,10 @@ void kernel_destroy(struct guest_kernel *g)
         free(p);
     }
     p2m_race_free(g);
+    blkfront_free(g);
+    blkback_free(g);
+    gnttab_free(g);
+    gevtchn_free(g);
     free(g->free_pfns);
     free((void *)g->pfn_maps);
     free((void *)g->pfn_kind);
@@ -180,6 +184,11 @@ void kernel_stats(const struct guest_kernel *g, struct guest_stats *out)
     out->hypercall_errors = atomic_load(&m->st.hypercall_errors);
     out->kernel_oopses = atomic_load(&m->st.kernel_oopses);
     out->stale_foreign_maps = atomic_load(&m->st.stale_foreign_maps);
+    out->blk_ops = atomic_load(&m->st.blk_ops);
+    out->blk_bytes = atomic_load(&m->st.blk_bytes);
+    out->blk_verify_failures = atomic_load(&m->st.blk_verify_failures);
+    out->blk_busy_grants = atomic_load(&m->st.blk_busy_grants);
+    out->poc_vulnerable = atomic_load(&m->st.poc_vulnerable);
 }
 
 void kernel_report(const struct guest_kernel *g, FILE *f)

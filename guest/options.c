@@ -17,6 +17,9 @@ const char *const workload_kind_name[WL_NR] = {
     [WL_MMAP_CHURN] = "mmap-churn",
     [WL_MEMTOUCH]   = "memtouch",
     [WL_P2M_RACE]   = "p2m-race",
+    [WL_BLK_IO]     = "blk-io",
+    [WL_BLKBACK]    = "blkback",
+    [WL_GRANT_POC]  = "grant-poc",
 };
 
 static const char *const pt_updates_name[] = {
@@ -25,7 +28,8 @@ static const char *const pt_updates_name[] = {
     [GPT_MIXED]      = "mixed",
 };
 
-enum gopt_id { GOPT_SPURIOUS_CHECK, GOPT_PT_UPDATES };
+enum gopt_id { GOPT_SPURIOUS_CHECK, GOPT_PT_UPDATES, GOPT_BLKBACK_PERSISTENT,
+                GOPT_BLKBACK_QUIESCE };
 
 static const struct gopt_desc {
     enum gopt_id id;
@@ -39,12 +43,20 @@ static const struct gopt_desc {
     { GOPT_PT_UPDATES, "guest.pt_updates", "writable|mmu_update|mixed",
       "how the kernel writes L1 entries of live page tables: stores trapped "
       "by writable pagetables, batched mmu_update, or Linux's mix" },
+    { GOPT_BLKBACK_PERSISTENT, "blkback.persistent", "on|off",
+      "blkback offers persistent grants (feature-persistent): data pages "
+      "stay mapped in a bounded cache instead of map/unmap per request" },
+    { GOPT_BLKBACK_QUIESCE, "blkback.quiesce", "on|off",
+      "on a frontend's Closing, blkback completes every request and unmaps "
+      "every grant before acknowledging (off: acknowledges at once, story E)" },
 };
 
 void guest_options_default(struct guest_options *o)
 {
     o->spurious_check = true;
     o->pt_updates = GPT_MIXED;
+    o->blkback_persistent = false;
+    o->blkback_quiesce = true;
 }
 
 static const struct gopt_desc *gopt_find(const char *key)
@@ -80,6 +92,16 @@ int guest_option_set(struct guest_options *o, const char *key,
             return 0;
         }
         break;
+    case GOPT_BLKBACK_PERSISTENT:
+    case GOPT_BLKBACK_QUIESCE: {
+        bool *b = d->id == GOPT_BLKBACK_PERSISTENT ? &o->blkback_persistent
+                                                   : &o->blkback_quiesce;
+        if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
+            *b = value[1] == 'n';
+            return 0;
+        }
+        break;
+    }
     case GOPT_PT_UPDATES:
         for (unsigned i = 0; i < sizeof(pt_updates_name) / sizeof(pt_updates_name[0]); i++) {
             if (strcmp(value, pt_updates_name[i]) == 0) {
@@ -106,6 +128,12 @@ void guest_options_print(const struct guest_options *o, FILE *f)
         case GOPT_PT_UPDATES:
             if ((unsigned)o->pt_updates < sizeof(pt_updates_name) / sizeof(pt_updates_name[0]))
                 cur = pt_updates_name[o->pt_updates];
+            break;
+        case GOPT_BLKBACK_PERSISTENT:
+            cur = o->blkback_persistent ? "on" : "off";
+            break;
+        case GOPT_BLKBACK_QUIESCE:
+            cur = o->blkback_quiesce ? "on" : "off";
             break;
         }
         fprintf(f, "%-22s = %-10s (%s) %s\n", d->key, cur, d->values, d->meaning);

@@ -212,6 +212,9 @@ struct gstats {
     _Atomic uint64_t faults_delivered, spurious_seen, spurious_fatal,
         procs_killed, forks, exits, pages_touched, verify_failures,
         hypercall_errors, kernel_oopses, stale_foreign_maps;
+    _Atomic uint64_t blk_ops, blk_bytes, blk_verify_failures,
+        blk_busy_grants;                                        /* blk-io */
+    _Atomic uint64_t poc_vulnerable;                            /* grant-poc */
 };
 
 #define LOG_MAX             64
@@ -319,6 +322,10 @@ struct guest_kernel {
     struct gstats st;
 
     struct p2m_race *race;          /* p2m-race workload state (or NULL) */
+    struct gnttab *gnt;             /* grant-table driver (gnttab.c) or NULL */
+    struct blkfront *blkfront;      /* blk-io workload state (or NULL) */
+    struct blkback *blkback;        /* blkback workload state (or NULL) */
+    struct gevtchn *evtchn;         /* event channels (evtchn.c) or NULL */
 
     struct gspin log_lock;
     char log[LOG_MAX][LOG_LINE];
@@ -463,6 +470,101 @@ void p2m_race_start(struct gcpu *c);
 enum thread_result p2m_race_slice(struct gcpu *c, struct thread *t);
 void p2m_race_free(struct guest_kernel *g);
 
+/* ---- grant-table PoCs (guest/grant_poc.c) -------------------------------- */
+/* vCPU 0 at boot: run the PoC of wl.xsa to its end, record, finish. */
+void grant_poc_start(struct gcpu *c);
+
+/* ---- split block driver (guest/gnttab.c, blkif.c, blkfront.c, blkback.c) -- */
+#include <xen/grant_table.h>
+#include <xen/io/blkif.h>
+#include <xen/io/ring.h>
+
+/* Kernel VA areas of the split drivers, in the L4 slot of dom0_p2m_race.c's
+   mapping area (Linux's vmalloc range), each 2 MiB (one L1) or more, the L1s
+   hooked at workload start before any process copies the kernel slots. */
+#define GNT_SHARED_VA       0xffffc90000400000ULL   /* grant-table frames */
+#define GNT_SHARED_FRAMES   4
+#define GNT_MAP_BASE        0xffffc90000600000ULL   /* grant mappings */
+#define GNT_MAP_L1S         2
+#define GNT_MAP_SLOTS       (GNT_MAP_L1S * PT_ENTRIES)
+
+/* One grant mapping a backend asks for (GNTTABOP_map_grant_ref). */
+struct gnt_map {
+    grant_ref_t ref;
+    domid_t dom;
+    bool readonly;
+    uint64_t va;                    /* slot of the mapping area */
+    grant_handle_t handle;          /* out */
+    int16_t status;                 /* out: GNTST_* */
+};
+
+struct gnttab;
+/* vCPU 0, at workload start: the L1s of both areas (gnttab.c rule 1). */
+int gnttab_prepare(struct gcpu *c);
+/* Granting side (rules 2-4): 0 with *ref, -XEN_ENOSPC (no free ref), or
+   the setup error. */
+int gnttab_grant_access(struct gcpu *c, domid_t domid, mfn_t frame,
+                        bool readonly, grant_ref_t *ref);
+/* 0 (revoked, ref freed), -XEN_EBUSY (GTF_reading/writing: still mapped). */
+int gnttab_end_access(struct gcpu *c, grant_ref_t ref);
+/* Mapping side (rules 5-6): a free slot VA of the mapping area, or 0. */
+uint64_t gnttab_slot_alloc(struct gcpu *c);
+void gnttab_slot_free(struct gcpu *c, uint64_t va);
+/* Batched map / unmap: 0 when the hypercall ran (each m[i].status says
+   how that one went), -XEN_E* when it did not. */
+int gnttab_map(struct gcpu *c, struct gnt_map *m, unsigned n);
+int gnttab_unmap(struct gcpu *c, struct gnt_map *m, unsigned n);
+void gnttab_free(struct guest_kernel *g);
+
+#define BLKIF_RING_SIZE     __CONST_RING_SIZE(blkif, PAGE_SIZE)
+
+/* How the ring code reaches the shared page (blkif.c rule B1). */
+struct blkif_mem {
+    void *ctx;
+    uint64_t base;                  /* address of the struct blkif_sring */
+    bool (*load32)(void *ctx, uint64_t addr, uint32_t *v);
+    bool (*store32)(void *ctx, uint64_t addr, uint32_t v);
+    bool (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
+    bool (*write)(void *ctx, uint64_t addr, const void *buf, size_t len);
+};
+struct blkif_front {
+    struct blkif_mem m;
+    RING_IDX req_prod_pvt, rsp_cons;
+    unsigned nr_ents;
+};
+struct blkif_back {
+    struct blkif_mem m;
+    RING_IDX rsp_prod_pvt, req_cons;
+    unsigned nr_ents;
+};
+/* B2: the event index lies in (old, new]. */
+static inline bool blkif_need_notify(RING_IDX old, RING_IDX new, RING_IDX event)
+{
+    return (RING_IDX)(new - event) < (RING_IDX)(new - old);
+}
+int blkif_sring_init(const struct blkif_mem *m);
+void blkif_front_init(struct blkif_front *f, const struct blkif_mem *m);
+unsigned blkif_front_free(const struct blkif_front *f);
+int blkif_front_put(struct blkif_front *f, const struct blkif_request *req);
+int blkif_front_push(struct blkif_front *f, bool *notify);
+int blkif_front_get(struct blkif_front *f, struct blkif_response *rsp);
+int blkif_front_final_check(struct blkif_front *f, bool *more);
+void blkif_back_init(struct blkif_back *b, const struct blkif_mem *m);
+int blkif_back_get(struct blkif_back *b, struct blkif_request *req);
+int blkif_back_put(struct blkif_back *b, const struct blkif_response *rsp);
+int blkif_back_push(struct blkif_back *b, bool *notify);
+int blkif_back_final_check(struct blkif_back *b, bool *more);
+/* The ring page at kernel VA va, reached through c's MMU. */
+void blkif_mem_kernel(struct blkif_mem *m, struct gcpu *c, uint64_t va);
+
+/* The workloads (blkfront.c: blk-io; blkback.c: the driver domain). */
+void blkfront_start(struct gcpu *c);
+enum thread_result blkfront_slice(struct gcpu *c, struct thread *t);
+void blkfront_free(struct guest_kernel *g);
+void blkback_start(struct gcpu *c);
+enum thread_result blkback_slice(struct gcpu *c, struct thread *t);
+void blkback_free(struct guest_kernel *g);
+
 static inline uint64_t vcpu_bit(const struct gcpu *c)
 {
     return 1ULL << c->v->vcpu_id;
@@ -476,5 +578,53 @@ static inline uint64_t splitmix64(uint64_t x)
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
     return x ^ (x >> 31);
 }
+
+/* ---- event channels (guest/evtchn.c) --------------------------------------- */
+#include <xen/event_channel.h>
+
+/* Argument slots of the event-channel wrappers in the argument area: one
+   for normal context, one for the upcall (a handler's hypercall must not
+   overwrite the arguments of the call it interrupted). */
+#define ARG_EVTCHN_OFF      (3 * PAGE_SIZE + 1024)
+#define ARG_EVTCHN_SLOT     512
+_Static_assert(ARG_MASK_OFF + HV_MAX_VCPUS / 8 <= ARG_EVTCHN_OFF &&
+               ARG_EVTCHN_OFF + 2 * ARG_EVTCHN_SLOT <= ARG_PAGES * PAGE_SIZE,
+               "event-channel slots fit the argument area");
+
+struct gevtchn;
+/* A port's handler: runs in the upcall, on the vCPU that took it, with
+   event delivery masked. */
+typedef void (*gevtchn_fn)(struct gcpu *c, evtchn_port_t port, void *arg);
+
+/* vCPU 0 at boot (PV): the kernel's event-channel state, and the upcall
+   registered on this vCPU; other vCPUs register it in gevtchn_cpu_attach.
+   shared_info is mapped (over a PFN_KERNEL page of the direct map, with
+   update_va_mapping) by the first event-channel call, which also enables
+   delivery on the calling vCPU (evtchn.c G1, G2).  0 or -XEN_ENOMEM. */
+int gevtchn_init(struct gcpu *c);
+int gevtchn_cpu_attach(struct gcpu *c);
+void gevtchn_free(struct guest_kernel *g);
+/* Handler for port (NULL: none; events on it are consumed). -XEN_EINVAL
+   for a port beyond the 2-level ABI or a kernel without event channels. */
+int evtchn_bind_handler(struct guest_kernel *k, evtchn_port_t port,
+                        gevtchn_fn fn, void *arg);
+/* EVTCHNOP wrappers (arguments in the vCPU's argument area); each maps
+   shared_info / enables this vCPU's delivery first if needed
+   (-XEN_ENOSYS: the kernel has no event channels). */
+long gevtchn_alloc_unbound(struct gcpu *c, domid_t remote,
+                           evtchn_port_t *port);
+long gevtchn_bind_interdomain(struct gcpu *c, domid_t remote_dom,
+                              evtchn_port_t remote_port, evtchn_port_t *local);
+long gevtchn_send(struct gcpu *c, evtchn_port_t port);
+long gevtchn_close(struct gcpu *c, evtchn_port_t port);
+/* Mask / unmask in shared_info (locked bit operations through the MMU);
+   unmask forces the upcall when the port is pending, as Linux does. */
+int gevtchn_mask(struct gcpu *c, evtchn_port_t port);
+int gevtchn_unmask(struct gcpu *c, evtchn_port_t port);
+/* SCHEDOP_block: returns once an event was delivered to this vCPU. */
+long gevtchn_block(struct gcpu *c);
+/* Upcalls taken and port handlers called, for tests and reports. */
+uint64_t gevtchn_upcalls(const struct guest_kernel *g);
+uint64_t gevtchn_events(const struct guest_kernel *g);
 
 #endif /* HVLAB_GUEST_PRIVATE_H */

@@ -287,6 +287,8 @@ static int pv_boot_finish(struct gcpu *c)
     if (hc_mmuext1(c, MMUEXT_PIN_L4_TABLE, c->g->init_l4_mfn, 0,
                    "boot: pinning the initial L4") != 0)
         return -XEN_EINVAL;
+    if (gevtchn_init(c) != 0)           /* shared_info, the upcall */
+        return -XEN_EINVAL;
     return 0;
 }
 
@@ -304,6 +306,8 @@ static int pv_cpu_attach(struct gcpu *c)
     vcpu_set_guest_pf_handler(v, kernel_page_fault, c);
     if (hc_mmuext1(c, MMUEXT_NEW_BASEPTR, g->init_l4_mfn, 0,
                    "loading the kernel root") != 0)
+        return -XEN_EINVAL;
+    if (gevtchn_cpu_attach(c) != 0)     /* the upcall on this vCPU */
         return -XEN_EINVAL;
     return 0;
 }

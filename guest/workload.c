@@ -403,6 +403,12 @@ enum thread_result workload_slice(struct gcpu *c, struct thread *t)
         return memtouch(c, t);
     case WL_P2M_RACE:
         return p2m_race_slice(c, t);
+    case WL_BLK_IO:
+        return blkfront_slice(c, t);
+    case WL_BLKBACK:
+        return blkback_slice(c, t);
+    case WL_GRANT_POC:          /* runs at start, no threads */
+        return T_EXITED;
     case WL_NR:
         break;
     }
@@ -417,6 +423,18 @@ void workload_start(struct gcpu *c)
 
     if (g->wl.kind == WL_P2M_RACE) {
         p2m_race_start(c);
+        return;
+    }
+    if (g->wl.kind == WL_BLK_IO) {
+        blkfront_start(c);
+        return;
+    }
+    if (g->wl.kind == WL_BLKBACK) {
+        blkback_start(c);
+        return;
+    }
+    if (g->wl.kind == WL_GRANT_POC) {
+        grant_poc_start(c);
         return;
     }
     for (unsigned i = 0; i < g->wl.procs; i++) {

@@ -161,6 +161,78 @@ static void stale_evidence(const struct run_result *r, uint64_t arg, FILE *f)
     guest_reports(r, f);
 }
 
+/* ---- blk-verified (blk-io) ---------------------------------------------- */
+static bool blk_verified(const struct run_result *r, uint64_t arg)
+{
+    (void)arg;
+    bool any = false;
+    for (unsigned i = 0; i < r->nr_domains; i++) {
+        const struct run_domain *d = &r->dom[i];
+        if (d->wl.kind != WL_BLK_IO)
+            continue;
+        any = true;
+        if (d->gs.blk_ops != d->wl.ops || d->gs.blk_verify_failures)
+            return false;
+    }
+    return any;
+}
+
+static void blk_evidence(const struct run_result *r, uint64_t arg, FILE *f)
+{
+    (void)arg;
+    bool any = false;
+    for (unsigned i = 0; i < r->nr_domains; i++) {
+        const struct run_domain *d = &r->dom[i];
+        if (d->wl.kind != WL_BLK_IO)
+            continue;
+        if (any)
+            fprintf(f, "      ");
+        any = true;
+        fprintf(f, "dom%u '%s': %" PRIu64 " of %u requests completed OK, %"
+                PRIu64 " sectors read back wrong\n", d->domid, d->name,
+                d->gs.blk_ops, d->wl.ops, d->gs.blk_verify_failures);
+    }
+    if (!any)
+        fprintf(f, "no domain runs the blk-io workload\n");
+    guest_reports(r, f);        /* the first bad sectors, as logged */
+}
+
+/* ---- grant-poc-safe (the grant bug zoo) --------------------------------- */
+static bool grant_poc_safe(const struct run_result *r, uint64_t arg)
+{
+    (void)arg;
+    bool any = false;
+    for (unsigned i = 0; i < r->nr_domains; i++) {
+        if (r->dom[i].wl.kind != WL_GRANT_POC)
+            continue;
+        any = true;
+        if (r->dom[i].gs.poc_vulnerable)
+            return false;
+    }
+    return any;
+}
+
+static void grant_poc_evidence(const struct run_result *r, uint64_t arg,
+                               FILE *f)
+{
+    (void)arg;
+    bool any = false;
+    for (unsigned i = 0; i < r->nr_domains; i++) {
+        const struct run_domain *d = &r->dom[i];
+        if (d->wl.kind != WL_GRANT_POC)
+            continue;
+        if (any)
+            fprintf(f, "      ");
+        any = true;
+        fprintf(f, "dom%u '%s': the XSA-%u PoC %s\n", d->domid, d->name,
+                d->wl.xsa, d->gs.poc_vulnerable ? "found the hypervisor "
+                "VULNERABLE" : "found nothing");
+    }
+    if (!any)
+        fprintf(f, "no domain runs the grant-poc workload\n");
+    guest_reports(r, f);        /* what the guest observed, as logged */
+}
+
 /* ---- minimum amounts of work --------------------------------------------- */
 static bool min_forks(const struct run_result *r, uint64_t arg)
 {
@@ -210,6 +282,14 @@ static const struct expect_kind expect_table[] = {
       "no foreign mapping of a gfn named a frame that no longer backed it "
       "(p2m-race: the mapper's check)",
       no_stale_foreign_map, stale_evidence },
+    { "blk-verified", NULL,
+      "every blk-io request completed OK and every sector read back what "
+      "was last written (blkfront's check)",
+      blk_verified, blk_evidence },
+    { "grant-poc-safe", NULL,
+      "the grant-poc guest's XTF proof of concept did not find its XSA's "
+      "bug (grant.xsa* off)",
+      grant_poc_safe, grant_poc_evidence },
     { "min-forks", "N",
       "the guests forked at least N processes (the workload really ran)",
       min_forks, forks_evidence },

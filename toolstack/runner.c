@@ -28,6 +28,7 @@
 #include "core/mm/mm.h"
 #include "core/mm/page.h"
 #include "core/vcpu.h"
+#include "guest/xenbus.h"
 #include "inject/inject.h"
 #include "toolstack/build_hvm.h"
 #include "toolstack/build_pv.h"
@@ -122,6 +123,11 @@ static void add_stats(struct guest_stats *t, const struct guest_stats *s)
     t->verify_failures += s->verify_failures;
     t->hypercall_errors += s->hypercall_errors;
     t->stale_foreign_maps += s->stale_foreign_maps;
+    t->blk_ops += s->blk_ops;
+    t->blk_bytes += s->blk_bytes;
+    t->blk_verify_failures += s->blk_verify_failures;
+    t->blk_busy_grants += s->blk_busy_grants;
+    t->poc_vulnerable += s->poc_vulnerable;
 }
 
 /* U2: copy what one domain did into its result row. */
@@ -223,7 +229,23 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
     for (unsigned i = 0; i < r->nr_domains; i++) {
         const struct run_domain *d = &r->dom[i];
         const struct guest_stats *g = &d->gs;
-        if (d->wl.kind == WL_P2M_RACE)
+        if (d->wl.kind == WL_BLK_IO)
+            fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, blk-io "
+                    "backend=dom%u ops=%u depth=%u segs=%u..%u reads=%u%% "
+                    "verify=%s sectors=%" PRIu64 "\n", d->domid, d->name,
+                    d->nr_vcpus, d->nr_pages >> (20 - PAGE_SHIFT),
+                    d->wl.backend, d->wl.ops, d->wl.depth, d->wl.segs_min,
+                    d->wl.segs_max, d->wl.reads, d->wl.verify ? "on" : "off",
+                    d->wl.sectors);
+        else if (d->wl.kind == WL_BLKBACK)
+            fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, blkback "
+                    "(driver domain)\n", d->domid, d->name, d->nr_vcpus,
+                    d->nr_pages >> (20 - PAGE_SHIFT));
+        else if (d->wl.kind == WL_GRANT_POC)
+            fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, grant-poc "
+                    "xsa=%u\n", d->domid, d->name, d->nr_vcpus,
+                    d->nr_pages >> (20 - PAGE_SHIFT), d->wl.xsa);
+        else if (d->wl.kind == WL_P2M_RACE)
             fprintf(f, "  dom%u '%s' (privileged): %u vCPUs, %" PRIu64
                     " MiB, p2m-race target=dom%u gfns=%u iters=%u "
                     "sharing=%s\n", d->domid, d->name, d->nr_vcpus,
@@ -240,6 +262,15 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
                 " spurious, %" PRIu64 " fatal), %" PRIu64 " killed\n",
                 g->forks, g->exits, g->pages_touched, g->faults_delivered,
                 g->spurious_seen, g->spurious_fatal, g->procs_killed);
+        if (d->wl.kind == WL_BLK_IO)
+            fprintf(f, "    blkfront: %" PRIu64 " requests completed OK, %"
+                    PRIu64 " bytes, %" PRIu64 " sectors failed verification, %"
+                    PRIu64 " grants still mapped after the backend closed "
+                    "(blkback.persistent=%s, blkback.quiesce=%s)\n",
+                    g->blk_ops, g->blk_bytes, g->blk_verify_failures,
+                    g->blk_busy_grants,
+                    r->blk_persistent ? "on" : "off",
+                    r->blk_quiesce ? "on" : "off");
         if (d->wl.kind == WL_P2M_RACE)
             fprintf(f, "    foreign mapper: %" PRIu64 " pages written through "
                     "foreign mappings, %" PRIu64 " stale mappings\n",
@@ -307,6 +338,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     domid_t domids[HV_MAX_DOMAINS] = { 0 };         /* U1 */
     struct vcpu **vs = NULL;
     struct sched_log *replay = NULL, *record = NULL;
+    struct xenbus *xenbus = NULL;   /* blk-io: the xenstore stand-in */
     unsigned nr_built = 0, nr_vs = 0;
     bool injecting = false;         /* inject: armed for this run */
     int status = RUN_ERROR;
@@ -362,6 +394,33 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
 
     for (unsigned i = 0, next = 1; i < sc->nr_domains; i++)
         domids[i] = sc->dom[i].privileged ? 0 : (domid_t)next++;
+    /* blk-io: one xenstore stand-in for the run, and every vbd added to it
+       (the toolstack's half of the handshake, docs/blk.md). */
+    r->blk_persistent = sc->guest.blkback_persistent;
+    r->blk_quiesce = sc->guest.blkback_quiesce;
+    for (unsigned i = 0; i < sc->nr_domains; i++) {
+        const struct scn_domain *sd = &sc->dom[i];
+        if (sd->wl.kind != WL_BLK_IO)
+            continue;
+        const struct scn_domain *be =
+            sd->wl_backend ? &sc->dom[sd->wl_backend - 1] : NULL;
+        if (!be || be->wl.kind != WL_BLKBACK) {
+            fprintf(o->err, "hvlab: %s:%u: blk-io backend '%s' does not run "
+                    "the blkback workload\n", sc->path, sd->workload_line,
+                    be ? be->name : "?");
+            goto teardown;
+        }
+        if (!xenbus && !(xenbus = xenbus_new())) {
+            fprintf(o->err, "hvlab: out of memory\n");
+            goto teardown;
+        }
+        if (xenbus_add_vbd(xenbus, domids[i], domids[sd->wl_backend - 1],
+                           51712, sd->wl.sectors) != 0) {
+            fprintf(o->err, "hvlab: %s: adding the vbd of '%s' to xenbus "
+                    "failed\n", sc->path, sd->name);
+            goto teardown;
+        }
+    }
     for (unsigned i = 0; i < sc->nr_domains; i++) {
         const struct scn_domain *sd = &sc->dom[i];
         struct workload_params wl = sd->wl;
@@ -370,6 +429,10 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
             wl.target = domids[sd->wl_target - 1];
             wl.target_pages = sc->dom[sd->wl_target - 1].nr_pages;
         }
+        if (sd->wl_backend)
+            wl.backend = domids[sd->wl_backend - 1];
+        if (wl.kind == WL_BLK_IO || wl.kind == WL_BLKBACK)
+            wl.xenbus = xenbus;
         struct build_pv_config cfg = {
             .domid = domids[i], .nr_vcpus = sd->nr_vcpus,
             .nr_pages = sd->nr_pages, .gopt = &sc->guest, .wl = &wl,
@@ -495,11 +558,14 @@ teardown:   /* U4: the privileged domain first, then the rest */
     }
     machine_destroy(m);
     copy_result(o, r);
+    xenbus_free(xenbus);
+    xenbus = NULL;
 out:
     if (injecting)
         inject_finish(sc, o, r);
     sched_log_free(replay);
     sched_log_free(record);
+    xenbus_free(xenbus);
     free(vs);
     free_result(r);
     return status;

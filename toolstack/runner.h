@@ -71,6 +71,7 @@ struct run_result {
                                        this run's domain kinds, as key=value
                                        pairs (for the header and evidence) */
     bool spurious_check;
+    bool blk_persistent, blk_quiesce;  /* blkback.* options of the run */
     unsigned nr_domains;
     struct run_domain dom[HV_MAX_DOMAINS];
     struct guest_stats total;       /* sum over the domains */

@@ -32,6 +32,11 @@
 #define DEF_ITERS           10
 #define DEF_PAGES           16
 #define DEF_RACE_GFNS       16      /* p2m-race: target gfns worked on */
+#define DEF_BLK_OPS         1000    /* blk-io */
+#define DEF_BLK_DEPTH       8
+#define DEF_BLK_SEGS        (1ULL << 32 | 4)    /* 1..4 */
+#define DEF_BLK_READS       50
+#define DEF_BLK_SECTORS     4096    /* 2 MiB */
 #define MIN_MEMORY          (1ULL << 20)
 /* Machine RAM when no `machine` line: the domains plus room for Xen's own
    frames (M2P and its tables). */
@@ -106,7 +111,8 @@ int scenario_parse_size(const char *s, uint64_t *bytes)
 }
 
 /* ---- key=value parameters (P1) ------------------------------------------- */
-enum param_type { PT_UINT, PT_SIZE, PT_KIND, PT_PAGING, PT_ONOFF, PT_DOMAIN };
+enum param_type { PT_UINT, PT_SIZE, PT_KIND, PT_PAGING, PT_ONOFF, PT_DOMAIN,
+                  PT_RANGE /* MIN..MAX, stored as MIN << 32 | MAX */ };
 
 struct param {
     const char *key;
@@ -119,7 +125,8 @@ struct param {
 struct domain_args { uint64_t vcpus, memory, kind, paging; };
 struct machine_args { uint64_t ram, host; };
 struct workload_args { uint64_t procs, threads, iters, pages, target, gfns,
-                        sharing; };
+                        sharing, backend, ops, depth, segs, reads, verify,
+                        sectors, xsa; };
 
 #define ARG(type, f)    offsetof(type, f)
 
@@ -144,6 +151,16 @@ static const struct param workload_params[] = {
     { "target",  PT_DOMAIN, 0, 0, "p2m-race: the HVM domain it maps and pages", ARG(struct workload_args, target), },
     { "gfns",    PT_UINT, 1, 4096, "p2m-race: how many of the target's top gfns", ARG(struct workload_args, gfns), },
     { "sharing", PT_ONOFF, 0, 0, "p2m-race: the pager also shares gfns (on/off)", ARG(struct workload_args, sharing), },
+    /* blk-io (a PV blkfront; its backend runs the blkback workload) */
+    { "backend", PT_DOMAIN, 0, 0, "blk-io: the driver domain (workload blkback)", ARG(struct workload_args, backend), },
+    { "ops",     PT_UINT, 1, 100000000, "blk-io: requests to complete", ARG(struct workload_args, ops), },
+    { "depth",   PT_UINT, 1, 32, "blk-io: requests in flight at most", ARG(struct workload_args, depth), },
+    { "segs",    PT_RANGE, 1, 11, "blk-io: segments per request, MIN..MAX", ARG(struct workload_args, segs), },
+    { "reads",   PT_UINT, 0, 100, "blk-io: percent of requests that read", ARG(struct workload_args, reads), },
+    { "verify",  PT_ONOFF, 0, 0, "blk-io: check every sector read (on/off)", ARG(struct workload_args, verify), },
+    { "sectors", PT_UINT, 88, 1 << 24, "blk-io: disk size in 512-byte sectors", ARG(struct workload_args, sectors), },
+    /* grant-poc (a PV guest runs an XTF grant-table proof of concept) */
+    { "xsa",     PT_UINT, 224, 316, "grant-poc: 224, 227, 234, 255 or 316", ARG(struct workload_args, xsa), },
     { NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -222,6 +239,28 @@ static int parse_params(struct parse *p, const char *what, const struct param *t
                             (unsigned long long)(pm->min >> 20),
                             (unsigned long long)(pm->max >> 30));
             break;
+        case PT_RANGE: {
+            uint64_t lo, hi;
+            char *dots = strstr(val, "..");
+            if (dots) {
+                *dots = '\0';
+                int bad = parse_u64(val, &lo) || parse_u64(dots + 2, &hi);
+                *dots = '.';
+                if (bad)
+                    return perr(p, "%s: %s=%s is not MIN..MAX", what, key, val);
+            } else if (parse_u64(val, &lo) == 0) {
+                hi = lo;
+            } else {
+                return perr(p, "%s: %s=%s is not MIN..MAX", what, key, val);
+            }
+            if (lo < pm->min || hi > pm->max || lo > hi)
+                return perr(p, "%s: %s=%s is out of range (%llu..%llu, MIN <= "
+                            "MAX)", what, key, val,
+                            (unsigned long long)pm->min,
+                            (unsigned long long)pm->max);
+            v = lo << 32 | hi;
+            break;
+        }
         case PT_UINT:
             if (parse_u64(val, &v) != 0)
                 return perr(p, "%s: %s=%s is not a number", what, key, val);
@@ -465,13 +504,49 @@ static int d_workload(struct parse *p, char **tok, unsigned ntok)
     }
     struct workload_args a = { .procs = DEF_PROCS, .threads = DEF_THREADS,
                                .iters = DEF_ITERS, .pages = DEF_PAGES,
-                               .gfns = DEF_RACE_GFNS };
+                               .gfns = DEF_RACE_GFNS, .ops = DEF_BLK_OPS,
+                               .depth = DEF_BLK_DEPTH, .segs = DEF_BLK_SEGS,
+                               .reads = DEF_BLK_READS, .verify = 1,
+                               .sectors = DEF_BLK_SECTORS };
     if (parse_params(p, "workload", workload_params, tok + 2, ntok - 2, &a) != 0)
         return -1;
     bool race = kind == WL_P2M_RACE;
     if (!race && (a.target || a.sharing || a.gfns != DEF_RACE_GFNS))
         return perr(p, "workload: target=, gfns= and sharing= are for "
                     "p2m-race");
+    bool blk = kind == WL_BLK_IO;
+    if (!blk && (a.backend || a.ops != DEF_BLK_OPS || a.depth != DEF_BLK_DEPTH ||
+                 a.segs != DEF_BLK_SEGS || a.reads != DEF_BLK_READS ||
+                 !a.verify || a.sectors != DEF_BLK_SECTORS))
+        return perr(p, "workload: backend=, ops=, depth=, segs=, reads=, "
+                    "verify= and sectors= are for blk-io");
+    if (blk) {
+        const struct scn_domain *b = a.backend ? &sc->dom[a.backend - 1] : NULL;
+        if (d->kind != DOMAIN_PV)
+            return perr(p, "workload: blk-io runs in a PV domain");
+        if (!b)
+            return perr(p, "workload: blk-io needs backend=NAME (a PV domain "
+                        "declared above, whose workload is blkback)");
+        if (b == d || b->kind != DOMAIN_PV ||
+            (b->has_workload && b->wl.kind != WL_BLKBACK))
+            return perr(p, "workload: blk-io backend '%s' must be another, "
+                        "kind=pv, domain with workload blkback", b->name);
+        if (a.sectors < (a.segs & 0xffffffffu) * 8)
+            return perr(p, "workload: blk-io sectors=%llu is less than one "
+                        "request of %llu pages", (unsigned long long)a.sectors,
+                        (unsigned long long)(a.segs & 0xffffffffu));
+    }
+    if (kind == WL_BLKBACK && d->kind != DOMAIN_PV)
+        return perr(p, "workload: blkback runs in a PV domain");
+    bool poc = kind == WL_GRANT_POC;
+    if (!poc && a.xsa)
+        return perr(p, "workload: xsa= is for grant-poc");
+    if (poc && d->kind != DOMAIN_PV)
+        return perr(p, "workload: grant-poc runs in a PV domain");
+    if (poc && a.xsa != 224 && a.xsa != 227 && a.xsa != 234 &&
+        a.xsa != 255 && a.xsa != 316)
+        return perr(p, "workload: grant-poc needs xsa=224, 227, 234, 255 "
+                    "or 316");
     if (race) {
         const struct scn_domain *t = a.target ? &sc->dom[a.target - 1] : NULL;
         if (!d->privileged)
@@ -495,8 +570,15 @@ static int d_workload(struct parse *p, char **tok, unsigned ntok)
         .threads = (unsigned)a.threads, .iters = (unsigned)a.iters,
         .pages = (unsigned)a.pages, .seed = 0,
         .gfns = race ? (unsigned)a.gfns : 0, .sharing = a.sharing != 0,
+        .ops = blk ? (unsigned)a.ops : 0, .depth = blk ? (unsigned)a.depth : 0,
+        .segs_min = blk ? (unsigned)(a.segs >> 32) : 0,
+        .segs_max = blk ? (unsigned)(a.segs & 0xffffffffu) : 0,
+        .reads = blk ? (unsigned)a.reads : 0, .verify = blk && a.verify,
+        .sectors = blk ? a.sectors : 0,
+        .xsa = poc ? (unsigned)a.xsa : 0,
     };
     d->wl_target = (unsigned)a.target;
+    d->wl_backend = (unsigned)a.backend;
     return 0;
 }
 
@@ -585,7 +667,7 @@ int scenario_inject(struct scenario *sc, const char *arg, char *err,
 static const struct directive directives[] = {
     { "machine",  "machine ram=SIZE [host=N]",                 d_machine },
     { "domain",   "domain NAME [kind=pv|hvm] [paging=shadow|hap] [privileged] [vcpus=N] [memory=SIZE]", d_domain },
-    { "workload", "workload DOMAIN KIND [procs=N] [threads=N] [iters=N] [pages=N] [target=NAME gfns=N sharing=on|off]",
+    { "workload", "workload DOMAIN KIND [procs=N] [threads=N] [iters=N] [pages=N] [target=NAME gfns=N sharing=on|off] [backend=NAME ops=N depth=N segs=MIN..MAX reads=PCT verify=on|off sectors=N]",
                                                                d_workload },
     { "set",      "set KEY=VALUE",                             d_set },
     { "seed",     "seed N",                                    d_seed },

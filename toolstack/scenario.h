@@ -61,6 +61,7 @@ struct scn_domain {
     bool privileged;                /* `privileged`: domid 0, may map and
                                        page other domains (one at most) */
     unsigned wl_target;             /* p2m-race target=: index + 1 */
+    unsigned wl_backend;            /* blk-io backend=: index + 1 */
     bool has_workload;
     unsigned workload_line;
     struct workload_params wl;      /* wl.seed is set by the runner */

@@ -1,0 +1,682 @@
+/*
+ * guest/blkfront.c - the blk-io workload: a PV block frontend that drives
+ * a blkback driver domain over the blkif protocol and verifies every read.
+ *
+ * One process, one thread; its program is a state machine (workload.c
+ * rule 1), each slice a bounded piece of it.
+ *
+ *   INIT      allocate the ring page, SHARED_RING_INIT it, grant it to the
+ *             backend (writable), alloc an unbound event-channel port for
+ *             the backend, publish ring-ref, event-channel, protocol,
+ *             feature-persistent and state=Initialised.
+ *   WAIT      until the backend is Connected: read sectors, sector-size
+ *             and feature-persistent; with persistent grants on (both
+ *             ends say 1), grant every data page once, writable.  Then
+ *             state=Connected.
+ *   RUN       keep up to `depth` requests in flight until `ops` have
+ *             completed: each picks READ (reads%) or WRITE, 1..N segments
+ *             (segs=MIN..MAX) of whole or partial pages and a sector range
+ *             no other in-flight request touches; its data pages are
+ *             granted per request (readonly for a WRITE, writable for a
+ *             READ) unless persistent; requests are pushed with
+ *             RING_PUSH_REQUESTS_AND_CHECK_NOTIFY and the event channel is
+ *             notified when the rule says so.  Responses are consumed
+ *             (RING_FINAL_CHECK_FOR_RESPONSES) in the same slices - the
+ *             thread stands in for the upcall's bottom half; grants are
+ *             ended when a request completes.
+ *   CLOSE     state=Closing (the backend's quiesce request), wait for the
+ *             backend's Closed, end every remaining grant (ring, persistent
+ *             pages), close the port, state=Closed.
+ *
+ * Rules:
+ *   1. Every byte the frontend shares is guest memory, written and read
+ *      through the MMU at its direct-map VA (K1).
+ *   2. The content of sector s written with generation n is
+ *      pattern(seed, s, n); generation 0 is the zeroed disk.  The frontend
+ *      keeps the expected generation of every sector and updates it when a
+ *      WRITE completes OK; a READ's sectors are poisoned before it is
+ *      submitted and checked word by word when it completes (verify=on).
+ *      A mismatch is counted (blk_verify_failures, verify_failures),
+ *      logged with the sector, the pfn / mfn and offset, the expected
+ *      generation and both checksums, and traced (blk_verify_fail).
+ *   3. In-flight requests never overlap (a sector is busy while one is),
+ *      so the expected generation is exact.
+ *   4. A grant the backend still has mapped when the frontend ends it
+ *      (-XEN_EBUSY) is deferred and retried, as Linux's deferred
+ *      end_foreign_access does; those left once the backend said Closed
+ *      (the ring's included) are counted (blk_busy_grants) and logged.
+ *   5. Notifications: the port's handler (guest/evtchn.c) counts the
+ *      upcall; the thread consumes the responses after it.  With nothing
+ *      to submit and requests in flight, a one-vCPU kernel blocks
+ *      (SCHEDOP_block) until the backend's event, after the final check
+ *      armed rsp_event; a kernel with more vCPUs polls.  A kernel without
+ *      event channels polls too, and publishes no event-channel key.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xen/xen.h>
+#include <xen/event_channel.h>
+#include <xen/io/protocols.h>
+
+#include "core/domain.h"
+#include "core/mmu.h"
+#include "core/vcpu.h"
+#include "guest/private.h"
+#include "guest/ramdisk.h"
+#include "guest/xenbus.h"
+#include "inject/inject.h"
+#include "trace/trace.h"
+
+#define FE_DEVID        51712           /* xvda */
+#define SECT_WORDS      (BLK_SECTOR_SIZE / sizeof(uint64_t))
+#define SECTS_PER_PAGE  ((unsigned)(PAGE_SIZE / BLK_SECTOR_SIZE))
+#define MAX_SEGS        BLKIF_MAX_SEGMENTS_PER_REQUEST
+#define DEFERRED_MAX    1024
+#define POISON          0xdeadbeefdeadbeefULL
+
+enum fe_phase { FE_INIT, FE_WAIT, FE_RUN, FE_CLOSE, FE_CLOSE_WAIT, FE_DONE };
+
+struct fe_slot {
+    bool busy;
+    uint8_t op;
+    uint64_t sector;
+    unsigned nsect, nseg;
+    uint32_t gen_base;              /* WRITE: sector i gets gen_base + i */
+    pfn_t pfn[MAX_SEGS];
+    grant_ref_t gref[MAX_SEGS];
+    uint8_t first[MAX_SEGS], last[MAX_SEGS];
+};
+
+struct blkfront {
+    enum fe_phase phase;
+    char dir[XENBUS_PATH_MAX], be_dir[XENBUS_PATH_MAX];
+    domid_t be;
+    struct blkif_front ring;
+    pfn_t ring_pfn;
+    grant_ref_t ring_ref;
+    bool ring_granted;
+    evtchn_port_t port;
+    bool evtchn;
+    bool persistent;
+    uint64_t sectors;
+    unsigned depth, segs_min, segs_max;
+    struct fe_slot *slot;
+    uint32_t *gen;                  /* expected generation per sector */
+    uint8_t *busy;                  /* rule 3 */
+    uint32_t next_gen;
+    _Atomic uint64_t events;        /* upcalls on the port (rule 5) */
+    unsigned submitted, completed, inflight, failed;
+    grant_ref_t deferred[DEFERRED_MAX];
+    unsigned nr_deferred;
+};
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s += 0x9e3779b97f4a7c15ULL;
+    return splitmix64(*s);
+}
+
+/* Rule 2. */
+static uint64_t pattern(uint64_t seed, uint64_t sector, uint32_t gen,
+                        unsigned word)
+{
+    if (gen == 0)
+        return 0;
+    return splitmix64(splitmix64(seed ^ (sector << 20) ^ gen) + word);
+}
+
+static uint64_t checksum(const uint64_t *w)
+{
+    uint64_t h = 0;
+    for (unsigned i = 0; i < SECT_WORDS; i++)
+        h = splitmix64(h ^ w[i]);
+    return h;
+}
+
+static void fe_error(struct gcpu *c, const char *what, long rc)
+{
+    atomic_fetch_add(&c->g->st.hypercall_errors, 1);
+    klog(c->g, "blkfront: %s failed (%ld)", what, rc);
+}
+
+static int xb_put(struct gcpu *c, const char *dir, const char *key,
+                  uint64_t v)
+{
+    char p[XENBUS_PATH_MAX + 32];
+    snprintf(p, sizeof(p), "%s/%s", dir, key);
+    return xenbus_printf(c->g->wl.xenbus, p, "%llu", (unsigned long long)v);
+}
+
+static uint64_t xb_get(struct gcpu *c, const char *dir, const char *key,
+                       uint64_t dflt)
+{
+    char p[XENBUS_PATH_MAX + 32];
+    uint64_t v;
+    snprintf(p, sizeof(p), "%s/%s", dir, key);
+    return xenbus_read_u64(c->g->wl.xenbus, p, &v) == 0 ? v : dflt;
+}
+
+static void notify(struct gcpu *c, struct blkfront *f)
+{
+    if (f->evtchn)
+        gevtchn_send(c, f->port);
+}
+
+/* The port's handler (in the upcall, events masked): it only counts; the
+   thread consumes the responses after it (rule 5). */
+static void fe_event(struct gcpu *c, evtchn_port_t port, void *arg)
+{
+    struct blkfront *f = arg;
+    (void)c;
+    (void)port;
+    atomic_fetch_add(&f->events, 1);
+}
+
+/* Rule 4. */
+static void end_grant(struct gcpu *c, struct blkfront *f, grant_ref_t ref)
+{
+    int rc = gnttab_end_access(c, ref);
+    if (rc == -XEN_EBUSY && f->nr_deferred < DEFERRED_MAX)
+        f->deferred[f->nr_deferred++] = ref;
+    else if (rc)
+        fe_error(c, "ending a grant", rc);
+}
+
+static void retry_deferred(struct gcpu *c, struct blkfront *f)
+{
+    for (unsigned i = 0; i < f->nr_deferred; )
+        if (gnttab_end_access(c, f->deferred[i]) == 0)
+            f->deferred[i] = f->deferred[--f->nr_deferred];
+        else
+            i++;
+}
+
+/* ---- INIT / WAIT ------------------------------------------------------------ */
+
+static bool fe_init(struct gcpu *c, struct blkfront *f)
+{
+    struct guest_kernel *g = c->g;
+    struct xenbus *xb = g->wl.xenbus;
+    char p[XENBUS_PATH_MAX + 32];
+    snprintf(f->dir, sizeof(f->dir), "/local/domain/%u/device/vbd/%u",
+             g->domid, FE_DEVID);
+    snprintf(p, sizeof(p), "%s/backend", f->dir);
+    if (xenbus_read(xb, p, f->be_dir, sizeof(f->be_dir)) != 0) {
+        klog(g, "blkfront: no vbd at %s (the toolstack adds it)", f->dir);
+        return false;
+    }
+    f->be = (domid_t)xb_get(c, f->dir, "backend-id", g->wl.backend);
+    f->ring_pfn = pfn_alloc(g, PFN_KERNEL);
+    if (f->ring_pfn == INVALID_PFN || pfn_zero(c, f->ring_pfn) != 0) {
+        klog(g, "blkfront: no ring page");
+        return false;
+    }
+    struct blkif_mem m;
+    blkif_mem_kernel(&m, c, dm_va(f->ring_pfn));
+    if (blkif_sring_init(&m) != 0) {
+        klog(g, "blkfront: the ring page refused a kernel store");
+        return false;
+    }
+    blkif_front_init(&f->ring, &m);
+    int rc = gnttab_grant_access(c, f->be, pfn_to_mfn(c, f->ring_pfn), false,
+                                 &f->ring_ref);
+    if (rc) {
+        fe_error(c, "granting the ring page", rc);
+        return false;
+    }
+    f->ring_granted = true;
+    if (g->evtchn) {
+        long erc = gevtchn_alloc_unbound(c, f->be, &f->port);
+        if (erc)
+            return false;
+        f->evtchn = true;
+        evtchn_bind_handler(g, f->port, fe_event, f);
+    }
+    rc = xb_put(c, f->dir, "ring-ref", f->ring_ref);
+    if (rc == 0 && f->evtchn)
+        rc = xb_put(c, f->dir, "event-channel", f->port);
+    snprintf(p, sizeof(p), "%s/protocol", f->dir);
+    if (rc == 0)
+        rc = xenbus_write(xb, p, XEN_IO_PROTO_ABI_X86_64);
+    if (rc == 0)
+        rc = xb_put(c, f->dir, "feature-persistent", 1);
+    if (rc == 0)
+        rc = xenbus_switch_state(xb, f->dir, XenbusStateInitialised);
+    if (rc) {
+        klog(g, "blkfront: xenbus write failed (%d)", rc);
+        return false;
+    }
+    return true;
+}
+
+/* 1: connected, 0: not yet, -1: failed. */
+static int fe_wait(struct gcpu *c, struct blkfront *f)
+{
+    struct guest_kernel *g = c->g;
+    enum xenbus_state s = xenbus_read_state(g->wl.xenbus, f->be_dir);
+    if (s == XenbusStateClosing || s == XenbusStateClosed) {
+        klog(g, "blkfront: backend %s went %s before connecting", f->be_dir,
+             xenbus_state_name(s));
+        return -1;
+    }
+    if (s != XenbusStateConnected)
+        return 0;
+    f->sectors = xb_get(c, f->be_dir, "sectors", 0);
+    uint64_t ssz = xb_get(c, f->be_dir, "sector-size", 0);
+    if (ssz != BLK_SECTOR_SIZE || f->sectors < (uint64_t)f->segs_max *
+                                              SECTS_PER_PAGE) {
+        klog(g, "blkfront: backend offers %llu sectors of %llu bytes (need "
+             "%u-byte sectors, at least %u)", (unsigned long long)f->sectors,
+             (unsigned long long)ssz, BLK_SECTOR_SIZE,
+             f->segs_max * SECTS_PER_PAGE);
+        return -1;
+    }
+    if (g->wl.sectors && g->wl.sectors < f->sectors)
+        f->sectors = g->wl.sectors;
+    f->gen = calloc(f->sectors, sizeof(*f->gen));
+    f->busy = calloc(f->sectors, 1);
+    if (!f->gen || !f->busy)
+        return -1;
+    f->persistent = xb_get(c, f->be_dir, "feature-persistent", 0) == 1;
+    for (unsigned k = 0; f->persistent && k < f->depth; k++)
+        for (unsigned i = 0; i < f->segs_max; i++) {
+            int rc = gnttab_grant_access(c, f->be,
+                                         pfn_to_mfn(c, f->slot[k].pfn[i]),
+                                         false, &f->slot[k].gref[i]);
+            if (rc) {
+                fe_error(c, "granting a persistent page", rc);
+                return -1;
+            }
+        }
+    if (xenbus_switch_state(g->wl.xenbus, f->dir, XenbusStateConnected))
+        return -1;
+    return 1;
+}
+
+/* ---- RUN --------------------------------------------------------------------- */
+
+static bool range_free(struct blkfront *f, uint64_t s, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (f->busy[s + i])
+            return false;
+    return true;
+}
+
+/* Fill (WRITE) or poison (READ) the slot's pages; rule 1. */
+static bool fe_prepare_data(struct gcpu *c, struct blkfront *f,
+                            struct fe_slot *sl)
+{
+    uint64_t buf[SECT_WORDS];
+    unsigned si = 0;
+    for (unsigned k = 0; k < sl->nseg; k++)
+        for (unsigned s = sl->first[k]; s <= sl->last[k]; s++, si++) {
+            for (unsigned w = 0; w < SECT_WORDS; w++)
+                buf[w] = sl->op == BLKIF_OP_WRITE
+                    ? pattern(c->g->wl.seed, sl->sector + si,
+                              sl->gen_base + si, w)
+                    : POISON;
+            uint64_t va = dm_va(sl->pfn[k]) + s * BLK_SECTOR_SIZE;
+            if (mmu_write(c->v, va, buf, sizeof(buf)) != MMU_OK) {
+                atomic_fetch_add(&c->g->st.kernel_oopses, 1);
+                klog(c->g, "blkfront: data page %#llx refused a kernel store",
+                     (unsigned long long)va);
+                return false;
+            }
+        }
+    (void)f;
+    return true;
+}
+
+/* One new request into a free slot; false when none can be made now. */
+static bool fe_submit(struct gcpu *c, struct blkfront *f, struct thread *t)
+{
+    struct guest_kernel *g = c->g;
+    unsigned k = 0;
+    while (k < f->depth && f->slot[k].busy)
+        k++;
+    if (k == f->depth || blkif_front_free(&f->ring) == 0)
+        return false;
+    struct fe_slot *sl = &f->slot[k];
+    sl->op = rng_next(&t->rng) % 100 < g->wl.reads ? BLKIF_OP_READ
+                                                   : BLKIF_OP_WRITE;
+    sl->nseg = f->segs_min + (unsigned)(rng_next(&t->rng) %
+                                        (f->segs_max - f->segs_min + 1));
+    sl->nsect = 0;
+    for (unsigned i = 0; i < sl->nseg; i++) {
+        uint64_t r = rng_next(&t->rng);
+        if (r % 4 == 0) {           /* a partial page */
+            sl->first[i] = (uint8_t)((r >> 8) % SECTS_PER_PAGE);
+            sl->last[i] = (uint8_t)(sl->first[i] + (r >> 16) %
+                                    (SECTS_PER_PAGE - sl->first[i]));
+        } else {
+            sl->first[i] = 0;
+            sl->last[i] = SECTS_PER_PAGE - 1;
+        }
+        sl->nsect += sl->last[i] - sl->first[i] + 1u;
+    }
+    bool found = false;
+    for (unsigned tries = 0; tries < 8 && !found; tries++) {
+        sl->sector = rng_next(&t->rng) % (f->sectors - sl->nsect + 1);
+        found = range_free(f, sl->sector, sl->nsect);
+    }
+    if (!found)
+        return false;
+    if (sl->op == BLKIF_OP_WRITE) {
+        sl->gen_base = f->next_gen;
+        f->next_gen += sl->nsect;
+    }
+    if (!fe_prepare_data(c, f, sl))
+        return false;
+
+    struct blkif_request req;
+    memset(&req, 0, sizeof(req));
+    req.operation = sl->op;
+    req.nr_segments = (uint8_t)sl->nseg;
+    req.handle = 0;
+    req.id = k;
+    req.sector_number = sl->sector;
+    for (unsigned i = 0; i < sl->nseg; i++) {
+        if (!f->persistent) {
+            int rc = gnttab_grant_access(c, f->be, pfn_to_mfn(c, sl->pfn[i]),
+                                         sl->op == BLKIF_OP_WRITE,
+                                         &sl->gref[i]);
+            if (rc) {
+                fe_error(c, "granting a data page", rc);
+                for (unsigned j = 0; j < i; j++)
+                    end_grant(c, f, sl->gref[j]);
+                return false;
+            }
+        }
+        req.seg[i].gref = sl->gref[i];
+        req.seg[i].first_sect = sl->first[i];
+        req.seg[i].last_sect = sl->last[i];
+    }
+    f->ring.m.ctx = c;
+    int rc = blkif_front_put(&f->ring, &req);
+    if (rc) {
+        fe_error(c, "putting a request on the ring", rc);
+        return false;
+    }
+    for (unsigned i = 0; i < sl->nsect; i++)
+        f->busy[sl->sector + i] = 1;
+    sl->busy = true;
+    f->inflight++;
+    f->submitted++;
+    TRC(hvlab_guest, blk_submit, (uint8_t)g->host_id, g->domid, k, sl->op,
+        sl->sector, sl->nseg, pfn_to_mfn(c, sl->pfn[0]));
+    return true;
+}
+
+/* Rule 2: check a completed READ. */
+static void fe_verify(struct gcpu *c, struct blkfront *f, struct fe_slot *sl)
+{
+    struct guest_kernel *g = c->g;
+    uint64_t got[SECT_WORDS], want[SECT_WORDS];
+    unsigned si = 0;
+    for (unsigned k = 0; k < sl->nseg; k++)
+        for (unsigned s = sl->first[k]; s <= sl->last[k]; s++, si++) {
+            uint64_t sector = sl->sector + si;
+            uint64_t va = dm_va(sl->pfn[k]) + s * BLK_SECTOR_SIZE;
+            if (mmu_read(c->v, va, got, sizeof(got)) != MMU_OK) {
+                atomic_fetch_add(&g->st.kernel_oopses, 1);
+                continue;
+            }
+            for (unsigned w = 0; w < SECT_WORDS; w++)
+                want[w] = pattern(g->wl.seed, sector, f->gen[sector], w);
+            if (memcmp(got, want, sizeof(got)) == 0)
+                continue;
+            uint64_t cw = checksum(want), cg = checksum(got);
+            atomic_fetch_add(&g->st.blk_verify_failures, 1);
+            atomic_fetch_add(&g->st.verify_failures, 1);
+            klog(g, "blkfront: READ sector %llu (pfn %#llx mfn %#llx offset "
+                 "%u) expected generation %u checksum %#llx, got checksum "
+                 "%#llx (first word %#llx)", (unsigned long long)sector,
+                 (unsigned long long)sl->pfn[k],
+                 (unsigned long long)pfn_to_mfn(c, sl->pfn[k]),
+                 s * BLK_SECTOR_SIZE, f->gen[sector], (unsigned long long)cw,
+                 (unsigned long long)cg, (unsigned long long)got[0]);
+            TRC(hvlab_guest, blk_verify_fail, (uint8_t)g->host_id, g->domid,
+                sector, cw, cg);
+        }
+}
+
+static void fe_complete(struct gcpu *c, struct blkfront *f,
+                        const struct blkif_response *rsp)
+{
+    struct guest_kernel *g = c->g;
+    if (rsp->id >= f->depth || !f->slot[rsp->id].busy) {
+        atomic_fetch_add(&g->st.verify_failures, 1);
+        klog(g, "blkfront: response for unknown id %llu",
+             (unsigned long long)rsp->id);
+        return;
+    }
+    struct fe_slot *sl = &f->slot[rsp->id];
+    if (!f->persistent)
+        for (unsigned i = 0; i < sl->nseg; i++)
+            end_grant(c, f, sl->gref[i]);
+    TRC(hvlab_guest, blk_complete, (uint8_t)g->host_id, g->domid,
+        rsp->id, sl->op, rsp->status, sl->sector);
+    if (rsp->status != BLKIF_RSP_OKAY || rsp->operation != sl->op) {
+        f->failed++;
+        klog(g, "blkfront: %s of sectors %llu+%u failed: status %d",
+             sl->op == BLKIF_OP_READ ? "READ" : "WRITE",
+             (unsigned long long)sl->sector, sl->nsect, rsp->status);
+    } else {
+        if (sl->op == BLKIF_OP_WRITE)
+            for (unsigned i = 0; i < sl->nsect; i++)
+                f->gen[sl->sector + i] = sl->gen_base + i;
+        else if (g->wl.verify)
+            fe_verify(c, f, sl);
+        atomic_fetch_add(&g->st.blk_ops, 1);
+        atomic_fetch_add(&g->st.blk_bytes,
+                         (uint64_t)sl->nsect * BLK_SECTOR_SIZE);
+    }
+    for (unsigned i = 0; i < sl->nsect; i++)
+        f->busy[sl->sector + i] = 0;
+    sl->busy = false;
+    f->inflight--;
+    f->completed++;
+}
+
+/* Consume every response there is; true when any was. */
+static bool fe_reap(struct gcpu *c, struct blkfront *f)
+{
+    bool any = false, more = true;
+    f->ring.m.ctx = c;
+    while (more) {
+        struct blkif_response rsp;
+        int rc;
+        while ((rc = blkif_front_get(&f->ring, &rsp)) == 1) {
+            fe_complete(c, f, &rsp);
+            any = true;
+        }
+        if (rc < 0 || blkif_front_final_check(&f->ring, &more) != 0) {
+            fe_error(c, "reading the ring", rc);
+            return any;
+        }
+    }
+    return any;
+}
+
+static bool fe_run(struct gcpu *c, struct blkfront *f, struct thread *t)
+{
+    bool progress = fe_reap(c, f), pushed = false;
+    retry_deferred(c, f);
+    while (f->submitted < c->g->wl.ops && fe_submit(c, f, t))
+        pushed = true;
+    if (pushed) {
+        bool ntf = false;
+        int rc = blkif_front_push(&f->ring, &ntf);
+        if (rc)
+            fe_error(c, "pushing requests", rc);
+        else if (ntf)
+            notify(c, f);
+        progress = true;
+    }
+    return progress;
+}
+
+/* ---- CLOSE ------------------------------------------------------------------- */
+
+static void fe_release(struct gcpu *c, struct blkfront *f)
+{
+    struct guest_kernel *g = c->g;
+    if (f->persistent)
+        for (unsigned k = 0; k < f->depth; k++)
+            for (unsigned i = 0; i < f->segs_max; i++)
+                end_grant(c, f, f->slot[k].gref[i]);
+    f->persistent = false;
+    if (f->ring_granted) {
+        int rc = gnttab_end_access(c, f->ring_ref);
+        if (rc == 0) {
+            pfn_free(g, f->ring_pfn);
+        } else {
+            atomic_fetch_add(&g->st.blk_busy_grants, 1);
+            klog(g, "blkfront: the backend still maps the ring page (pfn "
+                 "%#llx, ref %u) after it closed (%d): the page is kept",
+                 (unsigned long long)f->ring_pfn, f->ring_ref, rc);
+        }
+        f->ring_granted = false;
+    }
+    retry_deferred(c, f);
+    atomic_fetch_add(&g->st.blk_busy_grants, f->nr_deferred);
+    if (f->nr_deferred)
+        klog(g, "blkfront: %u data grants still mapped by the backend after "
+             "it closed", f->nr_deferred);
+    if (f->evtchn) {
+        evtchn_bind_handler(g, f->port, NULL, NULL);
+        gevtchn_close(c, f->port);
+        f->evtchn = false;
+    }
+}
+
+enum thread_result blkfront_slice(struct gcpu *c, struct thread *t)
+{
+    struct guest_kernel *g = c->g;
+    struct blkfront *f = g->blkfront;
+    struct xenbus *xb = g->wl.xenbus;
+    int rc;
+
+    switch (f->phase) {
+    case FE_INIT:
+        f->phase = fe_init(c, f) ? FE_WAIT : FE_CLOSE;
+        return T_RUNNABLE;
+    case FE_WAIT:
+        rc = fe_wait(c, f);
+        if (rc == 0)
+            hv_relax();
+        else
+            f->phase = rc > 0 ? FE_RUN : FE_CLOSE;
+        return T_RUNNABLE;
+    case FE_RUN:
+        if (f->completed >= g->wl.ops) {
+            f->phase = FE_CLOSE;
+            return T_RUNNABLE;
+        }
+        if (!fe_run(c, f, t)) {
+            /* Rule 5: nothing to submit and the response event armed
+               (final check): block until the backend notifies, when this
+               vCPU is the only one (the event's vCPU); else poll. */
+            if (f->evtchn && f->inflight && g->nr_vcpus == 1)
+                gevtchn_block(c);
+            else
+                hv_relax();
+        }
+        return T_RUNNABLE;
+    case FE_CLOSE:
+        INJ_POINT(blkfront_suspend_before, c->v);      /* inject: window */
+        if (f->dir[0] && xenbus_switch_state(xb, f->dir, XenbusStateClosing))
+            klog(g, "blkfront: could not write Closing");
+        f->phase = f->dir[0] ? FE_CLOSE_WAIT : FE_DONE;
+        return T_RUNNABLE;
+    case FE_CLOSE_WAIT: {
+        enum xenbus_state s = xenbus_read_state(xb, f->be_dir);
+        if (s != XenbusStateClosed && s != XenbusStateUnknown) {
+            /* Responses may still come while the backend quiesces. */
+            fe_reap(c, f);
+            hv_relax();
+            return T_RUNNABLE;
+        }
+        fe_reap(c, f);
+        fe_release(c, f);
+        xenbus_switch_state(xb, f->dir, XenbusStateClosed);
+        f->phase = FE_DONE;
+        return T_RUNNABLE;
+    }
+    case FE_DONE:
+        break;
+    }
+    if (f->completed < g->wl.ops || f->failed)
+        klog(g, "blkfront: %u of %u requests completed (%u failed, %u in "
+             "flight)", f->completed, g->wl.ops, f->failed, f->inflight);
+    return T_EXITED;
+}
+
+void blkfront_start(struct gcpu *c)
+{
+    struct guest_kernel *g = c->g;
+    const struct workload_params *wl = &g->wl;
+    struct blkfront *f = calloc(1, sizeof(*f));
+    if (!f || !wl->xenbus || gnttab_prepare(c) != 0) {
+        klog(g, "blk-io: no state, no xenbus or no grant-table area");
+        free(f);
+        goto none;
+    }
+    g->blkfront = f;
+    f->ring_pfn = INVALID_PFN;
+    f->next_gen = 1;
+    f->depth = wl->depth ? wl->depth : 1;
+    if (f->depth > BLKIF_RING_SIZE)
+        f->depth = BLKIF_RING_SIZE;
+    f->segs_min = wl->segs_min ? wl->segs_min : 1;
+    f->segs_max = wl->segs_max ? wl->segs_max : f->segs_min;
+    if (f->segs_max > MAX_SEGS)
+        f->segs_max = MAX_SEGS;
+    if (f->segs_min > f->segs_max)
+        f->segs_min = f->segs_max;
+    f->slot = calloc(f->depth, sizeof(*f->slot));
+    if (!f->slot)
+        goto none;
+    for (unsigned k = 0; k < f->depth; k++)
+        for (unsigned i = 0; i < f->segs_max; i++) {
+            pfn_t pfn = pfn_alloc(g, PFN_KERNEL);
+            if (pfn == INVALID_PFN) {
+                klog(g, "blk-io: out of memory for %u data pages",
+                     f->depth * f->segs_max);
+                goto none;
+            }
+            f->slot[k].pfn[i] = pfn;
+        }
+    struct proc *p = proc_spawn(c, NULL, 1);
+    if (!p) {
+        klog(g, "blk-io: the frontend process could not be created");
+        goto none;
+    }
+    p->threads[0].rng = splitmix64(wl->seed + 0xb10c);
+    proc_start(g, p);
+    return;
+none:
+    atomic_fetch_add(&g->st.hypercall_errors, 1);
+    if (wl->xenbus) {               /* let the backend stop */
+        char dir[XENBUS_PATH_MAX];
+        snprintf(dir, sizeof(dir), "/local/domain/%u/device/vbd/%u",
+                 g->domid, FE_DEVID);
+        xenbus_switch_state(wl->xenbus, dir, XenbusStateClosed);
+    }
+    atomic_store(&g->done, true);
+}
+
+void blkfront_free(struct guest_kernel *g)
+{
+    struct blkfront *f = g->blkfront;
+    if (!f)
+        return;
+    free(f->slot);
+    free(f->gen);
+    free(f->busy);
+    free(f);
+    g->blkfront = NULL;
+}
