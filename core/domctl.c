@@ -14,6 +14,7 @@
  *       mod_pt_entry only), and traces the write (path build).
  *   D4  Pause is a counter: the domain runs when it is zero.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "core/domain.h"
@@ -30,10 +31,62 @@
 #include "core/shadow/shadow.h"
 #include "core/traps.h"
 #include "core/vcpu.h"
+#include "trace/trace.h"
+
+/* domain_crash records: keyed by the domain structure, cleared when it is
+   freed (struct domain has no field for it). */
+#define CRASH_RECORDS 64
+static struct crash_record {
+    const struct domain *d;
+    const char *reason;
+} crash_records[CRASH_RECORDS];
+static pthread_mutex_t crash_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void domain_crash(struct domain *d, const char *reason)
+{
+    bool first = false;
+    pthread_mutex_lock(&crash_lock);
+    struct crash_record *free_rec = NULL, *rec = NULL;
+    for (unsigned i = 0; i < CRASH_RECORDS && !rec; i++) {
+        if (crash_records[i].d == d)
+            rec = &crash_records[i];
+        else if (!crash_records[i].d && !free_rec)
+            free_rec = &crash_records[i];
+    }
+    if (!rec && free_rec) {
+        free_rec->d = d;
+        free_rec->reason = reason;
+        first = true;
+    }
+    pthread_mutex_unlock(&crash_lock);
+    if (first)
+        TRC(hvlab_mm, domain_crash, (uint8_t)d->m->host_id, d->domid, reason);
+}
+
+const char *domain_crashed(const struct domain *d)
+{
+    const char *r = NULL;
+    pthread_mutex_lock(&crash_lock);
+    for (unsigned i = 0; i < CRASH_RECORDS && !r; i++)
+        if (crash_records[i].d == d)
+            r = crash_records[i].reason;
+    pthread_mutex_unlock(&crash_lock);
+    return r;
+}
+
+static void crash_forget(const struct domain *d)
+{
+    pthread_mutex_lock(&crash_lock);
+    for (unsigned i = 0; i < CRASH_RECORDS; i++)
+        if (crash_records[i].d == d)
+            crash_records[i].d = NULL;
+    pthread_mutex_unlock(&crash_lock);
+}
 
 static void domain_free(struct domain *d)
 {
     struct machine *m = d->m;
+    crash_forget(d);
     for (unsigned i = 0; i < d->nr_vcpus; i++)
         vcpu_free(d->vcpu[i]);
     if (m->domains[d->domid] == d)

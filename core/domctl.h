@@ -57,4 +57,14 @@ int domctl_set_vcpu_context(struct vcpu *v, mfn_t kernel_root, mfn_t user_root);
    root outside the guest's RAM. */
 int domctl_set_hvm_cr3(struct vcpu *v, uint64_t guest_cr3);
 
+/*
+ * Xen's domain_crash, minimal: hvlab does not stop d; it records that d did
+ * something Xen would have crashed it for.  The first reason wins (later
+ * calls change nothing); traced hvlab_mm:domain_crash.  The scenario runner
+ * reports a crashed domain as a failed run.  reason: a static string.
+ */
+void domain_crash(struct domain *d, const char *reason);
+/* The first reason d was crashed for, or NULL. */
+const char *domain_crashed(const struct domain *d);
+
 #endif /* HVLAB_CORE_DOMCTL_H */

@@ -10,9 +10,11 @@
  *       ports of buckets not allocated yet (valid_evtchns); hvlab allocates
  *       the whole table at once, so a free port below the limit is valid
  *       (status: closed, unmask: accepted).
- *   E2  A channel's state changes only in chn_set_state() (traced
- *       hvlab_evtchn:state), under its domain's event-channel lock.  The
- *       two ends of an interdomain channel change together, under both
+ *   E2  A channel's state, peer and notify vCPU change only in
+ *       chn_set_state() (counted, traced hvlab_evtchn:state), under its
+ *       domain's event-channel lock: bind_ipi's vCPU and bind_vcpu's
+ *       rebinding too (old state = new state for the latter).  The two
+ *       ends of an interdomain channel change together, under both
  *       domains' locks, taken in domid order.
  *   E3  An interdomain channel points at its peer and the peer back
  *       (domain + port); closing one end makes the other unbound, waiting
@@ -21,9 +23,16 @@
  *       its shared_info cannot go) without that lock too.
  *   E5  evtchn_2l_set_pending is Xen's: set the pending bit; if it was
  *       clear and the port is unmasked and the selector bit of the notified
- *       vCPU was clear, set evtchn_upcall_pending (the kick: a vCPU blocked
- *       in SCHEDOP_block / poll re-checks it).  Unmask clears the mask bit
- *       and re-raises a pending port the same way.
+ *       vCPU was clear, set evtchn_upcall_pending and, when that was clear,
+ *       kick the vCPU (evtchn_vcpu_kick: a vCPU blocked in SCHEDOP_block
+ *       or poll wakes); a newly pending port, masked or not, also wakes
+ *       the domain's pollers that may wait for it (evtchn_check_pollers).
+ *       Unmask clears the mask bit and re-raises a pending port the same
+ *       way.  The bit operations are sequentially consistent, as Xen's
+ *       locked bitops are full barriers: the sender's "set pending, then
+ *       read mask" and the unmasker's "clear mask, then read pending" (and
+ *       a waiter's "blocked, then read pending") are store-then-load
+ *       pairs on different words, so at least one side sees the other.
  *   E6  Every operation checks all its arguments before it changes
  *       anything and returns Xen's error code (-EINVAL bad port / state,
  *       -ESRCH no such domain, -EPERM foreign domain without privilege,
@@ -74,10 +83,14 @@ struct evtchn_domain {
     pfn_t shinfo_gfn;               /* HVM: where shared_info is mapped
                                        (E8; under the p2m lock) */
     _Atomic uint64_t nr_sends, nr_set_pending;  /* any vCPU (E4) */
+    uint64_t nr_state_changes;      /* chn_set_state calls (E2) */
+    struct evtchn_poll poll;        /* SCHEDOP_poll (evtchn_upcall.c U6) */
 };
 
 #define NO_VCPU 0xFFFF
 #define NO_DOM  0xFFFF
+/* chn_set_state's notify argument: leave the notify vCPU as it is. */
+#define NOTIFY_KEEP 0xFFFFu
 
 static uint16_t actor_vcpu(void)
 {
@@ -86,19 +99,31 @@ static uint16_t actor_vcpu(void)
 
 /* ---- the one mutator of a channel (E2) ------------------------------------ */
 
+/* notify: the new notify vCPU (NOTIFY_KEEP: unchanged); a freed port's
+   goes back to 0.  The notify vCPU is stored atomically: a peer's send reads
+   it without this domain's lock (E4). */
 static void chn_set_state(struct domain *d, evtchn_port_t port, uint8_t state,
                           domid_t unbound_remote, struct domain *rd,
-                          evtchn_port_t rport)
+                          evtchn_port_t rport, unsigned notify)
 {
     struct evtchn *c = &d->evtchn->chn[port];
     uint8_t old = c->state;
 
+    if (state == ECS_FREE)
+        notify = 0;
+    /* Callers checked the vCPU (E6); anything else is a hypervisor bug. */
+    if (notify != NOTIFY_KEEP && notify >= d->nr_vcpus) {
+        fprintf(stderr, "evtchn: d%u port %u: notify vcpu %u of %u\n",
+                d->domid, port, notify, d->nr_vcpus);
+        abort();
+    }
     c->state = state;
     c->unbound_remote = state == ECS_UNBOUND ? unbound_remote : 0;
     c->remote_dom = state == ECS_INTERDOMAIN ? rd : NULL;
     c->remote_port = state == ECS_INTERDOMAIN ? rport : 0;
-    if (state == ECS_FREE)
-        __atomic_store_n(&c->notify_vcpu, 0, __ATOMIC_RELAXED);
+    if (notify != NOTIFY_KEEP)
+        __atomic_store_n(&c->notify_vcpu, (uint16_t)notify, __ATOMIC_RELAXED);
+    d->evtchn->nr_state_changes++;
     uint16_t tdom = state == ECS_UNBOUND ? unbound_remote
                     : state == ECS_INTERDOMAIN ? rd->domid : NO_DOM;
     (void)old; (void)tdom;
@@ -112,7 +137,7 @@ static void chn_set_state(struct domain *d, evtchn_port_t port, uint8_t state,
 static bool mark_events_pending(struct vcpu_info *vi)
 {
     return __atomic_exchange_n(&vi->evtchn_upcall_pending, 1,
-                               __ATOMIC_ACQ_REL) == 0;
+                               __ATOMIC_SEQ_CST) == 0;
 }
 
 static void evtchn_2l_set_pending(struct domain *d, evtchn_port_t port,
@@ -124,14 +149,14 @@ static void evtchn_2l_set_pending(struct domain *d, evtchn_port_t port,
     bool upcall = false, masked = false;
 
     bool was = __atomic_fetch_or(&s->evtchn_pending[w], bit,
-                                 __ATOMIC_ACQ_REL) & bit;
+                                 __ATOMIC_SEQ_CST) & bit;
     if (!was) {
-        masked = __atomic_load_n(&s->evtchn_mask[w], __ATOMIC_ACQUIRE) & bit;
+        masked = __atomic_load_n(&s->evtchn_mask[w], __ATOMIC_SEQ_CST) & bit;
         if (!masked && notify_vcpu < XEN_LEGACY_MAX_VCPUS) {
             struct vcpu_info *vi = &s->vcpu_info[notify_vcpu];
             xen_ulong_t sel = (xen_ulong_t)1 << w;
             if (!(__atomic_fetch_or(&vi->evtchn_pending_sel, sel,
-                                    __ATOMIC_ACQ_REL) & sel))
+                                    __ATOMIC_SEQ_CST) & sel))
                 upcall = mark_events_pending(vi);
         }
     }
@@ -139,6 +164,10 @@ static void evtchn_2l_set_pending(struct domain *d, evtchn_port_t port,
                               memory_order_relaxed);
     TRC(hvlab_evtchn, set_pending, (uint8_t)d->m->host_id, d->domid,
         actor_vcpu(), port, (uint16_t)notify_vcpu, was, masked, upcall);
+    if (upcall)
+        evtchn_vcpu_kick(d, notify_vcpu);
+    if (!was)
+        evtchn_check_pollers(d, port);
 }
 
 static void evtchn_2l_clear_pending(struct domain *d, evtchn_port_t port)
@@ -214,7 +243,7 @@ static long evtchn_alloc_unbound(struct vcpu *v, struct evtchn_alloc_unbound *a)
     rc = d->evtchn->dead ? -XEN_ESRCH : get_free_port(d);
     if (rc >= 0) {
         a->port = (evtchn_port_t)rc;
-        chn_set_state(d, a->port, ECS_UNBOUND, remote, NULL, 0);
+        chn_set_state(d, a->port, ECS_UNBOUND, remote, NULL, 0, NOTIFY_KEEP);
         rc = 0;
     }
     hv_unlock(&d->evtchn->lock);
@@ -248,8 +277,10 @@ static long evtchn_bind_interdomain(struct vcpu *v,
         rc = -XEN_EINVAL;
         goto out;
     }
-    chn_set_state(ld, lport, ECS_INTERDOMAIN, 0, rd, b->remote_port);
-    chn_set_state(rd, b->remote_port, ECS_INTERDOMAIN, 0, ld, lport);
+    chn_set_state(ld, lport, ECS_INTERDOMAIN, 0, rd, b->remote_port,
+                  NOTIFY_KEEP);
+    chn_set_state(rd, b->remote_port, ECS_INTERDOMAIN, 0, ld, lport,
+                  NOTIFY_KEEP);
     b->local_port = lport;
     /* Xen: the local end is made pending, in case the remote sent while
        it was still unbound. */
@@ -270,8 +301,7 @@ static long evtchn_bind_ipi(struct vcpu *v, struct evtchn_bind_ipi *b)
     int rc = d->evtchn->dead ? -XEN_ESRCH : get_free_port(d);
     if (rc >= 0) {
         b->port = (evtchn_port_t)rc;
-        d->evtchn->chn[b->port].notify_vcpu = (uint16_t)b->vcpu;
-        chn_set_state(d, b->port, ECS_IPI, 0, NULL, 0);
+        chn_set_state(d, b->port, ECS_IPI, 0, NULL, 0, b->vcpu);
         rc = 0;
     }
     hv_unlock(&d->evtchn->lock);
@@ -298,7 +328,7 @@ static long evtchn_close_port(struct domain *d, evtchn_port_t port)
         case ECS_VIRQ:
         case ECS_PIRQ:
             evtchn_2l_clear_pending(d, port);
-            chn_set_state(d, port, ECS_FREE, 0, NULL, 0);
+            chn_set_state(d, port, ECS_FREE, 0, NULL, 0, 0);
             hv_unlock(&d->evtchn->lock);
             return 0;
         case ECS_INTERDOMAIN:
@@ -322,8 +352,8 @@ static long evtchn_close_port(struct domain *d, evtchn_port_t port)
             hv_lock(&rd->evtchn->lock);
         }
         evtchn_2l_clear_pending(d, port);
-        chn_set_state(d, port, ECS_FREE, 0, NULL, 0);
-        chn_set_state(rd, rport, ECS_UNBOUND, d->domid, NULL, 0);
+        chn_set_state(d, port, ECS_FREE, 0, NULL, 0, 0);
+        chn_set_state(rd, rport, ECS_UNBOUND, d->domid, NULL, 0, NOTIFY_KEEP);
         unlock_pair(d, rd);
         return 0;
     }
@@ -422,8 +452,9 @@ static long evtchn_bind_vcpu(struct vcpu *v, struct evtchn_bind_vcpu *b)
     } else {
         struct evtchn *c = &d->evtchn->chn[b->port];
         if (c->state == ECS_UNBOUND || c->state == ECS_INTERDOMAIN)
-            __atomic_store_n(&c->notify_vcpu, (uint16_t)b->vcpu,
-                             __ATOMIC_RELAXED);  /* Xen: no event moves */
+            chn_set_state(d, b->port, c->state, c->unbound_remote,
+                          c->remote_dom, c->remote_port,
+                          b->vcpu);     /* E2; Xen: no pending event moves */
         else
             rc = -XEN_EINVAL;           /* IPI ports stay on their vCPU */
     }
@@ -444,17 +475,19 @@ static long evtchn_unmask(struct vcpu *v, evtchn_port_t port)
     xen_ulong_t bit = (xen_ulong_t)1 << (port % EVTCHN_WORD_BITS);
     unsigned nv = d->evtchn->chn[port].notify_vcpu;
     bool was_masked = __atomic_fetch_and(&s->evtchn_mask[w], ~bit,
-                                         __ATOMIC_ACQ_REL) & bit;
-    bool pending = __atomic_load_n(&s->evtchn_pending[w], __ATOMIC_ACQUIRE) & bit;
+                                         __ATOMIC_SEQ_CST) & bit;
+    bool pending = __atomic_load_n(&s->evtchn_pending[w], __ATOMIC_SEQ_CST) & bit;
     bool reraised = false;
     if (was_masked && pending && nv < XEN_LEGACY_MAX_VCPUS) {
         struct vcpu_info *vi = &s->vcpu_info[nv];
         xen_ulong_t sel = (xen_ulong_t)1 << w;
-        if (!(__atomic_fetch_or(&vi->evtchn_pending_sel, sel, __ATOMIC_ACQ_REL) & sel))
+        if (!(__atomic_fetch_or(&vi->evtchn_pending_sel, sel, __ATOMIC_SEQ_CST) & sel))
             reraised = mark_events_pending(vi);
     }
     TRC(hvlab_evtchn, unmask, (uint8_t)d->m->host_id, d->domid, actor_vcpu(),
         port, pending, reraised);
+    if (reraised)
+        evtchn_vcpu_kick(d, nv);        /* Xen's vcpu_mark_events_pending */
     hv_unlock(&d->evtchn->lock);
     return 0;
 }
@@ -557,7 +590,7 @@ int evtchn_domain_init(struct domain *d)
     struct shared_info *s = evtchn_shinfo(d);
     for (unsigned i = 0; i < XEN_LEGACY_MAX_VCPUS; i++)
         s->vcpu_info[i].evtchn_upcall_mask = 1;
-    chn_set_state(d, 0, ECS_RESERVED, 0, NULL, 0);
+    chn_set_state(d, 0, ECS_RESERVED, 0, NULL, 0, NOTIFY_KEEP);
     return 0;
 }
 
@@ -611,7 +644,7 @@ int evtchn_physmap_shared_info(struct domain *d, uint64_t idx, pfn_t gfn)
             goto out;
         e->shinfo_gfn = INVALID_PFN;
     }
-    (void)p2m_remove_page(d, gfn);      /* the RAM page there, if any */
+    (void)physmap_evict(d, gfn, d->shared_info_mfn);    /* alloc.c A7 */
     rc = p2m_set_entry(d, gfn, d->shared_info_mfn, p2m_ram_rw,
                        p2m_access_rwx);
     if (rc == 0)
@@ -621,11 +654,33 @@ out:
     return rc;
 }
 
+void evtchn_shared_info_unhooked(struct domain *d, mfn_t mfn, pfn_t gfn)
+{
+    struct evtchn_domain *e = d->evtchn;
+    if (e && mfn == d->shared_info_mfn && e->shinfo_gfn == gfn)
+        e->shinfo_gfn = INVALID_PFN;                /* E8: p2m lock held */
+}
+
 /* ---- audit and counters ---------------------------------------------------- */
 
 bool evtchn_port_in_range(const struct domain *d, uint32_t port)
 {
     return d->evtchn != NULL && port <= d->evtchn->max_port;
+}
+
+struct evtchn_poll *evtchn_poll_of(struct domain *d)
+{
+    return &d->evtchn->poll;
+}
+
+uint64_t evtchn_state_changes(struct domain *d)
+{
+    if (d->evtchn == NULL)
+        return 0;
+    hv_lock(&d->evtchn->lock);
+    uint64_t n = d->evtchn->nr_state_changes;
+    hv_unlock(&d->evtchn->lock);
+    return n;
 }
 
 unsigned evtchn_ports_in_use(struct domain *d)
@@ -656,6 +711,11 @@ unsigned evtchn_audit(struct domain *d, FILE *f)
     if (!e->dead && (e->chn[0].state != ECS_RESERVED ||
                      d->shared_info_mfn == INVALID_MFN))
         AUDIT_BAD("port 0 not reserved or no shared_info");
+    uint64_t pollers = atomic_load(&e->poll.mask);      /* U6 */
+    for (unsigned i = 0; i < d->nr_vcpus && i < HV_MAX_VCPUS; i++)
+        if (((pollers >> i) & 1) &&
+            (d->vcpu[i] == NULL || !atomic_load(&d->vcpu[i]->blocked)))
+            AUDIT_BAD("vcpu %u in poll_mask but not blocked", i);
     for (unsigned p = 1; p <= e->max_port; p++) {
         const struct evtchn *c = &e->chn[p];
         if (c->state > ECS_IPI || c->state == ECS_RESERVED)

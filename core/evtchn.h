@@ -49,9 +49,15 @@ void evtchn_deliver(struct vcpu *v, enum evtchn_deliver_point where);
    back, as Xen's add_to_physmap does.  0, -XEN_EINVAL (idx not 0, not
    translated) or the p2m's error. */
 int evtchn_physmap_shared_info(struct domain *d, uint64_t idx, pfn_t gfn);
+/* core/mm/alloc.c physmap_evict (p2m lock held): add_to_physmap put another
+   page at gfn, where d's shared_info (mfn) sat; forget that placement so a
+   later move or teardown does not clear the newcomer's slot. */
+void evtchn_shared_info_unhooked(struct domain *d, mfn_t mfn, pfn_t gfn);
 
 /* port is below d's limit (E1), whatever its state. */
 bool evtchn_port_in_range(const struct domain *d, uint32_t port);
+/* Number of chn_set_state calls on d's ports (evtchn.c E2); for tests. */
+uint64_t evtchn_state_changes(struct domain *d);
 /* Number of ports of d in use (not free, not reserved); for tests. */
 unsigned evtchn_ports_in_use(struct domain *d);
 /* Check the invariants of evtchn.c's rules; violations (printed to f when

@@ -41,4 +41,25 @@ static inline bool evtchn_port_pending(const struct domain *d, uint32_t port)
     return (w >> (port % EVTCHN_WORD_BITS)) & 1;
 }
 
+/* Xen's d->poll_mask and v->poll_evtchn (evtchn_upcall.c U6): which vCPUs
+   are in SCHEDOP_poll and what each waits for (-1: any port, or not yet
+   known; a port: that one port; 0: none).  Written by the poller and by
+   whoever wakes it; every access is sequentially consistent. */
+_Static_assert(HV_MAX_VCPUS <= 64, "poll_mask is one word");
+struct evtchn_poll {
+    _Atomic uint64_t mask;
+    _Atomic int32_t port[HV_MAX_VCPUS];
+};
+
+/* evtchn.c: d's poll state (d has an event-channel table). */
+struct evtchn_poll *evtchn_poll_of(struct domain *d);
+
+/* evtchn_upcall.c: Xen's vcpu_kick after evtchn_upcall_pending of
+   d's vcpu_id went from 0 to 1: a vCPU blocked in SCHEDOP_block / poll
+   wakes.  No-op for a vCPU that does not exist or does not wait. */
+void evtchn_vcpu_kick(struct domain *d, unsigned vcpu_id);
+/* evtchn_upcall.c: Xen's evtchn_check_pollers after port of d became
+   pending: wake every vCPU polling that port or several ports. */
+void evtchn_check_pollers(struct domain *d, evtchn_port_t port);
+
 #endif /* HVLAB_CORE_EVTCHN_PRIVATE_H */

@@ -10,23 +10,40 @@
  *             for the frontend's Initialised, then maps the ring page
  *             (GNTMAP_host_map, writable) into its mapping area, binds the
  *             interdomain port and publishes Connected.
- *   CONNECTED serves requests: each is copied off the ring once and
- *             checked (operation, 1..11 segments, first_sect <= last_sect
- *             < 8, sectors inside the disk: else BLKIF_RSP_ERROR /
- *             EOPNOTSUPP); its segments are mapped in one batch (writable
- *             for a READ - the backend writes the frontend's page -,
- *             read-only for a WRITE), the data copied between the mapping
- *             (through the backend's own MMU: the write really happens
- *             through the grant mapping in its page tables) and the
- *             ramdisk, the segments unmapped in one batch, the response
- *             written and pushed, the frontend notified when the rule
- *             says so.
+ *   CONNECTED serves requests in two steps, like a backend whose disk
+ *             I/O takes time: a slice first completes the requests earlier
+ *             slices took, then takes up to 8 new ones.  Taking: the
+ *             request is copied off the ring once and checked (operation,
+ *             1..11 segments, first_sect <= last_sect < 8, sectors inside
+ *             the disk: else BLKIF_RSP_ERROR / EOPNOTSUPP); its segments
+ *             are mapped in one batch (writable for a READ - the backend
+ *             writes the frontend's page -, read-only for a WRITE).
+ *             Completing: the data is copied between the mapping (through
+ *             the backend's own MMU: the write really happens through the
+ *             grant mapping in its page tables) and the ramdisk, the
+ *             segments unmapped in one batch, the response written; the
+ *             batch is pushed and the frontend notified when the rule says
+ *             so.  So requests are in flight inside the backend, mapped,
+ *             between slices - what a suspend meets.
  *             Persistent grants (blkback.persistent=on and the frontend's
  *             feature-persistent=1): a segment's mapping is kept in a
  *             bounded cache keyed by gref (writable, as Linux's are) and
  *             reused; when the cache is full the segment is mapped for
  *             that request only.
- *   QUIESCE   the suspend request is the frontend's state going to
+ *   SUSPENDED / SUSP_ACKED  <be dir>/suspend = 1 (the toolstack, or blk-io's
+ *             suspend-every=N) asks for a suspend without disconnecting.
+ *             blkback.quiesce=on: no new request is taken; every request
+ *             already taken is completed (not cancelled: its data is in
+ *             hand and the frontend would otherwise have to resubmit) and
+ *             answered; every grant mapping of that frontend (requests',
+ *             persistent ones, the ring) is unmapped; the port stays
+ *             bound; then suspended = 1 (SUSPENDED).  On suspend = 0 the
+ *             ring is mapped again with the indices where they were - the
+ *             requests not taken are still on it -, suspended = 0,
+ *             CONNECTED.  blkback.quiesce=off: suspended = 1 at once, with
+ *             the taken requests still mapped and in flight, and they are
+ *             completed later (SUSP_ACKED: story E's backend).
+ *   QUIESCE   the disconnect request is the frontend's state going to
  *             Closing (or Closed).  blkback.quiesce=on (default): every
  *             request still on the ring is completed, every mapping of
  *             that frontend (persistent ones, then the ring) is unmapped
@@ -46,9 +63,18 @@
  *   2. A slot of the mapping area is freed only after its unmap succeeded.
  *   3. Injection points: blkback.complete.before_write (mapped, before the
  *      data of a READ and the response are written), .after_write (data
- *      written, mappings still in place), blkback.quiesce.before (skip:
- *      acknowledge without quiescing), blkback.quiesce.after (Closed was
- *      published).
+ *      written, mappings still in place), blkback.quiesce.before (a
+ *      suspend or Closing seen, nothing quiesced yet; skip: acknowledge
+ *      without quiescing), blkback.quiesce.after (suspended=1 or Closed
+ *      was published).
+ *   4. A taken request holds its mappings until it completes; at most a
+ *      ring's worth (32) are taken; each is answered exactly once.
+ *   5. Responses go on the ring in the order the requests were taken, and
+ *      are pushed (and notified) once per batch.
+ *   6. With quiesce, the acknowledgement (suspended=1, Closed) is written
+ *      only after every taken request was answered and every grant of that
+ *      frontend unmapped: the frontend then finds none of its entries
+ *      GTF_reading / GTF_writing.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,11 +97,21 @@
 #define SECTS_PER_PAGE  ((unsigned)(PAGE_SIZE / BLK_SECTOR_SIZE))
 #define SERVE_BUDGET    8               /* requests per device per slice */
 
-enum bd_phase { BD_WAIT_FE, BD_CONNECTED, BD_ACKED, BD_CLOSED, BD_FAILED };
+enum bd_phase { BD_WAIT_FE, BD_CONNECTED, BD_SUSPENDED, BD_SUSP_ACKED,
+                BD_ACKED, BD_CLOSED, BD_FAILED };
 
 struct pgrant {
     grant_ref_t ref;
     struct gnt_map map;
+};
+
+/* A request taken off the ring and not yet answered (rule 4). */
+struct be_req {
+    struct blkif_request req;       /* the private copy (blkif.c B4) */
+    int16_t status;                 /* BLKIF_RSP_* so far */
+    uint64_t va[MAX_SEGS];          /* where each segment is mapped */
+    struct gnt_map tmp[MAX_SEGS];   /* mappings for this request only */
+    unsigned ntmp;
 };
 
 struct be_dev {
@@ -90,7 +126,9 @@ struct be_dev {
     bool evtchn, persistent;
     struct pgrant *pc;              /* [PCACHE_MAX] */
     unsigned npc;
-    uint64_t served, errors;
+    struct be_req pend[BLKIF_RING_SIZE];    /* taken, not answered */
+    unsigned npend;
+    uint64_t served, errors, suspends;
 };
 
 struct blkback {
@@ -269,142 +307,176 @@ static int16_t check_req(const struct be_dev *d, const struct blkif_request *r)
     return BLKIF_RSP_OKAY;
 }
 
-/* Map, copy, unmap one checked request; its response status. */
-static int16_t be_do(struct gcpu *c, struct be_dev *d,
-                     const struct blkif_request *r)
+/* Take one checked request: map the segments it needs now (rule 4); its
+   data moves when it completes, in a later slice. */
+static void be_take(struct gcpu *c, struct be_dev *d, struct be_req *p)
 {
     struct guest_kernel *g = c->g;
-    struct blkback *b = g->blkback;
+    const struct blkif_request *r = &p->req;
     bool rd = r->operation == BLKIF_OP_READ;
-    uint64_t va[MAX_SEGS];
-    struct gnt_map tmp[MAX_SEGS];
+    struct gnt_map m[MAX_SEGS];
     bool keep[MAX_SEGS];
-    unsigned ntmp = 0, nnew = 0;
-    int16_t status = BLKIF_RSP_OKAY;
+    unsigned seg_of[MAX_SEGS], nm = 0, nnew = 0;
 
+    p->ntmp = 0;
+    p->status = check_req(d, r);
+    if (p->status != BLKIF_RSP_OKAY) {
+        klog(g, "blkback: vbd %u/%u: bad request id %llu op %u (%u segments, "
+             "sector %llu): status %d", d->fe, d->devid,
+             (unsigned long long)r->id, r->operation, r->nr_segments,
+             (unsigned long long)r->sector_number, p->status);
+        return;
+    }
     /* Which segments need a mapping now. */
     for (unsigned i = 0; i < r->nr_segments; i++) {
         struct pgrant *pg = d->persistent ? pc_find(d, r->seg[i].gref) : NULL;
         if (pg) {
-            va[i] = pg->map.va;
+            p->va[i] = pg->map.va;
             continue;
         }
         uint64_t slot = gnttab_slot_alloc(c);
         if (!slot) {
-            status = BLKIF_RSP_ERROR;
+            p->status = BLKIF_RSP_ERROR;
             klog(g, "blkback: vbd %u/%u: mapping area full", d->fe, d->devid);
             break;
         }
-        keep[ntmp] = d->persistent && d->npc + nnew < PCACHE_MAX;
-        nnew += keep[ntmp];
-        tmp[ntmp] = (struct gnt_map){
+        keep[nm] = d->persistent && d->npc + nnew < PCACHE_MAX;
+        nnew += keep[nm];
+        m[nm] = (struct gnt_map){
             .ref = r->seg[i].gref, .dom = (domid_t)d->fe, .va = slot,
-            .readonly = !keep[ntmp] && !rd,
+            .readonly = !keep[nm] && !rd,
         };
-        ntmp++;
-        va[i] = slot;
+        seg_of[nm++] = i;
+        p->va[i] = slot;
     }
-    int rc = status == BLKIF_RSP_OKAY && ntmp ? gnttab_map(c, tmp, ntmp) : 0;
-    /* Failed mappings give their slot back at once. */
-    struct gnt_map unmap_now[MAX_SEGS];
-    unsigned nun = 0;
-    for (unsigned k = 0; k < ntmp; k++) {
-        bool ok = status == BLKIF_RSP_OKAY && rc == 0 &&
-                  tmp[k].status == GNTST_okay;
-        if (!ok) {
-            if (rc == 0 && status == BLKIF_RSP_OKAY) {
-                d->errors++;
-                klog(g, "blkback: vbd %u/%u: map of gref %u failed: status %d",
-                     d->fe, d->devid, tmp[k].ref, tmp[k].status);
-            }
-            gnttab_slot_free(c, tmp[k].va);
-            tmp[k].status = GNTST_general_error;
-            status = BLKIF_RSP_ERROR;
+    int rc = p->status == BLKIF_RSP_OKAY && nm ? gnttab_map(c, m, nm) : 0;
+    /* Failed mappings give their slot back at once; good ones are cached
+       (persistent) or kept with the request until it completes. */
+    for (unsigned k = 0; k < nm; k++) {
+        bool ok = p->status == BLKIF_RSP_OKAY && rc == 0 &&
+                  m[k].status == GNTST_okay;
+        if (!ok && rc == 0 && m[k].status != GNTST_okay &&
+            p->status == BLKIF_RSP_OKAY) {
+            d->errors++;
+            klog(g, "blkback: vbd %u/%u: map of gref %u (segment %u) failed: "
+                 "status %d", d->fe, d->devid, m[k].ref, seg_of[k],
+                 m[k].status);
+        }
+        if (rc || m[k].status != GNTST_okay) {
+            gnttab_slot_free(c, m[k].va);
+            continue;
+        }
+        if (keep[k] && d->npc < PCACHE_MAX) {
+            d->pc[d->npc].ref = m[k].ref;
+            d->pc[d->npc].map = m[k];
+            d->npc++;
+        } else {
+            p->tmp[p->ntmp++] = m[k];
         }
     }
-    if (rc)
-        status = BLKIF_RSP_ERROR;
+    for (unsigned k = 0; k < nm; k++)
+        if (rc || m[k].status != GNTST_okay)
+            p->status = BLKIF_RSP_ERROR;
+}
 
-    if (status == BLKIF_RSP_OKAY) {
+/* Complete one taken request: copy, unmap its own mappings, respond.
+   0, or -1 when the response could not be written (the ring is broken). */
+static int be_finish(struct gcpu *c, struct be_dev *d, struct be_req *p)
+{
+    struct blkback *b = c->g->blkback;
+    const struct blkif_request *r = &p->req;
+    bool rd = r->operation == BLKIF_OP_READ;
+
+    if (p->status == BLKIF_RSP_OKAY) {
         INJ_POINT(blkback_complete_before_write, c->v);  /* inject: window */
         uint64_t sector = r->sector_number;
-        for (unsigned i = 0; i < r->nr_segments && status == BLKIF_RSP_OKAY;
+        for (unsigned i = 0; i < r->nr_segments && p->status == BLKIF_RSP_OKAY;
              i++) {
             unsigned first = r->seg[i].first_sect;
             unsigned n = r->seg[i].last_sect - first + 1u;
-            uint64_t at = va[i] + first * BLK_SECTOR_SIZE;
+            uint64_t at = p->va[i] + first * BLK_SECTOR_SIZE;
             size_t len = (size_t)n * BLK_SECTOR_SIZE;
             if (rd) {
                 if (ramdisk_read(d->rd, sector, n, b->buf) != 0 ||
                     mmu_write(c->v, at, b->buf, len) != MMU_OK)
-                    status = BLKIF_RSP_ERROR;
+                    p->status = BLKIF_RSP_ERROR;
             } else {
                 if (mmu_read(c->v, at, b->buf, len) != MMU_OK ||
                     ramdisk_write(d->rd, sector, n, b->buf) != 0)
-                    status = BLKIF_RSP_ERROR;
+                    p->status = BLKIF_RSP_ERROR;
             }
             sector += n;
         }
-        if (status != BLKIF_RSP_OKAY) {
+        if (p->status != BLKIF_RSP_OKAY) {
             d->errors++;
-            klog(g, "blkback: vbd %u/%u: a copy through the grant mapping "
+            klog(c->g, "blkback: vbd %u/%u: a copy through the grant mapping "
                  "was refused", d->fe, d->devid);
         }
         INJ_POINT(blkback_complete_after_write, c->v);   /* inject: window */
     }
-    /* Keep the persistent ones (cached by gref), unmap the rest. */
-    for (unsigned k = 0; k < ntmp; k++) {
-        if (rc || tmp[k].status != GNTST_okay)
-            continue;
-        if (keep[k] && d->npc < PCACHE_MAX) {
-            d->pc[d->npc].ref = tmp[k].ref;
-            d->pc[d->npc].map = tmp[k];
-            d->npc++;
-        } else {
-            unmap_now[nun++] = tmp[k];
-        }
+    be_unmap(c, d, p->tmp, p->ntmp);
+    p->ntmp = 0;
+    struct blkif_response rsp;
+    memset(&rsp, 0, sizeof(rsp));
+    rsp.id = r->id;
+    rsp.operation = r->operation;
+    rsp.status = p->status;
+    d->ring.m.ctx = c;
+    if (blkif_back_put(&d->ring, &rsp) != 0) {
+        be_error(c, d, "writing a response", -XEN_EFAULT);
+        d->broken = true;
+        return -1;
     }
-    be_unmap(c, d, unmap_now, nun);
-    return status;
+    d->served++;
+    return 0;
 }
 
-/* Serve up to budget requests (all when budget is 0); true when any. */
-static bool be_serve(struct gcpu *c, struct be_dev *d, unsigned budget)
+/* Rule 5: complete every request taken so far, push their responses and
+   notify; true when there were any. */
+static bool be_complete(struct gcpu *c, struct be_dev *d)
+{
+    if (d->npend == 0 || d->broken || !d->ring_mapped)
+        return false;
+    unsigned i = 0;
+    while (i < d->npend && be_finish(c, d, &d->pend[i]) == 0)
+        i++;
+    if (i < d->npend) {             /* broken: release what is left */
+        for (unsigned k = i; k < d->npend; k++)
+            be_unmap(c, d, d->pend[k].tmp, d->pend[k].ntmp);
+        d->npend = 0;
+        return true;
+    }
+    d->npend = 0;
+    bool ntf = false;
+    if (blkif_back_push(&d->ring, &ntf) != 0) {
+        be_error(c, d, "pushing responses", -XEN_EFAULT);
+        d->broken = true;
+    } else if (ntf && d->evtchn) {
+        gevtchn_send(c, d->port);
+    }
+    return true;
+}
+
+/* Take up to budget new requests off the ring (all there are when budget
+   is 0, bounded by the ring's size); true when any. */
+static bool be_take_some(struct gcpu *c, struct be_dev *d, unsigned budget)
 {
     if (d->broken || !d->ring_mapped)
         return false;
     bool any = false, more = true;
     unsigned done = 0;
     d->ring.m.ctx = c;
-    while (more && (budget == 0 || done < budget)) {
-        struct blkif_request req;
+    while (more && (budget == 0 || done < budget) &&
+           d->npend < BLKIF_RING_SIZE) {
         int rc;
-        while ((budget == 0 || done < budget) &&
-               (rc = blkif_back_get(&d->ring, &req)) == 1) {
-            struct blkif_response rsp;
-            memset(&rsp, 0, sizeof(rsp));
-            rsp.id = req.id;
-            rsp.operation = req.operation;
-            rsp.status = check_req(d, &req);
-            if (rsp.status == BLKIF_RSP_OKAY)
-                rsp.status = be_do(c, d, &req);
-            else
-                klog(c->g, "blkback: vbd %u/%u: bad request id %llu op %u "
-                     "(%u segments, sector %llu): status %d", d->fe, d->devid,
-                     (unsigned long long)req.id, req.operation,
-                     req.nr_segments, (unsigned long long)req.sector_number,
-                     rsp.status);
+        while ((budget == 0 || done < budget) && d->npend < BLKIF_RING_SIZE &&
+               (rc = blkif_back_get(&d->ring, &d->pend[d->npend].req)) == 1) {
+            be_take(c, d, &d->pend[d->npend++]);
             d->ring.m.ctx = c;
-            if (blkif_back_put(&d->ring, &rsp) != 0) {
-                be_error(c, d, "writing a response", -XEN_EFAULT);
-                d->broken = true;
-                return any;
-            }
-            d->served++;
             done++;
             any = true;
         }
-        if (budget && done >= budget)
+        if ((budget && done >= budget) || d->npend == BLKIF_RING_SIZE)
             break;
         if (rc == -XEN_EOVERFLOW) {
             klog(c->g, "blkback: vbd %u/%u: the frontend overflowed the ring",
@@ -418,22 +490,34 @@ static bool be_serve(struct gcpu *c, struct be_dev *d, unsigned budget)
             break;
         }
     }
-    if (any) {
-        bool ntf = false;
-        if (blkif_back_push(&d->ring, &ntf) != 0) {
-            be_error(c, d, "pushing responses", -XEN_EFAULT);
-            d->broken = true;
-        } else if (ntf && d->evtchn) {
-            gevtchn_send(c, d->port);
-        }
-    }
     return any;
 }
 
-/* ---- quiesce and disconnect ------------------------------------------------------ */
-
-static void be_unmap_all(struct gcpu *c, struct be_dev *d)
+/* One slice of service: complete what earlier slices took, take more. */
+static bool be_serve(struct gcpu *c, struct be_dev *d, unsigned budget)
 {
+    bool any = be_complete(c, d);
+    return be_take_some(c, d, budget) || any;
+}
+
+/* Everything on the ring, taken and completed (the close path). */
+static void be_drain(struct gcpu *c, struct be_dev *d)
+{
+    be_complete(c, d);
+    while (be_take_some(c, d, 0))
+        be_complete(c, d);
+}
+
+/* ---- quiesce, suspend / resume, disconnect ---------------------------------------- */
+
+/* Rule 6: every grant mapping of this frontend: requests still taken
+   (unanswered: only a broken ring gets here with some), persistent ones,
+   then the ring. */
+static void be_unmap_grants(struct gcpu *c, struct be_dev *d)
+{
+    for (unsigned k = 0; k < d->npend; k++)
+        be_unmap(c, d, d->pend[k].tmp, d->pend[k].ntmp);
+    d->npend = 0;
     struct gnt_map m[PCACHE_MAX];
     for (unsigned i = 0; i < d->npc; i++)
         m[i] = d->pc[i].map;
@@ -443,18 +527,24 @@ static void be_unmap_all(struct gcpu *c, struct be_dev *d)
         be_unmap(c, d, &d->ring_map, 1);
         d->ring_mapped = false;
     }
+}
+
+static void be_unmap_all(struct gcpu *c, struct be_dev *d)
+{
+    be_unmap_grants(c, d);
     if (d->evtchn) {
         gevtchn_close(c, d->port);
         d->evtchn = false;
     }
 }
 
+/* The frontend went Closing: quiesce (or not), then Closed. */
 static void be_quiesce(struct gcpu *c, struct be_dev *d)
 {
     struct guest_kernel *g = c->g;
     bool skip = INJ_POINT(blkback_quiesce_before, c->v); /* inject: skippable */
     if (g->opt.blkback_quiesce && !skip) {
-        be_serve(c, d, 0);          /* complete every request on the ring */
+        be_drain(c, d);             /* complete every request on the ring */
         be_unmap_all(c, d);
         d->phase = BD_CLOSED;
     } else {
@@ -462,6 +552,61 @@ static void be_quiesce(struct gcpu *c, struct be_dev *d)
     }
     xenbus_switch_state(g->wl.xenbus, d->dir, XenbusStateClosed);
     INJ_POINT(blkback_quiesce_after, c->v);             /* inject: window */
+}
+
+/* Rule 6: suspend=1.  Quiesce: no new request is taken; every taken one
+   is completed and answered; every grant mapping goes (the port stays
+   bound); then suspended=1.  blkback.quiesce=off: suspended=1 at once. */
+static void be_suspend(struct gcpu *c, struct be_dev *d)
+{
+    struct guest_kernel *g = c->g;
+    bool skip = INJ_POINT(blkback_quiesce_before, c->v); /* inject: skippable */
+    unsigned taken = d->npend;
+    if (g->opt.blkback_quiesce && !skip) {
+        be_complete(c, d);
+        be_unmap_grants(c, d);
+        d->phase = BD_SUSPENDED;
+    } else {
+        d->phase = BD_SUSP_ACKED;   /* story E: mapped, in flight, serving */
+    }
+    d->suspends++;
+    atomic_fetch_add(&g->st.blk_suspends, 1);
+    atomic_fetch_add(&g->st.blk_suspend_inflight, taken);
+    if (xb_put(c, d->dir, "suspended", 1) != 0)
+        be_error(c, d, "writing suspended", -XEN_ENOSPC);
+    klog(g, "blkback: vbd %u/%u: suspend %llu acknowledged (%u requests "
+         "taken, %s)", d->fe, d->devid, (unsigned long long)d->suspends,
+         taken, d->phase == BD_SUSPENDED ? "completed and unmapped"
+                                         : "still mapped");
+    INJ_POINT(blkback_quiesce_after, c->v);             /* inject: window */
+}
+
+/* suspend=0: map the ring again (the indices are where they were: the
+   requests not taken are still on it), suspended=0. */
+static void be_resume(struct gcpu *c, struct be_dev *d)
+{
+    struct guest_kernel *g = c->g;
+    if (d->phase == BD_SUSPENDED) {
+        d->ring_map.va = gnttab_slot_alloc(c);
+        int rc = d->ring_map.va ? gnttab_map(c, &d->ring_map, 1) : -XEN_ENOMEM;
+        if (rc || d->ring_map.status != GNTST_okay) {
+            be_error(c, d, "mapping the ring again",
+                     rc ? rc : d->ring_map.status);
+            if (d->ring_map.va)
+                gnttab_slot_free(c, d->ring_map.va);
+            be_unmap_all(c, d);
+            d->phase = BD_FAILED;
+            xenbus_switch_state(g->wl.xenbus, d->dir, XenbusStateClosed);
+            return;
+        }
+        d->ring_mapped = true;
+        struct blkif_mem m;
+        blkif_mem_kernel(&m, c, d->ring_map.va);
+        d->ring.m = m;
+    }
+    d->phase = BD_CONNECTED;
+    if (xb_put(c, d->dir, "suspended", 0) != 0)
+        be_error(c, d, "writing suspended", -XEN_ENOSPC);
 }
 
 enum thread_result blkback_slice(struct gcpu *c, struct thread *t)
@@ -474,23 +619,52 @@ enum thread_result blkback_slice(struct gcpu *c, struct thread *t)
     for (unsigned i = 0; i < b->n; i++) {
         struct be_dev *d = &b->dev[i];
         enum xenbus_state fs = xenbus_read_state(g->wl.xenbus, d->fe_dir);
+        bool closing = fs == XenbusStateClosing || fs == XenbusStateClosed;
+        uint64_t susp = d->phase == BD_CONNECTED || d->phase == BD_SUSPENDED ||
+                        d->phase == BD_SUSP_ACKED
+                        ? xb_get(c, d->dir, "suspend", 0) : 0;
         switch (d->phase) {
         case BD_WAIT_FE:
             be_connect(c, d);
             progress |= d->phase != BD_WAIT_FE;
             break;
         case BD_CONNECTED:
-            if (fs == XenbusStateClosing || fs == XenbusStateClosed) {
+            if (closing) {
                 be_quiesce(c, d);
+                progress = true;
+            } else if (susp == 1) {
+                be_suspend(c, d);
                 progress = true;
             } else {
                 progress |= be_serve(c, d, SERVE_BUDGET);
             }
             break;
+        case BD_SUSP_ACKED:
+            if (closing) {
+                be_quiesce(c, d);
+                progress = true;
+            } else if (susp == 0) {
+                be_resume(c, d);
+                progress = true;
+            } else {
+                progress |= be_serve(c, d, SERVE_BUDGET);
+            }
+            break;
+        case BD_SUSPENDED:
+            if (closing) {
+                be_unmap_all(c, d);
+                d->phase = BD_CLOSED;
+                xenbus_switch_state(g->wl.xenbus, d->dir, XenbusStateClosed);
+                progress = true;
+            } else if (susp == 0) {
+                be_resume(c, d);
+                progress = true;
+            }
+            break;
         case BD_ACKED:
             progress |= be_serve(c, d, SERVE_BUDGET);
             if (fs == XenbusStateClosed) {
-                be_serve(c, d, 0);
+                be_drain(c, d);
                 be_unmap_all(c, d);
                 d->phase = BD_CLOSED;
                 progress = true;
@@ -507,9 +681,10 @@ enum thread_result blkback_slice(struct gcpu *c, struct thread *t)
     if (all_closed) {
         for (unsigned i = 0; i < b->n; i++)
             klog(g, "blkback: vbd %u/%u served %llu requests (%llu errors, "
-                 "persistent grants %s)", b->dev[i].fe, b->dev[i].devid,
-                 (unsigned long long)b->dev[i].served,
+                 "%llu suspends, persistent grants %s)", b->dev[i].fe,
+                 b->dev[i].devid, (unsigned long long)b->dev[i].served,
                  (unsigned long long)b->dev[i].errors,
+                 (unsigned long long)b->dev[i].suspends,
                  b->dev[i].persistent ? "on" : "off");
         return T_EXITED;
     }

@@ -24,6 +24,13 @@
  *             (RING_FINAL_CHECK_FOR_RESPONSES) in the same slices - the
  *             thread stands in for the upcall's bottom half; grants are
  *             ended when a request completes.
+ *   SUSPEND   (suspend-every=N: each time N more requests completed, with
+ *             requests in flight - they are not drained first) write the
+ *             vbd's suspend=1 (blkfront_suspend, the toolstack's call),
+ *             wait for the backend's suspended=1 without consuming
+ *             responses, check the grant table (rule 6), write suspend=0,
+ *             wait for suspended=0, and go on in RUN: the requests the
+ *             backend never took are still on the ring.
  *   CLOSE     state=Closing (the backend's quiesce request), wait for the
  *             backend's Closed, end every remaining grant (ring, persistent
  *             pages), close the port, state=Closed.
@@ -51,6 +58,13 @@
  *      (SCHEDOP_block) until the backend's event, after the final check
  *      armed rsp_event; a kernel with more vCPUs polls.  A kernel without
  *      event channels polls too, and publishes no event-channel key.
+ *   6. After a suspend is acknowledged the frontend reads every entry of
+ *      its grant table through the MMU; each one granted to the backend
+ *      (GTF_permit_access, its domid) with GTF_reading or GTF_writing set
+ *      is still mapped there: it is counted (blk_grants_busy_at_suspend),
+ *      the first few distinct refs are kept for the expectation's
+ *      evidence (ref, frame, flags), and each is logged.  With blkback.quiesce=on there is none;
+ *      with off there is at least the ring.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -76,7 +90,8 @@
 #define DEFERRED_MAX    1024
 #define POISON          0xdeadbeefdeadbeefULL
 
-enum fe_phase { FE_INIT, FE_WAIT, FE_RUN, FE_CLOSE, FE_CLOSE_WAIT, FE_DONE };
+enum fe_phase { FE_INIT, FE_WAIT, FE_RUN, FE_SUSPEND, FE_SUSPEND_WAIT,
+                FE_RESUME_WAIT, FE_CLOSE, FE_CLOSE_WAIT, FE_DONE };
 
 struct fe_slot {
     bool busy;
@@ -110,6 +125,8 @@ struct blkfront {
     unsigned submitted, completed, inflight, failed;
     grant_ref_t deferred[DEFERRED_MAX];
     unsigned nr_deferred;
+    unsigned next_suspend;          /* suspend once completed reaches it */
+    unsigned suspends;
 };
 
 static uint64_t rng_next(uint64_t *s)
@@ -553,6 +570,57 @@ static void fe_release(struct gcpu *c, struct blkfront *f)
     }
 }
 
+/* ---- SUSPEND ----------------------------------------------------------------- */
+
+/* Ask for (suspend) or end (!suspend) a suspend of this kernel's vbd: what
+   the toolstack will call (xenbus_vbd_suspend) when it drives a migration. */
+int blkfront_suspend(struct guest_kernel *g, bool suspend)
+{
+    struct blkfront *f = g->blkfront;
+    if (!f || !g->wl.xenbus || !f->dir[0])
+        return -XEN_EINVAL;
+    return xenbus_vbd_suspend(g->wl.xenbus, g->domid, f->be, FE_DEVID,
+                              suspend);
+}
+
+/* Rule 6; how many entries are still in use. */
+static unsigned fe_check_grants(struct gcpu *c, struct blkfront *f)
+{
+    struct guest_kernel *g = c->g;
+    unsigned n = gnttab_nr_refs(c), busy = 0;
+    for (grant_ref_t ref = GNTTAB_NR_RESERVED_ENTRIES; ref < n; ref++) {
+        uint16_t flags;
+        domid_t dom;
+        uint32_t frame;
+        if (gnttab_query(c, ref, &flags, &dom, &frame) != 0) {
+            atomic_fetch_add(&g->st.kernel_oopses, 1);
+            klog(g, "blkfront: grant entry %u refused a kernel load", ref);
+            return busy;
+        }
+        if ((flags & GTF_type_mask) != GTF_permit_access || dom != f->be ||
+            !(flags & (GTF_reading | GTF_writing)))
+            continue;
+        /* Evidence: the first distinct refs (0 is never a granted ref). */
+        for (unsigned k = 0; k < GUEST_BLK_BUSY_MAX; k++) {
+            if (g->st.blk_busy_ref[k] == ref)
+                break;
+            if (g->st.blk_busy_ref[k] == 0) {
+                g->st.blk_busy_ref[k] = ref;
+                g->st.blk_busy_frame[k] = frame;
+                g->st.blk_busy_flags[k] = flags;
+                break;
+            }
+        }
+        busy++;
+        klog(g, "blkfront: suspend %u: grant ref %u (frame %#x, flags %#x%s%s)"
+             " is still mapped by dom%u after it acknowledged", f->suspends,
+             ref, frame, flags, flags & GTF_reading ? " reading" : "",
+             flags & GTF_writing ? " writing" : "", f->be);
+    }
+    atomic_fetch_add(&g->st.blk_grants_busy_at_suspend, busy);
+    return busy;
+}
+
 enum thread_result blkfront_slice(struct gcpu *c, struct thread *t)
 {
     struct guest_kernel *g = c->g;
@@ -576,6 +644,12 @@ enum thread_result blkfront_slice(struct gcpu *c, struct thread *t)
             f->phase = FE_CLOSE;
             return T_RUNNABLE;
         }
+        if (g->wl.suspend_every && f->completed >= f->next_suspend &&
+            f->inflight) {
+            f->next_suspend += g->wl.suspend_every;
+            f->phase = FE_SUSPEND;
+            return T_RUNNABLE;
+        }
         if (!fe_run(c, f, t)) {
             /* Rule 5: nothing to submit and the response event armed
                (final check): block until the backend notifies, when this
@@ -586,6 +660,55 @@ enum thread_result blkfront_slice(struct gcpu *c, struct thread *t)
                 hv_relax();
         }
         return T_RUNNABLE;
+    case FE_SUSPEND:
+        INJ_POINT(blkfront_suspend_before, c->v);      /* inject: window */
+        if (blkfront_suspend(g, true) != 0) {
+            klog(g, "blkfront: could not write suspend=1");
+            f->phase = FE_CLOSE;
+            return T_RUNNABLE;
+        }
+        f->suspends++;
+        f->phase = FE_SUSPEND_WAIT;
+        return T_RUNNABLE;
+    case FE_SUSPEND_WAIT: {
+        /* No response is consumed here: the check sees what the backend
+           left when it acknowledged. */
+        int ack = xenbus_vbd_suspended(xb, g->domid, f->be, FE_DEVID);
+        enum xenbus_state s = xenbus_read_state(xb, f->be_dir);
+        if (ack != 1 && s == XenbusStateConnected) {
+            hv_relax();
+            return T_RUNNABLE;
+        }
+        if (ack != 1) {
+            klog(g, "blkfront: backend went %s during suspend %u",
+                 xenbus_state_name(s), f->suspends);
+            f->phase = FE_CLOSE;
+            return T_RUNNABLE;
+        }
+        atomic_fetch_add(&g->st.blk_suspends, 1);
+        unsigned busy = fe_check_grants(c, f);
+        klog(g, "blkfront: suspend %u with %u requests in flight: %u grants "
+             "still in use", f->suspends, f->inflight, busy);
+        if (blkfront_suspend(g, false) != 0)
+            klog(g, "blkfront: could not write suspend=0");
+        f->phase = FE_RESUME_WAIT;
+        return T_RUNNABLE;
+    }
+    case FE_RESUME_WAIT: {
+        int ack = xenbus_vbd_suspended(xb, g->domid, f->be, FE_DEVID);
+        enum xenbus_state s = xenbus_read_state(xb, f->be_dir);
+        if (ack == 0) {
+            f->phase = FE_RUN;
+        } else if (s != XenbusStateConnected) {
+            klog(g, "blkfront: backend went %s during resume %u",
+                 xenbus_state_name(s), f->suspends);
+            f->phase = FE_CLOSE;
+        } else {
+            fe_reap(c, f);
+            hv_relax();
+        }
+        return T_RUNNABLE;
+    }
     case FE_CLOSE:
         INJ_POINT(blkfront_suspend_before, c->v);      /* inject: window */
         if (f->dir[0] && xenbus_switch_state(xb, f->dir, XenbusStateClosing))
@@ -628,6 +751,7 @@ void blkfront_start(struct gcpu *c)
     g->blkfront = f;
     f->ring_pfn = INVALID_PFN;
     f->next_gen = 1;
+    f->next_suspend = wl->suspend_every;
     f->depth = wl->depth ? wl->depth : 1;
     if (f->depth > BLKIF_RING_SIZE)
         f->depth = BLKIF_RING_SIZE;

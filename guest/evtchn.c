@@ -25,9 +25,17 @@
  *   G4  The wrappers write their arguments into the vCPU's argument area,
  *       in the upcall's own slot when called from a handler, so a
  *       handler's hypercall never overwrites the interrupted call's.
- *   G5  Unmask is Linux's local unmask: clear the mask bit; if the port is
- *       pending, set the selector bit and upcall_pending and force the
- *       callback with a xen_version hypercall (delivered at its exit).
+ *   G5  Each port has the vCPU its events are delivered to, as Linux's
+ *       per-channel cpu: vCPU 0 when allocated or bound (the hypervisor's
+ *       notify vCPU starts at 0 too), the new one after gevtchn_bind_vcpu
+ *       (EVTCHNOP_bind_vcpu succeeded), 0 again when closed.
+ *   G6  Unmask is Linux's: on the port's own vCPU it is local - clear the
+ *       mask bit; if the port is pending, set the selector bit (and
+ *       upcall_pending when the selector bit was clear) and force the
+ *       callback with a xen_version hypercall (delivered at its exit).  On
+ *       any other vCPU the mask bit is left alone and EVTCHNOP_unmask
+ *       clears it: the hypervisor re-raises a pending port on the port's
+ *       vCPU, which a local re-raise here would miss.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +67,7 @@ struct gevtchn {
     bool enabled[HV_MAX_VCPUS];             /* G2: own vCPU writes it */
     struct gevtchn_port port[EVTCHN_2L_NR_CHANNELS];
     bool in_upcall[HV_MAX_VCPUS];           /* G4 */
+    uint16_t port_vcpu[EVTCHN_2L_NR_CHANNELS];  /* G5: atomic accesses */
     _Atomic uint64_t upcalls, events;
 };
 
@@ -332,12 +341,22 @@ static long evop(struct gcpu *c, unsigned cmd, void *arg, size_t len,
     return rc;
 }
 
+/* G5: the vCPU port's events go to. */
+static void set_port_vcpu(struct gevtchn *e, evtchn_port_t port, unsigned vcpu)
+{
+    if (port < EVTCHN_2L_NR_CHANNELS)
+        __atomic_store_n(&e->port_vcpu[port], (uint16_t)vcpu,
+                         __ATOMIC_RELAXED);
+}
+
 long gevtchn_alloc_unbound(struct gcpu *c, domid_t remote, evtchn_port_t *port)
 {
     struct evtchn_alloc_unbound a = { .dom = DOMID_SELF, .remote_dom = remote };
     long rc = evop(c, EVTCHNOP_alloc_unbound, &a, sizeof(a), "alloc_unbound");
-    if (rc == 0)
+    if (rc == 0) {
+        set_port_vcpu(c->g->evtchn, a.port, 0);
         *port = a.port;
+    }
     return rc;
 }
 
@@ -348,8 +367,19 @@ long gevtchn_bind_interdomain(struct gcpu *c, domid_t remote_dom,
                                          .remote_port = remote_port };
     long rc = evop(c, EVTCHNOP_bind_interdomain, &b, sizeof(b),
                    "bind_interdomain");
-    if (rc == 0)
+    if (rc == 0) {
+        set_port_vcpu(c->g->evtchn, b.local_port, 0);
         *local = b.local_port;
+    }
+    return rc;
+}
+
+long gevtchn_bind_vcpu(struct gcpu *c, evtchn_port_t port, unsigned vcpu)
+{
+    struct evtchn_bind_vcpu b = { .port = port, .vcpu = vcpu };
+    long rc = evop(c, EVTCHNOP_bind_vcpu, &b, sizeof(b), "bind_vcpu");
+    if (rc == 0)
+        set_port_vcpu(c->g->evtchn, port, vcpu);
     return rc;
 }
 
@@ -362,7 +392,10 @@ long gevtchn_send(struct gcpu *c, evtchn_port_t port)
 long gevtchn_close(struct gcpu *c, evtchn_port_t port)
 {
     struct evtchn_close cl = { .port = port };
-    return evop(c, EVTCHNOP_close, &cl, sizeof(cl), "close");
+    long rc = evop(c, EVTCHNOP_close, &cl, sizeof(cl), "close");
+    if (rc == 0)
+        set_port_vcpu(c->g->evtchn, port, 0);
+    return rc;
 }
 
 int gevtchn_mask(struct gcpu *c, evtchn_port_t port)
@@ -389,6 +422,13 @@ int gevtchn_unmask(struct gcpu *c, evtchn_port_t port)
     int erc = ensure(c);
     if (erc)
         return erc;
+    if (__atomic_load_n(&e->port_vcpu[port], __ATOMIC_RELAXED) !=
+        c->v->vcpu_id) {
+        /* G6: another vCPU's port - the hypervisor unmasks and re-raises. */
+        struct evtchn_unmask u = { .port = port };
+        long rc = evop(c, EVTCHNOP_unmask, &u, sizeof(u), "unmask");
+        return rc < 0 ? (int)rc : 0;
+    }
     unsigned w = port / WORD_BITS;
     xen_ulong_t bit = (xen_ulong_t)1 << (port % WORD_BITS);
     uint64_t pend, sel_old;
@@ -400,7 +440,7 @@ int gevtchn_unmask(struct gcpu *c, evtchn_port_t port)
     }
     if (!(pend & bit))
         return 0;
-    /* G5: re-raise on this vCPU and force the callback. */
+    /* G6: re-raise on this vCPU (the port's) and force the callback. */
     if (!word_rmw(c, vi + offsetof(struct vcpu_info, evtchn_pending_sel),
                   (xen_ulong_t)1 << w, true, &sel_old)) {
         oops(c, "unmask");

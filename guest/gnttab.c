@@ -28,6 +28,9 @@
  *      not run at all is counted and logged.
  *   6. The mapping area's slots are handed out from a bitmap under the
  *      same lock; a slot is free again only after its unmap succeeded.
+ *   7. Querying (query): an entry's flags, domid and frame are loaded
+ *      through the MMU from the shared frames, as a guest reads what Xen
+ *      wrote there (GTF_reading / GTF_writing while a grantee maps it).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -306,5 +309,32 @@ int gnttab_unmap(struct gcpu *c, struct gnt_map *m, unsigned n)
         m += chunk;
         n -= chunk;
     }
+    return 0;
+}
+
+/* Rule 7. */
+unsigned gnttab_nr_refs(struct gcpu *c)
+{
+    struct gnttab *t = c->g->gnt;
+    return t && t->setup_rc == 1 ? t->nr_refs : 0;
+}
+
+int gnttab_query(struct gcpu *c, grant_ref_t ref, uint16_t *flags,
+                 domid_t *domid, uint32_t *frame)
+{
+    struct gnttab *t = c->g->gnt;
+    if (!t || t->setup_rc != 1 || ref >= t->nr_refs)
+        return -XEN_EINVAL;
+    uint64_t va = entry_va(ref), f, d, fr;
+    if (mmu_load(c->v, va + offsetof(grant_entry_v1_t, flags), 2, &f) !=
+            MMU_OK ||
+        mmu_load(c->v, va + offsetof(grant_entry_v1_t, domid), 2, &d) !=
+            MMU_OK ||
+        mmu_load(c->v, va + offsetof(grant_entry_v1_t, frame), 4, &fr) !=
+            MMU_OK)
+        return -XEN_EFAULT;
+    *flags = (uint16_t)f;
+    *domid = (domid_t)d;
+    *frame = (uint32_t)fr;
     return 0;
 }

@@ -332,13 +332,14 @@ static bool poc255(struct gcpu *c)
     if (rc || gs.status != GNTST_okay ||
         mmu_read(c->v, c->arg_va + LIST_OFF, &sf, sizeof(sf)) != MMU_OK)
         return unexpected(c, "get_status_frames", rc ? rc : gs.status);
-    if ((rc = uva(c, s0, pte_make(sf, RW_FLAGS))) != 0)
+    /* Status frames are shared read-only (Xen's SHARE_ro). */
+    if ((rc = uva(c, s0, pte_make(sf, RO_FLAGS))) != 0)
         return unexpected(c, "mapping the status frame", rc);
     sv.version = 1;
     rc = gop(c, GNTTABOP_set_version, &sv, sizeof(sv));
     if (rc == 0) {
         observed(c, true, "set_version 1 succeeded while status frame mfn "
-                 "%#llx is mapped writable at %#llx (the kernel keeps it)",
+                 "%#llx is mapped at %#llx (the kernel keeps it)",
                  (unsigned long long)sf, (unsigned long long)s0);
         return true;
     }

@@ -86,6 +86,8 @@ struct workload_params {
     unsigned reads;         /* percent of requests that are reads */
     bool verify;            /* check every read sector */
     uint64_t sectors;       /* disk size (512-byte sectors) */
+    unsigned suspend_every; /* blk-io: suspend/resume the vbd every N ops
+                               completed, requests in flight (0: never) */
     unsigned xsa;           /* grant-poc: which XSA's PoC to run */
 };
 
@@ -103,7 +105,8 @@ struct guest_options {
     bool blkback_persistent;    /* blkback.persistent: offer persistent
                                    grants (feature-persistent) */
     bool blkback_quiesce;       /* blkback.quiesce: complete and unmap
-                                   everything before acknowledging Closing */
+                                   everything before acknowledging Closing
+                                   or suspend=1 */
 };
 
 void guest_options_default(struct guest_options *o);
@@ -135,6 +138,17 @@ struct guest_stats {
                                    condition held */
     uint64_t blk_busy_grants;   /* blk-io: grants the backend still mapped
                                    when it had acknowledged Closed */
+    uint64_t blk_suspends;      /* blk-io: suspends the backend acknowledged;
+                                   blkback: suspends it acknowledged */
+    uint64_t blk_suspend_inflight;  /* blkback: requests it had taken and
+                                   not answered when a suspend came */
+    uint64_t blk_grants_busy_at_suspend;    /* blk-io: grant entries still
+                                   GTF_reading/GTF_writing after them */
+#define GUEST_BLK_BUSY_MAX 4
+    /* The first few of those: ref, frame and flags of the entry. */
+    uint32_t blk_busy_ref[GUEST_BLK_BUSY_MAX];
+    uint32_t blk_busy_frame[GUEST_BLK_BUSY_MAX];
+    uint16_t blk_busy_flags[GUEST_BLK_BUSY_MAX];
 };
 
 struct guest_pv;

@@ -188,6 +188,15 @@ void kernel_stats(const struct guest_kernel *g, struct guest_stats *out)
     out->blk_bytes = atomic_load(&m->st.blk_bytes);
     out->blk_verify_failures = atomic_load(&m->st.blk_verify_failures);
     out->blk_busy_grants = atomic_load(&m->st.blk_busy_grants);
+    out->blk_suspends = atomic_load(&m->st.blk_suspends);
+    out->blk_suspend_inflight = atomic_load(&m->st.blk_suspend_inflight);
+    out->blk_grants_busy_at_suspend =
+        atomic_load(&m->st.blk_grants_busy_at_suspend);
+    memcpy(out->blk_busy_ref, m->st.blk_busy_ref, sizeof(out->blk_busy_ref));
+    memcpy(out->blk_busy_frame, m->st.blk_busy_frame,
+           sizeof(out->blk_busy_frame));
+    memcpy(out->blk_busy_flags, m->st.blk_busy_flags,
+           sizeof(out->blk_busy_flags));
     out->poc_vulnerable = atomic_load(&m->st.poc_vulnerable);
 }
 

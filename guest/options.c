@@ -47,8 +47,9 @@ static const struct gopt_desc {
       "blkback offers persistent grants (feature-persistent): data pages "
       "stay mapped in a bounded cache instead of map/unmap per request" },
     { GOPT_BLKBACK_QUIESCE, "blkback.quiesce", "on|off",
-      "on a frontend's Closing, blkback completes every request and unmaps "
-      "every grant before acknowledging (off: acknowledges at once, story E)" },
+      "on a frontend's Closing or a vbd's suspend=1, blkback completes every "
+      "request it took and unmaps every grant before acknowledging (off: "
+      "acknowledges at once, story E)" },
 };
 
 void guest_options_default(struct guest_options *o)

@@ -214,6 +214,12 @@ struct gstats {
         hypercall_errors, kernel_oopses, stale_foreign_maps;
     _Atomic uint64_t blk_ops, blk_bytes, blk_verify_failures,
         blk_busy_grants;                                        /* blk-io */
+    _Atomic uint64_t blk_suspends, blk_grants_busy_at_suspend;  /* blk-io */
+    _Atomic uint64_t blk_suspend_inflight;                      /* blkback */
+    /* The first GUEST_BLK_BUSY_MAX distinct busy grant entries (only the
+       frontend's thread writes them; read after the run). */
+    uint32_t blk_busy_ref[GUEST_BLK_BUSY_MAX], blk_busy_frame[GUEST_BLK_BUSY_MAX];
+    uint16_t blk_busy_flags[GUEST_BLK_BUSY_MAX];
     _Atomic uint64_t poc_vulnerable;                            /* grant-poc */
 };
 
@@ -515,6 +521,11 @@ void gnttab_slot_free(struct gcpu *c, uint64_t va);
 int gnttab_map(struct gcpu *c, struct gnt_map *m, unsigned n);
 int gnttab_unmap(struct gcpu *c, struct gnt_map *m, unsigned n);
 void gnttab_free(struct guest_kernel *g);
+/* Rule 7: the table's size (0 before setup) and one entry as the guest
+   reads it (0, -XEN_EINVAL, -XEN_EFAULT). */
+unsigned gnttab_nr_refs(struct gcpu *c);
+int gnttab_query(struct gcpu *c, grant_ref_t ref, uint16_t *flags,
+                 domid_t *domid, uint32_t *frame);
 
 #define BLKIF_RING_SIZE     __CONST_RING_SIZE(blkif, PAGE_SIZE)
 
@@ -561,6 +572,8 @@ void blkif_mem_kernel(struct blkif_mem *m, struct gcpu *c, uint64_t va);
 void blkfront_start(struct gcpu *c);
 enum thread_result blkfront_slice(struct gcpu *c, struct thread *t);
 void blkfront_free(struct guest_kernel *g);
+/* Ask for / end a suspend of the kernel's vbd (<be dir>/suspend). */
+int blkfront_suspend(struct guest_kernel *g, bool suspend);
 void blkback_start(struct gcpu *c);
 enum thread_result blkback_slice(struct gcpu *c, struct thread *t);
 void blkback_free(struct guest_kernel *g);
@@ -617,8 +630,11 @@ long gevtchn_bind_interdomain(struct gcpu *c, domid_t remote_dom,
                               evtchn_port_t remote_port, evtchn_port_t *local);
 long gevtchn_send(struct gcpu *c, evtchn_port_t port);
 long gevtchn_close(struct gcpu *c, evtchn_port_t port);
+/* EVTCHNOP_bind_vcpu: port's events go to vcpu from now on (evtchn.c G5). */
+long gevtchn_bind_vcpu(struct gcpu *c, evtchn_port_t port, unsigned vcpu);
 /* Mask / unmask in shared_info (locked bit operations through the MMU);
-   unmask forces the upcall when the port is pending, as Linux does. */
+   unmask forces the upcall when the port is pending, as Linux does; a port
+   of another vCPU is unmasked with EVTCHNOP_unmask (evtchn.c G6). */
 int gevtchn_mask(struct gcpu *c, evtchn_port_t port);
 int gevtchn_unmask(struct gcpu *c, evtchn_port_t port);
 /* SCHEDOP_block: returns once an event was delivered to this vCPU. */

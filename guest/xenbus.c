@@ -249,3 +249,31 @@ int xenbus_add_vbd(struct xenbus *xb, unsigned fe, unsigned be,
         rc = xenbus_switch_state(xb, bd, XenbusStateInitialising);
     return rc;
 }
+
+static int vbd_key(unsigned fe, unsigned be, unsigned devid, const char *key,
+                   char *path, size_t len)
+{
+    char fd[XENBUS_PATH_MAX], bd[XENBUS_PATH_MAX];
+    xenbus_vbd_paths(fe, be, devid, fd, bd, sizeof(fd));
+    int n = snprintf(path, len, "%s/%s", bd, key);
+    return n > 0 && (size_t)n < len ? 0 : -XEN_ENAMETOOLONG;
+}
+
+int xenbus_vbd_suspend(struct xenbus *xb, unsigned fe, unsigned be,
+                       unsigned devid, bool suspend)
+{
+    char p[XENBUS_PATH_MAX + 32];
+    int rc = vbd_key(fe, be, devid, "suspend", p, sizeof(p));
+    return rc ? rc : xenbus_write(xb, p, suspend ? "1" : "0");
+}
+
+int xenbus_vbd_suspended(struct xenbus *xb, unsigned fe, unsigned be,
+                         unsigned devid)
+{
+    char p[XENBUS_PATH_MAX + 32];
+    uint64_t v;
+    if (vbd_key(fe, be, devid, "suspended", p, sizeof(p)) != 0 ||
+        xenbus_read_u64(xb, p, &v) != 0)
+        return -1;
+    return v ? 1 : 0;
+}

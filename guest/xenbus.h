@@ -6,7 +6,8 @@
  *   /local/domain/<fe>/device/vbd/<id>/{backend, backend-id, state,
  *       ring-ref, event-channel, protocol, feature-persistent}
  *   /local/domain/<be>/backend/vbd/<fe>/<id>/{frontend, frontend-id, state,
- *       params, sectors, sector-size, feature-persistent}
+ *       params, sectors, sector-size, feature-persistent,
+ *       suspend, suspended}
  * and device states are enum xenbus_state of <xen/io/xenbus.h>.
  *
  * What is the same as xenstored: hierarchical string keys and values, a
@@ -76,5 +77,16 @@ int xenbus_add_vbd(struct xenbus *xb, unsigned fe, unsigned be,
 /* Paths of a vbd: fe dir and be dir. */
 void xenbus_vbd_paths(unsigned fe, unsigned be, unsigned devid,
                       char *fe_dir, char *be_dir, size_t len);
+
+/* Suspend / resume of one vbd without disconnecting (docs/blk.md,
+   "Suspend and resume").  Whoever suspends (the toolstack; blk-io's
+   suspend-every=N for tests) writes <be dir>/suspend = 1 and waits for the
+   backend's <be dir>/suspended = 1; resume writes suspend = 0 and the
+   backend answers suspended = 0 once it serves the ring again. */
+int xenbus_vbd_suspend(struct xenbus *xb, unsigned fe, unsigned be,
+                       unsigned devid, bool suspend);
+/* The backend's acknowledgement: 1, 0, or -1 when not written yet. */
+int xenbus_vbd_suspended(struct xenbus *xb, unsigned fe, unsigned be,
+                         unsigned devid);
 
 #endif /* HVLAB_GUEST_XENBUS_H */

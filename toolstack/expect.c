@@ -197,6 +197,54 @@ static void blk_evidence(const struct run_result *r, uint64_t arg, FILE *f)
     guest_reports(r, f);        /* the first bad sectors, as logged */
 }
 
+/* ---- blk-quiesced (blk-io suspend-every=N) ------------------------------- */
+/* Every suspend the backend acknowledged found no grant of the frontend
+   still GTF_reading / GTF_writing; a run with no suspend does not hold. */
+static bool blk_quiesced(const struct run_result *r, uint64_t arg)
+{
+    (void)arg;
+    bool any = false;
+    for (unsigned i = 0; i < r->nr_domains; i++) {
+        const struct run_domain *d = &r->dom[i];
+        if (d->wl.kind != WL_BLK_IO || !d->wl.suspend_every)
+            continue;
+        any = true;
+        if (d->gs.blk_suspends == 0 || d->gs.blk_grants_busy_at_suspend)
+            return false;
+    }
+    return any;
+}
+
+static void blk_quiesced_evidence(const struct run_result *r, uint64_t arg,
+                                  FILE *f)
+{
+    (void)arg;
+    bool any = false;
+    for (unsigned i = 0; i < r->nr_domains; i++) {
+        const struct run_domain *d = &r->dom[i];
+        if (d->wl.kind != WL_BLK_IO || !d->wl.suspend_every)
+            continue;
+        if (any)
+            fprintf(f, "      ");
+        any = true;
+        fprintf(f, "dom%u '%s': %" PRIu64 " suspends, %" PRIu64 " grant "
+                "entries still in use after the backend's suspended=1",
+                d->domid, d->name, d->gs.blk_suspends,
+                d->gs.blk_grants_busy_at_suspend);
+        unsigned k = 0;             /* the first distinct refs */
+        for (; k < GUEST_BLK_BUSY_MAX && d->gs.blk_busy_ref[k]; k++)
+            fprintf(f, "%s ref %u frame %#x flags %#x", k ? "," : ":",
+                    d->gs.blk_busy_ref[k], d->gs.blk_busy_frame[k],
+                    d->gs.blk_busy_flags[k]);
+        if (k == GUEST_BLK_BUSY_MAX)
+            fprintf(f, ", ...");
+        fprintf(f, "\n");
+    }
+    if (!any)
+        fprintf(f, "no blk-io domain suspends (workload ... suspend-every=N)\n");
+    guest_reports(r, f);        /* each busy grant, as logged */
+}
+
 /* ---- grant-poc-safe (the grant bug zoo) --------------------------------- */
 static bool grant_poc_safe(const struct run_result *r, uint64_t arg)
 {
@@ -286,6 +334,11 @@ static const struct expect_kind expect_table[] = {
       "every blk-io request completed OK and every sector read back what "
       "was last written (blkfront's check)",
       blk_verified, blk_evidence },
+    { "blk-quiesced", NULL,
+      "every suspend of a blk-io vbd (suspend-every=N) found none of the "
+      "frontend's grants still mapped by the backend (GTF_reading / "
+      "GTF_writing) once the backend acknowledged",
+      blk_quiesced, blk_quiesced_evidence },
     { "grant-poc-safe", NULL,
       "the grant-poc guest's XTF proof of concept did not find its XSA's "
       "bug (grant.xsa* off)",

@@ -127,6 +127,9 @@ static void add_stats(struct guest_stats *t, const struct guest_stats *s)
     t->blk_bytes += s->blk_bytes;
     t->blk_verify_failures += s->blk_verify_failures;
     t->blk_busy_grants += s->blk_busy_grants;
+    t->blk_suspends += s->blk_suspends;
+    t->blk_suspend_inflight += s->blk_suspend_inflight;
+    t->blk_grants_busy_at_suspend += s->blk_grants_busy_at_suspend;
     t->poc_vulnerable += s->poc_vulnerable;
 }
 
@@ -241,6 +244,10 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
             fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, blkback "
                     "(driver domain)\n", d->domid, d->name, d->nr_vcpus,
                     d->nr_pages >> (20 - PAGE_SHIFT));
+        if (d->wl.kind == WL_BLKBACK && g->blk_suspends)
+            fprintf(f, "    blkback: %" PRIu64 " suspends acknowledged, %"
+                    PRIu64 " requests taken and in flight when they came\n",
+                    g->blk_suspends, g->blk_suspend_inflight);
         else if (d->wl.kind == WL_GRANT_POC)
             fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, grant-poc "
                     "xsa=%u\n", d->domid, d->name, d->nr_vcpus,
@@ -271,6 +278,11 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
                     g->blk_busy_grants,
                     r->blk_persistent ? "on" : "off",
                     r->blk_quiesce ? "on" : "off");
+        if (d->wl.kind == WL_BLK_IO && d->wl.suspend_every)
+            fprintf(f, "    blkfront: %" PRIu64 " suspends (every %u ops), %"
+                    PRIu64 " grants still in use after the backend's "
+                    "suspended=1\n", g->blk_suspends, d->wl.suspend_every,
+                    g->blk_grants_busy_at_suspend);
         if (d->wl.kind == WL_P2M_RACE)
             fprintf(f, "    foreign mapper: %" PRIu64 " pages written through "
                     "foreign mappings, %" PRIu64 " stale mappings\n",
@@ -341,6 +353,9 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     struct xenbus *xenbus = NULL;   /* blk-io: the xenstore stand-in */
     unsigned nr_built = 0, nr_vs = 0;
     bool injecting = false;         /* inject: armed for this run */
+    unsigned nr_crashed = 0;        /* domain_crash: what Xen would do */
+    domid_t crash_id[HV_MAX_DOMAINS];
+    const char *crash_why[HV_MAX_DOMAINS];
     int status = RUN_ERROR;
     char err[512];
 
@@ -514,6 +529,11 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     for (unsigned i = 0; i < nr_built; i++)
         add_stats(&r->total, &r->dom[i].gs);
     r->audit_live = audit_to_text(m, &r->audit_live_text);
+    for (unsigned i = 0; i < nr_built; i++)       /* domain_crash */
+        if (dom[i] && domain_crashed(dom[i])) {
+            crash_id[nr_crashed] = dom[i]->domid;
+            crash_why[nr_crashed++] = domain_crashed(dom[i]);
+        }
     if (o->dump_tables && dump_tables(m, o->dump_tables, o->err) != 0)
         goto teardown;
     status = RUN_HELD;      /* provisional: the expectations decide below */
@@ -538,6 +558,12 @@ teardown:   /* U4: the privileged domain first, then the rest */
         r->free_after = m->nr_free;
         print_report(sc, r, o->out);
         status = expect_evaluate(sc, r, o->out);
+        for (unsigned i = 0; i < nr_crashed; i++) {   /* domain_crash */
+            fprintf(o->out, "  domain %u crashed: %s\n", crash_id[i],
+                    crash_why[i]);
+            if (status == RUN_HELD)
+                status = RUN_BROKEN;
+        }
         if (r->sched_det.diverged) {            /* N4 */
             fprintf(o->err, "hvlab: %s: the replayed schedule %s did not "
                     "fit this run (see above): not a reproduction\n",

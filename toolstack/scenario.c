@@ -126,7 +126,7 @@ struct domain_args { uint64_t vcpus, memory, kind, paging; };
 struct machine_args { uint64_t ram, host; };
 struct workload_args { uint64_t procs, threads, iters, pages, target, gfns,
                         sharing, backend, ops, depth, segs, reads, verify,
-                        sectors, xsa; };
+                        sectors, xsa, suspend_every; };
 
 #define ARG(type, f)    offsetof(type, f)
 
@@ -159,6 +159,7 @@ static const struct param workload_params[] = {
     { "reads",   PT_UINT, 0, 100, "blk-io: percent of requests that read", ARG(struct workload_args, reads), },
     { "verify",  PT_ONOFF, 0, 0, "blk-io: check every sector read (on/off)", ARG(struct workload_args, verify), },
     { "sectors", PT_UINT, 88, 1 << 24, "blk-io: disk size in 512-byte sectors", ARG(struct workload_args, sectors), },
+    { "suspend-every", PT_UINT, 0, 100000000, "blk-io: suspend and resume the vbd every N requests completed, with requests in flight (0: never)", ARG(struct workload_args, suspend_every), },
     /* grant-poc (a PV guest runs an XTF grant-table proof of concept) */
     { "xsa",     PT_UINT, 224, 316, "grant-poc: 224, 227, 234, 255 or 316", ARG(struct workload_args, xsa), },
     { NULL, 0, 0, 0, NULL, 0 },
@@ -517,9 +518,9 @@ static int d_workload(struct parse *p, char **tok, unsigned ntok)
     bool blk = kind == WL_BLK_IO;
     if (!blk && (a.backend || a.ops != DEF_BLK_OPS || a.depth != DEF_BLK_DEPTH ||
                  a.segs != DEF_BLK_SEGS || a.reads != DEF_BLK_READS ||
-                 !a.verify || a.sectors != DEF_BLK_SECTORS))
+                 !a.verify || a.sectors != DEF_BLK_SECTORS || a.suspend_every))
         return perr(p, "workload: backend=, ops=, depth=, segs=, reads=, "
-                    "verify= and sectors= are for blk-io");
+                    "verify=, sectors= and suspend-every= are for blk-io");
     if (blk) {
         const struct scn_domain *b = a.backend ? &sc->dom[a.backend - 1] : NULL;
         if (d->kind != DOMAIN_PV)
@@ -575,6 +576,7 @@ static int d_workload(struct parse *p, char **tok, unsigned ntok)
         .segs_max = blk ? (unsigned)(a.segs & 0xffffffffu) : 0,
         .reads = blk ? (unsigned)a.reads : 0, .verify = blk && a.verify,
         .sectors = blk ? a.sectors : 0,
+        .suspend_every = blk ? (unsigned)a.suspend_every : 0,
         .xsa = poc ? (unsigned)a.xsa : 0,
     };
     d->wl_target = (unsigned)a.target;
@@ -667,7 +669,7 @@ int scenario_inject(struct scenario *sc, const char *arg, char *err,
 static const struct directive directives[] = {
     { "machine",  "machine ram=SIZE [host=N]",                 d_machine },
     { "domain",   "domain NAME [kind=pv|hvm] [paging=shadow|hap] [privileged] [vcpus=N] [memory=SIZE]", d_domain },
-    { "workload", "workload DOMAIN KIND [procs=N] [threads=N] [iters=N] [pages=N] [target=NAME gfns=N sharing=on|off] [backend=NAME ops=N depth=N segs=MIN..MAX reads=PCT verify=on|off sectors=N]",
+    { "workload", "workload DOMAIN KIND [procs=N] [threads=N] [iters=N] [pages=N] [target=NAME gfns=N sharing=on|off] [backend=NAME ops=N depth=N segs=MIN..MAX reads=PCT verify=on|off sectors=N suspend-every=N]",
                                                                d_workload },
     { "set",      "set KEY=VALUE",                             d_set },
     { "seed",     "seed N",                                    d_seed },

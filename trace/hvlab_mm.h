@@ -224,6 +224,17 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_mm, page_free,
     )
 )
 
+/* domctl.c domain_crash(): d did what Xen crashes a domain for (first
+   reason only). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_mm, domain_crash,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, domid, const char *, reason),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, domid, domid)
+        lttng_ust_field_string(reason, reason)
+    )
+)
+
 #endif /* HVLAB_TRACE_HVLAB_MM_H */
 
 #include <lttng/tracepoint-event.h>

@@ -8,7 +8,8 @@
  *   A2  Xen's status bits are written only here.  v1: the shared
  *       {flags,domid} word is updated as one 32-bit compare-and-swap,
  *       checking type, grantee and readonly in the same word it changes,
- *       with GNT_CMPXCHG_RETRIES attempts ("unstable" entry ->
+ *       with GNT_CMPXCHG_RETRIES retries after the first attempt, as
+ *       Xen's _set_status_v1 ("unstable" entry ->
  *       GNTST_general_error).  v2: the check reads the header, the bits go
  *       to the status frame; the header is read again afterwards and a
  *       change (revoked, grantee changed, made readonly under a write pin)
@@ -19,7 +20,11 @@
  *   A4  The first pin resolves the entry's frame (gfn for an HVM granter,
  *       mfn for a PV one) with a general reference: paging -> GNTST_eagain,
  *       anything but present unshared RAM -> GNTST_bad_page; later pins
- *       reuse act->mfn (frozen while pinned, invariant 24).
+ *       reuse act->mfn (frozen while pinned, invariant 24).  A write pin
+ *       looks up with P2M_UNSHARE (still shared -> GNTST_eagain); a
+ *       read-only pin may name a shared (dom_cow) frame.
+ *   A5  A map (not a copy) refuses an entry with GTF_sub_page, v1 or v2,
+ *       before any status bit changes (Xen masks it in _set_status).
  */
 #include <stdatomic.h>
 
@@ -80,11 +85,14 @@ static void trace_status(struct grant_table *gt, grant_ref_t ref,
         ref, gt->active[ref].mfn, before, after);
 }
 
-/* The flags check common to v1 and v2 (A2). */
+/* The flags check common to v1 and v2 (A2); a map also refuses
+   GTF_sub_page in either version (A5). */
 static int check_flags(uint16_t flags, domid_t id, domid_t ldom,
                        bool readonly, bool for_copy)
 {
     unsigned type = flags & GTF_type_mask;
+    if (!for_copy && (flags & GTF_sub_page))
+        return GNTST_general_error;
     if (type != GTF_permit_access && !(for_copy && type == GTF_transitive))
         return GNTST_general_error;
     if (type == GTF_transitive)
@@ -101,7 +109,7 @@ static int set_status_v1(struct grant_table *gt, grant_ref_t ref,
 {
     _Atomic uint32_t *w = gnt_shared_word(gt, ref);
     uint32_t old = atomic_load(w);
-    for (unsigned i = 0; i < GNT_CMPXCHG_RETRIES; i++) {
+    for (unsigned i = 0; i <= GNT_CMPXCHG_RETRIES; i++) {  /* 1 + retries */
         uint16_t flags = (uint16_t)old;
         domid_t id = (domid_t)(old >> 16);
         int st = check_flags(flags, id, ldom, readonly, for_copy);
@@ -183,15 +191,25 @@ void gnt_pin(struct grant_table *gt, grant_ref_t ref, domid_t ldom,
         ldom, ref, act->mfn, (uint8_t)kind, before, act->pin);
 }
 
-/* A4: the frame the entry names, with a general reference. */
-static int resolve_frame(struct domain *rd, uint64_t frame, mfn_t *mfn)
+/* A4: the frame the entry names, with a general reference (Xen's
+   get_paged_frame / check_get_page_from_gfn). */
+static int resolve_frame(struct domain *rd, uint64_t frame, bool readonly,
+                         mfn_t *mfn)
 {
     p2m_type_t t;
-    mfn_t m = get_page_from_gfn(rd, frame, &t, P2M_ALLOC);
+    mfn_t m = get_page_from_gfn(rd, frame, &t,
+                                readonly ? P2M_ALLOC
+                                         : (P2M_ALLOC | P2M_UNSHARE));
+    if (p2m_is_paging(t) || (!readonly && p2m_is_shared(t))) {
+        if (m != INVALID_MFN)
+            put_page(rd->m, m);
+        return GNTST_eagain;        /* paged out, or unsharing failed */
+    }
     if (m == INVALID_MFN)
-        return p2m_is_paging(t) ? GNTST_eagain : GNTST_bad_page;
-    if (!p2m_is_ram(t) || p2m_is_shared(t) || p2m_is_paging(t) ||
-        page_get_owner(rd->m, m) != rd) {
+        return GNTST_bad_page;
+    /* A read-only pin may name a shared (dom_cow) frame. */
+    if (!p2m_is_ram(t) ||
+        (!p2m_is_shared(t) && page_get_owner(rd->m, m) != rd)) {
         put_page(rd->m, m);
         return GNTST_bad_page;
     }
@@ -251,7 +269,7 @@ int gnt_acquire(struct domain *rd, grant_ref_t ref, domid_t ldom,
         uint64_t frame = entry_frame(gt, ref);
         mfn_t m = INVALID_MFN;
         if (st == GNTST_okay)
-            st = resolve_frame(rd, frame, &m);
+            st = resolve_frame(rd, frame, readonly, &m);
         if (st != GNTST_okay) {
             gnt_reduce_status(gt, ref);         /* pin is 0: clears both */
             hv_unlock(&gt->lock);

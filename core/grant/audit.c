@@ -81,8 +81,10 @@ static void collect_maptrack(struct gaudit *a, struct domain *ld)
         if (act->domid != ld->domid || act->mfn != map->mfn)
             bad(a, 25, "d%llu handle %llu: active entry names d%llu mfn "
                 "%#llx", ld->domid, h, act->domid, act->mfn);
-        /* 26: the writable type ref of a PV granter's frame. */
-        if (!ro && (is_pv_domain(rd) || (map->flags & GNTMAP_device_map))) {
+        /* 26: the writable type ref of a PV granter's frame (or of a
+           writable self-map). */
+        if (gnt_host_typed(ro, ld, rd) ||
+            (!ro && (map->flags & GNTMAP_device_map))) {
             uint64_t t = atomic_load(&mfn_to_page(m, map->mfn)->type_info);
             if ((t & PGT_type_mask) != PGT_writable_page ||
                 !(t & PGT_count_mask))
@@ -209,9 +211,8 @@ void gnttab_audit_refs(struct domain *d,
             continue;
         struct domain *rd = machine_domain(d->m, map->domid);
         bool ro = map->flags & GNTMAP_readonly;
-        bool pv = rd && is_pv_domain(rd);
         if (map->flags & GNTMAP_host_map)
-            ref(ctx, map->mfn, !ro && pv);
+            ref(ctx, map->mfn, gnt_host_typed(ro, d, rd));
         if (map->flags & GNTMAP_device_map)
             ref(ctx, map->mfn, !ro);
     }

@@ -13,7 +13,13 @@
  *   - A PV guest overwriting or clearing a grant PTE through mmu_update,
  *     update_va_mapping or writable pagetables gets -XEN_EINVAL and nothing
  *     changes (Xen crashes the domain); the attempt is traced
- *     (hvlab_grant:pte_refused).
+ *     (hvlab_grant:pte_refused).  In ptwr.mode=unhook the flush restores
+ *     the snapshot's grant PTE over a native store.
+ *   - Demoting an L1 that holds a grant PTE: domain_crash (core/domctl.h)
+ *     records what Xen would do; the vCPUs run on, the refs stay with the
+ *     grant mapping.
+ *   - unmap_and_replace: a failed second step puts the stolen PTE back if
+ *     its slot is still empty (Xen drops its references).
  *   - A grant PTE's references belong to the grant mapping (the maptrack
  *     entry), not to the PTE: put_page_from_l1e skips _PAGE_GNTTAB entries
  *     and gnttab_release_mappings drops them at domain destruction.
@@ -64,8 +70,14 @@ void gnttab_mark_dirty(struct domain *d, mfn_t mfn);
 
 /* XENMEM_add_to_physmap, XENMAPSPACE_grant_table: place table frame idx
    (| XENMAPIDX_grant_table_status for a v2 status frame) of HVM domain d at
-   gpfn.  0 or -XEN_EINVAL. */
+   gpfn; whatever was at gpfn is evicted (physmap_evict).  0 or
+   -XEN_EINVAL. */
 int gnttab_map_frame(struct domain *d, uint64_t idx, pfn_t gpfn);
+
+/* core/mm/alloc.c physmap_evict: table frame mfn of d no longer sits at
+   gfn (add_to_physmap put something else there); forget that placement.
+   d's p2m lock held (T6). */
+void gnttab_physmap_unhooked(struct domain *d, mfn_t mfn, pfn_t gfn);
 
 /* core/mm: an L1 entry a guest tried to overwrite holds _PAGE_GNTTAB:
    trace the refused update (path = enum pt_write_path). */

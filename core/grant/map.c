@@ -12,7 +12,8 @@
  *       bad_page, eagain).
  *   R2  References: one general ref per mapping kind (host, device); a
  *       writable device map, and a writable host map of a PV granter's
- *       frame, also hold a writable type ref - a page table can never be
+ *       frame or of the grantee's own frame (Xen's
+ *       gnttab_host_mapping_get_page_type), also hold a writable type ref - a page table can never be
  *       mapped writable through a grant ("could not pin" ->
  *       GNTST_general_error), and a writably-mapped frame can never become
  *       a page table.  The refs live in the maptrack entry, not in the PTE.
@@ -25,21 +26,30 @@
  *       bits; written with pt_write_entry (path grant); the old entry's
  *       refs are dropped and the grantee's TLBs flushed.  HVM host map: a
  *       p2m_grant_map_rw/ro entry at host_addr's gfn, which must be a hole.
+ *       A successful map returns dev_bus_addr = the frame's machine address
+ *       whatever the kinds, as Xen does.
  *   R4  Every error after a step undoes the steps before it: PTE/p2m
- *       entry, refs, pins and status bits, handle.  No log-dirty mark at
- *       map time.
+ *       entry, pins and status bits, then refs (the granter is not touched
+ *       after its frame refs go: the last may reap it), handle.  No
+ *       log-dirty mark at map time.
  *   R5  Unmap: a handle not in use -> GNTST_bad_handle; dev_bus_addr, if
  *       given, must be the frame's address (GNTST_bad_dev_addr); the host
  *       mapping is removed only if host_addr is given and names the grant
- *       PTE of this frame (GNTST_general_error otherwise); the device kind
- *       only if dev_bus_addr is given.  After the PTE is cleared and the
+ *       PTE of this frame in the L1 slot the map recorded (HVM: the gfn
+ *       it recorded) - GNTST_general_error otherwise; the device kind
+ *       only if dev_bus_addr is given.  Nothing to remove is GNTST_okay.  After the PTE is cleared and the
  *       TLB flushed, the removed kinds' refs and pins are dropped, the
  *       status reduced, and a writable mapping marks the frame dirty
  *       (the unmap writable put: XSA-224's area).  The handle is freed
  *       when no kind is left.
  *   R6  unmap_and_replace moves the PTE found at new_addr (if non-zero)
  *       into the grant PTE's slot and clears new_addr's slot; contains_pte
- *       mappings cannot be replaced (GNTST_general_error).
+ *       mappings cannot be replaced (GNTST_general_error).  As Xen's
+ *       steal_linear_address: new_addr's PTE is taken out under its own
+ *       L1 lock first, then the grant's L1 is locked (one L1 lock at a
+ *       time); if that step fails the stolen PTE goes back.  Without a
+ *       host_addr, or for a mapping with no host kind, it is GNTST_okay
+ *       and nothing is done (R5).
  */
 #include <stdio.h>
 #include <string.h>
@@ -68,28 +78,38 @@ static unsigned kinds_of(uint32_t flags)
     return k;
 }
 
-/* R2: does this kind of mapping hold a writable type ref? */
-static bool kind_typed(uint32_t flags, uint32_t kind, const struct domain *rd)
+bool gnt_host_typed(bool ro, const struct domain *ld,
+                    const struct domain *rd)
 {
-    if (flags & GNTMAP_readonly)
-        return false;
-    return kind == GNTMAP_device_map || is_pv_domain(rd);
+    return !ro && (ld == rd || (rd && is_pv_domain(rd)));
+}
+
+/* R2: does this kind of mapping hold a writable type ref? */
+static bool kind_typed(uint32_t flags, uint32_t kind, const struct domain *ld,
+                       const struct domain *rd)
+{
+    if (kind == GNTMAP_device_map)
+        return !(flags & GNTMAP_readonly);
+    return gnt_host_typed(flags & GNTMAP_readonly, ld, rd);
 }
 
 static void put_kind_refs(struct machine *m, mfn_t mfn, uint32_t flags,
-                          uint32_t kind, const struct domain *rd)
+                          uint32_t kind, const struct domain *ld,
+                          const struct domain *rd)
 {
-    if (kind_typed(flags, kind, rd))
+    if (kind_typed(flags, kind, ld, rd))
         put_page_type(m, mfn);
     put_page(m, mfn);
 }
 
 static int get_kind_refs(struct machine *m, mfn_t mfn, uint32_t flags,
-                         uint32_t kind, struct domain *rd)
+                         uint32_t kind, const struct domain *ld,
+                         struct domain *rd)
 {
-    if (!get_page(m, mfn, rd))
-        return GNTST_general_error;
-    if (kind_typed(flags, kind, rd) &&
+    /* The caller holds gnt_acquire's ref, taken with the owner checked
+       (rd, or dom_cow for a read-only pin of a shared frame, A4). */
+    get_page_light(m, mfn);
+    if (kind_typed(flags, kind, ld, rd) &&
         get_page_type(m, mfn, PGT_writable_page) != 0) {
         put_page(m, mfn);
         return GNTST_general_error;     /* could not pin: a page table */
@@ -241,6 +261,53 @@ static int host_map(struct vcpu *v, struct grant_mapping *map, mfn_t mfn,
     return GNTST_okay;
 }
 
+/* R6: take new_addr's PTE out of its slot (Xen's steal_linear_address),
+   under that L1's own lock only.  GNTST_okay and the entry in *stolen. */
+static int steal_pte(struct vcpu *v, uint64_t new_addr, pte_t *stolen)
+{
+    struct machine *m = v->d->m;
+    mfn_t l1;
+    unsigned slot;
+    int st = lock_l1e(v, new_addr, false, &l1, &slot);
+    if (st != GNTST_okay)
+        return st;
+    pte_t nl = pt_read_entry(m, l1, slot);
+    /* grant.xsa234: the old replace stole whatever new_addr held,
+       another grant's (writable) PTE included. */
+    if ((nl & _PAGE_GNTTAB) && !m->opt.grant_xsa234) {
+        unlock_l1e(m, l1);
+        return GNTST_general_error;
+    }
+    if (nl)
+        pt_write_entry(m, v->d->domid, l1, 1, slot, nl, 0, PTW_GRANT);
+    unlock_l1e(m, l1);
+    *stolen = nl;
+    return GNTST_okay;
+}
+
+/* R6: the grant's slot could not take a stolen entry: it goes back to
+   new_addr if that slot is still empty, else its references are dropped
+   (Xen drops them in every case). */
+static void unsteal_pte(struct vcpu *v, uint64_t new_addr, pte_t nl)
+{
+    struct domain *d = v->d;
+    struct machine *m = d->m;
+    mfn_t l1;
+    unsigned slot;
+    if (!nl)
+        return;
+    if (lock_l1e(v, new_addr, false, &l1, &slot) == GNTST_okay) {
+        if (pt_read_entry(m, l1, slot) == 0) {
+            pt_write_entry(m, d->domid, l1, 1, slot, 0, nl, PTW_GRANT);
+            unlock_l1e(m, l1);
+            return;
+        }
+        unlock_l1e(m, l1);
+    }
+    if (!(nl & _PAGE_GNTTAB))
+        put_page_from_l1e(m, nl, d);
+}
+
 /* R5/R6: remove (or replace) the host mapping of map at addr. */
 static int host_unmap(struct vcpu *v, struct grant_mapping *map,
                       uint64_t addr, uint64_t new_addr)
@@ -254,7 +321,8 @@ static int host_unmap(struct vcpu *v, struct grant_mapping *map,
         p2m_lock(ld);
         p2m_type_t t;
         mfn_t cur = get_gfn_query_unlocked(ld, gfn, &t);
-        if (cur != map->mfn ||
+        /* R5: the mapping's own gfn only. */
+        if (gfn != map->host_addr >> PAGE_SHIFT || cur != map->mfn ||
             t != (ro ? p2m_grant_map_ro : p2m_grant_map_rw) || new_addr)
             rc = GNTST_general_error;
         else if (p2m_set_entry(ld, gfn, INVALID_MFN, p2m_invalid,
@@ -266,57 +334,36 @@ static int host_unmap(struct vcpu *v, struct grant_mapping *map,
     bool cpte = map->flags & GNTMAP_contains_pte;
     if (new_addr && cpte)
         return GNTST_general_error;             /* R6 */
+    /* R6: new_addr's entry is stolen first, under its own lock; the
+       grant's L1 is locked only afterwards (never two L1 locks). */
+    pte_t nl = 0;
+    if (new_addr) {
+        int st = steal_pte(v, new_addr, &nl);
+        if (st != GNTST_okay)
+            return st;
+    }
     mfn_t l1;
     unsigned slot;
     int st = lock_l1e(v, addr, cpte, &l1, &slot);
-    if (st != GNTST_okay)
+    if (st != GNTST_okay) {
+        unsteal_pte(v, new_addr, nl);
         return st;
+    }
     pte_t ol = pt_read_entry(m, l1, slot);
     /* XSA-234: the fix checks that the entry is this grant's PTE with the
        mapping's rights (_PAGE_GNTTAB, RW as mapped); grant.xsa234 (off by
-       default) checks only present + frame, as Xen did before it. */
+       default) checks only present + frame, as Xen did before it.  R5:
+       the slot must be the one the map recorded (another mapping of the
+       same frame is not this handle's). */
     bool xsa234 = m->opt.grant_xsa234;
-    if (!pte_present(ol) || pte_mfn(ol) != map->mfn ||
+    if (l1 != map->l1mfn || slot != map->slot ||
+        !pte_present(ol) || pte_mfn(ol) != map->mfn ||
         (!xsa234 && (!(ol & _PAGE_GNTTAB) || !(ol & _PAGE_RW) != ro))) {
         unlock_l1e(m, l1);
+        unsteal_pte(v, new_addr, nl);
         return GNTST_general_error;
     }
-    pte_t nl = 0;
-    if (new_addr) {
-        mfn_t l1b;
-        unsigned slotb;
-        bool same = false;
-        /* The replacement's L1 may be the same table (already locked). */
-        uint64_t a = new_addr;
-        mfn_t t = v->cr3 != INVALID_MFN ? v->cr3 : v->guest_table;
-        for (unsigned level = 4; level >= 2 && mfn_valid(m, t); level--) {
-            pte_t e = pt_read_entry(m, t, pt_index(a, level));
-            t = (e & (_PAGE_PRESENT | _PAGE_PSE)) == _PAGE_PRESENT
-                ? pte_mfn(e) : INVALID_MFN;
-        }
-        if (t == l1) {
-            same = true;
-            l1b = l1;
-            slotb = pt_index(a, 1);
-        } else if (lock_l1e(v, new_addr, false, &l1b, &slotb) !=
-                   GNTST_okay) {
-            unlock_l1e(m, l1);
-            return GNTST_general_error;
-        }
-        nl = pt_read_entry(m, l1b, slotb);
-        /* grant.xsa234: the old replace stole whatever new_addr held,
-           another grant's (writable) PTE included. */
-        if (((nl & _PAGE_GNTTAB) && !xsa234) || (same && slotb == slot)) {
-            if (!same)
-                unlock_l1e(m, l1b);
-            unlock_l1e(m, l1);
-            return GNTST_general_error;
-        }
-        /* The entry and its references move to the grant's slot. */
-        pt_write_entry(m, ld->domid, l1b, 1, slotb, nl, 0, PTW_GRANT);
-        if (!same)
-            unlock_l1e(m, l1b);
-    }
+    /* The stolen entry and its references move to the grant's slot. */
     pt_write_entry(m, ld->domid, l1, 1, slot, ol, nl, PTW_GRANT);
     unlock_l1e(m, l1);
     flush_grantee(v, MMU_FLUSH_ALL_VA);
@@ -351,6 +398,7 @@ void gnttab_map_one(struct vcpu *v, struct gnttab_map_grant_ref *op)
     int handle = -1;
     mfn_t mfn = INVALID_MFN;
     struct domain *rd = NULL;
+    domid_t rdom = op->dom;         /* captured: rd may go on the undo */
     struct grant_mapping *map = NULL;
     unsigned got_kinds = 0;
 
@@ -373,6 +421,7 @@ void gnttab_map_one(struct vcpu *v, struct gnttab_map_grant_ref *op)
         st = GNTST_bad_domain;
         goto out;
     }
+    rdom = rd->domid;
     handle = maptrack_get(ld, rd->domid, op->ref);
     if (handle < 0) {
         st = GNTST_no_space;
@@ -395,11 +444,10 @@ void gnttab_map_one(struct vcpu *v, struct gnttab_map_grant_ref *op)
                                            GNTMAP_device_map };
     for (unsigned k = 0; k < 2 && st == GNTST_okay; k++)
         if (flags & kind_flag[k]) {
-            st = get_kind_refs(m, mfn, flags, kind_flag[k], rd);
+            st = get_kind_refs(m, mfn, flags, kind_flag[k], ld, rd);
             if (st == GNTST_okay)
                 got_kinds |= kind_flag[k];
         }
-    put_page(m, mfn);                           /* gnt_acquire's ref */
     if (st != GNTST_okay)
         goto undo;
 
@@ -412,30 +460,34 @@ void gnttab_map_one(struct vcpu *v, struct gnttab_map_grant_ref *op)
         if (st != GNTST_okay)
             goto undo;
     }
-    if (flags & GNTMAP_device_map)
-        op->dev_bus_addr = (uint64_t)mfn << PAGE_SHIFT;
+    /* R3: the frame's machine address, whatever the kinds (Xen). */
+    op->dev_bus_addr = (uint64_t)mfn << PAGE_SHIFT;
     maptrack_publish(ld, map, flags);           /* M3: flags last */
     op->handle = (uint32_t)handle;
     op->status = GNTST_okay;
-    trace_map(ld, rd->domid, op->ref, mfn, flags, (uint32_t)handle,
+    trace_map(ld, rdom, op->ref, mfn, flags, (uint32_t)handle,
               op->host_addr, GNTST_okay, false);
+    put_page(m, mfn);                           /* gnt_acquire's ref */
     return;
 
 undo:
     /* R4: the map error codes and their unwinding - every status above
        returns with refs, pins, status bits and handle as before the call
-       (an XSA-prone path; no single XSA number is claimed here). */
+       (an XSA-prone path; no single XSA number is claimed here).  Pins
+       first, then the references, rd not touched after them: the last
+       ref may reap a destroyed granter (as in unmap_complete). */
+    gnt_release(rd, op->ref, ld->domid, kinds);
     for (unsigned k = 0; k < 2; k++) {
         uint32_t kf = k ? GNTMAP_device_map : GNTMAP_host_map;
         if (got_kinds & kf)
-            put_kind_refs(m, mfn, flags, kf, rd);
+            put_kind_refs(m, mfn, flags, kf, ld, rd);
     }
-    gnt_release(rd, op->ref, ld->domid, kinds);
+    put_page(m, mfn);                           /* gnt_acquire's ref */
 out:
     if (handle >= 0)
         maptrack_put(ld, (uint32_t)handle);
     op->status = (int16_t)st;
-    trace_map(ld, rd ? rd->domid : op->dom, op->ref, mfn, flags,
+    trace_map(ld, rdom, op->ref, mfn, flags,
               ~0u, op->host_addr, (int16_t)st, false);
 }
 
@@ -460,14 +512,14 @@ static void unmap_complete(struct domain *ld, struct domain *rd,
        device unmap later puts it again, one too many. */
     if (m->opt.grant_xsa224 && (done & GNTMAP_host_map) &&
         !(done & GNTMAP_device_map) && (flags & GNTMAP_device_map) &&
-        kind_typed(flags, GNTMAP_device_map, rd)) {
+        kind_typed(flags, GNTMAP_device_map, ld, rd)) {
         put_page_type(m, map->mfn);
         gnttab_xsa_lost(rd, map->mfn);
     }
     for (unsigned k = 0; k < 2; k++) {
         uint32_t kf = k ? GNTMAP_device_map : GNTMAP_host_map;
         if (done & kf)
-            put_kind_refs(m, map->mfn, flags, kf, rd);
+            put_kind_refs(m, map->mfn, flags, kf, ld, rd);
     }
 }
 
@@ -494,15 +546,13 @@ static int16_t unmap_common(struct vcpu *v, uint64_t host_addr,
         st = GNTST_bad_dev_addr;
         goto out;
     }
-    if (replace ? (map->flags & GNTMAP_host_map)
-                : (host_addr && (map->flags & GNTMAP_host_map))) {
+    /* R5/R6: as Xen's unmap_common, the host part only with a host_addr
+       and a host kind (replace included: otherwise okay, nothing done). */
+    if (host_addr && (map->flags & GNTMAP_host_map)) {
         st = host_unmap(v, map, host_addr, new_addr);
         if (st != GNTST_okay)
             goto out;
         done |= GNTMAP_host_map;
-    } else if (replace) {
-        st = GNTST_general_error;
-        goto out;
     }
     if (!replace && dev_bus_addr && (map->flags & GNTMAP_device_map))
         done |= GNTMAP_device_map;

@@ -69,8 +69,9 @@ enum gnt_pin_kind { PIN_HSTW = 0, PIN_HSTR, PIN_DEVW, PIN_DEVR, PIN_NR };
 #define GNT_PER_FRAME_V2    (PAGE_SIZE / sizeof(grant_entry_v2_t))
 #define GNT_STATUS_PER_FRAME (PAGE_SIZE / sizeof(grant_status_t))
 
-/* Bounded compare-and-swap retries on the shared {flags,domid} word. */
-#define GNT_CMPXCHG_RETRIES 5
+/* Bounded compare-and-swap retries on the shared {flags,domid} word
+   after the first attempt (Xen's _set_status_v1: 4). */
+#define GNT_CMPXCHG_RETRIES 4
 
 struct active_grant_entry {
     uint32_t pin;           /* GNTPIN_* counters; writer: active.c */
@@ -203,6 +204,12 @@ void maptrack_publish(struct domain *ld, struct grant_mapping *map,
                       uint32_t flags);
 
 /* ---- map.c / copy.c ------------------------------------------------------ */
+/* Invariant 26: does a host mapping by ld of rd's frame hold a writable
+   type ref?  Writable, and rd is PV or maps its own frame (Xen's
+   gnttab_host_mapping_get_page_type). */
+bool gnt_host_typed(bool ro, const struct domain *ld,
+                    const struct domain *rd);
+
 /* One element each; the result goes to op->status (and handle, ...). */
 void gnttab_map_one(struct vcpu *v, struct gnttab_map_grant_ref *op);
 void gnttab_unmap_one(struct vcpu *v, struct gnttab_unmap_grant_ref *op);

@@ -2,10 +2,12 @@
  * core/grant/table.c - a domain's grant table: frames, version, size ops.
  *
  * Rules:
- *   T1  The shared entry frames (and the v2 status frames) are Xen pages
- *       shared with the granter (alloc_xen_shared_page): the guest writes
- *       its entries directly, Xen keeps a writable type ref so they can
- *       never become page tables.  They are only ever added (growth, up to
+ *   T1  The shared entry frames are Xen pages shared writable with the
+ *       granter (alloc_xen_shared_page): the guest writes its entries
+ *       directly, Xen keeps a writable type ref so they can never become
+ *       page tables.  The v2 status frames are shared read-only
+ *       (alloc_xen_shared_page_ro, Xen's SHARE_ro): a PV guest cannot map
+ *       them writable and forge GTF_reading/GTF_writing.  They are only ever added (growth, up to
  *       grant.max_frames) until the domain is destroyed, except status
  *       frames, which a switch to version 1 frees.
  *   T2  A new table is version 1 with no frames; GNTTABOP_setup_table (or
@@ -19,11 +21,22 @@
  *       gfns where the guest placed the frames (INVALID_GFN if not placed).
  *       A frame_list that cannot be written is GNTST_bad_virt_addr.
  *   T5  set_version: 1 or 2, else -EINVAL; refused with -EBUSY while any
- *       entry is pinned.  v2 -> v1 frees the status frames; a status frame
- *       the guest still maps (an extra reference) keeps the table at v2
- *       with -EBUSY (XSA-255: a freed status frame must not stay mapped).
- *       The reserved entries' contents are not converted (hvlab guests
- *       switch before writing entries).
+ *       entry past the GNTTAB_NR_RESERVED_ENTRIES reserved ones is pinned
+ *       (the toolstack's reserved grants may stay mapped).  v2 -> v1 with
+ *       a reserved entry v1 cannot express (frame >= 2^32, transitive) is
+ *       -ERANGE.  v2 -> v1 frees the status frames; a status frame the
+ *       guest still maps (an extra reference) keeps the table at v2 with
+ *       -EBUSY (XSA-255: a freed status frame must not stay mapped).  A
+ *       switch clears every shared frame except the reserved entries,
+ *       which are converted to the new layout (status bits included).
+ *   T6  HVM placements (shared_gfn[], status_gfn[]) change only under d's
+ *       p2m lock, together with the p2m entry.  add_to_physmap evicts
+ *       what was at the gfn with physmap_evict (a Xen page there is only
+ *       unhooked and its owner forgets it) and maps the table frame while
+ *       holding a general reference taken under the table lock (XSA-379):
+ *       a concurrent set_version(1) sees the frame in use (-EBUSY) and
+ *       cannot free it under the new entry; a frame no longer in the
+ *       table by then (domain destroyed) is unhooked again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -99,15 +112,32 @@ void gnttab_domain_free(struct domain *d)
     d->grant_table = NULL;
 }
 
-/* An HVM guest's placement of a table frame leaves its p2m. */
+/* An HVM guest's placement of a table frame leaves its p2m (T6). */
 static void unplace(struct domain *d, pfn_t *gfn)
 {
-    if (*gfn == INVALID_PFN || !d->p2m)
+    if (!d->p2m)
         return;
     p2m_lock(d);
-    (void)p2m_set_entry(d, *gfn, INVALID_MFN, p2m_invalid, p2m_access_rwx);
-    p2m_unlock(d);
+    if (*gfn != INVALID_PFN)
+        (void)p2m_set_entry(d, *gfn, INVALID_MFN, p2m_invalid,
+                            p2m_access_rwx);
     *gfn = INVALID_PFN;
+    p2m_unlock(d);
+}
+
+void gnttab_physmap_unhooked(struct domain *d, mfn_t mfn, pfn_t gfn)
+{
+    struct grant_table *gt = d->grant_table;
+    if (!gt)
+        return;
+    /* T6: the p2m lock (held) guards the placements; the arrays are
+       allocated at their maximum size, so stale bounds are harmless. */
+    for (unsigned i = 0; i < gt->max_frames; i++)
+        if (gt->shared_gfn[i] == gfn && gt->shared[i] == mfn)
+            gt->shared_gfn[i] = INVALID_PFN;
+    for (unsigned i = 0; i < max_status_frames(gt->max_frames); i++)
+        if (gt->status_gfn[i] == gfn && gt->status[i] == mfn)
+            gt->status_gfn[i] = INVALID_PFN;
 }
 
 void gnttab_domain_destroy(struct domain *d)
@@ -138,7 +168,7 @@ static int add_status_frames(struct grant_table *gt, unsigned want)
 {
     while (gt->nr_status < want) {
         mfn_t mfn;
-        int rc = alloc_xen_shared_page(gt->d, &mfn);
+        int rc = alloc_xen_shared_page_ro(gt->d, &mfn);      /* T1 */
         if (rc)
             return rc;
         gt->status[gt->nr_status++] = mfn;
@@ -241,13 +271,92 @@ long gnttab_op_query_size(struct vcpu *v, uint64_t uop, unsigned count)
     return 0;
 }
 
+/* T5: a pinned entry past the reserved ones. */
 static bool any_pinned(struct grant_table *gt)
 {
-    unsigned n = gt->nr_frames * GNT_PER_FRAME_V1;
-    for (unsigned i = 0; i < n; i++)
+    unsigned n = nr_grant_entries(gt);
+    for (unsigned i = GNTTAB_NR_RESERVED_ENTRIES; i < n; i++)
         if (gt->active[i].pin)
             return true;
     return false;
+}
+
+/* A reserved entry in a version-independent form (v1 flags with the
+   status bits, domid, frame). */
+struct reserved_entry {
+    uint16_t flags;
+    domid_t domid;
+    uint64_t frame;
+};
+
+static unsigned nr_reserved(struct grant_table *gt)
+{
+    unsigned n = nr_grant_entries(gt);
+    return n < GNTTAB_NR_RESERVED_ENTRIES ? n : GNTTAB_NR_RESERVED_ENTRIES;
+}
+
+/* T5: can v1 express the reserved entries of this v2 table? */
+static bool reserved_fit_v1(struct grant_table *gt)
+{
+    for (unsigned i = 0; i < nr_reserved(gt); i++) {
+        grant_entry_v2_t *e =
+            (grant_entry_v2_t *)mfn_to_virt(gt->d->m, gt->shared[0]) + i;
+        unsigned type = e->hdr.flags & GTF_type_mask;
+        if (type == GTF_transitive ||
+            (type == GTF_permit_access && (e->full_page.frame >> 32)))
+            return false;
+    }
+    return true;
+}
+
+static void reserved_save(struct grant_table *gt,
+                          struct reserved_entry r[GNTTAB_NR_RESERVED_ENTRIES])
+{
+    memset(r, 0, sizeof(*r) * GNTTAB_NR_RESERVED_ENTRIES);
+    void *f = gt->nr_frames ? mfn_to_virt(gt->d->m, gt->shared[0]) : NULL;
+    for (unsigned i = 0; i < nr_reserved(gt); i++) {
+        if (gt->version == 1) {
+            grant_entry_v1_t *e = (grant_entry_v1_t *)f + i;
+            r[i].flags = e->flags;
+            r[i].domid = e->domid;
+            r[i].frame = e->frame;
+            continue;
+        }
+        grant_entry_v2_t *e = (grant_entry_v2_t *)f + i;
+        if ((e->hdr.flags & GTF_type_mask) != GTF_permit_access)
+            continue;                           /* dropped, as Xen does */
+        r[i].flags = e->hdr.flags | atomic_load(gnt_status_word(gt, i));
+        r[i].domid = e->hdr.domid;
+        r[i].frame = e->full_page.frame;
+    }
+}
+
+/* After the switch to gt->version: the frames cleared, the reserved
+   entries written back in the new layout. */
+static void reserved_restore(struct grant_table *gt,
+                             const struct reserved_entry
+                                 r[GNTTAB_NR_RESERVED_ENTRIES])
+{
+    for (unsigned i = 0; i < gt->nr_frames; i++)
+        memset(mfn_to_virt(gt->d->m, gt->shared[i]), 0, PAGE_SIZE);
+    for (unsigned i = 0; i < gt->nr_status; i++)
+        memset(mfn_to_virt(gt->d->m, gt->status[i]), 0, PAGE_SIZE);
+    void *f = gt->nr_frames ? mfn_to_virt(gt->d->m, gt->shared[0]) : NULL;
+    for (unsigned i = 0; i < nr_reserved(gt); i++) {
+        if (gt->version == 1) {
+            grant_entry_v1_t *e = (grant_entry_v1_t *)f + i;
+            e->frame = (uint32_t)r[i].frame;
+            e->domid = r[i].domid;
+            e->flags = r[i].flags;
+            continue;
+        }
+        grant_entry_v2_t *e = (grant_entry_v2_t *)f + i;
+        atomic_store(gnt_status_word(gt, i),
+                     r[i].flags & (GTF_reading | GTF_writing));
+        e->full_page.frame = r[i].frame;
+        e->hdr.domid = r[i].domid;
+        e->hdr.flags = r[i].flags & ~(GTF_reading | GTF_writing);
+    }
 }
 
 long gnttab_op_set_version(struct vcpu *v, uint64_t uop, unsigned count)
@@ -268,11 +377,17 @@ long gnttab_op_set_version(struct vcpu *v, uint64_t uop, unsigned count)
         rc = 0;
     } else if (any_pinned(gt)) {
         rc = -XEN_EBUSY;                                /* T5 */
+    } else if (op.version == 1 && !reserved_fit_v1(gt)) {
+        rc = -XEN_ERANGE;                               /* T5 */
     } else if (op.version == 2) {
+        struct reserved_entry r[GNTTAB_NR_RESERVED_ENTRIES];
+        reserved_save(gt, r);
         gt->version = 2;
         rc = add_status_frames(gt, status_frames_for(gt->nr_frames));
         if (rc)
             gt->version = 1;    /* frames added so far stay for a retry */
+        else
+            reserved_restore(gt, r);
     } else {
         /* XSA-255: v2 -> v1 frees the status frames; one still mapped by
            the guest (more than Xen's allocation ref) must not be freed. */
@@ -288,12 +403,15 @@ long gnttab_op_set_version(struct vcpu *v, uint64_t uop, unsigned count)
                 rc = -XEN_EBUSY;
         }
         if (rc == 0) {
+            struct reserved_entry r[GNTTAB_NR_RESERVED_ENTRIES];
+            reserved_save(gt, r);
             for (unsigned i = 0; i < gt->nr_status; i++) {
                 unplace(d, &gt->status_gfn[i]);
                 free_xen_shared_page(d->m, gt->status[i]);
             }
             gt->nr_status = 0;
             gt->version = 1;
+            reserved_restore(gt, r);
         }
     }
     TRC(hvlab_grant, set_version, (uint8_t)d->m->host_id, d->domid,
@@ -356,6 +474,18 @@ long gnttab_op_get_status_frames(struct vcpu *v, uint64_t uop,
     return 0;
 }
 
+/* T6: is mfn still table frame idx (status or shared) of gt? */
+static bool frame_still(struct grant_table *gt, bool status, uint64_t idx,
+                        mfn_t mfn)
+{
+    if (gt->released)
+        return false;
+    if (status)
+        return gt->version == 2 && idx < gt->nr_status &&
+               gt->status[idx] == mfn;
+    return idx < gt->nr_frames && gt->shared[idx] == mfn;
+}
+
 int gnttab_map_frame(struct domain *d, uint64_t idx, pfn_t gpfn)
 {
     struct grant_table *gt = d->grant_table;
@@ -384,25 +514,32 @@ int gnttab_map_frame(struct domain *d, uint64_t idx, pfn_t gpfn)
             where = &gt->shared_gfn[idx];
         }
     }
-    pfn_t old = where ? *where : INVALID_PFN;
+    /* T6 (XSA-379): the frame cannot be freed while we place it. */
+    if (rc == 0 && !get_page(d->m, mfn, d))
+        rc = -XEN_EINVAL;
     hv_unlock(&gt->lock);
     if (rc)
         return rc;
 
     /* The frame moves: its old placement goes, then what was at gpfn. */
     p2m_lock(d);
-    if (old != INVALID_PFN && old != gpfn)
+    pfn_t old = *where;
+    if (old != INVALID_PFN && old != gpfn) {
         (void)p2m_set_entry(d, old, INVALID_MFN, p2m_invalid, p2m_access_rwx);
-    p2m_type_t t;
-    mfn_t prev = get_gfn_query_unlocked(d, gpfn, &t);
-    if (prev != mfn && (prev != INVALID_MFN || t == p2m_map_foreign ||
-                        p2m_is_paging(t)))
-        rc = p2m_remove_page(d, gpfn);
+        *where = INVALID_PFN;
+    }
+    rc = physmap_evict(d, gpfn, mfn);
     if (rc == 0)
         rc = p2m_set_entry(d, gpfn, mfn, p2m_ram_rw, p2m_access_rwx);
+    if (rc == 0 && !frame_still(gt, status, idx, mfn)) {
+        /* Left the table meanwhile: no placement of a stale frame. */
+        (void)p2m_set_entry(d, gpfn, INVALID_MFN, p2m_invalid,
+                            p2m_access_rwx);
+        rc = -XEN_EINVAL;
+    }
+    if (rc == 0)
+        *where = gpfn;
     p2m_unlock(d);
-    hv_lock(&gt->lock);
-    *where = rc == 0 ? gpfn : INVALID_PFN;
-    hv_unlock(&gt->lock);
+    put_page(d->m, mfn);
     return rc;
 }

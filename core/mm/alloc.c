@@ -24,16 +24,26 @@
  *       its page list) and in xenheap_pages (not tot_pages); it holds
  *       PGC_xen_heap from alloc_xen_shared_page until its last reference
  *       frees it.  A destroyed domain is reaped when both counts are 0.
+ *       Xen keeps one type ref on it while shared: writable
+ *       (alloc_xen_shared_page) or PGT_none (alloc_xen_shared_page_ro,
+ *       which the guest can never map writable).
+ *   A7  add_to_physmap never frees a Xen page it displaces from the p2m
+ *       (physmap_evict): the slot is unhooked, the page stays shared and
+ *       its owner forgets the gfn; only normal RAM is removed with its
+ *       allocation ref.
  */
 #include <assert.h>
 #include <stdlib.h>
 
 #include "core/domain.h"
+#include "core/evtchn.h"
+#include "core/grant/grant_table.h"
 #include "core/machine.h"
 #include "core/mm/alloc.h"
 #include "core/mm/frame.h"
 #include "core/mm/history.h"
 #include "core/mm/mm.h"
+#include "core/mm/p2m.h"
 #include "core/mm/private.h"
 #include "core/mm/pv_pt.h"
 #include "core/vcpu.h"
@@ -168,12 +178,63 @@ int alloc_xen_shared_page(struct domain *d, mfn_t *out)
     return 0;
 }
 
+int alloc_xen_shared_page_ro(struct domain *d, mfn_t *out)
+{
+    mfn_t mfn;
+    int rc = alloc_xen_shared_page(d, &mfn);
+    if (rc)
+        return rc;
+    /* A6: Xen's type ref becomes a PGT_none one (SHARE_ro).  Nobody else
+       knows the frame yet: the writable ref goes to 0 and the none ref
+       is taken through the type mutators (frame.c). */
+    put_page_type(d->m, mfn);
+    rc = get_page_type(d->m, mfn, PGT_none);
+    if (rc) {
+        put_page_alloc_ref(d->m, mfn);         /* frees it (no type ref) */
+        return -XEN_ENOMEM;
+    }
+    *out = mfn;
+    return 0;
+}
+
+int physmap_evict(struct domain *d, pfn_t gfn, mfn_t keep)
+{
+    struct machine *m = d->m;
+    if (!d->p2m)
+        return -XEN_EINVAL;
+    p2m_lock(d);
+    p2m_type_t t;
+    mfn_t prev = get_gfn_query_unlocked(d, gfn, &t);
+    int rc = 0;
+    if (prev == keep && prev != INVALID_MFN) {
+        /* already there */
+    } else if (prev == INVALID_MFN && t != p2m_map_foreign &&
+               !p2m_is_paging(t)) {
+        /* a hole */
+    } else if (prev != INVALID_MFN && mfn_valid(m, prev) &&
+               page_get_owner(m, prev) == d && !p2m_is_grant(t) &&
+               (atomic_load(&mfn_to_page(m, prev)->count_info) &
+                PGC_xen_heap)) {
+        /* A7: a Xen page keeps its references; only the slot goes. */
+        rc = p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid, p2m_access_rwx);
+        if (rc == 0) {
+            gnttab_physmap_unhooked(d, prev, gfn);
+            evtchn_shared_info_unhooked(d, prev, gfn);
+        }
+    } else {
+        rc = p2m_remove_page(d, gfn);
+    }
+    p2m_unlock(d);
+    return rc;
+}
+
 void free_xen_shared_page(struct machine *m, mfn_t mfn)
 {
     struct page_info *pg = mfn_to_page(m, mfn);
     if (!(atomic_load(&pg->count_info) & PGC_allocated))
         return;
-    /* A6: Xen's writable type ref, then the allocation ref. */
+    /* A6: Xen's type ref (writable, or none for SHARE_ro), then the
+       allocation ref. */
     put_page_type(m, mfn);
     put_page_alloc_ref(m, mfn);
 }

@@ -42,11 +42,30 @@ void free_domheap_page(struct machine *m, mfn_t mfn);
  */
 int alloc_xen_shared_page(struct domain *d, mfn_t *mfn);
 /*
- * Stop sharing it: drop Xen's writable type ref and the allocation ref.
+ * The same shared read-only (Xen's SHARE_ro): Xen's type ref is of type
+ * PGT_none (PGT_none|PGT_validated|1), so the guest can map the page only
+ * read-only - no writable type ref can be taken while it is shared.  Used
+ * for v2 grant status frames.  Same results.
+ */
+int alloc_xen_shared_page_ro(struct domain *d, mfn_t *mfn);
+/*
+ * Stop sharing it: drop Xen's type ref (either kind) and the allocation ref.
  * The frame returns to the heap with its last reference (a guest mapping
  * may outlive the call).  No-op for a frame already unshared.
  */
 void free_xen_shared_page(struct machine *m, mfn_t mfn);
+/*
+ * XENMEM_add_to_physmap's eviction of what HVM d has at gfn before another
+ * frame (`keep`) goes there (Xen's xenmem_add_to_physmap_one).  Nothing to
+ * do for a hole or keep itself.  A Xen page shared with d (PGC_xen_heap: a
+ * grant or status frame, shared_info) is only unhooked from the slot
+ * (Xen's guest_physmap_remove_page) and the grant table forgets where it
+ * was (gnttab_physmap_unhooked); everything else goes through
+ * p2m_remove_page (guest_remove_page: RAM loses its allocation ref).
+ * Takes d's p2m lock (recursive: callers may hold it).  0 or the p2m's
+ * error.
+ */
+int physmap_evict(struct domain *d, pfn_t gfn, mfn_t keep);
 /* Visit every Xen page shared with d (same contract as below). */
 void domain_for_each_xen_page(struct domain *d,
                               bool (*fn)(struct domain *d, mfn_t mfn, void *arg),

@@ -51,6 +51,7 @@
 #include "core/hypercall.h"
 #include "core/machine.h"
 #include "core/mm/frame.h"
+#include "core/mm/alloc.h"
 #include "core/mm/p2m.h"
 #include "core/mm/ptwr.h"           /* MEMOP_EXTENT_SHIFT */
 #include "core/vcpu.h"
@@ -92,11 +93,7 @@ int p2m_add_foreign(struct domain *curr, struct domain *tdom, pfn_t fgfn,
     /* What was at gpfn goes first; the lock keeps anybody else from
        populating it before the foreign entry is in. */
     p2m_lock(tdom);
-    p2m_type_t pt;
-    mfn_t prev = get_gfn_query_unlocked(tdom, gpfn, &pt);
-    int rc = 0;
-    if (prev != INVALID_MFN || pt == p2m_map_foreign || p2m_is_paging(pt))
-        rc = p2m_remove_page(tdom, gpfn);
+    int rc = physmap_evict(tdom, gpfn, INVALID_MFN);   /* alloc.c A7 */
     if (rc == 0)
         rc = p2m_set_entry(tdom, gpfn, mfn, p2m_map_foreign, p2m_access_rwx);
     p2m_unlock(tdom);

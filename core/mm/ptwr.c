@@ -49,6 +49,10 @@
  *       by entry (an entry merely write-protected drops its writable type
  *       ref; otherwise get the new, put the old), each change traced as
  *       PTW_PTWR_FLUSH old -> new; re-set PRESENT in the L2 (PTW_PTWR_REHOOK).
+ *       A snapshot entry holding _PAGE_GNTTAB is restored whatever the
+ *       guest stored over it (RW cleared, cleared, replaced), traced as
+ *       hvlab_grant:pte_refused with path PTW_PTWR_FLUSH: its references
+ *       belong to the grant mapping, as on the emulate path (U3).
  *       A new entry that does not validate: the rest of the L1 is restored
  *       from the snapshot (Xen 3.0 then crashed the domain; hvlab has no
  *       domain crash yet and counts it in nr_revalidate_failures).
@@ -363,6 +367,16 @@ static void ptwr_flush(struct vcpu *v, struct domain *d,
         if (ol1e == nl1e)
             continue;
         modified++;
+
+        if (pte_present(ol1e) && (ol1e & _PAGE_GNTTAB)) {
+            /* U6: a grant PTE's refs are the grant mapping's; the guest
+               may not change it natively either (the emulate path refuses
+               it): the snapshot entry goes back, the attempt is traced. */
+            gnttab_pte_refused(d, b->l1mfn, i, ol1e, nl1e, PTW_PTWR_FLUSH);
+            pt_write_entry(m, d->domid, b->l1mfn, 1, i, nl1e, ol1e,
+                           PTW_PTWR_FLUSH);
+            continue;
+        }
 
         if (ol1e == (nl1e | _PAGE_RW)) {
             /* Merely write-protected (fork): drop the writable type ref. */

@@ -41,13 +41,18 @@
  *       (core/grant): its references belong to the grant mapping, so
  *       put_page_from_l1e drops nothing for it, and no guest update
  *       (mod_pt_entry, writable pagetables) may overwrite or clear it
- *       (-XEN_EINVAL, traced hvlab_grant:pte_refused).
+ *       (-XEN_EINVAL, traced hvlab_grant:pte_refused).  Demoting an L1
+ *       that still holds one (unpin, unhook, last type ref) is what Xen
+ *       crashes a live domain for ("Attempt to implicitly unmap a granted
+ *       PTE"): domain_crash (core/domctl.h) records it; the PTE and its
+ *       refs stay with the grant mapping until unmap or teardown.
  *   P8  linear_pt_count of a table counts its linear entries (> 0), or the
  *       linear entries that use it (< 0), never both.
  */
 #include <assert.h>
 
 #include "core/domain.h"
+#include "core/domctl.h"
 #include "core/grant/grant_table.h"
 #include "core/machine.h"
 #include "core/mm/frame.h"
@@ -477,8 +482,15 @@ static int op_demote(struct machine *m, mfn_t mfn, unsigned level,
     struct domain *d = page_get_owner(m, mfn);
     assert(d && level >= 1 && level <= 4);
     if (level == 1) {
-        for (unsigned i = 0; i < PT_ENTRIES; i++)
-            put_page_from_l1e(m, pt_read_entry(m, mfn, i), d);
+        for (unsigned i = 0; i < PT_ENTRIES; i++) {
+            pte_t e = pt_read_entry(m, mfn, i);
+            /* P9: Xen's put_page_from_l1e crashes a live domain for this;
+               the entry and its refs stay with the grant mapping. */
+            if (pte_present(e) && (e & _PAGE_GNTTAB) &&
+                !atomic_load(&d->is_dying))
+                domain_crash(d, "Attempt to implicitly unmap a granted PTE");
+            put_page_from_l1e(m, e, d);
+        }
         return 0;
     }
     return demote_pd(m, mfn, level, d, preemptible);

@@ -32,7 +32,7 @@ declare -A SAW=(
     [224]='MMUEXT_PIN_L1_TABLE of mfn 0x[0-9a-f]+ succeeded after a host then a device unmap'
     [227]='contains_pte map at maddr 0x[0-9a-f]+ .* gave status 0; a read of 0x[0-9a-f]+ then faulted with PFEC_RSVD'
     [234]='MMUEXT_PIN_L1_TABLE of mfn 0x[0-9a-f]+ succeeded while its stolen writable grant PTE is still mapped'
-    [255]='set_version 1 succeeded while status frame mfn 0x[0-9a-f]+ is mapped writable'
+    [255]='set_version 1 succeeded while status frame mfn 0x[0-9a-f]+ is mapped'
     [316]='map of a grant entry naming d[0-9]+ returned status 1 \(positive\)'
 )
 # The audit line that must appear (empty: the audit stays clean).

@@ -553,6 +553,255 @@ static void t_det_deadlock(void)
 }
 
 
+/* ---- SCHEDOP_poll wake-ups (finding 15) and the lost-wakeup window ------ */
+
+/* What a det-mode poller does: poll det_poll_va (placed before the run),
+   optionally after making an upcall pending and unmasked first. */
+static uint64_t det_poll_va;
+static long det_poll_rc;
+static bool det_poll_pend_first;
+static void det_poller(struct vcpu *v, void *arg)
+{
+    (void)arg;
+    if (det_poll_pend_first) {
+        struct vcpu_info *vi = &shinfo(det_f)->vcpu_info[v->vcpu_id];
+        vi->evtchn_upcall_pending = 1;  /* an earlier event, no handler */
+        vi->evtchn_upcall_mask = 0;
+    }
+    det_poll_rc = hypercall(v, __HYPERVISOR_sched_op, SCHEDOP_poll,
+                            det_poll_va, 0, 0, 0);
+}
+
+/* A sched_poll for ports[0..n) with timeout 0 (forever) in f's buffer. */
+static uint64_t put_poll(struct pv_fixture *f, const evtchn_port_t *ports,
+                         unsigned n)
+{
+    uint64_t pva = fix_put(f, 256, ports, n * sizeof(ports[0]));
+    struct sched_poll sp = { .nr_ports = n, .timeout = 0 };
+    memcpy(&sp.ports, &pva, sizeof(pva));
+    return fix_put(f, 0, &sp, sizeof(sp));
+}
+
+static int run_det(struct vcpu **vs, unsigned n, uint64_t seed)
+{
+    struct sched_report rep;
+    FILE *null = fopen("/dev/null", "w");
+    struct sched_config sc = { .mode = SCHED_DET, .seed = seed,
+                               .report = &rep, .deadlock_after = 2000,
+                               .err = null };
+    int rc = sched_run_det(&sc, vs, n);
+    fclose(null);
+    return rc;
+}
+
+static void t_poll_events_need_delivery(void)
+{
+    struct pv_fixture f;
+    REQUIRE(fix_setup(&f, NULL) == 0);
+    det_f = &f;
+    evtchn_port_t q;
+    REQUIRE(alloc_unbound(&f, DOMID_SELF, DOMID_SELF, &q) == 0);
+    det_poll_va = put_poll(&f, &q, 1);
+    det_poll_pend_first = true;
+    det_poll_rc = -1;
+    current = NULL;
+    struct vcpu *vs[1] = { f.d->vcpu[0] };
+    vs[0]->entry = det_poller;
+    /* An upcall needs delivery: poll returns at once, not a deadlock. */
+    CHECK_EQ(run_det(vs, 1, 1), 0);
+    CHECK_EQ(det_poll_rc, 0);
+    CHECK(!atomic_load(&vs[0]->blocked));
+    CHECK(!bit(shinfo(&f)->evtchn_pending, q));     /* not its port */
+    CHECK_EQ(evtchn_audit(f.d, stderr), 0);
+    det_poll_pend_first = false;
+    CHECK_EQ(fix_teardown(&f), 0);
+}
+
+/* Sends det_port once vCPU 0 is blocked: a masked vCPU's poll ends on a
+   kick only while it polls (an earlier kick is no wake-up, as in Xen). */
+static void det_sender_after_block(struct vcpu *v, void *arg)
+{
+    while (!atomic_load(&v->d->vcpu[0]->blocked))
+        hv_relax();
+    det_sender(v, arg);
+}
+
+/* vCPU 0 (events masked) polls port q; vCPU 1 sends det_port once vCPU 0
+   is blocked. */
+static void poll_vs_sender(struct pv_fixture *f, evtchn_port_t q,
+                           uint64_t seeds, bool kick_expected)
+{
+    det_poll_va = put_poll(f, &q, 1);
+    current = NULL;
+    for (uint64_t seed = 1; seed <= seeds; seed++) {
+        struct shared_info *s = shinfo(f);
+        s->evtchn_pending[det_port / 64] &= ~(1ULL << (det_port % 64));
+        s->vcpu_info[0].evtchn_pending_sel = 0;
+        s->vcpu_info[0].evtchn_upcall_pending = 0;
+        det_poll_rc = -1;
+        struct vcpu *vs[2] = { f->d->vcpu[0], f->d->vcpu[1] };
+        vs[0]->entry = det_poller;
+        vs[1]->entry = det_sender_after_block;
+        CHECK_EQ(run_det(vs, 2, seed), 0);          /* woken, no deadlock */
+        CHECK_EQ(det_poll_rc, 0);
+        CHECK(!atomic_load(&vs[0]->blocked));
+        CHECK(bit(s->evtchn_pending, det_port));
+        CHECK_EQ(s->vcpu_info[0].evtchn_upcall_pending, kick_expected);
+        CHECK_EQ(evtchn_audit(f->d, stderr), 0);    /* poll mask clean */
+    }
+}
+
+static void t_poll_woken_by_kick(void)
+{
+    struct pv_fixture f;
+    struct fix_config cfg = { .nr_vcpus = 2 };
+    REQUIRE(fix_setup(&f, &cfg) == 0);
+    det_f = &f;
+    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
+    REQUIRE(evop(&f, EVTCHNOP_bind_ipi, &ipi) == 0);
+    det_port = ipi.port;
+    evtchn_port_t q;
+    REQUIRE(alloc_unbound(&f, DOMID_SELF, DOMID_SELF, &q) == 0);
+    /* Another port raises upcall_pending of the poller: Xen's vcpu_kick
+       ends the poll although its own port never fired. */
+    poll_vs_sender(&f, q, 8, true);
+    CHECK(!bit(shinfo(&f)->evtchn_pending, q));
+    CHECK_EQ(fix_teardown(&f), 0);
+}
+
+static void t_poll_masked_port(void)
+{
+    struct pv_fixture f;
+    struct fix_config cfg = { .nr_vcpus = 2 };
+    REQUIRE(fix_setup(&f, &cfg) == 0);
+    det_f = &f;
+    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
+    REQUIRE(evop(&f, EVTCHNOP_bind_ipi, &ipi) == 0);
+    det_port = ipi.port;
+    /* The polled port itself, masked: no upcall, the poller check wakes. */
+    shinfo(&f)->evtchn_mask[det_port / 64] |= 1ULL << (det_port % 64);
+    poll_vs_sender(&f, det_port, 8, false);
+    CHECK_EQ(fix_teardown(&f), 0);
+}
+
+/* The window between "marked blocked" and "checked for events": a send
+   landing there (the injection point yields to the sender in det mode)
+   must still wake the vCPU - block and poll, every seed. */
+static void t_lost_wakeup_window(void)
+{
+    struct pv_fixture f;
+    struct fix_config cfg = { .nr_vcpus = 2 };
+    REQUIRE(fix_setup(&f, &cfg) == 0);
+    det_f = &f;
+    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
+    REQUIRE(evop(&f, EVTCHNOP_bind_ipi, &ipi) == 0);
+    det_port = ipi.port;
+    evtchn_port_t q;
+    REQUIRE(alloc_unbound(&f, DOMID_SELF, DOMID_SELF, &q) == 0);
+    char err[256];
+    struct inj_plan *p = inj_plan_new();
+    REQUIRE(inj_plan_add(p, "evtchn.wait.before_check:yield", NULL, 0, err,
+                         sizeof(err)) == 0);
+    REQUIRE(inj_run_begin(p, 1) == 0);
+    current = NULL;
+    for (uint64_t seed = 1; seed <= 16; seed++) {
+        upcalls = 0;
+        det_block_rc = -1;
+        shinfo(&f)->evtchn_pending[det_port / 64] = 0;
+        struct vcpu *vs[2] = { f.d->vcpu[0], f.d->vcpu[1] };
+        vs[0]->entry = det_blocker;
+        vs[1]->entry = det_sender;
+        CHECK_EQ(run_det(vs, 2, seed), 0);
+        CHECK_EQ(det_block_rc, 0);
+        CHECK_EQ(upcalls, 1);
+        CHECK(!atomic_load(&vs[0]->blocked));
+    }
+    CHECK(inj_point_hits(INJP_evtchn_wait_before_check) >= 16);
+    vcpu_set_guest_event_handler(f.d->vcpu[0], NULL, NULL);
+    shinfo(&f)->vcpu_info[0].evtchn_upcall_mask = 1;
+    poll_vs_sender(&f, q, 16, true);
+    inj_run_end();
+    inj_plan_free(p);
+    CHECK_EQ(fix_teardown(&f), 0);
+}
+
+static void t_threads_poll_kick(void)
+{
+    struct pv_fixture f;
+    struct fix_config cfg = { .nr_vcpus = 2 };
+    REQUIRE(fix_setup(&f, &cfg) == 0);
+    det_f = &f;
+    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
+    REQUIRE(evop(&f, EVTCHNOP_bind_ipi, &ipi) == 0);
+    det_port = ipi.port;
+    evtchn_port_t q;
+    REQUIRE(alloc_unbound(&f, DOMID_SELF, DOMID_SELF, &q) == 0);
+    det_poll_va = put_poll(&f, &q, 1);
+    current = NULL;
+    for (unsigned i = 0; i < 20; i++) {
+        struct shared_info *s = shinfo(&f);
+        s->evtchn_pending[det_port / 64] = 0;
+        s->vcpu_info[0].evtchn_pending_sel = 0;
+        s->vcpu_info[0].evtchn_upcall_pending = 0;
+        det_poll_rc = -1;
+        struct vcpu *vs[2] = { f.d->vcpu[0], f.d->vcpu[1] };
+        vs[0]->entry = det_poller;
+        vs[1]->entry = det_sender_after_block;
+        struct sched_config sc = { .mode = SCHED_THREADS, .seed = i + 1 };
+        CHECK_EQ(sched_run(&sc, vs, 2), 0);
+        CHECK_EQ(det_poll_rc, 0);
+        CHECK(!atomic_load(&vs[0]->blocked));
+    }
+    CHECK_EQ(evtchn_audit(f.d, stderr), 0);
+    CHECK_EQ(fix_teardown(&f), 0);
+}
+
+/* ---- notify vCPU through the one mutator (finding 17) -------------------- */
+
+static void t_notify_vcpu_mutator(void)
+{
+    struct pv_fixture f;
+    struct fix_config cfg = { .nr_vcpus = 2 };
+    REQUIRE(fix_setup(&f, &cfg) == 0);
+    evtchn_port_t p;
+    REQUIRE(alloc_unbound(&f, DOMID_SELF, DOMID_SELF, &p) == 0);
+    uint64_t n0 = evtchn_state_changes(f.d);
+    struct evtchn_bind_ipi ipi = { .vcpu = 1 };
+    CHECK_EQ(evop(&f, EVTCHNOP_bind_ipi, &ipi), 0);
+    CHECK_EQ(evtchn_state_changes(f.d), n0 + 1);    /* state + vCPU: one */
+    struct evtchn_status st;
+    CHECK_EQ(status(&f, DOMID_SELF, ipi.port, &st), 0);
+    CHECK_EQ(st.vcpu, 1);
+    struct evtchn_bind_vcpu bv = { .port = p, .vcpu = 1 };
+    CHECK_EQ(evop(&f, EVTCHNOP_bind_vcpu, &bv), 0);
+    CHECK_EQ(evtchn_state_changes(f.d), n0 + 2);    /* rebinding: traced */
+    CHECK_EQ(status(&f, DOMID_SELF, p, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_unbound);        /* state unchanged */
+    CHECK_EQ(st.u.unbound.dom, FIX_DOMID);
+    CHECK_EQ(st.vcpu, 1);
+    bv.vcpu = 2;                                    /* no such vCPU */
+    CHECK_EQ(evop(&f, EVTCHNOP_bind_vcpu, &bv), -XEN_ENOENT);
+    bv.vcpu = 0; bv.port = ipi.port;                /* IPI stays */
+    CHECK_EQ(evop(&f, EVTCHNOP_bind_vcpu, &bv), -XEN_EINVAL);
+    CHECK_EQ(evtchn_state_changes(f.d), n0 + 2);    /* refusals: nothing */
+    /* The new vCPU gets the events. */
+    CHECK_EQ(send_port(&f, p), 0);                  /* unbound: dropped */
+    evtchn_port_t q;
+    CHECK_EQ(bind_inter(&f, DOMID_SELF, p, &q), 0);
+    shinfo(&f)->vcpu_info[0].evtchn_upcall_pending = 0;
+    CHECK_EQ(send_port(&f, q), 0);
+    CHECK_EQ(shinfo(&f)->vcpu_info[1].evtchn_upcall_pending, 1);
+    CHECK_EQ(shinfo(&f)->vcpu_info[0].evtchn_upcall_pending, 0);
+    CHECK_EQ(close_port(&f, q), 0);
+    CHECK_EQ(status(&f, DOMID_SELF, p, &st), 0);
+    CHECK_EQ(st.vcpu, 1);                           /* kept when unbound */
+    CHECK_EQ(close_port(&f, p), 0);
+    CHECK_EQ(status(&f, DOMID_SELF, p, &st), 0);
+    CHECK_EQ(st.vcpu, 0);                           /* freed: back to 0 */
+    CHECK_EQ(evtchn_audit(f.d, stderr), 0);
+    CHECK_EQ(fix_teardown(&f), 0);
+}
+
 /* ---- the guest kernel's side (guest/evtchn.c) --------------------------- */
 
 /* Boot a PV kernel (two vCPUs, a small memtouch run), then drive its
@@ -662,6 +911,65 @@ static void t_guest_loopback(void)
 }
 
 
+static unsigned g_vcpu_seen;
+static void g_vcpu_handler(struct gcpu *c, evtchn_port_t port, void *arg)
+{
+    (void)arg;
+    g_calls++;
+    g_last_port = port;
+    g_vcpu_seen = c->v->vcpu_id;
+}
+
+/* Finding 16: unmask on a vCPU that is not the port's goes through
+   EVTCHNOP_unmask, so the event reaches the port's vCPU; after
+   bind_vcpu, the new vCPU's unmask is local. */
+static void t_guest_unmask_remote(void)
+{
+    struct gk k;
+    gk_boot(&k);
+    struct guest_kernel *gk = &((struct guest_kernel *)k.g)[0];
+    struct gcpu *c0 = &gk->cpu[0], *c1 = &gk->cpu[1];
+    struct shared_info *s = mfn_to_virt(k.m, k.d->shared_info_mfn);
+    current = c0->v;
+    c0->v->in_kernel = true;
+    c1->v->in_kernel = true;
+    evtchn_port_t pa, pb;
+    CHECK_EQ(gevtchn_alloc_unbound(c0, DOMID_SELF, &pa), 0);
+    CHECK_EQ(evtchn_bind_handler(gk, pa, g_vcpu_handler, NULL), 0);
+    CHECK_EQ(gevtchn_bind_interdomain(c0, DOMID_SELF, pa, &pb), 0);
+    CHECK_EQ(gevtchn_mask(c0, pa), 0);
+    g_calls = 0;
+    CHECK_EQ(gevtchn_send(c0, pb), 0);
+    CHECK_EQ(g_calls, 0);                       /* masked */
+    /* vCPU 1 unmasks vCPU 0's port. */
+    current = c1->v;
+    CHECK_EQ(gevtchn_unmask(c1, pa), 0);
+    CHECK(!bit(s->evtchn_mask, pa));            /* the hypervisor cleared it */
+    CHECK_EQ(g_calls, 0);                       /* not taken on vCPU 1 */
+    CHECK_EQ(s->vcpu_info[1].evtchn_upcall_pending, 0);
+    CHECK_EQ(s->vcpu_info[1].evtchn_pending_sel, 0);
+    CHECK_EQ(s->vcpu_info[0].evtchn_upcall_pending, 1);  /* re-raised */
+    /* vCPU 0's next hypercall exit takes it. */
+    current = c0->v;
+    hypercall(c0->v, __HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0);
+    CHECK_EQ(g_calls, 1);
+    CHECK_EQ(g_last_port, pa);
+    CHECK_EQ(g_vcpu_seen, 0);
+    /* Rebound to vCPU 1: vCPU 1's unmask is local and delivers there. */
+    CHECK_EQ(gevtchn_bind_vcpu(c0, pa, 1), 0);
+    CHECK_EQ(gevtchn_mask(c0, pa), 0);
+    CHECK_EQ(gevtchn_send(c0, pb), 0);
+    current = c1->v;
+    CHECK_EQ(gevtchn_unmask(c1, pa), 0);
+    CHECK_EQ(g_calls, 2);
+    CHECK_EQ(g_vcpu_seen, 1);
+    CHECK_EQ(s->vcpu_info[0].evtchn_upcall_pending, 0);
+    current = c0->v;
+    CHECK_EQ(gevtchn_close(c0, pa), 0);
+    CHECK_EQ(gevtchn_close(c0, pb), 0);
+    gk_finish(&k);
+}
+
 static void t_hvm_physmap(void)
 {
     struct pv_fixture f;
@@ -739,6 +1047,13 @@ static const struct test tests[] = {
     { "injection: a failed send raises nothing; the delivery window is passed once per upcall", t_inject },
     { "HVM: shared_info goes where add_to_physmap puts it, one place at a time", t_hvm_physmap },
     { "a booted PV kernel maps shared_info, binds a loopback channel and takes its upcall", t_guest_loopback },
+    { "poll returns at once when an upcall needs delivery, whatever its ports", t_poll_events_need_delivery },
+    { "det mode: a kick from another port ends a poll (Xen's vcpu_kick)", t_poll_woken_by_kick },
+    { "det mode: a masked polled port wakes its poller without an upcall", t_poll_masked_port },
+    { "det mode: a send in the blocked-but-not-checked window still wakes block and poll", t_lost_wakeup_window },
+    { "threads mode: a kick ends a poll", t_threads_poll_kick },
+    { "bind_ipi and bind_vcpu set the notify vCPU through the one mutator", t_notify_vcpu_mutator },
+    { "a guest unmask of another vCPU's port uses EVTCHNOP_unmask; a local one re-raises", t_guest_unmask_remote },
 };
 
 TEST_MAIN(tests)

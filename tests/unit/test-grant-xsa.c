@@ -311,8 +311,9 @@ static bool xsa255_poc(struct zf *f, bool on)
     CHECK_EQ(gs.status, GNTST_okay);
     uint64_t sf = 0;
     FIX_REQUIRE(fix_get(&f->pv, OFF_LIST, &sf, sizeof(sf)) == 0);
-    /* Map the status frame writable over data page 8. */
-    CHECK_EQ(uva(f, fix_data_va(8), pte_make(sf, FIX_DATA_FLAGS)), 0);
+    /* Map the status frame (shared read-only, so read-only) over data
+       page 8. */
+    CHECK_EQ(uva(f, fix_data_va(8), pte_make(sf, FIX_RO_FLAGS)), 0);
     long rc = set_version(f, 1);
     CHECK_EQ(rc, on ? 0 : -XEN_EBUSY);
     if (on) {
