@@ -161,124 +161,170 @@ static void stale_evidence(const struct run_result *r, uint64_t arg, FILE *f)
     guest_reports(r, f);
 }
 
-/* ---- blk-verified (blk-io) ---------------------------------------------- */
-static bool blk_verified(const struct run_result *r, uint64_t arg)
+/* ---- per-domain workload expectations ----------------------------------- */
+/* Whether a domain runs the workload an expectation speaks of, whether it
+   met it, and its line of evidence (ending in a newline). */
+struct per_domain {
+    bool (*runs)(const struct run_domain *d);
+    bool (*met)(const struct run_domain *d);
+    void (*say)(const struct run_domain *d, FILE *f);
+    const char *none;           /* evidence when no domain runs it */
+};
+
+/* Holds when at least one domain runs the workload and every such one
+   met it. */
+static bool every_domain(const struct run_result *r,
+                         const struct per_domain *p)
 {
-    (void)arg;
     bool any = false;
     for (unsigned i = 0; i < r->nr_domains; i++) {
         const struct run_domain *d = &r->dom[i];
-        if (d->wl.kind != WL_BLK_IO)
+        if (!p->runs(d))
             continue;
         any = true;
-        if (d->gs.blk_ops != d->wl.ops || d->gs.blk_verify_failures)
+        if (!p->met(d))
             return false;
     }
     return any;
+}
+
+/* One line per domain that runs the workload (indented under the first),
+   or p->none; then what the guests logged. */
+static void every_domain_evidence(const struct run_result *r,
+                                  const struct per_domain *p, FILE *f)
+{
+    bool any = false;
+    for (unsigned i = 0; i < r->nr_domains; i++) {
+        const struct run_domain *d = &r->dom[i];
+        if (!p->runs(d))
+            continue;
+        if (any)
+            fprintf(f, "      ");
+        any = true;
+        p->say(d, f);
+    }
+    if (!any)
+        fprintf(f, "%s\n", p->none);
+    guest_reports(r, f);
+}
+
+/* ---- blk-verified (blk-io) ---------------------------------------------- */
+static bool blk_runs(const struct run_domain *d)
+{
+    return d->wl.kind == WL_BLK_IO;
+}
+
+static bool blk_met(const struct run_domain *d)
+{
+    return d->gs.blk_ops == d->wl.ops && !d->gs.blk_verify_failures;
+}
+
+static void blk_say(const struct run_domain *d, FILE *f)
+{
+    fprintf(f, "dom%u '%s': %" PRIu64 " of %u requests completed OK, %"
+            PRIu64 " sectors read back wrong\n", d->domid, d->name,
+            d->gs.blk_ops, d->wl.ops, d->gs.blk_verify_failures);
+}
+
+/* The guest reports quote the first bad sectors, as logged. */
+static const struct per_domain blk_io = {
+    blk_runs, blk_met, blk_say, "no domain runs the blk-io workload",
+};
+
+static bool blk_verified(const struct run_result *r, uint64_t arg)
+{
+    (void)arg;
+    return every_domain(r, &blk_io);
 }
 
 static void blk_evidence(const struct run_result *r, uint64_t arg, FILE *f)
 {
     (void)arg;
-    bool any = false;
-    for (unsigned i = 0; i < r->nr_domains; i++) {
-        const struct run_domain *d = &r->dom[i];
-        if (d->wl.kind != WL_BLK_IO)
-            continue;
-        if (any)
-            fprintf(f, "      ");
-        any = true;
-        fprintf(f, "dom%u '%s': %" PRIu64 " of %u requests completed OK, %"
-                PRIu64 " sectors read back wrong\n", d->domid, d->name,
-                d->gs.blk_ops, d->wl.ops, d->gs.blk_verify_failures);
-    }
-    if (!any)
-        fprintf(f, "no domain runs the blk-io workload\n");
-    guest_reports(r, f);        /* the first bad sectors, as logged */
+    every_domain_evidence(r, &blk_io, f);
 }
 
 /* ---- blk-quiesced (blk-io suspend-every=N) ------------------------------- */
 /* Every suspend the backend acknowledged found no grant of the frontend
    still GTF_reading / GTF_writing; a run with no suspend does not hold. */
+static bool blk_suspending(const struct run_domain *d)
+{
+    return d->wl.kind == WL_BLK_IO && d->wl.suspend_every;
+}
+
+static bool blk_quiet(const struct run_domain *d)
+{
+    return d->gs.blk_suspends != 0 && !d->gs.blk_grants_busy_at_suspend;
+}
+
+static void blk_quiet_say(const struct run_domain *d, FILE *f)
+{
+    fprintf(f, "dom%u '%s': %" PRIu64 " suspends, %" PRIu64 " grant "
+            "entries still in use after the backend's suspended=1",
+            d->domid, d->name, d->gs.blk_suspends,
+            d->gs.blk_grants_busy_at_suspend);
+    unsigned k = 0;                 /* the first distinct refs */
+    for (; k < GUEST_BLK_BUSY_MAX && d->gs.blk_busy_ref[k]; k++)
+        fprintf(f, "%s ref %u frame %#x flags %#x", k ? "," : ":",
+                d->gs.blk_busy_ref[k], d->gs.blk_busy_frame[k],
+                d->gs.blk_busy_flags[k]);
+    if (k == GUEST_BLK_BUSY_MAX)
+        fprintf(f, ", ...");
+    fprintf(f, "\n");
+}
+
+/* The guest reports quote each busy grant, as logged. */
+static const struct per_domain blk_suspend = {
+    blk_suspending, blk_quiet, blk_quiet_say,
+    "no blk-io domain suspends (workload ... suspend-every=N)",
+};
+
 static bool blk_quiesced(const struct run_result *r, uint64_t arg)
 {
     (void)arg;
-    bool any = false;
-    for (unsigned i = 0; i < r->nr_domains; i++) {
-        const struct run_domain *d = &r->dom[i];
-        if (d->wl.kind != WL_BLK_IO || !d->wl.suspend_every)
-            continue;
-        any = true;
-        if (d->gs.blk_suspends == 0 || d->gs.blk_grants_busy_at_suspend)
-            return false;
-    }
-    return any;
+    return every_domain(r, &blk_suspend);
 }
 
 static void blk_quiesced_evidence(const struct run_result *r, uint64_t arg,
                                   FILE *f)
 {
     (void)arg;
-    bool any = false;
-    for (unsigned i = 0; i < r->nr_domains; i++) {
-        const struct run_domain *d = &r->dom[i];
-        if (d->wl.kind != WL_BLK_IO || !d->wl.suspend_every)
-            continue;
-        if (any)
-            fprintf(f, "      ");
-        any = true;
-        fprintf(f, "dom%u '%s': %" PRIu64 " suspends, %" PRIu64 " grant "
-                "entries still in use after the backend's suspended=1",
-                d->domid, d->name, d->gs.blk_suspends,
-                d->gs.blk_grants_busy_at_suspend);
-        unsigned k = 0;             /* the first distinct refs */
-        for (; k < GUEST_BLK_BUSY_MAX && d->gs.blk_busy_ref[k]; k++)
-            fprintf(f, "%s ref %u frame %#x flags %#x", k ? "," : ":",
-                    d->gs.blk_busy_ref[k], d->gs.blk_busy_frame[k],
-                    d->gs.blk_busy_flags[k]);
-        if (k == GUEST_BLK_BUSY_MAX)
-            fprintf(f, ", ...");
-        fprintf(f, "\n");
-    }
-    if (!any)
-        fprintf(f, "no blk-io domain suspends (workload ... suspend-every=N)\n");
-    guest_reports(r, f);        /* each busy grant, as logged */
+    every_domain_evidence(r, &blk_suspend, f);
 }
 
 /* ---- grant-poc-safe (the grant bug zoo) --------------------------------- */
+static bool poc_runs(const struct run_domain *d)
+{
+    return d->wl.kind == WL_GRANT_POC;
+}
+
+static bool poc_safe(const struct run_domain *d)
+{
+    return !d->gs.poc_vulnerable;
+}
+
+static void poc_say(const struct run_domain *d, FILE *f)
+{
+    fprintf(f, "dom%u '%s': the XSA-%u PoC %s\n", d->domid, d->name,
+            d->wl.xsa, d->gs.poc_vulnerable ? "found the hypervisor "
+            "VULNERABLE" : "found nothing");
+}
+
+/* The guest reports quote what the guest observed, as logged. */
+static const struct per_domain grant_poc = {
+    poc_runs, poc_safe, poc_say, "no domain runs the grant-poc workload",
+};
+
 static bool grant_poc_safe(const struct run_result *r, uint64_t arg)
 {
     (void)arg;
-    bool any = false;
-    for (unsigned i = 0; i < r->nr_domains; i++) {
-        if (r->dom[i].wl.kind != WL_GRANT_POC)
-            continue;
-        any = true;
-        if (r->dom[i].gs.poc_vulnerable)
-            return false;
-    }
-    return any;
+    return every_domain(r, &grant_poc);
 }
 
 static void grant_poc_evidence(const struct run_result *r, uint64_t arg,
                                FILE *f)
 {
     (void)arg;
-    bool any = false;
-    for (unsigned i = 0; i < r->nr_domains; i++) {
-        const struct run_domain *d = &r->dom[i];
-        if (d->wl.kind != WL_GRANT_POC)
-            continue;
-        if (any)
-            fprintf(f, "      ");
-        any = true;
-        fprintf(f, "dom%u '%s': the XSA-%u PoC %s\n", d->domid, d->name,
-                d->wl.xsa, d->gs.poc_vulnerable ? "found the hypervisor "
-                "VULNERABLE" : "found nothing");
-    }
-    if (!any)
-        fprintf(f, "no domain runs the grant-poc workload\n");
-    guest_reports(r, f);        /* what the guest observed, as logged */
+    every_domain_evidence(r, &grant_poc, f);
 }
 
 /* ---- minimum amounts of work --------------------------------------------- */

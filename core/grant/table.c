@@ -220,55 +220,87 @@ static uint64_t frame_number(struct domain *d, mfn_t mfn, pfn_t gfn)
     return gfn == INVALID_PFN ? (uint64_t)INVALID_PFN : gfn;
 }
 
+/* The frame of the single-op commands below: exactly one op, copied in
+   (-XEN_EINVAL / -XEN_EFAULT), and copied back out with its status; rc is
+   the hypercall's result unless that copy faults. */
+static long op_in(struct vcpu *v, uint64_t uop, unsigned count, void *op,
+                  size_t size)
+{
+    if (count != 1)
+        return -XEN_EINVAL;
+    if (copy_from_guest(v, op, uop, size))
+        return -XEN_EFAULT;
+    return 0;
+}
+
+static long op_out(struct vcpu *v, uint64_t uop, const void *op, size_t size,
+                   long rc)
+{
+    if (copy_to_guest(v, uop, op, size))
+        return -XEN_EFAULT;
+    return rc;
+}
+
+/* The answer of setup_table (status false: shared frames, grown to nr)
+   and get_status_frames (status true: a v2 table's status frames): the
+   frame_number of frames 0..nr-1 of dom's table into the guest array at
+   list (xen_pfn_t and uint64_t elements alike).  A GNTST_ status:
+   gnttab_op_domain's refusal, general_error for a count the table cannot
+   give, bad_virt_addr at the first element that cannot be written. */
+_Static_assert(sizeof(xen_pfn_t) == sizeof(uint64_t),
+               "setup_table and get_status_frames lists share a layout");
+static int16_t frame_list(struct vcpu *v, domid_t dom, bool status,
+                          unsigned nr, const void *list)
+{
+    struct domain *d;
+    int16_t st = (int16_t)gnttab_op_domain(v, dom, &d);
+    if (st != GNTST_okay)
+        return st;
+    struct grant_table *gt = d->grant_table;
+    hv_lock(&gt->lock);
+    if (status ? (gt->version != 2 || nr > gt->nr_status)
+               : (nr > gt->max_frames || gnttab_grow(gt, nr) != 0)) {
+        st = GNTST_general_error;
+    } else {
+        const mfn_t *frames = status ? gt->status : gt->shared;
+        const pfn_t *gfns = status ? gt->status_gfn : gt->shared_gfn;
+        uint64_t va = (uint64_t)(uintptr_t)list;
+        for (unsigned i = 0; i < nr; i++) {
+            uint64_t f = frame_number(d, frames[i], gfns[i]);
+            if (copy_to_guest(v, va + i * sizeof(f), &f, sizeof(f))) {
+                st = GNTST_bad_virt_addr;
+                break;
+            }
+        }
+    }
+    hv_unlock(&gt->lock);
+    return st;
+}
+
 long gnttab_op_setup_table(struct vcpu *v, uint64_t uop, unsigned count)
 {
     struct gnttab_setup_table op;
-    if (count != 1)
-        return -XEN_EINVAL;
-    if (copy_from_guest(v, &op, uop, sizeof(op)))
-        return -XEN_EFAULT;
-    struct domain *d;
-    op.status = (int16_t)gnttab_op_domain(v, op.dom, &d);
-    if (op.status == GNTST_okay) {
-        struct grant_table *gt = d->grant_table;
-        hv_lock(&gt->lock);
-        if (op.nr_frames > gt->max_frames ||
-            gnttab_grow(gt, op.nr_frames) != 0) {
-            op.status = GNTST_general_error;
-        } else {
-            uint64_t list = (uint64_t)(uintptr_t)op.frame_list.p;
-            for (unsigned i = 0; i < op.nr_frames; i++) {
-                xen_pfn_t f = frame_number(d, gt->shared[i],
-                                           gt->shared_gfn[i]);
-                if (copy_to_guest(v, list + i * sizeof(f), &f, sizeof(f))) {
-                    op.status = GNTST_bad_virt_addr;
-                    break;
-                }
-            }
-        }
-        hv_unlock(&gt->lock);
-    }
-    if (copy_to_guest(v, uop, &op, sizeof(op)))
-        return -XEN_EFAULT;
-    return 0;
+    long in = op_in(v, uop, count, &op, sizeof(op));
+    if (in)
+        return in;
+    op.status = frame_list(v, op.dom, false, op.nr_frames,
+                           op.frame_list.p);
+    return op_out(v, uop, &op, sizeof(op), 0);
 }
 
 long gnttab_op_query_size(struct vcpu *v, uint64_t uop, unsigned count)
 {
     struct gnttab_query_size op;
-    if (count != 1)
-        return -XEN_EINVAL;
-    if (copy_from_guest(v, &op, uop, sizeof(op)))
-        return -XEN_EFAULT;
+    long in = op_in(v, uop, count, &op, sizeof(op));
+    if (in)
+        return in;
     struct domain *d;
     op.status = (int16_t)gnttab_op_domain(v, op.dom, &d);
     if (op.status == GNTST_okay) {
         op.nr_frames = d->grant_table->nr_frames;
         op.max_nr_frames = d->grant_table->max_frames;
     }
-    if (copy_to_guest(v, uop, &op, sizeof(op)))
-        return -XEN_EFAULT;
-    return 0;
+    return op_out(v, uop, &op, sizeof(op), 0);
 }
 
 /* T5: a pinned entry past the reserved ones. */
@@ -362,10 +394,9 @@ static void reserved_restore(struct grant_table *gt,
 long gnttab_op_set_version(struct vcpu *v, uint64_t uop, unsigned count)
 {
     struct gnttab_set_version op;
-    if (count != 1)
-        return -XEN_EINVAL;
-    if (copy_from_guest(v, &op, uop, sizeof(op)))
-        return -XEN_EFAULT;
+    long in = op_in(v, uop, count, &op, sizeof(op));
+    if (in)
+        return in;
     struct domain *d = v->d;
     struct grant_table *gt = d->grant_table;
     long rc = 0;
@@ -418,18 +449,15 @@ long gnttab_op_set_version(struct vcpu *v, uint64_t uop, unsigned count)
         (uint8_t)old, (uint8_t)op.version, (int32_t)rc);
     op.version = gt->version;
     hv_unlock(&gt->lock);
-    if (copy_to_guest(v, uop, &op, sizeof(op)))
-        return -XEN_EFAULT;
-    return rc;
+    return op_out(v, uop, &op, sizeof(op), rc);
 }
 
 long gnttab_op_get_version(struct vcpu *v, uint64_t uop, unsigned count)
 {
     struct gnttab_get_version op;
-    if (count != 1)
-        return -XEN_EINVAL;
-    if (copy_from_guest(v, &op, uop, sizeof(op)))
-        return -XEN_EFAULT;
+    long in = op_in(v, uop, count, &op, sizeof(op));
+    if (in)
+        return in;
     struct domain *d;
     int st = gnttab_op_domain(v, op.dom, &d);
     if (st == GNTST_bad_domain)
@@ -437,41 +465,19 @@ long gnttab_op_get_version(struct vcpu *v, uint64_t uop, unsigned count)
     if (st != GNTST_okay)
         return -XEN_EPERM;
     op.version = d->grant_table->version;
-    if (copy_to_guest(v, uop, &op, sizeof(op)))
-        return -XEN_EFAULT;
-    return 0;
+    return op_out(v, uop, &op, sizeof(op), 0);
 }
 
 long gnttab_op_get_status_frames(struct vcpu *v, uint64_t uop,
                                  unsigned count)
 {
     struct gnttab_get_status_frames op;
-    if (count != 1)
-        return -XEN_EINVAL;
-    if (copy_from_guest(v, &op, uop, sizeof(op)))
-        return -XEN_EFAULT;
-    struct domain *d;
-    op.status = (int16_t)gnttab_op_domain(v, op.dom, &d);
-    if (op.status == GNTST_okay) {
-        struct grant_table *gt = d->grant_table;
-        hv_lock(&gt->lock);
-        if (gt->version != 2 || op.nr_frames > gt->nr_status) {
-            op.status = GNTST_general_error;
-        } else {
-            uint64_t list = (uint64_t)(uintptr_t)op.frame_list.p;
-            for (unsigned i = 0; i < op.nr_frames; i++) {
-                uint64_t f = frame_number(d, gt->status[i], gt->status_gfn[i]);
-                if (copy_to_guest(v, list + i * sizeof(f), &f, sizeof(f))) {
-                    op.status = GNTST_bad_virt_addr;
-                    break;
-                }
-            }
-        }
-        hv_unlock(&gt->lock);
-    }
-    if (copy_to_guest(v, uop, &op, sizeof(op)))
-        return -XEN_EFAULT;
-    return 0;
+    long in = op_in(v, uop, count, &op, sizeof(op));
+    if (in)
+        return in;
+    op.status = frame_list(v, op.dom, true, op.nr_frames,
+                           op.frame_list.p);
+    return op_out(v, uop, &op, sizeof(op), 0);
 }
 
 /* T6: is mfn still table frame idx (status or shared) of gt? */

@@ -20,24 +20,12 @@
 # The whole script takes a few seconds on 2 cores.
 set -u
 cd "$(dirname "$0")/../.."
-HVLAB=${BUILD:-build}/hvlab
+. tests/scenario/lib/report.sh    # scenario_start, report, held
+. tests/scenario/lib/blk.sh       # blk_yield_run, blk_long_hvl
+scenario_start blk-io
 SCN=scenarios/blk-io.hvl
 PER=scenarios/blk-io-persistent.hvl
-if [ ! -x "$HVLAB" ]; then
-    echo "skip - blk-io: $HVLAB is not built"
-    exit 0
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-report() {   # report OK NAME OUTPUT
-    if [ "$1" = 1 ]; then
-        echo "ok - $2"
-    else
-        echo "not ok - $2"
-        sed 's/^/    /' <<<"$3" | tail -n 30
-    fi
-}
+scenario_tmp
 
 # 1
 for scn in "$SCN" "$PER"; do
@@ -53,7 +41,7 @@ done
 # 2
 for scn in "$SCN" "$PER"; do
     out=$("$HVLAB" explore "$scn" --runs 100 2>&1); rc=$?
-    report "$([ $rc -eq 0 ] && echo 1)" \
+    report_rc $rc \
         "$(basename "$scn" .hvl) holds in det mode for seeds 1..100" "$out"
 done
 
@@ -78,12 +66,9 @@ fi
 report $ok "blkback.quiesce=off, persistent: the ring and all 32 persistent pages are still mapped at Closed" "$out"
 out=$("$HVLAB" run "$PER" --sched det --seed 3 \
       --inject blkback.quiesce.before:skip 2>&1); rc=$?
-report "$([ $rc -eq 0 ] && echo 1)" "quiesce skipped by injection (persistent grants): the backend unmaps once the frontend is Closed, still clean" "$out"
-out=$("$HVLAB" run "$SCN" --sched det --seed 5 \
-      --inject blkback.complete.before_write:yield \
-      --inject blkback.complete.after_write:yield \
-      --inject blkfront.suspend.before:yield 2>&1); rc=$?
-report "$([ $rc -eq 0 ] && echo 1)" "yields in the backend's completion windows and before suspend change nothing" "$out"
+report_rc $rc "quiesce skipped by injection (persistent grants): the backend unmaps once the frontend is Closed, still clean" "$out"
+out=$(blk_yield_run "$SCN"); rc=$?
+report_rc $rc "yields in the backend's completion windows and before suspend change nothing" "$out"
 
 # 4
 cat > "$TMP/two.hvl" <<'HVL'
@@ -106,19 +91,10 @@ if [ $rc -eq 0 ] && grep -q 'blkfront: 500 requests completed OK' <<<"$out" &&
 fi
 report $ok "one blkback serves two frontends, every request verified (threads)" "$out"
 out=$("$HVLAB" explore "$TMP/two.hvl" --runs 20 --set blkback.persistent=on 2>&1); rc=$?
-report "$([ $rc -eq 0 ] && echo 1)" "two frontends with persistent grants hold in det mode for seeds 1..20" "$out"
+report_rc $rc "two frontends with persistent grants hold in det mode for seeds 1..20" "$out"
 
 # 5
-cat > "$TMP/long.hvl" <<'HVL'
-domain driver kind=pv vcpus=1 memory=8M
-workload driver blkback
-domain guest kind=pv vcpus=2 memory=8M
-workload guest blk-io backend=driver ops=20000 depth=16 segs=1..11 reads=50 sectors=8192
-seed 11
-expect blk-verified
-expect audit-clean
-expect workload-ok
-HVL
+blk_long_hvl "$TMP/long.hvl"
 for mode in threads det; do
     for p in off on; do
         out=$("$HVLAB" run "$TMP/long.hvl" --sched $mode --set blkback.persistent=$p 2>&1); rc=$?

@@ -24,24 +24,11 @@
 # A few seconds on 2 cores.
 set -u
 cd "$(dirname "$0")/../.."
-HVLAB=${BUILD:-build}/hvlab
+. tests/scenario/lib/report.sh    # scenario_start, report, held
+. tests/scenario/lib/blk.sh       # blk_yield_run, blk_long_hvl
+scenario_start blk-suspend
 SCN=scenarios/blk-suspend.hvl
-if [ ! -x "$HVLAB" ]; then
-    echo "skip - blk-suspend: $HVLAB is not built"
-    exit 0
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-report() {   # report OK NAME OUTPUT
-    if [ "$1" = 1 ]; then
-        echo "ok - $2"
-    else
-        echo "not ok - $2"
-        sed 's/^/    /' <<<"$3" | tail -n 30
-    fi
-}
-held() { grep -q "^  $1: held" <<<"$2"; }
+scenario_tmp
 
 # 1
 for p in off on; do
@@ -58,7 +45,7 @@ done
 # 2
 for p in off on; do
     out=$("$HVLAB" explore "$SCN" --runs 30 --set blkback.persistent=$p 2>&1); rc=$?
-    report "$([ $rc -eq 0 ] && echo 1)" "blk-suspend holds in det mode for seeds 1..30 (persistent=$p)" "$out"
+    report_rc $rc "blk-suspend holds in det mode for seeds 1..30 (persistent=$p)" "$out"
 done
 
 for p in off on; do
@@ -98,26 +85,12 @@ fi
 report $ok "blkback.quiesce.before:skip acknowledges without quiescing: blk-quiesced fails, the rest holds" "$out"
 
 # 4
-out=$("$HVLAB" run "$SCN" --sched det --seed 5 \
-      --inject blkback.complete.before_write:yield \
-      --inject blkback.complete.after_write:yield \
-      --inject blkback.quiesce.before:yield \
-      --inject blkback.quiesce.after:yield \
-      --inject blkfront.suspend.before:yield 2>&1); rc=$?
-report "$([ $rc -eq 0 ] && echo 1)" "yields in the completion, quiesce and suspend windows change nothing" "$out"
+out=$(blk_yield_run "$SCN" --inject blkback.quiesce.before:yield \
+      --inject blkback.quiesce.after:yield); rc=$?
+report_rc $rc "yields in the completion, quiesce and suspend windows change nothing" "$out"
 
 # 5
-cat > "$TMP/long.hvl" <<'HVL'
-domain driver kind=pv vcpus=1 memory=8M
-workload driver blkback
-domain guest kind=pv vcpus=2 memory=8M
-workload guest blk-io backend=driver ops=20000 depth=16 segs=1..11 reads=50 sectors=8192 suspend-every=37
-seed 11
-expect blk-verified
-expect blk-quiesced
-expect audit-clean
-expect workload-ok
-HVL
+blk_long_hvl "$TMP/long.hvl" suspend-every=37 blk-quiesced
 for mode in threads det; do
     for p in off on; do
         out=$("$HVLAB" run "$TMP/long.hvl" --sched $mode --set blkback.persistent=$p 2>&1); rc=$?

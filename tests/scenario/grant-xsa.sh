@@ -12,20 +12,8 @@
 # Each run takes a few milliseconds.
 set -u
 cd "$(dirname "$0")/../.."
-HVLAB=${BUILD:-build}/hvlab
-if [ ! -x "$HVLAB" ]; then
-    echo "skip - grant-xsa: $HVLAB is not built"
-    exit 0
-fi
-
-report() {   # report OK NAME OUTPUT
-    if [ "$1" = 1 ]; then
-        echo "ok - $2"
-    else
-        echo "not ok - $2"
-        sed 's/^/    /' <<<"$3" | tail -n 30
-    fi
-}
+. tests/scenario/lib/report.sh    # scenario_start, report, held
+scenario_start grant-xsa
 
 # What the guest says it saw, per XSA (a regex on its log line).
 declare -A SAW=(

@@ -116,6 +116,13 @@ static void bind_pair(struct two *t, evtchn_port_t *pa, evtchn_port_t *pb)
     shinfo(&t->b)->vcpu_info[0].evtchn_upcall_pending = 0;
 }
 
+/* Two default domains (setup2) and a bound pair between them. */
+static void setup_pair(struct two *t, evtchn_port_t *pa, evtchn_port_t *pb)
+{
+    setup2(t, NULL);
+    bind_pair(t, pa, pb);
+}
+
 /* The guest's upcall handler: records what it saw, clears like Linux. */
 static unsigned upcalls;
 static uint8_t mask_seen;
@@ -201,9 +208,8 @@ static void t_alloc_bind_status(void)
 static void t_send_sets_bits(void)
 {
     struct two t;
-    setup2(&t, NULL);
     evtchn_port_t pa, pb;
-    bind_pair(&t, &pa, &pb);
+    setup_pair(&t, &pa, &pb);
     struct shared_info *sa = shinfo(&t.a);
     CHECK(!bit(sa->evtchn_pending, pa));
     CHECK_EQ(send_port(&t.b, pb), 0);
@@ -221,9 +227,8 @@ static void t_send_sets_bits(void)
 static void t_upcall_at_hcall_exit(void)
 {
     struct two t;
-    setup2(&t, NULL);
     evtchn_port_t pa, pb;
-    bind_pair(&t, &pa, &pb);
+    setup_pair(&t, &pa, &pb);
     guest_enable(&t.a, t.a.v);
     upcalls = 0;
     CHECK_EQ(send_port(&t.b, pb), 0);
@@ -247,9 +252,8 @@ static void t_upcall_at_hcall_exit(void)
 static void t_mask_unmask(void)
 {
     struct two t;
-    setup2(&t, NULL);
     evtchn_port_t pa, pb;
-    bind_pair(&t, &pa, &pb);
+    setup_pair(&t, &pa, &pb);
     guest_enable(&t.a, t.a.v);
     struct shared_info *sa = shinfo(&t.a);
     sa->evtchn_mask[pa / 64] |= 1ULL << (pa % 64);   /* the guest masks */
@@ -272,9 +276,8 @@ static void t_mask_unmask(void)
 static void t_upcall_masked_vcpu(void)
 {
     struct two t;
-    setup2(&t, NULL);
     evtchn_port_t pa, pb;
-    bind_pair(&t, &pa, &pb);
+    setup_pair(&t, &pa, &pb);
     vcpu_set_guest_event_handler(t.a.v, handler, &t.a);  /* mask stays 1 */
     upcalls = 0;
     CHECK_EQ(send_port(&t.b, pb), 0);
@@ -288,9 +291,8 @@ static void t_upcall_masked_vcpu(void)
 static void t_close_makes_peer_unbound(void)
 {
     struct two t;
-    setup2(&t, NULL);
     evtchn_port_t pa, pb;
-    bind_pair(&t, &pa, &pb);
+    setup_pair(&t, &pa, &pb);
     CHECK_EQ(close_port(&t.b, pb), 0);
     struct evtchn_status st;
     CHECK_EQ(status(&t.b, DOMID_SELF, pb, &st), 0);
@@ -443,9 +445,8 @@ static void t_loopback_poll(void)
 static void t_teardown_closes(void)
 {
     struct two t;
-    setup2(&t, NULL);
     evtchn_port_t pa, pb;
-    bind_pair(&t, &pa, &pb);
+    setup_pair(&t, &pa, &pb);
     uint64_t free_before_b = t.a.m->nr_free;
     (void)free_before_b;
     current = NULL;
@@ -483,15 +484,22 @@ static void det_idle(struct vcpu *v, void *arg)
     (void)v; (void)arg;
 }
 
+/* Two vCPUs for the det/threads tests: det_f is the fixture and det_port
+   an IPI port bound to vCPU 0 (the one that blocks or polls). */
+static void det_setup(struct pv_fixture *f)
+{
+    struct fix_config cfg = { .nr_vcpus = 2 };
+    REQUIRE(fix_setup(f, &cfg) == 0);
+    det_f = f;
+    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
+    REQUIRE(evop(f, EVTCHNOP_bind_ipi, &ipi) == 0);
+    det_port = ipi.port;
+}
+
 static void t_det_block_wake(void)
 {
     struct pv_fixture f;
-    struct fix_config cfg = { .nr_vcpus = 2 };
-    REQUIRE(fix_setup(&f, &cfg) == 0);
-    det_f = &f;
-    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
-    REQUIRE(evop(&f, EVTCHNOP_bind_ipi, &ipi) == 0);
-    det_port = ipi.port;
+    det_setup(&f);
     current = NULL;
     for (uint64_t seed = 1; seed <= 8; seed++) {
         upcalls = 0;
@@ -513,12 +521,7 @@ static void t_det_block_wake(void)
 static void t_threads_block_wake(void)
 {
     struct pv_fixture f;
-    struct fix_config cfg = { .nr_vcpus = 2 };
-    REQUIRE(fix_setup(&f, &cfg) == 0);
-    det_f = &f;
-    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
-    REQUIRE(evop(&f, EVTCHNOP_bind_ipi, &ipi) == 0);
-    det_port = ipi.port;
+    det_setup(&f);
     current = NULL;
     upcalls = 0;
     det_block_rc = -1;
@@ -654,12 +657,7 @@ static void poll_vs_sender(struct pv_fixture *f, evtchn_port_t q,
 static void t_poll_woken_by_kick(void)
 {
     struct pv_fixture f;
-    struct fix_config cfg = { .nr_vcpus = 2 };
-    REQUIRE(fix_setup(&f, &cfg) == 0);
-    det_f = &f;
-    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
-    REQUIRE(evop(&f, EVTCHNOP_bind_ipi, &ipi) == 0);
-    det_port = ipi.port;
+    det_setup(&f);
     evtchn_port_t q;
     REQUIRE(alloc_unbound(&f, DOMID_SELF, DOMID_SELF, &q) == 0);
     /* Another port raises upcall_pending of the poller: Xen's vcpu_kick
@@ -672,12 +670,7 @@ static void t_poll_woken_by_kick(void)
 static void t_poll_masked_port(void)
 {
     struct pv_fixture f;
-    struct fix_config cfg = { .nr_vcpus = 2 };
-    REQUIRE(fix_setup(&f, &cfg) == 0);
-    det_f = &f;
-    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
-    REQUIRE(evop(&f, EVTCHNOP_bind_ipi, &ipi) == 0);
-    det_port = ipi.port;
+    det_setup(&f);
     /* The polled port itself, masked: no upcall, the poller check wakes. */
     shinfo(&f)->evtchn_mask[det_port / 64] |= 1ULL << (det_port % 64);
     poll_vs_sender(&f, det_port, 8, false);
@@ -690,12 +683,7 @@ static void t_poll_masked_port(void)
 static void t_lost_wakeup_window(void)
 {
     struct pv_fixture f;
-    struct fix_config cfg = { .nr_vcpus = 2 };
-    REQUIRE(fix_setup(&f, &cfg) == 0);
-    det_f = &f;
-    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
-    REQUIRE(evop(&f, EVTCHNOP_bind_ipi, &ipi) == 0);
-    det_port = ipi.port;
+    det_setup(&f);
     evtchn_port_t q;
     REQUIRE(alloc_unbound(&f, DOMID_SELF, DOMID_SELF, &q) == 0);
     char err[256];
@@ -728,12 +716,7 @@ static void t_lost_wakeup_window(void)
 static void t_threads_poll_kick(void)
 {
     struct pv_fixture f;
-    struct fix_config cfg = { .nr_vcpus = 2 };
-    REQUIRE(fix_setup(&f, &cfg) == 0);
-    det_f = &f;
-    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
-    REQUIRE(evop(&f, EVTCHNOP_bind_ipi, &ipi) == 0);
-    det_port = ipi.port;
+    det_setup(&f);
     evtchn_port_t q;
     REQUIRE(alloc_unbound(&f, DOMID_SELF, DOMID_SELF, &q) == 0);
     det_poll_va = put_poll(&f, &q, 1);
@@ -998,9 +981,8 @@ static void t_hvm_physmap(void)
 static void t_inject(void)
 {
     struct two t;
-    setup2(&t, NULL);
     evtchn_port_t pa, pb;
-    bind_pair(&t, &pa, &pb);
+    setup_pair(&t, &pa, &pb);
     guest_enable(&t.a, t.a.v);
     char err[256];
     struct inj_plan *p = inj_plan_new();

@@ -7,9 +7,10 @@
  * the copy check order, GTF_sub_page on map, dev_bus_addr and the HVM
  * self-map's type ref.
  *
- * Fixture as in test-grant.c: pv_fixture's privileged PV domain d1 is the
- * grantee (and may set up other domains' tables), d2 a PV granter.  Every
- * test ends with both audits clean and every frame back in the heap.
+ * Fixture (grant_fixture.h, as in test-grant.c): pv_fixture's privileged
+ * PV domain d1 is the grantee (and may set up other domains' tables), d2 a
+ * PV granter.  Every test ends with both audits clean and every frame back
+ * in the heap.
  */
 #include <stdint.h>
 
@@ -26,133 +27,15 @@
 #include "core/mm/ptwr.h"
 #include "core/mmu.h"
 #include "core/traps.h"
+#include "tests/unit/grant_fixture.h"
 #include "tests/unit/pv_fixture.h"
 #include "tests/unit/test.h"
 
-#define D2              2
-#define D2_PAGES        16
-#define OFF_OP          0
-#define OFF_LIST        2048
-#define EMPTY_SLOT      100                     /* unmapped slot of d1's L1 */
-#define MAP_VA(i)       (FIX_DATA_VA + (uint64_t)(EMPTY_SLOT + (i)) * PAGE_SIZE)
 /* A second L1 (spare 6) hooked at L2 slot 1, mapped read-only at
    fix_data_va(L1B_SLOT) so the guest can write it (writable pagetables). */
 #define L1B_SLOT        20
 #define L1B_VA          fix_data_va(L1B_SLOT)
 #define RANGE_VA(i)     (FIX_DATA_VA + (2ULL << 20) + (uint64_t)(i) * PAGE_SIZE)
-
-struct gf {
-    struct pv_fixture pv;
-    struct domain *d2;
-    mfn_t d2mfn[D2_PAGES];
-    mfn_t table;                /* d2's first grant-table frame */
-    mfn_t own_table;            /* d1's first grant-table frame */
-    mfn_t l1b;
-};
-
-static long gnttab(struct gf *f, unsigned cmd, const void *op, size_t size,
-                   unsigned count)
-{
-    uint64_t va = fix_put(&f->pv, OFF_OP, op, size * count);
-    return hypercall(f->pv.v, __HYPERVISOR_grant_table_op, cmd, va, count, 0,
-                     0);
-}
-
-static void get_op(struct gf *f, void *op, size_t size)
-{
-    FIX_REQUIRE(fix_get(&f->pv, OFF_OP, op, size) == 0);
-}
-
-static int setup(struct gf *f, domid_t dom, unsigned nr, xen_pfn_t *frame)
-{
-    struct gnttab_setup_table op = { .dom = dom, .nr_frames = nr };
-    set_xen_guest_handle(op.frame_list,
-                         (xen_pfn_t *)(uintptr_t)(FIX_BUF_VA + OFF_LIST));
-    if (gnttab(f, GNTTABOP_setup_table, &op, sizeof(op), 1))
-        return -100;
-    get_op(f, &op, sizeof(op));
-    if (frame && op.status == GNTST_okay)
-        FIX_REQUIRE(fix_get(&f->pv, OFF_LIST, frame, sizeof(*frame)) == 0);
-    return op.status;
-}
-
-static void setup_cfg(struct gf *f, struct fix_config *cfg)
-{
-    memset(f, 0, sizeof(*f));
-    cfg->privileged = true;
-    FIX_REQUIRE(fix_setup(&f->pv, cfg) == 0);
-    f->d2 = fix_domain_new(f->pv.m, D2, 1, 256, false);
-    FIX_REQUIRE(f->d2);
-    FIX_REQUIRE(domctl_populate(f->d2, 0, D2_PAGES, f->d2mfn) == 0);
-    xen_pfn_t fr = 0;
-    FIX_REQUIRE(setup(f, D2, 1, &fr) == GNTST_okay);
-    f->table = fr;
-    FIX_REQUIRE(setup(f, DOMID_SELF, 1, &fr) == GNTST_okay);
-    f->own_table = fr;
-}
-
-static void gsetup(struct gf *f)
-{
-    struct fix_config cfg = { 0 };
-    setup_cfg(f, &cfg);
-}
-
-static unsigned audits(struct gf *f)
-{
-    unsigned n = gnttab_audit(f->pv.m, NULL);
-    if (n)
-        gnttab_audit(f->pv.m, stderr);
-    return n + fix_audit(&f->pv);
-}
-
-static void finish(struct gf *f)
-{
-    CHECK_EQ(audits(f), 0);
-    CHECK_EQ(fix_teardown(&f->pv), 0);
-}
-
-static grant_entry_v1_t *entry(struct gf *f, mfn_t table, grant_ref_t ref)
-{
-    return (grant_entry_v1_t *)fix_frame(&f->pv, table) + ref;
-}
-
-static void grant(struct gf *f, mfn_t table, grant_ref_t ref, domid_t to,
-                  mfn_t frame, uint16_t flags)
-{
-    grant_entry_v1_t *e = entry(f, table, ref);
-    e->frame = (uint32_t)frame;
-    e->domid = to;
-    __atomic_store_n(&e->flags, flags, __ATOMIC_RELEASE);
-}
-
-static int map(struct gf *f, domid_t dom, grant_ref_t ref, uint32_t flags,
-               uint64_t addr, grant_handle_t *h, uint64_t *bus)
-{
-    struct gnttab_map_grant_ref op = { .host_addr = addr, .flags = flags,
-                                       .ref = ref, .dom = dom };
-    if (h)
-        *h = ~0u;
-    if (bus)
-        *bus = 0;
-    if (gnttab(f, GNTTABOP_map_grant_ref, &op, sizeof(op), 1))
-        return -100;
-    get_op(f, &op, sizeof(op));
-    if (h)
-        *h = op.handle;
-    if (bus)
-        *bus = op.dev_bus_addr;
-    return op.status;
-}
-
-static int unmap(struct gf *f, uint64_t addr, uint64_t bus, grant_handle_t h)
-{
-    struct gnttab_unmap_grant_ref op = { .host_addr = addr,
-                                         .dev_bus_addr = bus, .handle = h };
-    if (gnttab(f, GNTTABOP_unmap_grant_ref, &op, sizeof(op), 1))
-        return -100;
-    get_op(f, &op, sizeof(op));
-    return op.status;
-}
 
 static int replace(struct gf *f, uint64_t addr, uint64_t new_addr,
                    grant_handle_t h)
@@ -166,30 +49,6 @@ static int replace(struct gf *f, uint64_t addr, uint64_t new_addr,
     return op.status;
 }
 
-static int set_version(struct gf *f, uint32_t v)
-{
-    struct gnttab_set_version op = { .version = v };
-    return (int)gnttab(f, GNTTABOP_set_version, &op, sizeof(op), 1);
-}
-
-static pte_t map_pte(struct gf *f, unsigned i)
-{
-    return fix_entry(&f->pv, f->pv.l1, EMPTY_SLOT + i);
-}
-
-/* mmu_update of one entry of d1's table `table`. */
-static long pt_update(struct gf *f, mfn_t table, unsigned slot, pte_t val)
-{
-    struct mmu_update req = {
-        .ptr = (((uint64_t)table << PAGE_SHIFT) + slot * sizeof(pte_t)) |
-               MMU_NORMAL_PT_UPDATE,
-        .val = val,
-    };
-    uint64_t va = fix_put(&f->pv, 3 * PAGE_SIZE, &req, sizeof(req));
-    return hypercall(f->pv.v, __HYPERVISOR_mmu_update, va, 1, 0, DOMID_SELF,
-                     0);
-}
-
 /* The second L1 (empty): hooked at L2 slot 1, and d1's own L1 maps it
    read-only at L1B_VA. */
 static void setup_l1b(struct gf *f)
@@ -199,27 +58,6 @@ static void setup_l1b(struct gf *f)
                 == 0);
     FIX_REQUIRE(pt_update(f, f->pv.l1, L1B_SLOT,
                           pte_make(f->l1b, FIX_RO_FLAGS)) == 0);
-}
-
-static struct domain *hvm_new(struct gf *f, domid_t id)
-{
-    struct domain_config dc = {
-        .kind = DOMAIN_HVM, .nr_vcpus = 1, .max_pages = 64, .domid = id,
-        .paging = PAGING_HAP,
-    };
-    struct domain *h;
-    FIX_REQUIRE(domain_create(f->pv.m, &dc, &h) == 0);
-    return h;
-}
-
-static long xatp(struct gf *f, domid_t dom, unsigned space, uint64_t idx,
-                 uint64_t gpfn)
-{
-    struct xen_add_to_physmap x = { .domid = dom, .space = space,
-                                    .idx = idx, .gpfn = gpfn };
-    uint64_t va = fix_put(&f->pv, 0, &x, sizeof(x));
-    return hypercall(f->pv.v, __HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-                     va, 0, 0, 0);
 }
 
 /* ---- 1: a Xen page displaced by add_to_physmap is only unhooked -------- */
@@ -478,14 +316,6 @@ static void t_status_frame_ro(void)
 }
 
 /* ---- 12: copy: domains and claims before bad_copy_arg ------------------- */
-
-static int copy(struct gf *f, struct gnttab_copy *op)
-{
-    if (gnttab(f, GNTTABOP_copy, op, sizeof(*op), 1))
-        return -100;
-    get_op(f, op, sizeof(*op));
-    return op->status;
-}
 
 static void t_copy_order(void)
 {

@@ -21,34 +21,15 @@
 #include "core/hypercall.h"
 #include "core/mmu.h"
 #include "core/traps.h"
+#include "tests/unit/grant_fixture.h"
 #include "tests/unit/pv_fixture.h"
 #include "tests/unit/test.h"
 
-#define OFF_OP          0
-#define OFF_LIST        2048
 #define OFF_EXT         (3 * PAGE_SIZE)
-#define EMPTY_SLOT      100
-#define MAP_VA(i)       (FIX_DATA_VA + (uint64_t)(EMPTY_SLOT + (i)) * PAGE_SIZE)
 #define GREF_A          8
 #define GREF_B          9
 
-struct zf {
-    struct pv_fixture pv;
-    mfn_t table;                /* d1's first grant-table frame */
-};
-
-static long gnttab(struct zf *f, unsigned cmd, const void *op, size_t size)
-{
-    uint64_t va = fix_put(&f->pv, OFF_OP, op, size);
-    return hypercall(f->pv.v, __HYPERVISOR_grant_table_op, cmd, va, 1, 0, 0);
-}
-
-static void get_op(struct zf *f, void *op, size_t size)
-{
-    FIX_REQUIRE(fix_get(&f->pv, OFF_OP, op, size) == 0);
-}
-
-static void zsetup(struct zf *f, size_t opt_off)
+static void zsetup(struct gf *f, size_t opt_off)
 {
     struct fix_config cfg = { .set_opt = true };
     hv_options_default(&cfg.opt);
@@ -56,29 +37,15 @@ static void zsetup(struct zf *f, size_t opt_off)
         *(bool *)((char *)&cfg.opt + opt_off) = true;
     memset(f, 0, sizeof(*f));
     FIX_REQUIRE(fix_setup(&f->pv, &cfg) == 0);
-    struct gnttab_setup_table op = { .dom = DOMID_SELF, .nr_frames = 1 };
-    set_xen_guest_handle(op.frame_list,
-                         (xen_pfn_t *)(uintptr_t)(FIX_BUF_VA + OFF_LIST));
-    FIX_REQUIRE(gnttab(f, GNTTABOP_setup_table, &op, sizeof(op)) == 0);
-    get_op(f, &op, sizeof(op));
-    FIX_REQUIRE(op.status == GNTST_okay);
     xen_pfn_t fr;
-    FIX_REQUIRE(fix_get(&f->pv, OFF_LIST, &fr, sizeof(fr)) == 0);
+    FIX_REQUIRE(setup(f, DOMID_SELF, 1, &fr) == GNTST_okay);
     f->table = fr;
 }
 #define OPT(field)  offsetof(struct hv_options, field)
 
-/* Clean state: both audits clean, every frame back (fix_teardown). */
-static void finish(struct zf *f)
-{
-    unsigned n = gnttab_audit(f->pv.m, stderr);
-    CHECK_EQ(n, 0);
-    CHECK_EQ(fix_teardown(&f->pv), 0);
-}
-
 /* After the old behaviour: the audit is known dirty; teardown must still
    finish without a crash and give every frame back. */
-static void finish_dirty(struct zf *f)
+static void finish_dirty(struct gf *f)
 {
     struct machine *m = f->pv.m;
     current = NULL;
@@ -90,46 +57,7 @@ static void finish_dirty(struct zf *f)
     f->pv.m = NULL;
 }
 
-static void grant(struct zf *f, grant_ref_t ref, domid_t to, mfn_t frame,
-                  uint16_t flags)
-{
-    grant_entry_v1_t *e = (grant_entry_v1_t *)fix_frame(&f->pv, f->table) +
-                          ref;
-    e->frame = (uint32_t)frame;
-    e->domid = to;
-    __atomic_store_n(&e->flags, flags, __ATOMIC_RELEASE);
-}
-
-static int map(struct zf *f, grant_ref_t ref, uint32_t flags, uint64_t addr,
-               grant_handle_t *h, uint64_t *bus)
-{
-    struct gnttab_map_grant_ref op = { .host_addr = addr, .flags = flags,
-                                       .ref = ref, .dom = FIX_DOMID };
-    if (h)
-        *h = ~0u;
-    if (bus)
-        *bus = 0;
-    if (gnttab(f, GNTTABOP_map_grant_ref, &op, sizeof(op)))
-        return -100;
-    get_op(f, &op, sizeof(op));
-    if (h)
-        *h = op.handle;
-    if (bus)
-        *bus = op.dev_bus_addr;
-    return op.status;
-}
-
-static int unmap(struct zf *f, uint64_t addr, uint64_t bus, grant_handle_t h)
-{
-    struct gnttab_unmap_grant_ref op = { .host_addr = addr,
-                                         .dev_bus_addr = bus, .handle = h };
-    if (gnttab(f, GNTTABOP_unmap_grant_ref, &op, sizeof(op)))
-        return -100;
-    get_op(f, &op, sizeof(op));
-    return op.status;
-}
-
-static long ext1(struct zf *f, unsigned cmd, mfn_t mfn)
+static long ext1(struct gf *f, unsigned cmd, mfn_t mfn)
 {
     struct mmuext_op op = { .cmd = cmd };
     op.arg1.mfn = mfn;
@@ -138,7 +66,7 @@ static long ext1(struct zf *f, unsigned cmd, mfn_t mfn)
                      0);
 }
 
-static long uva(struct zf *f, uint64_t va, pte_t val)
+static long uva(struct gf *f, uint64_t va, pte_t val)
 {
     return hypercall(f->pv.v, __HYPERVISOR_update_va_mapping, va, val,
                      UVMF_INVLPG, 0, 0);
@@ -146,15 +74,15 @@ static long uva(struct zf *f, uint64_t va, pte_t val)
 
 /* ---- XSA-224: host+device writable map, two unmaps, one ref too many --- */
 
-static bool xsa224_poc(struct zf *f, bool on)
+static bool xsa224_poc(struct gf *f, bool on)
 {
     mfn_t frame = fix_data(&f->pv, 5);          /* mapped RW by d1 */
     memset(fix_frame(&f->pv, frame), 0, PAGE_SIZE);
-    grant(f, GREF_A, FIX_DOMID, frame, GTF_permit_access);
+    grant(f, f->table, GREF_A, FIX_DOMID, frame, GTF_permit_access);
     grant_handle_t h;
     uint64_t bus;
-    CHECK_EQ(map(f, GREF_A, GNTMAP_host_map | GNTMAP_device_map, MAP_VA(0),
-                 &h, &bus), GNTST_okay);
+    CHECK_EQ(map(f, FIX_DOMID, GREF_A, GNTMAP_host_map | GNTMAP_device_map,
+                 MAP_VA(0), &h, &bus), GNTST_okay);
     CHECK_EQ(fix_tcount(&f->pv, frame), 3);
     CHECK_EQ(unmap(f, MAP_VA(0), 0, h), GNTST_okay);        /* host only */
     CHECK_EQ(fix_tcount(&f->pv, frame), on ? 1 : 2);
@@ -167,7 +95,7 @@ static bool xsa224_poc(struct zf *f, bool on)
 
 static void t_xsa224_off(void)
 {
-    struct zf f;
+    struct gf f;
     zsetup(&f, 0);
     CHECK(!xsa224_poc(&f, false));
     finish(&f);
@@ -175,7 +103,7 @@ static void t_xsa224_off(void)
 
 static void t_xsa224_on(void)
 {
-    struct zf f;
+    struct gf f;
     zsetup(&f, OPT(grant_xsa224));
     CHECK(xsa224_poc(&f, true));
     /* A page table that d1 still maps writable: invariant 3/4 broken. */
@@ -187,20 +115,22 @@ static void t_xsa224_on(void)
 
 /* ---- XSA-227: misaligned GNTMAP_contains_pte ----------------------------- */
 
-static bool xsa227_poc(struct zf *f, bool on)
+static bool xsa227_poc(struct gf *f, bool on)
 {
     /* The neighbour (slot A = MAP_VA(0)) holds a read-only grant PTE;
        slot B = MAP_VA(1) is empty; the PTE goes 2 bytes below B. */
-    grant(f, GREF_B, FIX_DOMID, fix_data(&f->pv, 7), GTF_permit_access);
-    grant(f, GREF_A, FIX_DOMID, fix_data(&f->pv, 6), GTF_permit_access);
+    grant(f, f->table, GREF_B, FIX_DOMID, fix_data(&f->pv, 7),
+          GTF_permit_access);
+    grant(f, f->table, GREF_A, FIX_DOMID, fix_data(&f->pv, 6),
+          GTF_permit_access);
     grant_handle_t ha, hb;
-    CHECK_EQ(map(f, GREF_B, GNTMAP_host_map | GNTMAP_readonly, MAP_VA(0),
-                 &ha, NULL), GNTST_okay);
+    CHECK_EQ(map(f, FIX_DOMID, GREF_B, GNTMAP_host_map | GNTMAP_readonly,
+                 MAP_VA(0), &ha, NULL), GNTST_okay);
     pte_t a0 = fix_entry(&f->pv, f->pv.l1, EMPTY_SLOT);
     uint64_t maddr = ((uint64_t)f->pv.l1 << PAGE_SHIFT) +
                      (EMPTY_SLOT + 1) * sizeof(pte_t) - 2;
-    int st = map(f, GREF_A, GNTMAP_host_map | GNTMAP_contains_pte, maddr,
-                 &hb, NULL);
+    int st = map(f, FIX_DOMID, GREF_A,
+                 GNTMAP_host_map | GNTMAP_contains_pte, maddr, &hb, NULL);
     CHECK_EQ(st, on ? GNTST_okay : GNTST_general_error);
     pte_t a1 = fix_entry(&f->pv, f->pv.l1, EMPTY_SLOT);
     CHECK_EQ(a1 == a0, !on);
@@ -217,7 +147,7 @@ static bool xsa227_poc(struct zf *f, bool on)
 
 static void t_xsa227_off(void)
 {
-    struct zf f;
+    struct gf f;
     zsetup(&f, 0);
     CHECK(!xsa227_poc(&f, false));
     finish(&f);
@@ -225,7 +155,7 @@ static void t_xsa227_off(void)
 
 static void t_xsa227_on(void)
 {
-    struct zf f;
+    struct gf f;
     zsetup(&f, OPT(grant_xsa227));
     CHECK(xsa227_poc(&f, true));
     /* Two grant mappings whose PTEs are not what they hold (26). */
@@ -235,24 +165,24 @@ static void t_xsa227_on(void)
 
 /* ---- XSA-234: unmap_and_replace steals a writable grant PTE -------------- */
 
-static bool xsa234_poc(struct zf *f, bool on)
+static bool xsa234_poc(struct gf *f, bool on)
 {
     mfn_t f1 = fix_data(&f->pv, 6), f2 = fix_data(&f->pv, 7);
     memset(fix_frame(&f->pv, f1), 0, PAGE_SIZE);
     /* frame1's own mapping read-only: no writable ref of d1's own. */
     CHECK_EQ(uva(f, fix_data_va(6), pte_make(f1, FIX_RO_FLAGS)), 0);
     CHECK_EQ(fix_tcount(&f->pv, f1), 0);
-    grant(f, GREF_A, FIX_DOMID, f1, GTF_permit_access);
-    grant(f, GREF_B, FIX_DOMID, f2, GTF_permit_access);
+    grant(f, f->table, GREF_A, FIX_DOMID, f1, GTF_permit_access);
+    grant(f, f->table, GREF_B, FIX_DOMID, f2, GTF_permit_access);
     grant_handle_t h1, h2;
-    CHECK_EQ(map(f, GREF_A, GNTMAP_host_map, MAP_VA(0), &h1, NULL),
+    CHECK_EQ(map(f, FIX_DOMID, GREF_A, GNTMAP_host_map, MAP_VA(0), &h1, NULL),
              GNTST_okay);
-    CHECK_EQ(map(f, GREF_B, GNTMAP_host_map | GNTMAP_readonly, MAP_VA(1),
-                 &h2, NULL), GNTST_okay);
+    CHECK_EQ(map(f, FIX_DOMID, GREF_B, GNTMAP_host_map | GNTMAP_readonly,
+                 MAP_VA(1), &h2, NULL), GNTST_okay);
     struct gnttab_unmap_and_replace ur = { .host_addr = MAP_VA(1),
                                            .new_addr = MAP_VA(0),
                                            .handle = h2 };
-    CHECK_EQ(gnttab(f, GNTTABOP_unmap_and_replace, &ur, sizeof(ur)), 0);
+    CHECK_EQ(gnttab(f, GNTTABOP_unmap_and_replace, &ur, sizeof(ur), 1), 0);
     get_op(f, &ur, sizeof(ur));
     CHECK_EQ(ur.status, on ? GNTST_okay : GNTST_general_error);
     if (on) {
@@ -274,7 +204,7 @@ static bool xsa234_poc(struct zf *f, bool on)
 
 static void t_xsa234_off(void)
 {
-    struct zf f;
+    struct gf f;
     zsetup(&f, 0);
     CHECK(!xsa234_poc(&f, false));
     finish(&f);
@@ -282,7 +212,7 @@ static void t_xsa234_off(void)
 
 static void t_xsa234_on(void)
 {
-    struct zf f;
+    struct gf f;
     zsetup(&f, OPT(grant_xsa234));
     CHECK(xsa234_poc(&f, true));
     /* A grant PTE no mapping owns (26). */
@@ -293,20 +223,14 @@ static void t_xsa234_on(void)
 
 /* ---- XSA-255: v2 -> v1 with a status frame still mapped ------------------ */
 
-static long set_version(struct zf *f, unsigned ver)
-{
-    struct gnttab_set_version op = { .version = ver };
-    return gnttab(f, GNTTABOP_set_version, &op, sizeof(op));
-}
-
-static bool xsa255_poc(struct zf *f, bool on)
+static bool xsa255_poc(struct gf *f, bool on)
 {
     CHECK_EQ(set_version(f, 2), 0);
     struct gnttab_get_status_frames gs = { .dom = DOMID_SELF,
                                            .nr_frames = 1 };
     set_xen_guest_handle(gs.frame_list,
                          (uint64_t *)(uintptr_t)(FIX_BUF_VA + OFF_LIST));
-    CHECK_EQ(gnttab(f, GNTTABOP_get_status_frames, &gs, sizeof(gs)), 0);
+    CHECK_EQ(gnttab(f, GNTTABOP_get_status_frames, &gs, sizeof(gs), 1), 0);
     get_op(f, &gs, sizeof(gs));
     CHECK_EQ(gs.status, GNTST_okay);
     uint64_t sf = 0;
@@ -333,7 +257,7 @@ static bool xsa255_poc(struct zf *f, bool on)
 
 static void t_xsa255_off(void)
 {
-    struct zf f;
+    struct gf f;
     zsetup(&f, 0);
     CHECK(!xsa255_poc(&f, false));
     finish(&f);
@@ -341,7 +265,7 @@ static void t_xsa255_off(void)
 
 static void t_xsa255_on(void)
 {
-    struct zf f;
+    struct gf f;
     zsetup(&f, OPT(grant_xsa255));
     CHECK(xsa255_poc(&f, true));
     finish(&f);             /* the guest's unmap freed the frame at last */
@@ -349,12 +273,12 @@ static void t_xsa255_on(void)
 
 /* ---- XSA-316: status 1 for a refused pin --------------------------------- */
 
-static int xsa316_poc(struct zf *f)
+static int xsa316_poc(struct gf *f)
 {
     /* The entry names another domain (5), not the mapper. */
-    grant(f, GREF_A, 5, fix_data(&f->pv, 6), GTF_permit_access);
+    grant(f, f->table, GREF_A, 5, fix_data(&f->pv, 6), GTF_permit_access);
     grant_handle_t h;
-    int st = map(f, GREF_A, GNTMAP_host_map, MAP_VA(0), &h, NULL);
+    int st = map(f, FIX_DOMID, GREF_A, GNTMAP_host_map, MAP_VA(0), &h, NULL);
     CHECK_EQ(fix_entry(&f->pv, f->pv.l1, EMPTY_SLOT), 0);
     CHECK_EQ(f->pv.d->grant_table->active[GREF_A].pin, 0);
     return st;
@@ -362,7 +286,7 @@ static int xsa316_poc(struct zf *f)
 
 static void t_xsa316_off(void)
 {
-    struct zf f;
+    struct gf f;
     zsetup(&f, 0);
     CHECK_EQ(xsa316_poc(&f), GNTST_general_error);
     finish(&f);
@@ -370,7 +294,7 @@ static void t_xsa316_off(void)
 
 static void t_xsa316_on(void)
 {
-    struct zf f;
+    struct gf f;
     zsetup(&f, OPT(grant_xsa316));
     CHECK_EQ(xsa316_poc(&f), 1);
     finish(&f);             /* a wrong status, nothing else changed */

@@ -25,134 +25,9 @@
 #include "core/traps.h"
 #include "core/mm/p2m.h"
 #include "core/mm/paging.h"
+#include "tests/unit/grant_fixture.h"
 #include "tests/unit/pv_fixture.h"
 #include "tests/unit/test.h"
-
-#define D2              2
-#define D2_PAGES        16
-#define OFF_OP          0
-#define OFF_LIST        2048
-#define EMPTY_SLOT      100                     /* unmapped slot of d1's L1 */
-#define MAP_VA(i)       (FIX_DATA_VA + (uint64_t)(EMPTY_SLOT + (i)) * PAGE_SIZE)
-
-struct gf {
-    struct pv_fixture pv;
-    struct domain *d2;
-    mfn_t d2mfn[D2_PAGES];
-    mfn_t table;                /* d2's first grant-table frame */
-    mfn_t own_table;            /* d1's first grant-table frame */
-};
-
-static long gnttab(struct gf *f, unsigned cmd, const void *op, size_t size,
-                   unsigned count)
-{
-    uint64_t va = fix_put(&f->pv, OFF_OP, op, size * count);
-    return hypercall(f->pv.v, __HYPERVISOR_grant_table_op, cmd, va, count, 0,
-                     0);
-}
-
-static void get_op(struct gf *f, void *op, size_t size)
-{
-    FIX_REQUIRE(fix_get(&f->pv, OFF_OP, op, size) == 0);
-}
-
-/* setup_table for dom: status, first frame in *frame. */
-static int setup(struct gf *f, domid_t dom, unsigned nr, xen_pfn_t *frame)
-{
-    struct gnttab_setup_table op = { .dom = dom, .nr_frames = nr };
-    set_xen_guest_handle(op.frame_list,
-                         (xen_pfn_t *)(uintptr_t)(FIX_BUF_VA + OFF_LIST));
-    if (gnttab(f, GNTTABOP_setup_table, &op, sizeof(op), 1))
-        return -100;
-    get_op(f, &op, sizeof(op));
-    if (frame && op.status == GNTST_okay)
-        FIX_REQUIRE(fix_get(&f->pv, OFF_LIST, frame, sizeof(*frame)) == 0);
-    return op.status;
-}
-
-static void setup_cfg(struct gf *f, struct fix_config *cfg)
-{
-    memset(f, 0, sizeof(*f));
-    cfg->privileged = true;
-    FIX_REQUIRE(fix_setup(&f->pv, cfg) == 0);
-    f->d2 = fix_domain_new(f->pv.m, D2, 1, 256, false);
-    FIX_REQUIRE(f->d2);
-    FIX_REQUIRE(domctl_populate(f->d2, 0, D2_PAGES, f->d2mfn) == 0);
-    xen_pfn_t fr = 0;
-    FIX_REQUIRE(setup(f, D2, 1, &fr) == GNTST_okay);
-    f->table = fr;
-    FIX_REQUIRE(setup(f, DOMID_SELF, 1, &fr) == GNTST_okay);
-    f->own_table = fr;
-}
-
-static void gsetup(struct gf *f)
-{
-    struct fix_config cfg = { 0 };
-    setup_cfg(f, &cfg);
-}
-
-static unsigned audits(struct gf *f)
-{
-    unsigned n = gnttab_audit(f->pv.m, NULL);
-    if (n)
-        gnttab_audit(f->pv.m, stderr);
-    return n + fix_audit(&f->pv);
-}
-
-static void finish(struct gf *f)
-{
-    CHECK_EQ(audits(f), 0);
-    CHECK_EQ(fix_teardown(&f->pv), 0);
-}
-
-/* The granter writes entry ref of table frame `table` (v1): frame and
-   domid first, flags last, as the guest protocol says. */
-static grant_entry_v1_t *entry(struct gf *f, mfn_t table, grant_ref_t ref)
-{
-    return (grant_entry_v1_t *)fix_frame(&f->pv, table) + ref;
-}
-static void grant(struct gf *f, mfn_t table, grant_ref_t ref, domid_t to,
-                  mfn_t frame, uint16_t flags)
-{
-    grant_entry_v1_t *e = entry(f, table, ref);
-    e->frame = (uint32_t)frame;
-    e->domid = to;
-    __atomic_store_n(&e->flags, flags, __ATOMIC_RELEASE);
-}
-
-static int map(struct gf *f, domid_t dom, grant_ref_t ref, uint32_t flags,
-               uint64_t addr, grant_handle_t *h, uint64_t *bus)
-{
-    struct gnttab_map_grant_ref op = { .host_addr = addr, .flags = flags,
-                                       .ref = ref, .dom = dom };
-    if (h)
-        *h = ~0u;
-    if (bus)
-        *bus = 0;
-    if (gnttab(f, GNTTABOP_map_grant_ref, &op, sizeof(op), 1))
-        return -100;
-    get_op(f, &op, sizeof(op));
-    if (h)
-        *h = op.handle;
-    if (bus)
-        *bus = op.dev_bus_addr;
-    return op.status;
-}
-
-static int unmap(struct gf *f, uint64_t addr, uint64_t bus, grant_handle_t h)
-{
-    struct gnttab_unmap_grant_ref op = { .host_addr = addr,
-                                         .dev_bus_addr = bus, .handle = h };
-    if (gnttab(f, GNTTABOP_unmap_grant_ref, &op, sizeof(op), 1))
-        return -100;
-    get_op(f, &op, sizeof(op));
-    return op.status;
-}
-
-static pte_t map_pte(struct gf *f, unsigned i)
-{
-    return fix_entry(&f->pv, f->pv.l1, EMPTY_SLOT + i);
-}
 
 /* ------------------------------------------------------------------------- */
 
@@ -356,23 +231,24 @@ static void t_pt_frames(void)
     finish(&f);
 }
 
+/* d2 grants its frame d2mfn[ref] to d1 in entry ref; d1 maps it writable
+   at MAP_VA(0).  The handle. */
+static grant_handle_t map_d2_frame(struct gf *f, grant_ref_t ref)
+{
+    grant(f, f->table, ref, FIX_DOMID, f->d2mfn[ref], GTF_permit_access);
+    grant_handle_t h;
+    CHECK_EQ(map(f, D2, ref, GNTMAP_host_map, MAP_VA(0), &h, NULL),
+             GNTST_okay);
+    return h;
+}
+
 static void t_grant_pte_protected(void)
 {
     struct gf f;
     gsetup(&f);
-    grant(&f, f.table, 7, FIX_DOMID, f.d2mfn[7], GTF_permit_access);
-    grant_handle_t h;
-    CHECK_EQ(map(&f, D2, 7, GNTMAP_host_map, MAP_VA(0), &h, NULL),
-             GNTST_okay);
+    grant_handle_t h = map_d2_frame(&f, 7);
     pte_t before = map_pte(&f, 0);
-    struct mmu_update req = {
-        .ptr = (((uint64_t)f.pv.l1 << PAGE_SHIFT) +
-                EMPTY_SLOT * sizeof(pte_t)) | MMU_NORMAL_PT_UPDATE,
-        .val = 0,
-    };
-    uint64_t va = fix_put(&f.pv, 3 * PAGE_SIZE, &req, sizeof(req));
-    CHECK_EQ(hypercall(f.pv.v, __HYPERVISOR_mmu_update, va, 1, 0, DOMID_SELF,
-                       0), -XEN_EINVAL);
+    CHECK_EQ(pt_update(&f, f.pv.l1, EMPTY_SLOT, 0), -XEN_EINVAL);
     CHECK_EQ(map_pte(&f, 0), before);
     CHECK_EQ(hypercall(f.pv.v, __HYPERVISOR_update_va_mapping, MAP_VA(0),
                        pte_make(f.pv.mfn[30], FIX_DATA_FLAGS), 0, 0, 0),
@@ -381,12 +257,6 @@ static void t_grant_pte_protected(void)
     CHECK_EQ(audits(&f), 0);
     CHECK_EQ(unmap(&f, MAP_VA(0), 0, h), GNTST_okay);
     finish(&f);
-}
-
-static int set_version(struct gf *f, uint32_t v)
-{
-    struct gnttab_set_version op = { .version = v };
-    return (int)gnttab(f, GNTTABOP_set_version, &op, sizeof(op), 1);
 }
 
 static void t_versions(void)
@@ -496,14 +366,6 @@ static void t_growth(void)
     finish(&f);
 }
 
-static int copy(struct gf *f, struct gnttab_copy *op)
-{
-    if (gnttab(f, GNTTABOP_copy, op, sizeof(*op), 1))
-        return -100;
-    get_op(f, op, sizeof(*op));
-    return op->status;
-}
-
 static void t_copy(void)
 {
     struct gf f;
@@ -570,12 +432,7 @@ static void t_hvm_grantee(void)
 {
     struct gf f;
     gsetup(&f);
-    struct domain_config dc = {
-        .kind = DOMAIN_HVM, .nr_vcpus = 1, .max_pages = 64, .domid = 3,
-        .paging = PAGING_HAP,
-    };
-    struct domain *h3;
-    FIX_REQUIRE(domain_create(f.pv.m, &dc, &h3) == 0);
+    struct domain *h3 = hvm_new(&f, 3);
     grant(&f, f.table, 8, 3, f.d2mfn[11], GTF_permit_access);
     struct gnttab_map_grant_ref op = {
         .host_addr = 200ULL << PAGE_SHIFT, .flags = GNTMAP_host_map,
@@ -699,10 +556,7 @@ static void t_grant_pte_ptwr(void)
                           VMASST_TYPE_writable_pagetables, 0, 0, 0) == 0);
     unsigned faults = 0;
     vcpu_set_guest_pf_handler(f.pv.v, kill_pf, &faults);
-    grant(&f, f.table, 7, FIX_DOMID, f.d2mfn[7], GTF_permit_access);
-    grant_handle_t h;
-    CHECK_EQ(map(&f, D2, 7, GNTMAP_host_map, MAP_VA(0), &h, NULL),
-             GNTST_okay);
+    grant_handle_t h = map_d2_frame(&f, 7);
     pte_t before = map_pte(&f, 0);
     /* The guest stores 0 over the grant PTE through its read-only view of
        the L1: not emulated, the fault is the guest's. */
@@ -719,20 +573,11 @@ static void t_unmap_and_replace(void)
 {
     struct gf f;
     gsetup(&f);
-    grant(&f, f.table, 3, FIX_DOMID, f.d2mfn[3], GTF_permit_access);
-    grant_handle_t h;
-    CHECK_EQ(map(&f, D2, 3, GNTMAP_host_map, MAP_VA(0), &h, NULL),
-             GNTST_okay);
+    grant_handle_t h = map_d2_frame(&f, 3);
     /* The ordinary mapping at MAP_VA(1) moves into the grant's slot. */
     mfn_t spare = fix_spare(&f.pv, 5);
-    struct mmu_update req = {
-        .ptr = (((uint64_t)f.pv.l1 << PAGE_SHIFT) +
-                (EMPTY_SLOT + 1) * sizeof(pte_t)) | MMU_NORMAL_PT_UPDATE,
-        .val = pte_make(spare, FIX_DATA_FLAGS),
-    };
-    uint64_t va = fix_put(&f.pv, 3 * PAGE_SIZE, &req, sizeof(req));
-    CHECK_EQ(hypercall(f.pv.v, __HYPERVISOR_mmu_update, va, 1, 0, DOMID_SELF,
-                       0), 0);
+    CHECK_EQ(pt_update(&f, f.pv.l1, EMPTY_SLOT + 1,
+                       pte_make(spare, FIX_DATA_FLAGS)), 0);
     struct gnttab_unmap_and_replace op = { .host_addr = MAP_VA(0),
                                            .new_addr = MAP_VA(1),
                                            .handle = h };
@@ -744,11 +589,7 @@ static void t_unmap_and_replace(void)
     CHECK_EQ(fix_count(&f.pv, spare), 2);
     CHECK_EQ(fix_count(&f.pv, f.d2mfn[3]), 1);
     CHECK_EQ(entry(&f, f.table, 3)->flags, GTF_permit_access);
-    req.ptr -= sizeof(pte_t);
-    req.val = 0;
-    va = fix_put(&f.pv, 3 * PAGE_SIZE, &req, sizeof(req));
-    CHECK_EQ(hypercall(f.pv.v, __HYPERVISOR_mmu_update, va, 1, 0, DOMID_SELF,
-                       0), 0);
+    CHECK_EQ(pt_update(&f, f.pv.l1, EMPTY_SLOT, 0), 0);
     finish(&f);
 }
 
@@ -756,18 +597,8 @@ static void t_hvm_physmap(void)
 {
     struct gf f;
     gsetup(&f);
-    struct domain_config dc = {
-        .kind = DOMAIN_HVM, .nr_vcpus = 1, .max_pages = 64, .domid = 3,
-        .paging = PAGING_HAP,
-    };
-    struct domain *h3;
-    FIX_REQUIRE(domain_create(f.pv.m, &dc, &h3) == 0);
-    struct xen_add_to_physmap xatp = {
-        .domid = 3, .space = XENMAPSPACE_grant_table, .idx = 1, .gpfn = 300,
-    };
-    uint64_t va = fix_put(&f.pv, 0, &xatp, sizeof(xatp));
-    CHECK_EQ(hypercall(f.pv.v, __HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-                       va, 0, 0, 0), 0);
+    struct domain *h3 = hvm_new(&f, 3);
+    CHECK_EQ(xatp(&f, 3, XENMAPSPACE_grant_table, 1, 300), 0);
     CHECK_EQ(h3->grant_table->nr_frames, 2);            /* grown to idx+1 */
     p2m_type_t t;
     CHECK_EQ(get_gfn_query_unlocked(h3, 300, &t), h3->grant_table->shared[1]);
@@ -781,10 +612,8 @@ static void t_hvm_physmap(void)
     CHECK_EQ(list[0], (xen_pfn_t)INVALID_PFN);
     CHECK_EQ(list[1], 300);
     /* A status frame of a v1 table does not exist. */
-    xatp.idx = XENMAPIDX_grant_table_status;
-    va = fix_put(&f.pv, 0, &xatp, sizeof(xatp));
-    CHECK_EQ(hypercall(f.pv.v, __HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-                       va, 0, 0, 0), -XEN_EINVAL);
+    CHECK_EQ(xatp(&f, 3, XENMAPSPACE_grant_table,
+                  XENMAPIDX_grant_table_status, 300), -XEN_EINVAL);
     CHECK_EQ(p2m_audit(f.pv.m, stderr), 0);
     CHECK_EQ(domain_destroy(h3), 0);
     finish(&f);
