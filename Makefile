@@ -142,4 +142,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path '$(BUILD)/xen-checker' -prune -o -name '*.d' -type f -print 2>/dev/null)
