@@ -34,6 +34,7 @@ struct p2m_domain;
 struct shadow_domain;
 struct grant_table;
 struct evtchn_domain;
+struct paging_log_dirty;
 
 /*
  * Hooks of the domain's paging mode (Xen's paging_mode ops), set by the
@@ -95,6 +96,7 @@ struct domain {
                                        by core/mm/p2m.c only */
     struct shadow_domain *shadow;   /* owned by core/shadow */
     const struct paging_hooks *paging_hooks;
+    struct paging_log_dirty *log_dirty; /* owned by core/mm/paging.c */
 
     /* Sharing memory and signals with other domains. */
     struct grant_table *grant_table; /* owned by core/grant */

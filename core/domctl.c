@@ -26,6 +26,7 @@
 #include "core/mm/frame.h"
 #include "core/mm/mm.h"
 #include "core/mm/p2m.h"
+#include "core/mm/paging.h"
 #include "core/mm/private.h"
 #include "core/mm/pv_pt.h"
 #include "core/shadow/shadow.h"
@@ -94,6 +95,7 @@ static void domain_free(struct domain *d)
     p2m_teardown(d);                    /* no-op once destroyed */
     evtchn_domain_free(d);
     gnttab_domain_free(d);
+    paging_log_dirty_free(d);           /* the dirty bitmap, if any */
     free(d);
 }
 
@@ -265,4 +267,10 @@ int domctl_set_hvm_cr3(struct vcpu *v, uint64_t guest_cr3)
     if (!v || v->d->kind != DOMAIN_HVM)
         return -XEN_EINVAL;
     return hvm_set_cr3(v, guest_cr3);
+}
+
+int domctl_shadow_op(struct domain *d, struct xen_domctl_shadow_op *op,
+                     uint8_t *bitmap)
+{
+    return paging_domctl_shadow_op(d, op, bitmap);
 }

@@ -58,6 +58,15 @@ int domctl_set_vcpu_context(struct vcpu *v, mfn_t kernel_root, mfn_t user_root);
 int domctl_set_hvm_cr3(struct vcpu *v, uint64_t guest_cr3);
 
 /*
+ * XEN_DOMCTL_getpageframeinfo3 (core/mm/pfinfo.c): replace each of arr[0..num)
+ * (an mfn for PV, a gfn for HVM, as Xen takes them) with its
+ * XEN_DOMCTL_PFINFO_* word.  -XEN_E2BIG for num > 1024, -XEN_EFAULT for a
+ * NULL arr, -XEN_ESRCH for no domain.  mm.pfinfo_devalidated decides how an
+ * unpinned, devalidated page table reads (docs/pfinfo.md).
+ */
+int domctl_getpageframeinfo3(struct domain *d, xen_pfn_t *arr, uint64_t num);
+
+/*
  * Xen's domain_crash, minimal: hvlab does not stop d; it records that d did
  * something Xen would have crashed it for.  The first reason wins (later
  * calls change nothing); traced hvlab_mm:domain_crash.  The scenario runner
@@ -66,5 +75,12 @@ int domctl_set_hvm_cr3(struct vcpu *v, uint64_t guest_cr3);
 void domain_crash(struct domain *d, const char *reason);
 /* The first reason d was crashed for, or NULL. */
 const char *domain_crashed(const struct domain *d);
+
+/* XEN_DOMCTL_shadow_op, log-dirty ops (OFF, ENABLE_LOGDIRTY, CLEAN, PEEK):
+   core/mm/paging.h paging_domctl_shadow_op.  bitmap: (op->pages + 7) / 8
+   bytes, or NULL for stats only. */
+struct xen_domctl_shadow_op;
+int domctl_shadow_op(struct domain *d, struct xen_domctl_shadow_op *op,
+                     uint8_t *bitmap);
 
 #endif /* HVLAB_CORE_DOMCTL_H */

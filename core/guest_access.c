@@ -12,14 +12,47 @@
  *      before anything is copied.  Otherwise a fault part-way leaves the
  *      pages before it copied (as Xen's copy_to/from_user does).
  *   4. v->in_hypervisor_access is set for the duration of the copy.
+ *   5. Log-dirty (core/mm/paging.c): a copy into a hap domain marks every
+ *      page it wrote (Xen's hvm_copy_to_guest does), and a ram_logdirty
+ *      gfn on the way (data page or guest table written by the walk's A/D
+ *      update) is marked and made ram_rw rather than failing the copy.
+ *      Shadow-mode and PV domains: with their log-dirty (next increment).
  */
 #include <string.h>
 
 #include "core/domain.h"
 #include "core/guest_access.h"
 #include "core/machine.h"
+#include "core/mm/paging.h"
 #include "core/mmu.h"
 #include "core/vcpu.h"
+
+/*
+ * Rule 1, and rule 5's fix-up: a hap walk the p2m refuses only because a
+ * gfn (the data page, or a guest table whose A/D bit the walk sets) is
+ * ram_logdirty is not the guest's error: mark it, make it ram_rw, retry.
+ */
+static uint32_t translate(struct vcpu *v, uint64_t gva, bool to_guest,
+                          mfn_t *mfn)
+{
+    uint32_t access = to_guest ? PFEC_WRITE : 0;
+    if (v->d->paging != PAGING_HAP)
+        return mmu_translate(v, gva, access, mfn);
+    for (unsigned tries = 0; tries < 8; tries++) {     /* 4 tables + data */
+        struct mmu_walk w;
+        struct mmu_npf npf;
+        uint32_t pfec = mmu_walk_hap(v->d->m, v->d->npt_root, v->guest_cr3,
+                                     gva, access, true, &w, &npf);
+        if (pfec == 0) {
+            *mfn = w.mfn;
+            return 0;
+        }
+        if (pfec != MMU_WALK_NPF ||
+            !paging_hap_write_fixup(v->d, npf.gpa >> PAGE_SHIFT))
+            return pfec;
+    }
+    return MMU_WALK_NPF;
+}
 
 /* Copy len bytes between host memory and guest va (to_guest: direction). */
 static int guest_copy(struct vcpu *v, uint64_t gva, void *host, size_t len,
@@ -42,15 +75,18 @@ static int guest_copy(struct vcpu *v, uint64_t gva, void *host, size_t len,
         mfn_t mfn;
         if (chunk > len)
             chunk = len;
-        if (mmu_translate(v, gva, to_guest ? PFEC_WRITE : 0, &mfn) != 0) {
+        if (translate(v, gva, to_guest, &mfn) != 0) {
             rc = -XEN_EFAULT;
             break;
         }
         uint8_t *g = (uint8_t *)mfn_to_virt(m, mfn) + off;
-        if (to_guest)
+        if (to_guest) {
             memcpy(g, p, chunk);
-        else
+            if (v->d->paging == PAGING_HAP)             /* rule 5 */
+                paging_mark_dirty_from(v->d, mfn, LD_SRC_COPY);
+        } else {
             memcpy(p, g, chunk);
+        }
         gva += chunk;
         p += chunk;
         len -= chunk;

@@ -51,6 +51,9 @@ int hvm_set_cr3(struct vcpu *v, uint64_t guest_cr3)
             return -XEN_EINVAL;
         v->guest_cr3 = guest_cr3;
         mmu_load_cr3(v, v->cr3);        /* the flush of a CR3 load */
+        /* Its TLB now caches translations through d's p2m: p2m changes
+           that take rights away must flush it (p2m.c M5). */
+        atomic_fetch_or(&d->dirty_vcpumask, 1ULL << (v->vcpu_id & 63));
         return 0;
     case PAGING_PV:
     default:

@@ -29,6 +29,7 @@ _Static_assert(sizeof(enum ptwr_mode) == sizeof(int), "enum option width");
 _Static_assert(sizeof(enum sched_strategy) == sizeof(int), "enum option width");
 _Static_assert(sizeof(enum p2m_lock_mode) == sizeof(int), "enum option width");
 _Static_assert(sizeof(enum shadow_fastpath_oos) == sizeof(int), "enum option width");
+_Static_assert(sizeof(enum pfinfo_devalidated) == sizeof(int), "enum option width");
 
 struct opt_desc {
     const char *key;
@@ -83,6 +84,15 @@ static const struct opt_desc opt_table[] = {
         .offset = offsetof(struct hv_options, preempt_budget),
         .accepted = "N (0 = never preempt)",
         .meaning = "entries a long operation handles between preemption checks",
+    },
+    {
+        .key = "mm.pfinfo_devalidated", .kind = OPT_ENUM,
+        .offset = offsetof(struct hv_options, pfinfo_devalidated),
+        .names = { "notab", "pt" },
+        .values = { PFINFO_DEVAL_NOTAB, PFINFO_DEVAL_PT },
+        .accepted = "notab|pt",
+        .meaning = "getpageframeinfo3 on a devalidated, unpinned page table: "
+                   "NOTAB (Xen since 0a87e677f4) or its stale type (story D)",
     },
     {
         .key = "sched.strategy", .kind = OPT_ENUM,
@@ -188,6 +198,14 @@ static const struct opt_desc opt_table[] = {
         .meaning = "Xen <= 4.13 (XSA-316): map_grant_ref returns status 1, not "
                    "GNTST_general_error, when the grant entry refuses the pin",
     },
+    {
+        .key = "logdirty.final_marks_grants", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, logdirty_final_marks_grants),
+        .accepted = "on|off",
+        .meaning = "a FINAL log-dirty CLEAN/PEEK first marks every frame with "
+                   "a writable grant pin; Xen does not do this (XEN-NOTES "
+                   "12.E proposes it; default off)",
+    },
 };
 
 void hv_options_default(struct hv_options *o)
@@ -208,6 +226,7 @@ void hv_options_default(struct hv_options *o)
     o->evtchn_max_ports = 1023;         /* Xen's default for a domU */
     o->grant_max_frames = 64;
     o->grant_max_maptrack_frames = 1024;
+    o->pfinfo_devalidated = PFINFO_DEVAL_NOTAB;
 }
 
 static const struct opt_desc *opt_find(const char *key)

@@ -35,6 +35,14 @@ enum p2m_lock_mode {
     P2M_LOCK_NONE   = 1,    /* pre-2011: unlocked lookups, no reference */
 };
 
+/* mm.pfinfo_devalidated: what XEN_DOMCTL_getpageframeinfo3 reports for a
+   page-table-typed frame that is neither validated nor pinned (XEN-NOTES
+   1.6, 8.6; story D, docs/pfinfo.md). */
+enum pfinfo_devalidated {
+    PFINFO_DEVAL_NOTAB = 0, /* Xen since 0a87e677f4 (4.16): NOTAB */
+    PFINFO_DEVAL_PT    = 1, /* before: the stale type bits (e.g. L1TAB) */
+};
+
 struct hv_options {
     enum ptwr_mode ptwr_mode;   /* ptwr.mode */
     bool pv_linear_pt;          /* mm.linear_pt: allow linear page tables */
@@ -70,6 +78,9 @@ struct hv_options {
                                    frames the guest still maps */
     bool grant_xsa316;          /* grant.xsa316: map's _set_status error
                                    path returns status 1 */
+    enum pfinfo_devalidated pfinfo_devalidated; /* mm.pfinfo_devalidated */
+    /* Log-dirty (core/mm/paging.c). */
+    bool logdirty_final_marks_grants; /* logdirty.final_marks_grants */
 };
 
 void hv_options_default(struct hv_options *o);

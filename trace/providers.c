@@ -14,3 +14,4 @@
 #include "trace/hvlab_shadow.h"
 #include "trace/hvlab_grant.h"
 #include "trace/hvlab_evtchn.h"
+#include "trace/hvlab_dirty.h"

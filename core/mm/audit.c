@@ -22,8 +22,15 @@
  *       frame writable.  Shared frames are on no page list and their
  *       p2m references are not seen here, so their counts are left to
  *       the p2m audit (p2m_audit.c).
+ *   U6  Invariant 12: what XEN_DOMCTL_getpageframeinfo3 would report for
+ *       each frame of a domain (pfinfo_classify, the domctl's own rule,
+ *       under the machine's mm.pfinfo_devalidated) names a page-table type
+ *       only if the frame is validated or pinned.  It holds by construction
+ *       with notab (Xen since 0a87e677f4); with pt, an unpinned devalidated
+ *       table (stale type bits, page.h R4) is reported as a violation:
+ *       story D's hazard made visible (docs/pfinfo.md).
  *   Not checkable from a snapshot: 5 and 11 (they are about order; the
- *   trace analysis checks them), 12 (hvlab has no getpageframeinfo yet).
+ *   trace analysis checks them).
  */
 #include <stdlib.h>
 
@@ -35,6 +42,7 @@
 #include "core/mm/history.h"
 #include "core/mm/mm.h"
 #include "core/mm/p2m.h"
+#include "core/mm/pfinfo.h"
 #include "core/mm/pv_pt.h"
 #include "core/vcpu.h"
 
@@ -65,6 +73,7 @@ static const char *const inv_name[23] = {
     [8] = "pinned implies validated and in use",
     [9] = "validated table entries are well-formed",
     [10] = "linear count: entries or uses, not both",
+    [12] = "reported page-table type is validated or pinned",
     [22] = "no writable mapping of a shared (dom_cow) frame",
 };
 
@@ -313,6 +322,12 @@ static void check_frame(struct audit *a, mfn_t mfn)
         violation(a, 4, mfn, "RW mappings found %llu, type count %llu of a "
                   "non-writable type", x->rw_maps, n);
     }
+    /* 12 (U6). */
+    uint32_t rep = pfinfo_classify(c, t, m->opt.pfinfo_devalidated);
+    if (pfinfo_level(rep) && !(t & (PGT_validated | PGT_pinned)))
+        violation(a, 12, mfn, "getpageframeinfo3 reports L%lluTAB for a "
+                  "table neither validated nor pinned (type count %llu)",
+                  pfinfo_level(rep), n);
     if ((t & PGT_partial) && n != 1)
         violation(a, 6, mfn, "partial with type count %llu (want %llu)", n, 1);
     if ((t & PGT_pinned) && (!n || !(t & (PGT_validated | PGT_partial))))

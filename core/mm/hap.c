@@ -36,6 +36,7 @@
 #include "core/machine.h"
 #include "core/mm/hap.h"
 #include "core/mm/p2m.h"
+#include "core/mm/paging.h"
 #include "core/mmu.h"
 #include "core/npt.h"
 #include "core/traps.h"
@@ -46,8 +47,8 @@ _Atomic uint64_t hap_dirty_marked;
 
 void hap_mark_dirty(struct domain *d, pfn_t gfn)
 {
-    (void)d; (void)gfn;     /* log-dirty bitmap: a later issue */
     atomic_fetch_add_explicit(&hap_dirty_marked, 1, memory_order_relaxed);
+    paging_mark_pfn_dirty(d, gfn, LD_SRC_FAULT);    /* core/mm/paging.c */
 }
 
 static const char *type_name(unsigned t)

@@ -20,8 +20,8 @@ enum pf_outcome hap_nested_fault(struct vcpu *v, uint64_t gpa, uint64_t gla,
 
 /*
  * Log-dirty call point: a write to a p2m_ram_logdirty gfn is about to make
- * it writable again.  Log-dirty tracking (the dirty bitmap) is a later
- * issue; today this counts the pages seen (hap_dirty_marked).
+ * it writable again: the gfn is marked in the dirty bitmap
+ * (paging_mark_pfn_dirty, source fault); hap_dirty_marked counts the calls.
  */
 void hap_mark_dirty(struct domain *d, pfn_t gfn);
 extern _Atomic uint64_t hap_dirty_marked;

@@ -599,6 +599,12 @@ void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
     p2m_for_each_leaf(d, change_one_leaf, &g);
     TRC(hvlab_p2m, type_change_global, (uint8_t)d->m->host_id, d->domid,
         (uint8_t)ot, (uint8_t)nt, g.nr);
+    /* M5, once for the whole walk: no vCPU may keep a translation with
+       the rights the old type gave. */
+    uint64_t mask = atomic_load(&d->dirty_vcpumask);
+    if (g.nr && mask)
+        pt_flush_vcpus(d, current && current->d == d ? current : NULL,
+                       mask, MMU_FLUSH_ALL_VA, TLBF_ALL, TLBR_P2M);
     p2m_unlock(d);
 }
 

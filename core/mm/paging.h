@@ -1,19 +1,67 @@
 /*
- * core/mm/paging.h - log-dirty entry points of the paging layer.
- *
- * Only the marking call exists yet: its callers (grant unmap/copy,
- * core/grant) must mark in the right places before log-dirty lands.
+ * core/mm/paging.h - log-dirty: the per-domain dirty bitmap, its marks and
+ * XEN_DOMCTL_shadow_op's log-dirty operations (core/mm/paging.c; the
+ * rules are there, docs/logdirty.md tells the story).
  */
 #ifndef HVLAB_CORE_MM_PAGING_H
 #define HVLAB_CORE_MM_PAGING_H
 
+#include <stdint.h>
+#include <stdio.h>
+
+#include <xen/xen.h>
+#include <xen/domctl.h>         /* struct xen_domctl_shadow_op (__XEN_TOOLS__) */
+
 #include "core/types.h"
 
 struct domain;
+struct machine;
 
-/* A frame of d was written by an agent its own paging cannot see. */
+/* Who wrote the page (traced as hvlab_dirty:mark.source). */
+enum paging_dirty_source {
+    LD_SRC_FAULT = 0,       /* the guest's own write, caught by a fault */
+    LD_SRC_COPY = 1,        /* the hypervisor wrote for the guest */
+    LD_SRC_GRANT = 2,       /* through a grant: writable unmap or copy */
+    LD_SRC_FINAL_GRANT = 3, /* FINAL clean's writable-pin sweep (option) */
+};
+
+/* A frame of d was written by an agent its own paging cannot see (grant
+   code).  A no-op unless log-dirty is on and d owns mfn; the pfn comes from
+   the M2P (invalid and shared entries are ignored). */
 void paging_mark_dirty(struct domain *d, mfn_t mfn);
-/* Marks made for d so far (tests). */
+void paging_mark_dirty_from(struct domain *d, mfn_t mfn,
+                            enum paging_dirty_source src);
+/* The same, for a pfn known already (hap write faults: the gfn). */
+void paging_mark_pfn_dirty(struct domain *d, pfn_t pfn,
+                           enum paging_dirty_source src);
+/* paging_mark_dirty calls made for d so far, log-dirty on or not (tests). */
 uint64_t paging_dirty_marks(const struct domain *d);
+
+bool paging_log_dirty_enabled(const struct domain *d);
+
+/*
+ * XEN_DOMCTL_shadow_op, the log-dirty ops: OFF, ENABLE_LOGDIRTY, CLEAN,
+ * PEEK (others: -XEN_EINVAL).  bitmap: the toolstack's buffer of
+ * (op->pages + 7) / 8 bytes, or NULL for stats only (Xen's null handle).
+ * 0 or -XEN_EINVAL / EOPNOTSUPP / EBUSY / ENOMEM.
+ */
+int paging_domctl_shadow_op(struct domain *d, struct xen_domctl_shadow_op *op,
+                            uint8_t *bitmap);
+
+/* The bound on bitmap nodes (Xen takes them from the paging pool);
+   default PAGING_LD_POOL_DEFAULT.  -XEN_EINVAL below the nodes in use. */
+#define PAGING_LD_POOL_DEFAULT  1024u
+int paging_log_dirty_set_pool(struct domain *d, unsigned nodes);
+unsigned paging_log_dirty_nodes(const struct domain *d);
+
+/* Hypervisor write into a hap domain's ram_logdirty gfn (copy_to_guest):
+   mark it and make it ram_rw.  true when gfn was such a gfn (retry). */
+bool paging_hap_write_fixup(struct domain *d, pfn_t gfn);
+
+/* Domain destruction: free the bitmap (log-dirty off without flipping). */
+void paging_log_dirty_free(struct domain *d);
+
+/* Section 11 invariants 27-29 as far as state shows them: see paging.c. */
+unsigned paging_audit(struct machine *m, FILE *out);
 
 #endif /* HVLAB_CORE_MM_PAGING_H */

@@ -49,7 +49,7 @@ fi
 report $ok "p2m.lock=none, det seed 1 with the plan: the mapper wrote a frame that no longer backed its gfn, and the report names it" "$out"
 
 # 6: the sharing variant's none run: an RW mapping of a dom_cow frame.
-out=$("$HVLAB" run "$SHR" --sched det --seed 1 --inject "$PLAN" \
+out=$("$HVLAB" run "$SHR" --sched det --seed 2 --inject "$PLAN" \
       --set p2m.lock=none 2>&1); rc=$?
 ok=0
 if [ $rc -eq 1 ] && grep -q 'audit-clean: BROKEN' <<<"$out" &&
@@ -57,7 +57,7 @@ if [ $rc -eq 1 ] && grep -q 'audit-clean: BROKEN' <<<"$out" &&
    grep -q 'M2P gives that frame to sharing (dom_cow)' <<<"$out"; then
     ok=1
 fi
-report $ok "p2m.lock=none, sharing, det seed 1: the audit finds an RW mapping of a shared (dom_cow) frame and names it" "$out"
+report $ok "p2m.lock=none, sharing, det seed 2: the audit finds an RW mapping of a shared (dom_cow) frame and names it" "$out"
 
 # 3, 7: explore with none finds the race.
 for scn in "$SCN" "$SHR"; do

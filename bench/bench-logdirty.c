@@ -1,0 +1,176 @@
+/*
+ * bench/bench-logdirty.c - what log-dirty costs a hap guest's writes, and
+ * what a CLEAN of a 1 GiB domain's bitmap costs.
+ *
+ * Figures (best of RUNS runs, same process):
+ *   ld_write_off_ns        a guest 8-byte store (mmu_store as the guest's
+ *                          vCPU) to a page it has written before, log-dirty
+ *                          off: the baseline
+ *   ld_write_first_ns      the first store to a page after CLEAN: nested
+ *                          fault, mark, ram_logdirty -> ram_rw, retry
+ *   ld_write_first_ratio   first / off
+ *   ld_write_later_ns      a later store to the same page, log-dirty on
+ *   ld_write_later_ratio   later / off
+ *   ld_clean_1g_us         CLEAN of a 1 GiB domain (262144 pfns) with every
+ *                          bit set: copy out, zero the leaves, and the
+ *                          re-arm walk over the p2m, which finds no ram_rw
+ *                          entry (the marks were made without writes)
+ *   ld_clean_1g_rearm_us   the same CLEAN when every gfn was written (all
+ *                          ram_rw): copy, zero and re-flip 262144 entries
+ * No trace session: each tracepoint is its disabled branch.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <xen/xen.h>
+#include <xen/domctl.h>
+
+#include "core/domain.h"
+#include "core/domctl.h"
+#include "core/machine.h"
+#include "core/mm/p2m.h"
+#include "core/mm/paging.h"
+#include "core/mmu.h"
+#include "core/options.h"
+#include "core/pte.h"
+#include "core/vcpu.h"
+
+#define RUNS        5
+#define NDATA       256             /* pages written per round */
+#define DATA        16
+#define VA_BASE     0x40000000ULL
+#define PTE_FLAGS   (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY)
+#define GIB_PAGES   (1ULL << 18)
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench-logdirty: %s failed\n", what);
+    exit(1);
+}
+
+static int sop(struct domain *d, uint32_t op, uint8_t *bm, uint64_t pages)
+{
+    struct xen_domctl_shadow_op o = { .op = op, .pages = pages };
+    current = NULL;
+    return domctl_shadow_op(d, &o, bm);
+}
+
+/* A hap domain whose gfns DATA.. are mapped at VA_BASE + i pages. */
+static struct domain *make_small(struct machine **mp)
+{
+    struct hv_options o;
+    hv_options_default(&o);
+    struct domain *d = NULL;
+    struct domain_config dc = { .kind = DOMAIN_HVM, .nr_vcpus = 1,
+                                .max_pages = DATA + NDATA, .domid = 1,
+                                .paging = PAGING_HAP };
+    static mfn_t mfn[DATA + NDATA];
+    if (machine_create(64ULL << 20, 0, &o, mp) || domain_create(*mp, &dc, &d) ||
+        domctl_populate(d, 0, DATA + NDATA, mfn))
+        die("set-up");
+    uint64_t *l4 = domctl_map_foreign(d, mfn[1]), *l3 = domctl_map_foreign(d, mfn[2]);
+    uint64_t *l2 = domctl_map_foreign(d, mfn[3]), *l1 = domctl_map_foreign(d, mfn[4]);
+    l4[0] = (2ULL << PAGE_SHIFT) | PTE_FLAGS;
+    l3[1] = (3ULL << PAGE_SHIFT) | PTE_FLAGS;
+    l2[0] = (4ULL << PAGE_SHIFT) | PTE_FLAGS;
+    for (unsigned i = 0; i < NDATA; i++)
+        l1[i] = ((uint64_t)(DATA + i) << PAGE_SHIFT) | PTE_FLAGS;
+    if (domctl_set_hvm_cr3(d->vcpu[0], 1ULL << PAGE_SHIFT))
+        die("cr3");
+    return d;
+}
+
+/* ns per store over one round of NDATA stores. */
+static double round_ns(struct domain *d, uint64_t val)
+{
+    struct vcpu *v = d->vcpu[0];
+    current = v;
+    double t0 = now_ns();
+    for (unsigned i = 0; i < NDATA; i++)
+        if (mmu_store(v, VA_BASE + i * PAGE_SIZE, 8, val) != MMU_OK)
+            die("store");
+    double t = (now_ns() - t0) / NDATA;
+    current = NULL;
+    return t;
+}
+
+static double best(double a, double b) { return a < b ? a : b; }
+
+int main(void)
+{
+    struct machine *m;
+    struct domain *d = make_small(&m);
+    double off = 1e18, first = 1e18, later = 1e18;
+
+    (void)round_ns(d, 1);                       /* warm the TLB */
+    for (int r = 0; r < RUNS; r++)
+        off = best(off, round_ns(d, 2));
+    if (sop(d, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0))
+        die("enable");
+    for (int r = 0; r < RUNS; r++) {
+        if (sop(d, XEN_DOMCTL_SHADOW_OP_CLEAN, NULL, 0))
+            die("clean");
+        first = best(first, round_ns(d, 3));
+        later = best(later, round_ns(d, 4));
+    }
+    domain_destroy(d);
+    machine_destroy(m);
+
+    /* 1 GiB. */
+    struct hv_options o;
+    hv_options_default(&o);
+    struct domain_config dc = { .kind = DOMAIN_HVM, .nr_vcpus = 1,
+                                .max_pages = GIB_PAGES, .domid = 1,
+                                .paging = PAGING_HAP };
+    if (machine_create((GIB_PAGES << PAGE_SHIFT) + (256ULL << 20), 0, &o, &m) ||
+        domain_create(m, &dc, &d) || domctl_populate(d, 0, GIB_PAGES, NULL))
+        die("1 GiB set-up");
+    uint8_t *bm = malloc(GIB_PAGES / 8);
+    if (!bm || sop(d, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0))
+        die("1 GiB enable");
+    double clean = 1e18, rearm = 1e18;
+    for (int r = 0; r < RUNS; r++) {
+        for (pfn_t p = 0; p < GIB_PAGES; p++)
+            paging_mark_pfn_dirty(d, p, LD_SRC_COPY);
+        double t0 = now_ns();
+        if (sop(d, XEN_DOMCTL_SHADOW_OP_CLEAN, bm, GIB_PAGES))
+            die("1 GiB clean");
+        clean = best(clean, (now_ns() - t0) / 1e3);
+    }
+    for (int r = 0; r < RUNS; r++) {
+        for (pfn_t p = 0; p < GIB_PAGES; p++)
+            paging_mark_pfn_dirty(d, p, LD_SRC_COPY);
+        p2m_change_entry_type_global(d, p2m_ram_logdirty, p2m_ram_rw);
+        double t0 = now_ns();
+        if (sop(d, XEN_DOMCTL_SHADOW_OP_CLEAN, bm, GIB_PAGES))
+            die("1 GiB clean");
+        rearm = best(rearm, (now_ns() - t0) / 1e3);
+    }
+
+    printf("figure ld_write_off_ns: %.1f ns   [baseline: log-dirty off]\n", off);
+    printf("figure ld_write_first_ns: %.1f ns   [first write after CLEAN: "
+           "fault + mark + flip]\n", first);
+    printf("figure ld_write_first_ratio: %.1f x   [vs off, same run]\n",
+           first / off);
+    printf("figure ld_write_later_ns: %.1f ns   [log-dirty on, page rw]\n",
+           later);
+    printf("figure ld_write_later_ratio: %.2f x   [goal <= 1.2]   "
+           "[vs off, same run]\n", later / off);
+    printf("figure ld_clean_1g_us: %.0f us   [262144 pfns all dirty, "
+           "bitmap + a re-arm walk that flips nothing]\n", clean);
+    printf("figure ld_clean_1g_rearm_us: %.0f us   [the same + 262144 "
+           "entries re-flipped rw -> logdirty]\n", rearm);
+    free(bm);
+    domain_destroy(d);
+    machine_destroy(m);
+    return 0;
+}

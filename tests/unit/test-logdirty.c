@@ -1,0 +1,417 @@
+/*
+ * tests/unit/test-logdirty.c - log-dirty on a hap domain: the bitmap, the
+ * shadow_op log-dirty ops, the write-fault marks and flips, hypervisor
+ * copies, the error paths, teardown (core/mm/paging.c rules L1-L6).
+ *
+ * Fixture: pv_fixture's privileged PV domain (the toolstack; `current` is
+ * its vCPU while shadow_op runs) plus a hap domain made here whose guest
+ * page tables (gfns 1-4, A and D preset so walks write nothing) map
+ * VA_BASE + i * 4K -> gfn DATA + i.  Every test ends with the audits
+ * clean and every frame back.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <xen/xen.h>
+#include <xen/domctl.h>
+
+#include "core/domctl.h"
+#include "core/guest_access.h"
+#include "core/mm/p2m.h"
+#include "core/mm/paging.h"
+#include "core/mmu.h"
+#include "core/pte.h"
+#include "inject/inject.h"
+#include "tests/unit/grant_fixture.h"
+
+#define HVM_DOMID   2
+#define HVM_PAGES   64
+#define DATA        16              /* first data gfn */
+#define NDATA       16
+#define VA_BASE     0x40000000ULL   /* L4 0, L3 1, L2 0, L1 i */
+#define PTE_FLAGS   (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY)
+
+struct ld_fix {
+    struct pv_fixture pv;
+    struct domain *h;
+    mfn_t mfn[HVM_PAGES];
+};
+
+static void put_pte(struct ld_fix *f, pfn_t table, unsigned slot, pfn_t to)
+{
+    uint64_t *t = domctl_map_foreign(f->h, f->mfn[table]);
+    REQUIRE(t);
+    t[slot] = ((uint64_t)to << PAGE_SHIFT) | PTE_FLAGS;
+}
+
+static void ld_setup(struct ld_fix *f)
+{
+    FIX_REQUIRE(fix_setup(&f->pv, NULL) == 0);
+    struct domain_config dc = {
+        .kind = DOMAIN_HVM, .nr_vcpus = 1, .max_pages = HVM_PAGES,
+        .domid = HVM_DOMID, .paging = PAGING_HAP,
+    };
+    FIX_REQUIRE(domain_create(f->pv.m, &dc, &f->h) == 0);
+    FIX_REQUIRE(domctl_populate(f->h, 0, DATA + NDATA, f->mfn) == 0);
+    put_pte(f, 1, 0, 2);
+    put_pte(f, 2, 1, 3);
+    put_pte(f, 3, 0, 4);
+    for (unsigned i = 0; i < NDATA; i++)
+        put_pte(f, 4, i, DATA + i);
+    FIX_REQUIRE(domctl_set_hvm_cr3(f->h->vcpu[0], 1ULL << PAGE_SHIFT) == 0);
+}
+
+static unsigned ld_audits(struct ld_fix *f)
+{
+    unsigned n = p2m_audit(f->pv.m, NULL) + paging_audit(f->pv.m, NULL);
+    if (n) {
+        p2m_audit(f->pv.m, stderr);
+        paging_audit(f->pv.m, stderr);
+    }
+    return n + fix_audit(&f->pv);
+}
+
+static void ld_finish(struct ld_fix *f)
+{
+    CHECK_EQ(ld_audits(f), 0);
+    CHECK_EQ(fix_teardown(&f->pv), 0);
+}
+
+/* The guest's own access, as its vCPU. */
+static int gstore(struct ld_fix *f, unsigned i, uint64_t val)
+{
+    struct vcpu *was = current;
+    current = f->h->vcpu[0];
+    int rc = mmu_store(f->h->vcpu[0], VA_BASE + i * PAGE_SIZE, 8, val);
+    current = was;
+    return rc;
+}
+
+static int gload(struct ld_fix *f, unsigned i, uint64_t *val)
+{
+    struct vcpu *was = current;
+    current = f->h->vcpu[0];
+    int rc = mmu_load(f->h->vcpu[0], VA_BASE + i * PAGE_SIZE, 8, val);
+    current = was;
+    return rc;
+}
+
+static int sop(struct ld_fix *f, uint32_t op, uint32_t mode, uint8_t *bm,
+               struct xen_domctl_shadow_op *out)
+{
+    struct xen_domctl_shadow_op o = { .op = op, .mode = mode,
+                                      .pages = HVM_PAGES };
+    int rc = domctl_shadow_op(f->h, &o, bm);
+    if (out)
+        *out = o;
+    return rc;
+}
+
+static bool bit(const uint8_t *bm, pfn_t p) { return bm[p / 8] >> (p % 8) & 1; }
+
+static unsigned bits(const uint8_t *bm)
+{
+    unsigned n = 0;
+    for (pfn_t p = 0; p < HVM_PAGES; p++)
+        n += bit(bm, p);
+    return n;
+}
+
+static unsigned count_type(struct ld_fix *f, p2m_type_t want)
+{
+    unsigned n = 0;
+    for (pfn_t g = 0; g < HVM_PAGES; g++) {
+        p2m_type_t t;
+        (void)get_gfn_query_unlocked(f->h, g, &t);
+        n += t == want;
+    }
+    return n;
+}
+
+static void t_enable_flips(void)
+{
+    struct ld_fix f;
+    ld_setup(&f);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, NULL), 0);
+    CHECK(paging_log_dirty_enabled(f.h));
+    CHECK_EQ(count_type(&f, p2m_ram_logdirty), DATA + NDATA);
+    CHECK_EQ(count_type(&f, p2m_ram_rw), 0);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, NULL),
+             -XEN_EINVAL);
+    CHECK_EQ(ld_audits(&f), 0);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, 0, NULL, NULL), 0);
+    CHECK_EQ(count_type(&f, p2m_ram_rw), DATA + NDATA);
+    CHECK_EQ(count_type(&f, p2m_ram_logdirty), 0);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, 0, NULL, NULL), 0);
+    ld_finish(&f);
+}
+
+static void t_writes_mark(void)
+{
+    struct ld_fix f;
+    ld_setup(&f);
+    uint64_t v;
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, NULL), 0);
+    CHECK_EQ(gstore(&f, 2, 0x22), MMU_OK);
+    CHECK_EQ(gstore(&f, 2, 0x23), MMU_OK);      /* rw now: no second fault */
+    CHECK_EQ(gstore(&f, 5, 0x55), MMU_OK);
+    CHECK_EQ(gload(&f, 7, &v), MMU_OK);         /* reads mark nothing */
+    p2m_type_t t;
+    (void)get_gfn_query_unlocked(f.h, DATA + 2, &t);
+    CHECK_EQ(t, p2m_ram_rw);
+    (void)get_gfn_query_unlocked(f.h, DATA + 7, &t);
+    CHECK_EQ(t, p2m_ram_logdirty);
+    uint8_t bm[HVM_PAGES / 8] = { 0 };
+    struct xen_domctl_shadow_op o;
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, &o), 0);
+    CHECK_EQ(bits(bm), 2);
+    CHECK(bit(bm, DATA + 2) && bit(bm, DATA + 5));
+    CHECK_EQ(o.stats.dirty_count, 2);
+    CHECK_EQ(o.stats.fault_count, 2);
+    CHECK_EQ(o.pages, HVM_PAGES);
+    memset(bm, 0, sizeof(bm));                  /* PEEK did not clear */
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN, 0, bm, &o), 0);
+    CHECK_EQ(bits(bm), 2);
+    CHECK_EQ(o.stats.dirty_count, 2);
+    (void)get_gfn_query_unlocked(f.h, DATA + 2, &t);
+    CHECK_EQ(t, p2m_ram_logdirty);              /* re-armed */
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, &o), 0);
+    CHECK_EQ(bits(bm), 0);
+    CHECK_EQ(o.stats.dirty_count, 0);
+    CHECK_EQ(gstore(&f, 2, 0x24), MMU_OK);      /* faults and marks again */
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN,
+                 XEN_DOMCTL_SHADOW_LOGDIRTY_FINAL, bm, &o), 0);
+    CHECK_EQ(bits(bm), 1);
+    CHECK(bit(bm, DATA + 2));
+    CHECK_EQ(o.stats.fault_count, 1);
+    CHECK_EQ(gload(&f, 2, &v), MMU_OK);
+    CHECK_EQ(v, 0x24);
+    CHECK_EQ(ld_audits(&f), 0);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, 0, NULL, NULL), 0);
+    CHECK_EQ(count_type(&f, p2m_ram_logdirty), 0);
+    ld_finish(&f);
+}
+
+static void t_errors(void)
+{
+    struct ld_fix f;
+    ld_setup(&f);
+    uint8_t bm[HVM_PAGES / 8];
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, NULL), 0);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN, 2, bm, NULL), -XEN_EINVAL);
+    CHECK_EQ(sop(&f, 99, 0, bm, NULL), -XEN_EINVAL);
+    /* Pool exhaustion: the path to a leaf needs 4 nodes. */
+    CHECK_EQ(paging_log_dirty_set_pool(f.h, 2), 0);
+    CHECK_EQ(gstore(&f, 1, 1), MMU_OK);         /* the write completes */
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, NULL), -XEN_ENOMEM);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN, 0, bm, NULL), -XEN_ENOMEM);
+    CHECK_EQ(paging_log_dirty_set_pool(f.h, 1), -XEN_EINVAL); /* in use */
+    CHECK_EQ(ld_audits(&f), 0);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, 0, NULL, NULL), 0);
+    CHECK_EQ(paging_log_dirty_set_pool(f.h, PAGING_LD_POOL_DEFAULT), 0);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, NULL), 0);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, NULL), 0);
+    /* A paging op on itself. */
+    struct vcpu *was = current;
+    current = f.h->vcpu[0];
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, NULL), -XEN_EINVAL);
+    current = was;
+    /* PV: log-dirty lives in shadow paging, the next increment. */
+    struct xen_domctl_shadow_op o = {
+        .op = XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY };
+    current = NULL;
+    CHECK_EQ(domctl_shadow_op(f.pv.d, &o, NULL), -XEN_EOPNOTSUPP);
+    current = was;
+    CHECK(!paging_log_dirty_enabled(f.pv.d));
+    ld_finish(&f);
+}
+
+static void t_copy_marks(void)
+{
+    struct ld_fix f;
+    ld_setup(&f);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, NULL), 0);
+    uint8_t src[PAGE_SIZE + 16];
+    memset(src, 0xab, sizeof(src));
+    /* Straddles data pages 3 and 4. */
+    CHECK_EQ(copy_to_guest(f.h->vcpu[0], VA_BASE + 3 * PAGE_SIZE + 8, src,
+                           PAGE_SIZE), 0);
+    uint8_t bm[HVM_PAGES / 8] = { 0 };
+    struct xen_domctl_shadow_op o;
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN, 0, bm, &o), 0);
+    CHECK_EQ(bits(bm), 2);
+    CHECK(bit(bm, DATA + 3) && bit(bm, DATA + 4));
+    CHECK_EQ(o.stats.fault_count, 0);
+    uint8_t back[16];
+    CHECK_EQ(copy_from_guest(f.h->vcpu[0], back, VA_BASE + 4 * PAGE_SIZE, 8), 0);
+    CHECK_EQ(back[0], 0xab);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, &o), 0);
+    CHECK_EQ(bits(bm), 0);                      /* reads mark nothing */
+    /* A frame mark (the grant path): the M2P gives the pfn. */
+    paging_mark_dirty(f.h, f.mfn[DATA + 9]);
+    paging_mark_dirty(f.h, f.pv.d->shared_info_mfn);     /* not d's */
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, &o), 0);
+    CHECK_EQ(bits(bm), 1);
+    CHECK(bit(bm, DATA + 9));
+    ld_finish(&f);
+}
+
+static void t_teardown_on(void)
+{
+    struct ld_fix f;
+    ld_setup(&f);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, NULL), 0);
+    for (unsigned i = 0; i < NDATA; i++)
+        CHECK_EQ(gstore(&f, i, i), MMU_OK);
+    CHECK(paging_log_dirty_nodes(f.h) >= 4);
+    CHECK_EQ(ld_audits(&f), 0);
+    struct vcpu *was = current;
+    current = NULL;
+    CHECK_EQ(domain_destroy(f.h), 0);
+    current = was;
+    ld_finish(&f);                                 /* every frame is back */
+}
+
+/* A hap granter: a writable grant unmapped by a PV grantee, and a grant
+   copy into its frame, mark the frame (XEN-NOTES 6.7); mapping does not. */
+static void t_grant_marks(void)
+{
+    struct gf f;
+    gsetup(&f);
+    struct domain *h3 = hvm_new(&f, 3);
+    mfn_t m5, m6;
+    CHECK_EQ(domctl_populate(h3, 5, 1, &m5), 0);
+    CHECK_EQ(domctl_populate(h3, 6, 1, &m6), 0);
+    CHECK_EQ(xatp(&f, 3, XENMAPSPACE_grant_table, 0, 40), 0);
+    p2m_type_t t;
+    mfn_t table = get_gfn_query_unlocked(h3, 40, &t);
+    REQUIRE(table != INVALID_MFN);
+    grant(&f, table, 1, FIX_DOMID, 5, GTF_permit_access);
+    grant(&f, table, 2, FIX_DOMID, 6, GTF_permit_access);
+    struct xen_domctl_shadow_op o = {
+        .op = XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY };
+    CHECK_EQ(domctl_shadow_op(h3, &o, NULL), 0);
+    grant_handle_t h;
+    CHECK_EQ(map(&f, 3, 1, GNTMAP_host_map, MAP_VA(0), &h, NULL), GNTST_okay);
+    uint8_t bm[8] = { 0 };
+    o = (struct xen_domctl_shadow_op){ .op = XEN_DOMCTL_SHADOW_OP_PEEK,
+                                       .pages = 64 };
+    CHECK_EQ(domctl_shadow_op(h3, &o, bm), 0);
+    CHECK_EQ(o.stats.dirty_count, 0);           /* none at map time */
+    /* FINAL: Xen does not mark writable grant pins (default off) ... */
+    o = (struct xen_domctl_shadow_op){ .op = XEN_DOMCTL_SHADOW_OP_CLEAN,
+        .mode = XEN_DOMCTL_SHADOW_LOGDIRTY_FINAL, .pages = 64 };
+    CHECK_EQ(domctl_shadow_op(h3, &o, bm), 0);
+    CHECK_EQ(bm[0], 0);
+    /* ... logdirty.final_marks_grants=on does (XEN-NOTES 12.E). */
+    f.pv.m->opt.logdirty_final_marks_grants = true;
+    CHECK_EQ(domctl_shadow_op(h3, &o, bm), 0);
+    CHECK_EQ(bm[0], 1u << 5);
+    CHECK_EQ(o.stats.dirty_count, 1);
+    f.pv.m->opt.logdirty_final_marks_grants = false;
+    o = (struct xen_domctl_shadow_op){ .op = XEN_DOMCTL_SHADOW_OP_PEEK,
+                                       .pages = 64 };
+    CHECK_EQ(unmap(&f, MAP_VA(0), 0, h), GNTST_okay);
+    CHECK_EQ(domctl_shadow_op(h3, &o, bm), 0);
+    CHECK_EQ(o.stats.dirty_count, 1);
+    CHECK_EQ(bm[0], 1u << 5);                   /* writable unmap */
+    struct gnttab_copy op = {
+        .source = { .u.gmfn = fix_spare(&f.pv, 3), .domid = DOMID_SELF },
+        .dest = { .u.ref = 2, .domid = 3, .offset = 0 },
+        .len = 64, .flags = GNTCOPY_dest_gref,
+    };
+    CHECK_EQ(copy(&f, &op), GNTST_okay);
+    o.op = XEN_DOMCTL_SHADOW_OP_CLEAN;
+    CHECK_EQ(domctl_shadow_op(h3, &o, bm), 0);
+    CHECK_EQ(bm[0], (1u << 5) | (1u << 6));     /* + the copy's dest */
+    CHECK_EQ(paging_audit(f.pv.m, stderr), 0);
+    CHECK_EQ(domain_destroy(h3), 0);            /* log-dirty still on */
+    finish(&f);
+}
+
+/* At logdirty.clean.before_copy (a yield binding: this hook runs there), a
+   CLEAN holds the domain's op: a second op is -EBUSY, and a mark made now
+   lands in the round being cleaned. */
+static struct ld_fix *busy_fix;
+static int busy_rc = 1;
+
+static void busy_hook(void)
+{
+    uint8_t bm[HVM_PAGES / 8];
+    busy_rc = sop(busy_fix, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, NULL);
+    paging_mark_dirty(busy_fix->h, busy_fix->mfn[DATA + 7]);
+}
+
+static void t_busy_and_race(void)
+{
+    struct ld_fix f;
+    ld_setup(&f);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, NULL), 0);
+    char err[256];
+    struct inj_plan *p = inj_plan_new();
+    REQUIRE(inj_plan_add(p, "logdirty.clean.before_copy:yield", NULL, 0, err,
+                         sizeof(err)) == 0);
+    void (*was)(void) = inj_yield_hook;
+    busy_fix = &f;
+    inj_yield_hook = busy_hook;
+    REQUIRE(inj_run_begin(p, 1) == 0);
+    uint8_t bm[HVM_PAGES / 8] = { 0 };
+    struct xen_domctl_shadow_op o;
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN, 0, bm, &o), 0);
+    inj_run_end();
+    inj_yield_hook = was;
+    CHECK_EQ(busy_rc, -XEN_EBUSY);
+    CHECK_EQ(bits(bm), 1);                      /* the racing mark */
+    CHECK(bit(bm, DATA + 7));
+    CHECK_EQ(o.stats.dirty_count, 1);
+    CHECK_EQ(inj_point_fires(INJP_logdirty_clean_before_copy), 1);
+    inj_plan_free(p);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, NULL), 0); /* free */
+    ld_finish(&f);
+}
+
+/* p2m.c M5 reaches a hap vCPU: once it loaded CR3, a p2m change that takes
+   its write right away flushes its TLB, so the next store re-walks. */
+static void t_p2m_change_flushes_hap_vcpu(void)
+{
+    struct ld_fix f;
+    ld_setup(&f);
+    CHECK(atomic_load(&f.h->dirty_vcpumask) & 1);
+    CHECK_EQ(gstore(&f, 0, 1), MMU_OK);                 /* TLB: writable */
+    p2m_lock(f.h);
+    CHECK_EQ(p2m_change_type_one(f.h, DATA, p2m_ram_rw, p2m_ram_ro), 0);
+    p2m_unlock(f.h);
+    uint64_t before = f.h->vcpu[0]->nr_faults;
+    CHECK_EQ(gstore(&f, 0, 2), MMU_OK);                 /* ram_ro: dropped */
+    CHECK(f.h->vcpu[0]->nr_faults > before);            /* it re-walked */
+    uint64_t val = 0;
+    CHECK_EQ(gload(&f, 0, &val), MMU_OK);
+    CHECK_EQ(val, 1);
+    ld_finish(&f);
+}
+
+static const struct test tests[] = {
+    { "a p2m change that takes a right away flushes a hap vCPU that loaded CR3 (the stale writable TLB entry is gone)", t_p2m_change_flushes_hap_vcpu },
+    { "enabling log-dirty flips every ram_rw gfn to ram_logdirty; enabling "
+      "again is -EINVAL; OFF flips them all back (OFF when off is 0)",
+      t_enable_flips },
+    { "guest writes fault once and mark exactly the gfns written, reads mark "
+      "nothing; PEEK does not clear, CLEAN returns, clears and re-arms; a "
+      "write after CLEAN faults and marks again; FINAL works",
+      t_writes_mark },
+    { "bad mode or op is -EINVAL, an exhausted bitmap pool makes CLEAN/PEEK "
+      "-ENOMEM until OFF, an op on itself is -EINVAL, PV is -EOPNOTSUPP",
+      t_errors },
+    { "copy_to_guest into a hap domain marks each page written; a frame "
+      "mark goes through the M2P and ignores frames d does not own",
+      t_copy_marks },
+    { "destroying a domain with log-dirty on frees the bitmap and every "
+      "frame comes back", t_teardown_on },
+    { "a writable grant unmap and a grant copy into a hap granter's frame "
+      "mark it; the map itself does not; a FINAL clean marks writable pins "
+      "only with logdirty.final_marks_grants=on", t_grant_marks },
+    { "a second shadow_op while a CLEAN runs is -EBUSY; a mark racing the "
+      "CLEAN before its copy is returned by it", t_busy_and_race },
+};
+
+TEST_MAIN(tests)
