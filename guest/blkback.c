@@ -145,22 +145,6 @@ static void be_error(struct gcpu *c, struct be_dev *d, const char *what,
          rc);
 }
 
-static uint64_t xb_get(struct gcpu *c, const char *dir, const char *key,
-                       uint64_t dflt)
-{
-    char p[XENBUS_PATH_MAX + 32];
-    uint64_t v;
-    snprintf(p, sizeof(p), "%s/%s", dir, key);
-    return xenbus_read_u64(c->g->wl.xenbus, p, &v) == 0 ? v : dflt;
-}
-
-static int xb_put(struct gcpu *c, const char *dir, const char *key, uint64_t v)
-{
-    char p[XENBUS_PATH_MAX + 32];
-    snprintf(p, sizeof(p), "%s/%s", dir, key);
-    return xenbus_printf(c->g->wl.xenbus, p, "%llu", (unsigned long long)v);
-}
-
 /* Unmap n mappings; free the slots of those that went (rule 2). */
 static void be_unmap(struct gcpu *c, struct be_dev *d, struct gnt_map *m,
                      unsigned n)
@@ -209,11 +193,11 @@ static void be_add(struct gcpu *c, struct blkback *b, unsigned fe,
         xenbus_switch_state(g->wl.xenbus, d->dir, XenbusStateClosed);
         return;
     }
-    int rc = xb_put(c, d->dir, "sectors", sectors);
+    int rc = xenbus_put_u64(c->g->wl.xenbus, d->dir, "sectors", sectors);
     if (rc == 0)
-        rc = xb_put(c, d->dir, "sector-size", BLK_SECTOR_SIZE);
+        rc = xenbus_put_u64(c->g->wl.xenbus, d->dir, "sector-size", BLK_SECTOR_SIZE);
     if (rc == 0)
-        rc = xb_put(c, d->dir, "feature-persistent",
+        rc = xenbus_put_u64(c->g->wl.xenbus, d->dir, "feature-persistent",
                     g->opt.blkback_persistent ? 1 : 0);
     if (rc == 0)
         rc = xenbus_switch_state(g->wl.xenbus, d->dir, XenbusStateInitWait);
@@ -233,10 +217,10 @@ static void be_connect(struct gcpu *c, struct be_dev *d)
     }
     if (s != XenbusStateInitialised && s != XenbusStateConnected)
         return;
-    uint64_t ref = xb_get(c, d->fe_dir, "ring-ref", ~0ULL);
-    uint64_t port = xb_get(c, d->fe_dir, "event-channel", ~0ULL);
+    uint64_t ref = xenbus_get_u64(c->g->wl.xenbus, d->fe_dir, "ring-ref", ~0ULL);
+    uint64_t port = xenbus_get_u64(c->g->wl.xenbus, d->fe_dir, "event-channel", ~0ULL);
     d->persistent = g->opt.blkback_persistent &&
-                    xb_get(c, d->fe_dir, "feature-persistent", 0) == 1;
+                    xenbus_get_u64(c->g->wl.xenbus, d->fe_dir, "feature-persistent", 0) == 1;
     d->ring_map.va = gnttab_slot_alloc(c);
     if (ref > UINT32_MAX || !d->ring_map.va) {
         klog(g, "blkback: vbd %u/%u: no ring-ref, or no mapping slot",
@@ -572,7 +556,7 @@ static void be_suspend(struct gcpu *c, struct be_dev *d)
     d->suspends++;
     atomic_fetch_add(&g->st.blk_suspends, 1);
     atomic_fetch_add(&g->st.blk_suspend_inflight, taken);
-    if (xb_put(c, d->dir, "suspended", 1) != 0)
+    if (xenbus_put_u64(c->g->wl.xenbus, d->dir, "suspended", 1) != 0)
         be_error(c, d, "writing suspended", -XEN_ENOSPC);
     klog(g, "blkback: vbd %u/%u: suspend %llu acknowledged (%u requests "
          "taken, %s)", d->fe, d->devid, (unsigned long long)d->suspends,
@@ -605,7 +589,7 @@ static void be_resume(struct gcpu *c, struct be_dev *d)
         d->ring.m = m;
     }
     d->phase = BD_CONNECTED;
-    if (xb_put(c, d->dir, "suspended", 0) != 0)
+    if (xenbus_put_u64(c->g->wl.xenbus, d->dir, "suspended", 0) != 0)
         be_error(c, d, "writing suspended", -XEN_ENOSPC);
 }
 
@@ -622,7 +606,7 @@ enum thread_result blkback_slice(struct gcpu *c, struct thread *t)
         bool closing = fs == XenbusStateClosing || fs == XenbusStateClosed;
         uint64_t susp = d->phase == BD_CONNECTED || d->phase == BD_SUSPENDED ||
                         d->phase == BD_SUSP_ACKED
-                        ? xb_get(c, d->dir, "suspend", 0) : 0;
+                        ? xenbus_get_u64(c->g->wl.xenbus, d->dir, "suspend", 0) : 0;
         switch (d->phase) {
         case BD_WAIT_FE:
             be_connect(c, d);

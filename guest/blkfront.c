@@ -158,23 +158,6 @@ static void fe_error(struct gcpu *c, const char *what, long rc)
     klog(c->g, "blkfront: %s failed (%ld)", what, rc);
 }
 
-static int xb_put(struct gcpu *c, const char *dir, const char *key,
-                  uint64_t v)
-{
-    char p[XENBUS_PATH_MAX + 32];
-    snprintf(p, sizeof(p), "%s/%s", dir, key);
-    return xenbus_printf(c->g->wl.xenbus, p, "%llu", (unsigned long long)v);
-}
-
-static uint64_t xb_get(struct gcpu *c, const char *dir, const char *key,
-                       uint64_t dflt)
-{
-    char p[XENBUS_PATH_MAX + 32];
-    uint64_t v;
-    snprintf(p, sizeof(p), "%s/%s", dir, key);
-    return xenbus_read_u64(c->g->wl.xenbus, p, &v) == 0 ? v : dflt;
-}
-
 static void notify(struct gcpu *c, struct blkfront *f)
 {
     if (f->evtchn)
@@ -224,7 +207,7 @@ static bool fe_init(struct gcpu *c, struct blkfront *f)
         klog(g, "blkfront: no vbd at %s (the toolstack adds it)", f->dir);
         return false;
     }
-    f->be = (domid_t)xb_get(c, f->dir, "backend-id", g->wl.backend);
+    f->be = (domid_t)xenbus_get_u64(c->g->wl.xenbus, f->dir, "backend-id", g->wl.backend);
     f->ring_pfn = pfn_alloc(g, PFN_KERNEL);
     if (f->ring_pfn == INVALID_PFN || pfn_zero(c, f->ring_pfn) != 0) {
         klog(g, "blkfront: no ring page");
@@ -251,14 +234,14 @@ static bool fe_init(struct gcpu *c, struct blkfront *f)
         f->evtchn = true;
         evtchn_bind_handler(g, f->port, fe_event, f);
     }
-    rc = xb_put(c, f->dir, "ring-ref", f->ring_ref);
+    rc = xenbus_put_u64(c->g->wl.xenbus, f->dir, "ring-ref", f->ring_ref);
     if (rc == 0 && f->evtchn)
-        rc = xb_put(c, f->dir, "event-channel", f->port);
+        rc = xenbus_put_u64(c->g->wl.xenbus, f->dir, "event-channel", f->port);
     snprintf(p, sizeof(p), "%s/protocol", f->dir);
     if (rc == 0)
         rc = xenbus_write(xb, p, XEN_IO_PROTO_ABI_X86_64);
     if (rc == 0)
-        rc = xb_put(c, f->dir, "feature-persistent", 1);
+        rc = xenbus_put_u64(c->g->wl.xenbus, f->dir, "feature-persistent", 1);
     if (rc == 0)
         rc = xenbus_switch_state(xb, f->dir, XenbusStateInitialised);
     if (rc) {
@@ -280,8 +263,8 @@ static int fe_wait(struct gcpu *c, struct blkfront *f)
     }
     if (s != XenbusStateConnected)
         return 0;
-    f->sectors = xb_get(c, f->be_dir, "sectors", 0);
-    uint64_t ssz = xb_get(c, f->be_dir, "sector-size", 0);
+    f->sectors = xenbus_get_u64(c->g->wl.xenbus, f->be_dir, "sectors", 0);
+    uint64_t ssz = xenbus_get_u64(c->g->wl.xenbus, f->be_dir, "sector-size", 0);
     if (ssz != BLK_SECTOR_SIZE || f->sectors < (uint64_t)f->segs_max *
                                               SECTS_PER_PAGE) {
         klog(g, "blkfront: backend offers %llu sectors of %llu bytes (need "
@@ -296,7 +279,7 @@ static int fe_wait(struct gcpu *c, struct blkfront *f)
     f->busy = calloc(f->sectors, 1);
     if (!f->gen || !f->busy)
         return -1;
-    f->persistent = xb_get(c, f->be_dir, "feature-persistent", 0) == 1;
+    f->persistent = xenbus_get_u64(c->g->wl.xenbus, f->be_dir, "feature-persistent", 0) == 1;
     for (unsigned k = 0; f->persistent && k < f->depth; k++)
         for (unsigned i = 0; i < f->segs_max; i++) {
             int rc = gnttab_grant_access(c, f->be,

@@ -128,6 +128,23 @@ int xenbus_read_u64(struct xenbus *xb, const char *path, uint64_t *v)
     return 0;
 }
 
+uint64_t xenbus_get_u64(struct xenbus *xb, const char *dir, const char *key,
+                        uint64_t dflt)
+{
+    char p[XENBUS_PATH_MAX + 32];
+    uint64_t v;
+    snprintf(p, sizeof(p), "%s/%s", dir, key);
+    return xenbus_read_u64(xb, p, &v) == 0 ? v : dflt;
+}
+
+int xenbus_put_u64(struct xenbus *xb, const char *dir, const char *key,
+                   uint64_t v)
+{
+    char p[XENBUS_PATH_MAX + 32];
+    snprintf(p, sizeof(p), "%s/%s", dir, key);
+    return xenbus_printf(xb, p, "%llu", (unsigned long long)v);
+}
+
 int xenbus_rm(struct xenbus *xb, const char *path)
 {
     int rc = -XEN_ENOENT;

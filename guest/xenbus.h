@@ -52,6 +52,12 @@ int xenbus_printf(struct xenbus *xb, const char *path, const char *fmt, ...)
 int xenbus_read(struct xenbus *xb, const char *path, char *value, size_t len);
 /* 0 with *v parsed (decimal), -XEN_ENOENT, or -XEN_EINVAL (not a number). */
 int xenbus_read_u64(struct xenbus *xb, const char *path, uint64_t *v);
+/* The number at dir/key, or dflt when it is missing or not a number. */
+uint64_t xenbus_get_u64(struct xenbus *xb, const char *dir, const char *key,
+                        uint64_t dflt);
+/* Write v (decimal) at dir/key; xenbus_write's codes. */
+int xenbus_put_u64(struct xenbus *xb, const char *dir, const char *key,
+                   uint64_t v);
 int xenbus_rm(struct xenbus *xb, const char *path);
 /* The names of dir's immediate children (dir without trailing '/'),
    deduplicated, into names[max][XENBUS_VALUE_MAX]; returns how many. */

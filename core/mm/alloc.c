@@ -118,6 +118,17 @@ void domain_for_each_xen_page(struct domain *d,
 
 /* ---- allocation --------------------------------------------------------- */
 
+/* A frame just joined d (n: its count of such frames now): no pfn yet,
+   traced and noted in the frame's history. */
+static void alloc_done(struct domain *d, mfn_t mfn, uint64_t n)
+{
+    struct machine *m = d->m;
+    if (get_gpfn_from_mfn(m, mfn) != INVALID_M2P_ENTRY)
+        set_gpfn_from_mfn(m, mfn, INVALID_M2P_ENTRY);
+    TRC(hvlab_mm, page_alloc, (uint8_t)m->host_id, mfn, d->domid, n);
+    frame_note(m, mfn, FH_ALLOC, 0, n);
+}
+
 int alloc_domheap_page(struct domain *d, mfn_t *out)
 {
     struct machine *m = d->m;
@@ -145,11 +156,7 @@ int alloc_domheap_page(struct domain *d, mfn_t *out)
     list_append_locked(d, mfn);
     uint64_t tot = atomic_fetch_add(&d->tot_pages, 1) + 1;
     hv_unlock(&d->page_alloc_lock);
-
-    if (get_gpfn_from_mfn(m, mfn) != INVALID_M2P_ENTRY)
-        set_gpfn_from_mfn(m, mfn, INVALID_M2P_ENTRY);
-    TRC(hvlab_mm, page_alloc, (uint8_t)m->host_id, mfn, d->domid, tot);
-    frame_note(m, mfn, FH_ALLOC, 0, tot);
+    alloc_done(d, mfn, tot);
     *out = mfn;
     return 0;
 }
@@ -169,11 +176,7 @@ int alloc_xen_shared_page(struct domain *d, mfn_t *out)
     list_append_to(d, &d->xenpage_list_head, &d->xenpage_list_tail, mfn);
     uint64_t n = atomic_fetch_add(&d->xenheap_pages, 1) + 1;
     hv_unlock(&d->page_alloc_lock);
-
-    if (get_gpfn_from_mfn(m, mfn) != INVALID_M2P_ENTRY)
-        set_gpfn_from_mfn(m, mfn, INVALID_M2P_ENTRY);
-    TRC(hvlab_mm, page_alloc, (uint8_t)m->host_id, mfn, d->domid, n);
-    frame_note(m, mfn, FH_ALLOC, 0, n);
+    alloc_done(d, mfn, n);
     *out = mfn;
     return 0;
 }
