@@ -8,6 +8,7 @@
  * Layout of this file: byte helpers, writer, reader, compare.
  */
 #include "toolstack/image.h"
+#include "toolstack/pfinfo_type.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -69,25 +70,7 @@ uint64_t image_page_hash(const void *data)
 
 bool image_type_valid(uint32_t type)
 {
-    if (type & ~XEN_DOMCTL_PFINFO_LTAB_MASK)
-        return false;           /* low 28 bits are never set */
-    switch (type) {
-    case XEN_DOMCTL_PFINFO_NOTAB:
-    case XEN_DOMCTL_PFINFO_L1TAB:
-    case XEN_DOMCTL_PFINFO_L2TAB:
-    case XEN_DOMCTL_PFINFO_L3TAB:
-    case XEN_DOMCTL_PFINFO_L4TAB:
-    case XEN_DOMCTL_PFINFO_L1TAB | XEN_DOMCTL_PFINFO_LPINTAB:
-    case XEN_DOMCTL_PFINFO_L2TAB | XEN_DOMCTL_PFINFO_LPINTAB:
-    case XEN_DOMCTL_PFINFO_L3TAB | XEN_DOMCTL_PFINFO_LPINTAB:
-    case XEN_DOMCTL_PFINFO_L4TAB | XEN_DOMCTL_PFINFO_LPINTAB:
-    case XEN_DOMCTL_PFINFO_XTAB:
-    case XEN_DOMCTL_PFINFO_XALLOC:
-    case XEN_DOMCTL_PFINFO_BROKEN:
-        return true;
-    default:
-        return false;
-    }
+    return pfinfo_type_valid(type);
 }
 
 const char *image_moment_name(uint32_t moment)

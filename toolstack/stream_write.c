@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "toolstack/stream.h"
+#include "toolstack/pfinfo_type.h"
 
 static const char *const rec_names[STREAM_REC_NR_KNOWN] = {
     [STREAM_REC_END]                  = "END",
@@ -47,24 +48,7 @@ const char *stream_rec_name(uint32_t type)
 
 bool stream_pfinfo_valid(uint32_t type)
 {
-    if (type & ~XEN_DOMCTL_PFINFO_LTAB_MASK)
-        return false;
-    switch (type) {
-    case XEN_DOMCTL_PFINFO_NOTAB:
-    case XEN_DOMCTL_PFINFO_L1TAB:
-    case XEN_DOMCTL_PFINFO_L2TAB:
-    case XEN_DOMCTL_PFINFO_L3TAB:
-    case XEN_DOMCTL_PFINFO_L4TAB:
-    case XEN_DOMCTL_PFINFO_L1TAB | XEN_DOMCTL_PFINFO_LPINTAB:
-    case XEN_DOMCTL_PFINFO_L2TAB | XEN_DOMCTL_PFINFO_LPINTAB:
-    case XEN_DOMCTL_PFINFO_L3TAB | XEN_DOMCTL_PFINFO_LPINTAB:
-    case XEN_DOMCTL_PFINFO_L4TAB | XEN_DOMCTL_PFINFO_LPINTAB:
-    case XEN_DOMCTL_PFINFO_BROKEN:
-    case XEN_DOMCTL_PFINFO_XALLOC:
-    case XEN_DOMCTL_PFINFO_XTAB:
-        return true;
-    }
-    return false;
+    return pfinfo_type_valid(type);
 }
 
 bool stream_pfinfo_has_data(uint32_t type)
