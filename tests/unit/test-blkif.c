@@ -280,6 +280,18 @@ static void t_xenbus(void)
     ver = xenbus_version(xb);
     xenbus_write(xb, "/a/b", "1");
     CHECK(xenbus_wait(xb, ver) != ver);
+    /* Suspend keys: the request under the backend's directory, the
+       acknowledgement unread until the backend writes it. */
+    CHECK_EQ(xenbus_vbd_suspended(xb, 1, 2, 51712), -1);
+    CHECK_EQ(xenbus_vbd_suspend(xb, 1, 2, 51712, true), 0);
+    CHECK_EQ(xenbus_get_u64(xb, bd, "suspend", 7), 1);
+    CHECK_EQ(xenbus_put_u64(xb, bd, "suspended", 1), 0);
+    CHECK_EQ(xenbus_vbd_suspended(xb, 1, 2, 51712), 1);
+    CHECK_EQ(xenbus_vbd_suspend(xb, 1, 2, 51712, false), 0);
+    CHECK_EQ(xenbus_get_u64(xb, bd, "suspend", 7), 0);
+    CHECK_EQ(xenbus_put_u64(xb, bd, "suspended", 0), 0);
+    CHECK_EQ(xenbus_vbd_suspended(xb, 1, 2, 51712), 0);
+    CHECK_EQ(xenbus_get_u64(xb, bd, "no-such-key", 7), 7);
     xenbus_free(xb);
 }
 
@@ -356,7 +368,7 @@ static const struct test tests[] = {
     { "final checks arm the event index so the next push notifies", t_final_check_arms_event },
     { "a frontend overflowing the ring is refused by the backend", t_overflow },
     { "a refused ring access is -EFAULT and changes no counter", t_efault },
-    { "the xenstore stand-in: keys, directories, states, watch", t_xenbus },
+    { "the xenstore stand-in: keys, directories, states, watch, and the vbd suspend keys", t_xenbus },
     { "the ramdisk refuses out-of-range sectors", t_ramdisk },
     { "blk-io's scenario parameters parse and misuses are refused", t_scenario },
 };

@@ -292,7 +292,43 @@ static void t_shipped(void)
     }
 }
 
+/* grant-poc: xsa= names one of the five advisories, PV only, and xsa= is
+   refused on any other workload; each error names its line. */
+static void t_grant_poc(void)
+{
+    char err[1024];
+    struct scenario *sc = scenario_parse_text("g.hvl",
+        "domain g kind=pv\nworkload g grant-poc xsa=234\n", err, sizeof(err));
+    if (!sc)
+        fprintf(stderr, "  %s\n", err);
+    REQUIRE(sc != NULL);
+    CHECK_EQ(sc->dom[0].wl.kind, WL_GRANT_POC);
+    CHECK_EQ(sc->dom[0].wl.xsa, 234);
+    scenario_free(sc);
+
+    static const struct { const char *text, *why; } bad[] = {
+        { "domain g\nworkload g grant-poc\n", "needs xsa=224, 227, 234, 255 or 316" },
+        { "domain g\nworkload g grant-poc xsa=225\n", "needs xsa=224" },
+        { "domain g\nworkload g grant-poc xsa=999\n", "out of range" },
+        { "domain g kind=hvm\nworkload g grant-poc xsa=224\n", "runs in a PV domain" },
+        { "domain g\nworkload g memtouch xsa=224\n", "xsa= is for grant-poc" },
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sc = scenario_parse_text("g.hvl", bad[i].text, err, sizeof(err));
+        CHECK(sc == NULL);
+        if (sc) {
+            scenario_free(sc);
+            continue;
+        }
+        if (!strstr(err, bad[i].why) || !strstr(err, "g.hvl:2"))
+            fprintf(stderr, "  case %u: %s\n", i, err);
+        CHECK(strstr(err, bad[i].why) != NULL);
+        CHECK(strstr(err, "g.hvl:2") != NULL);
+    }
+}
+
 static const struct test tests[] = {
+    { "grant-poc takes xsa= (one of the five, PV only); misuses name their line", t_grant_poc },
     { "a domain and a workload alone parse with every default", t_minimal },
     { "a file using every directive parses into what it says", t_full },
     { "--set overrides the scenario's own set lines", t_set_overrides },
