@@ -26,17 +26,11 @@
 #include "core/hypercall.h"
 #include "core/sched.h"
 #include "tests/unit/pv_fixture.h"
+#include "bench/lib/clock.h"
 
 #define ROUNDTRIPS  200000ULL
 #define NULLCALLS   20000000ULL
 #define RUNS        3
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static struct pv_fixture f;
 static uint64_t send_va[2];             /* vCPU i sends with this argument */

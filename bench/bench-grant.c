@@ -21,19 +21,13 @@
 
 #include "core/hypercall.h"
 #include "tests/unit/pv_fixture.h"
+#include "bench/lib/clock.h"
 
 #define RUNS        3
 #define PAIRS       100000
 #define COPIES      200000
 #define BATCH       32
 #define SLOT0       100
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static struct pv_fixture f;
 static struct domain *d2;

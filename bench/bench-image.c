@@ -20,16 +20,10 @@
 #include <time.h>
 
 #include "toolstack/image.h"
+#include "bench/lib/clock.h"
 
 #define PAGES   16384ULL                /* 64 MiB of content per image */
 #define RUNS    3
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static void die(const char *what)
 {

@@ -36,6 +36,7 @@
 #include "core/options.h"
 #include "core/pte.h"
 #include "core/vcpu.h"
+#include "bench/lib/clock.h"
 
 #define RUNS        5
 #define NDATA       256             /* pages written per round */
@@ -43,13 +44,6 @@
 #define VA_BASE     0x40000000ULL
 #define PTE_FLAGS   (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY)
 #define GIB_PAGES   (1ULL << 18)
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static void die(const char *what)
 {

@@ -31,6 +31,7 @@
 #include "core/mmu.h"
 #include "core/npt.h"
 #include "core/vcpu.h"
+#include "bench/lib/clock.h"
 
 #define ACCESSES    10000000ULL
 #define RUNS        3
@@ -43,13 +44,6 @@ static struct domain dom;
 static struct vcpu *v, *v2;
 static struct domain hdom;          /* HVM, paging=hap */
 static struct vcpu *hv;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static mfn_t frame(void)
 {

@@ -20,17 +20,11 @@
 #include "core/mm/frame.h"
 #include "core/mm/p2m.h"
 #include "core/options.h"
+#include "bench/lib/clock.h"
 
 #define LOOKUPS     4000000ULL
 #define RUNS        3
 #define GFNS        256
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static struct domain *make(struct machine **mp, enum p2m_lock_mode mode)
 {

@@ -38,6 +38,7 @@
 #include "core/vcpu.h"
 #include "toolstack/runner.h"
 #include "toolstack/scenario.h"
+#include "bench/lib/clock.h"
 
 #define DATA_VA     0x40000000ULL
 #define PT_VA       (DATA_VA + 100 * 4096ULL)
@@ -50,13 +51,6 @@
 static struct machine *m;
 static struct domain *d;
 static struct vcpu *v;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static pte_t *gtab(pfn_t gfn)
 {

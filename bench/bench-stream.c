@@ -23,17 +23,11 @@
 #include <time.h>
 
 #include "toolstack/stream.h"
+#include "bench/lib/clock.h"
 
 #define PAGES   16384u
 #define RUNS    3
 #define BYTES   ((double)PAGES * STREAM_PAGE_SIZE)
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static void die(const char *what, int rc)
 {

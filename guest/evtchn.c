@@ -398,12 +398,18 @@ long gevtchn_close(struct gcpu *c, evtchn_port_t port)
     return rc;
 }
 
+/* A port the 2-level ABI has, with shared_info mapped: 0 or -XEN_E*. */
+static int port_ready(struct gcpu *c, evtchn_port_t port)
+{
+    if (port >= EVTCHN_2L_NR_CHANNELS)
+        return -XEN_EINVAL;
+    return ensure(c);
+}
+
 int gevtchn_mask(struct gcpu *c, evtchn_port_t port)
 {
     struct gevtchn *e = c->g->evtchn;
-    if (port >= EVTCHN_2L_NR_CHANNELS)
-        return -XEN_EINVAL;
-    int erc = ensure(c);
+    int erc = port_ready(c, port);
     if (erc)
         return erc;
     if (!word_rmw(c, si_mask_va(e, port / WORD_BITS),
@@ -417,9 +423,7 @@ int gevtchn_mask(struct gcpu *c, evtchn_port_t port)
 int gevtchn_unmask(struct gcpu *c, evtchn_port_t port)
 {
     struct gevtchn *e = c->g->evtchn;
-    if (port >= EVTCHN_2L_NR_CHANNELS)
-        return -XEN_EINVAL;
-    int erc = ensure(c);
+    int erc = port_ready(c, port);
     if (erc)
         return erc;
     if (__atomic_load_n(&e->port_vcpu[port], __ATOMIC_RELAXED) !=
