@@ -62,6 +62,13 @@ struct domain {
     bool is_privileged;             /* may use foreign domids (dom0-like) */
     _Atomic bool is_dying;
     _Atomic int pause_count;
+    /* Shutdown (SCHEDOP_shutdown, core/domctl.c domain_shutdown): the
+       SHUTDOWN_* reason of <xen/sched.h> the guest gave, -1 while it runs
+       (first reason wins until domctl_resume_domain); vcpus_stopped counts
+       the vCPUs whose entry returned since (vcpu_entry_done).  The domain
+       is shut down when both say so (domain_shut_down). */
+    _Atomic int shutdown_code;
+    _Atomic unsigned vcpus_stopped;
 
     /* Memory accounting: page_alloc_lock. */
     hv_lock_t page_alloc_lock;

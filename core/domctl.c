@@ -15,7 +15,11 @@
  *   D4  Pause is a counter: the domain runs when it is zero.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+
+#include <xen/xen.h>
+#include <xen/sched.h>
 
 #include "core/domain.h"
 #include "core/domctl.h"
@@ -126,6 +130,7 @@ int domain_create(struct machine *m, const struct domain_config *cfg,
     hv_lock_init(&d->big_lock, "domain.big", LOCK_DOMAIN_BIG);
     d->paging = cfg->paging;
     d->npt_root = INVALID_MFN;
+    atomic_store(&d->shutdown_code, -1);
     int rc = mm_domain_init(d);
     if (rc == 0 && d->kind == DOMAIN_HVM)
         rc = p2m_init(d);               /* translated: an empty p2m */
@@ -195,6 +200,42 @@ int domain_destroy(struct domain *d)
     return 0;
 }
 
+int domain_shutdown(struct domain *d, unsigned reason)
+{
+    if (!d || reason > SHUTDOWN_MAX)
+        return -XEN_EINVAL;
+    int none = -1;
+    if (atomic_compare_exchange_strong(&d->shutdown_code, &none, (int)reason))
+        TRC(hvlab_mm, domain_shutdown, (uint8_t)d->m->host_id, d->domid,
+            (uint8_t)reason, 1);
+    return 0;
+}
+
+bool domain_shut_down(const struct domain *d, int *reason)
+{
+    struct domain *m = (struct domain *)d;      /* atomics need non-const */
+    int code = atomic_load(&m->shutdown_code);
+    if (reason)
+        *reason = code;
+    return code >= 0 && atomic_load(&m->vcpus_stopped) >= d->nr_vcpus;
+}
+
+int domctl_resume_domain(struct domain *d)
+{
+    if (!d || atomic_load(&d->is_dying))
+        return -XEN_EINVAL;
+    if (!domain_shut_down(d, NULL))
+        return -XEN_EINVAL;
+    int code = atomic_load(&d->shutdown_code);
+    for (unsigned i = 0; i < d->nr_vcpus; i++)
+        atomic_store(&d->vcpu[i]->stopped, false);
+    atomic_store(&d->vcpus_stopped, 0);
+    atomic_store(&d->shutdown_code, -1);
+    TRC(hvlab_mm, domain_shutdown, (uint8_t)d->m->host_id, d->domid,
+        (uint8_t)code, 0);
+    return 0;
+}
+
 void domain_pause(struct domain *d)
 {
     if (atomic_load(&d->pause_count) >= 0)
@@ -260,6 +301,28 @@ int domctl_set_vcpu_context(struct vcpu *v, mfn_t kernel_root,
     if (!v || !v->d || atomic_load(&v->d->is_dying))
         return -XEN_EINVAL;
     return mm_set_vcpu_roots(v, kernel_root, user_root);
+}
+
+int domctl_pin_table(struct domain *d, mfn_t mfn, unsigned level)
+{
+    if (!d || !is_pv_domain(d) || atomic_load(&d->is_dying) || level < 1 ||
+        level > 4 || !mfn_valid(d->m, mfn) || !get_page(d->m, mfn, d))
+        return -XEN_EINVAL;
+    /* As mmuext's pin: the type ref, then the pin flag; a preempted
+       validation keeps its progress in the frame and is resumed. */
+    int rc;
+    do
+        rc = get_page_type_preemptible(d->m, mfn, pgt_of_level(level));
+    while (rc == -HV_ERESTART || rc == -HV_EINTR);
+    if (rc) {
+        put_page(d->m, mfn);
+        return rc;
+    }
+    if (page_set_pinned(d->m, mfn)) {
+        put_page_and_type(d->m, mfn);
+        return -XEN_EINVAL;
+    }
+    return 0;
 }
 
 int domctl_set_hvm_cr3(struct vcpu *v, uint64_t guest_cr3)

@@ -32,6 +32,22 @@ int domain_create(struct machine *m, const struct domain_config *cfg,
    machine's frames are all free again or owned by others. */
 int domain_destroy(struct domain *d);
 void domain_pause(struct domain *d);
+/*
+ * SCHEDOP_shutdown (core/evtchn_upcall.c) on d: record reason (a SHUTDOWN_*
+ * of <xen/sched.h>; the first one wins until domctl_resume_domain), traced
+ * hvlab_mm:domain_shutdown.  0, or -XEN_EINVAL for a reason beyond
+ * SHUTDOWN_MAX.  The calling vCPU carries on: a guest that suspends
+ * returns from its vCPU entry after this (that is the vCPU stopping).
+ */
+int domain_shutdown(struct domain *d, unsigned reason);
+/* d asked to shut down and every vCPU of it has stopped; *reason (may be
+   NULL) gets the SHUTDOWN_* code, -1 when none was asked for. */
+bool domain_shut_down(const struct domain *d, int *reason);
+/* XEN_DOMCTL_resumedomain: d, shut down, may run again (its vCPUs'
+   entries are started by whoever runs it next): the shutdown code and the
+   stopped vCPUs are cleared.  0, or -XEN_EINVAL when d is not shut down or
+   is dying. */
+int domctl_resume_domain(struct domain *d);
 void domain_unpause(struct domain *d);
 
 /* XENMEM_populate_physmap on behalf of the toolstack: give d fresh frames
@@ -51,6 +67,13 @@ int domctl_build_pte(struct domain *d, mfn_t table, unsigned level,
    Takes the root type references (validating the whole tree); -XEN_EINVAL
    if the tree does not validate. */
 int domctl_set_vcpu_context(struct vcpu *v, mfn_t kernel_root, mfn_t user_root);
+/* MMUEXT_PIN_Ln_TABLE of a PV domain's frame on its behalf (the restorer
+   pins as the privileged domain does with foreigndom = d): a general ref,
+   the level's type ref (validating the whole tree below it, preemption
+   retried to completion) and PGT_pinned.  -XEN_EINVAL for a bad level, a
+   frame d does not own, an HVM or dying domain, or a frame already
+   pinned; else the validator's error.  Nothing is kept on error. */
+int domctl_pin_table(struct domain *d, mfn_t mfn, unsigned level);
 
 /* HVM: load a vCPU's initial guest CR3 (a guest-physical address), as the
    toolstack's HVM context load does.  -XEN_EINVAL for a PV domain or a

@@ -45,6 +45,7 @@
 #include <xen/version.h>
 
 
+#include "core/domctl.h"
 #include "core/evtchn.h"
 #include "core/evtchn_private.h"
 #include "core/guest_access.h"
@@ -261,8 +262,14 @@ long do_sched_op(struct vcpu *v, unsigned cmd, uint64_t arg)
         return sched_block(v);
     case SCHEDOP_poll:
         return sched_poll(v, arg);
+    case SCHEDOP_shutdown: {
+        struct sched_shutdown ss;
+        if (copy_from_guest(v, &ss, arg, sizeof(ss)) != 0)
+            return -XEN_EFAULT;
+        return domain_shutdown(v->d, ss.reason);
+    }
     default:
-        return -XEN_ENOSYS;     /* shutdown, remote_shutdown, watchdog ... */
+        return -XEN_ENOSYS;     /* remote_shutdown, watchdog ... */
     }
 }
 

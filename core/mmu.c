@@ -109,6 +109,25 @@
  *      bound) to v->npf_vector(v, gpa, gla, access, npte); PF_RETRY retries
  *      (or completes an emulated access), PF_KILL or no vector kills it.
  *
+ * PV log-dirty (rule 24; core/mm/paging.c L7-L9):
+ *  24. While log-dirty is on for PV domain d, a TLB entry of d's vCPU
+ *      carries TLB_W for a frame d owns only if the frame's bit was known
+ *      set in the current round (paging_ld_round), checked inside the
+ *      window; otherwise it keeps TLB_RW, so a write re-walks.  A write
+ *      that finds no such approval takes a hypervisor-internal fault,
+ *      never delivered to the guest: the window closes, the access counts
+ *      as a fault of nobody's (no nr_faults, no pf_vector),
+ *      paging_ld_write_fault marks the frame (source fault), the window
+ *      reopens and the access is retried with the round it returned.
+ *      Frames d does not own (grant and foreign mappings, Xen's) are never
+ *      trapped, so a backend's writes through its mappings of d's frames
+ *      stay invisible to d.  A/D bits a walk sets are writes to the
+ *      tables: the tables whose entries changed are marked for their
+ *      owner (source walk), outside the window, before the access is
+ *      retried (mmu_walk / mmu_translate mark at once: hypervisor
+ *      context).  With no domain in log-dirty, all this costs one relaxed
+ *      load on the TLB-miss path only.
+ *
  * Flush IPIs (rule 17):
  *  17. A flush IPI is taken at an instruction boundary and its initiator
  *      waits for every target's acknowledgement, so no access that began
@@ -160,6 +179,7 @@
 #include "core/lock.h"
 #include "core/machine.h"
 #include "core/mm/p2m.h"
+#include "core/mm/paging.h"
 #include "core/mmu.h"
 #include "core/npt.h"
 #include "core/vcpu.h"
@@ -285,20 +305,44 @@ static inline pte_t pte_rsvd_bits(pte_t e, unsigned level)
 
 /*
  * Rule 6: set `bits` in the entry at p, which the walk read as `seen`.
- * False if the entry changed in more than A/D since (the walk restarts).
+ * AD_RESTART if the entry changed in more than A/D since (the walk
+ * restarts), AD_SET if this call changed the entry, else AD_NONE.
  */
-static bool pte_set_ad(pte_t *p, pte_t seen, pte_t bits)
+enum { AD_NONE, AD_SET, AD_RESTART };
+
+static int pte_set_ad(pte_t *p, pte_t seen, pte_t bits)
 {
     pte_t cur = seen;
     for (;;) {
         if ((cur ^ seen) & ~(pte_t)(_PAGE_ACCESSED | _PAGE_DIRTY))
-            return false;
+            return AD_RESTART;
         if ((cur & bits) == bits)
-            return true;
+            return AD_NONE;
         if (__atomic_compare_exchange_n(p, &cur, cur | bits, false,
                                         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-            return true;
+            return AD_SET;
     }
+}
+
+/* Rule 24: the table frames whose entries a walk changed (A/D).  (M) A
+   walk restarted more often than the log holds keeps the first ones. */
+#define AD_LOG_MAX  (2 * PT_LEVELS)
+struct ad_log {
+    unsigned n;
+    mfn_t table[AD_LOG_MAX];
+};
+
+static inline void ad_log_add(struct ad_log *ad, mfn_t table)
+{
+    if (ad->n < AD_LOG_MAX)
+        ad->table[ad->n++] = table;
+}
+
+/* Mark them (hypervisor context, outside any access window). */
+static void ad_log_mark(struct machine *m, const struct ad_log *ad)
+{
+    for (unsigned i = 0; i < ad->n; i++)
+        paging_mark_frame(m, ad->table[i], LD_SRC_WALK);
 }
 
 /*
@@ -364,10 +408,12 @@ static inline uint32_t walk_deny(const struct walk_rights *r, uint32_t access,
     return fault | PFEC_PRESENT;
 }
 
-uint32_t mmu_walk(struct machine *m, mfn_t root, uint64_t va, uint32_t access,
-                  bool set_ad, struct mmu_walk *w)
+static uint32_t pv_walk(struct machine *m, mfn_t root, uint64_t va,
+                        uint32_t access, bool set_ad, struct mmu_walk *w,
+                        struct ad_log *ad)
 {
     access &= PFEC_ACCESS_MASK;
+    ad->n = 0;
     access |= MMU_WALK_FAULT;       /* in every fault result: see mmu.h */
 
 restart:
@@ -431,12 +477,25 @@ restart:
                 bits |= _PAGE_DIRTY;
             if ((w->pte[l] & bits) == bits)
                 continue;
-            if (!pte_set_ad(slot[l], w->pte[l], bits))
+            int r_ad = pte_set_ad(slot[l], w->pte[l], bits);
+            if (r_ad == AD_RESTART)
                 goto restart;
+            if (r_ad == AD_SET)                     /* rule 24 */
+                ad_log_add(ad, w->table[l]);
             w->pte[l] |= bits;
         }
     }
     return 0;
+}
+
+uint32_t mmu_walk(struct machine *m, mfn_t root, uint64_t va, uint32_t access,
+                  bool set_ad, struct mmu_walk *w)
+{
+    struct ad_log ad;
+    uint32_t pfec = pv_walk(m, root, va, access, set_ad, w, &ad);
+    if (unlikely(ad.n != 0))
+        ad_log_mark(m, &ad);
+    return pfec;
 }
 
 /* ---- the two-dimensional walk (hap, rules 18-22) ------------------------- */
@@ -568,7 +627,7 @@ restart:
             if (!(table_npte[l] & NPT_W))
                 return hap_npf(w, npf, l, slot_gpa[l],
                                NPF_WRITE | NPF_GUEST_WALK, table_npte[l]);
-            if (!pte_set_ad(slot[l], w->pte[l], bits))
+            if (pte_set_ad(slot[l], w->pte[l], bits) == AD_RESTART)
                 goto restart;
             w->pte[l] |= bits;
         }
@@ -826,6 +885,20 @@ static uint32_t fault_diag(struct vcpu *v, uint64_t va, uint32_t pfec)
     return pfec;
 }
 
+/* Rule 24: is any domain in log-dirty (one relaxed load)? */
+static inline bool ld_live(void)
+{
+    return unlikely(atomic_load_explicit(&paging_ld_live,
+                                         memory_order_relaxed) != 0);
+}
+
+/* Rule 24: does a write of PV domain d to frame mfn need a bit set first? */
+static bool ld_tracks(struct domain *d, struct machine *m, mfn_t mfn)
+{
+    return is_pv_domain(d) && paging_log_dirty_enabled(d) &&
+           mfn_to_page(m, mfn)->owner == d->domid;
+}
+
 /*
  * Translate va for an access by v (rules 8, 9, 13).  With deliver false a
  * fault is returned as XL_FAULT without reaching the fault vector.
@@ -842,6 +915,8 @@ static enum xl mmu_xlate_slow(struct vcpu *v, uint64_t va, uint32_t access,
                     ((access & PFEC_USER) ? TLB_U : 0);
 
     struct mmu_npf npf = { 0 };
+    mfn_t ld_mfn = INVALID_MFN;     /* rule 24: approved frame and round */
+    uint64_t ld_round = 0;
 
     for (unsigned faults = 0; ; ) {
         sync_requests(v);
@@ -858,15 +933,50 @@ static enum xl mmu_xlate_slow(struct vcpu *v, uint64_t va, uint32_t access,
         if (pfec == 0) {
             struct mmu_walk w;
             v->tlb.misses++;
-            if (unlikely(v->d->paging == PAGING_HAP))      /* rule 18 */
+            bool withhold_w = false;
+            if (unlikely(v->d->paging == PAGING_HAP)) {    /* rule 18 */
                 pfec = mmu_walk_hap(m, v->d->npt_root, v->guest_cr3, va,
                                     access, true, &w, &npf);
-            else
-                pfec = mmu_walk(m, v->cr3, va, access, true, &w);
+            } else {
+                struct ad_log ad;
+                pfec = pv_walk(m, v->cr3, va, access, true, &w, &ad);
+                if (unlikely(ad.n != 0) && ld_live()) {     /* rule 24 */
+                    access_end(v);
+                    ad_log_mark(m, &ad);
+                    access_begin(v);
+                    if (!deliver)
+                        return XL_FAULT;
+                    continue;
+                }
+                if (pfec == 0 && ld_live() && (w.eff_flags & _PAGE_RW) &&
+                    ld_tracks(v->d, m, w.mfn) &&
+                    (ld_mfn != w.mfn || paging_ld_round(v->d) != ld_round)) {
+                    if (!(access & PFEC_WRITE)) {
+                        withhold_w = true;  /* a later write re-walks */
+                    } else if (!deliver) {
+                        return XL_FAULT;
+                    } else {
+                        /* The hypervisor-internal write fault. */
+                        access_end(v);
+                        sched_point(SP_FAULT);
+                        if (++faults > MMU_MAX_RETRIES) {
+                            fault_diag(v, va, PFEC_PRESENT | access);
+                            access_begin(v);
+                            return XL_KILLED;
+                        }
+                        ld_round = paging_ld_write_fault(v->d, w.mfn);
+                        ld_mfn = w.mfn;
+                        access_begin(v);
+                        continue;
+                    }
+                }
+            }
             if (pfec == 0) {
                 tlb_fill(v, m, vpn, &w);
                 if (unlikely(v->d->paging == PAGING_HAP))
                     tlb_fill_hap(e, &w);
+                if (unlikely(withhold_w))
+                    e->flags &= ~TLB_W;
                 *host = mfn_to_virt(m, w.mfn) + (va & PAGE_OFFSET_MASK);
                 MMU_TEST_IN_WINDOW(v, va);
                 return XL_OK;
@@ -1336,7 +1446,11 @@ uint32_t mmu_translate(struct vcpu *v, uint64_t va, uint32_t access, mfn_t *mfn)
     else
         pfec = mmu_walk(vcpu_machine(v), v->cr3, va,
                         access & (PFEC_WRITE | PFEC_INSN), true, &w);
-    if (pfec == 0)
+    if (pfec == 0) {
         *mfn = w.mfn;
+        /* Rule 24: the hypervisor writes for a PV guest (copy_to_guest). */
+        if (ld_live() && (access & PFEC_WRITE) && is_pv_domain(v->d))
+            paging_mark_dirty_from(v->d, w.mfn, LD_SRC_COPY);
+    }
     return pfec;
 }

@@ -107,4 +107,19 @@ int sched_run(const struct sched_config *cfg, struct vcpu **v, unsigned n);
 /* Det mode (core/sched_det.c); same contract, cfg->mode is not looked at. */
 int sched_run_det(const struct sched_config *cfg, struct vcpu **v, unsigned n);
 
+/*
+ * Start v (v->entry set) in the sched_run the caller runs in: called from
+ * one of that run's vCPUs (a toolstack's control vCPU starting a restored
+ * domain's vCPUs, or a resumed one's).  That sched_run returns only once v's
+ * entry has returned too.  In det mode v joins the coroutines with the next
+ * index (as the schedule log names it) and runs at a later decision; in
+ * threads mode it gets its own thread at once.  0; -XEN_EINVAL outside a
+ * run or without an entry; -XEN_ENOSPC past SCHED_DET_MAX_VCPUS (det);
+ * -XEN_ENOMEM.
+ */
+int sched_spawn(struct vcpu *v);
+/* Det mode's half of sched_spawn (core/sched_det.c): -XEN_EINVAL when the
+   calling thread runs no det run. */
+int sched_spawn_det(struct vcpu *v);
+
 #endif /* HVLAB_CORE_SCHED_H */

@@ -60,6 +60,12 @@
  *       this module, so it does not replay the workloads' streams); PCT
  *       draws its priorities and change points from it before the first
  *       decision, random draws one number per decision.
+ *   D8  sched_spawn from a running vCPU adds a coroutine with the next
+ *       index (dv has room for SCHED_DET_MAX_VCPUS from the start, so no
+ *       det_vcpu moves); it is live and eligible from the next decision
+ *       on, with the highest PCT priority so far.  Spawns happen at points
+ *       the decisions fix, so a seed still fixes the run; the schedule log
+ *       keeps the vCPU count the run started with.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -328,6 +334,7 @@ static void det_vcpu_main(void *arg)
     struct det_sched *s = d->s;
 
     d->v->entry(d->v, d->v->entry_arg);
+    vcpu_entry_done(d->v);
 
     uint64_t bit = 1ULL << d->idx;
     s->live &= ~bit;
@@ -341,6 +348,29 @@ static void det_vcpu_main(void *arg)
     coro_switch(&d->co, &next->co);
     fprintf(stderr, "hvlab: sched det: a finished vCPU was resumed\n");
     abort();
+}
+
+int sched_spawn_det(struct vcpu *v)
+{
+    struct det_sched *s = det_self;
+    if (s == NULL || s->cur == NULL || v == NULL || v->entry == NULL)
+        return -XEN_EINVAL;
+    if (s->n >= SCHED_DET_MAX_VCPUS) {
+        fprintf(s->err, "hvlab: sched det: cannot start another vCPU: det "
+                "mode runs at most %u\n", SCHED_DET_MAX_VCPUS);
+        return -XEN_ENOSPC;
+    }
+    struct det_vcpu *d = &s->dv[s->n];      /* D8 */
+    memset(d, 0, sizeof(*d));
+    d->v = v;
+    d->s = s;
+    d->idx = s->n;
+    if (coro_init(&d->co, CORO_STACK_BYTES, det_vcpu_main, d) != 0)
+        return -XEN_ENOMEM;
+    d->prio = (int64_t)(s->pct_depth + s->n);
+    s->n++;
+    s->live |= 1ULL << d->idx;
+    return 0;
 }
 
 /* ---- set-up ---------------------------------------------------------------- */
@@ -438,7 +468,7 @@ int sched_run_det(const struct sched_config *cfg, struct vcpu **v, unsigned n)
     struct det_sched *s = calloc(1, sizeof(*s));
     if (!s)
         return -XEN_ENOMEM;
-    s->dv = calloc(n ? n : 1, sizeof(*s->dv));
+    s->dv = calloc(SCHED_DET_MAX_VCPUS, sizeof(*s->dv));  /* D8: room */
     s->log = cfg->record ? cfg->record : sched_log_new();
     if (!s->dv || !s->log) {
         rc = -XEN_ENOMEM;
@@ -513,7 +543,7 @@ int sched_run_det(const struct sched_config *cfg, struct vcpu **v, unsigned n)
 out:
     /* D4: a deadlocked run's stacks stay mapped (and its vCPUs stopped). */
     if (s->dv && !s->deadlock)
-        for (unsigned i = 0; i < n; i++)
+        for (unsigned i = 0; i < s->n; i++)
             coro_destroy(&s->dv[i].co);
     if (!s->deadlock)
         free(s->dv);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/domain.h"
 #include "core/vcpu.h"
 
 __thread struct vcpu *current;
@@ -44,4 +45,10 @@ void vcpu_free(struct vcpu *v)
     if (current == v)
         current = NULL;
     free(v);
+}
+
+void vcpu_entry_done(struct vcpu *v)
+{
+    if (v && !atomic_exchange(&v->stopped, true) && v->d)
+        atomic_fetch_add(&v->d->vcpus_stopped, 1);
 }

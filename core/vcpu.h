@@ -112,6 +112,8 @@ struct vcpu {
 
     vcpu_entry_fn entry;            /* what runs on this vCPU */
     void *entry_arg;
+    _Atomic bool stopped;           /* entry returned (vcpu_entry_done);
+                                       cleared by domctl_resume_domain */
 
     struct hcall_continuation cont;
     unsigned preempt_work;          /* work since the last preemption point */
@@ -140,6 +142,9 @@ extern __thread struct vcpu *current;
  * the structure only: references the vCPU holds are core/mm's to drop first.
  */
 struct vcpu *vcpu_alloc(struct domain *d, unsigned id);
+/* The scheduler, after v's entry returned: v is stopped (counted in its
+   domain's vcpus_stopped, which domain_shut_down reads). */
+void vcpu_entry_done(struct vcpu *v);
 void vcpu_free(struct vcpu *v);
 
 /* Register the guest kernel's #PF handler for v. */

@@ -6,7 +6,9 @@
  * mfn ~0 when the marker named a pfn, not a frame.  source is an
  * enum paging_dirty_source value (core/mm/paging.h): 0 guest write fault,
  * 1 hypervisor copy to the guest, 2 grant (unmap or copy), 3 FINAL clean's
- * writable-grant sweep (logdirty.final_marks_grants=on).
+ * writable-grant sweep (logdirty.final_marks_grants=on), 4 A/D bits the
+ * MMU's walk set in a PV table, 5 PV table bookkeeping (type count
+ * 0 <-> 1, pin, unpin).
  */
 #undef LTTNG_UST_TRACEPOINT_PROVIDER
 #define LTTNG_UST_TRACEPOINT_PROVIDER hvlab_dirty

@@ -235,6 +235,20 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_mm, domain_crash,
     )
 )
 
+/* domctl.c domain_shutdown() (on = 1: SCHEDOP_shutdown recorded reason)
+   and domctl_resume_domain() (on = 0: the shutdown with that reason was
+   cleared, the domain may run again). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_mm, domain_shutdown,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, domid, uint8_t, reason,
+                      uint8_t, on),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, domid, domid)
+        lttng_ust_field_integer(uint8_t, reason, reason)
+        lttng_ust_field_integer(uint8_t, on, on)
+    )
+)
+
 #endif /* HVLAB_TRACE_HVLAB_MM_H */
 
 #include <lttng/tracepoint-event.h>

@@ -72,6 +72,7 @@
 #include "core/mm/alloc.h"
 #include "core/mm/frame.h"
 #include "core/mm/history.h"
+#include "core/mm/paging.h"
 #include "core/mm/private.h"
 #include "core/vcpu.h"
 #include "trace/trace.h"
@@ -332,6 +333,7 @@ static int validate_page(struct machine *m, mfn_t mfn, uint64_t type,
 
     TRC(hvlab_mm, validate_begin, (uint8_t)m->host_id, mfn, pg->owner, t0,
         pg->nr_validated_ptes);
+    paging_mark_frame(m, mfn, LD_SRC_PT);       /* type count 0 -> 1 */
     assert(ops);
     rc = ops->promote(m, mfn, pgt_level(type), preemptible);
 
@@ -382,6 +384,7 @@ static int devalidate_page(struct machine *m, mfn_t mfn, uint64_t type,
     }
     TRC(hvlab_mm, devalidate_begin, (uint8_t)m->host_id, mfn, pg->owner, type,
         pg->nr_validated_ptes);
+    paging_mark_frame(m, mfn, LD_SRC_PT);       /* type count 1 -> 0 */
     assert(ops);
     rc = ops->demote(m, mfn, pgt_level(type), preemptible);
     TRC(hvlab_mm, devalidate_end, (uint8_t)m->host_id, mfn, pg->owner,

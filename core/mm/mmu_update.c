@@ -57,6 +57,7 @@
 #include "core/mm/frame.h"
 #include "core/mm/mm.h"
 #include "core/mm/p2m.h"
+#include "core/mm/paging.h"
 #include "core/mm/ptwr.h"
 #include "core/mm/pv_pt.h"
 #include "core/mmu.h"
@@ -190,6 +191,7 @@ static long machphys_update(struct domain *pg_owner, uint64_t ptr, uint64_t val)
     if (!mfn_valid(m, mfn) || !get_page(m, mfn, pg_owner))
         return -XEN_EINVAL;
     set_gpfn_from_mfn(m, mfn, val);
+    paging_mark_frame(m, mfn, LD_SRC_COPY);     /* log-dirty: its new pfn */
     put_page(m, mfn);
     return 0;
 }

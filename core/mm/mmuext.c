@@ -42,6 +42,7 @@
 #include "core/machine.h"
 #include "core/mm/frame.h"
 #include "core/mm/mm.h"
+#include "core/mm/paging.h"
 #include "core/mm/ptwr.h"
 #include "core/mm/pv_pt.h"
 #include "core/mmu.h"
@@ -104,6 +105,7 @@ static long pin_table(struct vcpu *v, struct domain *pg_owner, xen_pfn_t mfn,
         put_page_and_type(m, mfn);
         return -XEN_EINVAL;
     }
+    paging_mark_frame(m, mfn, LD_SRC_PT);       /* log-dirty: pinned */
 
     /* A foreign pinner can race the owner's destruction: undo at once. */
     if (pg_owner != v->d && atomic_load(&pg_owner->is_dying) &&
@@ -123,6 +125,7 @@ static long unpin_table(struct vcpu *v, struct domain *pg_owner, xen_pfn_t mfn)
         put_page(m, mfn);
         return -XEN_EINVAL;
     }
+    paging_mark_frame(m, mfn, LD_SRC_PT);       /* log-dirty: unpinned */
     /* Drop the pin's refs; an interrupted put is finished before the next
        op (the pin's general ref stays with old_guest_table meanwhile). */
     rc = put_page_and_type_preemptible(m, mfn);
@@ -268,6 +271,7 @@ static long clear_page(struct domain *pg_owner, xen_pfn_t mfn)
         return -XEN_EINVAL;
     }
     memset(mfn_to_virt(m, mfn), 0, PAGE_SIZE);
+    paging_mark_frame(m, mfn, LD_SRC_COPY);     /* log-dirty */
     put_page_and_type(m, mfn);
     return 0;
 }
@@ -289,6 +293,7 @@ static long copy_page(struct domain *pg_owner, xen_pfn_t dst, xen_pfn_t src)
     }
     if (dst != src)
         memcpy(mfn_to_virt(m, dst), mfn_to_virt(m, src), PAGE_SIZE);
+    paging_mark_frame(m, dst, LD_SRC_COPY);     /* log-dirty: the destination */
     put_page_and_type(m, dst);
     put_page(m, src);
     return 0;

@@ -19,14 +19,14 @@
  *   L3  A frame mark (paging_mark_dirty) is a no-op unless log-dirty is on
  *       and d owns the frame; the pfn is M2P[mfn], and INVALID / SHARED M2P
  *       entries are never marked (dom_cow frames are not d's either).
- *   L4  HAP only, for now: enable flips every ram_rw entry to ram_logdirty
+ *   L4  HAP: enable flips every ram_rw entry to ram_logdirty
  *       (p2m_change_entry_type_global: eagerly, where Xen is lazy through
  *       recalc; each flipped entry loses W, so the p2m flushes the vCPUs'
  *       TLBs that cache combined translations), a guest write fault marks
  *       the gfn and flips it back (core/mm/hap.c), CLEAN re-flips rw ->
  *       logdirty after the copy, OFF flips logdirty -> rw and frees the
- *       bitmap.  PV and shadow-mode HVM domains keep log-dirty inside
- *       shadow paging in Xen: the next increment; ENABLE is -EOPNOTSUPP.
+ *       bitmap.  Shadow-mode HVM domains: ENABLE is -EOPNOTSUPP (Xen keeps
+ *       it inside shadow paging; not modelled yet).
  *   L5  One shadow_op at a time per domain (ld->busy): a second caller is
  *       -EBUSY.  The domain is paused around enable, disable, clean/peek.
  *       The p2m lock is never taken with ld->lock held.
@@ -35,6 +35,23 @@
  *       -EINVAL; with log-dirty off they return zero stats and an all-zero
  *       bitmap and re-arm nothing (so no ram_logdirty entry ever exists
  *       while log-dirty is off).
+ *   L7  PV (Xen: inside shadow paging; hvlab: at the TLB, core/mmu.c rule
+ *       24): ENABLE and every CLEAN bump ld->round under ld->lock and then
+ *       flush every TLB of d's vCPUs, waiting as for a flush IPI (Xen's
+ *       shadow_blow_tables + flush), so no writable translation survives
+ *       into a round; OFF flushes nothing.  A TLB entry of a vCPU of d
+ *       carries write permission for a frame d owns only if its bit was
+ *       set in the current round (audited: a vCPU with no flush pending
+ *       holds no TLB_W entry of a clean frame of d).
+ *   L8  paging_ld_write_fault is the hypervisor-internal write fault: it
+ *       sets a clear bit and counts fault_count (source fault); a set bit
+ *       costs nothing and counts nothing.  It returns the round read under
+ *       ld->lock, which the MMU compares inside its access window.
+ *   L9  Hypervisor writes to PV tables and frames (entry writes, A/D set by
+ *       the walk, type count 0 <-> 1, pin / unpin, MMUEXT clear / copy,
+ *       MMU_MACHPHYS_UPDATE) mark the frame for its owner through
+ *       paging_mark_frame: with no domain in log-dirty anywhere
+ *       (paging_ld_live == 0) that is one relaxed load and a branch.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -68,6 +85,7 @@ _Static_assert(sizeof(struct ld_node) == PAGE_SIZE, "a node is a page");
 struct paging_log_dirty {
     hv_lock_t lock;                 /* L2: bits, nodes, stats */
     _Atomic bool enabled;           /* written under lock */
+    _Atomic uint64_t round;         /* L7: written under lock */
     atomic_flag busy;               /* L5 */
     struct ld_node *top;
     unsigned nodes;                 /* nodes and leaves allocated */
@@ -78,6 +96,7 @@ struct paging_log_dirty {
 };
 
 static _Atomic uint64_t dirty_marks[PAGING_HOSTS][HV_MAX_DOMAINS];
+_Atomic unsigned paging_ld_live;                /* L9 */
 static pthread_mutex_t ld_create_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned l4_idx(pfn_t p) { return (p >> 33) & (LD_ENTRIES - 1); }
@@ -188,6 +207,36 @@ static uint64_t tree_popcount(struct paging_log_dirty *ld)
 
 /* ---- marks (L2, L3) ----------------------------------------------------- */
 
+/* Under ld->lock: set pfn's bit.  1 newly set, 0 already set, -1 lost
+   (no node left: counted and traced, L1). */
+static int bit_set_locked(struct domain *d, struct paging_log_dirty *ld,
+                          pfn_t pfn)
+{
+    bool failed = false;
+    uint64_t *leaf = leaf_of(ld, pfn, true, &failed);
+    if (!leaf) {
+        ld->failed_allocs++;
+        TRC(hvlab_dirty, alloc_fail, (uint8_t)d->m->host_id, d->domid, pfn,
+            ld->failed_allocs);
+        return -1;
+    }
+    unsigned b = l1_idx(pfn);
+    uint64_t bit = 1ULL << (b % 64);
+    if (leaf[b / 64] & bit)
+        return 0;
+    leaf[b / 64] |= bit;
+    ld->dirty_count++;
+    return 1;
+}
+
+/* Under ld->lock: is pfn's bit set? */
+static bool bit_test_locked(struct paging_log_dirty *ld, pfn_t pfn)
+{
+    const uint64_t *leaf = leaf_of(ld, pfn, false, NULL);
+    unsigned b = l1_idx(pfn);
+    return leaf && (leaf[b / 64] >> (b % 64) & 1);
+}
+
 static void mark_pfn(struct domain *d, pfn_t pfn, mfn_t mfn,
                      enum paging_dirty_source src)
 {
@@ -201,26 +250,13 @@ static void mark_pfn(struct domain *d, pfn_t pfn, mfn_t mfn,
         hv_unlock(&ld->lock);
         return;
     }
-    bool failed = false;
-    uint64_t *leaf = leaf_of(ld, pfn, true, &failed);
-    if (!leaf) {
-        ld->failed_allocs++;
-        TRC(hvlab_dirty, alloc_fail, (uint8_t)d->m->host_id, d->domid, pfn,
-            ld->failed_allocs);
-        hv_unlock(&ld->lock);
-        return;
+    int set = bit_set_locked(d, ld, pfn);
+    if (set >= 0) {
+        if (src == LD_SRC_FAULT)
+            ld->fault_count++;
+        TRC(hvlab_dirty, mark, (uint8_t)d->m->host_id, d->domid, pfn, mfn,
+            (uint8_t)(set == 0), (uint8_t)src);
     }
-    unsigned b = l1_idx(pfn);
-    uint64_t bit = 1ULL << (b % 64);
-    bool already = leaf[b / 64] & bit;
-    if (!already) {
-        leaf[b / 64] |= bit;
-        ld->dirty_count++;
-    }
-    if (src == LD_SRC_FAULT)
-        ld->fault_count++;
-    TRC(hvlab_dirty, mark, (uint8_t)d->m->host_id, d->domid, pfn, mfn,
-        (uint8_t)already, (uint8_t)src);
     hv_unlock(&ld->lock);
 }
 
@@ -237,6 +273,59 @@ void paging_mark_dirty_from(struct domain *d, mfn_t mfn,
     if (pfn == INVALID_M2P_ENTRY || pfn == SHARED_M2P_ENTRY)
         return;
     mark_pfn(d, pfn, mfn, src);
+}
+
+/* The pfn a mark of d's frame mfn goes to, or INVALID_M2P_ENTRY (L3). */
+static uint64_t owned_pfn(const struct domain *d, mfn_t mfn)
+{
+    if (!mfn_valid(d->m, mfn) || mfn_to_page(d->m, mfn)->owner != d->domid)
+        return INVALID_M2P_ENTRY;
+    uint64_t pfn = get_gpfn_from_mfn(d->m, mfn);
+    if (pfn == SHARED_M2P_ENTRY || pfn >= LD_MAX_PFNS)
+        return INVALID_M2P_ENTRY;
+    return pfn;
+}
+
+void paging_mark_frame_slow(struct machine *m, mfn_t mfn,
+                            enum paging_dirty_source src)
+{
+    if (!m || !mfn_valid(m, mfn))
+        return;
+    domid_t owner = mfn_to_page(m, mfn)->owner;
+    struct domain *d = owner < HV_MAX_DOMAINS ? m->domains[owner] : NULL;
+    if (!paging_log_dirty_enabled(d))
+        return;
+    uint64_t pfn = owned_pfn(d, mfn);
+    if (pfn != INVALID_M2P_ENTRY)
+        mark_pfn(d, pfn, mfn, src);
+}
+
+uint64_t paging_ld_round(const struct domain *d)
+{
+    return d->log_dirty ? atomic_load_explicit(&d->log_dirty->round,
+                                               memory_order_acquire) : 0;
+}
+
+uint64_t paging_ld_write_fault(struct domain *d, mfn_t mfn)
+{
+    struct paging_log_dirty *ld = d->log_dirty;
+    if (!ld)
+        return 0;
+    uint64_t pfn = owned_pfn(d, mfn);
+    hv_lock(&ld->lock);
+    uint64_t round = atomic_load(&ld->round);
+    if (atomic_load(&ld->enabled) && pfn != INVALID_M2P_ENTRY &&
+        !bit_test_locked(ld, pfn)) {            /* L8 */
+        if (bit_set_locked(d, ld, pfn) > 0) {
+            ld->fault_count++;
+            TRC(hvlab_dirty, mark, (uint8_t)d->m->host_id, d->domid, pfn,
+                mfn, (uint8_t)0, (uint8_t)LD_SRC_FAULT);
+        }
+        /* A lost mark (L1) still lets the write through: the round's
+           CLEAN is -ENOMEM, so the toolstack cannot trust it anyway. */
+    }
+    hv_unlock(&ld->lock);
+    return round;
 }
 
 void paging_mark_dirty(struct domain *d, mfn_t mfn)
@@ -283,17 +372,25 @@ bool paging_hap_write_fixup(struct domain *d, pfn_t gfn)
 
 static int log_dirty_enable(struct domain *d, struct paging_log_dirty *ld)
 {
-    /* L4: PV and shadow-mode HVM log-dirty lives in shadow paging (Xen's
-       shadow/common.c): the next increment. */
-    if (is_pv_domain(d) || d->paging != PAGING_HAP)
+    /* L4: shadow-mode HVM log-dirty lives in shadow paging (Xen's
+       shadow/common.c): not modelled. */
+    bool pv = is_pv_domain(d);
+    if (!pv && d->paging != PAGING_HAP)
         return -XEN_EOPNOTSUPP;
     if (atomic_load(&ld->enabled))
         return -XEN_EINVAL;                     /* L6, as Xen */
     domain_pause(d);
+    atomic_fetch_add(&paging_ld_live, 1);       /* L9: before any mark */
     hv_lock(&ld->lock);
     ld->failed_allocs = ld->fault_count = ld->dirty_count = 0;
+    atomic_fetch_add(&ld->round, 1);
     atomic_store(&ld->enabled, true);           /* marks count from here */
     hv_unlock(&ld->lock);
+    if (pv) {                                   /* L7 */
+        mmu_flush_domain(d);
+        domain_unpause(d);
+        return 0;
+    }
     /* L4: the global flip flushes every vCPU that may cache a writable
        translation (p2m.c M5). */
     p2m_change_entry_type_global(d, p2m_ram_rw, p2m_ram_logdirty);
@@ -309,7 +406,9 @@ static int log_dirty_disable(struct domain *d, struct paging_log_dirty *ld)
     hv_lock(&ld->lock);
     atomic_store(&ld->enabled, false);
     hv_unlock(&ld->lock);
-    p2m_change_entry_type_global(d, p2m_ram_logdirty, p2m_ram_rw);
+    atomic_fetch_sub(&paging_ld_live, 1);
+    if (!is_pv_domain(d))                       /* L7: PV flushes nothing */
+        p2m_change_entry_type_global(d, p2m_ram_logdirty, p2m_ram_rw);
     hv_lock(&ld->lock);
     tree_free(ld);
     ld->failed_allocs = ld->fault_count = ld->dirty_count = 0;
@@ -376,8 +475,12 @@ static int log_dirty_op(struct domain *d, struct paging_log_dirty *ld,
     if (clean)
         ld->fault_count = ld->dirty_count = 0;
     bool rearm = clean && atomic_load(&ld->enabled);
+    if (rearm)
+        atomic_fetch_add(&ld->round, 1);        /* L7 */
     hv_unlock(&ld->lock);
-    if (rearm) {                                /* L4: after the copy */
+    if (rearm && is_pv_domain(d)) {             /* L7: blow the TLBs */
+        mmu_flush_domain(d);
+    } else if (rearm) {                         /* L4: after the copy */
         p2m_change_entry_type_global(d, p2m_ram_rw, p2m_ram_logdirty);
     }
     domain_unpause(d);
@@ -452,6 +555,8 @@ void paging_log_dirty_free(struct domain *d)
     struct paging_log_dirty *ld = d->log_dirty;
     if (!ld)
         return;
+    if (atomic_load(&ld->enabled))
+        atomic_fetch_sub(&paging_ld_live, 1);
     tree_free(ld);
     d->log_dirty = NULL;
     free(ld);
@@ -459,11 +564,40 @@ void paging_log_dirty_free(struct domain *d)
 
 /* ---- audit --------------------------------------------------------------- */
 
+/* L7: no vCPU of PV domain d without a flush pending caches write
+   permission for a frame of d whose bit is clear.  Under ld->lock. */
+static unsigned audit_pv_tlbs(struct domain *d, struct paging_log_dirty *ld,
+                              FILE *out)
+{
+    unsigned bad = 0;
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        struct vcpu *v = d->vcpu[i];
+        if (!v || atomic_load(&v->tlb.flush_pending) != 0)
+            continue;
+        for (unsigned k = 0; k < TLB_ENTRIES; k++) {
+            const struct tlb_entry *e = &v->tlb.e[k];
+            if ((e->flags & (TLB_VALID | TLB_W)) != (TLB_VALID | TLB_W))
+                continue;
+            uint64_t pfn = owned_pfn(d, e->mfn);
+            if (pfn == INVALID_M2P_ENTRY || bit_test_locked(ld, pfn))
+                continue;
+            bad++;
+            if (out)
+                fprintf(out, "paging audit: d%u v%u: TLB entry va %#llx is "
+                        "writable but mfn %#llx (pfn %#llx) is clean\n",
+                        d->domid, i, (unsigned long long)(e->vpn << PAGE_SHIFT),
+                        (unsigned long long)e->mfn, (unsigned long long)pfn);
+        }
+    }
+    return bad;
+}
+
 /*
  * Per domain: (a) no p2m_ram_logdirty entry while log-dirty is off (every
  * such entry exists only while it is on: L4, L6); (b) dirty_count equals
  * the bits set since the last CLEAN (L2: a lost mark, failed allocation,
- * counts nothing); (c) nodes within the pool.  Racy unless paused.
+ * counts nothing); (c) nodes within the pool; (d) PV with log-dirty on: no
+ * writable TLB entry of a clean frame (L7).  Racy unless paused.
  */
 unsigned paging_audit(struct machine *m, FILE *out)
 {
@@ -501,6 +635,8 @@ unsigned paging_audit(struct machine *m, FILE *out)
                         "bits set\n", id, ld->dirty_count,
                         (unsigned long long)set);
         }
+        if (on && is_pv_domain(d))
+            bad += audit_pv_tlbs(d, ld, out);
         if (ld->nodes > ld->pool) {
             bad++;
             if (out)

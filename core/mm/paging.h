@@ -6,6 +6,7 @@
 #ifndef HVLAB_CORE_MM_PAGING_H
 #define HVLAB_CORE_MM_PAGING_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -23,6 +24,8 @@ enum paging_dirty_source {
     LD_SRC_COPY = 1,        /* the hypervisor wrote for the guest */
     LD_SRC_GRANT = 2,       /* through a grant: writable unmap or copy */
     LD_SRC_FINAL_GRANT = 3, /* FINAL clean's writable-pin sweep (option) */
+    LD_SRC_WALK = 4,        /* the MMU's page walk set A/D in a PV table */
+    LD_SRC_PT = 5,          /* PV table bookkeeping: type 0<->1, pin, unpin */
 };
 
 /* A frame of d was written by an agent its own paging cannot see (grant
@@ -38,6 +41,34 @@ void paging_mark_pfn_dirty(struct domain *d, pfn_t pfn,
 uint64_t paging_dirty_marks(const struct domain *d);
 
 bool paging_log_dirty_enabled(const struct domain *d);
+
+/*
+ * PV log-dirty (paging.c L7-L9).  paging_ld_live counts the domains of
+ * every machine with log-dirty on: zero makes the marks below one load and
+ * a predicted branch.  Not a lock: a domain's enable / CLEAN flushes its
+ * vCPUs' TLBs after setting its own state.
+ */
+extern _Atomic unsigned paging_ld_live;
+
+/* A hypervisor write (or type / pin change) to frame mfn of whichever
+   domain owns it: marked for that owner if its log-dirty is on. */
+void paging_mark_frame_slow(struct machine *m, mfn_t mfn,
+                            enum paging_dirty_source src);
+static inline void paging_mark_frame(struct machine *m, mfn_t mfn,
+                                     enum paging_dirty_source src)
+{
+    if (__builtin_expect(atomic_load_explicit(&paging_ld_live,
+                                              memory_order_relaxed) != 0, 0))
+        paging_mark_frame_slow(m, mfn, src);
+}
+
+/* The round: bumped under the bitmap lock by ENABLE and every CLEAN. */
+uint64_t paging_ld_round(const struct domain *d);
+/* The hypervisor-internal write fault of a PV vCPU of d on frame mfn
+   (core/mmu.c rule 24), outside any access window: mark it unless its bit
+   is set (then nothing is counted); returns the round in which the bit is
+   known set, for the TLB fill that follows. */
+uint64_t paging_ld_write_fault(struct domain *d, mfn_t mfn);
 
 /*
  * XEN_DOMCTL_shadow_op, the log-dirty ops: OFF, ENABLE_LOGDIRTY, CLEAN,

@@ -58,6 +58,7 @@
 #include "core/mm/frame.h"
 #include "core/mm/mm.h"
 #include "core/mm/p2m.h"
+#include "core/mm/paging.h"
 #include "core/mm/private.h"
 #include "core/mm/pv_pt.h"
 #include "core/mmu.h"
@@ -124,6 +125,7 @@ pt_write_entry_traced(struct machine *m, domid_t dom, mfn_t table,
 {
     pte_t was = __atomic_exchange_n(entry_ptr(m, table, slot), new_pte,
                                     __ATOMIC_ACQ_REL);
+    paging_mark_frame(m, table, LD_SRC_COPY);           /* log-dirty */
     trace_pte_write(m, dom, table, level, slot, was, new_pte, path);
 }
 
@@ -143,6 +145,7 @@ void pt_write_entry(struct machine *m, domid_t dom, mfn_t table,
     (void)level;
     (void)path;
     __atomic_store_n(entry_ptr(m, table, slot), new_pte, __ATOMIC_RELEASE);
+    paging_mark_frame(m, table, LD_SRC_COPY);           /* log-dirty */
 }
 
 pte_t pt_cmpxchg_entry(struct machine *m, domid_t dom, mfn_t table,
@@ -152,6 +155,7 @@ pte_t pt_cmpxchg_entry(struct machine *m, domid_t dom, mfn_t table,
     pte_t seen = old;
     if (__atomic_compare_exchange_n(entry_ptr(m, table, slot), &seen, new_pte,
                                     false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        paging_mark_frame(m, table, LD_SRC_COPY);       /* log-dirty */
         if (TRC_ENABLED(hvlab_pt, pte_write))
             trace_pte_write(m, dom, table, level, slot, old, new_pte, path);
         return old;

@@ -14,6 +14,7 @@
 #include <xen/version.h>
 
 #include "core/audit.h"
+#include "core/domctl.h"
 #include "core/evtchn.h"
 #include "core/hypercall.h"
 #include "core/mm/p2m.h"
@@ -375,8 +376,17 @@ static void t_errors(void)
                        FIX_BUF_VA, 0, 0, 0), -XEN_ENOSYS);
     CHECK_EQ(hypercall(a->v, __HYPERVISOR_event_channel_op, EVTCHNOP_send,
                        0x7000000000ULL, 0, 0, 0), -XEN_EFAULT);
-    CHECK_EQ(hypercall(a->v, __HYPERVISOR_sched_op, SCHEDOP_shutdown,
+    CHECK_EQ(hypercall(a->v, __HYPERVISOR_sched_op, SCHEDOP_remote_shutdown,
                        FIX_BUF_VA, 0, 0, 0), -XEN_ENOSYS);
+    CHECK_EQ(hypercall(a->v, __HYPERVISOR_sched_op, SCHEDOP_shutdown,
+                       0x7000000000ULL, 0, 0, 0), -XEN_EFAULT);
+    struct sched_shutdown bad = { .reason = SHUTDOWN_MAX + 1 };
+    uint64_t bva = fix_put(a, 0, &bad, sizeof(bad));
+    CHECK_EQ(hypercall(a->v, __HYPERVISOR_sched_op, SCHEDOP_shutdown, bva,
+                       0, 0, 0), -XEN_EINVAL);
+    int why = 0;
+    CHECK(!domain_shut_down(a->d, &why));
+    CHECK_EQ(why, -1);                  /* nothing recorded */
     CHECK_EQ(hypercall(a->v, __HYPERVISOR_xen_version, XENVER_extraversion,
                        FIX_BUF_VA, 0, 0, 0), -XEN_ENOSYS);
     struct sched_poll sp = { .nr_ports = 129, .timeout = 1 };

@@ -265,6 +265,68 @@ static void t_sched_errors(void)
     vcpu_free(v);
 }
 
+/* sched_spawn: a vCPU starts two more in its run; the run returns after
+   all three, each ran once with current set to itself, and each is
+   stopped; outside a run, or without an entry, it is -EINVAL. */
+static struct vcpu *spawned[2];
+static unsigned spawn_ran[3];
+static struct vcpu *spawn_seen[3];
+
+static void spawned_main(struct vcpu *v, void *arg)
+{
+    unsigned i = (unsigned)(uintptr_t)arg;
+    spawn_seen[i] = current;
+    (void)v;
+    spawn_ran[i]++;
+}
+
+static void spawner_main(struct vcpu *v, void *arg)
+{
+    (void)arg;
+    spawn_seen[0] = current;
+    for (unsigned i = 0; i < 2; i++)
+        CHECK_EQ(sched_spawn(spawned[i]), 0);
+    struct vcpu *none = vcpu_alloc(NULL, 9);
+    CHECK_EQ(sched_spawn(none), -XEN_EINVAL);       /* no entry */
+    vcpu_free(none);
+    (void)v;
+    spawn_ran[0]++;
+}
+
+static void t_sched_spawn(void)
+{
+    for (int mode = 0; mode < 2; mode++) {
+        struct vcpu *v = vcpu_alloc(NULL, 0);
+        REQUIRE(v != NULL);
+        v->entry = spawner_main;
+        for (unsigned i = 0; i < 2; i++) {
+            spawned[i] = vcpu_alloc(NULL, 1 + i);
+            REQUIRE(spawned[i] != NULL);
+            spawned[i]->entry = spawned_main;
+            spawned[i]->entry_arg = (void *)(uintptr_t)(1 + i);
+        }
+        memset(spawn_ran, 0, sizeof(spawn_ran));
+        memset(spawn_seen, 0, sizeof(spawn_seen));
+        struct sched_config cfg = { .mode = mode ? SCHED_DET : SCHED_THREADS,
+                                    .seed = 3 };
+        CHECK_EQ(sched_run(&cfg, &v, 1), 0);
+        CHECK(spawn_seen[0] == v);
+        for (unsigned i = 0; i < 2; i++) {
+            CHECK_EQ(spawn_ran[1 + i], 1);
+            CHECK(spawn_seen[1 + i] == spawned[i]);
+            CHECK(atomic_load(&spawned[i]->stopped));
+            vcpu_free(spawned[i]);
+        }
+        CHECK_EQ(spawn_ran[0], 1);
+        vcpu_free(v);
+    }
+    struct vcpu *w = vcpu_alloc(NULL, 0);
+    REQUIRE(w != NULL);
+    w->entry = noop_main;
+    CHECK_EQ(sched_spawn(w), -XEN_EINVAL);          /* not in a run */
+    vcpu_free(w);
+}
+
 /* A new vCPU has no roots, runs in kernel mode, with an empty TLB. */
 static void t_vcpu_alloc(void)
 {
@@ -291,6 +353,7 @@ static const struct test tests[] = {
     { "sched_run runs 4 vCPUs at once, each with current set to itself", t_sched_threads },
     { "det mode runs a vCPU and a vCPU without an entry is -EINVAL", t_sched_errors },
     { "a new vCPU has no roots, runs in kernel mode, with an empty TLB", t_vcpu_alloc },
+    { "sched_spawn starts vCPUs in the running run (threads and det); the run waits for them", t_sched_spawn },
 };
 
 TEST_MAIN(tests)

@@ -1,7 +1,10 @@
 /*
  * tests/unit/test-logdirty.c - log-dirty on a hap domain: the bitmap, the
  * shadow_op log-dirty ops, the write-fault marks and flips, hypervisor
- * copies, the error paths, teardown (core/mm/paging.c rules L1-L6).
+ * copies, the error paths, teardown (core/mm/paging.c rules L1-L6); and
+ * on a PV domain: the hypervisor-internal write fault at the TLB, the
+ * flushes of ENABLE / CLEAN, grant and foreign writes, A/D bits, and the
+ * hypervisor's own marks (paging.c L7-L9, core/mmu.c rule 24).
  *
  * Fixture: pv_fixture's privileged PV domain (the toolstack; `current` is
  * its vCPU while shadow_op runs) plus a hap domain made here whose guest
@@ -216,13 +219,19 @@ static void t_errors(void)
     current = f.h->vcpu[0];
     CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, NULL), -XEN_EINVAL);
     current = was;
-    /* PV: log-dirty lives in shadow paging, the next increment. */
+    /* Shadow-mode HVM: log-dirty lives in shadow paging, not modelled. */
+    struct domain_config dc = {
+        .kind = DOMAIN_HVM, .nr_vcpus = 1, .max_pages = 16, .domid = 5,
+        .paging = PAGING_SHADOW,
+    };
+    struct domain *sh = NULL;
+    current = NULL;
+    REQUIRE(domain_create(f.pv.m, &dc, &sh) == 0);
     struct xen_domctl_shadow_op o = {
         .op = XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY };
-    current = NULL;
-    CHECK_EQ(domctl_shadow_op(f.pv.d, &o, NULL), -XEN_EOPNOTSUPP);
+    CHECK_EQ(domctl_shadow_op(sh, &o, NULL), -XEN_EOPNOTSUPP);
     current = was;
-    CHECK(!paging_log_dirty_enabled(f.pv.d));
+    CHECK(!paging_log_dirty_enabled(sh));
     ld_finish(&f);
 }
 
@@ -390,6 +399,341 @@ static void t_p2m_change_flushes_hap_vcpu(void)
     ld_finish(&f);
 }
 
+/* ---- PV (paging.c L7-L9, mmu.c rule 24) ---------------------------------- */
+
+#define PV_PAGES    64              /* bitmap span: the fixture's pfns */
+#define EMPTY_SLOT_PV 200           /* an unmapped slot of the fixture's L1 */
+
+/* A shadow_op on PV domain d, from the toolstack (no current vCPU). */
+static int pv_sop(struct domain *d, uint32_t op, uint8_t *bm,
+                  struct xen_domctl_shadow_op *out)
+{
+    struct vcpu *was = current;
+    current = NULL;
+    struct xen_domctl_shadow_op o = { .op = op, .pages = PV_PAGES };
+    int rc = domctl_shadow_op(d, &o, bm);
+    current = was;
+    if (out)
+        *out = o;
+    return rc;
+}
+
+static unsigned pv_bits(const uint8_t *bm)
+{
+    unsigned n = 0;
+    for (pfn_t p = 0; p < PV_PAGES; p++)
+        n += bit(bm, p);
+    return n;
+}
+
+/* PEEK d: the bits (into bm) and the stats. */
+static struct xen_domctl_shadow_op pv_peek(struct domain *d, uint8_t *bm)
+{
+    struct xen_domctl_shadow_op o = { 0 };
+    memset(bm, 0, PV_PAGES / 8);
+    CHECK_EQ(pv_sop(d, XEN_DOMCTL_SHADOW_OP_PEEK, bm, &o), 0);
+    return o;
+}
+
+/* A store / load by vCPU v, as the guest (v is current meanwhile). */
+static int vstore(struct vcpu *v, uint64_t va, uint64_t val)
+{
+    struct vcpu *was = current;
+    current = v;
+    int rc = mmu_store(v, va, 8, val);
+    current = was;
+    return rc;
+}
+
+static int vload(struct vcpu *v, uint64_t va, uint64_t *val)
+{
+    struct vcpu *was = current;
+    current = v;
+    int rc = mmu_load(v, va, 8, val);
+    current = was;
+    return rc;
+}
+
+static unsigned pv_audits(struct pv_fixture *f)
+{
+    unsigned n = paging_audit(f->m, NULL);
+    if (n)
+        paging_audit(f->m, stderr);
+    return n;
+}
+
+/* One mmuext op by d1 (the fixture's vCPU). */
+static long pv_mmuext(struct pv_fixture *f, unsigned cmd, mfn_t mfn,
+                      mfn_t src)
+{
+    struct mmuext_op op = { .cmd = cmd };
+    op.arg1.mfn = mfn;
+    op.arg2.src_mfn = src;
+    uint64_t va = fix_put(f, 3 * PAGE_SIZE, &op, sizeof(op));
+    return hypercall(f->v, __HYPERVISOR_mmuext_op, va, 1, 0, DOMID_SELF, 0);
+}
+
+/* One mmu_update request by d1. */
+static long pv_mmu_update(struct pv_fixture *f, uint64_t ptr, uint64_t val)
+{
+    struct mmu_update req = { .ptr = ptr, .val = val };
+    uint64_t va = fix_put(f, 3 * PAGE_SIZE, &req, sizeof(req));
+    return hypercall(f->v, __HYPERVISOR_mmu_update, va, 1, 0, DOMID_SELF, 0);
+}
+
+static void t_pv_enable(void)
+{
+    struct pv_fixture f;
+    FIX_REQUIRE(fix_setup(&f, NULL) == 0);
+    uint8_t bm[PV_PAGES / 8];
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    CHECK(paging_log_dirty_enabled(f.d));
+    CHECK_EQ(atomic_load(&paging_ld_live), 1);
+    struct xen_domctl_shadow_op o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 0);
+    CHECK_EQ(o.stats.dirty_count, 0);
+    CHECK_EQ(o.stats.fault_count, 0);
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL),
+             -XEN_EINVAL);                          /* as Xen */
+    CHECK_EQ(pv_audits(&f), 0);
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    CHECK(!paging_log_dirty_enabled(f.d));
+    CHECK_EQ(atomic_load(&paging_ld_live), 0);
+    CHECK_EQ(fix_teardown(&f), 0);
+}
+
+static void t_pv_store_fault(void)
+{
+    struct pv_fixture f;
+    FIX_REQUIRE(fix_setup(&f, NULL) == 0);
+    uint8_t bm[PV_PAGES / 8];
+    uint64_t v;
+    /* A writable TLB entry from before: ENABLE must flush it. */
+    CHECK_EQ(vstore(f.v, fix_data_va(5), 1), MMU_OK);
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    uint64_t guest_faults = f.v->nr_faults;
+    CHECK_EQ(vload(f.v, fix_data_va(6), &v), MMU_OK);   /* loads: nothing */
+    CHECK_EQ(vstore(f.v, fix_data_va(5), 2), MMU_OK);
+    struct xen_domctl_shadow_op o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 1);
+    CHECK(bit(bm, FIX_FIRST_DATA_PFN + 5));
+    CHECK_EQ(o.stats.fault_count, 1);
+    CHECK_EQ(o.stats.dirty_count, 1);
+    CHECK_EQ(vstore(f.v, fix_data_va(5) + 8, 3), MMU_OK);  /* free now */
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(o.stats.fault_count, 1);
+    CHECK_EQ(pv_bits(bm), 1);
+    /* A store after a load of the page: one fault, one mark. */
+    CHECK_EQ(vstore(f.v, fix_data_va(6), 6), MMU_OK);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(o.stats.fault_count, 2);
+    CHECK_EQ(pv_bits(bm), 2);
+    CHECK_EQ(f.v->nr_faults, guest_faults);     /* none reached the guest */
+    CHECK_EQ(pv_audits(&f), 0);
+    /* CLEAN returns both and clears; the TLB was flushed, so the next
+       store faults and marks again. */
+    memset(bm, 0, sizeof(bm));
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_CLEAN, bm, &o), 0);
+    CHECK_EQ(pv_bits(bm), 2);
+    CHECK(bit(bm, FIX_FIRST_DATA_PFN + 5) && bit(bm, FIX_FIRST_DATA_PFN + 6));
+    CHECK_EQ(o.stats.fault_count, 2);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 0);
+    CHECK_EQ(o.stats.fault_count, 0);
+    CHECK_EQ(pv_audits(&f), 0);
+    CHECK_EQ(vstore(f.v, fix_data_va(5), 4), MMU_OK);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 1);
+    CHECK(bit(bm, FIX_FIRST_DATA_PFN + 5));
+    CHECK_EQ(o.stats.fault_count, 1);
+    CHECK_EQ(vload(f.v, fix_data_va(5), &v), MMU_OK);
+    CHECK_EQ(v, 4);                             /* the store landed */
+    CHECK_EQ(f.v->nr_faults, guest_faults);
+    CHECK_EQ(pv_audits(&f), 0);
+    /* OFF, then writes mark nothing (and a later PEEK shows nothing). */
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    CHECK_EQ(vstore(f.v, fix_data_va(7), 7), MMU_OK);
+    CHECK_EQ(pv_mmu_update(&f, ((uint64_t)f.l1 << PAGE_SHIFT) +
+                           (EMPTY_SLOT_PV) * sizeof(pte_t),
+                           pte_make(fix_spare(&f, 0), FIX_DATA_FLAGS)), 0);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 0);
+    CHECK_EQ(o.stats.dirty_count, 0);
+    CHECK_EQ(atomic_load(&paging_ld_live), 0);
+    CHECK_EQ(fix_teardown(&f), 0);
+}
+
+/* d2 (granter) in log-dirty; d1 (backend) writes through its grant
+   mapping of d2's frame: not marked for d2 while mapped; the writable
+   unmap marks it (the grant path). */
+static void t_pv_backend_invisible(void)
+{
+    struct gf f;
+    gsetup(&f);
+    uint8_t bm[PV_PAGES / 8];
+    grant(&f, f.table, 1, FIX_DOMID, f.d2mfn[5], GTF_permit_access);
+    CHECK_EQ(pv_sop(f.d2, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL),
+             0);
+    grant_handle_t h;
+    CHECK_EQ(map(&f, D2, 1, GNTMAP_host_map, MAP_VA(0), &h, NULL), GNTST_okay);
+    CHECK_EQ(vstore(f.pv.v, MAP_VA(0), 0x77), MMU_OK);
+    CHECK_EQ(vstore(f.pv.v, MAP_VA(0) + 8, 0x78), MMU_OK);
+    struct xen_domctl_shadow_op o = pv_peek(f.d2, bm);
+    CHECK_EQ(pv_bits(bm), 0);                   /* invisible (story E) */
+    CHECK_EQ(o.stats.fault_count, 0);
+    CHECK_EQ(*(uint64_t *)fix_frame(&f.pv, f.d2mfn[5]), 0x77);
+    CHECK_EQ(paging_audit(f.pv.m, stderr), 0);
+    CHECK_EQ(unmap(&f, MAP_VA(0), 0, h), GNTST_okay);
+    o = pv_peek(f.d2, bm);
+    CHECK_EQ(pv_bits(bm), 1);                   /* writable unmap */
+    CHECK(bit(bm, 5));
+    CHECK_EQ(o.stats.fault_count, 0);
+    CHECK_EQ(pv_sop(f.d2, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    finish(&f);
+}
+
+/* d1 in log-dirty stores to d2's frame through a grant mapping: nothing
+   of d1's is marked for the target (only d1's own L1, whose entry the
+   map wrote and whose A/D the walk set). */
+static void t_pv_store_foreign(void)
+{
+    struct gf f;
+    gsetup(&f);
+    uint8_t bm[PV_PAGES / 8];
+    grant(&f, f.table, 1, FIX_DOMID, f.d2mfn[4], GTF_permit_access);
+    CHECK_EQ(pv_sop(f.pv.d, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL),
+             0);
+    grant_handle_t h;
+    CHECK_EQ(map(&f, D2, 1, GNTMAP_host_map, MAP_VA(0), &h, NULL), GNTST_okay);
+    CHECK_EQ(pv_sop(f.pv.d, XEN_DOMCTL_SHADOW_OP_CLEAN, NULL, NULL), 0);
+    CHECK_EQ(vstore(f.pv.v, MAP_VA(0), 0x99), MMU_OK);
+    struct xen_domctl_shadow_op o = pv_peek(f.pv.d, bm);
+    CHECK_EQ(o.stats.fault_count, 0);           /* no write fault */
+    for (pfn_t p = 0; p < PV_PAGES; p++)        /* at most the L1 (A/D) */
+        if (p != 3)
+            CHECK(!bit(bm, p));
+    CHECK_EQ(*(uint64_t *)fix_frame(&f.pv, f.d2mfn[4]), 0x99);
+    CHECK_EQ(paging_audit(f.pv.m, stderr), 0);
+    CHECK_EQ(unmap(&f, MAP_VA(0), 0, h), GNTST_okay);
+    CHECK_EQ(pv_sop(f.pv.d, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    finish(&f);
+}
+
+/* A and D set by the walk are writes to the table: the L1 is marked when
+   a bit changes, and only then; mmu_update marks the table it writes. */
+static void t_pv_ad_and_mmu_update(void)
+{
+    struct pv_fixture f;
+    FIX_REQUIRE(fix_setup(&f, NULL) == 0);
+    uint8_t bm[PV_PAGES / 8];
+    uint64_t v;
+    const pfn_t l1_pfn = 3, sp_pfn = FIX_FIRST_SPARE_PFN;
+    const uint64_t va = FIX_DATA_VA + EMPTY_SLOT_PV * PAGE_SIZE;
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    /* mmu_update of an L1 entry (no A, no D): the L1 frame is marked. */
+    CHECK_EQ(pv_mmu_update(&f, ((uint64_t)f.l1 << PAGE_SHIFT) +
+                           EMPTY_SLOT_PV * sizeof(pte_t),
+                           pte_make(fix_spare(&f, 0),
+                                    _PAGE_PRESENT | _PAGE_RW)), 0);
+    memset(bm, 0, sizeof(bm));
+    struct xen_domctl_shadow_op o;
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_CLEAN, bm, &o), 0);
+    CHECK(bit(bm, l1_pfn));
+    CHECK_EQ(o.stats.fault_count, 0);
+    /* A load: the walk sets A in the L1 entry -> the L1 is marked. */
+    CHECK_EQ(vload(f.v, va, &v), MMU_OK);
+    CHECK(fix_entry(&f, f.l1, EMPTY_SLOT_PV) & _PAGE_ACCESSED);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 1);
+    CHECK(bit(bm, l1_pfn));
+    CHECK_EQ(o.stats.fault_count, 0);
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_CLEAN, NULL, NULL), 0);
+    CHECK_EQ(vload(f.v, va + 8, &v), MMU_OK);   /* A already set: nothing */
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 0);
+    /* A store: D in the L1 entry (L1 marked) and the frame (a fault). */
+    CHECK_EQ(vstore(f.v, va, 1), MMU_OK);
+    CHECK(fix_entry(&f, f.l1, EMPTY_SLOT_PV) & _PAGE_DIRTY);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 2);
+    CHECK(bit(bm, l1_pfn) && bit(bm, sp_pfn));
+    CHECK_EQ(o.stats.fault_count, 1);
+    CHECK_EQ(pv_audits(&f), 0);
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    CHECK_EQ(fix_teardown(&f), 0);
+}
+
+/* Pin / unpin mark the table; type validation (0 -> 1) and the last type
+   put (1 -> 0) mark it; MMUEXT_CLEAR_PAGE / COPY_PAGE mark the
+   destination; MMU_MACHPHYS_UPDATE marks the frame at its new pfn. */
+static void t_pv_hypervisor_marks(void)
+{
+    struct pv_fixture f;
+    FIX_REQUIRE(fix_setup(&f, NULL) == 0);
+    uint8_t bm[PV_PAGES / 8];
+    struct xen_domctl_shadow_op o;
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    /* Pin the L1 in use (validated already: only the pin marks). */
+    CHECK_EQ(pv_mmuext(&f, MMUEXT_PIN_L1_TABLE, f.l1, 0), 0);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 1);
+    CHECK(bit(bm, 3));
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_CLEAN, NULL, NULL), 0);
+    CHECK_EQ(pv_mmuext(&f, MMUEXT_UNPIN_TABLE, f.l1, 0), 0);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 1);
+    CHECK(bit(bm, 3));
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_CLEAN, NULL, NULL), 0);
+    /* Type validation of a fresh L1 and its last put. */
+    mfn_t sp = fix_spare(&f, 1);
+    CHECK_EQ(get_page_type(f.m, sp, PGT_l1_page_table), 0);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 1);
+    CHECK(bit(bm, FIX_FIRST_SPARE_PFN + 1));
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_CLEAN, NULL, NULL), 0);
+    put_page_type(f.m, sp);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 1);
+    CHECK(bit(bm, FIX_FIRST_SPARE_PFN + 1));
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_CLEAN, NULL, NULL), 0);
+    /* CLEAR_PAGE, COPY_PAGE: the destination only. */
+    CHECK_EQ(pv_mmuext(&f, MMUEXT_CLEAR_PAGE, fix_spare(&f, 2), 0), 0);
+    CHECK_EQ(pv_mmuext(&f, MMUEXT_COPY_PAGE, fix_spare(&f, 3),
+                       fix_spare(&f, 4)), 0);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 2);
+    CHECK(bit(bm, FIX_FIRST_SPARE_PFN + 2) && bit(bm, FIX_FIRST_SPARE_PFN + 3));
+    CHECK_EQ(o.stats.fault_count, 0);
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_CLEAN, NULL, NULL), 0);
+    /* MMU_MACHPHYS_UPDATE: spare 5's M2P entry now names pfn 40; the mark
+       goes to pfn 40 (then the entry is put back). */
+    mfn_t m5 = fix_spare(&f, 5);
+    CHECK_EQ(pv_mmu_update(&f, ((uint64_t)m5 << PAGE_SHIFT) |
+                           MMU_MACHPHYS_UPDATE, 40), 0);
+    o = pv_peek(f.d, bm);
+    CHECK_EQ(pv_bits(bm), 1);
+    CHECK(bit(bm, 40));
+    CHECK_EQ(pv_mmu_update(&f, ((uint64_t)m5 << PAGE_SHIFT) |
+                           MMU_MACHPHYS_UPDATE, FIX_FIRST_SPARE_PFN + 5), 0);
+    CHECK_EQ(pv_audits(&f), 0);
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    CHECK_EQ(fix_teardown(&f), 0);
+}
+
+/* Destroying a PV domain with log-dirty on: the bitmap goes, the live
+   count drops, every frame comes back. */
+static void t_pv_teardown_on(void)
+{
+    struct pv_fixture f;
+    FIX_REQUIRE(fix_setup(&f, NULL) == 0);
+    CHECK_EQ(pv_sop(f.d, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    for (unsigned i = 0; i < FIX_NR_DATA; i++)
+        CHECK_EQ(vstore(f.v, fix_data_va(i), i), MMU_OK);
+    CHECK_EQ(pv_audits(&f), 0);
+    CHECK_EQ(fix_teardown(&f), 0);
+    CHECK_EQ(atomic_load(&paging_ld_live), 0);
+}
+
 static const struct test tests[] = {
     { "a p2m change that takes a right away flushes a hap vCPU that loaded CR3 (the stale writable TLB entry is gone)", t_p2m_change_flushes_hap_vcpu },
     { "enabling log-dirty flips every ram_rw gfn to ram_logdirty; enabling "
@@ -400,7 +744,8 @@ static const struct test tests[] = {
       "write after CLEAN faults and marks again; FINAL works",
       t_writes_mark },
     { "bad mode or op is -EINVAL, an exhausted bitmap pool makes CLEAN/PEEK "
-      "-ENOMEM until OFF, an op on itself is -EINVAL, PV is -EOPNOTSUPP",
+      "-ENOMEM until OFF, an op on itself is -EINVAL, shadow-mode HVM is "
+      "-EOPNOTSUPP",
       t_errors },
     { "copy_to_guest into a hap domain marks each page written; a frame "
       "mark goes through the M2P and ignores frames d does not own",
@@ -412,6 +757,23 @@ static const struct test tests[] = {
       "only with logdirty.final_marks_grants=on", t_grant_marks },
     { "a second shadow_op while a CLEAN runs is -EBUSY; a mark racing the "
       "CLEAN before its copy is returned by it", t_busy_and_race },
+    { "PV: ENABLE works (stats zero, bitmap empty), ENABLE again is -EINVAL, "
+      "OFF switches it off", t_pv_enable },
+    { "PV: a guest store marks exactly its pfn with one hypervisor-internal "
+      "fault (none reaches the guest); a second store is free; loads mark "
+      "nothing; CLEAN returns and clears, and the next store faults again; "
+      "after OFF nothing is marked", t_pv_store_fault },
+    { "PV: a backend's stores through its grant mapping of d's frame are not "
+      "marked for d (the writable unmap is)", t_pv_backend_invisible },
+    { "PV: d's stores to another domain's frame through a grant mapping are "
+      "not marked for d and cost no fault", t_pv_store_foreign },
+    { "PV: mmu_update marks the table it writes; A and D set by the walk "
+      "mark the L1 when a bit changes, not otherwise", t_pv_ad_and_mmu_update },
+    { "PV: pin, unpin, type validation and the last type put mark the table; "
+      "CLEAR_PAGE / COPY_PAGE mark the destination; MACHPHYS_UPDATE marks "
+      "the new pfn", t_pv_hypervisor_marks },
+    { "PV: destroying a domain with log-dirty on frees it all",
+      t_pv_teardown_on },
 };
 
 TEST_MAIN(tests)
