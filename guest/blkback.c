@@ -75,6 +75,25 @@
  *      only after every taken request was answered and every grant of that
  *      frontend unmapped: the frontend then finds none of its entries
  *      GTF_reading / GTF_writing.
+ *   7. Shared storage: when the toolstack set the vbd's disk in the store
+ *      (xenbus_set_vbd_disk: a migration's source and destination serve
+ *      one disk in turn), the backend uses it, takes its size from it, and
+ *      never frees it; otherwise it makes its own from params.
+ *   8. A frontend whose state is Closed (not Closing) is gone - the
+ *      source's toolstack writes that after a migration
+ *      (mig_close_source_vbds), whatever the vbd's state: connected,
+ *      suspended (quiesced or not), or acknowledged without quiescing.
+ *      Like Xen's blkback on disconnect, the backend takes nothing more
+ *      off the ring, completes what it had taken (the writes go through
+ *      the grant mappings it still holds: with blkback.quiesce=off they
+ *      are story E's writes, never marked dirty here), unmaps every
+ *      grant, closes the port and writes Closed.  The thread ends when
+ *      no vbd is connected and every one was closed.
+ *   9. Serving watches the store: between two completions of a slice, a
+ *      change of the store's version (a suspend request, a Closing) ends
+ *      the slice, so the backend looks at it with requests still taken -
+ *      as Linux's blkback, whose xenbus watch runs beside its I/O thread,
+ *      meets a suspend with I/O in flight.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -119,6 +138,7 @@ struct be_dev {
     unsigned fe, devid;
     char dir[XENBUS_PATH_MAX], fe_dir[XENBUS_PATH_MAX];
     struct ramdisk *rd;
+    bool shared_disk;               /* rd is the toolstack's (rule 7) */
     struct blkif_back ring;
     struct gnt_map ring_map;
     bool ring_mapped, broken;
@@ -181,11 +201,17 @@ static void be_add(struct gcpu *c, struct blkback *b, unsigned fe,
              g->domid, fe, devid);
     snprintf(p, sizeof(p), "%s/frontend", d->dir);
     unsigned long long sectors = 0;
+    /* Rule 7: the shared disk when the toolstack set one. */
+    d->rd = xenbus_vbd_disk(g->wl.xenbus, fe, devid);
+    d->shared_disk = d->rd != NULL;
+    if (d->rd)
+        sectors = ramdisk_sectors(d->rd);
     if (xenbus_read(g->wl.xenbus, p, d->fe_dir, sizeof(d->fe_dir)) != 0 ||
-        (snprintf(p, sizeof(p), "%s/params", d->dir),
-         xenbus_read(g->wl.xenbus, p, params, sizeof(params))) != 0 ||
-        sscanf(params, "ramdisk:%llu", &sectors) != 1 ||
-        !(d->rd = ramdisk_new(sectors)) ||
+        (!d->rd &&
+         ((snprintf(p, sizeof(p), "%s/params", d->dir),
+           xenbus_read(g->wl.xenbus, p, params, sizeof(params))) != 0 ||
+          sscanf(params, "ramdisk:%llu", &sectors) != 1 ||
+          !(d->rd = ramdisk_new(sectors)))) ||
         !(d->pc = calloc(PCACHE_MAX, sizeof(*d->pc)))) {
         klog(g, "blkback: vbd %u/%u: bad frontend/params, or no memory for "
              "its ramdisk", fe, devid);
@@ -373,6 +399,8 @@ static int be_finish(struct gcpu *c, struct be_dev *d, struct be_req *p)
 
     if (p->status == BLKIF_RSP_OKAY) {
         INJ_POINT(blkback_complete_before_write, c->v);  /* inject: window */
+        if (d->phase == BD_SUSP_ACKED)      /* inject: story E's late writer */
+            INJ_POINT(blkback_complete_after_suspend, c->v);
         uint64_t sector = r->sector_number;
         for (unsigned i = 0; i < r->nr_segments && p->status == BLKIF_RSP_OKAY;
              i++) {
@@ -417,20 +445,28 @@ static int be_finish(struct gcpu *c, struct be_dev *d, struct be_req *p)
 
 /* Rule 5: complete every request taken so far, push their responses and
    notify; true when there were any. */
-static bool be_complete(struct gcpu *c, struct be_dev *d)
+static bool be_complete_some(struct gcpu *c, struct be_dev *d,
+                             bool watchful)
 {
     if (d->npend == 0 || d->broken || !d->ring_mapped)
         return false;
+    uint64_t seen = xenbus_version(c->g->wl.xenbus);
     unsigned i = 0;
-    while (i < d->npend && be_finish(c, d, &d->pend[i]) == 0)
+    int rc = 0;
+    while (i < d->npend && (rc = be_finish(c, d, &d->pend[i])) == 0) {
         i++;
-    if (i < d->npend) {             /* broken: release what is left */
+        /* Rule 9: a store change is looked at between two completions. */
+        if (watchful && xenbus_version(c->g->wl.xenbus) != seen)
+            break;
+    }
+    if (rc != 0) {                  /* broken: release what is left */
         for (unsigned k = i; k < d->npend; k++)
             be_unmap(c, d, d->pend[k].tmp, d->pend[k].ntmp);
         d->npend = 0;
         return true;
     }
-    d->npend = 0;
+    memmove(d->pend, d->pend + i, (d->npend - i) * sizeof(d->pend[0]));
+    d->npend -= i;
     bool ntf = false;
     if (blkif_back_push(&d->ring, &ntf) != 0) {
         be_error(c, d, "pushing responses", -XEN_EFAULT);
@@ -477,10 +513,19 @@ static bool be_take_some(struct gcpu *c, struct be_dev *d, unsigned budget)
     return any;
 }
 
-/* One slice of service: complete what earlier slices took, take more. */
+/* Complete every request taken (rule 5's order). */
+static bool be_complete(struct gcpu *c, struct be_dev *d)
+{
+    return be_complete_some(c, d, false);
+}
+
+/* One slice of service: complete what earlier slices took (stopping early
+   when the store changed, rule 9), take more. */
 static bool be_serve(struct gcpu *c, struct be_dev *d, unsigned budget)
 {
-    bool any = be_complete(c, d);
+    bool any = be_complete_some(c, d, true);
+    if (d->npend)                   /* interrupted: the store first */
+        return true;
     return be_take_some(c, d, budget) || any;
 }
 
@@ -520,6 +565,29 @@ static void be_unmap_all(struct gcpu *c, struct be_dev *d)
         gevtchn_close(c, d->port);
         d->evtchn = false;
     }
+}
+
+/* Rule 8: the frontend is gone (its state Closed without a Closing
+   handshake: the source's toolstack after a migration, or a frontend that
+   ended).  Nothing more is taken off the ring (a request still on it
+   belongs to whoever reconnects: a migrated frontend reissues it
+   elsewhere); every request already taken is completed, every grant
+   unmapped, the port closed, then Closed. */
+static void be_gone(struct gcpu *c, struct be_dev *d)
+{
+    struct guest_kernel *g = c->g;
+    unsigned taken = d->npend;
+    be_complete(c, d);
+    be_unmap_all(c, d);
+    if (d->phase != BD_ACKED || taken)
+        klog(g, "blkback: vbd %u/%u: the frontend is gone (%s): %u taken "
+             "requests completed, every grant unmapped", d->fe, d->devid,
+             d->phase == BD_SUSPENDED ? "suspended, quiesced"
+             : d->phase == BD_SUSP_ACKED ? "suspended, not quiesced"
+             : d->phase == BD_ACKED ? "closed, not quiesced" : "connected",
+             taken);
+    d->phase = BD_CLOSED;
+    xenbus_switch_state(g->wl.xenbus, d->dir, XenbusStateClosed);
 }
 
 /* The frontend went Closing: quiesce (or not), then Closed. */
@@ -613,7 +681,10 @@ enum thread_result blkback_slice(struct gcpu *c, struct thread *t)
             progress |= d->phase != BD_WAIT_FE;
             break;
         case BD_CONNECTED:
-            if (closing) {
+            if (fs == XenbusStateClosed) {
+                be_gone(c, d);
+                progress = true;
+            } else if (closing) {
                 be_quiesce(c, d);
                 progress = true;
             } else if (susp == 1) {
@@ -624,7 +695,10 @@ enum thread_result blkback_slice(struct gcpu *c, struct thread *t)
             }
             break;
         case BD_SUSP_ACKED:
-            if (closing) {
+            if (fs == XenbusStateClosed) {
+                be_gone(c, d);
+                progress = true;
+            } else if (closing) {
                 be_quiesce(c, d);
                 progress = true;
             } else if (susp == 0) {
@@ -636,9 +710,7 @@ enum thread_result blkback_slice(struct gcpu *c, struct thread *t)
             break;
         case BD_SUSPENDED:
             if (closing) {
-                be_unmap_all(c, d);
-                d->phase = BD_CLOSED;
-                xenbus_switch_state(g->wl.xenbus, d->dir, XenbusStateClosed);
+                be_gone(c, d);
                 progress = true;
             } else if (susp == 0) {
                 be_resume(c, d);
@@ -646,12 +718,11 @@ enum thread_result blkback_slice(struct gcpu *c, struct thread *t)
             }
             break;
         case BD_ACKED:
-            progress |= be_serve(c, d, SERVE_BUDGET);
             if (fs == XenbusStateClosed) {
-                be_drain(c, d);
-                be_unmap_all(c, d);
-                d->phase = BD_CLOSED;
+                be_gone(c, d);
                 progress = true;
+            } else {
+                progress |= be_serve(c, d, SERVE_BUDGET);
             }
             break;
         case BD_CLOSED:
@@ -717,7 +788,8 @@ void blkback_free(struct guest_kernel *g)
     if (!b)
         return;
     for (unsigned i = 0; i < b->n; i++) {
-        ramdisk_free(b->dev[i].rd);
+        if (!b->dev[i].shared_disk)
+            ramdisk_free(b->dev[i].rd);
         free(b->dev[i].pc);
     }
     free(b);

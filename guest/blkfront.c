@@ -65,6 +65,27 @@
  *      the first few distinct refs are kept for the expectation's
  *      evidence (ref, frame, flags), and each is logged.  With blkback.quiesce=on there is none;
  *      with off there is at least the ring.
+ *   7. Kernel suspend (blkfront_mig_suspend, vCPU 0, the other vCPUs
+ *      parked between slices): nothing more is issued; nothing is torn
+ *      down and the backend is not waited for (quiescing it is the
+ *      toolstack's job, XEN-NOTES 12.E).
+ *   8. Resume, cancelled (same domain, same backend): the same ring and
+ *      grants; when the toolstack had suspended the vbd (suspend=1), the
+ *      frontend writes suspend=0 and waits for suspended=0 (RESUME_WAIT)
+ *      before it issues again.
+ *   9. Resume on a new host (Linux's blkfront_resume / blkif_recover):
+ *      every old grant ref and event channel is gone.  First every
+ *      response already in the ring page that came along with memory is
+ *      reaped and completed exactly as a normal completion (reads checked
+ *      by rule 2: this is where story E's stale data shows), without
+ *      ending grants that no longer exist.  Then the same ring pfn is
+ *      initialised again and granted anew, a new port is allocated, and
+ *      the handshake of INIT runs on the new store against the new backend
+ *      (RECONNECT_WAIT instead of WAIT: the expected generations and the
+ *      busy map are kept); once Connected, every request that had no
+ *      response is reissued with its id, its pages prepared again (a
+ *      WRITE's data is the same pattern: idempotent; a READ's pages are
+ *      poisoned again and get the disk's current data) and granted anew.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -91,7 +112,8 @@
 #define POISON          0xdeadbeefdeadbeefULL
 
 enum fe_phase { FE_INIT, FE_WAIT, FE_RUN, FE_SUSPEND, FE_SUSPEND_WAIT,
-                FE_RESUME_WAIT, FE_CLOSE, FE_CLOSE_WAIT, FE_DONE };
+                FE_RESUME_WAIT, FE_CLOSE, FE_CLOSE_WAIT, FE_DONE,
+                FE_RECONNECT_WAIT };
 
 struct fe_slot {
     bool busy;
@@ -127,6 +149,10 @@ struct blkfront {
     unsigned nr_deferred;
     unsigned next_suspend;          /* suspend once completed reaches it */
     unsigned suspends;
+    /* Migration (rules 7-9). */
+    bool mig_suspended;             /* the kernel is suspended: no issuing */
+    enum fe_phase resume_to;        /* RESUME_WAIT's next phase */
+    unsigned migrations, reaped_at_resume, reissued;
 };
 
 static uint64_t rng_next(uint64_t *s)
@@ -195,6 +221,8 @@ static void retry_deferred(struct gcpu *c, struct blkfront *f)
 
 /* ---- INIT / WAIT ------------------------------------------------------------ */
 
+static bool fe_connect_ring(struct gcpu *c, struct blkfront *f);
+
 static bool fe_init(struct gcpu *c, struct blkfront *f)
 {
     struct guest_kernel *g = c->g;
@@ -209,6 +237,17 @@ static bool fe_init(struct gcpu *c, struct blkfront *f)
     }
     f->be = (domid_t)xenbus_get_u64(c->g->wl.xenbus, f->dir, "backend-id", g->wl.backend);
     f->ring_pfn = pfn_alloc(g, PFN_KERNEL);
+    return fe_connect_ring(c, f);
+}
+
+/* The ring page (already allocated) zeroed, initialised and granted, a new
+   port, and the frontend's keys with state=Initialised (INIT, and the
+   reconnect of rule 9). */
+static bool fe_connect_ring(struct gcpu *c, struct blkfront *f)
+{
+    struct guest_kernel *g = c->g;
+    struct xenbus *xb = g->wl.xenbus;
+    char p[XENBUS_PATH_MAX + 32];
     if (f->ring_pfn == INVALID_PFN || pfn_zero(c, f->ring_pfn) != 0) {
         klog(g, "blkfront: no ring page");
         return false;
@@ -251,6 +290,8 @@ static bool fe_init(struct gcpu *c, struct blkfront *f)
     return true;
 }
 
+static int fe_grant_persistent(struct gcpu *c, struct blkfront *f);
+
 /* 1: connected, 0: not yet, -1: failed. */
 static int fe_wait(struct gcpu *c, struct blkfront *f)
 {
@@ -279,6 +320,16 @@ static int fe_wait(struct gcpu *c, struct blkfront *f)
     f->busy = calloc(f->sectors, 1);
     if (!f->gen || !f->busy)
         return -1;
+    if (fe_grant_persistent(c, f) != 0 ||
+        xenbus_switch_state(g->wl.xenbus, f->dir, XenbusStateConnected))
+        return -1;
+    return 1;
+}
+
+/* With persistent grants on (both ends say 1), every data page granted
+   once, writable.  0 or -1. */
+static int fe_grant_persistent(struct gcpu *c, struct blkfront *f)
+{
     f->persistent = xenbus_get_u64(c->g->wl.xenbus, f->be_dir, "feature-persistent", 0) == 1;
     for (unsigned k = 0; f->persistent && k < f->depth; k++)
         for (unsigned i = 0; i < f->segs_max; i++) {
@@ -290,9 +341,7 @@ static int fe_wait(struct gcpu *c, struct blkfront *f)
                 return -1;
             }
         }
-    if (xenbus_switch_state(g->wl.xenbus, f->dir, XenbusStateConnected))
-        return -1;
-    return 1;
+    return 0;
 }
 
 /* ---- RUN --------------------------------------------------------------------- */
@@ -444,7 +493,7 @@ static void fe_verify(struct gcpu *c, struct blkfront *f, struct fe_slot *sl)
 }
 
 static void fe_complete(struct gcpu *c, struct blkfront *f,
-                        const struct blkif_response *rsp)
+                        const struct blkif_response *rsp, bool refs_gone)
 {
     struct guest_kernel *g = c->g;
     if (rsp->id >= f->depth || !f->slot[rsp->id].busy) {
@@ -454,7 +503,7 @@ static void fe_complete(struct gcpu *c, struct blkfront *f,
         return;
     }
     struct fe_slot *sl = &f->slot[rsp->id];
-    if (!f->persistent)
+    if (!f->persistent && !refs_gone)
         for (unsigned i = 0; i < sl->nseg; i++)
             end_grant(c, f, sl->gref[i]);
     TRC(hvlab_guest, blk_complete, (uint8_t)g->host_id, g->domid,
@@ -481,8 +530,9 @@ static void fe_complete(struct gcpu *c, struct blkfront *f,
     f->completed++;
 }
 
-/* Consume every response there is; true when any was. */
-static bool fe_reap(struct gcpu *c, struct blkfront *f)
+/* Consume every response there is; true when any was.  refs_gone: the
+   grant table is a new one (rule 9), the requests' refs no longer exist. */
+static bool fe_reap_refs(struct gcpu *c, struct blkfront *f, bool refs_gone)
 {
     bool any = false, more = true;
     f->ring.m.ctx = c;
@@ -490,7 +540,9 @@ static bool fe_reap(struct gcpu *c, struct blkfront *f)
         struct blkif_response rsp;
         int rc;
         while ((rc = blkif_front_get(&f->ring, &rsp)) == 1) {
-            fe_complete(c, f, &rsp);
+            fe_complete(c, f, &rsp, refs_gone);
+            if (refs_gone)
+                f->reaped_at_resume++;
             any = true;
         }
         if (rc < 0 || blkif_front_final_check(&f->ring, &more) != 0) {
@@ -499,6 +551,11 @@ static bool fe_reap(struct gcpu *c, struct blkfront *f)
         }
     }
     return any;
+}
+
+static bool fe_reap(struct gcpu *c, struct blkfront *f)
+{
+    return fe_reap_refs(c, f, false);
 }
 
 static bool fe_run(struct gcpu *c, struct blkfront *f, struct thread *t)
@@ -604,6 +661,176 @@ static unsigned fe_check_grants(struct gcpu *c, struct blkfront *f)
     return busy;
 }
 
+/* ---- migration: kernel suspend and resume (rules 7-9) ------------------------- */
+
+/* Rule 9: every request that had no response, again on the (new) ring
+   with its id: pages prepared again and granted anew.  false on failure. */
+static bool fe_reissue(struct gcpu *c, struct blkfront *f)
+{
+    bool pushed = false;
+    for (unsigned k = 0; k < f->depth; k++) {
+        struct fe_slot *sl = &f->slot[k];
+        if (!sl->busy)
+            continue;
+        if (!fe_prepare_data(c, f, sl))
+            return false;
+        struct blkif_request req;
+        memset(&req, 0, sizeof(req));
+        req.operation = sl->op;
+        req.nr_segments = (uint8_t)sl->nseg;
+        req.id = k;
+        req.sector_number = sl->sector;
+        for (unsigned i = 0; i < sl->nseg; i++) {
+            if (!f->persistent) {
+                int rc = gnttab_grant_access(c, f->be,
+                                             pfn_to_mfn(c, sl->pfn[i]),
+                                             sl->op == BLKIF_OP_WRITE,
+                                             &sl->gref[i]);
+                if (rc) {
+                    fe_error(c, "granting a reissued data page", rc);
+                    return false;
+                }
+            }
+            req.seg[i].gref = sl->gref[i];
+            req.seg[i].first_sect = sl->first[i];
+            req.seg[i].last_sect = sl->last[i];
+        }
+        f->ring.m.ctx = c;
+        int rc = blkif_front_put(&f->ring, &req);
+        if (rc) {
+            fe_error(c, "reissuing a request", rc);
+            return false;
+        }
+        f->reissued++;
+        pushed = true;
+        TRC(hvlab_guest, blk_submit, (uint8_t)c->g->host_id, c->g->domid, k,
+            sl->op, sl->sector, sl->nseg, pfn_to_mfn(c, sl->pfn[0]));
+    }
+    if (pushed) {
+        bool ntf = false;
+        int rc = blkif_front_push(&f->ring, &ntf);
+        if (rc) {
+            fe_error(c, "pushing reissued requests", rc);
+            return false;
+        }
+        if (ntf)
+            notify(c, f);
+    }
+    return true;
+}
+
+/* RECONNECT_WAIT: 1 reconnected (requests reissued), 0 not yet, -1
+   failed.  The expected generations and the busy map are kept. */
+static int fe_reconnect_wait(struct gcpu *c, struct blkfront *f)
+{
+    struct guest_kernel *g = c->g;
+    enum xenbus_state s = xenbus_read_state(g->wl.xenbus, f->be_dir);
+    if (s == XenbusStateClosing || s == XenbusStateClosed) {
+        klog(g, "blkfront: backend %s went %s before reconnecting",
+             f->be_dir, xenbus_state_name(s));
+        return -1;
+    }
+    if (s != XenbusStateConnected)
+        return 0;
+    uint64_t sectors = xenbus_get_u64(g->wl.xenbus, f->be_dir, "sectors", 0);
+    uint64_t ssz = xenbus_get_u64(g->wl.xenbus, f->be_dir, "sector-size", 0);
+    if (ssz != BLK_SECTOR_SIZE || sectors < f->sectors) {
+        klog(g, "blkfront: the new backend offers %llu sectors of %llu bytes"
+             " (had %llu of %u)", (unsigned long long)sectors,
+             (unsigned long long)ssz, (unsigned long long)f->sectors,
+             BLK_SECTOR_SIZE);
+        return -1;
+    }
+    if (fe_grant_persistent(c, f) != 0 ||
+        xenbus_switch_state(g->wl.xenbus, f->dir, XenbusStateConnected) ||
+        !fe_reissue(c, f))
+        return -1;
+    klog(g, "blkfront: reconnected to dom%u after migration %u: %u requests "
+         "reaped from the ring, %u reissued", f->be, f->migrations,
+         f->reaped_at_resume, f->reissued);
+    return 1;
+}
+
+/* Rule 7. */
+void blkfront_mig_suspend(struct gcpu *c)
+{
+    struct blkfront *f = c->g->blkfront;
+    if (!f)
+        return;
+    f->mig_suspended = true;
+    klog(c->g, "blkfront: kernel suspend with %u requests in flight",
+         f->inflight);
+}
+
+/* Rules 8 and 9. */
+int blkfront_mig_resume(struct gcpu *c, const struct guest_resume *r)
+{
+    struct guest_kernel *g = c->g;
+    struct blkfront *f = g->blkfront;
+    if (!r)
+        return -XEN_EINVAL;
+    if (!r->cancelled && r->xenbus) {
+        g->wl.xenbus = r->xenbus;
+        g->wl.backend = r->backend;
+    }
+    if (!f)
+        return 0;
+    f->mig_suspended = false;
+    if (f->phase == FE_INIT || f->phase == FE_DONE || !f->dir[0])
+        return 0;
+    struct xenbus *xb = g->wl.xenbus;
+    if (r->cancelled) {             /* rule 8 */
+        if (f->phase == FE_SUSPEND || f->phase == FE_SUSPEND_WAIT ||
+            xenbus_get_u64(xb, f->be_dir, "suspend", 0) != 1)
+            return 0;
+        int rc = blkfront_suspend(g, false);
+        if (rc) {
+            klog(g, "blkfront: could not write suspend=0 (%d)", rc);
+            return rc;
+        }
+        if (f->phase == FE_RUN || f->phase == FE_CLOSE ||
+            f->phase == FE_CLOSE_WAIT) {
+            f->resume_to = f->phase;
+            f->phase = FE_RESUME_WAIT;
+        }
+        return 0;
+    }
+    /* Rule 9: reap what came along with memory, then reconnect. */
+    f->migrations++;
+    f->reaped_at_resume = f->reissued = 0;
+    bool connected = f->gen != NULL;
+    unsigned inflight = f->inflight;
+    if (connected)
+        fe_reap_refs(c, f, true);
+    f->nr_deferred = 0;             /* those refs are gone too */
+    f->ring_granted = false;
+    f->evtchn = false;
+    f->persistent = false;
+    char p[XENBUS_PATH_MAX + 32];
+    snprintf(p, sizeof(p), "%s/backend", f->dir);
+    if (xenbus_read(xb, p, f->be_dir, sizeof(f->be_dir)) != 0) {
+        klog(g, "blkfront: no vbd at %s on the new host", f->dir);
+        f->phase = FE_DONE;
+        return -XEN_ENOENT;
+    }
+    f->be = (domid_t)xenbus_get_u64(xb, f->dir, "backend-id", r->backend);
+    klog(g, "blkfront: resume on host %u with %u requests in flight: %u "
+         "responses reaped from the ring page", r->host_id, inflight,
+         f->reaped_at_resume);
+    if (!fe_connect_ring(c, f)) {
+        f->phase = FE_CLOSE;
+        return -XEN_EIO;
+    }
+    if (!connected) {
+        f->phase = FE_WAIT;
+    } else {
+        f->resume_to = f->phase == FE_CLOSE || f->phase == FE_CLOSE_WAIT
+                       ? FE_CLOSE : FE_RUN;
+        f->phase = FE_RECONNECT_WAIT;
+    }
+    return 0;
+}
+
 enum thread_result blkfront_slice(struct gcpu *c, struct thread *t)
 {
     struct guest_kernel *g = c->g;
@@ -611,7 +838,18 @@ enum thread_result blkfront_slice(struct gcpu *c, struct thread *t)
     struct xenbus *xb = g->wl.xenbus;
     int rc;
 
+    if (f->mig_suspended) {         /* rule 7 */
+        hv_relax();
+        return T_RUNNABLE;
+    }
     switch (f->phase) {
+    case FE_RECONNECT_WAIT:
+        rc = fe_reconnect_wait(c, f);
+        if (rc == 0)
+            hv_relax();
+        else
+            f->phase = rc > 0 ? f->resume_to : FE_CLOSE;
+        return T_RUNNABLE;
     case FE_INIT:
         f->phase = fe_init(c, f) ? FE_WAIT : FE_CLOSE;
         return T_RUNNABLE;
@@ -674,6 +912,7 @@ enum thread_result blkfront_slice(struct gcpu *c, struct thread *t)
              "still in use", f->suspends, f->inflight, busy);
         if (blkfront_suspend(g, false) != 0)
             klog(g, "blkfront: could not write suspend=0");
+        f->resume_to = FE_RUN;
         f->phase = FE_RESUME_WAIT;
         return T_RUNNABLE;
     }
@@ -681,7 +920,7 @@ enum thread_result blkfront_slice(struct gcpu *c, struct thread *t)
         int ack = xenbus_vbd_suspended(xb, g->domid, f->be, FE_DEVID);
         enum xenbus_state s = xenbus_read_state(xb, f->be_dir);
         if (ack == 0) {
-            f->phase = FE_RUN;
+            f->phase = f->resume_to;
         } else if (s != XenbusStateConnected) {
             klog(g, "blkfront: backend went %s during resume %u",
                  xenbus_state_name(s), f->suspends);
@@ -733,6 +972,7 @@ void blkfront_start(struct gcpu *c)
     }
     g->blkfront = f;
     f->ring_pfn = INVALID_PFN;
+    f->resume_to = FE_RUN;
     f->next_gen = 1;
     f->next_suspend = wl->suspend_every;
     f->depth = wl->depth ? wl->depth : 1;

@@ -36,6 +36,16 @@
  *       any other vCPU the mask bit is left alone and EVTCHNOP_unmask
  *       clears it: the hypervisor re-raises a pending port on the port's
  *       vCPU, which a local re-raise here would miss.
+ *   G7  Migration (Linux's xen_pv_pre_suspend / post_suspend and
+ *       xen_irq_resume): before the suspend shared_info is unmapped (its
+ *       direct-map page then maps nothing: a live mapping of a Xen page
+ *       would fail the save's page-table normalisation).  On resume the
+ *       upcall is registered on vCPU 0's (possibly new) vCPU, and
+ *       shared_info, if it was mapped, is mapped again over the same page
+ *       from start_info.shared_info as read then (the restore rewrote it).
+ *       Cancelled: same domain, every binding and handler stays.  Not
+ *       cancelled: a new domain - every port's handler and vCPU is gone
+ *       and every vCPU enables its delivery again at its first call (G2).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +79,7 @@ struct gevtchn {
     bool in_upcall[HV_MAX_VCPUS];           /* G4 */
     uint16_t port_vcpu[EVTCHN_2L_NR_CHANNELS];  /* G5: atomic accesses */
     _Atomic uint64_t upcalls, events;
+    bool remap;                             /* G7: mapped when suspended */
 };
 
 /* ---- shared_info through the MMU (G1) ---------------------------------- */
@@ -221,7 +232,9 @@ static int map_shared_info(struct gcpu *c, struct gevtchn *e)
         rc = -XEN_ENOSYS;
         goto out;
     }
-    pfn_t pfn = pfn_alloc(g, PFN_KERNEL);
+    pfn_t pfn = e->shinfo_pfn;          /* G7: mapped before, same page */
+    if (pfn == INVALID_PFN)
+        pfn = pfn_alloc(g, PFN_KERNEL);
     if (pfn == INVALID_PFN) {
         klog(g, "vcpu %u: event channels: no page to map shared_info over",
              c->v->vcpu_id);
@@ -466,4 +479,44 @@ long gevtchn_block(struct gcpu *c)
     if (erc)
         return erc;
     return hypercall(c->v, __HYPERVISOR_sched_op, SCHEDOP_block, 0, 0, 0, 0);
+}
+
+/* ---- migration (G7; vCPU 0, every other vCPU parked) --------------------- */
+
+int gevtchn_mig_suspend(struct gcpu *c)
+{
+    struct gevtchn *e = c->g->evtchn;
+    if (e == NULL)
+        return 0;
+    e->remap = atomic_load(&e->mapped);
+    if (!e->remap)
+        return 0;
+    /* No upcall may touch shared_info from here on (Linux suspends with
+       interrupts off): one delivered as the unmap returns finds it gone. */
+    atomic_store(&e->mapped, false);
+    long rc = hc_uva(c, e->shinfo_va, 0, UVMF_INVLPG | UVMF_ALL,
+                     "suspend: unmapping shared_info");
+    if (rc) {
+        atomic_store(&e->mapped, true);
+        return (int)rc;
+    }
+    return 0;
+}
+
+int gevtchn_mig_resume(struct gcpu *c, bool cancelled)
+{
+    struct gevtchn *e = c->g->evtchn;
+    if (e == NULL)
+        return 0;
+    vcpu_set_guest_event_handler(c->v, upcall, c);
+    if (!cancelled) {
+        memset(e->port, 0, sizeof(e->port));
+        for (unsigned p = 0; p < EVTCHN_2L_NR_CHANNELS; p++)
+            set_port_vcpu(e, p, 0);
+        memset(e->enabled, 0, sizeof(e->enabled));
+    }
+    if (!e->remap)
+        return 0;
+    e->remap = false;
+    return map_shared_info(c, e);
 }

@@ -31,6 +31,14 @@
  *   7. Querying (query): an entry's flags, domid and frame are loaded
  *      through the MMU from the shared frames, as a guest reads what Xen
  *      wrote there (GTF_reading / GTF_writing while a grantee maps it).
+ *   8. Migration (Linux's gnttab_suspend / gnttab_resume): before the
+ *      suspend the table's frames are unmapped from GNT_SHARED_VA (a live
+ *      mapping of a Xen page would fail the save's page-table
+ *      normalisation).  A cancelled suspend sets the same table up again
+ *      (GNTTABOP_setup_table, mapped at the same VA; every ref as it was);
+ *      a resume on a new domain starts from a fresh table: nothing set up,
+ *      every ref free, setup_table again on the first grant (rule 2).  The
+ *      mapping area's slots stay with whoever holds them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,11 +107,9 @@ void gnttab_free(struct guest_kernel *g)
     g->gnt = NULL;
 }
 
-/* Rule 2 (caller holds t->lock). */
-static int setup(struct gcpu *c, struct gnttab *t)
+/* Rule 2's hypercall and mappings: 0, or the error (logged). */
+static int setup_frames(struct gcpu *c)
 {
-    if (t->setup_rc)
-        return t->setup_rc < 0 ? t->setup_rc : 0;
     struct gnttab_setup_table st;
     uint64_t va = c->arg_va + ARG_EXT_OFF, list = va + 64;
     memset(&st, 0, sizeof(st));
@@ -131,7 +137,19 @@ static int setup(struct gcpu *c, struct gnttab *t)
             fail(c, __HYPERVISOR_grant_table_op, rc, "gnttab: setup_table");
         else
             klog(c->g, "gnttab: setup_table status %d", st.status);
-        t->setup_rc = (int)(rc < 0 ? rc : -XEN_EINVAL);
+        return (int)(rc < 0 ? rc : -XEN_EINVAL);
+    }
+    return 0;
+}
+
+/* Rule 2 (caller holds t->lock). */
+static int setup(struct gcpu *c, struct gnttab *t)
+{
+    if (t->setup_rc)
+        return t->setup_rc < 0 ? t->setup_rc : 0;
+    int rc = setup_frames(c);
+    if (rc) {
+        t->setup_rc = rc;
         return t->setup_rc;
     }
     t->nr_refs = GNT_SHARED_FRAMES * GNT_PER_FRAME;
@@ -337,4 +355,39 @@ int gnttab_query(struct gcpu *c, grant_ref_t ref, uint16_t *flags,
     *domid = (domid_t)d;
     *frame = (uint32_t)fr;
     return 0;
+}
+
+/* Rule 8 (vCPU 0, every other vCPU parked). */
+int gnttab_mig_suspend(struct gcpu *c)
+{
+    struct gnttab *t = c->g->gnt;
+    if (!t || t->setup_rc != 1)
+        return 0;
+    for (unsigned i = 0; i < GNT_SHARED_FRAMES; i++) {
+        long rc = hc_uva(c, GNT_SHARED_VA + (uint64_t)i * PAGE_SIZE, 0,
+                         UVMF_INVLPG | UVMF_ALL,
+                         "suspend: unmapping a grant-table frame");
+        if (rc)
+            return (int)rc;
+    }
+    return 0;
+}
+
+int gnttab_mig_resume(struct gcpu *c, bool cancelled)
+{
+    struct gnttab *t = c->g->gnt;
+    if (!t)
+        return 0;
+    gspin_lock(&t->lock);
+    int rc = 0;
+    if (!cancelled) {
+        free(t->free_refs);
+        t->free_refs = NULL;
+        t->nr_refs = t->nr_free = 0;
+        t->setup_rc = 0;
+    } else if (t->setup_rc == 1) {
+        rc = setup_frames(c);
+    }
+    gspin_unlock(&t->lock);
+    return rc;
 }

@@ -58,6 +58,8 @@ enum workload_kind {
     WL_BLK_IO,          /* blkfront: block I/O to a backend, verified */
     WL_BLKBACK,         /* driver domain: blkback serving blk-io frontends */
     WL_GRANT_POC,       /* an XTF grant-table PoC (xsa=N, grant_poc.c) */
+    WL_PT_REUSE,        /* mmap churn with a quicklist of released L1s
+                           and ballooning, story D (pt_reuse.c) */
     WL_NR
 };
 extern const char *const workload_kind_name[WL_NR];
@@ -89,6 +91,9 @@ struct workload_params {
     unsigned suspend_every; /* blk-io: suspend/resume the vbd every N ops
                                completed, requests in flight (0: never) */
     unsigned xsa;           /* grant-poc: which XSA's PoC to run */
+    unsigned quicklist;     /* pt-reuse: released L1s kept read-only for
+                               reuse, at most (0: none) */
+    bool balloon;           /* pt-reuse: give freed data pfns back to Xen */
 };
 
 /* How the kernel writes its page tables. */
@@ -149,6 +154,12 @@ struct guest_stats {
     uint32_t blk_busy_ref[GUEST_BLK_BUSY_MAX];
     uint32_t blk_busy_frame[GUEST_BLK_BUSY_MAX];
     uint16_t blk_busy_flags[GUEST_BLK_BUSY_MAX];
+    uint64_t ql_reuses;         /* pt-reuse: L1s taken from the quicklist */
+    uint64_t ql_released;       /* pt-reuse: L1s put on it (stale entries) */
+    uint64_t balloon_out;       /* pt-reuse: pfns given back to Xen */
+    uint64_t balloon_in;        /* pt-reuse: pfns populated again */
+    uint64_t mig_suspends;      /* SCHEDOP_shutdown(suspend) issued */
+    uint64_t mig_resumes;       /* resumes completed (cancelled or not) */
 };
 
 struct guest_pv;
@@ -199,5 +210,43 @@ void guest_hvm_vcpu_main(struct vcpu *v, void *guest_hvm);
 void guest_hvm_stats(const struct guest_hvm *g, struct guest_stats *out);
 void guest_hvm_report(const struct guest_hvm *g, FILE *f);
 void guest_hvm_set_host(struct guest_hvm *g, unsigned host_id);
+
+/*
+ * Migration: suspend and resume (guest/suspend.c; docs/migration.md).
+ *
+ * The toolstack asks a kernel to suspend by writing "suspend" at
+ * /local/domain/<domid>/control/shutdown of the kernel's xenbus
+ * (workload_params.xenbus, Xen's path).  The kernel's vCPUs park between
+ * two workload slices (no thread mid-slice, every mmu_update batch issued,
+ * every vCPU back on the initial L4); vCPU 0 takes down what does not
+ * survive a change of host (as Linux's pre-suspend does: the shared_info
+ * and grant-frame mappings), writes "" back to control/shutdown, and
+ * issues SCHEDOP_shutdown(SHUTDOWN_suspend); then every vCPU's entry
+ * returns and guest_*_suspended() reads true.  A kernel whose workload is
+ * done does not suspend (its vCPUs just return).
+ *
+ * To resume, the toolstack calls guest_*_resume() with where the kernel
+ * now runs, then starts the domain's vCPUs (the new domain's, or the same
+ * ones after domctl_resume_domain when the suspend was cancelled) with the
+ * kernel's entry as at boot: the kernel sees it was suspended and resumes
+ * instead of booting (Linux's post-suspend: frame numbers it caches are
+ * read again from the p2m list, shared_info and the grant frames mapped
+ * again, event channels bound again, blkfront reconnected and its requests
+ * in flight reissued), then carries on with its workload, which checks
+ * itself as before.
+ */
+struct xenbus;
+struct guest_resume {
+    bool cancelled;             /* same domain, same host: SCHEDOP_shutdown
+                                   "returned 1" (xc_domain_resume) */
+    unsigned host_id;           /* the host it runs on now */
+    struct xenbus *xenbus;      /* that host's xenstore stand-in */
+    uint16_t backend;           /* blk-io: the backend's domid there */
+};
+bool guest_pv_suspended(const struct guest_pv *g);
+bool guest_hvm_suspended(const struct guest_hvm *g);
+/* 0, or -XEN_EINVAL when the kernel is not suspended. */
+int guest_pv_resume(struct guest_pv *g, const struct guest_resume *r);
+int guest_hvm_resume(struct guest_hvm *g, const struct guest_resume *r);
 
 #endif /* HVLAB_GUEST_GUEST_H */

@@ -17,6 +17,10 @@
  *      argument area, carved out of the free pfns at boot
  *      (ops->arg_pages; an HVM kernel has none).
  *   4. The failure log keeps the first LOG_MAX lines and counts the rest.
+ *   5. A suspended kernel's vCPU entries resume instead of booting
+ *      (mig_vcpu_entry, guest/suspend.c S5-S6); a vCPU other than 0 that
+ *      does not reach the scheduler counts itself idle (mig_idle), so a
+ *      suspend does not wait for it to park.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -61,6 +65,7 @@ void kernel_init(struct guest_kernel *g, const struct kernel_paging_ops *ops,
         g->wl = *wl;
     g->init_l4_pfn = INVALID_PFN;
     g->init_l4_mfn = INVALID_MFN;
+    g->mig_arg_pfn = INVALID_PFN;
     for (unsigned i = 0; i < HV_MAX_VCPUS; i++)
         g->cpu[i].g = g;
 }
@@ -77,6 +82,7 @@ void kernel_destroy(struct guest_kernel *g)
     blkback_free(g);
     gnttab_free(g);
     gevtchn_free(g);
+    pt_reuse_free(g);
     free(g->free_pfns);
     free((void *)g->pfn_maps);
     free((void *)g->pfn_kind);
@@ -149,6 +155,13 @@ void kernel_vcpu_main(struct vcpu *v, struct guest_kernel *g)
     c->v = v;
     v->in_kernel = true;
 
+    int mig = mig_vcpu_entry(c);        /* suspend.c: a suspended kernel */
+    if (mig < 0)
+        return;
+    if (mig > 0) {
+        sched_loop(c);
+        return;
+    }
     if (v->vcpu_id == 0) {
         g->domid = v->d->domid;
         g->nr_vcpus = v->d->nr_vcpus;
@@ -156,11 +169,15 @@ void kernel_vcpu_main(struct vcpu *v, struct guest_kernel *g)
     } else {
         while (atomic_load(&g->boot_state) == 0)
             hv_relax();
-        if (atomic_load(&g->boot_state) < 0)
+        if (atomic_load(&g->boot_state) < 0) {
+            atomic_fetch_add(&g->mig_idle, 1);
             return;
+        }
         /* Rule 2. */
-        if (g->ops->cpu_attach(c) != 0)
+        if (g->ops->cpu_attach(c) != 0) {
+            atomic_fetch_add(&g->mig_idle, 1);
             return;
+        }
         c->loaded = NULL;
         c->up = true;
     }
@@ -198,6 +215,12 @@ void kernel_stats(const struct guest_kernel *g, struct guest_stats *out)
     memcpy(out->blk_busy_flags, m->st.blk_busy_flags,
            sizeof(out->blk_busy_flags));
     out->poc_vulnerable = atomic_load(&m->st.poc_vulnerable);
+    out->ql_reuses = atomic_load(&m->st.ql_reuses);
+    out->ql_released = atomic_load(&m->st.ql_released);
+    out->balloon_out = atomic_load(&m->st.balloon_out);
+    out->balloon_in = atomic_load(&m->st.balloon_in);
+    out->mig_suspends = atomic_load(&m->st.mig_suspends);
+    out->mig_resumes = atomic_load(&m->st.mig_resumes);
 }
 
 void kernel_report(const struct guest_kernel *g, FILE *f)

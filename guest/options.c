@@ -20,6 +20,7 @@ const char *const workload_kind_name[WL_NR] = {
     [WL_BLK_IO]     = "blk-io",
     [WL_BLKBACK]    = "blkback",
     [WL_GRANT_POC]  = "grant-poc",
+    [WL_PT_REUSE]   = "pt-reuse",
 };
 
 static const char *const pt_updates_name[] = {

@@ -22,6 +22,9 @@
  *      (Linux's ptep_set_wrprotect / ptep_get_and_clear): the CPU, or the
  *      hypervisor, may set A/D bits in the entry at the same time; nothing
  *      else may change under the mm lock.
+ *   5. A new L1 comes from the kernel's quicklist of released L1s first
+ *      (pt-reuse, pt_reuse.c), whose content is raw data until every entry
+ *      was rewritten; only then from the allocator.
  */
 #include <string.h>
 #include <stdint.h>
@@ -50,8 +53,11 @@ int pt_seal_table(struct gcpu *c, struct proc *p, pfn_t pfn, unsigned level)
 pfn_t pt_alloc_table(struct gcpu *c, struct proc *p, unsigned level)
 {
     struct guest_kernel *g = c->g;
-    pfn_t pfn = pfn_alloc(g, PFN_TABLE);
+    pfn_t pfn = level == 1 && g->ptr ? pt_quicklist_take(c, p) : INVALID_PFN;
 
+    if (pfn != INVALID_PFN)
+        return pfn;             /* rule 5 */
+    pfn = pfn_alloc(g, PFN_TABLE);
     if (pfn == INVALID_PFN)
         return INVALID_PFN;
     if (pfn_zero(c, pfn) != 0 || pt_seal_table(c, p, pfn, level) != 0) {

@@ -8,7 +8,8 @@
  *      gfn itself).  Nothing here caches them in C.
  *   2. The allocator hands out the frames the builder left free (above the
  *      boot frames); pfn_lock protects the free stack and kinds.  Freeing a
- *      frame that is already free is logged and ignored.
+ *      frame that is already free, or ballooned out (pt_reuse.c: it has no
+ *      frame until it is populated again), is logged and ignored.
  *   3. Kernel accesses run in kernel mode on the direct map; a refused
  *      access is the #PF handler's oops (counted there) and returns false.
  */
@@ -64,7 +65,8 @@ void pfn_free(struct guest_kernel *g, pfn_t pfn)
 {
     gspin_lock(&g->pfn_lock);
     if (pfn >= g->nr_pages || atomic_load(&g->pfn_kind[pfn]) == PFN_FREE ||
-        atomic_load(&g->pfn_kind[pfn]) == PFN_BOOT) {
+        atomic_load(&g->pfn_kind[pfn]) == PFN_BOOT ||
+        atomic_load(&g->pfn_kind[pfn]) == PFN_BALLOONED) {
         unsigned kind = pfn < g->nr_pages ? atomic_load(&g->pfn_kind[pfn]) : 99;
         gspin_unlock(&g->pfn_lock);
         klog(g, "kernel: freeing %s %#llx of kind %u refused",

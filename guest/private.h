@@ -221,6 +221,9 @@ struct gstats {
     uint32_t blk_busy_ref[GUEST_BLK_BUSY_MAX], blk_busy_frame[GUEST_BLK_BUSY_MAX];
     uint16_t blk_busy_flags[GUEST_BLK_BUSY_MAX];
     _Atomic uint64_t poc_vulnerable;                            /* grant-poc */
+    _Atomic uint64_t mig_suspends, mig_resumes;                 /* suspend.c */
+    _Atomic uint64_t ql_reuses, ql_released, balloon_out,
+        balloon_in;                                             /* pt-reuse */
 };
 
 #define LOG_MAX             64
@@ -332,10 +335,24 @@ struct guest_kernel {
     struct blkfront *blkfront;      /* blk-io workload state (or NULL) */
     struct blkback *blkback;        /* blkback workload state (or NULL) */
     struct gevtchn *evtchn;         /* event channels (evtchn.c) or NULL */
+    struct pt_reuse *ptr;           /* pt-reuse quicklist and balloon
+                                       (pt_reuse.c) or NULL */
 
     struct gspin log_lock;
     char log[LOG_MAX][LOG_LINE];
     unsigned log_n, log_dropped;
+
+    /* Migration (guest/suspend.c; its rules S1-S7). */
+    _Atomic int mig_state;          /* enum mig_state: suspend.c's table */
+    _Atomic uint64_t mig_xb_seen;   /* S1: xenbus version last looked at */
+    _Atomic unsigned mig_parked;    /* S2: vCPUs (not 0) parked */
+    _Atomic unsigned mig_idle;      /* vCPUs (not 0) whose entry returned
+                                       without reaching sched_loop */
+    bool mig_have_resume;           /* S5: guest_*_resume recorded mig_r */
+    struct guest_resume mig_r;
+    uint64_t mig_suspended_ns;      /* S4: when the shutdown was issued */
+    pfn_t mig_arg_pfn;              /* S4: argument page of a kernel
+                                       without argument areas (HVM) */
 };
 
 enum pfn_kind {
@@ -344,6 +361,8 @@ enum pfn_kind {
     PFN_KERNEL,         /* argument areas */
     PFN_TABLE,          /* a page table of a process */
     PFN_DATA,           /* process memory */
+    PFN_BALLOONED,      /* given back to Xen (pt_reuse.c): no frame, p2m
+                           entry INVALID_P2M_ENTRY, never handed out */
 };
 
 /* The public kernel types of guest/guest.h: one kernel core each. */
@@ -475,6 +494,19 @@ enum thread_result workload_slice(struct gcpu *c, struct thread *t);
 void p2m_race_start(struct gcpu *c);
 enum thread_result p2m_race_slice(struct gcpu *c, struct thread *t);
 void p2m_race_free(struct guest_kernel *g);
+
+/* ---- story D's guest: quicklist of released L1s, balloon (pt_reuse.c) --- */
+/* Argument slot of XENMEM reservations: a struct xen_memory_reservation
+   and its extent list, between the mmuext ops and `done`. */
+#define ARG_MEM_OFF         (2 * PAGE_SIZE + 2048)
+#define ARG_MEM_EXTENTS     128
+void pt_reuse_start(struct gcpu *c);
+enum thread_result pt_reuse_slice(struct gcpu *c, struct thread *t);
+void pt_reuse_free(struct guest_kernel *g);
+/* An L1 from the quicklist, its entries zeroed by MMU_NORMAL_PT_UPDATE,
+   still read-only and ready to hook; INVALID_PFN when the list is empty
+   or the kernel keeps none (pagetable.c rule 5). */
+pfn_t pt_quicklist_take(struct gcpu *c, struct proc *p);
 
 /* ---- grant-table PoCs (guest/grant_poc.c) -------------------------------- */
 /* vCPU 0 at boot: run the PoC of wl.xsa to its end, record, finish. */
@@ -642,5 +674,32 @@ long gevtchn_block(struct gcpu *c);
 /* Upcalls taken and port handlers called, for tests and reports. */
 uint64_t gevtchn_upcalls(const struct guest_kernel *g);
 uint64_t gevtchn_events(const struct guest_kernel *g);
+
+/* ---- migration hooks (guest/suspend.c calls them; docs/migration.md) ---- */
+/* vCPU 0, every other vCPU parked: before SCHEDOP_shutdown(suspend). */
+int gevtchn_mig_suspend(struct gcpu *c);        /* evtchn.c: unmap shared_info */
+int gnttab_mig_suspend(struct gcpu *c);         /* gnttab.c: unmap the frames */
+void blkfront_mig_suspend(struct gcpu *c);      /* blkfront.c: stop issuing */
+/* vCPU 0 on resume, in this order; cancelled: same domain and host. */
+int gevtchn_mig_resume(struct gcpu *c, bool cancelled);   /* map shared_info
+                                   again; !cancelled: every binding gone */
+int gnttab_mig_resume(struct gcpu *c, bool cancelled);    /* map the frames
+                                   again; !cancelled: every ref free */
+int blkfront_mig_resume(struct gcpu *c, const struct guest_resume *r);
+
+/* guest/suspend.c: the kernel's migration states (rules there). */
+enum mig_state {
+    MIG_RUNNING = 0,    /* no suspend asked for */
+    MIG_PARKING,        /* "suspend" seen: vCPUs park between slices */
+    MIG_SUSPENDED,      /* SCHEDOP_shutdown(suspend) issued, vCPUs stopped */
+    MIG_RESUMING,       /* vCPU 0 runs the resume sequence */
+    MIG_FAILED,         /* the resume could not be completed (logged) */
+};
+/* sched_loop, between slices: true when this vCPU must return from its
+   entry (the kernel suspended); false to carry on. */
+bool mig_suspend_point(struct gcpu *c);
+/* kernel_vcpu_main, before boot: 0 not suspended (boot / attach as usual),
+   1 resumed (vCPU 0: enter sched_loop), -1 return (stay stopped). */
+int mig_vcpu_entry(struct gcpu *c);
 
 #endif /* HVLAB_GUEST_PRIVATE_H */

@@ -14,6 +14,9 @@
  *      scheduler can switch vCPUs there.
  *   4. The run ends when the last process is gone (live_procs reaches 0):
  *      every vCPU then returns to the init L4 and leaves.
+ *   5. Between two slices a vCPU passes the suspend point
+ *      (mig_suspend_point, guest/suspend.c): it parks there when a suspend
+ *      was asked for, and leaves the loop when the kernel suspended.
  */
 #include "core/lock.h"
 #include "core/vcpu.h"
@@ -61,6 +64,8 @@ void sched_loop(struct gcpu *c)
     for (;;) {
         if (c->loaded && atomic_load(&c->loaded->dying))
             mm_leave(c);
+        if (mig_suspend_point(c))       /* suspend.c: parked, suspended */
+            return;
         if (atomic_load(&g->done))
             break;
         struct thread *t = rq_pop(g);

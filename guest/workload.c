@@ -409,6 +409,8 @@ enum thread_result workload_slice(struct gcpu *c, struct thread *t)
         return blkback_slice(c, t);
     case WL_GRANT_POC:          /* runs at start, no threads */
         return T_EXITED;
+    case WL_PT_REUSE:
+        return pt_reuse_slice(c, t);
     case WL_NR:
         break;
     }
@@ -435,6 +437,10 @@ void workload_start(struct gcpu *c)
     }
     if (g->wl.kind == WL_GRANT_POC) {
         grant_poc_start(c);
+        return;
+    }
+    if (g->wl.kind == WL_PT_REUSE) {
+        pt_reuse_start(c);
         return;
     }
     for (unsigned i = 0; i < g->wl.procs; i++) {

@@ -20,11 +20,21 @@ struct xb_entry {
     char value[XENBUS_VALUE_MAX];
 };
 
+/* Shared storage: a disk per vbd (fe, devid), not a string: kept beside
+   the table, under the same lock (xenbus.h). */
+#define XB_DISKS    16
+struct xb_disk {
+    unsigned fe, devid;
+    struct ramdisk *rd;
+};
+
 struct xenbus {
     _Atomic uint32_t lock;
     _Atomic uint64_t version;       /* X2: bumped after every change */
     unsigned n;
     struct xb_entry *e;             /* [XENBUS_MAX_ENTRIES] */
+    unsigned nr_disks;
+    struct xb_disk disk[XB_DISKS];
 };
 
 static void xb_lock(struct xenbus *xb)
@@ -293,4 +303,37 @@ int xenbus_vbd_suspended(struct xenbus *xb, unsigned fe, unsigned be,
         xenbus_read_u64(xb, p, &v) != 0)
         return -1;
     return v ? 1 : 0;
+}
+
+int xenbus_set_vbd_disk(struct xenbus *xb, unsigned fe, unsigned devid,
+                        struct ramdisk *rd)
+{
+    int rc = 0;
+    xb_lock(xb);
+    unsigned i = 0;
+    while (i < xb->nr_disks &&
+           (xb->disk[i].fe != fe || xb->disk[i].devid != devid))
+        i++;
+    if (i == xb->nr_disks && xb->nr_disks == XB_DISKS)
+        rc = -XEN_ENOSPC;
+    else if (i == xb->nr_disks)
+        xb->disk[xb->nr_disks++] = (struct xb_disk){ fe, devid, rd };
+    else
+        xb->disk[i].rd = rd;
+    xb_unlock(xb);
+    if (rc == 0)
+        atomic_fetch_add(&xb->version, 1);
+    return rc;
+}
+
+struct ramdisk *xenbus_vbd_disk(struct xenbus *xb, unsigned fe,
+                                unsigned devid)
+{
+    struct ramdisk *rd = NULL;
+    xb_lock(xb);
+    for (unsigned i = 0; i < xb->nr_disks && !rd; i++)
+        if (xb->disk[i].fe == fe && xb->disk[i].devid == devid)
+            rd = xb->disk[i].rd;
+    xb_unlock(xb);
+    return rd;
 }

@@ -95,4 +95,17 @@ int xenbus_vbd_suspend(struct xenbus *xb, unsigned fe, unsigned be,
 int xenbus_vbd_suspended(struct xenbus *xb, unsigned fe, unsigned be,
                          unsigned devid);
 
+/*
+ * Shared storage: the disk of vbd (fe, devid), set by the toolstack when
+ * more than one backend serves it in turn (the source's and the
+ * destination's of a migration: set in both hosts' stores).  A backend
+ * uses it instead of making its own disk from params, and does not free
+ * it (the toolstack does, after the run).  0 or -XEN_ENOSPC.
+ */
+struct ramdisk;
+int xenbus_set_vbd_disk(struct xenbus *xb, unsigned fe, unsigned devid,
+                        struct ramdisk *rd);
+struct ramdisk *xenbus_vbd_disk(struct xenbus *xb, unsigned fe,
+                                unsigned devid);
+
 #endif /* HVLAB_GUEST_XENBUS_H */

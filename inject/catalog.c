@@ -33,6 +33,10 @@ const char *const inj_action_names[INJ_NR_ACTIONS] = {
     [INJ_YIELD] = "yield",
     [INJ_FAIL]  = "fail",
     [INJ_SKIP]  = "skip",
+    [INJ_DUP]   = "dup",
+    [INJ_REORDER] = "reorder",
+    [INJ_FLIP]  = "flip",
+    [INJ_TRUNCATE] = "truncate",
 };
 
 int inj_point_find(const char *name)

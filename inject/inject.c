@@ -156,7 +156,15 @@ static bool take_firing(unsigned i, uint64_t count)
     return true;
 }
 
-int inj_hit(enum inj_point pt, unsigned dom, unsigned vcpu, int *err)
+/* The site outcome of each deciding action (I3: the first that fires). */
+static const int decided_by[INJ_NR_ACTIONS] = {
+    [INJ_FAIL] = INJ_R_FAIL, [INJ_SKIP] = INJ_R_SKIP,
+    [INJ_DUP] = INJ_R_DUP, [INJ_REORDER] = INJ_R_REORDER,
+    [INJ_FLIP] = INJ_R_FLIP, [INJ_TRUNCATE] = INJ_R_TRUNCATE,
+};
+
+static int hit(enum inj_point pt, unsigned dom, unsigned vcpu, int *err,
+               uint64_t *drawn)
 {
     uint64_t hit = atomic_fetch_add_explicit(&run.hits[pt], 1,
                                              memory_order_relaxed) + 1;
@@ -168,7 +176,7 @@ int inj_hit(enum inj_point pt, unsigned dom, unsigned vcpu, int *err)
     for (unsigned k = 0; k < run.nr[pt]; k++) {
         unsigned i = run.order[run.first[pt] + k];
         const struct inj_binding *b = &plan->b[i];
-        bool decides = b->action == INJ_FAIL || b->action == INJ_SKIP;
+        bool decides = decided_by[b->action] != INJ_R_NONE;
 
         if (decides && result != INJ_R_NONE)
             continue;                                   /* I3 */
@@ -215,13 +223,33 @@ int inj_hit(enum inj_point pt, unsigned dom, unsigned vcpu, int *err)
             result = INJ_R_FAIL;
             break;
         case INJ_SKIP:
-            result = INJ_R_SKIP;
+        case INJ_DUP:
+        case INJ_REORDER:
+        case INJ_FLIP:
+        case INJ_TRUNCATE:
+            result = decided_by[b->action];
+            if (drawn)
+                *drawn = draw(i, n, 2);
             break;
         case INJ_NR_ACTIONS:
             break;
         }
     }
     return result;
+}
+
+int inj_hit(enum inj_point pt, unsigned dom, unsigned vcpu, int *err)
+{
+    return hit(pt, dom, vcpu, err, NULL);
+}
+
+int inj_hit_act(enum inj_point pt, unsigned dom, unsigned vcpu,
+                struct inj_act *out)
+{
+    out->err = 0;
+    out->draw = 0;
+    out->outcome = hit(pt, dom, vcpu, &out->err, &out->draw);
+    return out->outcome;
 }
 
 bool inj_hit_skip(enum inj_point pt, unsigned dom, unsigned vcpu)

@@ -13,6 +13,13 @@
  *   fail   the site returns an error (a Xen errno the point declares)
  *   skip   the site leaves its step out (skippable points only)
  *
+ * and, at the migration stream's points only (INJ_ACT sites):
+ *
+ *   dup      the site does its step twice (a PAGE_DATA page sent again)
+ *   reorder  the site swaps this item with the next one
+ *   flip     the site flips one bit of what it writes (which: the draw)
+ *   truncate the stream ends here, as a dropped connection
+ *
  * each with a probability, a count, an nth / every-nth hit and dom/vCPU
  * filters; every random draw comes from the run's seed.
  *
@@ -57,12 +64,20 @@ enum inj_action {
     INJ_YIELD,
     INJ_FAIL,
     INJ_SKIP,
+    INJ_DUP,
+    INJ_REORDER,
+    INJ_FLIP,
+    INJ_TRUNCATE,
     INJ_NR_ACTIONS
 };
 #define INJ_A_DELAY     (1u << INJ_DELAY)
 #define INJ_A_YIELD     (1u << INJ_YIELD)
 #define INJ_A_FAIL      (1u << INJ_FAIL)
 #define INJ_A_SKIP      (1u << INJ_SKIP)
+#define INJ_A_DUP       (1u << INJ_DUP)
+#define INJ_A_REORDER   (1u << INJ_REORDER)
+#define INJ_A_FLIP      (1u << INJ_FLIP)
+#define INJ_A_TRUNCATE  (1u << INJ_TRUNCATE)
 
 enum inj_point {
 #define INJ_POINT_DEF(id, name, where, actions, errors, window) INJP_##id,
@@ -174,6 +189,10 @@ extern bool inj_armed;
 #define INJ_R_NONE      0
 #define INJ_R_SKIP      1
 #define INJ_R_FAIL      2
+#define INJ_R_DUP       3
+#define INJ_R_REORDER   4
+#define INJ_R_FLIP      5
+#define INJ_R_TRUNCATE  6
 
 /* Filters' "not known here" (a point hit outside any vCPU or domain). */
 #define INJ_ANY         0xFFFFu
@@ -188,6 +207,17 @@ static inline bool inj_is_armed(void)
 {
     return __builtin_expect(__atomic_load_n(&inj_armed, __ATOMIC_RELAXED), 0);
 }
+
+/* What fired at an INJ_ACT site: outcome INJ_R_* (NONE, SKIP, FAIL with
+   err, DUP, REORDER, FLIP, TRUNCATE) and 64 bits drawn from the run's seed
+   for this firing (which bit a flip turns, where a truncate cuts). */
+struct inj_act {
+    int outcome;
+    int err;
+    uint64_t draw;
+};
+int inj_hit_act(enum inj_point pt, unsigned dom, unsigned vcpu,
+                struct inj_act *out);
 
 /* dom / vCPU of a struct vcpu pointer (expanded at the use site, which
    knows struct vcpu; evaluated only when armed). */
@@ -208,5 +238,12 @@ static inline bool inj_is_armed(void)
     INJ_FAIL_AT(id, INJ_DOM_OF(v), INJ_VCPU_OF(v), rc)
 #define INJ_FAIL_AT(id, dom, vcpu, rc) \
     (inj_is_armed() ? inj_hit_fail(INJP_##id, (dom), (vcpu), (rc)) : (rc))
+
+/* A site with stream actions: fills *out (outcome INJ_R_NONE when nothing
+   fired or the injector is not armed) and returns out->outcome.  dom is a
+   domid (the domain migrated), vcpu INJ_ANY. */
+#define INJ_ACT(id, dom, out) \
+    (inj_is_armed() ? inj_hit_act(INJP_##id, (dom), INJ_ANY, (out)) \
+                    : ((out)->outcome = INJ_R_NONE))
 
 #endif /* HVLAB_INJECT_INJECT_H */

@@ -35,6 +35,7 @@
 #define DEF_BLK_OPS         1000    /* blk-io */
 #define DEF_BLK_DEPTH       8
 #define DEF_BLK_SEGS        (1ULL << 32 | 4)    /* 1..4 */
+#define DEF_QUICKLIST       8       /* pt-reuse: L1s kept for reuse */
 #define DEF_BLK_READS       50
 #define DEF_BLK_SECTORS     4096    /* 2 MiB */
 #define MIN_MEMORY          (1ULL << 20)
@@ -126,7 +127,7 @@ struct domain_args { uint64_t vcpus, memory, kind, paging; };
 struct machine_args { uint64_t ram, host; };
 struct workload_args { uint64_t procs, threads, iters, pages, target, gfns,
                         sharing, backend, ops, depth, segs, reads, verify,
-                        sectors, xsa, suspend_every; };
+                        sectors, xsa, suspend_every, quicklist, balloon; };
 
 #define ARG(type, f)    offsetof(type, f)
 
@@ -162,6 +163,21 @@ static const struct param workload_params[] = {
     { "suspend-every", PT_UINT, 0, 100000000, "blk-io: suspend and resume the vbd every N requests completed, with requests in flight (0: never)", ARG(struct workload_args, suspend_every), },
     /* grant-poc (a PV guest runs an XTF grant-table proof of concept) */
     { "xsa",     PT_UINT, 224, 316, "grant-poc: 224, 227, 234, 255 or 316", ARG(struct workload_args, xsa), },
+    /* pt-reuse (story D's guest, guest/pt_reuse.c) */
+    { "quicklist", PT_UINT, 0, 64, "pt-reuse: released L1s kept read-only for reuse, at most", ARG(struct workload_args, quicklist), },
+    { "balloon", PT_ONOFF, 0, 0, "pt-reuse: give freed data pages back to Xen (on/off)", ARG(struct workload_args, balloon), },
+    { NULL, 0, 0, 0, NULL, 0 },
+};
+
+struct migrate_args { uint64_t live, verify, after, max_iters, target_dirty,
+                      to_host; };
+static const struct param migrate_params[] = {
+    { "live",   PT_ONOFF, 0, 0, "live rounds before the pause (on/off)", ARG(struct migrate_args, live), },
+    { "verify", PT_ONOFF, 0, 0, "VERIFY record and every page again (on/off)", ARG(struct migrate_args, verify), },
+    { "after",  PT_UINT, 0, ~0ULL, "start once the guest did this much (blk ops, else pages touched)", ARG(struct migrate_args, after), },
+    { "max-iters", PT_UINT, 1, 64, "live iterations at most (Xen: 5)", ARG(struct migrate_args, max_iters), },
+    { "target-dirty", PT_UINT, 0, ~0ULL, "pause once a round finds fewer dirty pages (Xen: 50)", ARG(struct migrate_args, target_dirty), },
+    { "to-host", PT_UINT, 0, 255, "host id of the destination machine", ARG(struct migrate_args, to_host), },
     { NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -508,7 +524,8 @@ static int d_workload(struct parse *p, char **tok, unsigned ntok)
                                .gfns = DEF_RACE_GFNS, .ops = DEF_BLK_OPS,
                                .depth = DEF_BLK_DEPTH, .segs = DEF_BLK_SEGS,
                                .reads = DEF_BLK_READS, .verify = 1,
-                               .sectors = DEF_BLK_SECTORS };
+                               .sectors = DEF_BLK_SECTORS,
+                               .quicklist = DEF_QUICKLIST };
     if (parse_params(p, "workload", workload_params, tok + 2, ntok - 2, &a) != 0)
         return -1;
     bool race = kind == WL_P2M_RACE;
@@ -548,6 +565,11 @@ static int d_workload(struct parse *p, char **tok, unsigned ntok)
         a.xsa != 255 && a.xsa != 316)
         return perr(p, "workload: grant-poc needs xsa=224, 227, 234, 255 "
                     "or 316");
+    bool ptr = kind == WL_PT_REUSE;
+    if (!ptr && (a.quicklist != DEF_QUICKLIST || a.balloon))
+        return perr(p, "workload: quicklist= and balloon= are for pt-reuse");
+    if (ptr && d->kind != DOMAIN_PV)
+        return perr(p, "workload: pt-reuse runs in a PV domain");
     if (race) {
         const struct scn_domain *t = a.target ? &sc->dom[a.target - 1] : NULL;
         if (!d->privileged)
@@ -578,6 +600,8 @@ static int d_workload(struct parse *p, char **tok, unsigned ntok)
         .sectors = blk ? a.sectors : 0,
         .suspend_every = blk ? (unsigned)a.suspend_every : 0,
         .xsa = poc ? (unsigned)a.xsa : 0,
+        .quicklist = ptr ? (unsigned)a.quicklist : 0,
+        .balloon = ptr && a.balloon,
     };
     d->wl_target = (unsigned)a.target;
     d->wl_backend = (unsigned)a.backend;
@@ -653,6 +677,33 @@ static int d_inject(struct parse *p, char **tok, unsigned ntok)
     return 0;
 }
 
+static int d_migrate(struct parse *p, char **tok, unsigned ntok)
+{
+    struct scenario *sc = p->sc;
+    if (sc->mig.set)
+        return perr(p, "migrate: one migration per scenario (the first is "
+                    "on line %u)", sc->mig.line);
+    if (ntok < 1)
+        return perr(p, "migrate: missing the domain (migrate DOMAIN ...)");
+    struct scn_domain *d = find_domain(sc, tok[0]);
+    if (!d)
+        return perr(p, "migrate: '%s' names no domain declared above", tok[0]);
+    if (d->privileged)
+        return perr(p, "migrate: '%s' is the privileged domain; hvlab "
+                    "migrates guests, not dom0", tok[0]);
+    struct migrate_args a = { .live = 1, .verify = 0, .after = 0,
+                              .to_host = 256 };
+    if (parse_params(p, "migrate", migrate_params, tok + 1, ntok - 1, &a) != 0)
+        return -1;
+    sc->mig = (struct scn_migrate){
+        .set = true, .line = p->line, .dom = (unsigned)(d - sc->dom),
+        .live = a.live, .verify = a.verify, .after = a.after,
+        .max_iters = (unsigned)a.max_iters, .target_dirty = a.target_dirty,
+        .to_host = (unsigned)a.to_host,    /* 256: the runner picks */
+    };
+    return 0;
+}
+
 int scenario_inject(struct scenario *sc, const char *arg, char *err,
                     size_t errlen)
 {
@@ -669,12 +720,14 @@ int scenario_inject(struct scenario *sc, const char *arg, char *err,
 static const struct directive directives[] = {
     { "machine",  "machine ram=SIZE [host=N]",                 d_machine },
     { "domain",   "domain NAME [kind=pv|hvm] [paging=shadow|hap] [privileged] [vcpus=N] [memory=SIZE]", d_domain },
-    { "workload", "workload DOMAIN KIND [procs=N] [threads=N] [iters=N] [pages=N] [target=NAME gfns=N sharing=on|off] [backend=NAME ops=N depth=N segs=MIN..MAX reads=PCT verify=on|off sectors=N suspend-every=N]",
+    { "workload", "workload DOMAIN KIND [procs=N] [threads=N] [iters=N] [pages=N] [target=NAME gfns=N sharing=on|off] [backend=NAME ops=N depth=N segs=MIN..MAX reads=PCT verify=on|off sectors=N suspend-every=N] [quicklist=N balloon=on|off]",
                                                                d_workload },
     { "set",      "set KEY=VALUE",                             d_set },
     { "seed",     "seed N",                                    d_seed },
     { "expect",   "expect NAME [N]",                           d_expect },
     { "inject",   "inject POINT:ACTION[,key=value]...",        d_inject },
+    { "migrate",  "migrate DOMAIN [live=on|off] [verify=on|off] [after=N] [max-iters=N] [target-dirty=N] [to-host=N]",
+                                                               d_migrate },
 };
 
 /* ---- the file ------------------------------------------------------------ */

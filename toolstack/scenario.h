@@ -73,6 +73,23 @@ struct scn_expect {
     unsigned line;
 };
 
+/* `migrate DOMAIN ...`: live-migrate one domain to a second machine while
+   the workloads run (toolstack/run_migrate.c, docs/migration.md). */
+struct scn_migrate {
+    bool set;
+    unsigned line;
+    unsigned dom;                   /* index of the domain migrated */
+    bool live;                      /* live=on (default) */
+    bool verify;                    /* verify=on: VERIFY + resend all */
+    uint64_t after;                 /* start once the guest's progress
+                                       (blk ops, else pages touched) has
+                                       reached it */
+    unsigned max_iters;             /* 0: Xen's default */
+    uint64_t target_dirty;          /* 0: Xen's default */
+    unsigned to_host;               /* the destination's host id; 256:
+                                       the source's + 1 */
+};
+
 struct scenario {
     char path[256];                 /* as given, for messages */
     bool has_machine;
@@ -88,6 +105,7 @@ struct scenario {
     struct scn_expect expect[SCN_MAX_EXPECTS];
     /* `inject SPEC` lines, then --inject (inject/inject.h); NULL: none */
     struct inj_plan *inject;
+    struct scn_migrate mig;
 };
 
 /*

@@ -113,6 +113,51 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, pt_free,
     )
 )
 
+/* guest/pt_reuse.c ql_put(): an L1 of pid, unhooked with its entries
+   still in it (Xen devalidated it: type bits L1, count 0), stays read-only
+   on the kernel's quicklist (story D); `kept` L1s are on it now. */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, ql_release,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint32_t, pid,
+                      uint64_t, pfn, uint64_t, mfn, uint32_t, kept),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint32_t, pid, pid)
+        lttng_ust_field_integer(uint64_t, pfn, pfn)
+        lttng_ust_field_integer(uint64_t, mfn, mfn)
+        lttng_ust_field_integer(uint32_t, kept, kept)
+    )
+)
+
+/* guest/pt_reuse.c pt_quicklist_take(): a quicklist L1 becomes a new L1
+   of pid, every entry rewritten by MMU_NORMAL_PT_UPDATE before its hook. */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, ql_reuse,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint32_t, pid,
+                      uint64_t, pfn, uint64_t, mfn),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint32_t, pid, pid)
+        lttng_ust_field_integer(uint64_t, pfn, pfn)
+        lttng_ust_field_integer(uint64_t, mfn, mfn)
+    )
+)
+
+/* guest/pt_reuse.c balloon_out() / balloon_in(): pfn's frame mfn went
+   back to Xen (in 0: XENMEM_decrease_reservation) or pfn got frame mfn
+   from XENMEM_populate_physmap (in 1). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, balloon,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint8_t, in,
+                      uint64_t, pfn, uint64_t, mfn),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint8_t, in, in)
+        lttng_ust_field_integer(uint64_t, pfn, pfn)
+        lttng_ust_field_integer(uint64_t, mfn, mfn)
+    )
+)
+
 /* guest/workload.c verify_page(): memory did not read back what was
    written (first differing word of the page). */
 LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, verify_failed,
@@ -187,6 +232,38 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, blk_verify_fail,
         lttng_ust_field_integer(uint64_t, sector, sector)
         lttng_ust_field_integer_hex(uint64_t, expected, expected)
         lttng_ust_field_integer_hex(uint64_t, got, got)
+    )
+)
+
+/* guest/suspend.c mig_suspend_point() (phase 0: "suspend" seen at
+   control/shutdown; 1: this vCPU parked - batch issued, mm left) and
+   suspend_sequence() (phase 2: vCPU 0 issued SCHEDOP_shutdown(suspend);
+   rc is its result). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, suspend,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint16_t, vcpu,
+                      uint8_t, phase, int32_t, rc),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint16_t, vcpu, vcpu)
+        lttng_ust_field_integer(uint8_t, phase, phase)
+        lttng_ust_field_integer(int32_t, rc, rc)
+    )
+)
+
+/* guest/suspend.c resume_sequence(): vCPU 0 resumed the kernel (cancelled:
+   same domain and host; ns: from the shutdown to the end of the resume,
+   on the host's monotonic clock; rc 0, or the step's error when the
+   resume failed). */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_guest, resume,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint8_t, cancelled,
+                      uint64_t, ns, int32_t, rc),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint8_t, cancelled, cancelled)
+        lttng_ust_field_integer(uint64_t, ns, ns)
+        lttng_ust_field_integer(int32_t, rc, rc)
     )
 )
 
