@@ -357,6 +357,70 @@ static void max_spurious_evidence(const struct run_result *r, uint64_t arg,
     spurious_evidence(r, arg, f);
 }
 
+/* ---- migrated, verify-clean ----------------------------------------------- */
+static bool migrated(const struct run_result *r, uint64_t arg)
+{
+    (void)arg;
+    return r->mig.set && r->mig.save_rc == 0 && r->mig.restore_rc == 0 &&
+           r->mig.resumed_dest;
+}
+
+static void migrated_evidence(const struct run_result *r, uint64_t arg,
+                              FILE *f)
+{
+    (void)arg;
+    const struct run_migration *m = &r->mig;
+    if (!m->set) {
+        fprintf(f, "the scenario has no 'migrate' line\n");
+        return;
+    }
+    if (!m->started)
+        fprintf(f, "the migration of dom%u never started: %s\n", m->domid,
+                m->err);
+    else if (m->save_rc)
+        fprintf(f, "saving dom%u failed (%s after %u live iterations): %s%s\n",
+                m->domid, m->save_rc < 0 ? "error" : "?", m->save.live_rounds,
+                m->err, m->resumed_source ? "; the guest resumed on the "
+                "source" : "");
+    else if (m->restore_rc)
+        fprintf(f, "restoring dom%u on host %u failed: %s%s\n", m->domid,
+                m->to_host, m->err, m->resumed_source ? "; the guest resumed "
+                "on the source" : "");
+    else
+        fprintf(f, "dom%u was restored on host %u but the guest did not "
+                "resume there: %s\n", m->domid, m->to_host, m->err);
+}
+
+static bool verify_clean(const struct run_result *r, uint64_t arg)
+{
+    (void)arg;
+    return r->mig.set && r->mig.verify_seen && r->mig.verify_mismatches == 0;
+}
+
+static void verify_evidence(const struct run_result *r, uint64_t arg, FILE *f)
+{
+    (void)arg;
+    const struct run_migration *m = &r->mig;
+    if (!m->set || !m->verify) {
+        fprintf(f, "the migration did not run in verify mode (migrate ... "
+                "verify=on)\n");
+        return;
+    }
+    if (!m->verify_seen) {
+        fprintf(f, "the restore never reached the VERIFY record (%s)\n",
+                m->err[0] ? m->err : "the migration did not finish");
+        return;
+    }
+    fprintf(f, "%" PRIu64 " of %" PRIu64 " pages the source sent again after "
+            "VERIFY differ from what the destination had restored (pfn",
+            m->verify_mismatches, m->verify_pages);
+    for (unsigned i = 0; i < m->nr_mismatch_listed; i++)
+        fprintf(f, "%s%#" PRIx64, i ? ", " : " ", m->mismatch_pfn[i]);
+    fprintf(f, "%s): written after their last send, never marked dirty "
+            "(hvlab_mig:verify_mismatch in a trace names each)\n",
+            m->verify_mismatches > m->nr_mismatch_listed ? ", ..." : "");
+}
+
 /* ---- the table ----------------------------------------------------------- */
 static const struct expect_kind expect_table[] = {
     { "audit-clean", NULL,
@@ -395,6 +459,14 @@ static const struct expect_kind expect_table[] = {
     { "min-pages", "N",
       "the guests touched at least N pages",
       min_pages, pages_evidence },
+    { "migrated", NULL,
+      "the scenario's migration completed: saved, restored on the "
+      "destination machine, and the guest resumed there",
+      migrated, migrated_evidence },
+    { "verify-clean", NULL,
+      "the migration ran in verify mode and every page sent again after "
+      "VERIFY matched what the destination had restored",
+      verify_clean, verify_evidence },
 };
 
 const struct expect_kind *expect_find(const char *name)

@@ -28,10 +28,12 @@
 #include "core/mm/mm.h"
 #include "core/mm/page.h"
 #include "core/vcpu.h"
+#include "guest/ramdisk.h"
 #include "guest/xenbus.h"
 #include "inject/inject.h"
 #include "toolstack/build_hvm.h"
 #include "toolstack/build_pv.h"
+#include "toolstack/run_migrate.h"
 #include "toolstack/runner.h"
 
 static uint64_t mix_seed(uint64_t seed, unsigned i)   /* splitmix64 step */
@@ -49,7 +51,8 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* hv_audit (frames, p2m, shadows) into a string; returns the count. */
+/* hv_audit (frames, p2m, shadows) of m and, when a migration made one, of
+   the destination machine too, into a string; returns the count. */
 static unsigned audit_to_text(struct machine *m, char **text)
 {
     size_t len = 0;
@@ -59,6 +62,27 @@ static unsigned audit_to_text(struct machine *m, char **text)
     if (f)
         fclose(f);
     return n;
+}
+
+static unsigned audit_both(struct machine *m, const struct mig_run *mr,
+                           char **text)
+{
+    unsigned n = audit_to_text(m, text);
+    struct machine *dst = mig_run_dest(mr);
+    if (!dst)
+        return n;
+    char *more = NULL;
+    unsigned k = audit_to_text(dst, &more);
+    if (k && more) {
+        size_t a = *text ? strlen(*text) : 0, b = strlen(more);
+        char *both = realloc(*text, a + b + 32);
+        if (both) {
+            snprintf(both + a, b + 32, "destination machine:\n%s", more);
+            *text = both;
+        }
+    }
+    free(more);
+    return n + k;
 }
 
 static char *guest_report_text(const struct guest_pv *g,
@@ -131,6 +155,10 @@ static void add_stats(struct guest_stats *t, const struct guest_stats *s)
     t->blk_suspend_inflight += s->blk_suspend_inflight;
     t->blk_grants_busy_at_suspend += s->blk_grants_busy_at_suspend;
     t->poc_vulnerable += s->poc_vulnerable;
+    t->ql_reuses += s->ql_reuses;
+    t->ql_released += s->ql_released;
+    t->balloon_out += s->balloon_out;
+    t->balloon_in += s->balloon_in;
 }
 
 /* U2: copy what one domain did into its result row. */
@@ -244,10 +272,6 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
             fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, blkback "
                     "(driver domain)\n", d->domid, d->name, d->nr_vcpus,
                     d->nr_pages >> (20 - PAGE_SHIFT));
-        if (d->wl.kind == WL_BLKBACK && g->blk_suspends)
-            fprintf(f, "    blkback: %" PRIu64 " suspends acknowledged, %"
-                    PRIu64 " requests taken and in flight when they came\n",
-                    g->blk_suspends, g->blk_suspend_inflight);
         else if (d->wl.kind == WL_GRANT_POC)
             fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, grant-poc "
                     "xsa=%u\n", d->domid, d->name, d->nr_vcpus,
@@ -264,6 +288,10 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
                     d->nr_vcpus, d->nr_pages >> (20 - PAGE_SHIFT),
                     workload_kind_name[d->wl.kind], d->wl.procs,
                     d->wl.threads, d->wl.iters, d->wl.pages);
+        if (d->wl.kind == WL_BLKBACK && g->blk_suspends)
+            fprintf(f, "    blkback: %" PRIu64 " suspends acknowledged, %"
+                    PRIu64 " requests taken and in flight when they came\n",
+                    g->blk_suspends, g->blk_suspend_inflight);
         fprintf(f, "    guest: %" PRIu64 " forks, %" PRIu64 " exits, %" PRIu64
                 " pages touched, %" PRIu64 " faults delivered (%" PRIu64
                 " spurious, %" PRIu64 " fatal), %" PRIu64 " killed\n",
@@ -283,6 +311,11 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
                     PRIu64 " grants still in use after the backend's "
                     "suspended=1\n", g->blk_suspends, d->wl.suspend_every,
                     g->blk_grants_busy_at_suspend);
+        if (d->wl.kind == WL_PT_REUSE)
+            fprintf(f, "    pt-reuse: %" PRIu64 " L1s released to the "
+                    "quicklist, %" PRIu64 " reused; %" PRIu64 " pages "
+                    "ballooned out, %" PRIu64 " back in\n", g->ql_released,
+                    g->ql_reuses, g->balloon_out, g->balloon_in);
         if (d->wl.kind == WL_P2M_RACE)
             fprintf(f, "    foreign mapper: %" PRIu64 " pages written through "
                     "foreign mappings, %" PRIu64 " stale mappings\n",
@@ -300,6 +333,7 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
                     d->sh.emulated, d->sh.unsync, d->sh.resync,
                     d->sh.gnp_injected, d->sh.prefetched, d->sh.unshadowed);
     }
+    mig_run_print(&r->mig, f);
     fprintf(f, "  ran %.3f s; audit: %u violations live, %u after teardown; "
             "heap: %" PRIu64 " frames free before, %" PRIu64 " after\n",
             r->seconds, r->audit_live, r->audit_after, r->free_before,
@@ -351,6 +385,8 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     struct vcpu **vs = NULL;
     struct sched_log *replay = NULL, *record = NULL;
     struct xenbus *xenbus = NULL;   /* blk-io: the xenstore stand-in */
+    struct mig_run *mr = NULL;      /* the scenario's `migrate` line */
+    struct ramdisk *shared_disk = NULL; /* migrated blk-io: both hosts' */
     unsigned nr_built = 0, nr_vs = 0;
     bool injecting = false;         /* inject: armed for this run */
     unsigned nr_crashed = 0;        /* domain_crash: what Xen would do */
@@ -385,6 +421,11 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     if (o->sched == SCHED_DET && o->schedule_out &&
         !(record = sched_log_new())) {
         fprintf(o->err, "hvlab: out of memory\n");
+        goto out;
+    }
+    if ((o->save_stream || o->images_dir) && !sc->mig.set) {
+        fprintf(o->err, "hvlab: %s: --save-stream and --images need a "
+                "scenario with a 'migrate' line\n", sc->path);
         goto out;
     }
     r->ptwr_mode = sc->hv.ptwr_mode == PTWR_UNHOOK ? "unhook" : "emulate";
@@ -435,6 +476,19 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
                     "failed\n", sc->path, sd->name);
             goto teardown;
         }
+        /* Migrated: its disk is shared storage, served by a backend on
+           each host in turn. */
+        if (sc->mig.set && sc->mig.dom == i &&
+            (!(shared_disk = ramdisk_new(sd->wl.sectors)) ||
+             xenbus_set_vbd_disk(xenbus, domids[i], 51712, shared_disk))) {
+            fprintf(o->err, "hvlab: out of memory\n");
+            goto teardown;
+        }
+    }
+    /* A migrated domain's kernel hears its suspend request in xenstore. */
+    if (sc->mig.set && !xenbus && !(xenbus = xenbus_new())) {
+        fprintf(o->err, "hvlab: out of memory\n");
+        goto teardown;
     }
     for (unsigned i = 0; i < sc->nr_domains; i++) {
         const struct scn_domain *sd = &sc->dom[i];
@@ -446,7 +500,8 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
         }
         if (sd->wl_backend)
             wl.backend = domids[sd->wl_backend - 1];
-        if (wl.kind == WL_BLK_IO || wl.kind == WL_BLKBACK)
+        if (wl.kind == WL_BLK_IO || wl.kind == WL_BLKBACK ||
+            (sc->mig.set && sc->mig.dom == i))
             wl.xenbus = xenbus;
         struct build_pv_config cfg = {
             .domid = domids[i], .nr_vcpus = sd->nr_vcpus,
@@ -479,6 +534,34 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
             vs[nr_vs++] = dom[i]->vcpu[v];
     }
     r->nr_domains = nr_built;
+    if (sc->mig.set) {
+        const struct scn_domain *sd = &sc->dom[sc->mig.dom];
+        struct run_migration *mg = &r->mig;
+        snprintf(mg->dom_name, sizeof(mg->dom_name), "%s", sd->name);
+        mg->domid = domids[sc->mig.dom];
+        mg->from_host = m->host_id;
+        mg->to_host = sc->mig.to_host < 256 ? sc->mig.to_host
+                                            : (m->host_id + 1) & 0xff;
+        mg->live = sc->mig.live;
+        mg->verify = sc->mig.verify;
+        struct mig_run_config mc = {
+            .sc = sc, .o = o, .src = m, .d = dom[sc->mig.dom],
+            .gk = gk[sc->mig.dom], .hk = hk[sc->mig.dom], .xb = xenbus,
+            .backend = sd->wl_backend ? (int)sd->wl_backend - 1 : -1,
+            .res = mg,
+        };
+        if (mc.backend >= 0) {
+            mc.backend_domid = domids[mc.backend];
+            mc.backend_wl = r->dom[mc.backend].wl;
+        }
+        struct vcpu *ctl = NULL;
+        if (mig_run_new(&mc, &mr, &ctl, err, sizeof(err)) != 0) {
+            fprintf(o->err, "hvlab: %s:%u: migrate: %s\n", sc->path,
+                    sc->mig.line, err);
+            goto teardown;
+        }
+        vs[nr_vs++] = ctl;
+    }
 
     struct sched_config scfg = {
         .mode = o->sched, .seed = r->seed,
@@ -498,8 +581,10 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
         /* What each guest got done and what its kernel logged is the
            evidence of why its vCPUs wait (the vCPUs are parked, so the
            counters and log are stable). */
-        for (unsigned i = 0; i < nr_built; i++)
+        for (unsigned i = 0; i < nr_built; i++) {
             collect_domain(&r->dom[i], dom[i], gk[i], hk[i]);
+            mig_run_collect(mr, i, &r->dom[i], add_stats);
+        }
         for (unsigned i = 0; i < nr_built; i++)
             add_stats(&r->total, &r->dom[i].gs);
         print_report(sc, r, o->out);
@@ -524,11 +609,13 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     }
     write_schedule(sc, o, r, record);
 
-    for (unsigned i = 0; i < nr_built; i++)
+    for (unsigned i = 0; i < nr_built; i++) {
         collect_domain(&r->dom[i], dom[i], gk[i], hk[i]);
+        mig_run_collect(mr, i, &r->dom[i], add_stats);
+    }
     for (unsigned i = 0; i < nr_built; i++)
         add_stats(&r->total, &r->dom[i].gs);
-    r->audit_live = audit_to_text(m, &r->audit_live_text);
+    r->audit_live = audit_both(m, mr, &r->audit_live_text);
     for (unsigned i = 0; i < nr_built; i++)       /* domain_crash */
         if (dom[i] && domain_crashed(dom[i])) {
             crash_id[nr_crashed] = dom[i]->domid;
@@ -539,6 +626,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     status = RUN_HELD;      /* provisional: the expectations decide below */
 
 teardown:   /* U4: the privileged domain first, then the rest */
+    r->destroy_errors += mig_run_teardown(mr, o->err);
     for (unsigned pass = 0; pass < 2; pass++)
         for (unsigned i = nr_built; i-- > 0;) {
             if (sc->dom[i].privileged != (pass == 0))
@@ -553,9 +641,13 @@ teardown:   /* U4: the privileged domain first, then the rest */
             guest_pv_free(gk[i]);
             guest_hvm_free(hk[i]);
         }
+    if (mig_run_dest(mr)) {         /* the destination's frames count too */
+        r->free_before += mig_run_dest_free_before(mr);
+        r->free_after_extra = mig_run_dest(mr)->nr_free;
+    }
     if (status == RUN_HELD) {
-        r->audit_after = audit_to_text(m, &r->audit_after_text);
-        r->free_after = m->nr_free;
+        r->audit_after = audit_both(m, mr, &r->audit_after_text);
+        r->free_after = m->nr_free + r->free_after_extra;
         print_report(sc, r, o->out);
         status = expect_evaluate(sc, r, o->out);
         for (unsigned i = 0; i < nr_crashed; i++) {   /* domain_crash */
@@ -572,16 +664,18 @@ teardown:   /* U4: the privileged domain first, then the rest */
         }
     } else if (injecting) {
         /* inject: a failed run still says whether it left anything. */
-        unsigned bad = audit_to_text(m, &r->audit_after_text);
+        unsigned bad = audit_both(m, mr, &r->audit_after_text);
         r->audit_after = bad;               /* for o->result (explore) */
-        r->free_after = m->nr_free;
+        r->free_after = m->nr_free + r->free_after_extra;
         r->run_failed = true;
         fprintf(o->out, "  the run failed (see above); after teardown: "
                 "audit %u violations, heap: %" PRIu64 " frames free before, %"
-                PRIu64 " after (%s)\n", bad, r->free_before, m->nr_free,
-                bad == 0 && m->nr_free == r->free_before ? "clean, no leak"
-                                                        : "NOT CLEAN");
+                PRIu64 " after (%s)\n", bad, r->free_before, r->free_after,
+                bad == 0 && r->free_after == r->free_before ? "clean, no leak"
+                                                           : "NOT CLEAN");
     }
+    mig_run_free(mr);
+    mr = NULL;
     machine_destroy(m);
     copy_result(o, r);
     xenbus_free(xenbus);
@@ -592,6 +686,8 @@ out:
     sched_log_free(replay);
     sched_log_free(record);
     xenbus_free(xenbus);
+    /* N4: a deadlocked run keeps mr (its stopped vCPUs may point into it). */
+    ramdisk_free(shared_disk);
     free(vs);
     free_result(r);
     return status;

@@ -27,6 +27,7 @@
 #include "core/sched.h"
 #include "core/shadow/shadow.h"
 #include "guest/guest.h"
+#include "toolstack/migrate.h"
 #include "toolstack/scenario.h"
 
 enum run_status { RUN_HELD = 0, RUN_BROKEN = 1, RUN_ERROR = 2 };
@@ -42,6 +43,10 @@ struct run_opts {
     const char *dump_tables;        /* --dump-tables FILE, or NULL */
     const char *inject_stats;       /* --inject-stats FILE: every point's
                                        hit count (docs/inject.md), or NULL */
+    const char *save_stream;        /* --save-stream FILE: the migration's
+                                       stream as it went over the wire */
+    const char *images_dir;         /* --images DIR: memory images of the
+                                       migration (docs/image.md) */
     FILE *out;                      /* the report (stdout) */
     FILE *err;                      /* error messages (stderr) */
     struct run_result *result;      /* if set: receives the run's figures
@@ -61,6 +66,28 @@ struct run_domain {
     uint64_t hypercalls, hv_faults, hv_bounced, hv_spurious;
     bool shadowed;                  /* paging=shadow: `sh` is valid */
     struct shadow_stats sh;
+};
+
+/* What the scenario's migration did (toolstack/run_migrate.c). */
+struct run_migration {
+    bool set;                       /* the scenario migrates a domain */
+    char dom_name[SCN_NAME_MAX];
+    domid_t domid;
+    unsigned from_host, to_host;
+    bool live, verify;
+    bool started;                   /* the save began */
+    int save_rc;                    /* 0, or the Xen errno it failed with */
+    int restore_rc;                 /* 0, or ...; 1: restore never ran */
+    bool resumed_dest;              /* the guest resumed on the destination */
+    bool resumed_source;            /* the save or restore failed and the
+                                       guest resumed where it was */
+    char err[512];                  /* what failed, "" if nothing did */
+    struct mig_save_stats save;
+    uint64_t restore_pages, stream_bytes;
+    bool verify_seen;
+    uint64_t verify_pages, verify_mismatches;
+    unsigned nr_mismatch_listed;
+    uint64_t mismatch_pfn[MIG_MISMATCH_LIST];
 };
 
 struct run_result {
@@ -84,7 +111,9 @@ struct run_result {
     char *audit_after_text;
     uint64_t free_before;           /* heap frames before the first domain */
     uint64_t free_after;            /* ... after the last was destroyed */
+    uint64_t free_after_extra;      /* of that, the migration's destination */
     unsigned destroy_errors;        /* domain_destroy failures */
+    struct run_migration mig;
     bool run_failed;                /* RUN_ERROR after an armed injector
                                        made the run fail part-way: only
                                        audit_after / free_* are set, from

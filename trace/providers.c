@@ -15,3 +15,4 @@
 #include "trace/hvlab_grant.h"
 #include "trace/hvlab_evtchn.h"
 #include "trace/hvlab_dirty.h"
+#include "trace/hvlab_mig.h"

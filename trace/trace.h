@@ -39,6 +39,7 @@ static inline void trc_compiled_out(int unused, ...)
 #include "trace/hvlab_grant.h"
 #include "trace/hvlab_evtchn.h"
 #include "trace/hvlab_dirty.h"
+#include "trace/hvlab_mig.h"
 #define TRC(provider, event, ...) \
     lttng_ust_tracepoint(provider, event, __VA_ARGS__)
 #define TRC_ENABLED(provider, event) \

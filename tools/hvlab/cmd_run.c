@@ -47,6 +47,8 @@ struct run_args {
     const char *injects[MAX_INJECTS];   /* --inject SPEC|FILE */
     unsigned nr_injects;
     const char *inject_stats;
+    const char *save_stream;
+    const char *images_dir;
 };
 
 void cmd_run_help(FILE *f)
@@ -56,6 +58,7 @@ void cmd_run_help(FILE *f)
         "                 [--set KEY=VALUE]... [--trace DIR] [--dump-tables FILE]\n"
         "                 [--schedule FILE] [--schedule-out FILE]\n"
         "                 [--inject SPEC|FILE]... [--inject-stats FILE]\n"
+        "                 [--save-stream FILE] [--images DIR]\n"
         "\n"
         "Run a scenario file (docs/scenarios.md): build its machine and domains,\n"
         "run their workloads, audit the machine, and check every expectation.\n"
@@ -80,6 +83,12 @@ void cmd_run_help(FILE *f)
         "                       (docs/inject.md, 'hvlab inject list')\n"
         "  --inject-stats FILE  write every point's hit and fire counts to FILE\n"
         "                       (read by 'hvlab inject list --hits FILE')\n"
+        "  --save-stream FILE   write the stream of the scenario's migration to\n"
+        "                       FILE as it went over the wire (Xen's migration\n"
+        "                       v2 format; docs/migration.md)\n"
+        "  --images DIR         write memory images of the migrated domain into\n"
+        "                       DIR: source-pause.img, source-final.img,\n"
+        "                       dest-restored.img (docs/image.md)\n"
         "\n"
         "Exit status: 0 every expectation held; 1 one broke (printed with its\n"
         "evidence) or the trace lost events; 2 usage or scenario error.\n");
@@ -172,6 +181,22 @@ static int o_dump_tables(struct run_args *a, const char *v)
     return 0;
 }
 
+static int o_save_stream(struct run_args *a, const char *v)
+{
+    if (!*v)
+        return usage_error("--save-stream%s: needs a file", "");
+    a->save_stream = v;
+    return 0;
+}
+
+static int o_images(struct run_args *a, const char *v)
+{
+    if (!*v)
+        return usage_error("--images%s: needs a directory", "");
+    a->images_dir = v;
+    return 0;
+}
+
 /* Every option takes one value, as "--name VALUE" or "--name=VALUE". */
 static const struct run_option {
     const char *name;
@@ -186,6 +211,8 @@ static const struct run_option {
     { "--schedule",    o_schedule },
     { "--inject",      o_inject },
     { "--inject-stats", o_inject_stats },
+    { "--save-stream", o_save_stream },
+    { "--images",      o_images },
 };
 
 static int parse_args(int argc, char **argv, struct run_args *a)
@@ -417,6 +444,7 @@ int cmd_run(int argc, char **argv)
         .seed = a.seed, .seed_given = a.seed_given, .sched = a.sched,
         .schedule_in = a.schedule_in, .schedule_out = a.schedule_out,
         .dump_tables = a.dump_tables, .inject_stats = a.inject_stats,
+        .save_stream = a.save_stream, .images_dir = a.images_dir,
         .out = stdout, .err = stderr,
     };
     int rc = runner_run(sc, &o);
