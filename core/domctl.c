@@ -200,6 +200,13 @@ int domain_destroy(struct domain *d)
     return 0;
 }
 
+int domctl_remove_page(struct domain *d, mfn_t frame)
+{
+    if (!d || atomic_load(&d->is_dying))
+        return -XEN_EINVAL;
+    return guest_remove_page(d, frame);
+}
+
 int domain_shutdown(struct domain *d, unsigned reason)
 {
     if (!d || reason > SHUTDOWN_MAX)

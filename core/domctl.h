@@ -54,6 +54,10 @@ void domain_unpause(struct domain *d);
    for pfns [first, first+nr); mfns[] (may be NULL) receives them.  Sets the
    M2P.  -XEN_ENOMEM past max_pages or when the machine is out of frames. */
 int domctl_populate(struct domain *d, pfn_t first, uint64_t nr, mfn_t *mfns);
+/* XENMEM_decrease_reservation on behalf of the toolstack: one frame of d
+   back to Xen (PV: an mfn, HVM: a gfn), as the guest's own call would.
+   0, -XEN_EINVAL, -XEN_ENXIO (not d's). */
+int domctl_remove_page(struct domain *d, mfn_t frame);
 /* Host pointer to a frame owned by d, for the builder to fill; NULL if d
    does not own mfn. */
 void *domctl_map_foreign(struct domain *d, mfn_t mfn);

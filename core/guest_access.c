@@ -12,11 +12,15 @@
  *      before anything is copied.  Otherwise a fault part-way leaves the
  *      pages before it copied (as Xen's copy_to/from_user does).
  *   4. v->in_hypervisor_access is set for the duration of the copy.
- *   5. Log-dirty (core/mm/paging.c): a copy into a hap domain marks every
- *      page it wrote (Xen's hvm_copy_to_guest does), and a ram_logdirty
- *      gfn on the way (data page or guest table written by the walk's A/D
- *      update) is marked and made ram_rw rather than failing the copy.
- *      Shadow-mode and PV domains: with their log-dirty (next increment).
+ *   5. Log-dirty (core/mm/paging.c): a copy into the guest marks every
+ *      page it wrote, after the bytes are in (Xen's hvm_copy_to_guest does
+ *      for HVM, shadow or hap; PV shadow mode catches the hypervisor's
+ *      writes through the shared address space).  Marking after the write
+ *      matters: hvlab's domain_pause does not stop the vCPUs, so a CLEAN
+ *      that copied the bitmap between a mark and its write would send the
+ *      page before the write and never again.  A ram_logdirty gfn on the
+ *      way (data page or guest table written by the walk's A/D update) is
+ *      marked and made ram_rw rather than failing the copy.
  */
 #include <string.h>
 
@@ -82,8 +86,7 @@ static int guest_copy(struct vcpu *v, uint64_t gva, void *host, size_t len,
         uint8_t *g = (uint8_t *)mfn_to_virt(m, mfn) + off;
         if (to_guest) {
             memcpy(g, p, chunk);
-            if (v->d->paging == PAGING_HAP)             /* rule 5 */
-                paging_mark_dirty_from(v->d, mfn, LD_SRC_COPY);
+            paging_mark_dirty_from(v->d, mfn, LD_SRC_COPY);   /* rule 5 */
         } else {
             memcpy(p, g, chunk);
         }

@@ -3,7 +3,8 @@
  *
  * Rules:
  *   1. RAM and the frame table are anonymous MAP_NORESERVE mappings: a frame
- *      costs host memory only once touched.  The frame table itself is
+ *      costs host memory only once touched (RAM in 2 MiB host pages where
+ *      transparent huge pages allow: MADV_HUGEPAGE).  The frame table itself is
  *      initialised at creation (every frame must read as free), the RAM is
  *      not: untouched frames are zero, so a never-used free frame needs no
  *      scrub.
@@ -255,6 +256,11 @@ int machine_create(uint64_t ram_bytes, unsigned host_id,
     m->nr_frames = nr_frames;
     if (!arena_take(nr_frames, &m->ram, &m->frame_table)) {
         m->ram = map_noreserve(nr_frames << PAGE_SHIFT);
+        /* Rule 1: 2 MiB host pages where the kernel allows them, so the
+           first touch of guest RAM costs a fault per 512 frames (a
+           restore fills a whole domain at once); advice only. */
+        if (m->ram)
+            (void)madvise(m->ram, nr_frames << PAGE_SHIFT, MADV_HUGEPAGE);
         m->frame_table = map_noreserve(nr_frames * sizeof(struct page_info));
     }
     if (m->ram == NULL || m->frame_table == NULL) {

@@ -1446,11 +1446,8 @@ uint32_t mmu_translate(struct vcpu *v, uint64_t va, uint32_t access, mfn_t *mfn)
     else
         pfec = mmu_walk(vcpu_machine(v), v->cr3, va,
                         access & (PFEC_WRITE | PFEC_INSN), true, &w);
-    if (pfec == 0) {
-        *mfn = w.mfn;
-        /* Rule 24: the hypervisor writes for a PV guest (copy_to_guest). */
-        if (ld_live() && (access & PFEC_WRITE) && is_pv_domain(v->d))
-            paging_mark_dirty_from(v->d, w.mfn, LD_SRC_COPY);
-    }
+    if (pfec == 0)
+        *mfn = w.mfn;       /* the caller marks what it wrote, after it
+                               wrote (core/guest_access.c rule 5) */
     return pfec;
 }

@@ -137,7 +137,7 @@ static void allocate_extents(struct vcpu *v, struct memop_args *a,
 }
 
 /* Rule 4: one frame back from the guest.  0 or -XEN_E*. */
-static int guest_remove_page(struct domain *d, mfn_t mfn)
+int guest_remove_page(struct domain *d, mfn_t mfn)
 {
     struct machine *m = d->m;
 

@@ -60,6 +60,10 @@ const uint64_t *ptwr_batch_snapshot(struct domain *d, mfn_t l1mfn);
 int mm_domain_init(struct domain *d);
 /* Give d fresh frames for [first, first+nr). */
 int mm_populate(struct domain *d, pfn_t first, uint64_t nr, mfn_t *mfns);
+/* XENMEM_decrease_reservation's step for one frame (core/mm/memory.c rule
+   4): PV: d's mfn loses its allocation reference; translated: gfn leaves
+   the p2m.  0, -XEN_EINVAL, -XEN_ENXIO (not d's). */
+int guest_remove_page(struct domain *d, mfn_t mfn);
 /* Set a vCPU's roots (takes L4 type refs; drops the old ones). */
 int mm_set_vcpu_roots(struct vcpu *v, mfn_t kernel_root, mfn_t user_root);
 /* Drop every reference d's vCPUs, pins, tables and allocation hold. */

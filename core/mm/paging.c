@@ -25,8 +25,7 @@
  *       TLBs that cache combined translations), a guest write fault marks
  *       the gfn and flips it back (core/mm/hap.c), CLEAN re-flips rw ->
  *       logdirty after the copy, OFF flips logdirty -> rw and frees the
- *       bitmap.  Shadow-mode HVM domains: ENABLE is -EOPNOTSUPP (Xen keeps
- *       it inside shadow paging; not modelled yet).
+ *       bitmap.  Shadow-mode HVM domains: L10.
  *   L5  One shadow_op at a time per domain (ld->busy): a second caller is
  *       -EBUSY.  The domain is paused around enable, disable, clean/peek.
  *       The p2m lock is never taken with ld->lock held.
@@ -52,6 +51,18 @@
  *       MMU_MACHPHYS_UPDATE) mark the frame for its owner through
  *       paging_mark_frame: with no domain in log-dirty anywhere
  *       (paging_ld_live == 0) that is one relaxed load and a branch.
+ *   L10 Shadow-mode HVM (Xen: shadow/common.c and multi.c's
+ *       _sh_propagate): log-dirty lives in the shadows.  ENABLE and every
+ *       CLEAN bump the round under ld->lock, then blow away every shadow
+ *       of d and flush its vCPUs' TLBs, waiting (shadow_log_dirty_rearm;
+ *       Xen's shadow_blow_tables + flush); OFF changes no shadow (entries
+ *       left read-only only lost RW, which the shadow audit allows).  The
+ *       shadow code gives an L1 entry RW only on a demand write fault
+ *       (which marks the gfn: source fault, fault_count) or when the bit
+ *       is already set (paging_pfn_is_dirty), under its paging lock, so
+ *       a CLEAN's blow, which takes that lock after the copy, removes
+ *       every RW entry of the round just returned (S8 in
+ *       core/shadow/private.h; audited there and below at the TLB).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -67,6 +78,7 @@
 #include "core/mm/paging.h"
 #include "core/mm/pv_pt.h"
 #include "core/mmu.h"
+#include "core/shadow/shadow.h"
 #include "core/vcpu.h"
 #include "inject/inject.h"
 #include "trace/trace.h"
@@ -352,6 +364,26 @@ bool paging_log_dirty_enabled(const struct domain *d)
     return d && d->log_dirty && atomic_load(&d->log_dirty->enabled);
 }
 
+bool paging_pfn_is_dirty(struct domain *d, pfn_t pfn)
+{
+    struct paging_log_dirty *ld = d ? d->log_dirty : NULL;
+    if (!ld || !atomic_load(&ld->enabled) || pfn >= LD_MAX_PFNS)
+        return false;
+    hv_lock(&ld->lock);
+    bool set = atomic_load(&ld->enabled) && bit_test_locked(ld, pfn);
+    hv_unlock(&ld->lock);
+    return set;
+}
+
+bool paging_mfn_is_dirty(struct domain *d, mfn_t mfn)
+{
+    if (!paging_log_dirty_enabled(d))
+        return false;
+    uint64_t pfn = owned_pfn(d, mfn);
+    return pfn == INVALID_M2P_ENTRY ||
+           paging_pfn_is_dirty(d, pfn);
+}
+
 bool paging_hap_write_fixup(struct domain *d, pfn_t gfn)
 {
     if (!d || d->paging != PAGING_HAP || !d->p2m)
@@ -372,10 +404,9 @@ bool paging_hap_write_fixup(struct domain *d, pfn_t gfn)
 
 static int log_dirty_enable(struct domain *d, struct paging_log_dirty *ld)
 {
-    /* L4: shadow-mode HVM log-dirty lives in shadow paging (Xen's
-       shadow/common.c): not modelled. */
     bool pv = is_pv_domain(d);
-    if (!pv && d->paging != PAGING_HAP)
+    bool shadow = d->paging == PAGING_SHADOW && d->shadow != NULL;
+    if (!pv && !shadow && d->paging != PAGING_HAP)
         return -XEN_EOPNOTSUPP;
     if (atomic_load(&ld->enabled))
         return -XEN_EINVAL;                     /* L6, as Xen */
@@ -388,6 +419,11 @@ static int log_dirty_enable(struct domain *d, struct paging_log_dirty *ld)
     hv_unlock(&ld->lock);
     if (pv) {                                   /* L7 */
         mmu_flush_domain(d);
+        domain_unpause(d);
+        return 0;
+    }
+    if (shadow) {                               /* L10 */
+        shadow_log_dirty_rearm(d);
         domain_unpause(d);
         return 0;
     }
@@ -407,7 +443,7 @@ static int log_dirty_disable(struct domain *d, struct paging_log_dirty *ld)
     atomic_store(&ld->enabled, false);
     hv_unlock(&ld->lock);
     atomic_fetch_sub(&paging_ld_live, 1);
-    if (!is_pv_domain(d))                       /* L7: PV flushes nothing */
+    if (d->paging == PAGING_HAP)                /* L7, L10: nothing */
         p2m_change_entry_type_global(d, p2m_ram_logdirty, p2m_ram_rw);
     hv_lock(&ld->lock);
     tree_free(ld);
@@ -480,6 +516,8 @@ static int log_dirty_op(struct domain *d, struct paging_log_dirty *ld,
     hv_unlock(&ld->lock);
     if (rearm && is_pv_domain(d)) {             /* L7: blow the TLBs */
         mmu_flush_domain(d);
+    } else if (rearm && d->paging == PAGING_SHADOW && d->shadow) {
+        shadow_log_dirty_rearm(d);              /* L10: after the copy */
     } else if (rearm) {                         /* L4: after the copy */
         p2m_change_entry_type_global(d, p2m_ram_rw, p2m_ram_logdirty);
     }
@@ -564,7 +602,7 @@ void paging_log_dirty_free(struct domain *d)
 
 /* ---- audit --------------------------------------------------------------- */
 
-/* L7: no vCPU of PV domain d without a flush pending caches write
+/* L7, L10: no vCPU of PV or shadow-mode domain d without a flush pending caches write
    permission for a frame of d whose bit is clear.  Under ld->lock. */
 static unsigned audit_pv_tlbs(struct domain *d, struct paging_log_dirty *ld,
                               FILE *out)
@@ -596,8 +634,9 @@ static unsigned audit_pv_tlbs(struct domain *d, struct paging_log_dirty *ld,
  * Per domain: (a) no p2m_ram_logdirty entry while log-dirty is off (every
  * such entry exists only while it is on: L4, L6); (b) dirty_count equals
  * the bits set since the last CLEAN (L2: a lost mark, failed allocation,
- * counts nothing); (c) nodes within the pool; (d) PV with log-dirty on: no
- * writable TLB entry of a clean frame (L7).  Racy unless paused.
+ * counts nothing); (c) nodes within the pool; (d) PV or shadow HVM with
+ * log-dirty on: no writable TLB entry of a clean frame (L7, L10; the
+ * shadow entries themselves: shadow_audit, S8).  Racy unless paused.
  */
 unsigned paging_audit(struct machine *m, FILE *out)
 {
@@ -635,8 +674,8 @@ unsigned paging_audit(struct machine *m, FILE *out)
                         "bits set\n", id, ld->dirty_count,
                         (unsigned long long)set);
         }
-        if (on && is_pv_domain(d))
-            bad += audit_pv_tlbs(d, ld, out);
+        if (on && (is_pv_domain(d) || d->paging == PAGING_SHADOW))
+            bad += audit_pv_tlbs(d, ld, out);   /* L7, L10 */
         if (ld->nodes > ld->pool) {
             bad++;
             if (out)

@@ -71,6 +71,16 @@ uint64_t paging_ld_round(const struct domain *d);
 uint64_t paging_ld_write_fault(struct domain *d, mfn_t mfn);
 
 /*
+ * Shadow-mode HVM log-dirty (paging.c L10; core/shadow/private.h S8): a
+ * shadow L1 entry of d may be RW only if its frame's bit is set.  Both
+ * false / no-op when log-dirty is off.  paging_pfn_is_dirty tests gfn's
+ * bit; paging_mfn_is_dirty tests the bit of d's frame mfn through the M2P
+ * (true for a frame log-dirty does not track: not d's, no valid M2P).
+ */
+bool paging_pfn_is_dirty(struct domain *d, pfn_t pfn);
+bool paging_mfn_is_dirty(struct domain *d, mfn_t mfn);
+
+/*
  * XEN_DOMCTL_shadow_op, the log-dirty ops: OFF, ENABLE_LOGDIRTY, CLEAN,
  * PEEK (others: -XEN_EINVAL).  bitmap: the toolstack's buffer of
  * (op->pages + 7) / 8 bytes, or NULL for stats only (Xen's null handle).

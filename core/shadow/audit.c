@@ -7,12 +7,15 @@
  * its key and the p2m (or that less RW); every FL2 entry points at the FL1
  * of its piece; each FL shadow's reference count equals the number of
  * shadow entries pointing at it (no pin: nothing else holds one).
+ * S8: with log-dirty on, no RW L1 / FL1 entry maps a frame whose bit is
+ * clear (paging_mfn_is_dirty: through the M2P).
  * Takes each domain's paging lock; call with no vCPU inside the shadow code.
  */
 #include <stdlib.h>
 
 #include "core/domain.h"
 #include "core/machine.h"
+#include "core/mm/paging.h"
 #include "core/shadow/private.h"
 #include "core/vcpu.h"
 
@@ -61,6 +64,7 @@ static unsigned audit_domain(struct domain *d, FILE *out)
     struct shadow_domain *sd = d->shadow;
     struct machine *m = d->m;
     unsigned n = 0;
+    bool ld = paging_log_dirty_enabled(d);
     bool no_gnp = sd->oos_active &&
                   m->opt.shadow_fastpath_oos == SH_FASTPATH_OOS_FIXED;
     for (mfn_t f = 0; f < m->nr_frames; f++) {
@@ -116,6 +120,10 @@ static unsigned audit_domain(struct domain *d, FILE *out)
                     BAD("inv16: fl1 %#llx[%u] maps PT mfn %#llx RW",
                         (unsigned long long)f, i,
                         (unsigned long long)pte_mfn(se));
+                if (ld && (se & _PAGE_RW) && !paging_mfn_is_dirty(d, pte_mfn(se)))
+                    BAD("S8: fl1 %#llx[%u] maps clean mfn %#llx RW",
+                        (unsigned long long)f, i,
+                        (unsigned long long)pte_mfn(se));
             }
         }
         if (p->type == SH_FL2 && p->dom == d->domid) {
@@ -147,6 +155,10 @@ static unsigned audit_domain(struct domain *d, FILE *out)
                 uint8_t tf = sd->pi[pte_mfn(se)].shadow_flags;
                 if ((tf & SHF_TYPES) && !(tf & SHF_OOS_MAY_WRITE))
                     BAD("inv16: sl1 %#llx[%u] maps PT mfn %#llx RW",
+                        (unsigned long long)f, i,
+                        (unsigned long long)pte_mfn(se));
+                if (ld && !paging_mfn_is_dirty(d, pte_mfn(se)))
+                    BAD("S8: sl1 %#llx[%u] maps clean mfn %#llx RW",
                         (unsigned long long)f, i,
                         (unsigned long long)pte_mfn(se));
             }

@@ -372,6 +372,39 @@ void sh_remove_all_shadows(struct domain *d, mfn_t gmfn)
     sh_flush_all(d);
 }
 
+/* ---- log-dirty: blow every shadow (S8) -------------------------------------- */
+
+static void blow_one(struct domain *d, mfn_t smfn, void *arg)
+{
+    unsigned *roots = arg;
+    if (sh_pi(d, smfn)->type != SH_L4)
+        return;
+    if (!is_some_root(d, smfn)) {
+        sh_put_ref(d, smfn);            /* the pin: frees it and below */
+        return;
+    }
+    for (unsigned i = 0; i < PT_ENTRIES; i++)   /* S7: empty, keep */
+        if (sh_read_entry(d, smfn, i) != 0)
+            sh_write_entry(d, smfn, i, 0);
+    (*roots)++;
+}
+
+void shadow_log_dirty_rearm(struct domain *d)
+{
+    if (d->shadow == NULL)
+        return;
+    sh_lock(d);
+    /* OOS pages first: their writable mappings and snapshots go with
+       their shadows, the guest's changes reach nothing stale. */
+    sh_resync_all(d, SH_RESYNC_UNSHADOW);
+    unsigned roots = 0;             /* each free and entry write traces */
+    sh_for_each_shadow(d, blow_one, &roots);
+    atomic_fetch_add(&d->shadow->dirty_version, 1);
+    sh_flush_all(d);
+    sh_unlock(d);
+    mmu_flush_domain(d);                /* waits, as for a flush IPI */
+}
+
 /* ---- p2m changes ----------------------------------------------------------- */
 
 struct p2m_arg { mfn_t old_mfn; pfn_t gfn; unsigned n; };

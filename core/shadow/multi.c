@@ -19,6 +19,7 @@
 #include "core/machine.h"
 #include "core/mm/frame.h"
 #include "core/mm/p2m.h"
+#include "core/mm/paging.h"
 #include "core/mmu.h"
 #include "core/shadow/private.h"
 #include "core/vcpu.h"
@@ -82,10 +83,28 @@ static pfn_t pse_first_gfn(pte_t ge)
    entry pointing at the FL shadow (S6). */
 #define SH_FL_RIGHTS (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
 
-pte_t sh_propagate_fl1(struct domain *d, mfn_t key, unsigned slot)
+/* S8: the one decision on RW under log-dirty. */
+pte_t sh_ld_rw(struct domain *d, pfn_t gfn, pte_t se, bool demand_write)
+{
+    if (!(se & _PAGE_RW) || !(se & _PAGE_PRESENT) || sh_l1e_is_magic(se) ||
+        !paging_log_dirty_enabled(d) || paging_pfn_is_dirty(d, gfn))
+        return se;
+    if (demand_write) {
+        /* The guest's write, hidden from it: mark, then map RW.  A mark
+           lost to an exhausted bitmap pool still maps RW (paging.c L1:
+           that round's CLEAN is -ENOMEM). */
+        paging_mark_pfn_dirty(d, gfn, LD_SRC_FAULT);
+        return se;
+    }
+    return se & ~_PAGE_RW;
+}
+
+static pte_t fl1_entry(struct domain *d, mfn_t key, unsigned slot,
+                       bool demand_write)
 {
     p2m_type_t t;
-    mfn_t mfn = gfn_to_ram(d, sh_fl_key_gfn(key) + slot, &t);
+    pfn_t gfn = sh_fl_key_gfn(key) + slot;
+    mfn_t mfn = gfn_to_ram(d, gfn, &t);
     if (mfn == INVALID_MFN || !p2m_is_ram(t) || p2m_is_paging(t))
         return 0;
     /* D is set: a write can only get here through a shadow entry that is
@@ -96,7 +115,12 @@ pte_t sh_propagate_fl1(struct domain *d, mfn_t key, unsigned slot)
     struct sh_pinfo *g = sh_pi(d, mfn);
     if ((g->shadow_flags & SHF_TYPES) && !(g->shadow_flags & SHF_OOS_MAY_WRITE))
         se &= ~_PAGE_RW;                /* S4 */
-    return se;
+    return sh_ld_rw(d, gfn, se, demand_write);      /* S8 */
+}
+
+pte_t sh_propagate_fl1(struct domain *d, mfn_t key, unsigned slot)
+{
+    return fl1_entry(d, key, slot, false);
 }
 
 static mfn_t fl_shadow(struct domain *d, mfn_t key, enum sh_type t, bool create,
@@ -153,8 +177,39 @@ static pte_t propagate_pse(struct domain *d, unsigned level, pte_t ge,
     return pte_make(fl, flags);
 }
 
+/* A guest L1 entry's shadow; demand_write: the fault path's own entry
+   for a guest write the walk allowed (S8). */
+static pte_t l1_entry(struct domain *d, pte_t ge, bool demand_write)
+{
+    if (!(ge & _PAGE_PRESENT))
+        return gnp_allowed(d) ? SH_L1E_GNP : 0;
+    if (guest_rsvd(ge, 1))
+        return 0;                       /* the walk reports it */
+    p2m_type_t t;
+    pfn_t gfn = pte_mfn(ge);
+    mfn_t mfn = gfn_to_ram(d, gfn, &t);
+    if (t == p2m_mmio_dm)
+        return d->m->opt.shadow_fastpath ? sh_l1e_mmio(gfn, ge) : 0;
+    /* Guest A clear: no shadow entry, so the first access faults and
+       the walk sets A (the MMU only ever sets A/D in the shadow). */
+    if (mfn == INVALID_MFN || !p2m_is_ram(t) || p2m_is_paging(t) ||
+        !(ge & _PAGE_ACCESSED))
+        return 0;
+    pte_t se = pte_make(mfn, ge & SH_GFLAGS);
+    /* Write access: guest D set, p2m type writable, and not a page
+       table unless OOS-may-write (S4), and log-dirty allows it (S8). */
+    if (!(ge & _PAGE_DIRTY) || p2m_is_readonly(t))
+        se &= ~_PAGE_RW;
+    struct sh_pinfo *g = sh_pi(d, mfn);
+    if ((g->shadow_flags & SHF_TYPES) && !(g->shadow_flags & SHF_OOS_MAY_WRITE))
+        se &= ~_PAGE_RW;
+    return sh_ld_rw(d, gfn, se, demand_write);
+}
+
 pte_t sh_propagate(struct domain *d, unsigned level, pte_t ge, bool create)
 {
+    if (level == 1)
+        return l1_entry(d, ge, false);
     if (!(ge & _PAGE_PRESENT))
         return (level == 1 && gnp_allowed(d)) ? SH_L1E_GNP : 0;
     if ((level == 2 || level == 3) && (ge & _PAGE_PSE))
@@ -164,24 +219,6 @@ pte_t sh_propagate(struct domain *d, unsigned level, pte_t ge, bool create)
     p2m_type_t t;
     pfn_t gfn = pte_mfn(ge);
     mfn_t mfn = gfn_to_ram(d, gfn, &t);
-    if (level == 1) {
-        if (t == p2m_mmio_dm)
-            return d->m->opt.shadow_fastpath ? sh_l1e_mmio(gfn, ge) : 0;
-        /* Guest A clear: no shadow entry, so the first access faults and
-           the walk sets A (the MMU only ever sets A/D in the shadow). */
-        if (mfn == INVALID_MFN || !p2m_is_ram(t) || p2m_is_paging(t) ||
-            !(ge & _PAGE_ACCESSED))
-            return 0;
-        pte_t se = pte_make(mfn, ge & SH_GFLAGS);
-        /* Write access: guest D set, p2m type writable, and not a page
-           table unless OOS-may-write (S4). */
-        if (!(ge & _PAGE_DIRTY) || p2m_is_readonly(t))
-            se &= ~_PAGE_RW;
-        struct sh_pinfo *g = sh_pi(d, mfn);
-        if ((g->shadow_flags & SHF_TYPES) && !(g->shadow_flags & SHF_OOS_MAY_WRITE))
-            se &= ~_PAGE_RW;
-        return se;
-    }
     if (mfn == INVALID_MFN || !p2m_is_ram(t))
         return 0;
     mfn_t child;
@@ -285,8 +322,12 @@ static uint32_t guest_walk(struct vcpu *v, uint64_t va, uint32_t access,
         pte_t old = w->ge[l];
         if ((old & bits) != bits &&
             __atomic_compare_exchange_n(p, &old, old | bits, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
             w->ge[l] = old | bits;
+            /* S8: a write into the guest's table. */
+            if (paging_log_dirty_enabled(d))
+                paging_mark_dirty_from(d, w->gmfn[l], LD_SRC_WALK);
+        }
     }
     return 0;
 }
@@ -326,6 +367,10 @@ static enum sh_fault emulate_pt_write(struct vcpu *v, mfn_t gmfn, uint64_t va)
         default: __atomic_store_n((uint64_t *)host, val, __ATOMIC_RELEASE); break;
         }
     }
+    /* S8: the hypervisor wrote guest memory (a failed cmpxchg did not). */
+    if (paging_log_dirty_enabled(d) &&
+        (!pa->is_cmpxchg || (old & mask) == (pa->expected & mask)))
+        paging_mark_dirty_from(d, gmfn, LD_SRC_COPY);
     TRC(hvlab_shadow, emulate, (uint8_t)d->m->host_id, d->domid,
         (uint16_t)v->vcpu_id, gmfn, (uint16_t)off, (uint8_t)bytes, old & mask,
         val & mask);
@@ -551,14 +596,15 @@ slow:
         sh_unsync(v, target))
         dec = SHD_UNSYNC;
 
-    /* ---- 9. propagate ---- */
+    /* ---- 9. propagate (a write: the demand entry, S8) ---- */
+    bool demand = (access & PFEC_WRITE) != 0;
     if (w.leaf == 1) {
         pte_t ge = sh_guest_entry(d, gl1, slot);
-        set_l1e(d, sl1, slot, sh_propagate(d, 1, ge, false));
+        set_l1e(d, sl1, slot, l1_entry(d, ge, demand));
         if (sh_pi(d, gl1)->shadow_flags & SHF_OOS)
             sh_oos_snapshot_update(d, gl1, slot, ge);
     } else {
-        set_l1e(d, sl1, slot, sh_propagate_fl1(d, sh_pi(d, sl1)->back, slot));
+        set_l1e(d, sl1, slot, fl1_entry(d, sh_pi(d, sl1)->back, slot, demand));
     }
     prefetch(d, sl1, gl1, slot);
 

@@ -40,6 +40,23 @@
  *       lock.  Unshadowing never frees a shadow that is some vCPU's root
  *       (it empties it); an L4 shadow that is nobody's root is unpinned
  *       and freed, so its guest frame stops being a page table.
+ *   S8  Log-dirty (core/mm/paging.c L10; Xen's _sh_propagate): while it is
+ *       on, a present, non-magic shadow L1 or FL1 entry is RW only if the
+ *       bit of the gfn it maps is set.  sh_ld_rw is the one place that
+ *       decides it, and every computation of an L1 / FL1 entry goes
+ *       through it (sh_propagate level 1, sh_propagate_fl1 and their
+ *       demand forms): a demand write (the fault path's own entry, after
+ *       the guest walk allowed the write) marks the gfn (source fault,
+ *       counted once: a set bit is not marked again) and keeps RW; any
+ *       other fill (prefetch, new-L1 fill, FL1 fill, emulated-write
+ *       validation, OOS resync) drops RW unless the bit is set.  The
+ *       other writers of L1 entries only remove RW or write 0.  Guest
+ *       memory the shadow code writes is marked too: an emulated PT write
+ *       marks the table's gfn (source copy), A/D set by the guest walk
+ *       mark the table whose entry changed (source walk).  ENABLE and
+ *       CLEAN blow every shadow under the paging lock after the bitmap
+ *       changed (shadow_log_dirty_rearm), so no RW entry outlives its
+ *       round.  Audited: no RW L1 / FL1 entry maps a clean frame.
  */
 #ifndef HVLAB_CORE_SHADOW_PRIVATE_H
 #define HVLAB_CORE_SHADOW_PRIVATE_H
@@ -248,6 +265,9 @@ void sh_for_each_shadow(struct domain *d, sh_each_fn fn, void *arg);
 pte_t sh_propagate(struct domain *d, unsigned level, pte_t ge, bool create);
 /* Entry `slot` of the FL1 keyed `key` (S6). */
 pte_t sh_propagate_fl1(struct domain *d, mfn_t key, unsigned slot);
+/* S8: entry se (computed for gfn) with RW as log-dirty allows it;
+   demand_write: the fault path's own entry for a guest write (marks). */
+pte_t sh_ld_rw(struct domain *d, pfn_t gfn, pte_t se, bool demand_write);
 /* Entry `slot` of the FL2 keyed `key`: the FL1 of that 2M piece or 0. */
 pte_t sh_propagate_fl2(struct domain *d, mfn_t key, unsigned slot, bool create);
 /* Rule S6 for a guest entry at `level` (2 or 3) with PSE: the frame-number

@@ -45,6 +45,12 @@ int sh_update_cr3(struct vcpu *v, uint64_t guest_cr3);
 /* Guest INVLPG (resync point for an OOS L1). */
 void sh_invlpg(struct vcpu *v, uint64_t va);
 
+/* Log-dirty ENABLE / CLEAN (core/mm/paging.c L10, S8 in private.h): blow
+   away every shadow of d (resyncing OOS pages first; vCPU roots are
+   emptied, kept) and flush d's vCPUs' TLBs, waiting, so no RW shadow
+   entry of the last round survives.  Hypervisor code, d paused. */
+void shadow_log_dirty_rearm(struct domain *d);
+
 /* What the shadow code did for one domain so far (counters). */
 struct shadow_stats {
     uint64_t fast, slow;            /* faults by path */

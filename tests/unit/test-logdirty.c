@@ -24,6 +24,9 @@
 #include "core/mm/paging.h"
 #include "core/mmu.h"
 #include "core/pte.h"
+#include "core/options.h"
+#include "core/shadow/private.h"
+#include "core/shadow/shadow.h"
 #include "inject/inject.h"
 #include "tests/unit/grant_fixture.h"
 
@@ -219,7 +222,7 @@ static void t_errors(void)
     current = f.h->vcpu[0];
     CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, NULL), -XEN_EINVAL);
     current = was;
-    /* Shadow-mode HVM: log-dirty lives in shadow paging, not modelled. */
+    /* Shadow-mode HVM: log-dirty lives in shadow paging (paging.c L10). */
     struct domain_config dc = {
         .kind = DOMAIN_HVM, .nr_vcpus = 1, .max_pages = 16, .domid = 5,
         .paging = PAGING_SHADOW,
@@ -229,7 +232,11 @@ static void t_errors(void)
     REQUIRE(domain_create(f.pv.m, &dc, &sh) == 0);
     struct xen_domctl_shadow_op o = {
         .op = XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY };
-    CHECK_EQ(domctl_shadow_op(sh, &o, NULL), -XEN_EOPNOTSUPP);
+    CHECK_EQ(domctl_shadow_op(sh, &o, NULL), 0);
+    CHECK(paging_log_dirty_enabled(sh));
+    CHECK_EQ(domctl_shadow_op(sh, &o, NULL), -XEN_EINVAL);
+    o.op = XEN_DOMCTL_SHADOW_OP_OFF;
+    CHECK_EQ(domctl_shadow_op(sh, &o, NULL), 0);
     current = was;
     CHECK(!paging_log_dirty_enabled(sh));
     ld_finish(&f);
@@ -734,6 +741,320 @@ static void t_pv_teardown_on(void)
     CHECK_EQ(atomic_load(&paging_ld_live), 0);
 }
 
+/* ---- shadow-mode HVM (paging.c L10, core/shadow/private.h S8) ------------ */
+
+/*
+ * A machine with one shadow-mode HVM domain (2 vCPUs, 64 gfns), guest
+ * tables by hand as tests/unit/test-shadow.c has them: gfn 1 L4 -> 2 L3
+ * -> 3 L2 -> 4 L1 (VA 1 GiB): slots 0..15 -> gfns 8..23 RW, A and D
+ * preset (the walk writes nothing) except slot 5 (D clear); slot 100 ->
+ * gfn 4 itself (the guest writes its own L1 there).  The fault vector is
+ * sh_page_fault, as in test-shadow.c.
+ */
+#define SH_VA       0x40000000ULL
+#define SH_PT_VA    (SH_VA + 100 * 4096ULL)
+#define SH_G_L1     4
+#define SH_GFN(i)   (8 + (i))
+#define SH_PAGES    64
+
+struct sh_fix {
+    struct machine *m;
+    struct domain *d;
+    struct vcpu *a;
+    uint64_t free0;
+};
+
+static enum pf_outcome sh_vec(struct vcpu *v, uint64_t va, uint32_t pfec)
+{
+    uint32_t inj = 0;
+    return sh_page_fault(v, va, pfec, &inj) == SH_INJECT ? PF_KILL : PF_RETRY;
+}
+
+static pte_t *sh_gtab(struct sh_fix *f, pfn_t gfn)
+{
+    p2m_type_t t;
+    return (pte_t *)mfn_to_virt(f->m, get_gfn_query_unlocked(f->d, gfn, &t));
+}
+
+static void sh_setup(struct sh_fix *f, bool oos, bool fastpath)
+{
+    struct hv_options o;
+    hv_options_default(&o);
+    o.shadow_oos = oos;
+    o.shadow_fastpath = fastpath;
+    o.shadow_fastpath_oos = SH_FASTPATH_OOS_FIXED;
+    memset(f, 0, sizeof(*f));
+    current = NULL;
+    REQUIRE(machine_create(64 << 20, 0, &o, &f->m) == 0);
+    f->free0 = f->m->nr_free;
+    struct domain_config cfg = { .kind = DOMAIN_HVM, .nr_vcpus = 2,
+        .max_pages = 256, .domid = 1, .paging = PAGING_SHADOW };
+    REQUIRE(domain_create(f->m, &cfg, &f->d) == 0);
+    REQUIRE(domctl_populate(f->d, 0, SH_PAGES, NULL) == 0);
+    REQUIRE(f->d->shadow != NULL);
+    pte_t fl = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED |
+               _PAGE_DIRTY;
+    sh_gtab(f, 1)[0] = pte_make(2, fl);
+    sh_gtab(f, 2)[1] = pte_make(3, fl);
+    sh_gtab(f, 3)[0] = pte_make(SH_G_L1, fl);
+    for (unsigned i = 0; i < 16; i++)
+        sh_gtab(f, SH_G_L1)[i] = pte_make(SH_GFN(i), fl);
+    sh_gtab(f, SH_G_L1)[5] &= ~(pte_t)_PAGE_DIRTY;
+    sh_gtab(f, SH_G_L1)[100] = pte_make(SH_G_L1, fl & ~(pte_t)_PAGE_USER);
+    for (unsigned i = 0; i < 2; i++) {
+        struct vcpu *v = f->d->vcpu[i];
+        v->pf_vector = sh_vec;
+        v->in_kernel = true;
+        current = v;
+        REQUIRE(sh_update_cr3(v, 1ULL << PAGE_SHIFT) == 0);
+    }
+    f->a = f->d->vcpu[0];
+    current = NULL;
+}
+
+static unsigned sh_audits(struct sh_fix *f)
+{
+    unsigned n = shadow_audit(f->m, NULL) + paging_audit(f->m, NULL);
+    if (n) {
+        shadow_audit(f->m, stderr);
+        paging_audit(f->m, stderr);
+    }
+    return n;
+}
+
+static void sh_finish(struct sh_fix *f)
+{
+    CHECK_EQ(sh_audits(f), 0);
+    current = NULL;
+    CHECK_EQ(domain_destroy(f->d), 0);
+    CHECK_EQ(f->m->nr_free, f->free0);
+    CHECK_EQ(atomic_load(&paging_ld_live), 0);
+    machine_destroy(f->m);
+}
+
+/* A shadow_op from the toolstack (no current vCPU). */
+static int sh_sop(struct sh_fix *f, uint32_t op, uint8_t *bm,
+                  struct xen_domctl_shadow_op *out)
+{
+    struct vcpu *was = current;
+    current = NULL;
+    struct xen_domctl_shadow_op o = { .op = op, .pages = SH_PAGES };
+    if (bm)
+        memset(bm, 0, SH_PAGES / 8);
+    int rc = domctl_shadow_op(f->d, &o, bm);
+    current = was;
+    if (out)
+        *out = o;
+    return rc;
+}
+
+/* A guest store by vCPU a; *faults: the faults it took. */
+static int sh_store(struct sh_fix *f, uint64_t va, uint64_t val,
+                    uint64_t *faults)
+{
+    uint64_t before = f->a->nr_faults;
+    current = f->a;
+    int rc = mmu_store(f->a, va, 8, val);
+    current = NULL;
+    if (faults)
+        *faults = f->a->nr_faults - before;
+    return rc;
+}
+
+static int sh_load(struct sh_fix *f, uint64_t va, uint64_t *val)
+{
+    current = f->a;
+    int rc = mmu_load(f->a, va, 8, val);
+    current = NULL;
+    return rc;
+}
+
+static unsigned sh_bits(const uint8_t *bm)
+{
+    unsigned n = 0;
+    for (pfn_t p = 0; p < SH_PAGES; p++)
+        n += bit(bm, p);
+    return n;
+}
+
+/* Shadows of d other than the vCPUs' root (both vCPUs share one). */
+static unsigned sh_nonroot(struct sh_fix *f)
+{
+    return (unsigned)f->d->shadow->nr_shadows - 1;
+}
+
+static void sh_store_marks(bool oos, bool fastpath)
+{
+    struct sh_fix f;
+    sh_setup(&f, oos, fastpath);
+    uint8_t bm[SH_PAGES / 8];
+    uint64_t faults, v;
+    CHECK_EQ(sh_load(&f, SH_VA, &v), MMU_OK);       /* shadows built */
+    CHECK(sh_nonroot(&f) >= 3);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    CHECK_EQ(sh_nonroot(&f), 0);                    /* blown, root kept */
+    CHECK_EQ(sh_audits(&f), 0);
+    CHECK_EQ(sh_store(&f, SH_VA + 2 * PAGE_SIZE, 0x22, &faults), MMU_OK);
+    CHECK_EQ(faults, 1);                            /* hidden: no injection */
+    struct xen_domctl_shadow_op o;
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, bm, &o), 0);
+    CHECK_EQ(sh_bits(bm), 1);
+    CHECK(bit(bm, SH_GFN(2)));
+    CHECK_EQ(o.stats.fault_count, 1);
+    CHECK_EQ(o.stats.dirty_count, 1);
+    CHECK_EQ(sh_audits(&f), 0);
+    CHECK_EQ(sh_store(&f, SH_VA + 2 * PAGE_SIZE + 8, 0x23, &faults), MMU_OK);
+    CHECK_EQ(faults, 0);                            /* RW now */
+    CHECK_EQ(sh_store(&f, SH_VA + 3 * PAGE_SIZE, 0x33, &faults), MMU_OK);
+    CHECK_EQ(faults, 1);                            /* prefilled, not RW */
+    CHECK_EQ(sh_load(&f, SH_VA + 7 * PAGE_SIZE, &v), MMU_OK);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN, bm, &o), 0);
+    CHECK_EQ(sh_bits(bm), 2);
+    CHECK(bit(bm, SH_GFN(2)) && bit(bm, SH_GFN(3)));
+    CHECK_EQ(o.stats.fault_count, 2);
+    CHECK_EQ(o.stats.dirty_count, 2);
+    CHECK_EQ(sh_nonroot(&f), 0);                    /* re-armed: blown */
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, bm, &o), 0);
+    CHECK_EQ(sh_bits(bm), 0);
+    CHECK_EQ(o.stats.fault_count, 0);
+    CHECK_EQ(sh_store(&f, SH_VA + 2 * PAGE_SIZE, 0x24, &faults), MMU_OK);
+    CHECK_EQ(faults, 1);                            /* faults again */
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, bm, &o), 0);
+    CHECK_EQ(sh_bits(bm), 1);
+    CHECK(bit(bm, SH_GFN(2)));
+    CHECK_EQ(o.stats.fault_count, 1);
+    CHECK_EQ(sh_load(&f, SH_VA + 2 * PAGE_SIZE, &v), MMU_OK);
+    CHECK_EQ(v, 0x24);
+    CHECK_EQ(sh_audits(&f), 0);
+    /* OFF: nothing marked, stores work, the shadows stay consistent. */
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    CHECK(!paging_log_dirty_enabled(f.d));
+    CHECK_EQ(sh_store(&f, SH_VA + 9 * PAGE_SIZE, 0x99, NULL), MMU_OK);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, bm, &o), 0);
+    CHECK_EQ(sh_bits(bm), 0);
+    CHECK_EQ(sh_audits(&f), 0);
+    sh_finish(&f);
+}
+
+static void t_sh_store_marks(void) { sh_store_marks(false, false); }
+static void t_sh_store_marks_oos_fp(void) { sh_store_marks(true, true); }
+
+static void t_sh_enable_twice(void)
+{
+    struct sh_fix f;
+    sh_setup(&f, true, true);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL),
+             -XEN_EINVAL);
+    CHECK_EQ(atomic_load(&paging_ld_live), 1);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    CHECK_EQ(atomic_load(&paging_ld_live), 0);
+    /* On again and destroyed while on: every frame comes back. */
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    CHECK_EQ(sh_store(&f, SH_VA, 1, NULL), MMU_OK);
+    sh_finish(&f);
+}
+
+/* Emulated PT writes and the walk's A/D mark the guest table's gfn. */
+static void t_sh_hypervisor_writes(void)
+{
+    struct sh_fix f;
+    sh_setup(&f, false, true);
+    uint8_t bm[SH_PAGES / 8];
+    uint64_t faults, v;
+    struct xen_domctl_shadow_op o;
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    uint64_t em = atomic_load(&f.d->shadow->nr_emulated);
+    pte_t ne = pte_make(SH_GFN(30), _PAGE_PRESENT | _PAGE_RW |
+                        _PAGE_ACCESSED | _PAGE_DIRTY);
+    CHECK_EQ(sh_store(&f, SH_PT_VA + 50 * 8, ne, NULL), MMU_OK);
+    CHECK_EQ(atomic_load(&f.d->shadow->nr_emulated), em + 1);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN, bm, &o), 0);
+    CHECK_EQ(sh_bits(bm), 1);
+    CHECK(bit(bm, SH_G_L1));                        /* source copy */
+    CHECK_EQ(o.stats.fault_count, 0);
+    /* Slot 5's D is clear: the store's walk sets it (marks the L1) and
+       the fault marks the data gfn. */
+    CHECK_EQ(sh_store(&f, SH_VA + 5 * PAGE_SIZE, 5, &faults), MMU_OK);
+    CHECK(sh_gtab(&f, SH_G_L1)[5] & _PAGE_DIRTY);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN, bm, &o), 0);
+    CHECK_EQ(sh_bits(bm), 2);
+    CHECK(bit(bm, SH_G_L1) && bit(bm, SH_GFN(5)));
+    CHECK_EQ(o.stats.fault_count, 1);
+    CHECK_EQ(sh_load(&f, SH_VA + 50 * PAGE_SIZE, &v), MMU_OK);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, bm, &o), 0);
+    CHECK_EQ(sh_bits(bm), 0);                       /* reads mark nothing */
+    CHECK_EQ(sh_audits(&f), 0);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    sh_finish(&f);
+}
+
+/* OOS on: the unsync write marks the L1 (a fault, RW to it); the guest's
+   direct writes are in that round; CLEAN resyncs it and re-arms. */
+static void t_sh_oos(void)
+{
+    struct sh_fix f;
+    sh_setup(&f, true, true);
+    uint8_t bm[SH_PAGES / 8];
+    uint64_t faults, v;
+    struct xen_domctl_shadow_op o;
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    CHECK_EQ(sh_load(&f, SH_VA, &v), MMU_OK);
+    p2m_type_t t;
+    mfn_t g1 = get_gfn_query_unlocked(f.d, SH_G_L1, &t);
+    pte_t ne = pte_make(SH_GFN(30), _PAGE_PRESENT | _PAGE_RW |
+                        _PAGE_ACCESSED | _PAGE_DIRTY);
+    CHECK_EQ(sh_store(&f, SH_PT_VA + 50 * 8, ne, &faults), MMU_OK);
+    CHECK(sh_pi(f.d, g1)->shadow_flags & SHF_OOS);
+    CHECK_EQ(sh_store(&f, SH_PT_VA + 51 * 8, ne, &faults), MMU_OK);
+    CHECK_EQ(faults, 0);                            /* direct: RW, dirty */
+    CHECK_EQ(sh_audits(&f), 0);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN, bm, &o), 0);
+    CHECK_EQ(sh_bits(bm), 1);
+    CHECK(bit(bm, SH_G_L1));
+    CHECK_EQ(o.stats.fault_count, 1);
+    CHECK(!(sh_pi(f.d, g1)->shadow_flags & SHF_OOS));   /* resynced */
+    CHECK_EQ(sh_nonroot(&f), 0);
+    /* The next write to the table faults (unsyncs) and marks again. */
+    CHECK_EQ(sh_store(&f, SH_PT_VA + 52 * 8, ne, &faults), MMU_OK);
+    CHECK(faults >= 1);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, bm, &o), 0);
+    CHECK_EQ(sh_bits(bm), 1);
+    CHECK(bit(bm, SH_G_L1));
+    CHECK_EQ(sh_load(&f, SH_VA + 52 * PAGE_SIZE, &v), MMU_OK);
+    CHECK_EQ(sh_audits(&f), 0);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    sh_finish(&f);
+}
+
+/* The audit sees an RW shadow entry of a clean frame (S8). */
+static void t_sh_audit_catches(void)
+{
+    struct sh_fix f;
+    sh_setup(&f, false, false);
+    uint64_t v;
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
+    CHECK_EQ(sh_load(&f, SH_VA + 6 * PAGE_SIZE, &v), MMU_OK);
+    p2m_type_t t;
+    mfn_t sl1 = sh_lookup(f.d, get_gfn_query_unlocked(f.d, SH_G_L1, &t),
+                          SH_L1);
+    REQUIRE(sl1 != INVALID_MFN);
+    pte_t se = sh_read_entry(f.d, sl1, 6);
+    CHECK(se & _PAGE_PRESENT);
+    CHECK(!(se & _PAGE_RW));                        /* clean: read-only */
+    sh_lock(f.d);
+    sh_write_entry(f.d, sl1, 6, se | _PAGE_RW);
+    sh_unlock(f.d);
+    CHECK(shadow_audit(f.m, NULL) >= 1);
+    sh_lock(f.d);
+    sh_write_entry(f.d, sl1, 6, se);
+    sh_unlock(f.d);
+    CHECK_EQ(sh_audits(&f), 0);
+    CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
+    sh_finish(&f);
+}
+
 static const struct test tests[] = {
     { "a p2m change that takes a right away flushes a hap vCPU that loaded CR3 (the stale writable TLB entry is gone)", t_p2m_change_flushes_hap_vcpu },
     { "enabling log-dirty flips every ram_rw gfn to ram_logdirty; enabling "
@@ -744,8 +1065,8 @@ static const struct test tests[] = {
       "write after CLEAN faults and marks again; FINAL works",
       t_writes_mark },
     { "bad mode or op is -EINVAL, an exhausted bitmap pool makes CLEAN/PEEK "
-      "-ENOMEM until OFF, an op on itself is -EINVAL, shadow-mode HVM is "
-      "-EOPNOTSUPP",
+      "-ENOMEM until OFF, an op on itself is -EINVAL, shadow-mode HVM "
+      "enables (twice: -EINVAL) and switches off",
       t_errors },
     { "copy_to_guest into a hap domain marks each page written; a frame "
       "mark goes through the M2P and ignores frames d does not own",
@@ -774,6 +1095,22 @@ static const struct test tests[] = {
       "the new pfn", t_pv_hypervisor_marks },
     { "PV: destroying a domain with log-dirty on frees it all",
       t_pv_teardown_on },
+    { "shadow HVM: ENABLE blows the shadows; a store marks exactly its gfn "
+      "with one hidden fault, a second store none, a prefilled neighbour "
+      "faults; CLEAN returns, clears and re-arms, the next store faults "
+      "again; OFF marks nothing", t_sh_store_marks },
+    { "shadow HVM with OOS and the fast path on: the same results",
+      t_sh_store_marks_oos_fp },
+    { "shadow HVM: ENABLE twice is -EINVAL, OFF twice 0; destroying the "
+      "domain with log-dirty on frees it all", t_sh_enable_twice },
+    { "shadow HVM: an emulated page-table write marks the table (no fault "
+      "counted); D set by the walk marks the table and the fault the data",
+      t_sh_hypervisor_writes },
+    { "shadow HVM, OOS: the unsync write marks the L1, direct writes follow "
+      "without faults; CLEAN resyncs it, the next write marks again",
+      t_sh_oos },
+    { "shadow HVM: the audit reports an RW shadow entry of a clean frame",
+      t_sh_audit_catches },
 };
 
 TEST_MAIN(tests)
