@@ -155,28 +155,45 @@ int main(void)
     struct machine *m2 = NULL;
     if ((rc = machine_create(RAM_BYTES, 1, &ho, &m2)))
         die("machine_create (destination)", rc, NULL);
-    struct stream_memsrc src = { mb.buf, mb.len, 0 };
-    struct stream_reader r;
-    stream_reader_init(&r, stream_source_mem, &src);
-    struct mig_restore_opts ro = { .m = m2, .domid = 1, .nr_vcpus = 1,
-                                   .max_pages = GUEST_PAGES,
-                                   .paging = PAGING_PV, .r = &r };
-    struct mig_restore_result res;
-    memset(&res, 0, sizeof(res));
-    double t = now_ns();
-    rc = mig_restore(&ro, &res);
-    t = now_ns() - t;
-    if (rc) {
-        printf("figure migrate-idle-1g-restore: 0 GB/s   [restore failed: "
-               "%d: %s]\n", rc, res.err);
-    } else {
-        printf("figure migrate-idle-1g-restore: %.2f GB/s   [%llu pages]\n",
-               BYTES / t, (unsigned long long)res.pages);
-        printf("figure migrate-idle-1g-roundtrip: %.2f GB/s   [save + "
-               "restore into a second machine]\n", BYTES / (t + t_save));
+    /* Twice: into the fresh machine (every frame's first touch is the
+       host kernel's page fault and clear), then into the same machine
+       again (frames touched once, as a booted host's heap is: Xen
+       scrubbed it), which is the figure that measures the restore. */
+    double t_cold = 0, t = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        struct stream_memsrc src = { mb.buf, mb.len, 0 };
+        struct stream_reader r;
+        stream_reader_init(&r, stream_source_mem, &src);
+        struct mig_restore_opts ro = { .m = m2, .domid = 1, .nr_vcpus = 1,
+                                       .max_pages = GUEST_PAGES,
+                                       .paging = PAGING_PV, .r = &r };
+        struct mig_restore_result res;
+        memset(&res, 0, sizeof(res));
+        double t0 = now_ns();
+        rc = mig_restore(&ro, &res);
+        t0 = now_ns() - t0;
+        stream_reader_free(&r);
+        if (rc) {
+            printf("figure migrate-idle-1g-restore: 0 GB/s   [restore failed: "
+                   "%d: %s]\n", rc, res.err);
+            break;
+        }
         domain_destroy(res.d);
+        if (pass == 0) {
+            t_cold = t0;
+            continue;
+        }
+        t = t0;
+        printf("figure migrate-idle-1g-restore: %.2f GB/s   [%llu pages, "
+               "into a host whose frames were touched once]\n",
+               BYTES / t, (unsigned long long)res.pages);
+        printf("figure migrate-idle-1g-restore-cold: %.2f GB/s   [the same "
+               "into a fresh machine: first-touch page faults of its RAM]\n",
+               BYTES / t_cold);
+        printf("figure migrate-idle-1g-roundtrip: %.2f GB/s   [save + "
+               "restore into a second machine]   [goal >= 3 GB/s]\n",
+               BYTES / (t + t_save));
     }
-    stream_reader_free(&r);
     machine_destroy(m2);
     domain_destroy(d);
     guest_pv_free(g);

@@ -73,12 +73,17 @@
  *      grants; when the toolstack had suspended the vbd (suspend=1), the
  *      frontend writes suspend=0 and waits for suspended=0 (RESUME_WAIT)
  *      before it issues again.
- *   9. Resume on a new host (Linux's blkfront_resume / blkif_recover):
- *      every old grant ref and event channel is gone.  First every
- *      response already in the ring page that came along with memory is
- *      reaped and completed exactly as a normal completion (reads checked
- *      by rule 2: this is where story E's stale data shows), without
- *      ending grants that no longer exist.  Then the same ring pfn is
+ *   9. Resume on a new host: every old grant ref and event channel is
+ *      gone.  First every response already in the ring page that came
+ *      along with memory is reaped and completed exactly as a normal
+ *      completion (reads checked by rule 2: this is where story E's stale
+ *      data shows), without ending grants that no longer exist.  Here
+ *      hvlab's frontend differs from Linux's on purpose: Linux's
+ *      blkif_recover drops the old ring and requeues every request it had
+ *      in flight, so a response that travelled with stale data is never
+ *      looked at; hvlab's trusts the ring it brought, which lets the guest
+ *      itself see the stale pages (the verify pass finds them either
+ *      way).  Then the same ring pfn is
  *      initialised again and granted anew, a new port is allocated, and
  *      the handshake of INIT runs on the new store against the new backend
  *      (RECONNECT_WAIT instead of WAIT: the expected generations and the

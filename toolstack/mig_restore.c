@@ -30,6 +30,15 @@
  *   RS5  Every error destroys the half-built domain (the destination's
  *        free frames are then what they were before) and names the record,
  *        its index and stream offset, and what was wrong.
+ *   RS6  After END, before RS4: a pfn some PAGE_DATA named whose last type
+ *        is XTAB (no frame on the source: ballooned out while the rounds
+ *        ran) gives back the frame an earlier round populated for it
+ *        (release_invalid); a pfn populated only because a table names it
+ *        keeps its zeroed frame.  Xen's restore does not do this (it keeps
+ *        such frames: the domain then holds more memory than its guest
+ *        believes, and the guest's next balloon-in runs into max_pages);
+ *        hvlab does, with the save side's MS7, so a ballooning guest
+ *        carries on after migration.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,6 +81,8 @@ struct rs {
     /* PV */
     bool have_p2m_frames;
     uint64_t p2m_end_pfn;               /* the last pfn the guest p2m covers */
+    uint64_t released;                  /* RS6: frames given back */
+    uint8_t *named;                     /* RS6: pfns a PAGE_DATA named */
     uint64_t *p2m_frame;                /* pfns of its frames, by frame */
     size_t nr_p2m_frames;
     vcpu_guest_context_t *vctx;         /* per vCPU */
@@ -206,6 +217,7 @@ static int apply_page(struct rs *s, unsigned i, uint64_t word,
         return fail(s, -XEN_EINVAL, "pfn[%u] %#llx: unknown type %#x", i,
                     (unsigned long long)pfn, type);
     s->type[pfn] = type;                /* the last one wins (8.5) */
+    s->named[pfn / 8] |= (uint8_t)(1u << (pfn % 8));    /* RS6 */
 
     if (type == T(XTAB) || type == T(BROKEN))
         return 0;
@@ -502,9 +514,35 @@ static int pv_root(struct rs *s, unsigned id, const char *which, uint64_t pfn,
     return 0;
 }
 
+/*
+ * RS6: a pfn whose last word in the stream is XTAB has no frame on the
+ * source (ballooned out while the rounds ran: Xen's saver sends such pfns
+ * XTAB); a frame an earlier round populated for it goes back to Xen, as
+ * the guest gave its own back, or the new domain would hold more than
+ * the guest believes it has.
+ */
+static int release_invalid(struct rs *s)
+{
+    const bool pv = s->kind == STREAM_DHDR_TYPE_X86_PV;
+    for (uint64_t p = 0; p < s->nr; p++) {
+        if (s->type[p] != T(XTAB) || s->p2m[p] == INVALID_MFN ||
+            !(s->named[p / 8] & (1u << (p % 8))))
+            continue;           /* populated only because a table names it */
+        int rc = domctl_remove_page(s->d, pv ? s->p2m[p] : p);
+        if (rc)
+            return fail(s, rc, "releasing pfn %#llx (XTAB at the end: no "
+                        "frame on the source)", (unsigned long long)p);
+        s->p2m[p] = INVALID_MFN;
+        s->released++;
+    }
+    return 0;
+}
+
 static int pv_complete(struct rs *s)
 {
     int rc;
+    if ((rc = release_invalid(s)) != 0)
+        return rc;
     for (unsigned i = 0; i < s->d->nr_vcpus; i++)
         if (!s->vctx_seen[i])
             return fail(s, -XEN_EINVAL, "no X86_PV_VCPU_BASIC record for "
@@ -520,13 +558,13 @@ static int pv_complete(struct rs *s)
         rc = pv_root(s, i, "kernel", xen_cr3_to_pfn(c->ctrlreg[3]), &kroot);
         if (rc)
             return rc;
-        /* The user root: 0 for none; Xen's save writes 1 | pfn << 12 (bit
-           0 marks it valid), xen_pfn_to_cr3(pfn) is taken too. */
+        /* The user root, as Xen's process_vcpu_basic reads it: 1 | pfn <<
+           12, bit 0 marking it valid; without bit 0 there is none. */
         if (c->ctrlreg[1] & (PAGE_SIZE - 2))
             return fail(s, -XEN_EINVAL, "vCPU %u's ctrlreg[1] %#llx is not "
-                        "[1 |] pfn << 12", i,
+                        "1 | pfn << 12", i,
                         (unsigned long long)c->ctrlreg[1]);
-        if (c->ctrlreg[1]) {
+        if (c->ctrlreg[1] & 1) {
             rc = pv_root(s, i, "user", c->ctrlreg[1] >> PAGE_SHIFT, &uroot);
             if (rc)
                 return rc;
@@ -541,6 +579,9 @@ static int pv_complete(struct rs *s)
 
 static int hvm_complete(struct rs *s)
 {
+    int rc0 = release_invalid(s);
+    if (rc0)
+        return rc0;
     if (!s->hvm_ctx)
         return fail(s, -XEN_EINVAL, "no HVM_CONTEXT record");
     if (!s->have_params)
@@ -613,8 +654,23 @@ static int hvm_complete(struct rs *s)
 
 /* ---- the image of the new domain ------------------------------------------ */
 
+/* The destination's M2P and pfn map, for normalising its tables into the
+   image as the source's images hold them (pfns, Xen's slots zeroed). */
+static uint64_t img_mfn_to_pfn(void *opaque, uint64_t mfn)
+{
+    const struct rs *s = opaque;
+    return get_gpfn_from_mfn(s->o->m, mfn);
+}
+
+static bool img_in_physmap(void *opaque, uint64_t pfn, uint64_t mfn)
+{
+    const struct rs *s = opaque;
+    return pfn < s->nr && s->p2m[pfn] == mfn;
+}
+
 static int write_image(struct rs *s)
 {
+    uint64_t table[PVN_ENTRIES];
     uint64_t n = 0;
     for (uint64_t p = 0; p < s->nr; p++)
         n += s->p2m[p] != INVALID_MFN;
@@ -633,10 +689,16 @@ static int write_image(struct rs *s)
         if (s->p2m[p] == INVALID_MFN)
             continue;
         xen_pfn_t a = s->kind == STREAM_DHDR_TYPE_X86_PV ? s->p2m[p] : p;
+        const void *data = mfn_to_virt(s->o->m, s->p2m[p]);
         rc = domctl_getpageframeinfo3(s->d, &a, 1);
+        if (!rc && s->kind == STREAM_DHDR_TYPE_X86_PV &&
+            pvn_type_level((uint32_t)a)) {          /* comparable (RS4) */
+            struct pvn_save_ops ops = { img_mfn_to_pfn, img_in_physmap, s };
+            rc = pv_normalise_page((uint32_t)a, data, table, &ops, true, NULL);
+            data = table;
+        }
         if (!rc)
-            rc = image_add_page(w, p, (uint32_t)a,
-                                mfn_to_virt(s->o->m, s->p2m[p]));
+            rc = image_add_page(w, p, (uint32_t)a, data);
         if (rc) {
             image_writer_abort(w);
             return fail(s, rc, "the restored image at pfn %#llx",
@@ -677,7 +739,8 @@ static int run(struct rs *s)
     s->type = malloc(s->nr * sizeof(*s->type));
     s->vctx = calloc(o->nr_vcpus, sizeof(*s->vctx));
     s->vctx_seen = calloc(o->nr_vcpus, sizeof(*s->vctx_seen));
-    if (!s->p2m || !s->type || !s->vctx || !s->vctx_seen)
+    s->named = calloc(s->nr / 8 + 1, 1);
+    if (!s->p2m || !s->type || !s->vctx || !s->vctx_seen || !s->named)
         return fail(s, -XEN_ENOMEM, "restore state for %llu pfns",
                     (unsigned long long)s->nr);
     for (uint64_t p = 0; p < s->nr; p++) {
@@ -748,6 +811,7 @@ int mig_restore(const struct mig_restore_opts *o,
     free(s->type);
     free(s->vctx);
     free(s->vctx_seen);
+    free(s->named);
     free(s->p2m_frame);
     free(s->hvm_ctx);
     free(s);

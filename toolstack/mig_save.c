@@ -9,7 +9,12 @@
  *        list (frames found through the M2P of d's page list, read with
  *        domctl_map_foreign), HVM the identity (gfn = pfn) with frames
  *        from the p2m.  A PV pfn whose p2m entry names no frame of d is
- *        deferred and sent XTAB ("likely ballooned", as Xen).
+ *        sent XTAB ("likely ballooned", as Xen) and, while live, deferred.
+ *   MS7  A pfn sent with data that has no frame any more by the pause
+ *        (ballooned out after its last send, its own frame never dirtied
+ *        again) is in the final round too: it goes XTAB, so the
+ *        destination gives back the frame it populated for it (restore
+ *        RS6).  Xen's saver does not do this; see RS6 for why hvlab does.
  *   MS2  A batch is at most STREAM_MAX_BATCH pfns: typed by one
  *        getpageframeinfo3, the data pages copied into the context's batch
  *        buffer (PV tables normalised there), then queued and flushed
@@ -77,6 +82,7 @@ struct save_ctx {
     mfn_t start_info_mfn;
     /* Bitmaps of nr_pfns bits (MS3). */
     uint8_t *dirty, *deferred;
+    uint8_t *sent;                  /* MS7: sent with data at least once */
     uint64_t nr_deferred;
     /* The batch (MS2). */
     uint8_t (*buf)[STREAM_PAGE_SIZE];
@@ -307,6 +313,19 @@ static void trace_send(struct save_ctx *c, unsigned i, const void *data,
         c->bmfn[i], (uint32_t)c->btype[i], (uint8_t)normalised, hash);
 }
 
+/* "round 3", "the final round (4)", "the verify pass (5)": for messages. */
+static const char *round_name(const struct save_ctx *c)
+{
+    static __thread char buf[40];
+    if (c->kind == MIG_ROUND_FINAL)
+        snprintf(buf, sizeof(buf), "the final round (%u)", c->iter);
+    else if (c->kind == MIG_ROUND_VERIFY)
+        snprintf(buf, sizeof(buf), "the verify pass (%u)", c->iter);
+    else
+        snprintf(buf, sizeof(buf), "round %u", c->iter);
+    return buf;
+}
+
 static void defer(struct save_ctx *c, uint64_t pfn)
 {
     if (!bm_test(c->deferred, pfn)) {
@@ -324,7 +343,8 @@ static int read_pfn(struct save_ctx *c, unsigned i, bool *normalised)
     uint32_t type = (uint32_t)c->btype[i];
     *normalised = false;
     if (c->bmfn[i] == INVALID_MFN) {        /* MS1: no frame */
-        defer(c, pfn);
+        if (!c->paused)
+            defer(c, pfn);
         c->btype[i] = XEN_DOMCTL_PFINFO_XTAB;
         return 0;
     }
@@ -337,8 +357,8 @@ static int read_pfn(struct save_ctx *c, unsigned i, bool *normalised)
             c->btype[i] = XEN_DOMCTL_PFINFO_XTAB;
             return 0;
         }
-        return seterr(c, -XEN_EINVAL, "round %u: pfn %#llx (type %#x): frame "
-                      "%#llx is not the domain's", c->iter,
+        return seterr(c, -XEN_EINVAL, "%s: pfn %#llx (type %#x): frame "
+                      "%#llx is not the domain's", round_name(c),
                       (unsigned long long)pfn, type,
                       (unsigned long long)c->bmfn[i]);
     }
@@ -360,8 +380,8 @@ static int read_pfn(struct save_ctx *c, unsigned i, bool *normalised)
         c->btype[i] = XEN_DOMCTL_PFINFO_XTAB;
         return 0;
     }
-    return seterr(c, rc, "round %u: pfn %#llx (type %#x) does not normalise: "
-                  "%s at L%u slot %u entry %#llx (frame %#llx)", c->iter,
+    return seterr(c, rc, "%s: pfn %#llx (type %#x) does not normalise: "
+                  "%s at L%u slot %u entry %#llx (frame %#llx)", round_name(c),
                   (unsigned long long)pfn, type, errname(rc), f.level, f.slot,
                   (unsigned long long)f.entry, (unsigned long long)f.frame);
 }
@@ -383,10 +403,12 @@ static int send_pfn(struct save_ctx *c, unsigned i, bool has, bool normalised,
     if (!rc && out == INJ_R_DUP)
         rc = stream_write_page(c->w, c->bpfn[i], (uint32_t)c->btype[i], data);
     if (rc)
-        return seterr(c, rc, "round %u: writing pfn %#llx: %s", c->iter,
+        return seterr(c, rc, "%s: writing pfn %#llx: %s", round_name(c),
                       (unsigned long long)c->bpfn[i], errname(rc));
-    if (has)
+    if (has) {
         c->r_sent += out == INJ_R_DUP ? 2 : 1;
+        bm_set(c->sent, c->bpfn[i]);
+    }
     trace_send(c, i, data, normalised);
     return 0;
 }
@@ -402,8 +424,8 @@ static int flush_batch(struct save_ctx *c)
     }
     int rc = domctl_getpageframeinfo3(c->d, c->btype, n);
     if (rc)
-        return seterr(c, rc, "round %u: getpageframeinfo3 on %u pfns from "
-                      "%#llx: %s", c->iter, n, (unsigned long long)c->bpfn[0],
+        return seterr(c, rc, "%s: getpageframeinfo3 on %u pfns from "
+                      "%#llx: %s", round_name(c), n, (unsigned long long)c->bpfn[0],
                       errname(rc));
     bool has[STREAM_MAX_BATCH], norm[STREAM_MAX_BATCH];
     for (unsigned i = 0; i < n; i++) {
@@ -430,8 +452,8 @@ static int flush_batch(struct save_ctx *c)
     rc = stream_write_flush(c->w);
     c->bcount = 0;
     if (rc)
-        return seterr(c, rc, "round %u: writing a PAGE_DATA record: %s",
-                      c->iter, errname(rc));
+        return seterr(c, rc, "%s: writing a PAGE_DATA record: %s",
+                      round_name(c), errname(rc));
     return 0;
 }
 
@@ -528,7 +550,7 @@ static int live_rounds(struct save_ctx *c)
         return seterr(c, rc, "enabling log-dirty: %s", errname(rc));
     c->logdirty_on = true;
     memset(c->dirty, 0xff, bm_bytes(c));
-    int64_t dirty = -1;
+    int64_t dirty = (int64_t)c->nr_pfns;   /* Xen seeds it with p2m_size */
     uint64_t to_send = c->nr_pfns, dirty_count = c->nr_pfns;
     unsigned iteration = 0;
     c->kind = MIG_ROUND_LIVE;
@@ -651,6 +673,10 @@ static int final_round(struct save_ctx *c, unsigned iter)
     TRC(hvlab_mig, suspend, host_of(c), c->d->domid, 3, now_ns() - c->t_suspend);
     INJ_POINT_AT(mig_final_after_clean, c->d->domid, INJ_ANY);
     c->st->deferred_final = c->nr_deferred;
+    for (uint64_t pfn = 0; pfn < c->nr_pfns; pfn++)     /* MS7 */
+        if (bm_test(c->sent, pfn) && !bm_test(c->dirty, pfn) &&
+            pfn_to_mfn(c, pfn) == INVALID_MFN)
+            bm_set(c->dirty, pfn);
     uint64_t to_send = 0;
     for (size_t b = 0; b < bm_bytes(c); b++) {
         c->dirty[b] |= c->deferred[b];
@@ -687,7 +713,7 @@ static int pv_vcpu_basic(struct save_ctx *c, struct vcpu *v)
             return seterr(c, -XEN_ERANGE, "vCPU %u: user root mfn %#llx has "
                           "no pfn", v->vcpu_id,
                           (unsigned long long)v->guest_table_user);
-        ctx.ctrlreg[1] = xen_pfn_to_cr3(pfn);
+        ctx.ctrlreg[1] = 1 | xen_pfn_to_cr3(pfn);  /* bit 0: valid, as Xen */
     }
     if (v->vcpu_id == 0)
         ctx.user_regs.rdx = 0;              /* start_info's pfn */
@@ -843,8 +869,9 @@ int mig_save(const struct mig_save_opts *o, struct mig_save_stats *st)
     c->t0 = now_ns();
     c->dirty = calloc(1, bm_bytes(c) + 1);
     c->deferred = calloc(1, bm_bytes(c) + 1);
+    c->sent = calloc(1, bm_bytes(c) + 1);
     c->buf = batch_buf_get();
-    if (!c->dirty || !c->deferred || !c->buf) {
+    if (!c->dirty || !c->deferred || !c->sent || !c->buf) {
         rc = seterr(c, -XEN_ENOMEM, "out of memory for bitmaps and buffers");
         goto out;
     }
@@ -876,6 +903,7 @@ out:
         st->err[0] = '\0';
     free(c->dirty);
     free(c->deferred);
+    free(c->sent);
     batch_buf_put(c->buf);
     free(c->scratch);
     free(c->p2m_page);

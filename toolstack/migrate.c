@@ -43,7 +43,7 @@ struct vbd_ref {
 static int list_vbds(struct xenbus *xb, domid_t domid, struct vbd_ref *out,
                      unsigned max)
 {
-    static char names[MIG_MAX_VBDS][XENBUS_VALUE_MAX];
+    char names[MIG_MAX_VBDS][XENBUS_VALUE_MAX];
     char dir[128];
     snprintf(dir, sizeof(dir), "/local/domain/%u/device/vbd", (unsigned)domid);
     unsigned n = xenbus_directory(xb, dir, names, MIG_MAX_VBDS);
@@ -119,10 +119,22 @@ int mig_suspend_guest(struct xenbus *xb, struct domain *d, char *err,
             return rc;
         }
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        char fe_dir[XENBUS_PATH_MAX], be_dir[XENBUS_PATH_MAX];
+        xenbus_vbd_paths(d->domid, vbds[i].be, vbds[i].devid, fe_dir, be_dir,
+                         sizeof(fe_dir));
         while (xenbus_vbd_suspended(xb, d->domid, vbds[i].be,
-                                    vbds[i].devid) != 1)
+                                    vbds[i].devid) != 1) {
+            enum xenbus_state st = xenbus_read_state(xb, be_dir);
+            if (st == XenbusStateClosing || st == XenbusStateClosed) {
+                snprintf(err, errlen, "suspend: vbd %u: backend %u went %s "
+                         "instead of acknowledging the suspend",
+                         vbds[i].devid, vbds[i].be, xenbus_state_name(st));
+                return -XEN_EIO;
+            }
             hv_relax();                             /* MG1 */
+        }
+    }
     return 0;
 }
 
