@@ -160,12 +160,6 @@ struct blkfront {
     unsigned migrations, reaped_at_resume, reissued;
 };
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ULL;
-    return splitmix64(*s);
-}
-
 /* Rule 2. */
 static uint64_t pattern(uint64_t seed, uint64_t sector, uint32_t gen,
                         unsigned word)
@@ -384,6 +378,48 @@ static bool fe_prepare_data(struct gcpu *c, struct blkfront *f,
     return true;
 }
 
+/* Slot k's request onto the ring: its data pages prepared (rule 2) and
+   granted (unless persistent), the request built and put, traced.  A
+   failure ends the grants it made and is logged with `what`. */
+static bool fe_put(struct gcpu *c, struct blkfront *f, unsigned k,
+                   const char *what)
+{
+    struct fe_slot *sl = &f->slot[k];
+    if (!fe_prepare_data(c, f, sl))
+        return false;
+    struct blkif_request req;
+    memset(&req, 0, sizeof(req));
+    req.operation = sl->op;
+    req.nr_segments = (uint8_t)sl->nseg;
+    req.id = k;
+    req.sector_number = sl->sector;
+    for (unsigned i = 0; i < sl->nseg; i++) {
+        if (!f->persistent) {
+            int rc = gnttab_grant_access(c, f->be, pfn_to_mfn(c, sl->pfn[i]),
+                                         sl->op == BLKIF_OP_WRITE,
+                                         &sl->gref[i]);
+            if (rc) {
+                fe_error(c, "granting a data page", rc);
+                for (unsigned j = 0; j < i; j++)
+                    end_grant(c, f, sl->gref[j]);
+                return false;
+            }
+        }
+        req.seg[i].gref = sl->gref[i];
+        req.seg[i].first_sect = sl->first[i];
+        req.seg[i].last_sect = sl->last[i];
+    }
+    f->ring.m.ctx = c;
+    int rc = blkif_front_put(&f->ring, &req);
+    if (rc) {
+        fe_error(c, what, rc);
+        return false;
+    }
+    TRC(hvlab_guest, blk_submit, (uint8_t)c->g->host_id, c->g->domid, k,
+        sl->op, sl->sector, sl->nseg, pfn_to_mfn(c, sl->pfn[0]));
+    return true;
+}
+
 /* One new request into a free slot; false when none can be made now. */
 static bool fe_submit(struct gcpu *c, struct blkfront *f, struct thread *t)
 {
@@ -422,45 +458,13 @@ static bool fe_submit(struct gcpu *c, struct blkfront *f, struct thread *t)
         sl->gen_base = f->next_gen;
         f->next_gen += sl->nsect;
     }
-    if (!fe_prepare_data(c, f, sl))
+    if (!fe_put(c, f, k, "putting a request on the ring"))
         return false;
-
-    struct blkif_request req;
-    memset(&req, 0, sizeof(req));
-    req.operation = sl->op;
-    req.nr_segments = (uint8_t)sl->nseg;
-    req.handle = 0;
-    req.id = k;
-    req.sector_number = sl->sector;
-    for (unsigned i = 0; i < sl->nseg; i++) {
-        if (!f->persistent) {
-            int rc = gnttab_grant_access(c, f->be, pfn_to_mfn(c, sl->pfn[i]),
-                                         sl->op == BLKIF_OP_WRITE,
-                                         &sl->gref[i]);
-            if (rc) {
-                fe_error(c, "granting a data page", rc);
-                for (unsigned j = 0; j < i; j++)
-                    end_grant(c, f, sl->gref[j]);
-                return false;
-            }
-        }
-        req.seg[i].gref = sl->gref[i];
-        req.seg[i].first_sect = sl->first[i];
-        req.seg[i].last_sect = sl->last[i];
-    }
-    f->ring.m.ctx = c;
-    int rc = blkif_front_put(&f->ring, &req);
-    if (rc) {
-        fe_error(c, "putting a request on the ring", rc);
-        return false;
-    }
     for (unsigned i = 0; i < sl->nsect; i++)
         f->busy[sl->sector + i] = 1;
     sl->busy = true;
     f->inflight++;
     f->submitted++;
-    TRC(hvlab_guest, blk_submit, (uint8_t)g->host_id, g->domid, k, sl->op,
-        sl->sector, sl->nseg, pfn_to_mfn(c, sl->pfn[0]));
     return true;
 }
 
@@ -677,39 +681,10 @@ static bool fe_reissue(struct gcpu *c, struct blkfront *f)
         struct fe_slot *sl = &f->slot[k];
         if (!sl->busy)
             continue;
-        if (!fe_prepare_data(c, f, sl))
+        if (!fe_put(c, f, k, "reissuing a request"))
             return false;
-        struct blkif_request req;
-        memset(&req, 0, sizeof(req));
-        req.operation = sl->op;
-        req.nr_segments = (uint8_t)sl->nseg;
-        req.id = k;
-        req.sector_number = sl->sector;
-        for (unsigned i = 0; i < sl->nseg; i++) {
-            if (!f->persistent) {
-                int rc = gnttab_grant_access(c, f->be,
-                                             pfn_to_mfn(c, sl->pfn[i]),
-                                             sl->op == BLKIF_OP_WRITE,
-                                             &sl->gref[i]);
-                if (rc) {
-                    fe_error(c, "granting a reissued data page", rc);
-                    return false;
-                }
-            }
-            req.seg[i].gref = sl->gref[i];
-            req.seg[i].first_sect = sl->first[i];
-            req.seg[i].last_sect = sl->last[i];
-        }
-        f->ring.m.ctx = c;
-        int rc = blkif_front_put(&f->ring, &req);
-        if (rc) {
-            fe_error(c, "reissuing a request", rc);
-            return false;
-        }
         f->reissued++;
         pushed = true;
-        TRC(hvlab_guest, blk_submit, (uint8_t)c->g->host_id, c->g->domid, k,
-            sl->op, sl->sector, sl->nseg, pfn_to_mfn(c, sl->pfn[0]));
     }
     if (pushed) {
         bool ntf = false;

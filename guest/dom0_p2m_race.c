@@ -70,12 +70,6 @@ struct p2m_race {
         shares, share_failed;
 };
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ULL;
-    return splitmix64(*s);
-}
-
 static void unexpected(struct gcpu *c, const char *what, uint64_t gfn, long rc)
 {
     atomic_fetch_add(&c->g->st.hypercall_errors, 1);

@@ -407,6 +407,10 @@ long hc_vm_assist(struct gcpu *c, unsigned cmd, unsigned type, const char *what)
 int pt_batch_add(struct gcpu *c, uint64_t ptr, uint64_t val);
 int pt_batch_flush(struct gcpu *c, const char *what);
 
+/* PV: the direct-map PTE of pfn, read through the init L4's tree
+   (guest/pv_kernel.c): 0, -XEN_EFAULT, -XEN_ENOENT (not mapped), -XEN_EIO. */
+int pv_dm_pte(struct gcpu *c, pfn_t pfn, pte_t *out);
+
 /* ---- pfns and the direct map (guest/pfn.c) --------------------------------- */
 /* The frame number a PTE holds for pfn, and back (ops->pfn_to_frame /
    frame_to_pfn: an mfn in a PV kernel, the gfn in an HVM one). */
@@ -463,6 +467,12 @@ void proc_thread_exit(struct gcpu *c, struct thread *t);
 void proc_kill(struct gcpu *c, struct proc *p, enum kill_why why, uint64_t va);
 /* Caller holds p->mm_lock.  0, -XEN_EINVAL, -XEN_EEXIST, -XEN_ENOSPC. */
 int proc_add_vma(struct proc *p, uint64_t start, uint64_t end, bool writable);
+/* Map n pages (a writable VMA) at base + k * stride for a k drawn from
+   t's random stream below slots, trying again (up to 8 times) when the
+   place is taken: 0 with t->region set, or proc_add_vma's error, logged.
+   Takes the mm lock. */
+int proc_mmap_random(struct gcpu *c, struct thread *t, uint64_t base,
+                     uint64_t slots, uint64_t stride, uint64_t n);
 /* Remove the VMA [start, end) exactly; takes the mm lock. */
 int proc_munmap(struct gcpu *c, struct proc *p, uint64_t start, uint64_t end);
 /* Load p's L4 (NULL: the init L4); on failure p is killed. */
@@ -622,6 +632,13 @@ static inline uint64_t splitmix64(uint64_t x)
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
     return x ^ (x >> 31);
+}
+
+/* A workload's random stream: the next number of state *s. */
+static inline uint64_t rng_next(uint64_t *s)
+{
+    *s += 0x9e3779b97f4a7c15ULL;
+    return splitmix64(*s);
 }
 
 /* ---- event channels (guest/evtchn.c) --------------------------------------- */

@@ -550,6 +550,23 @@ static void prune(struct gcpu *c, struct proc *p, pfn_t table, unsigned level,
     }
 }
 
+int proc_mmap_random(struct gcpu *c, struct thread *t, uint64_t base,
+                     uint64_t slots, uint64_t stride, uint64_t n)
+{
+    struct proc *p = t->p;
+    int rc = -XEN_EEXIST;
+    for (unsigned tries = 0; tries < 8 && rc == -XEN_EEXIST; tries++) {
+        t->region = base + (rng_next(&t->rng) % slots) * stride;
+        gspin_lock(&p->mm_lock);
+        rc = proc_add_vma(p, t->region, t->region + n * PAGE_SIZE, true);
+        gspin_unlock(&p->mm_lock);
+    }
+    if (rc)
+        klog(c->g, "pid %u: mmap of %llu pages at %#llx failed (%d)", p->pid,
+             (unsigned long long)n, (unsigned long long)t->region, rc);
+    return rc;
+}
+
 int proc_munmap(struct gcpu *c, struct proc *p, uint64_t start, uint64_t end)
 {
     struct pfnvec pages = { 0 }, tables = { 0 };

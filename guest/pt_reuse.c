@@ -83,12 +83,6 @@ struct pt_reuse {
 
 enum { PR_MAP, PR_TOUCH, PR_UNMAP };
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ULL;
-    return splitmix64(*s);
-}
-
 /* ---- the quicklist (rule 3) ---------------------------------------------- */
 
 static void ql_put(struct gcpu *c, struct proc *p, pfn_t l1)
@@ -183,29 +177,6 @@ static long memory_op(struct gcpu *c, unsigned cmd, const xen_pfn_t *ext,
     return rc;
 }
 
-/* The direct-map PTE of pfn, read from the init L4's tree. */
-static int dm_pte(struct gcpu *c, pfn_t pfn, pte_t *out)
-{
-    uint64_t va = dm_va(pfn);
-    pfn_t table = c->g->init_l4_pfn;
-
-    for (unsigned level = 4; level >= 1; level--) {
-        pte_t e;
-        if (!pt_read(c, table, pt_index(va, level), &e))
-            return -XEN_EFAULT;
-        if (!pte_present(e))
-            return -XEN_ENOENT;
-        if (level == 1) {
-            *out = e;
-            return 0;
-        }
-        table = mfn_to_pfn(c, pte_mfn(e));
-        if (table == INVALID_PFN)
-            return -XEN_EIO;
-    }
-    return -XEN_EIO;
-}
-
 static bool p2m_set(struct gcpu *c, pfn_t pfn, uint64_t val)
 {
     return kstore(c, c->g->p2m_va + pfn * sizeof(xen_pfn_t), val);
@@ -241,7 +212,7 @@ static void balloon_out(struct gcpu *c, const pfn_t *pfns, size_t n)
             pfn_t pfn = *pfns;
             mfn_t mfn = pfn_to_mfn(c, pfn);
             pte_t e;
-            if (mfn == INVALID_MFN || dm_pte(c, pfn, &e) != 0) {
+            if (mfn == INVALID_MFN || pv_dm_pte(c, pfn, &e) != 0) {
                 pfn_free(g, pfn);
                 continue;
             }
@@ -541,18 +512,8 @@ enum thread_result pt_reuse_slice(struct gcpu *c, struct thread *t)
         uint64_t base = (uint64_t)(1 + t->tid % 254) << 39;
         uint64_t span = (n * PAGE_SIZE + L1_SPAN - 1) / L1_SPAN;
         uint64_t slots = WINDOW / L1_SPAN > span ? WINDOW / L1_SPAN - span : 1;
-        int rc = -XEN_EEXIST;
-        for (unsigned tries = 0; tries < 8 && rc == -XEN_EEXIST; tries++) {
-            t->region = base + (rng_next(&t->rng) % slots) * L1_SPAN;
-            gspin_lock(&p->mm_lock);
-            rc = proc_add_vma(p, t->region, t->region + n * PAGE_SIZE, true);
-            gspin_unlock(&p->mm_lock);
-        }
-        if (rc) {
-            klog(g, "pid %u: mmap of %llu pages at %#llx failed (%d)", p->pid,
-                 (unsigned long long)n, (unsigned long long)t->region, rc);
+        if (proc_mmap_random(c, t, base, slots, L1_SPAN, n) != 0)
             return T_EXITED;
-        }
         t->cursor = 0;
         t->pc = PR_TOUCH;
         return T_RUNNABLE;

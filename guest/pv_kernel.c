@@ -78,8 +78,7 @@ static pfn_t pv_mfn_to_pfn(struct gcpu *c, mfn_t mfn)
 
 /* ---- table frames (rule 2) ----------------------------------------------------- */
 
-/* The direct-map PTE of pfn, read from the init L4's tree. */
-static int dm_pte(struct gcpu *c, pfn_t pfn, pte_t *out)
+int pv_dm_pte(struct gcpu *c, pfn_t pfn, pte_t *out)
 {
     uint64_t va = dm_va(pfn);
     pfn_t table = c->g->init_l4_pfn;
@@ -104,7 +103,7 @@ static int dm_pte(struct gcpu *c, pfn_t pfn, pte_t *out)
 static int dm_set_rw(struct gcpu *c, pfn_t pfn, bool rw)
 {
     pte_t e;
-    int rc = dm_pte(c, pfn, &e);
+    int rc = pv_dm_pte(c, pfn, &e);
 
     if (rc) {
         klog(c->g, "vcpu %u: direct-map PTE of pfn %#llx not found (%d)",

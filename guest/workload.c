@@ -58,12 +58,6 @@ enum {
     MT_WRITE, MT_VERIFY,
 };
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ULL;
-    return splitmix64(*s);
-}
-
 static uint64_t pattern(uint64_t seed, unsigned pid, uint64_t key, unsigned word)
 {
     return splitmix64(seed ^ ((uint64_t)pid << 44) ^ (key << 9) ^ word);
@@ -282,18 +276,8 @@ static enum thread_result mmap_churn(struct gcpu *c, struct thread *t)
         /* L4 slots 1..254: one window per thread (shared past 254). */
         uint64_t base = (uint64_t)(1 + t->tid % 254) << 39;
         uint64_t slots = MC_WINDOW / PAGE_SIZE > n ? MC_WINDOW / PAGE_SIZE - n : 1;
-        int rc = -XEN_EEXIST;
-        for (unsigned tries = 0; tries < 8 && rc == -XEN_EEXIST; tries++) {
-            t->region = base + (rng_next(&t->rng) % slots) * PAGE_SIZE;
-            gspin_lock(&p->mm_lock);
-            rc = proc_add_vma(p, t->region, t->region + n * PAGE_SIZE, true);
-            gspin_unlock(&p->mm_lock);
-        }
-        if (rc) {
-            klog(g, "pid %u: mmap of %llu pages at %#llx failed (%d)", p->pid,
-                 (unsigned long long)n, (unsigned long long)t->region, rc);
+        if (proc_mmap_random(c, t, base, slots, PAGE_SIZE, n) != 0)
             return T_EXITED;
-        }
         t->cursor = 0;
         t->pc = MC_TOUCH;
         return T_RUNNABLE;
