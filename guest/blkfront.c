@@ -430,13 +430,13 @@ static bool fe_submit(struct gcpu *c, struct blkfront *f, struct thread *t)
     if (k == f->depth || blkif_front_free(&f->ring) == 0)
         return false;
     struct fe_slot *sl = &f->slot[k];
-    sl->op = rng_next(&t->rng) % 100 < g->wl.reads ? BLKIF_OP_READ
+    sl->op = wl_rng_next(&t->rng) % 100 < g->wl.reads ? BLKIF_OP_READ
                                                    : BLKIF_OP_WRITE;
-    sl->nseg = f->segs_min + (unsigned)(rng_next(&t->rng) %
+    sl->nseg = f->segs_min + (unsigned)(wl_rng_next(&t->rng) %
                                         (f->segs_max - f->segs_min + 1));
     sl->nsect = 0;
     for (unsigned i = 0; i < sl->nseg; i++) {
-        uint64_t r = rng_next(&t->rng);
+        uint64_t r = wl_rng_next(&t->rng);
         if (r % 4 == 0) {           /* a partial page */
             sl->first[i] = (uint8_t)((r >> 8) % SECTS_PER_PAGE);
             sl->last[i] = (uint8_t)(sl->first[i] + (r >> 16) %
@@ -449,7 +449,7 @@ static bool fe_submit(struct gcpu *c, struct blkfront *f, struct thread *t)
     }
     bool found = false;
     for (unsigned tries = 0; tries < 8 && !found; tries++) {
-        sl->sector = rng_next(&t->rng) % (f->sectors - sl->nsect + 1);
+        sl->sector = wl_rng_next(&t->rng) % (f->sectors - sl->nsect + 1);
         found = range_free(f, sl->sector, sl->nsect);
     }
     if (!found)

@@ -151,7 +151,7 @@ static bool mapper_step(struct gcpu *c, struct thread *t)
 {
     struct guest_kernel *g = c->g;
     struct p2m_race *r = g->race;
-    uint64_t gfn = r->first_gfn + rng_next(&t->rng) % r->nr_gfns;
+    uint64_t gfn = r->first_gfn + wl_rng_next(&t->rng) % r->nr_gfns;
     uint64_t val = (gfn << PAGE_SHIFT) | FOREIGN_FLAGS;
 
     long rc = race_mmu_update(c, slot_maddr(c, MAP_SLOT_MAPPER), val,
@@ -243,7 +243,7 @@ static bool pager_prep(struct gcpu *c, uint64_t i)
 static void pager_evict_one(struct gcpu *c, struct thread *t)
 {
     struct p2m_race *r = c->g->race;
-    uint64_t i = rng_next(&t->rng) % r->nr_gfns, gfn = r->first_gfn + i;
+    uint64_t i = wl_rng_next(&t->rng) % r->nr_gfns, gfn = r->first_gfn + i;
     if (r->state[i] == GFN_EVICTED)
         return;
     long rc = race_paging_op(c, XENMEM_paging_op_nominate, gfn);
@@ -276,7 +276,7 @@ static void pager_share_two(struct gcpu *c, struct thread *t)
     uint64_t gfn[2];
     uint64_t handle[2];
     for (unsigned k = 0; k < 2; k++) {
-        uint64_t i = rng_next(&t->rng) % r->nr_gfns;
+        uint64_t i = wl_rng_next(&t->rng) % r->nr_gfns;
         if (r->state[i] == GFN_EVICTED)
             return;
         gfn[k] = r->first_gfn + i;
@@ -318,14 +318,14 @@ static void pager_share_two(struct gcpu *c, struct thread *t)
 static void pager_step(struct gcpu *c, struct thread *t)
 {
     struct p2m_race *r = c->g->race;
-    if (c->g->wl.sharing && rng_next(&t->rng) % 3 == 0)
+    if (c->g->wl.sharing && wl_rng_next(&t->rng) % 3 == 0)
         pager_share_two(c, t);
     else
         pager_evict_one(c, t);
     /* Page one back when too many are out: the frame just freed is the
        first the allocator hands out again. */
     while (r->nr_evicted > RESIDENT_SLACK) {
-        uint64_t i = rng_next(&t->rng) % r->nr_gfns;
+        uint64_t i = wl_rng_next(&t->rng) % r->nr_gfns;
         if (r->state[i] == GFN_EVICTED && !pager_prep(c, i))
             break;
     }

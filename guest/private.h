@@ -635,7 +635,7 @@ static inline uint64_t splitmix64(uint64_t x)
 }
 
 /* A workload's random stream: the next number of state *s. */
-static inline uint64_t rng_next(uint64_t *s)
+static inline uint64_t wl_rng_next(uint64_t *s)
 {
     *s += 0x9e3779b97f4a7c15ULL;
     return splitmix64(*s);

@@ -556,7 +556,7 @@ int proc_mmap_random(struct gcpu *c, struct thread *t, uint64_t base,
     struct proc *p = t->p;
     int rc = -XEN_EEXIST;
     for (unsigned tries = 0; tries < 8 && rc == -XEN_EEXIST; tries++) {
-        t->region = base + (rng_next(&t->rng) % slots) * stride;
+        t->region = base + (wl_rng_next(&t->rng) % slots) * stride;
         gspin_lock(&p->mm_lock);
         rc = proc_add_vma(p, t->region, t->region + n * PAGE_SIZE, true);
         gspin_unlock(&p->mm_lock);

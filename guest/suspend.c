@@ -85,7 +85,7 @@ static bool mig_move(struct guest_kernel *g, enum mig_state from,
     return atomic_compare_exchange_strong(&g->mig_state, &expected, (int)to);
 }
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(void)
 {
     struct timespec ts;
 
@@ -239,7 +239,7 @@ static bool suspend_sequence(struct gcpu *c)
         unpark(g);
         return false;
     }
-    g->mig_suspended_ns = now_ns();
+    g->mig_suspended_ns = clock_ns();
     g->mig_have_resume = false;
     atomic_fetch_add(&g->st.mig_suspends, 1);
     mig_move(g, MIG_PARKING, MIG_SUSPENDED);
@@ -337,7 +337,7 @@ static int resume_sequence(struct gcpu *c)
     atomic_store(&g->mig_xb_seen, 0);       /* S1: look at the key again */
     g->mig_have_resume = false;
     TRC(hvlab_guest, resume, (uint8_t)g->host_id, g->domid,
-        (uint8_t)r.cancelled, now_ns() - g->mig_suspended_ns, rc);
+        (uint8_t)r.cancelled, clock_ns() - g->mig_suspended_ns, rc);
     if (rc) {
         klog(g, "vcpu 0: resume failed (%d): the kernel stays stopped", rc);
         mig_move(g, MIG_RESUMING, MIG_FAILED);

@@ -324,12 +324,12 @@ static uint64_t gcd64(uint64_t a, uint64_t b)
 
 static void mt_permute(struct thread *t, uint64_t n)
 {
-    t->step = n ? rng_next(&t->rng) % n : 0;
+    t->step = n ? wl_rng_next(&t->rng) % n : 0;
     while (n > 1 && gcd64(t->step, n) != 1)
         t->step = (t->step + 1) % n;
     if (n <= 1)
         t->step = 1;
-    t->off = n ? rng_next(&t->rng) % n : 0;
+    t->off = n ? wl_rng_next(&t->rng) % n : 0;
 }
 
 static enum thread_result memtouch(struct gcpu *c, struct thread *t)

@@ -119,7 +119,7 @@ static void batch_buf_put(void *b)
         free(b);
 }
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -473,7 +473,7 @@ static int queue_pfn(struct save_ctx *c, uint64_t pfn)
 static int send_round(struct save_ctx *c, const uint8_t *bm, uint64_t to_send,
                       uint64_t dirty_count)
 {
-    uint64_t t = now_ns(), off = c->w->offset;
+    uint64_t t = clock_ns(), off = c->w->offset;
     c->r_sent = c->r_deferred = 0;
     TRC(hvlab_mig, round_begin, host_of(c), c->d->domid, c->iter,
         (uint8_t)c->kind, to_send);
@@ -494,7 +494,7 @@ static int send_round(struct save_ctx *c, const uint8_t *bm, uint64_t to_send,
         .iter = c->iter, .kind = c->kind, .to_send = to_send,
         .dirty_count = dirty_count, .sent = c->r_sent,
         .deferred = c->r_deferred, .bytes = c->w->offset - off,
-        .ns = now_ns() - t,
+        .ns = clock_ns() - t,
     };
     struct mig_save_stats *st = c->st;
     if (st->nr_rounds < MIG_MAX_ROUNDS)
@@ -585,7 +585,7 @@ static int live_rounds(struct save_ctx *c)
 static int suspend_domain(struct save_ctx *c)
 {
     INJ_POINT_AT(mig_suspend_before, c->d->domid, INJ_ANY);
-    c->t_suspend = now_ns();
+    c->t_suspend = clock_ns();
     TRC(hvlab_mig, suspend, host_of(c), c->d->domid, 0, 0);
     if (!c->o->hooks.suspend)
         return seterr(c, -XEN_EINVAL, "suspend: no suspend hook");
@@ -598,8 +598,8 @@ static int suspend_domain(struct save_ctx *c)
         return seterr(c, -XEN_EINVAL, "suspend: the domain is not shut down "
                       "with SHUTDOWN_suspend (reason %d)", reason);
     c->paused = true;
-    TRC(hvlab_mig, suspend, host_of(c), c->d->domid, 1, now_ns() - c->t_suspend);
-    TRC(hvlab_mig, suspend, host_of(c), c->d->domid, 2, now_ns() - c->t_suspend);
+    TRC(hvlab_mig, suspend, host_of(c), c->d->domid, 1, clock_ns() - c->t_suspend);
+    TRC(hvlab_mig, suspend, host_of(c), c->d->domid, 2, clock_ns() - c->t_suspend);
     return 0;
 }
 
@@ -670,7 +670,7 @@ static int final_round(struct save_ctx *c, unsigned iter)
         memset(c->dirty, 0xff, bm_bytes(c));    /* non-live: every pfn */
         dirty_count = c->nr_pfns;
     }
-    TRC(hvlab_mig, suspend, host_of(c), c->d->domid, 3, now_ns() - c->t_suspend);
+    TRC(hvlab_mig, suspend, host_of(c), c->d->domid, 3, clock_ns() - c->t_suspend);
     INJ_POINT_AT(mig_final_after_clean, c->d->domid, INJ_ANY);
     c->st->deferred_final = c->nr_deferred;
     for (uint64_t pfn = 0; pfn < c->nr_pfns; pfn++)     /* MS7 */
@@ -866,7 +866,7 @@ int mig_save(const struct mig_save_opts *o, struct mig_save_stats *st)
     c->m = c->d->m;
     c->pv = is_pv_domain(c->d);
     c->nr_pfns = (uint64_t)c->d->max_gpfn + 1;
-    c->t0 = now_ns();
+    c->t0 = clock_ns();
     c->dirty = calloc(1, bm_bytes(c) + 1);
     c->deferred = calloc(1, bm_bytes(c) + 1);
     c->sent = calloc(1, bm_bytes(c) + 1);
@@ -890,7 +890,7 @@ out:
         if (off && !rc)
             rc = seterr(c, off, "switching log-dirty off: %s", errname(off));
     }
-    uint64_t t = now_ns();
+    uint64_t t = clock_ns();
     st->total_ns = t - c->t0;
     if (c->t_suspend)
         st->downtime_ns = t - c->t_suspend;
