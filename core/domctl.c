@@ -200,6 +200,13 @@ int domain_destroy(struct domain *d)
     return 0;
 }
 
+int domctl_set_vm_assist(struct domain *d, uint64_t bits)
+{
+    if (!d || atomic_load(&d->is_dying))
+        return -XEN_EINVAL;
+    return memory_set_vm_assist(d, bits);
+}
+
 int domctl_remove_page(struct domain *d, mfn_t frame)
 {
     if (!d || atomic_load(&d->is_dying))

@@ -71,6 +71,10 @@ int domctl_build_pte(struct domain *d, mfn_t table, unsigned level,
    Takes the root type references (validating the whole tree); -XEN_EINVAL
    if the tree does not validate. */
 int domctl_set_vcpu_context(struct vcpu *v, mfn_t kernel_root, mfn_t user_root);
+/* The vm_assist word of XEN_DOMCTL_setvcpucontext (vcpu_guest_context's
+   vm_assist, which Xen's arch_set_info_guest makes the domain's): the
+   VMASST_TYPE_* bits d's kind accepts.  0 or -XEN_EINVAL. */
+int domctl_set_vm_assist(struct domain *d, uint64_t bits);
 /* MMUEXT_PIN_Ln_TABLE of a PV domain's frame on its behalf (the restorer
    pins as the privileged domain does with foreigndom = d): a general ref,
    the level's type ref (validating the whole tree below it, preemption

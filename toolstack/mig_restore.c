@@ -569,6 +569,11 @@ static int pv_complete(struct rs *s)
             if (rc)
                 return rc;
         }
+        rc = domctl_set_vm_assist(s->d, c->vm_assist);
+        if (rc)
+            return fail(s, rc, "vCPU %u's vm_assist %#llx: a type a PV "
+                        "domain does not accept", i,
+                        (unsigned long long)c->vm_assist);
         rc = domctl_set_vcpu_context(s->d->vcpu[i], kroot, uroot);
         if (rc)
             return fail(s, rc, "setting vCPU %u's context (kernel root mfn "

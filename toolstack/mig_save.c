@@ -21,8 +21,13 @@
  *        before the buffer is reused, so the writer never sees a page
  *        change under it.
  *   MS3  Deferred pfns live in their own bitmap; the final round sends
- *        dirty | deferred and clears it first.  Once paused, a normalise
- *        error or an unreadable data page is fatal (M3, M6).
+ *        dirty | deferred and clears it first.  While live every normalise
+ *        error defers the pfn, -E2BIG (a PSE bit) too: the frame's type was
+ *        sampled before its content was read, and a table the guest freed
+ *        and reused as data in between reads as garbage (Xen's saver fails
+ *        on a PSE bit at once; hvlab defers it, as M3 says for every
+ *        error).  Once paused, a normalise error or an unreadable data
+ *        page is fatal (M3, M6).
  *   MS4  Log-dirty: switched on by mig_save only, and switched off on
  *        every return path (ctx.logdirty_on).
  *   MS5  The caller's writer gets a wrapping sink (inject_sink) for the
@@ -375,7 +380,7 @@ static int read_pfn(struct save_ctx *c, unsigned i, bool *normalised)
     }
     TRC(hvlab_mig, normalise_fail, host_of(c), c->d->domid, c->iter, pfn,
         type, rc, (uint8_t)f.level, (uint16_t)f.slot, f.entry);
-    if (rc == -XEN_EAGAIN && !c->paused) {
+    if (!c->paused) {           /* M3: any error while live defers */
         defer(c, pfn);
         c->btype[i] = XEN_DOMCTL_PFINFO_XTAB;
         return 0;
@@ -701,6 +706,7 @@ static int pv_vcpu_basic(struct save_ctx *c, struct vcpu *v)
     vcpu_guest_context_x86_64_t ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.flags = VGCF_in_kernel | VGCF_online;
+    ctx.vm_assist = c->d->vm_assist;        /* as Xen's arch_get_info_guest */
     uint64_t pfn = v->guest_table == INVALID_MFN ? INVALID_M2P_ENTRY
                    : get_gpfn_from_mfn(c->m, v->guest_table);
     if (pfn == INVALID_M2P_ENTRY || pfn >= c->nr_pfns)

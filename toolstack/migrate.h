@@ -16,7 +16,7 @@
  *       then one pass over every pfn.
  *   M3  Batches: types from getpageframeinfo3, then per pfn: types that
  *       carry data are read from the frame; PV page tables (L1TAB..L4TAB by
- *       the reported type) are normalised (pv_normalise.h): -EAGAIN while
+ *       the reported type) are normalised (pv_normalise.h): an error while
  *       live defers the pfn (sent XTAB now, resent in the final round),
  *       any error once paused is fatal.
  *   M4  Suspend: mig_save_hooks.suspend (the guest shuts down with

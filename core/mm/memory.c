@@ -270,6 +270,15 @@ long do_memory_op(struct vcpu *v, unsigned long cmd, uint64_t arg)
     return -XEN_ENOSYS;
 }
 
+int memory_set_vm_assist(struct domain *d, uint64_t bits)
+{
+    uint64_t valid = is_pv_domain(d) ? PV64_VM_ASSIST_MASK : HVM_VM_ASSIST_MASK;
+    if (bits & ~valid)
+        return -XEN_EINVAL;
+    __atomic_store_n(&d->vm_assist, (unsigned long)bits, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
 long do_vm_assist(struct vcpu *v, unsigned cmd, unsigned type)
 {
     struct domain *d = v->d;

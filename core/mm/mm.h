@@ -64,6 +64,9 @@ int mm_populate(struct domain *d, pfn_t first, uint64_t nr, mfn_t *mfns);
    4): PV: d's mfn loses its allocation reference; translated: gfn leaves
    the p2m.  0, -XEN_EINVAL, -XEN_ENXIO (not d's). */
 int guest_remove_page(struct domain *d, mfn_t mfn);
+/* The vm_assist bits of a vCPU context (Xen's arch_set_info_guest):
+   0, or -XEN_EINVAL for a type the domain's kind does not accept. */
+int memory_set_vm_assist(struct domain *d, uint64_t bits);
 /* Set a vCPU's roots (takes L4 type refs; drops the old ones). */
 int mm_set_vcpu_roots(struct vcpu *v, mfn_t kernel_root, mfn_t user_root);
 /* Drop every reference d's vCPUs, pins, tables and allocation hold. */

@@ -6,7 +6,10 @@
 #      1..3): saved live, restored on host 1, the guest resumed there and
 #      finished its work, the verify pass found nothing, audit clean and
 #      every frame of both machines back.  migrate-live-hvm.hvl (hap) too,
-#      and the same guest with paging=shadow (threads and det).
+#      and the same guest with paging=shadow (threads and det).  A PV fork
+#      storm on writable pagetables (tables freed and reused while a round
+#      reads them; the writable-pagetable assist carried in the vCPU
+#      context) migrates clean in threads and det mode.
 #   2. --save-stream writes the stream as it went over the wire; hvlab's
 #      reader accepts it, and so does Xen's verify-stream-v2 when it can be
 #      had.  --images writes the three images, and the source's final image
@@ -54,6 +57,21 @@ sed 's/paging=hap/paging=shadow/' scenarios/migrate-live-hvm.hvl > "$TMP/shadow.
 for mode in threads det; do
     out=$("$HVLAB" run "$TMP/shadow.hvl" --sched $mode 2>&1); rc=$?
     report_rc $rc "the same with paging=shadow holds ($mode): shadow log-dirty" "$out"
+done
+
+cat > "$TMP/fork.hvl" <<'HVL'
+domain guest kind=pv vcpus=2 memory=32M
+workload guest fork-storm procs=4 threads=1 iters=400 pages=32
+migrate guest after=3000 verify=on
+set guest.pt_updates=writable
+expect migrated
+expect verify-clean
+expect workload-ok
+expect audit-clean
+HVL
+for mode in threads det; do
+    out=$("$HVLAB" run "$TMP/fork.hvl" --sched $mode 2>&1); rc=$?
+    report_rc $rc "a fork storm on writable pagetables migrates ($mode): tables freed mid-round deferred, vm_assist carried" "$out"
 done
 
 # 2
