@@ -1007,3 +1007,267 @@ void blkfront_free(struct guest_kernel *g)
     free(f);
     g->blkfront = NULL;
 }
+
+/* ---- the frontend's state as bytes (kstate.c, section BLKFRONT) ----------- */
+/* The ring's memory accessors and vCPU are rebuilt (the vCPU by index), the
+   port's handler bound again; the xenbus is the resume's (rule 9). */
+
+static uint64_t get_gen(const void *ctx, uint64_t i)
+{
+    return ((const struct blkfront *)ctx)->gen[i];
+}
+static void put_gen(void *ctx, uint64_t i, uint64_t v)
+{
+    ((struct blkfront *)ctx)->gen[i] = (uint32_t)v;
+}
+static uint64_t get_busy(const void *ctx, uint64_t i)
+{
+    return ((const struct blkfront *)ctx)->busy[i];
+}
+static void put_busy(void *ctx, uint64_t i, uint64_t v)
+{
+    ((struct blkfront *)ctx)->busy[i] = (uint8_t)v;
+}
+
+#define FE_PHASES   (FE_RECONNECT_WAIT + 1)
+#define FE_MAX_SECTORS  (1ULL << 24)
+
+int blkfront_state_save(struct ks_out *o, const struct guest_kernel *g)
+{
+    const struct blkfront *f = g->blkfront;
+    ks_put_u32(o, f->phase);
+    ks_put_str(o, f->dir, sizeof(f->dir) - 1);
+    ks_put_str(o, f->be_dir, sizeof(f->be_dir) - 1);
+    ks_put_u16(o, f->be);
+    bool ring_set = f->ring.m.base != 0;
+    ks_put_u8(o, ring_set);
+    ks_put_u32(o, ring_set ? (uint32_t)((const struct gcpu *)f->ring.m.ctx -
+                                        g->cpu) : 0);
+    ks_put_u32(o, f->ring.req_prod_pvt);
+    ks_put_u32(o, f->ring.rsp_cons);
+    ks_put_u32(o, f->ring.nr_ents);
+    ks_put_u64(o, f->ring_pfn);
+    ks_put_u32(o, f->ring_ref);
+    ks_put_u8(o, f->ring_granted);
+    ks_put_u32(o, f->port);
+    ks_put_u8(o, f->evtchn);
+    ks_put_u8(o, f->persistent);
+    ks_put_u64(o, f->sectors);
+    ks_put_u32(o, f->depth);
+    ks_put_u32(o, f->segs_min);
+    ks_put_u32(o, f->segs_max);
+    for (unsigned k = 0; k < f->depth; k++) {
+        const struct fe_slot *sl = &f->slot[k];
+        ks_put_u8(o, sl->busy);
+        ks_put_u8(o, sl->op);
+        ks_put_u64(o, sl->sector);
+        ks_put_u32(o, sl->nsect);
+        ks_put_u32(o, sl->nseg);
+        ks_put_u32(o, sl->gen_base);
+        for (unsigned i = 0; i < MAX_SEGS; i++) {
+            ks_put_u64(o, sl->pfn[i]);
+            ks_put_u32(o, sl->gref[i]);
+            ks_put_u8(o, sl->first[i]);
+            ks_put_u8(o, sl->last[i]);
+        }
+    }
+    ks_put_u8(o, f->gen != NULL);
+    if (f->gen) {
+        ks_put_runs(o, f->sectors, get_gen, f);
+        ks_put_runs(o, f->sectors, get_busy, f);
+    }
+    ks_put_u32(o, f->next_gen);
+    ks_put_u64(o, atomic_load(&((struct blkfront *)f)->events));
+    ks_put_u32(o, f->submitted);
+    ks_put_u32(o, f->completed);
+    ks_put_u32(o, f->inflight);
+    ks_put_u32(o, f->failed);
+    ks_put_u32(o, f->nr_deferred);
+    for (unsigned i = 0; i < f->nr_deferred; i++)
+        ks_put_u32(o, f->deferred[i]);
+    ks_put_u32(o, f->next_suspend);
+    ks_put_u32(o, f->suspends);
+    ks_put_u8(o, f->mig_suspended);
+    ks_put_u32(o, f->resume_to);
+    ks_put_u32(o, f->migrations);
+    ks_put_u32(o, f->reaped_at_resume);
+    ks_put_u32(o, f->reissued);
+    return 0;
+}
+
+static void load_slot(struct ks_in *in, struct guest_kernel *g,
+                      struct blkfront *f, unsigned k)
+{
+    struct fe_slot *sl = &f->slot[k];
+    sl->busy = ks_get_bool(in, "slot busy");
+    sl->op = ks_get_u8(in);
+    if (!ks_failed(in) && sl->op != BLKIF_OP_READ && sl->op != BLKIF_OP_WRITE &&
+        (sl->busy || sl->op != 0))
+        ks_bad(in, "slot %u: operation %u", k, sl->op);
+    sl->sector = ks_get_u64(in);
+    sl->nsect = ks_get_u32(in);
+    sl->nseg = ks_get_below(in, MAX_SEGS + 1ULL, "segment count");
+    sl->gen_base = ks_get_u32(in);
+    unsigned nsect = 0;
+    for (unsigned i = 0; i < MAX_SEGS && !ks_failed(in); i++) {
+        sl->pfn[i] = ks_get_u64(in);
+        if (i < f->segs_max &&
+            ks_check_pfn(in, g, sl->pfn[i], false, "data pfn") &&
+            atomic_load(&g->pfn_kind[sl->pfn[i]]) != PFN_KERNEL)
+            ks_bad(in, "slot %u: data pfn %#llx is not a kernel page", k,
+                   (unsigned long long)sl->pfn[i]);
+        sl->gref[i] = ks_get_u32(in);
+        sl->first[i] = ks_get_u8(in);
+        sl->last[i] = ks_get_u8(in);
+        if (!ks_failed(in) && i < sl->nseg &&
+            (sl->first[i] > sl->last[i] || sl->last[i] >= SECTS_PER_PAGE))
+            ks_bad(in, "slot %u: segment %u sectors %u..%u", k, i,
+                   sl->first[i], sl->last[i]);
+        if (i < sl->nseg)
+            nsect += sl->last[i] - sl->first[i] + 1u;
+    }
+    if (ks_failed(in) || !sl->busy)
+        return;
+    if (sl->nseg < 1 || sl->nseg > f->segs_max || nsect != sl->nsect)
+        ks_bad(in, "slot %u: %u segments do not hold %u sectors", k,
+               sl->nseg, sl->nsect);
+}
+
+void blkfront_state_load(struct ks_in *in, struct guest_kernel *g)
+{
+    struct blkfront *f = calloc(1, sizeof(*f));
+    if (!f) {
+        ks_bad(in, "no memory for blkfront");
+        return;
+    }
+    g->blkfront = f;            /* freed by blkfront_free on any error */
+    if (!g->gnt) {
+        ks_bad(in, "blkfront without a grant table");
+        return;
+    }
+    f->phase = ks_get_below(in, FE_PHASES, "phase");
+    ks_get_str(in, f->dir, sizeof(f->dir), "frontend path");
+    ks_get_str(in, f->be_dir, sizeof(f->be_dir), "backend path");
+    f->be = ks_get_u16(in);
+    bool ring_set = ks_get_bool(in, "ring set");
+    unsigned ring_cpu = ks_get_u32(in);
+    if (!ks_failed(in) && ring_cpu >= (ring_set ? g->nr_vcpus : 1))
+        ks_bad(in, "ring vCPU %u of %u", ring_cpu, g->nr_vcpus);
+    f->ring.req_prod_pvt = ks_get_u32(in);
+    f->ring.rsp_cons = ks_get_u32(in);
+    f->ring.nr_ents = ks_get_u32(in);
+    if (!ks_failed(in) && f->ring.nr_ents != (ring_set ? BLKIF_RING_SIZE : 0))
+        ks_bad(in, "ring of %u entries", f->ring.nr_ents);
+    f->ring_pfn = ks_get_u64(in);
+    if (ks_check_pfn(in, g, f->ring_pfn, !ring_set, "ring pfn") &&
+        f->ring_pfn != INVALID_PFN &&
+        atomic_load(&g->pfn_kind[f->ring_pfn]) != PFN_KERNEL)
+        ks_bad(in, "ring pfn %#llx is not a kernel page",
+               (unsigned long long)f->ring_pfn);
+    f->ring_ref = ks_get_u32(in);
+    f->ring_granted = ks_get_bool(in, "ring granted");
+    f->port = ks_get_u32(in);
+    f->evtchn = ks_get_bool(in, "event channel");
+    if (!ks_failed(in) && f->evtchn &&
+        (g->evtchn == NULL || f->port >= EVTCHN_2L_NR_CHANNELS))
+        ks_bad(in, "port %u without event channels", f->port);
+    f->persistent = ks_get_bool(in, "persistent");
+    f->sectors = ks_get_u64(in);
+    if (!ks_failed(in) && (f->sectors > FE_MAX_SECTORS ||
+                           (g->wl.sectors && f->sectors > g->wl.sectors)))
+        ks_bad(in, "%llu sectors (the workload asks for %llu)",
+               (unsigned long long)f->sectors,
+               (unsigned long long)g->wl.sectors);
+    f->depth = ks_get_u32(in);
+    if (!ks_failed(in) && (f->depth < 1 || f->depth > BLKIF_RING_SIZE))
+        ks_bad(in, "depth %u (1..%u)", f->depth, (unsigned)BLKIF_RING_SIZE);
+    f->segs_min = ks_get_u32(in);
+    f->segs_max = ks_get_u32(in);
+    if (!ks_failed(in) && (f->segs_min < 1 || f->segs_min > f->segs_max ||
+                           f->segs_max > MAX_SEGS))
+        ks_bad(in, "segments %u..%u (1..%u)", f->segs_min, f->segs_max,
+               (unsigned)MAX_SEGS);
+    if (ks_failed(in))
+        return;
+    f->slot = calloc(f->depth, sizeof(*f->slot));
+    if (!f->slot) {
+        ks_bad(in, "no memory for %u slots", f->depth);
+        return;
+    }
+    /* The slots come before the sector maps they are checked against:
+       the cross-checks run once both are read. */
+    for (unsigned k = 0; k < f->depth && !ks_failed(in); k++)
+        load_slot(in, g, f, k);
+    bool have_gen = ks_get_bool(in, "sector maps");
+    if (ks_failed(in))
+        return;
+    if (have_gen) {
+        f->gen = calloc(f->sectors ? f->sectors : 1, sizeof(*f->gen));
+        f->busy = calloc(f->sectors ? f->sectors : 1, 1);
+        if (!f->gen || !f->busy) {
+            ks_bad(in, "no memory for %llu sectors",
+                   (unsigned long long)f->sectors);
+            return;
+        }
+        if (!ks_get_runs(in, f->sectors, UINT32_MAX, put_gen, f,
+                         "expected generations") ||
+            !ks_get_runs(in, f->sectors, 1, put_busy, f, "busy sectors"))
+            return;
+    }
+    f->next_gen = ks_get_u32(in);
+    atomic_store(&f->events, ks_get_u64(in));
+    f->submitted = ks_get_u32(in);
+    f->completed = ks_get_u32(in);
+    f->inflight = ks_get_below(in, f->depth + 1ULL, "requests in flight");
+    f->failed = ks_get_u32(in);
+    f->nr_deferred = ks_get_below(in, DEFERRED_MAX + 1, "deferred grants");
+    for (unsigned i = 0; i < f->nr_deferred && !ks_failed(in); i++)
+        f->deferred[i] = ks_get_u32(in);
+    f->next_suspend = ks_get_u32(in);
+    f->suspends = ks_get_u32(in);
+    f->mig_suspended = ks_get_bool(in, "kernel suspended");
+    f->resume_to = ks_get_below(in, FE_PHASES, "resume phase");
+    f->migrations = ks_get_u32(in);
+    f->reaped_at_resume = ks_get_u32(in);
+    f->reissued = ks_get_u32(in);
+    if (ks_failed(in))
+        return;
+    /* Cross-checks: the busy slots are the requests in flight and their
+       sectors are exactly the busy ones (rule 3). */
+    unsigned busy_slots = 0;
+    uint64_t busy_sectors = 0, marked = 0;
+    for (unsigned k = 0; k < f->depth; k++) {
+        struct fe_slot *sl = &f->slot[k];
+        if (!sl->busy)
+            continue;
+        busy_slots++;
+        if (!f->gen) {
+            ks_bad(in, "slot %u busy before the disk was connected", k);
+            return;
+        }
+        if (sl->nsect > f->sectors || sl->sector > f->sectors - sl->nsect) {
+            ks_bad(in, "slot %u's sectors leave the disk", k);
+            return;
+        }
+        busy_sectors += sl->nsect;
+        for (unsigned i = 0; i < sl->nsect; i++)
+            if (!f->busy[sl->sector + i]) {
+                ks_bad(in, "slot %u's sector %llu is not marked busy", k,
+                       (unsigned long long)(sl->sector + i));
+                return;
+            }
+    }
+    for (uint64_t s = 0; f->gen && s < f->sectors; s++)
+        marked += f->busy[s];
+    if (busy_slots != f->inflight || marked != busy_sectors) {
+        ks_bad(in, "%u busy slots and %llu busy sectors for %u requests in "
+               "flight on %llu sectors", busy_slots,
+               (unsigned long long)marked, f->inflight,
+               (unsigned long long)busy_sectors);
+        return;
+    }
+    if (ring_set)
+        blkif_mem_kernel(&f->ring.m, &g->cpu[ring_cpu], dm_va(f->ring_pfn));
+    if (f->evtchn)
+        evtchn_bind_handler(g, f->port, fe_event, f);
+}

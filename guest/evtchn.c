@@ -520,3 +520,67 @@ int gevtchn_mig_resume(struct gcpu *c, bool cancelled)
     e->remap = false;
     return map_shared_info(c, e);
 }
+
+/* ---- the state as bytes (kstate.c, section EVTCHN) ------------------------ */
+/* Handlers are code pointers: never saved.  A resume on a new domain drops
+   them anyway (G7); blkfront binds its own again when it is loaded. */
+
+static uint64_t get_port_vcpu(const void *ctx, uint64_t i)
+{
+    const struct gevtchn *e = ctx;
+    return __atomic_load_n(&e->port_vcpu[i], __ATOMIC_RELAXED);
+}
+
+static void put_port_vcpu(void *ctx, uint64_t i, uint64_t v)
+{
+    set_port_vcpu(ctx, (evtchn_port_t)i, (unsigned)v);
+}
+
+int gevtchn_state_save(struct ks_out *o, const struct guest_kernel *g)
+{
+    struct gevtchn *e = g->evtchn;
+    if (atomic_load(&e->mapped))
+        return -XEN_EINVAL;             /* G7: unmapped at the suspend */
+    for (unsigned i = 0; i < HV_MAX_VCPUS; i++)
+        if (e->in_upcall[i])
+            return -XEN_EINVAL;
+    ks_put_u64(o, e->shinfo_pfn);
+    ks_put_u64(o, e->shinfo_va);
+    for (unsigned i = 0; i < HV_MAX_VCPUS; i++)
+        ks_put_u8(o, e->enabled[i]);
+    ks_put_runs(o, EVTCHN_2L_NR_CHANNELS, get_port_vcpu, e);
+    ks_put_u64(o, atomic_load(&e->upcalls));
+    ks_put_u64(o, atomic_load(&e->events));
+    ks_put_u8(o, e->remap);
+    return 0;
+}
+
+void gevtchn_state_load(struct ks_in *in, struct guest_kernel *g)
+{
+    struct gevtchn *e = calloc(1, sizeof(*e));
+    if (!e) {
+        ks_bad(in, "no memory for event channels");
+        return;
+    }
+    g->evtchn = e;              /* freed by gevtchn_free on any error */
+    e->shinfo_pfn = ks_get_u64(in);
+    if (ks_check_pfn(in, g, e->shinfo_pfn, true, "shared_info pfn") &&
+        e->shinfo_pfn != INVALID_PFN &&
+        atomic_load(&g->pfn_kind[e->shinfo_pfn]) != PFN_KERNEL)
+        ks_bad(in, "shared_info pfn %#llx is not a kernel page",
+               (unsigned long long)e->shinfo_pfn);
+    e->shinfo_va = ks_get_u64(in);
+    if (!ks_failed(in) && e->shinfo_va != 0 &&
+        (e->shinfo_pfn == INVALID_PFN || e->shinfo_va != dm_va(e->shinfo_pfn)))
+        ks_bad(in, "shared_info VA %#llx is not its pfn's",
+               (unsigned long long)e->shinfo_va);
+    for (unsigned i = 0; i < HV_MAX_VCPUS; i++)
+        e->enabled[i] = ks_get_bool(in, "delivery enabled");
+    ks_get_runs(in, EVTCHN_2L_NR_CHANNELS, HV_MAX_VCPUS - 1, put_port_vcpu, e,
+                "port vCPUs");
+    atomic_store(&e->upcalls, ks_get_u64(in));
+    atomic_store(&e->events, ks_get_u64(in));
+    e->remap = ks_get_bool(in, "remap");
+    if (!ks_failed(in) && e->remap && e->shinfo_pfn == INVALID_PFN)
+        ks_bad(in, "shared_info to map again over no page");
+}

@@ -391,3 +391,81 @@ int gnttab_mig_resume(struct gcpu *c, bool cancelled)
     gspin_unlock(&t->lock);
     return rc;
 }
+
+/* ---- the table's state as bytes (kstate.c, section GNTTAB) --------------- */
+
+int gnttab_state_save(struct ks_out *o, const struct guest_kernel *g)
+{
+    const struct gnttab *t = g->gnt;
+    ks_put_u64(o, t->shared_l1);
+    for (unsigned i = 0; i < GNT_MAP_L1S; i++)
+        ks_put_u64(o, t->map_l1[i]);
+    ks_put_u32(o, (uint32_t)t->setup_rc);
+    ks_put_u32(o, t->nr_refs);
+    ks_put_u32(o, t->nr_free);
+    for (unsigned i = 0; i < t->nr_free; i++)
+        ks_put_u32(o, t->free_refs[i]);
+    uint8_t bits[GNT_MAP_SLOTS / 8];
+    memset(bits, 0, sizeof(bits));
+    for (unsigned i = 0; i < GNT_MAP_SLOTS; i++)
+        if (t->slot_used[i])
+            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+    ks_put_bytes(o, bits, sizeof(bits));
+    return 0;
+}
+
+void gnttab_state_load(struct ks_in *in, struct guest_kernel *g)
+{
+    struct gnttab *t = calloc(1, sizeof(*t));
+    if (!t) {
+        ks_bad(in, "no memory for the grant table");
+        return;
+    }
+    g->gnt = t;                 /* freed by gnttab_free on any error */
+    t->shared_l1 = ks_get_u64(in);
+    ks_check_pfn(in, g, t->shared_l1, false, "shared-frames L1");
+    for (unsigned i = 0; i < GNT_MAP_L1S; i++) {
+        t->map_l1[i] = ks_get_u64(in);
+        ks_check_pfn(in, g, t->map_l1[i], false, "mapping-area L1");
+    }
+    t->setup_rc = (int)ks_get_u32(in);
+    if (!ks_failed(in) && t->setup_rc > 1) {
+        ks_bad(in, "setup state %d (1, 0 or an error)", t->setup_rc);
+        return;
+    }
+    unsigned full = GNT_SHARED_FRAMES * GNT_PER_FRAME;
+    t->nr_refs = ks_get_u32(in);
+    if (!ks_failed(in) && t->nr_refs != (t->setup_rc == 1 ? full : 0)) {
+        ks_bad(in, "%u refs with setup state %d", t->nr_refs, t->setup_rc);
+        return;
+    }
+    unsigned nr_free = ks_get_below(in, t->nr_refs + 1ULL, "free ref count");
+    if (ks_failed(in))
+        return;
+    if (t->nr_refs) {
+        t->free_refs = calloc(t->nr_refs, sizeof(*t->free_refs));
+        uint8_t *seen = calloc(t->nr_refs, 1);
+        if (!t->free_refs || !seen) {
+            free(seen);
+            ks_bad(in, "no memory for %u refs", t->nr_refs);
+            return;
+        }
+        for (unsigned i = 0; i < nr_free && !ks_failed(in); i++) {
+            grant_ref_t r = ks_get_u32(in);
+            if (ks_failed(in))
+                break;
+            if (r < GNTTAB_NR_RESERVED_ENTRIES || r >= t->nr_refs || seen[r])
+                ks_bad(in, "free ref %u is reserved, out of range or twice",
+                       r);
+            else
+                seen[r] = 1;
+            t->free_refs[i] = r;
+        }
+        free(seen);
+        t->nr_free = nr_free;
+    }
+    uint8_t bits[GNT_MAP_SLOTS / 8];
+    ks_get_bytes(in, bits, sizeof(bits));
+    for (unsigned i = 0; i < GNT_MAP_SLOTS; i++)
+        t->slot_used[i] = (bits[i / 8] >> (i % 8)) & 1;
+}

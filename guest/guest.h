@@ -249,4 +249,38 @@ bool guest_hvm_suspended(const struct guest_hvm *g);
 int guest_pv_resume(struct guest_pv *g, const struct guest_resume *r);
 int guest_hvm_resume(struct guest_hvm *g, const struct guest_resume *r);
 
+/*
+ * The kernel's private state across hosts (guest/kstate.c;
+ * docs/migration.md "Guest kernel state").  A real kernel keeps all of it
+ * in its own memory, which the libxc stream carries; hvlab's kernels are C
+ * objects, so the toolstack carries their state beside the stream, in the
+ * libxl stream's EMULATOR_CONTEXT record (toolstack/xl_stream.h), and the
+ * destination builds a new kernel object from it.
+ *
+ *   KS1  Only a SUSPENDED kernel (guest_*_suspended) is saved; anything
+ *        else is -XEN_EINVAL.  The bytes are self-contained: no host
+ *        pointer, no host address; the vCPUs, the xenbus, the host id and
+ *        the backend are the resume's (guest_*_resume), not the saved
+ *        kernel's.
+ *   KS2  The load trusts nothing: every count, index, pfn and length is
+ *        checked against the bytes and against the kernel's own limits; a
+ *        wrong byte is -XEN_EINVAL with err naming the section and the
+ *        offset, and nothing is left allocated.
+ *   KS3  A loaded kernel is SUSPENDED, has no recorded resume, and resumes
+ *        exactly as the saved one would have (same processes, threads,
+ *        VMAs, pfn allocator, workload progress, statistics, failure log,
+ *        blkfront requests and expected disk contents).
+ *   KS4  save(load(save(k))) is byte-identical to save(k).
+ */
+/* *buf is malloc'd (the caller frees it).  0 or -XEN_E*. */
+int guest_pv_state_save(const struct guest_pv *g, void **buf, size_t *len);
+int guest_hvm_state_save(const struct guest_hvm *g, void **buf, size_t *len);
+/* The kind a state was saved from: 0 PV, 1 HVM, or -XEN_EINVAL (err). */
+int guest_state_kind(const void *buf, size_t len, char *err, size_t errlen);
+/* A new SUSPENDED kernel from buf, or NULL with err filled (KS2). */
+struct guest_pv *guest_pv_state_load(const void *buf, size_t len,
+                                     char *err, size_t errlen);
+struct guest_hvm *guest_hvm_state_load(const void *buf, size_t len,
+                                       char *err, size_t errlen);
+
 #endif /* HVLAB_GUEST_GUEST_H */

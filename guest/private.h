@@ -719,4 +719,47 @@ bool mig_suspend_point(struct gcpu *c);
    1 resumed (vCPU 0: enter sched_loop), -1 return (stay stopped). */
 int mig_vcpu_entry(struct gcpu *c);
 
+/* ---- the kernel's state as bytes (guest/kstate.c; KS1-KS4) ----------------- */
+/* The writer and reader cursors (kstate.c rules 2-4).  Getters past the
+   section's end, and ks_bad, record the first error with the section's
+   name and the offset of the value last read; a getter then returns 0. */
+struct ks_out;
+struct ks_in;
+void ks_put_u8(struct ks_out *o, uint8_t v);
+void ks_put_u16(struct ks_out *o, uint16_t v);
+void ks_put_u32(struct ks_out *o, uint32_t v);
+void ks_put_u64(struct ks_out *o, uint64_t v);
+void ks_put_bytes(struct ks_out *o, const void *p, size_t n);
+void ks_put_str(struct ks_out *o, const char *s, size_t max);
+/* n values get(ctx, 0..n-1) as runs (kstate.c rule 4). */
+void ks_put_runs(struct ks_out *o, uint64_t n,
+                 uint64_t (*get)(const void *ctx, uint64_t i), const void *ctx);
+uint8_t ks_get_u8(struct ks_in *in);
+uint16_t ks_get_u16(struct ks_in *in);
+uint32_t ks_get_u32(struct ks_in *in);
+uint64_t ks_get_u64(struct ks_in *in);
+bool ks_get_bool(struct ks_in *in, const char *what);
+uint32_t ks_get_below(struct ks_in *in, uint64_t limit, const char *what);
+bool ks_get_bytes(struct ks_in *in, void *p, size_t n);
+bool ks_get_str(struct ks_in *in, char *s, size_t cap, const char *what);
+bool ks_get_runs(struct ks_in *in, uint64_t n, uint64_t max,
+                 void (*put)(void *ctx, uint64_t i, uint64_t v), void *ctx,
+                 const char *what);
+bool ks_check_pfn(struct ks_in *in, const struct guest_kernel *g, pfn_t pfn,
+                  bool may_be_invalid, const char *what);
+bool ks_bad(struct ks_in *in, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+bool ks_failed(const struct ks_in *in);
+/* Each module's section: save 0 or -XEN_E*; load fills g's pointer or
+   records the error (ks_bad).  Loads run in section order: GNTTAB, EVTCHN,
+   BLKFRONT, PTREUSE, after the core's (pfn kinds known). */
+int gnttab_state_save(struct ks_out *o, const struct guest_kernel *g);
+void gnttab_state_load(struct ks_in *in, struct guest_kernel *g);
+int gevtchn_state_save(struct ks_out *o, const struct guest_kernel *g);
+void gevtchn_state_load(struct ks_in *in, struct guest_kernel *g);
+int blkfront_state_save(struct ks_out *o, const struct guest_kernel *g);
+void blkfront_state_load(struct ks_in *in, struct guest_kernel *g);
+int pt_reuse_state_save(struct ks_out *o, const struct guest_kernel *g);
+void pt_reuse_state_load(struct ks_in *in, struct guest_kernel *g);
+
 #endif /* HVLAB_GUEST_PRIVATE_H */

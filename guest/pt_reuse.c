@@ -601,3 +601,90 @@ void pt_reuse_free(struct guest_kernel *g)
     free(r);
     g->ptr = NULL;
 }
+
+/* ---- the state as bytes (kstate.c, section PTREUSE) ----------------------- */
+
+static uint64_t get_bl(const void *ctx, uint64_t i)
+{
+    const struct pt_reuse *r = ctx;
+    return r->bl[(r->bl_head + i) % r->bl_cap];
+}
+
+static void put_bl(void *ctx, uint64_t i, uint64_t v)
+{
+    ((struct pt_reuse *)ctx)->bl[i] = v;
+}
+
+int pt_reuse_state_save(struct ks_out *o, const struct guest_kernel *g)
+{
+    const struct pt_reuse *r = g->ptr;
+    ks_put_u32(o, r->ql_cap);
+    ks_put_u32(o, r->ql_n);
+    for (unsigned i = 0; i < r->ql_n; i++)
+        ks_put_u64(o, r->ql[i]);
+    ks_put_u64(o, r->bl_n);
+    ks_put_runs(o, r->bl_n, get_bl, r);     /* oldest first */
+    ks_put_u64(o, r->dm_flags);
+    return 0;
+}
+
+void pt_reuse_state_load(struct ks_in *in, struct guest_kernel *g)
+{
+    struct pt_reuse *r = calloc(1, sizeof(*r));
+    if (!r) {
+        ks_bad(in, "no memory for the quicklist");
+        return;
+    }
+    g->ptr = r;                 /* freed by pt_reuse_free on any error */
+    r->ql_cap = ks_get_u32(in);
+    if (!ks_failed(in) && (r->ql_cap != g->wl.quicklist ||
+                           r->ql_cap > g->nr_pages)) {
+        ks_bad(in, "quicklist of %u, the workload says %u", r->ql_cap,
+               g->wl.quicklist);
+        return;
+    }
+    unsigned n = ks_get_below(in, r->ql_cap + 1ULL, "quicklist length");
+    if (ks_failed(in))
+        return;
+    r->bl_cap = g->nr_pages;
+    r->ql = calloc(r->ql_cap ? r->ql_cap : 1, sizeof(*r->ql));
+    r->bl = calloc(r->bl_cap, sizeof(*r->bl));
+    if (!r->ql || !r->bl) {
+        ks_bad(in, "no memory for the quicklist and balloon");
+        return;
+    }
+    for (unsigned i = 0; i < n && !ks_failed(in); i++) {
+        pfn_t l1 = ks_get_u64(in);
+        if (ks_check_pfn(in, g, l1, false, "quicklist L1") &&
+            atomic_load(&g->pfn_kind[l1]) != PFN_TABLE)
+            ks_bad(in, "quicklist L1 %#llx is not a table",
+                   (unsigned long long)l1);
+        for (unsigned k = 0; k < i && !ks_failed(in); k++)
+            if (r->ql[k] == l1)
+                ks_bad(in, "quicklist L1 %#llx is on it twice",
+                       (unsigned long long)l1);
+        r->ql[i] = l1;
+    }
+    r->ql_n = n;
+    uint64_t bl_n = ks_get_u64(in);
+    if (!ks_failed(in) && bl_n > r->bl_cap) {
+        ks_bad(in, "%llu ballooned pfns of %llu", (unsigned long long)bl_n,
+               (unsigned long long)r->bl_cap);
+        return;
+    }
+    if (!ks_get_runs(in, bl_n, g->nr_pages - 1, put_bl, r, "ballooned pfns"))
+        return;
+    uint64_t kinds = 0;
+    for (uint64_t p = 0; p < g->nr_pages; p++)
+        kinds += atomic_load(&g->pfn_kind[p]) == PFN_BALLOONED;
+    for (uint64_t i = 0; i < bl_n && !ks_failed(in); i++)
+        if (atomic_load(&g->pfn_kind[r->bl[i]]) != PFN_BALLOONED)
+            ks_bad(in, "ballooned pfn %#llx has kind %u",
+                   (unsigned long long)r->bl[i],
+                   atomic_load(&g->pfn_kind[r->bl[i]]));
+    if (!ks_failed(in) && kinds != bl_n)
+        ks_bad(in, "%llu pfns are BALLOONED, the balloon holds %llu",
+               (unsigned long long)kinds, (unsigned long long)bl_n);
+    r->bl_n = bl_n;
+    r->dm_flags = ks_get_u64(in);
+}
