@@ -40,6 +40,8 @@ struct mig_run_config {
     domid_t backend_domid;
     struct workload_params backend_wl;
     struct run_migration *res;      /* filled as the migration goes */
+    domid_t domid;                  /* the migrated domain's id (d is NULL
+                                       on a receiver: runner.c U5) */
 };
 
 /*

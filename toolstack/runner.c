@@ -16,6 +16,15 @@
  *       leaves domains behind in the machine it destroys.  The privileged
  *       domain goes first: its foreign mappings hold references on the
  *       other domains' frames.
+ *   U5  Two processes (docs/migration.md "Two processes"): the sender
+ *       (o->mig_to) runs the scenario as usual, its migrated blk-io
+ *       domain's disk on a shared file, and the domain is `away` once the
+ *       receiver took it.  The receiver (o->mig_from) is host to_host: it
+ *       builds only the migrated domain's backend (over the same disk
+ *       file), restores the domain from the connection on its control
+ *       vCPU, and every other domain of the scenario is `away`.  Away rows
+ *       stay out of the totals and of the per-domain expectations
+ *       (toolstack/expect.c E4).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -161,10 +170,13 @@ static void add_stats(struct guest_stats *t, const struct guest_stats *s)
     t->balloon_in += s->balloon_in;
 }
 
-/* U2: copy what one domain did into its result row. */
+/* U2: copy what one domain did into its result row (a domain not on this
+   host, U5, has none). */
 static void collect_domain(struct run_domain *rd, const struct domain *d,
                            const struct guest_pv *g, const struct guest_hvm *h)
 {
+    if (!d)
+        return;
     if (h)
         guest_hvm_stats(h, &rd->gs);
     else
@@ -260,6 +272,16 @@ static void print_report(const struct scenario *sc, const struct run_result *r,
     for (unsigned i = 0; i < r->nr_domains; i++) {
         const struct run_domain *d = &r->dom[i];
         const struct guest_stats *g = &d->gs;
+        if (d->away) {                                      /* U5 */
+            if (r->mig.side == MIG_SIDE_SENDER)
+                fprintf(f, "  dom%u '%s': %s %s; its workload goes on "
+                        "there\n", d->domid, d->name, r->mig.to_file
+                        ? "saved to" : "migrated to", r->mig.peer);
+            else
+                fprintf(f, "  dom%u '%s': on the sender (host %u), not "
+                        "here\n", d->domid, d->name, r->mig.from_host);
+            continue;
+        }
         if (d->wl.kind == WL_BLK_IO)
             fprintf(f, "  dom%u '%s': %u vCPUs, %" PRIu64 " MiB, blk-io "
                     "backend=dom%u ops=%u depth=%u segs=%u..%u reads=%u%% "
@@ -387,7 +409,9 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     struct xenbus *xenbus = NULL;   /* blk-io: the xenstore stand-in */
     struct mig_run *mr = NULL;      /* the scenario's `migrate` line */
     struct ramdisk *shared_disk = NULL; /* migrated blk-io: both hosts' */
-    unsigned nr_built = 0, nr_vs = 0;
+    unsigned nr_built = 0, nr_vs = 0;   /* rows of dom[] gone through */
+    const bool recv = o->mig_from != NULL;      /* U5 */
+    const bool remote = o->mig_to != NULL || recv;
     bool injecting = false;         /* inject: armed for this run */
     unsigned nr_crashed = 0;        /* domain_crash: what Xen would do */
     domid_t crash_id[HV_MAX_DOMAINS];
@@ -432,7 +456,17 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     describe_paging(sc, r->ptwr_mode, r->paging_opts, sizeof(r->paging_opts));
     r->spurious_check = sc->guest.spurious_check;
 
-    int rc = machine_create(sc->ram_bytes, sc->host_id, &sc->hv, &m);
+    if (remote && !sc->mig.set) {
+        fprintf(o->err, "hvlab: %s: migrating to another process needs a "
+                "scenario with a 'migrate' line\n", sc->path);
+        goto out;
+    }
+    /* U5: the receiver is the migration's destination host. */
+    unsigned from_host = recv ? o->mig_from_host : sc->host_id;
+    unsigned to_host = !sc->mig.set ? 0 : sc->mig.to_host < 256
+                           ? sc->mig.to_host : (from_host + 1) & 0xff;
+    int rc = machine_create(sc->ram_bytes, recv ? to_host : sc->host_id,
+                            &sc->hv, &m);
     if (rc) {
         fprintf(o->err, "hvlab: %s: creating a machine with %" PRIu64 " MiB: %s\n",
                 sc->path, sc->ram_bytes >> 20, build_errname(rc));
@@ -456,7 +490,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
     r->blk_quiesce = sc->guest.blkback_quiesce;
     for (unsigned i = 0; i < sc->nr_domains; i++) {
         const struct scn_domain *sd = &sc->dom[i];
-        if (sd->wl.kind != WL_BLK_IO)
+        if (sd->wl.kind != WL_BLK_IO || (recv && i != sc->mig.dom))
             continue;
         const struct scn_domain *be =
             sd->wl_backend ? &sc->dom[sd->wl_backend - 1] : NULL;
@@ -478,11 +512,22 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
         }
         /* Migrated: its disk is shared storage, served by a backend on
            each host in turn. */
-        if (sc->mig.set && sc->mig.dom == i &&
-            (!(shared_disk = ramdisk_new(sd->wl.sectors)) ||
-             xenbus_set_vbd_disk(xenbus, domids[i], 51712, shared_disk))) {
-            fprintf(o->err, "hvlab: out of memory\n");
-            goto teardown;
+        if (sc->mig.set && sc->mig.dom == i) {
+            /* U5: on a file both processes map. */
+            shared_disk = o->mig_disk
+                ? ramdisk_open_shared(o->mig_disk, sd->wl.sectors, !recv,
+                                      err, sizeof(err))
+                : ramdisk_new(sd->wl.sectors);
+            if (!shared_disk && o->mig_disk) {
+                fprintf(o->err, "hvlab: %s: the shared disk of '%s': %s\n",
+                        sc->path, sd->name, err);
+                goto teardown;
+            }
+            if (!shared_disk ||
+                xenbus_set_vbd_disk(xenbus, domids[i], 51712, shared_disk)) {
+                fprintf(o->err, "hvlab: out of memory\n");
+                goto teardown;
+            }
         }
     }
     /* A migrated domain's kernel hears its suspend request in xenstore. */
@@ -503,6 +548,18 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
         if (wl.kind == WL_BLK_IO || wl.kind == WL_BLKBACK ||
             (sc->mig.set && sc->mig.dom == i))
             wl.xenbus = xenbus;
+        struct run_domain *rd = &r->dom[i];
+        snprintf(rd->name, sizeof(rd->name), "%s", sd->name);
+        rd->domid = domids[i];
+        rd->nr_vcpus = sd->nr_vcpus;
+        rd->nr_pages = sd->nr_pages;
+        rd->wl = wl;
+        /* U5: the receiver builds the migrated domain's backend only. */
+        if (recv && !(sc->dom[sc->mig.dom].wl_backend == i + 1)) {
+            rd->away = i != sc->mig.dom;
+            nr_built++;
+            continue;
+        }
         struct build_pv_config cfg = {
             .domid = domids[i], .nr_vcpus = sd->nr_vcpus,
             .nr_pages = sd->nr_pages, .gopt = &sc->guest, .wl = &wl,
@@ -524,12 +581,6 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
             goto teardown;
         }
         nr_built++;
-        struct run_domain *rd = &r->dom[i];
-        snprintf(rd->name, sizeof(rd->name), "%s", sd->name);
-        rd->domid = cfg.domid;
-        rd->nr_vcpus = sd->nr_vcpus;
-        rd->nr_pages = sd->nr_pages;
-        rd->wl = wl;
         for (unsigned v = 0; v < dom[i]->nr_vcpus; v++)
             vs[nr_vs++] = dom[i]->vcpu[v];
     }
@@ -539,16 +590,19 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
         struct run_migration *mg = &r->mig;
         snprintf(mg->dom_name, sizeof(mg->dom_name), "%s", sd->name);
         mg->domid = domids[sc->mig.dom];
-        mg->from_host = m->host_id;
-        mg->to_host = sc->mig.to_host < 256 ? sc->mig.to_host
-                                            : (m->host_id + 1) & 0xff;
+        mg->from_host = from_host;
+        mg->to_host = to_host;
+        mg->side = recv ? MIG_SIDE_RECEIVER
+                        : o->mig_to ? MIG_SIDE_SENDER : MIG_SIDE_BOTH;
+        snprintf(mg->peer, sizeof(mg->peer), "%s",
+                 recv ? o->mig_from_peer : o->mig_to ? o->mig_to : "");
         mg->live = sc->mig.live;
         mg->verify = sc->mig.verify;
         struct mig_run_config mc = {
             .sc = sc, .o = o, .src = m, .d = dom[sc->mig.dom],
             .gk = gk[sc->mig.dom], .hk = hk[sc->mig.dom], .xb = xenbus,
             .backend = sd->wl_backend ? (int)sd->wl_backend - 1 : -1,
-            .res = mg,
+            .res = mg, .domid = domids[sc->mig.dom],
         };
         if (mc.backend >= 0) {
             mc.backend_domid = domids[mc.backend];
@@ -586,7 +640,8 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
             mig_run_collect(mr, i, &r->dom[i], add_stats);
         }
         for (unsigned i = 0; i < nr_built; i++)
-            add_stats(&r->total, &r->dom[i].gs);
+            if (!r->dom[i].away)
+                add_stats(&r->total, &r->dom[i].gs);
         print_report(sc, r, o->out);
         for (unsigned i = 0; i < nr_built; i++)
             if (r->dom[i].guest_report && *r->dom[i].guest_report)
@@ -613,8 +668,13 @@ int runner_run(const struct scenario *sc, const struct run_opts *o)
         collect_domain(&r->dom[i], dom[i], gk[i], hk[i]);
         mig_run_collect(mr, i, &r->dom[i], add_stats);
     }
+    /* U5: the sender's domain finished on the receiver. */
+    if (r->mig.side == MIG_SIDE_SENDER && sc->mig.dom < nr_built &&
+        (r->mig.resumed_dest || r->mig.to_file))
+        r->dom[sc->mig.dom].away = true;
     for (unsigned i = 0; i < nr_built; i++)
-        add_stats(&r->total, &r->dom[i].gs);
+        if (!r->dom[i].away)
+            add_stats(&r->total, &r->dom[i].gs);
     r->audit_live = audit_both(m, mr, &r->audit_live_text);
     for (unsigned i = 0; i < nr_built; i++)       /* domain_crash */
         if (dom[i] && domain_crashed(dom[i])) {
@@ -629,8 +689,8 @@ teardown:   /* U4: the privileged domain first, then the rest */
     r->destroy_errors += mig_run_teardown(mr, o->err);
     for (unsigned pass = 0; pass < 2; pass++)
         for (unsigned i = nr_built; i-- > 0;) {
-            if (sc->dom[i].privileged != (pass == 0))
-                continue;
+            if (sc->dom[i].privileged != (pass == 0) || !dom[i])
+                continue;           /* U5: not built here */
             rc = domain_destroy(dom[i]);
             if (rc) {
                 r->destroy_errors++;

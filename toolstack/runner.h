@@ -33,6 +33,8 @@
 enum run_status { RUN_HELD = 0, RUN_BROKEN = 1, RUN_ERROR = 2 };
 
 struct run_result;
+struct mig_conn;
+struct xl_reader;
 
 struct run_opts {
     uint64_t seed;
@@ -47,6 +49,20 @@ struct run_opts {
                                        stream as it went over the wire */
     const char *images_dir;         /* --images DIR: memory images of the
                                        migration (docs/image.md) */
+    /* Migration between two processes (docs/migration.md "Two
+       processes"; toolstack/mig_conn.h, xl_stream.h, mig_config.h). */
+    const char *mig_to;             /* sender: --to URL, or NULL */
+    const char *mig_config;         /* sender: the xl header's config */
+    size_t mig_config_len;
+    const char *mig_disk;           /* both: the migrated blk-io domain's
+                                       shared disk file (NULL: in memory) */
+    bool mig_disk_temp;             /* sender: the disk file is the run's
+                                       own; removed once it is done */
+    struct mig_conn *mig_from;      /* receiver: the connection, its xl
+                                       header read (mig_from_xl) */
+    struct xl_reader *mig_from_xl;
+    unsigned mig_from_host;         /* receiver: the sender's host id */
+    const char *mig_from_peer;      /* receiver: where it came from */
     FILE *out;                      /* the report (stdout) */
     FILE *err;                      /* error messages (stderr) */
     struct run_result *result;      /* if set: receives the run's figures
@@ -66,6 +82,11 @@ struct run_domain {
     uint64_t hypercalls, hv_faults, hv_bounced, hv_spurious;
     bool shadowed;                  /* paging=shadow: `sh` is valid */
     struct shadow_stats sh;
+    bool away;                      /* not on this host when the run
+                                       ended: it left for another process
+                                       (sender) or never came (receiver);
+                                       out of the totals and of every
+                                       per-domain expectation here */
 };
 
 /* What the scenario's migration did (toolstack/run_migrate.c). */
@@ -84,10 +105,17 @@ struct run_migration {
     char err[512];                  /* what failed, "" if nothing did */
     struct mig_save_stats save;
     uint64_t restore_pages, stream_bytes;
+    uint64_t kstate_bytes;          /* the guest kernel's saved state
+                                       (guest/kstate.c), 0 if none */
     bool verify_seen;
     uint64_t verify_pages, verify_mismatches;
     unsigned nr_mismatch_listed;
     uint64_t mismatch_pfn[MIG_MISMATCH_LIST];
+    /* Two processes: this run's side, and the other host's. */
+    enum { MIG_SIDE_BOTH = 0, MIG_SIDE_SENDER, MIG_SIDE_RECEIVER } side;
+    char peer[300];                 /* the URL / file of the other side */
+    bool to_file;                   /* sender: saved to a file (xl save):
+                                       the receiver restores it later */
 };
 
 struct run_result {

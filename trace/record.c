@@ -6,7 +6,9 @@
  * or wedged the daemon):
  *   R1  A session daemon is ensured, never assumed: if none answers we run
  *       `lttng-sessiond --no-kernel --daemonize`, which exits once ready.
- *   R2  Session names are "hvlab-<creator pid>-<nonce>".  At every begin,
+ *   R2  Session names are "hvlab-<creator pid>-<nonce>", or
+ *       "hvlab-<creator pid>-<hint>-<nonce>" after trc_record_set_name_hint()
+ *       (the side of a run: "run", "migrate", "receive").  At every begin,
  *       sessions named so whose creator is dead are destroyed (a controller
  *       killed mid-run leaves its session behind, still holding buffers).
  *   R3  The output directory must be new or empty: a second session writing
@@ -29,6 +31,17 @@
  *       another run, the controller itself) stay out of the trace.  The
  *       child finds the session through active_session, which the fork
  *       copied from the controller (the last session begun wins).
+ *   R8  A spec "net://HOST[:CTRL[:DATA]]" (lttng's URL syntax, ports 5342
+ *       and 5343 by default) streams the session to an lttng-relayd instead
+ *       of a directory; everything else (R4, R5, R7) is the same.  Before
+ *       anything is created, both ports are connected to once: the session
+ *       daemon itself accepts a URL nobody listens at and fails only later,
+ *       with a vaguer message.  The relayd writes the trace under its output
+ *       directory as <this host's name>/<session name>-<date>-<time>/, so
+ *       several processes (or hosts) reporting to one relayd land side by
+ *       side, told apart by their vpid/procname contexts.
+ *   R9  A name hint is 1 to 32 characters of [A-Za-z0-9_]: it goes into a
+ *       path on the relayd, and R2's parser must still find the pid.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -45,6 +58,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <lttng/lttng.h>
 
 #include "trace/record.h"
@@ -56,15 +72,31 @@
 #define TRC_NUM_SUBBUF       8
 #define TRC_PENDING_DEADLINE_MS 60000       /* R5: data_pending poll bound */
 #define TRC_DESTROY_WAIT_MS  20000          /* R5: destruction wait bound */
+#define TRC_NET_SCHEME       "net://"       /* R8 */
+#define TRC_NET_CTRL_PORT    5342           /* R8: lttng's defaults */
+#define TRC_NET_DATA_PORT    5343
+#define TRC_NET_LIVE_PORT    5344
+#define TRC_HINT_MAX         32             /* R9 */
 
+/*
+ * Invariants: name starts with TRC_SESSION_PREFIX and the creator's pid
+ * (R2); exactly one of dir[] (a directory session) and url[] (net) is
+ * non-empty; for net, url is "net://<host>:<ctrl>:<data>" with the ports
+ * below.
+ */
 struct trc_session {
-    char name[LTTNG_NAME_MAX];      /* "hvlab-<pid>-<nonce>" (R2) */
-    char dir[PATH_MAX];             /* absolute output directory */
+    char name[LTTNG_NAME_MAX];      /* "hvlab-<pid>[-<hint>]-<nonce>" (R2) */
+    char dir[PATH_MAX];             /* absolute output directory, or "" */
+    char url[TRC_HOST_MAX + 32];    /* R8: normalised relayd URL, or "" */
+    char host[TRC_HOST_MAX];        /* R8: the relayd's host */
+    unsigned ctrl_port, data_port;  /* R8 */
     struct lttng_handle *handle;    /* UST domain, per-PID buffers */
 };
 
 /* R7: the session a child forked from this controller joins. */
 static char active_session[LTTNG_NAME_MAX];
+/* R2/R9: the side named in the next sessions' names, or "". */
+static char name_hint[TRC_HINT_MAX + 1];
 
 static uint64_t now_ms(void)
 {
@@ -386,43 +418,211 @@ int trc_record_track_pid(struct trc_session *s, pid_t pid, char *err, size_t err
     return track_pid(s->name, pid, err, errlen);
 }
 
-int trc_record_begin(const char *dir, struct trc_session **out,
-                     char *err, size_t errlen)
+/* ------------------------------------------------------ relayd URL (R8) */
+
+bool trc_spec_is_net(const char *spec)
 {
-    *out = NULL;
-    struct trc_session *s = calloc(1, sizeof(*s));
-    if (!s) {
-        snprintf(err, errlen, "out of memory for the trace session");
+    return spec && strncmp(spec, TRC_NET_SCHEME, strlen(TRC_NET_SCHEME)) == 0;
+}
+
+static int parse_port(const char *p, const char *end, unsigned *out)
+{
+    unsigned long v = 0;
+    if (p == end || end - p > 5)
+        return -1;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    if (v == 0 || v > 65535)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* R8: "net://HOST[:CTRL[:DATA]]" into s->host, ports and s->url. */
+static int parse_net_url(const char *spec, struct trc_session *s,
+                         char *err, size_t errlen)
+{
+    static const char syntax[] = "expected net://HOST[:CTRL_PORT[:DATA_PORT]], "
+                                 "ports 1-65535 (default 5342 and 5343)";
+    const char *h = spec + strlen(TRC_NET_SCHEME);
+    size_t hl = strcspn(h, ":/");
+    if (hl == 0 || hl >= sizeof(s->host)) {
+        snprintf(err, errlen, "'%s' names no relayd host; %s", spec, syntax);
         return -1;
     }
-    if (prepare_dir(dir, s->dir, err, errlen) != 0)
-        goto fail;
+    for (size_t i = 0; i < hl; i++)
+        if (!(h[i] == '.' || h[i] == '-' || h[i] == '_' ||
+              (h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'z') ||
+              (h[i] >= 'A' && h[i] <= 'Z'))) {
+            snprintf(err, errlen, "'%s': the host holds '%c'; %s (an IPv4 "
+                     "address or a host name)", spec, h[i], syntax);
+            return -1;
+        }
+    memcpy(s->host, h, hl);
+    s->host[hl] = '\0';
+    s->ctrl_port = TRC_NET_CTRL_PORT;
+    s->data_port = TRC_NET_DATA_PORT;
+    const char *p = h + hl;
+    if (*p == ':') {
+        const char *e = p + 1 + strcspn(p + 1, ":/");
+        if (parse_port(p + 1, e, &s->ctrl_port) != 0) {
+            snprintf(err, errlen, "'%s': bad control port; %s", spec, syntax);
+            return -1;
+        }
+        p = e;
+        if (*p == ':') {
+            e = p + 1 + strcspn(p + 1, ":/");
+            if (parse_port(p + 1, e, &s->data_port) != 0) {
+                snprintf(err, errlen, "'%s': bad data port; %s", spec, syntax);
+                return -1;
+            }
+            p = e;
+        }
+    }
+    if (*p != '\0') {
+        snprintf(err, errlen, "'%s': unexpected '%s' after the ports; %s",
+                 spec, p, syntax);
+        return -1;
+    }
+    if (s->ctrl_port == s->data_port) {
+        snprintf(err, errlen, "'%s': the control and data ports must differ; "
+                 "%s", spec, syntax);
+        return -1;
+    }
+    snprintf(s->url, sizeof(s->url), TRC_NET_SCHEME "%s:%u:%u", s->host,
+             s->ctrl_port, s->data_port);
+    return 0;
+}
+
+/* The lttng-relayd command line that would listen at s's URL. */
+static void relayd_hint(const struct trc_session *s, char *buf, size_t len)
+{
+    unsigned live = TRC_NET_LIVE_PORT;
+    while (live == s->ctrl_port || live == s->data_port)
+        live++;
+    bool numeric = strspn(s->host, "0123456789.") == strlen(s->host);
+    const char *bind = numeric ? s->host : "0.0.0.0";
+    snprintf(buf, len, "lttng-relayd -d -o OUTDIR -C tcp://%s:%u "
+             "-D tcp://%s:%u -L tcp://%s:%u", bind, s->ctrl_port, bind,
+             s->data_port, bind, live);
+}
+
+/* R8: connect once to host:port; 0, or -1 with why[] filled. */
+static int probe_port(const char *host, unsigned port, char *why, size_t len)
+{
+    struct addrinfo hints, *ai = NULL;
+    char svc[8];
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(svc, sizeof(svc), "%u", port);
+    int rc = getaddrinfo(host, svc, &hints, &ai);
+    if (rc != 0) {
+        snprintf(why, len, "cannot resolve host '%s': %s", host,
+                 gai_strerror(rc));
+        return -1;
+    }
+    int ret = -1, e = 0;
+    for (struct addrinfo *a = ai; a && ret != 0; a = a->ai_next) {
+        int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+                        a->ai_protocol);
+        if (fd < 0) {
+            e = errno;
+            continue;
+        }
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+            ret = 0;
+        else
+            e = errno;
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    if (ret != 0)
+        snprintf(why, len, "port %u on %s: %s", port, host, strerror(e));
+    return ret;
+}
+
+static int probe_relayd(const struct trc_session *s, char *err, size_t errlen)
+{
+    char why[512], cmd[1024];
+    if (probe_port(s->host, s->ctrl_port, why, sizeof(why)) == 0 &&
+        probe_port(s->host, s->data_port, why, sizeof(why)) == 0)
+        return 0;
+    relayd_hint(s, cmd, sizeof(cmd));
+    snprintf(err, errlen, "no lttng-relayd is listening at %s (%s); start "
+             "one with: %s", s->url, why, cmd);
+    return -1;
+}
+
+/* ---------------------------------------------------------- names (R2, R9) */
+
+int trc_record_set_name_hint(const char *hint)
+{
+    if (!hint || !*hint) {
+        name_hint[0] = '\0';
+        return 0;
+    }
+    size_t n = strlen(hint);
+    if (n > TRC_HINT_MAX || strspn(hint, "abcdefghijklmnopqrstuvwxyz"
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789_") != n)
+        return -1;
+    memcpy(name_hint, hint, n + 1);
+    return 0;
+}
+
+static void make_name(struct trc_session *s)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (name_hint[0])
+        snprintf(s->name, sizeof(s->name), TRC_SESSION_PREFIX "%d-%s-%lld%09ld",
+                 (int)getpid(), name_hint, (long long)ts.tv_sec, ts.tv_nsec);
+    else
+        snprintf(s->name, sizeof(s->name), TRC_SESSION_PREFIX "%d-%lld%09ld",
+                 (int)getpid(), (long long)ts.tv_sec, ts.tv_nsec);
+}
+
+/* ------------------------------------------------------------- begin */
+
+/* Everything after the output is known (R1, R2, R4, R6, R7). */
+static int begin_session(struct trc_session *s, struct trc_session **out,
+                         char *err, size_t errlen)
+{
     if (ensure_sessiond(err, errlen) != 0)
         goto fail;
     sweep_stale_sessions();
+    make_name(s);
 
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(s->name, sizeof(s->name), TRC_SESSION_PREFIX "%d-%lld%09ld",
-             (int)getpid(), (long long)ts.tv_sec, ts.tv_nsec);
-
-    struct lttng_session_descriptor *desc =
-        lttng_session_descriptor_local_create(s->name, s->dir);
+    struct lttng_session_descriptor *desc = s->url[0]
+        ? lttng_session_descriptor_network_create(s->name, s->url, NULL)
+        : lttng_session_descriptor_local_create(s->name, s->dir);
     if (!desc) {
-        snprintf(err, errlen, "LTTng refused the output path '%s' of trace "
-                 "session %s", s->dir, s->name);
+        snprintf(err, errlen, "LTTng refused the output '%s' of trace "
+                 "session %s", s->url[0] ? s->url : s->dir, s->name);
         goto fail;
     }
     enum lttng_error_code code = lttng_create_session_ext(desc);
     lttng_session_descriptor_destroy(desc);
     if (code != LTTNG_OK) {     /* LTTNG_OK is 10, not 0 */
         snprintf(err, errlen, "LTTng could not create trace session %s "
-                 "writing into '%s': %s", s->name, s->dir,
+                 "%s '%s': %s", s->name, s->url[0] ? "streaming to" :
+                 "writing into", s->url[0] ? s->url : s->dir,
                  lttng_strerror(-(int)code));
         goto fail;
     }
     if (configure_and_start(s, err, errlen) != 0) {
         destroy_session_bounded(s->name, TRC_DESTROY_WAIT_MS);  /* R6 */
+        if (s->url[0]) {
+            /* R8: the relayd may have gone away since the probe. */
+            char more[2048];
+            size_t n = strlen(err);
+            if (probe_relayd(s, more, sizeof(more)) != 0 && n < errlen)
+                snprintf(err + n, errlen - n, "; %s", more);
+        }
         goto fail;
     }
     snprintf(active_session, sizeof(active_session), "%s", s->name);
@@ -434,6 +634,53 @@ fail:
         lttng_destroy_handle(s->handle);
     free(s);
     return -1;
+}
+
+int trc_record_begin(const char *dir, struct trc_session **out,
+                     char *err, size_t errlen)
+{
+    *out = NULL;
+    struct trc_session *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory for the trace session");
+        return -1;
+    }
+    if (prepare_dir(dir, s->dir, err, errlen) != 0) {
+        free(s);
+        return -1;
+    }
+    return begin_session(s, out, err, errlen);
+}
+
+int trc_record_begin_spec(const char *spec, struct trc_session **out,
+                          char *err, size_t errlen)
+{
+    if (!trc_spec_is_net(spec))
+        return trc_record_begin(spec, out, err, errlen);
+    *out = NULL;
+    struct trc_session *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory for the trace session");
+        return -1;
+    }
+    if (parse_net_url(spec, s, err, errlen) != 0 ||
+        probe_relayd(s, err, errlen) != 0) {
+        free(s);
+        return -1;
+    }
+    return begin_session(s, out, err, errlen);
+}
+
+void trc_session_where(const struct trc_session *s, struct trc_where *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->net = s->url[0] != '\0';
+    snprintf(w->session, sizeof(w->session), "%s", s->name);
+    snprintf(w->dir, sizeof(w->dir), "%s", s->dir);
+    snprintf(w->url, sizeof(w->url), "%s", s->url);
+    snprintf(w->host, sizeof(w->host), "%s", s->host);
+    if (gethostname(w->hostname, sizeof(w->hostname) - 1) != 0)
+        snprintf(w->hostname, sizeof(w->hostname), "localhost");
 }
 
 /* --------------------------------------------------------------- end */
@@ -465,7 +712,7 @@ int trc_record_end(struct trc_session *s, struct trc_stats *st,
                 snprintf(err, errlen, "trace data of session %s was still "
                          "pending after %d s; the trace in '%s' may be "
                          "incomplete", s->name, TRC_PENDING_DEADLINE_MS / 1000,
-                         s->dir);
+                         s->url[0] ? s->url : s->dir);
                 ret = -1;
                 break;
             }

@@ -313,6 +313,39 @@ static void t_ramdisk(void)
     CHECK(ramdisk_new(0) == NULL);
 }
 
+/* A disk on a file is shared storage: two openings see each other's
+   writes; a wrong size, an existing file to create or a missing one to open
+   are refused naming the file. */
+static void t_ramdisk_shared(void)
+{
+    char path[] = "/tmp/hvlab-test-disk-XXXXXX", err[256];
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    CHECK(ramdisk_open_shared(path, 8, true, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, path) != NULL);
+    unlink(path);
+    struct ramdisk *a = ramdisk_open_shared(path, 8, true, err, sizeof(err));
+    REQUIRE(a != NULL);
+    struct ramdisk *b = ramdisk_open_shared(path, 8, false, err, sizeof(err));
+    REQUIRE(b != NULL);
+    CHECK(ramdisk_open_shared(path, 16, false, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "4096") != NULL);
+    uint8_t buf[BLK_SECTOR_SIZE], back[BLK_SECTOR_SIZE];
+    CHECK_EQ(ramdisk_read(b, 7, 1, back), 0);
+    CHECK_EQ(back[0], 0);
+    memset(buf, 0xa5, sizeof(buf));
+    CHECK_EQ(ramdisk_write(a, 7, 1, buf), 0);
+    CHECK_EQ(ramdisk_read(b, 7, 1, back), 0);
+    CHECK(memcmp(buf, back, sizeof(buf)) == 0);
+    CHECK_EQ(ramdisk_write(b, 8, 1, buf), -XEN_EINVAL);
+    ramdisk_free(a);
+    ramdisk_free(b);
+    unlink(path);
+    CHECK(ramdisk_open_shared(path, 8, false, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "No such file") != NULL);
+}
+
 /* blk-io's parameters parse; misuses are refused with the reason. */
 static void t_scenario(void)
 {
@@ -370,6 +403,7 @@ static const struct test tests[] = {
     { "a refused ring access is -EFAULT and changes no counter", t_efault },
     { "the xenstore stand-in: keys, directories, states, watch, and the vbd suspend keys", t_xenbus },
     { "the ramdisk refuses out-of-range sectors", t_ramdisk },
+    { "a disk on a file is shared between openings and checked for size", t_ramdisk_shared },
     { "blk-io's scenario parameters parse and misuses are refused", t_scenario },
 };
 

@@ -38,6 +38,10 @@ int wants_help(int argc, char **argv);
 
 int cmd_run(int argc, char **argv);
 void cmd_run_help(FILE *f);
+int cmd_migrate(int argc, char **argv);
+void cmd_migrate_help(FILE *f);
+int cmd_receive(int argc, char **argv);
+void cmd_receive_help(FILE *f);
 int cmd_explore(int argc, char **argv);
 void cmd_explore_help(FILE *f);
 int cmd_inject(int argc, char **argv);

@@ -1,34 +1,45 @@
 /*
- * tools/hvlab/cmd_run.c - `hvlab run SCENARIO [...]`.
+ * tools/hvlab/cmd_run.c - `hvlab run SCENARIO [...]` and `hvlab migrate
+ * SCENARIO --to URL [...]`.
  *
  * Rules:
  *   R1  Everything the user typed is checked before anything runs: the
  *       arguments, the scenario file and every --set.  A mistake is exit 2
  *       with a message naming it (FILE:LINE for the scenario).
  *   R2  Without --trace the run happens in this process (toolstack/runner.c).
- *   R3  With --trace DIR this process is the controller: it begins a
- *       recording session into DIR, re-executes itself (its resolved path) with
- *       the same arguments minus --trace and with the tracer's environment
- *       (lttng-ust reads it before main), waits, and ends the session.  A
- *       trace that discarded events or lost packets fails the run (exit 1)
- *       loudly, whatever the expectations said: the analysis cannot use it.
+ *   R3  With --trace DIR (or --trace net://HOST[:CTRL[:DATA]], streamed to
+ *       an lttng-relayd) this process is the controller (traced.c,
+ *       traced_reexec): it begins a recording session, re-executes itself
+ *       (its resolved path) with the same arguments minus --trace and with
+ *       the tracer's environment (lttng-ust reads it before main), waits,
+ *       and ends the session.  A trace that discarded events or lost
+ *       packets fails the run (exit 1) loudly, whatever the expectations
+ *       said: the analysis cannot use it.
  *   R4  SIGINT/SIGTERM in the controller are forwarded to the run, and the
- *       session is torn down before exiting with 128+signal.
+ *       session is torn down before exiting with 128+signal (traced.c T4).
+ *   R5  `hvlab migrate` is `hvlab run` whose `migrate` line goes to another
+ *       process (docs/migration.md "Two processes"): --to tcp://HOST:PORT
+ *       (an `hvlab receive --listen PORT`) or file:PATH (xl save; `hvlab
+ *       receive --from PATH` restores it).  The xl header carries the
+ *       scenario's text, the --set options, the seed and the shared disk
+ *       of a migrated blk-io domain (toolstack/mig_config.h): --disk, else
+ *       PATH.disk beside a file, else a file of the run's own in /dev/shm
+ *       removed when the run ends (the receiver has it mapped by then).
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <signal.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "analysis/count.h"
 #include "core/sched.h"
+#include "toolstack/mig_config.h"
+#include "toolstack/mig_conn.h"
 #include "toolstack/runner.h"
 #include "toolstack/scenario.h"
 #include "tools/hvlab/cmd.h"
-#include "trace/record.h"
+#include "tools/hvlab/traced.h"
 
 #define MAX_SETS 64
 #define MAX_INJECTS 64
@@ -49,13 +60,18 @@ struct run_args {
     const char *inject_stats;
     const char *save_stream;
     const char *images_dir;
+    bool migrate;                       /* `hvlab migrate`: R5 */
+    const char *to, *disk;
 };
+
+static const char *cmd_name = "run";
 
 void cmd_run_help(FILE *f)
 {
     fprintf(f,
         "usage: hvlab run SCENARIO [--seed N] [--sched threads|det]\n"
-        "                 [--set KEY=VALUE]... [--trace DIR] [--dump-tables FILE]\n"
+        "                 [--set KEY=VALUE]... [--trace DIR|net://HOST[:C[:D]]]\n"
+        "                 [--dump-tables FILE]\n"
         "                 [--schedule FILE] [--schedule-out FILE]\n"
         "                 [--inject SPEC|FILE]... [--inject-stats FILE]\n"
         "                 [--save-stream FILE] [--images DIR]\n"
@@ -71,6 +87,12 @@ void cmd_run_help(FILE *f)
         "                       the scenario's own 'set' lines; repeatable\n"
         "  --trace DIR          record every hvlab event into DIR (new or empty)\n"
         "                       as a CTF trace, then summarise what it holds\n"
+        "  --trace net://HOST[:CTRL[:DATA]]\n"
+        "                       stream them to the lttng-relayd at HOST (ports\n"
+        "                       5342 and 5343 by default), which writes the\n"
+        "                       trace under its output directory as\n"
+        "                       THIS_HOSTNAME/SESSION-*; several processes may\n"
+        "                       report to one relayd (docs/tracing.md)\n"
         "  --dump-tables FILE   after the workload, write one line per present\n"
         "                       entry of every validated page table:\n"
         "                       'host mfn level slot pte_hex'\n"
@@ -94,11 +116,38 @@ void cmd_run_help(FILE *f)
         "evidence) or the trace lost events; 2 usage or scenario error.\n");
 }
 
+void cmd_migrate_help(FILE *f)
+{
+    fprintf(f,
+        "usage: hvlab migrate SCENARIO --to tcp://HOST:PORT|file:PATH\n"
+        "                     [--disk FILE] [any option of 'hvlab run']\n"
+        "\n"
+        "Run a scenario as 'hvlab run' does, but its 'migrate' line sends the\n"
+        "domain to another hvlab process (docs/migration.md \"Two processes\"):\n"
+        "the live save goes over the wire in xl's format (xl header, libxl\n"
+        "stream, Xen's migration v2 stream inside, the guest kernel's state),\n"
+        "with xl's handshake; the receiver restores the domain and the guest\n"
+        "finishes its workload there, where its expectations are judged.\n"
+        "\n"
+        "  --to tcp://HOST:PORT  an 'hvlab receive --listen PORT' (start it first)\n"
+        "  --to file:PATH        save into PATH (xl save); 'hvlab receive --from\n"
+        "                        PATH' restores it later\n"
+        "  --disk FILE           the shared disk of a migrated blk-io domain\n"
+        "                        (created; both processes map it; default: a\n"
+        "                        file in /dev/shm removed at the end, or\n"
+        "                        PATH.disk beside a file destination)\n"
+        "  --save-stream FILE    every byte sent, exactly as it went\n"
+        "                        ('verify-stream-v2 -f xl' reads it)\n"
+        "\n"
+        "Exit status: 0 every expectation judged here held; 1 one broke; 2\n"
+        "usage error or nothing listening at the URL.\n");
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "hvlab run: ");
+    fprintf(stderr, "hvlab %s: ", cmd_name);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(see 'hvlab run --help')\n");
+    fprintf(stderr, "\n(see 'hvlab %s --help')\n", cmd_name);
     return EXIT_USAGE;
 }
 
@@ -136,7 +185,8 @@ static int o_set(struct run_args *a, const char *v)
 static int o_trace(struct run_args *a, const char *v)
 {
     if (!*v)
-        return usage_error("--trace%s: needs a directory", "");
+        return usage_error("--trace%s: needs a directory or "
+                           "net://HOST[:CTRL_PORT[:DATA_PORT]]", "");
     a->trace_dir = v;
     return 0;
 }
@@ -197,6 +247,24 @@ static int o_images(struct run_args *a, const char *v)
     return 0;
 }
 
+static int o_to(struct run_args *a, const char *v)
+{
+    struct mig_url u;
+    char err[512];
+    if (mig_url_parse(v, &u, err, sizeof(err)) != 0)
+        return usage_error("--to: %s", err);
+    a->to = v;
+    return 0;
+}
+
+static int o_disk(struct run_args *a, const char *v)
+{
+    if (!*v)
+        return usage_error("--disk%s: needs a file", "");
+    a->disk = v;
+    return 0;
+}
+
 /* Every option takes one value, as "--name VALUE" or "--name=VALUE". */
 static const struct run_option {
     const char *name;
@@ -213,12 +281,16 @@ static const struct run_option {
     { "--inject-stats", o_inject_stats },
     { "--save-stream", o_save_stream },
     { "--images",      o_images },
+    { "--to",          o_to },
+    { "--disk",        o_disk },
 };
 
-static int parse_args(int argc, char **argv, struct run_args *a)
+static int parse_args(int argc, char **argv, struct run_args *a,
+                      bool migrate)
 {
     memset(a, 0, sizeof(*a));
     a->sched = SCHED_THREADS;
+    a->migrate = migrate;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (arg[0] != '-' || arg[1] == '\0') {
@@ -253,192 +325,115 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     }
     if (!a->scenario)
         return usage_error("%s", "missing the SCENARIO file");
+    if (!a->migrate && (a->to || a->disk))
+        return usage_error("%s", "--to and --disk are for 'hvlab migrate'");
+    if (a->migrate && !a->to)
+        return usage_error("%s", "missing --to tcp://HOST:PORT or "
+                           "file:PATH");
     if ((a->schedule_in || a->schedule_out) && a->sched != SCHED_DET)
         return usage_error("%s", "--schedule and --schedule-out need "
                            "--sched det");
     return 0;
 }
 
-/* ---- traced runs (R3, R4) ------------------------------------------------ */
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
+/* R5: the file's text, for the xl header's config. */
+static char *read_text(const char *path)
 {
-    got_signal = sig;
-}
-
-/* argv for the child: ourselves, "run", every argument but --trace. */
-static char **child_argv(int argc, char **argv)
-{
-    char **out = calloc((size_t)argc + 2, sizeof(*out));
-    if (!out)
+    FILE *f = fopen(path, "r");
+    if (!f)
         return NULL;
-    unsigned n = 0;
-    out[n++] = program_invocation_name;
-    out[n++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--trace") == 0) {
-            i++;
-            continue;
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *n = realloc(buf, cap = 2 * cap + 8192);
+            if (!n) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = n;
         }
-        if (strncmp(argv[i], "--trace=", 8) == 0)
-            continue;
-        out[n++] = argv[i];
+        size_t got = fread(buf + len, 1, 4096, f);
+        len += got;
+        if (got < 4096)
+            break;
     }
-    out[n] = NULL;
-    return out;
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
 }
 
-static void print_trace_summary(const char *dir, const struct trc_stats *st,
-                                bool *complete)
+/* R5: where the migrated blk-io domain's disk lives, both processes map
+   it: --disk, else beside a file destination, else a file of this run's
+   in /dev/shm (or $TMPDIR) that goes away with the run. */
+static void pick_disk(const struct run_args *a, const struct scenario *sc,
+                      char *path, size_t len, bool *temp)
 {
-    struct trace_counts c;
-    char err[512];
-    printf("trace: %s (%" PRIu64 " discarded events, %" PRIu64
-           " lost packets reported by the tracer)\n", dir, st->discarded_events,
-           st->lost_packets);
-    if (trace_count(dir, &c, err, sizeof(err)) != 0) {
-        fprintf(stderr, "hvlab run: reading the trace back: %s\n", err);
-        *complete = false;
+    *temp = false;
+    path[0] = '\0';
+    if (sc->dom[sc->mig.dom].wl.kind != WL_BLK_IO)
+        return;
+    if (a->disk) {
+        snprintf(path, len, "%s", a->disk);
         return;
     }
-    trace_counts_print(&c, stdout);
-    if (!trace_counts_complete(&c)) {
-        fprintf(stderr, "hvlab run: TRACE INCOMPLETE: %s records %" PRIu64
-                " discarded events and %" PRIu64 " discarded packets; it is "
-                "unfit for analysis\n", dir, c.discarded_events,
-                c.discarded_packets);
-        *complete = false;
+    struct mig_url u;
+    char err[256];
+    if (mig_url_parse(a->to, &u, err, sizeof(err)) == 0 &&
+        u.kind == MIG_URL_FILE) {
+        if (snprintf(path, len, "%s.disk", u.path) >= (int)len)
+            snprintf(path, len, "%s", a->to);   /* too long: refused later */
+        return;
     }
-    trace_counts_free(&c);
+    const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm"
+                      : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(path, len, "%s/hvlab-%d-%s.disk", dir, (int)getpid(),
+             sc->dom[sc->mig.dom].name);
+    *temp = true;
 }
 
-static int run_traced(int argc, char **argv, const struct run_args *a)
-{
-    struct trc_session *s = NULL;
-    struct trc_stats st = { 0, 0 };
-    char err[512];
-    int status = EXIT_BROKEN;
-    char **cargv = child_argv(argc, argv);
-    if (!cargv) {
-        fprintf(stderr, "hvlab run: out of memory\n");
-        return EXIT_USAGE;
-    }
-
-    struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-
-    if (trc_record_begin(a->trace_dir, &s, err, sizeof(err)) != 0) {
-        fprintf(stderr, "hvlab run: --trace %s: %s\n", a->trace_dir, err);
-        status = EXIT_USAGE;
-        goto out;
-    }
-    /* Exec the resolved path, so the traced process's procname context
-       reads "hvlab", not "exe". */
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0)
-        snprintf(self, sizeof(self), "/proc/self/exe");
-    else
-        self[n] = '\0';
-    fflush(NULL);
-    pid_t pid = got_signal ? -1 : fork();
-    if (pid == 0) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-        trc_child_environment();
-        execv(self, cargv);
-        fprintf(stderr, "hvlab run: re-executing %s: %m\n", self);
-        _exit(EXIT_USAGE);
-    }
-    int wst = 0;
-    bool forwarded = false;
-    if (pid > 0) {
-        while (waitpid(pid, &wst, 0) < 0) {
-            if (errno != EINTR) {
-                fprintf(stderr, "hvlab run: waiting for the run: %m\n");
-                wst = EXIT_USAGE << 8;
-                break;
-            }
-            if (got_signal && !forwarded) {
-                kill(pid, got_signal);
-                forwarded = true;
-            }
-        }
-    } else if (pid < 0 && !got_signal) {
-        fprintf(stderr, "hvlab run: fork: %m\n");
-    }
-
-    if (trc_record_end(s, &st, err, sizeof(err)) != 0) {
-        fprintf(stderr, "hvlab run: --trace %s: ending the session: %s\n",
-                a->trace_dir, err);
-        status = EXIT_BROKEN;
-        goto out;
-    }
-    if (got_signal) {
-        fprintf(stderr, "hvlab run: interrupted by signal %d; trace session "
-                "torn down, %s holds what was recorded\n", (int)got_signal,
-                a->trace_dir);
-        status = 128 + got_signal;
-        goto out;
-    }
-    if (pid < 0) {
-        status = EXIT_USAGE;
-        goto out;
-    }
-    if (WIFEXITED(wst)) {
-        status = WEXITSTATUS(wst);
-    } else {
-        fprintf(stderr, "hvlab run: the run died of signal %d (%s)\n",
-                WTERMSIG(wst), strsignal(WTERMSIG(wst)));
-        status = EXIT_BROKEN;
-    }
-    bool complete = st.discarded_events == 0 && st.lost_packets == 0;
-    if (!complete)
-        fprintf(stderr, "hvlab run: TRACE INCOMPLETE: the tracer discarded %"
-                PRIu64 " events and lost %" PRIu64 " packets; %s is unfit for "
-                "analysis\n", st.discarded_events, st.lost_packets, a->trace_dir);
-    print_trace_summary(a->trace_dir, &st, &complete);
-    if (!complete && status == EXIT_HELD)
-        status = EXIT_BROKEN;
-out:
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    free(cargv);
-    return status;
-}
-
-int cmd_run(int argc, char **argv)
+static int run_or_migrate(int argc, char **argv, bool migrate)
 {
     struct run_args a;
     char err[1024];
-    if (parse_args(argc, argv, &a) != 0)
+    cmd_name = migrate ? "migrate" : "run";
+    if (parse_args(argc, argv, &a, migrate) != 0)
         return EXIT_USAGE;
 
     /* R1: the scenario and every --set are checked before anything runs. */
     struct scenario *sc = scenario_parse_file(a.scenario, err, sizeof(err));
     if (!sc) {
-        fprintf(stderr, "hvlab run: %s\n", err);
+        fprintf(stderr, "hvlab %s: %s\n", cmd_name, err);
         return EXIT_USAGE;
     }
     for (unsigned i = 0; i < a.nr_sets; i++)
         if (scenario_set(sc, a.sets[i], "--set", err, sizeof(err)) != 0) {
-            fprintf(stderr, "hvlab run: %s\n", err);
+            fprintf(stderr, "hvlab %s: %s\n", cmd_name, err);
             scenario_free(sc);
             return EXIT_USAGE;
         }
     for (unsigned i = 0; i < a.nr_injects; i++)
         if (scenario_inject(sc, a.injects[i], err, sizeof(err)) != 0) {
-            fprintf(stderr, "hvlab run: %s\n", err);
+            fprintf(stderr, "hvlab %s: %s\n", cmd_name, err);
             scenario_free(sc);
             return EXIT_USAGE;
         }
+    if (migrate && !sc->mig.set) {
+        fprintf(stderr, "hvlab migrate: %s: no 'migrate DOMAIN' line: which "
+                "domain goes? (docs/scenarios.md)\n", a.scenario);
+        scenario_free(sc);
+        return EXIT_USAGE;
+    }
 
     if (a.trace_dir) {
         scenario_free(sc);
-        return run_traced(argc, argv, &a);
+        return traced_reexec(cmd_name, argc, argv, a.trace_dir);
     }
     struct run_opts o = {
         .seed = a.seed, .seed_given = a.seed_given, .sched = a.sched,
@@ -447,8 +442,46 @@ int cmd_run(int argc, char **argv)
         .save_stream = a.save_stream, .images_dir = a.images_dir,
         .out = stdout, .err = stderr,
     };
+    /* R5: the config the receiver rebuilds the run from. */
+    char *text = NULL, *config = NULL, disk[PATH_MAX];
+    bool temp = false;
+    if (migrate) {
+        struct mig_config mc = {
+            .seed = a.seed_given ? a.seed : sc->seed,
+            .from_host = sc->host_id,
+        };
+        snprintf(mc.scenario, sizeof(mc.scenario), "%s", a.scenario);
+        pick_disk(&a, sc, disk, sizeof(disk), &temp);
+        snprintf(mc.disk, sizeof(mc.disk), "%s", disk);
+        if (!(text = read_text(a.scenario)) ||
+            !(config = mig_config_build(&mc, text, a.sets, a.nr_sets,
+                                        &o.mig_config_len))) {
+            fprintf(stderr, "hvlab migrate: %s: %m\n", a.scenario);
+            free(text);
+            scenario_free(sc);
+            return EXIT_USAGE;
+        }
+        o.mig_to = a.to;
+        o.mig_config = config;
+        o.mig_disk = disk[0] ? disk : NULL;
+        o.mig_disk_temp = temp;
+    }
     int rc = runner_run(sc, &o);
     fflush(stdout);
+    if (temp)
+        unlink(disk);
+    free(text);
+    free(config);
     scenario_free(sc);
     return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    return run_or_migrate(argc, argv, false);
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+    return run_or_migrate(argc, argv, true);
 }

@@ -17,6 +17,12 @@ const struct command hvlab_commands[] = {
              "[--set KEY=VALUE]... [--trace DIR] [--dump-tables FILE]",
       "run a scenario and check its expectations (exit 0 held, 1 broken, 2 usage)",
       cmd_run, cmd_run_help },
+    { "migrate", "hvlab migrate SCENARIO --to tcp://HOST:PORT|file:PATH [run options]",
+      "run a scenario whose migration goes to another hvlab process",
+      cmd_migrate, cmd_migrate_help },
+    { "receive", "hvlab receive --listen [HOST:]PORT | --from FILE [--trace ...]",
+      "be the destination of 'hvlab migrate': restore, resume, run, judge",
+      cmd_receive, cmd_receive_help },
     { "explore", "hvlab explore SCENARIO --runs N [--jobs J] [--first-seed S] "
                  "[--set KEY=VALUE]... [--inject SPEC]... | --fail-nth [--max-nth K]",
       "search seeds / error paths in det mode; print replay lines",
