@@ -1158,6 +1158,18 @@ void blkfront_state_load(struct ks_in *in, struct guest_kernel *g)
     f->ring.nr_ents = ks_get_u32(in);
     if (!ks_failed(in) && f->ring.nr_ents != (ring_set ? BLKIF_RING_SIZE : 0))
         ks_bad(in, "ring of %u entries", f->ring.nr_ents);
+    if (!ks_failed(in) &&
+        (RING_IDX)(f->ring.req_prod_pvt - f->ring.rsp_cons) > f->ring.nr_ents)
+        ks_bad(in, "%u requests on a ring of %u",
+               (RING_IDX)(f->ring.req_prod_pvt - f->ring.rsp_cons),
+               f->ring.nr_ents);
+    /* Every phase past INIT was entered with the paths written, and every
+       one but DONE may reach the ring (reap, reissue, close). */
+    if (!ks_failed(in) && f->phase != FE_INIT && !f->dir[0])
+        ks_bad(in, "phase %u without a frontend path", f->phase);
+    else if (!ks_failed(in) && f->phase != FE_INIT && f->phase != FE_DONE &&
+             !ring_set)
+        ks_bad(in, "phase %u without a ring", f->phase);
     f->ring_pfn = ks_get_u64(in);
     if (ks_check_pfn(in, g, f->ring_pfn, !ring_set, "ring pfn") &&
         f->ring_pfn != INVALID_PFN &&
@@ -1201,6 +1213,18 @@ void blkfront_state_load(struct ks_in *in, struct guest_kernel *g)
     bool have_gen = ks_get_bool(in, "sector maps");
     if (ks_failed(in))
         return;
+    /* The maps exist once the disk connected (fe_wait): a ring, and a disk
+       that holds the largest request (fe_submit picks its start below
+       sectors - nsect + 1). */
+    if (have_gen && !ring_set) {
+        ks_bad(in, "sector maps without a ring");
+        return;
+    }
+    if (have_gen && f->sectors < (uint64_t)f->segs_max * SECTS_PER_PAGE) {
+        ks_bad(in, "%llu sectors cannot hold a request of %u segments",
+               (unsigned long long)f->sectors, f->segs_max);
+        return;
+    }
     if (have_gen) {
         f->gen = calloc(f->sectors ? f->sectors : 1, sizeof(*f->gen));
         f->busy = calloc(f->sectors ? f->sectors : 1, 1);
@@ -1236,6 +1260,32 @@ void blkfront_state_load(struct ks_in *in, struct guest_kernel *g)
        sectors are exactly the busy ones (rule 3). */
     unsigned busy_slots = 0;
     uint64_t busy_sectors = 0, marked = 0;
+    /* Each slot's data pages are its own: not the ring page, not another
+       slot's (the backend writes a READ's data there). */
+    for (unsigned k = 0; k < f->depth; k++)
+        for (unsigned i = 0; i < f->segs_max; i++) {
+            pfn_t pfn = f->slot[k].pfn[i];
+            bool dup = ring_set && pfn == f->ring_pfn;
+            for (unsigned k2 = 0; k2 <= k && !dup; k2++)
+                for (unsigned i2 = 0; i2 < (k2 < k ? f->segs_max : i); i2++)
+                    if (f->slot[k2].pfn[i2] == pfn) {
+                        dup = true;
+                        break;
+                    }
+            if (dup) {
+                ks_bad(in, "slot %u's data pfn %#llx is used twice", k,
+                       (unsigned long long)pfn);
+                return;
+            }
+        }
+    /* Rule 3: the busy slots' sector ranges do not overlap. */
+    uint8_t *claimed = f->gen ? calloc(f->sectors ? f->sectors : 1, 1)
+                              : NULL;
+    if (f->gen && !claimed) {
+        ks_bad(in, "no memory to check %llu sectors",
+               (unsigned long long)f->sectors);
+        return;
+    }
     for (unsigned k = 0; k < f->depth; k++) {
         struct fe_slot *sl = &f->slot[k];
         if (!sl->busy)
@@ -1247,16 +1297,23 @@ void blkfront_state_load(struct ks_in *in, struct guest_kernel *g)
         }
         if (sl->nsect > f->sectors || sl->sector > f->sectors - sl->nsect) {
             ks_bad(in, "slot %u's sectors leave the disk", k);
+            free(claimed);
             return;
         }
         busy_sectors += sl->nsect;
-        for (unsigned i = 0; i < sl->nsect; i++)
-            if (!f->busy[sl->sector + i]) {
-                ks_bad(in, "slot %u's sector %llu is not marked busy", k,
-                       (unsigned long long)(sl->sector + i));
+        for (unsigned i = 0; i < sl->nsect; i++) {
+            uint64_t s = sl->sector + i;
+            if (!f->busy[s] || claimed[s]) {
+                ks_bad(in, "slot %u's sector %llu is %s", k,
+                       (unsigned long long)s, claimed[s]
+                       ? "another busy slot's too" : "not marked busy");
+                free(claimed);
                 return;
             }
+            claimed[s] = 1;
+        }
     }
+    free(claimed);
     for (uint64_t s = 0; f->gen && s < f->sectors; s++)
         marked += f->busy[s];
     if (busy_slots != f->inflight || marked != busy_sectors) {

@@ -248,6 +248,11 @@ bool guest_hvm_suspended(const struct guest_hvm *g);
 /* 0, or -XEN_EINVAL when the kernel is not suspended. */
 int guest_pv_resume(struct guest_pv *g, const struct guest_resume *r);
 int guest_hvm_resume(struct guest_hvm *g, const struct guest_resume *r);
+/* Where a resume stands once its vCPUs were started: 0 not done yet (the
+   kernel is still suspended or vCPU 0 runs the resume sequence), 1 done
+   (the kernel runs again), -1 failed (its vCPUs stopped; logged). */
+int guest_pv_resume_state(const struct guest_pv *g);
+int guest_hvm_resume_state(const struct guest_hvm *g);
 
 /*
  * The kernel's private state across hosts (guest/kstate.c;

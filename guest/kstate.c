@@ -40,6 +40,20 @@
  *      The result is SUSPENDED with no recorded resume, boot done, host 0,
  *      no xenbus.  Any error frees everything (kernel_destroy) and
  *      returns NULL with err filled.
+ *   6. (KS2) "Loads" means "resumes and runs": what the kernel's code will
+ *      later index, divide, loop or dereference by is checked here.  A live
+ *      process has a table L4 and is not dying; a fork-storm child has one
+ *      thread, parent_threads in 1..KS_MAX_THREADS and parent_pid its
+ *      parent's; the run queue holds exactly each process's live threads
+ *      (threads_live), live_procs counts the processes with live threads
+ *      and done is set exactly when none is left; a blk-io (pt-reuse)
+ *      kernel with threads has its BLKFRONT (PTREUSE) section.
+ *   7. Every queued thread's program state is one its workload's slice can
+ *      run: pc in the kind's program, cursors within their page counts,
+ *      a mapped region that is a VMA, a page permutation that permutes, a
+ *      parent waiting in FS_WAIT has a live child, a sibling waiting for
+ *      the stop has a thread 0 that will give it (pt_reuse.c checks its
+ *      own program in its section).
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -870,12 +884,33 @@ static void load_proc(struct ks_in *in, struct guest_kernel *g,
     if (in->failed)
         return;
     /* A process with live threads still has its L4 (an exited one keeps
-       the number of a pfn that may serve something else now). */
-    if (live && tmp.l4_pfn != INVALID_PFN &&
-        atomic_load(&g->pfn_kind[tmp.l4_pfn]) != PFN_TABLE) {
+       the number of a pfn that may serve something else now), and is not
+       being torn down (dying is set once the last thread ended). */
+    if (live && (tmp.l4_pfn == INVALID_PFN ||
+                 atomic_load(&g->pfn_kind[tmp.l4_pfn]) != PFN_TABLE)) {
         in->last = l4_at;
         ks_bad(in, "pid %u: L4 pfn %#llx of a live process is not a table",
                tmp.pid, (unsigned long long)tmp.l4_pfn);
+        return;
+    }
+    if (live && dying) {
+        ks_bad(in, "pid %u has %u live threads and is dying", tmp.pid, live);
+        return;
+    }
+    /* Rule 6: a fork-storm child (one thread, forked by a process of
+       parent_threads threads, its parent); no one else has those. */
+    if (tmp.is_child &&
+        (g->wl.kind != WL_FORK_STORM || tmp.nthreads != 1 ||
+         tmp.parent_threads == 0 || tmp.parent_threads > KS_MAX_THREADS ||
+         tmp.parent_pid == 0 || tmp.parent_pid != *parent)) {
+        ks_bad(in, "pid %u: a child of pid %u (parent_pid %u) with %u "
+               "threads forked from %u threads", tmp.pid, *parent,
+               tmp.parent_pid, tmp.nthreads, tmp.parent_threads);
+        return;
+    }
+    if (!tmp.is_child && (tmp.parent_threads || tmp.parent_pid)) {
+        ks_bad(in, "pid %u is no child but has parent_threads %u, "
+               "parent_pid %u", tmp.pid, tmp.parent_threads, tmp.parent_pid);
         return;
     }
     struct proc *p = calloc(1, sizeof(*p));
@@ -914,6 +949,150 @@ static void load_proc(struct ks_in *in, struct guest_kernel *g,
     }
 }
 
+/* ---- what the resumed kernel's threads will run (rules 6, 7) ---------------- */
+
+/* workload.c's program states, in its order (a real state of each kind
+   loads: the round trips of tests/unit/test-kstate.c hold this table to
+   that enum). */
+enum { KS_FS_TOUCH, KS_FS_FORK, KS_FS_WAIT, KS_FS_VERIFY, KS_FS_SIB,
+       KS_FC_READ, KS_FC_WRITE, KS_FC_VERIFY, KS_MC_MAP, KS_MC_TOUCH,
+       KS_MC_UNMAP, KS_MT_WRITE, KS_MT_VERIFY };
+
+static bool queued(const struct guest_kernel *g, const struct thread *t)
+{
+    return t->rq_next != NULL || g->rq_tail == t;
+}
+
+/* workload.c's share of n pages for thread tid of nthreads. */
+static uint64_t own_pages(uint64_t n, unsigned nthreads, unsigned tid)
+{
+    return n > tid ? (n - tid + nthreads - 1) / nthreads : 0;
+}
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+bool ks_region_is_vma(const struct proc *p, uint64_t start, uint64_t npages)
+{
+    if (npages > (GUEST_USER_TOP >> PAGE_SHIFT))
+        return false;
+    for (unsigned i = 0; i < p->nr_vma; i++)
+        if (p->vma[i].start == start &&
+            p->vma[i].end - p->vma[i].start == npages * PAGE_SIZE)
+            return true;
+    return false;
+}
+
+/* Rule 7: one queued thread's program state against what the workload's
+   slice indexes, divides and loops by. */
+static void check_thread(struct ks_in *in, struct guest_kernel *g,
+                         struct proc *p, struct thread *t)
+{
+    const struct workload_params *w = &g->wl;
+    unsigned pc = t->pc;
+    uint64_t n;
+
+    switch (w->kind) {
+    case WL_FORK_STORM:
+        if (p->is_child) {
+            if (pc < KS_FC_READ || pc > KS_FC_VERIFY)
+                ks_bad(in, "pid %u (a child): pc %u", p->pid, pc);
+        } else if (t->tid == 0) {
+            n = own_pages(w->pages, p->nthreads, 0);
+            if (pc > KS_FS_VERIFY || t->cursor > n)
+                ks_bad(in, "pid %u thread 0: pc %u, cursor %llu of %llu",
+                       p->pid, pc, (unsigned long long)t->cursor,
+                       (unsigned long long)n);
+            else if (pc == KS_FS_WAIT && !atomic_load(&p->child_done) &&
+                     (!p->child || p->child->parent != p ||
+                      atomic_load(&p->child->threads_live) == 0))
+                ks_bad(in, "pid %u waits for a child that will not exit",
+                       p->pid);
+        } else if (pc != KS_FS_SIB) {
+            ks_bad(in, "pid %u thread %u (a sibling): pc %u", p->pid, t->tid,
+                   pc);
+        } else if (!atomic_load(&p->stop) && !queued(g, &p->threads[0])) {
+            ks_bad(in, "pid %u: sibling %u waits for a stop its ended thread "
+                   "0 will not give", p->pid, t->tid);
+        }
+        break;
+    case WL_MMAP_CHURN:
+        n = w->pages / p->nthreads ? w->pages / p->nthreads : 1;
+        if (pc < KS_MC_MAP || pc > KS_MC_UNMAP)
+            ks_bad(in, "pid %u thread %u: pc %u", p->pid, t->tid, pc);
+        else if (pc != KS_MC_MAP &&
+                 (t->cursor > n || !ks_region_is_vma(p, t->region, n)))
+            ks_bad(in, "pid %u thread %u: region %#llx of %llu pages (cursor "
+                   "%llu) is no VMA", p->pid, t->tid,
+                   (unsigned long long)t->region, (unsigned long long)n,
+                   (unsigned long long)t->cursor);
+        break;
+    case WL_MEMTOUCH:
+        n = own_pages(w->pages, p->nthreads, t->tid);
+        if (pc < KS_MT_WRITE || pc > KS_MT_VERIFY)
+            ks_bad(in, "pid %u thread %u: pc %u", p->pid, t->tid, pc);
+        else if (n > 1 && (t->step >= n || t->off >= n ||
+                           gcd64(t->step, n) != 1))
+            ks_bad(in, "pid %u thread %u: step %llu, offset %llu do not "
+                   "permute %llu pages", p->pid, t->tid,
+                   (unsigned long long)t->step, (unsigned long long)t->off,
+                   (unsigned long long)n);
+        break;
+    case WL_BLK_IO:
+        if (pc != 0)
+            ks_bad(in, "pid %u thread %u: pc %u", p->pid, t->tid, pc);
+        break;
+    case WL_PT_REUSE:           /* pt_reuse_state_load checks its own */
+        break;
+    default:
+        ks_bad(in, "a thread of a %s kernel", workload_kind_name[w->kind]);
+        break;
+    }
+}
+
+/* Rules 6-7: the run queue holds exactly the live threads (else a live
+   thread never runs and the kernel never finishes, or an ended one is
+   ended twice); live_procs counts the processes with live threads and
+   done says none is left; every queued thread can run. */
+static void check_live(struct ks_in *in, struct guest_kernel *g,
+                       const size_t *where, size_t rq_at)
+{
+    unsigned live = 0, nq = 0, i = 0;
+    for (struct proc *p = g->all_procs; p && !in->failed;
+         p = p->all_next, i++) {
+        unsigned q = 0, tl = atomic_load(&p->threads_live);
+        in->last = where[i];
+        for (unsigned k = 0; k < p->nthreads; k++)
+            q += queued(g, &p->threads[k]);
+        if (q != tl) {
+            ks_bad(in, "pid %u has %u live threads, %u on the run queue",
+                   p->pid, tl, q);
+            break;
+        }
+        live += tl > 0;
+        nq += q;
+        for (unsigned k = 0; k < p->nthreads && !in->failed; k++)
+            if (queued(g, &p->threads[k]))
+                check_thread(in, g, p, &p->threads[k]);
+    }
+    in->last = rq_at;
+    if (!in->failed && live != atomic_load(&g->live_procs))
+        ks_bad(in, "live_procs %u, but %u processes have live threads",
+               atomic_load(&g->live_procs), live);
+    else if (!in->failed && atomic_load(&g->done) != (live == 0))
+        ks_bad(in, "done is %u with %u live processes",
+               atomic_load(&g->done), live);
+    else if (!in->failed && g->wl.kind == WL_BLK_IO && nq > 1)
+        ks_bad(in, "%u blk-io threads (the frontend has one)", nq);
+}
+
 static void load_procs(struct ks_in *in, struct guest_kernel *g)
 {
     uint32_t n = ks_get_u32(in);
@@ -947,10 +1126,10 @@ static void load_procs(struct ks_in *in, struct guest_kernel *g)
                    links[2 * i + 1]);
     }
     free(links);
-    free(where);
     if (!in->failed && atomic_load(&g->live_procs) > n)
         ks_bad(in, "%u live processes of %u", atomic_load(&g->live_procs), n);
     /* The run queue: (pid, tid) pairs, each thread at most once. */
+    size_t rq_at = in->pos;
     uint32_t nq = ks_get_u32(in);
     for (uint32_t i = 0; i < nq && !in->failed; i++) {
         uint32_t pid = ks_get_u32(in), tid = ks_get_u32(in);
@@ -974,6 +1153,9 @@ static void load_procs(struct ks_in *in, struct guest_kernel *g)
             g->rq_head = t;
         g->rq_tail = t;
     }
+    if (!in->failed)
+        check_live(in, g, where, rq_at);
+    free(where);
 }
 
 static void load_stats(struct ks_in *in, struct guest_kernel *g)
@@ -1186,6 +1368,11 @@ static struct guest_kernel *kernel_state_load(size_t size, uint32_t want,
                    workload_kind_name[g->wl.kind]);
         else if (have[KS_BLKFRONT] && !have[KS_GNTTAB])
             ks_bad(&in, "BLKFRONT without GNTTAB");
+        /* Rule 6: a thread that will run reaches its module's state. */
+        else if (blk && g->rq_head && !have[KS_BLKFRONT])
+            ks_bad(&in, "a blk-io kernel with threads and no BLKFRONT");
+        else if (pr && g->rq_head && !have[KS_PTREUSE])
+            ks_bad(&in, "a pt-reuse kernel with threads and no PTREUSE");
     }
     if (in.failed) {
         kernel_destroy(g);

@@ -749,6 +749,9 @@ bool ks_check_pfn(struct ks_in *in, const struct guest_kernel *g, pfn_t pfn,
                   bool may_be_invalid, const char *what);
 bool ks_bad(struct ks_in *in, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* [start, start + npages pages) is exactly one of p's VMAs (a thread's
+   mapped region, checked by the loaders of kinds that map regions). */
+bool ks_region_is_vma(const struct proc *p, uint64_t start, uint64_t npages);
 bool ks_failed(const struct ks_in *in);
 /* Each module's section: save 0 or -XEN_E*; load fills g's pointer or
    records the error (ks_bad).  Loads run in section order: GNTTAB, EVTCHN,

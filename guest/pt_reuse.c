@@ -677,14 +677,41 @@ void pt_reuse_state_load(struct ks_in *in, struct guest_kernel *g)
     uint64_t kinds = 0;
     for (uint64_t p = 0; p < g->nr_pages; p++)
         kinds += atomic_load(&g->pfn_kind[p]) == PFN_BALLOONED;
-    for (uint64_t i = 0; i < bl_n && !ks_failed(in); i++)
+    uint8_t *seen = calloc(g->nr_pages, 1);
+    if (!seen) {
+        ks_bad(in, "no memory to check the balloon");
+        return;
+    }
+    for (uint64_t i = 0; i < bl_n && !ks_failed(in); i++) {
         if (atomic_load(&g->pfn_kind[r->bl[i]]) != PFN_BALLOONED)
             ks_bad(in, "ballooned pfn %#llx has kind %u",
                    (unsigned long long)r->bl[i],
                    atomic_load(&g->pfn_kind[r->bl[i]]));
+        else if (seen[r->bl[i]]++)
+            ks_bad(in, "ballooned pfn %#llx is in the balloon twice",
+                   (unsigned long long)r->bl[i]);
+    }
+    free(seen);
     if (!ks_failed(in) && kinds != bl_n)
         ks_bad(in, "%llu pfns are BALLOONED, the balloon holds %llu",
                (unsigned long long)kinds, (unsigned long long)bl_n);
     r->bl_n = bl_n;
     r->dm_flags = ks_get_u64(in);
+    /* kstate.c rule 7 for this program: every thread that will run (on
+       the run queue) has a pc of it, a cursor within its region, and a
+       region that is one of its VMAs once mapped. */
+    for (struct proc *p = g->all_procs; p && !ks_failed(in); p = p->all_next)
+        for (unsigned i = 0; i < p->nthreads && !ks_failed(in); i++) {
+            struct thread *t = &p->threads[i];
+            uint64_t n = region_pages(g, p);
+            if (!t->rq_next && g->rq_tail != t)
+                continue;
+            if (t->pc > PR_UNMAP ||
+                (t->pc != PR_MAP && (t->cursor > n ||
+                                     !ks_region_is_vma(p, t->region, n))))
+                ks_bad(in, "pid %u thread %u: pc %u, region %#llx of %llu "
+                       "pages, cursor %llu", p->pid, i, t->pc,
+                       (unsigned long long)t->region, (unsigned long long)n,
+                       (unsigned long long)t->cursor);
+        }
 }

@@ -47,7 +47,7 @@ struct ramdisk *ramdisk_open_shared(const char *path, uint64_t sectors,
     }
     size_t bytes = (size_t)(sectors * BLK_SECTOR_SIZE);
     int fd = create ? open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
-                    : open(path, O_RDWR | O_CLOEXEC);
+                    : open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         snprintf(err, errlen, "disk %s: %s%s", path,
                  create ? "creating it: " : "", strerror(errno));

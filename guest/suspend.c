@@ -401,6 +401,31 @@ bool guest_hvm_suspended(const struct guest_hvm *g)
     return atomic_load(&k->mig_state) == MIG_SUSPENDED;
 }
 
+/* S7: where a resume stands, for the toolstack that started it. */
+static int resume_state(const struct guest_kernel *kc)
+{
+    struct guest_kernel *k = (struct guest_kernel *)kc;   /* atomics */
+    switch (atomic_load(&k->mig_state)) {
+    case MIG_SUSPENDED:
+    case MIG_RESUMING:
+        return 0;
+    case MIG_FAILED:
+        return -1;
+    default:
+        return 1;
+    }
+}
+
+int guest_pv_resume_state(const struct guest_pv *g)
+{
+    return resume_state(&g->k);
+}
+
+int guest_hvm_resume_state(const struct guest_hvm *g)
+{
+    return resume_state(&g->k);
+}
+
 int guest_pv_resume(struct guest_pv *g, const struct guest_resume *r)
 {
     return kernel_resume(&g->k, r);

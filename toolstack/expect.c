@@ -505,17 +505,29 @@ void expect_names(char *buf, size_t len)
                       expect_table[i].name);
 }
 
-/* E4: the workload a per-domain expectation looks at (WL_NR: none). */
+/* E4: what an expectation looks at, to tell where it is judged. */
+enum judged {
+    J_DOMAIN,       /* the domains running one workload (wl): on the host
+                       where one of them is, n/a where all are away */
+    J_WORK,         /* a sum of work done: where the migrated domain
+                       finished (its counters carry its whole life) */
+    J_FAILURES,     /* counts of failures: on every host with a domain
+                       here, each over its own domains */
+};
 static const struct {
     const char *name;
-    enum workload_kind wl;
-    bool totals;                /* a sum that the domain that left fed */
+    enum judged how;
+    enum workload_kind wl;      /* J_DOMAIN */
 } judged_where[] = {
-    { "blk-verified", WL_BLK_IO, false },
-    { "blk-quiesced", WL_BLK_IO, false },
-    { "grant-poc-safe", WL_GRANT_POC, false },
-    { "min-forks", WL_NR, true },
-    { "min-pages", WL_NR, true },
+    { "blk-verified", J_DOMAIN, WL_BLK_IO },
+    { "blk-quiesced", J_DOMAIN, WL_BLK_IO },
+    { "grant-poc-safe", J_DOMAIN, WL_GRANT_POC },
+    { "min-forks", J_WORK, WL_NR },
+    { "min-pages", J_WORK, WL_NR },
+    { "workload-ok", J_FAILURES, WL_NR },
+    { "no-spurious-fault", J_FAILURES, WL_NR },
+    { "max-spurious-faults", J_FAILURES, WL_NR },
+    { "no-stale-foreign-map", J_FAILURES, WL_NR },
 };
 
 /* E4: why k is judged on the other host of a two-process migration, or
@@ -530,19 +542,22 @@ static const char *elsewhere_reason(const struct expect_kind *k,
         return m->side == MIG_SIDE_SENDER
                    ? "the receiver compares the pages sent after VERIFY "
                      "(judged by hvlab receive)" : NULL;
-    bool here = false, away = false;
     for (size_t i = 0; i < ARRAY_SIZE(judged_where); i++) {
         if (strcmp(k->name, judged_where[i].name) != 0)
             continue;
+        if (judged_where[i].how == J_WORK)
+            return m->side == MIG_SIDE_SENDER
+                       ? "the migrated domain's work is counted where it "
+                         "finished (judged by hvlab receive)" : NULL;
+        bool here = false, away = false;
         for (unsigned d = 0; d < r->nr_domains; d++) {
             const struct run_domain *rd = &r->dom[d];
-            bool runs = judged_where[i].totals ||
-                        rd->wl.kind == judged_where[i].wl;
-            if (!runs)
+            if (judged_where[i].how == J_DOMAIN &&
+                rd->wl.kind != judged_where[i].wl)
                 continue;
             if (rd->away)
                 away = true;
-            else if (!judged_where[i].totals)
+            else
                 here = true;
         }
         if (away && !here)

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -215,12 +216,47 @@ static struct mig_conn *conn_new(int fd, bool socket, bool sender,
     return c;
 }
 
+int mig_conn_io_timeout_s(void)
+{
+    const char *e = getenv("HVLAB_MIG_TIMEOUT");
+    char *end;
+    long v = e ? strtol(e, &end, 10) : 0;
+    return e && *e && !*end && v >= 1 && v <= 3600 ? (int)v
+                                                   : MIG_CONN_IO_TIMEOUT_S;
+}
+
 static void sock_tune(int fd)
 {
-    int v = (int)MIG_CONN_SOCKBUF;
+    int v = (int)MIG_CONN_SOCKBUF, one = 1;
     /* Best effort: the kernel caps it at net.core.[rw]mem_max. */
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+    /* C6: a peer that stops reading or sending is an error after
+       MIG_CONN_IO_TIMEOUT_S, a vanished host is found by keepalive. */
+    struct timeval tv = { .tv_sec = mig_conn_io_timeout_s() };
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+}
+
+/* connect() interrupted by a signal goes on in the background: wait for it
+   and read its outcome (0 or an errno). */
+static int connect_finish(int fd)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+    int r;
+    while ((r = poll(&pfd, 1, mig_conn_io_timeout_s() * 1000)) < 0 &&
+           errno == EINTR)
+        ;
+    if (r == 0)
+        return ETIMEDOUT;
+    if (r < 0)
+        return errno;
+    int e = 0;
+    socklen_t l = sizeof(e);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) != 0)
+        return errno;
+    return e;
 }
 
 static void url_name(const struct mig_url *u, char *buf, size_t sz)
@@ -265,10 +301,9 @@ struct mig_conn *mig_conn_open(const struct mig_url *u, char *err,
                 continue;
             }
             sock_tune(fd);
-            int r;
-            while ((r = connect(fd, a->ai_addr, a->ai_addrlen)) < 0 &&
-                   errno == EINTR)
-                ;
+            int r = connect(fd, a->ai_addr, a->ai_addrlen);
+            if (r < 0 && errno == EINTR && (r = connect_finish(fd)) != 0)
+                errno = r;
             if (r == 0)
                 break;
             last = errno;
@@ -316,6 +351,7 @@ int mig_conn_listen(const char *spec, uint16_t *port, char *err,
         return -XEN_EINVAL;
     }
     int fd = -1, last = 0;
+retry:
     for (a = ai; a; a = a->ai_next) {
         fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
@@ -334,6 +370,13 @@ int mig_conn_listen(const char *spec, uint16_t *port, char *err,
         fd = -1;
     }
     freeaddrinfo(ai);
+    ai = NULL;
+    if (fd < 0 && !host[0] && hints.ai_family == AF_INET6) {
+        /* IPv6 there but unusable (ipv6.disable=1): every IPv4 address */
+        hints.ai_family = AF_INET;
+        if (getaddrinfo(NULL, ps, &hints, &ai) == 0)
+            goto retry;
+    }
     if (fd < 0) {
         snprintf(err, errlen, "listen %s: %s", spec, strerror(last));
         return xen_errno(last);
@@ -426,6 +469,11 @@ static int raw_write(struct mig_conn *c, const void *buf, size_t len, bool tee)
                 return send_fail(c, conn_fail(c, -XEN_EIO, "%s closed the "
                                  "connection after %llu bytes", other_side(c),
                                  (unsigned long long)c->bytes_out));
+            if (c->socket && (e == EAGAIN || e == EWOULDBLOCK))   /* C6 */
+                return send_fail(c, conn_fail(c, -XEN_ETIMEDOUT, "%s read "
+                                 "nothing for %d s, after %llu bytes",
+                                 other_side(c), mig_conn_io_timeout_s(),
+                                 (unsigned long long)c->bytes_out));
             return send_fail(c, conn_fail(c, xen_errno(e), "write after %llu "
                              "bytes: %s", (unsigned long long)c->bytes_out,
                              strerror(e)));
@@ -495,6 +543,11 @@ static long raw_read(struct mig_conn *c, void *buf, size_t len)
         ssize_t n = read(c->fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && c->socket && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return conn_fail(c, -XEN_ETIMEDOUT, "%s sent nothing for %d s, "
+                             "after %llu bytes", other_side(c),
+                             mig_conn_io_timeout_s(),
+                             (unsigned long long)c->bytes_in);   /* C6 */
         if (n < 0)
             return conn_fail(c, xen_errno(errno), "read after %llu bytes: %s",
                              (unsigned long long)c->bytes_in, strerror(errno));

@@ -36,6 +36,12 @@
  *       system error; a peer closing early is -XEN_EIO ("the receiver
  *       closed the connection after N bytes").  SIGPIPE never kills the
  *       process (MSG_NOSIGNAL).
+ *   C6  No wait is endless: a socket that moves no byte for
+ *       MIG_CONN_IO_TIMEOUT_S (a receiver that stopped reading, a sender
+ *       that vanished without closing) is -XEN_ETIMEDOUT naming the peer;
+ *       keepalive finds a host that went away.  The handshake messages
+ *       have their own limits (C4).  HVLAB_MIG_TIMEOUT=SECONDS (1..3600)
+ *       in the environment sets another limit (tests use a short one).
  */
 #ifndef HVLAB_TOOLSTACK_MIG_CONN_H
 #define HVLAB_TOOLSTACK_MIG_CONN_H
@@ -47,6 +53,7 @@
 #include <stdio.h>
 
 #define MIG_CONN_BUF        (1U << 20)
+#define MIG_CONN_IO_TIMEOUT_S   120
 
 #define MIG_MSG_BANNER  "xl migration receiver ready, send binary domain data.\n"
 #define MIG_MSG_READY   "domain received, ready to unpause"
@@ -93,6 +100,9 @@ struct mig_conn *mig_conn_open_read(const char *path, char *err,
                                     size_t errlen);
 /* Flush and close (NULL is fine).  0, or the flush's error. */
 int mig_conn_close(struct mig_conn *c);
+
+/* C6: the limit in seconds. */
+int mig_conn_io_timeout_s(void);
 
 /* stream_sink_fn / stream_source_fn over a struct mig_conn *. */
 int mig_conn_sink(void *ctx, const void *buf, size_t len);

@@ -330,6 +330,19 @@ static void say_conn(struct mig_run *mr, int rc, const char *what)
         res->err[sizeof(res->err) - 2] = '~';  /* cut: marked */
 }
 
+/* --save-stream must hold the whole stream: a write error is the run's. */
+static void save_file_check(struct mig_run *mr)
+{
+    struct run_migration *res = mr->c.res;
+    if (mr->save_file && (fflush(mr->save_file) != 0 ||
+                          ferror(mr->save_file)) && !res->err[0])
+        snprintf(res->err, sizeof(res->err), "--save-stream %s: write "
+                 "failed: the file does not hold the whole stream",
+                 mr->c.o->save_stream);
+    if (res->err[0] && !res->save_rc && mr->save_file && ferror(mr->save_file))
+        res->save_rc = -XEN_EIO;
+}
+
 /* R6: the sender's half: the xl header and libxl records around the save,
    the kernel's state, then xl's handshake. */
 static void send_remote(struct mig_run *mr)
@@ -397,6 +410,7 @@ static void send_remote(struct mig_run *mr)
     if (!c->socket) {               /* xl save: restored later */
         res->to_file = true;
         mig_close_source_vbds(mr->c.xb, mr->c.d->domid);
+        save_file_check(mr);
         return;
     }
     rc = mig_conn_expect_msg(c, MIG_MSG_READY, sizeof(MIG_MSG_READY),
@@ -418,23 +432,38 @@ static void send_remote(struct mig_run *mr)
         rc = mig_conn_read_byte(c, &result, MIG_REPORT_TIMEOUT_MS);
     if (rc) {
         /* After the go the guest may be running there: resuming it here
-           too would give two copies of it on one disk. */
+           too would give two copies of it on one disk.  It stays
+           suspended here (xl's "migrated away"); the vbds close so the
+           backend here ends. */
         say_conn(mr, rc, "no report after the go from");
         size_t n = strlen(res->err);
         snprintf(res->err + n, sizeof(res->err) - n, "; the guest may run "
                  "there, so it is not resumed here");
         drop_conn(mr);
+        mig_close_source_vbds(mr->c.xb, mr->c.d->domid);
         return;
     }
     if (result) {
+        /* xl: the receiver destroys its copy, then gives the domain back
+           with the permission to go; only then is it resumed here. */
         snprintf(res->err, sizeof(res->err), "the receiver %s could not "
                  "start the guest (report %u)", res->peer, result);
+        rc = mig_conn_expect_msg(c, MIG_MSG_GO, sizeof(MIG_MSG_GO),
+                                 MIG_REPORT_TIMEOUT_MS);
         drop_conn(mr);
+        if (rc) {
+            size_t n = strlen(res->err);
+            snprintf(res->err + n, sizeof(res->err) - n, "; it did not give "
+                     "the domain back, so it is not resumed here");
+            mig_close_source_vbds(mr->c.xb, mr->c.d->domid);
+            return;
+        }
         resume_source(mr);
         return;
     }
     res->resumed_dest = true;
     mig_close_source_vbds(mr->c.xb, mr->c.d->domid);
+    save_file_check(mr);
 }
 
 /* R7: the receiver's half: the libxl records, the restore on this
@@ -465,6 +494,20 @@ static int recv_fail(struct mig_run *mr, int rc, const char *fmt, ...)
     /* The backend here waits for a frontend that will not come. */
     mig_close_source_vbds(mr->c.xb, mr->c.domid);
     return rc;
+}
+
+/* R7: after the go, the guest could not start here: say so, and give the
+   domain back (xl's permission to go, from target to source).  The domain,
+   its vCPUs stopped, is destroyed with the others at teardown. */
+static int report_failure(struct mig_run *mr, struct mig_conn *c)
+{
+    if (c->socket &&
+        (mig_conn_send_msg(c, MIG_MSG_REPORT, sizeof(MIG_MSG_REPORT)) ||
+         mig_conn_send_byte(c, 1) ||
+         mig_conn_send_msg(c, MIG_MSG_GO, sizeof(MIG_MSG_GO))))
+        fprintf(mr->err, "hvlab receive: telling %s: %s\n", mr->c.res->peer,
+                c->err);
+    return -XEN_EINVAL;
 }
 
 static int receive_remote(struct mig_run *mr)
@@ -572,14 +615,23 @@ static int receive_remote(struct mig_run *mr)
         v->entry = hvm ? guest_hvm_vcpu_main : guest_pv_vcpu_main;
         v->entry_arg = hvm ? (void *)mr->dst_hk : (void *)mr->dst_gk;
         if ((rc = sched_spawn(v)) != 0) {
-            snprintf(res->err, sizeof(res->err), "starting vCPU %u: %s", i,
-                     build_errname(rc));
-            if (c->socket) {
-                mig_conn_send_msg(c, MIG_MSG_REPORT, sizeof(MIG_MSG_REPORT));
-                mig_conn_send_byte(c, 1);
-            }
-            return rc;              /* the vCPUs started run on */
+            snprintf(res->err, sizeof(res->err), "starting vCPU %u: %s "
+                     "(vCPUs 0..%u run)", i, build_errname(rc), i);
+            return report_failure(mr, c);
         }
+    }
+    /* R7: the report says whether the guest runs again here: wait until
+       vCPU 0 finished the kernel's resume sequence. */
+    int st;
+    while ((st = hvm ? guest_hvm_resume_state(mr->dst_hk)
+                     : guest_pv_resume_state(mr->dst_gk)) == 0)
+        hv_relax();
+    if (st < 0) {
+        snprintf(res->err, sizeof(res->err), "the guest kernel's resume "
+                 "failed (its log says why); its vCPUs stopped");
+        /* The backend here waits for a frontend that will not come. */
+        mig_close_source_vbds(mr->c.xb, mr->c.domid);
+        return report_failure(mr, c);
     }
     res->resumed_dest = true;
     if (c->socket &&

@@ -5,9 +5,11 @@
  * Rules (numbers from toolstack/xl_stream.h):
  *   X1  The xl header is written and checked field by field in the order of
  *       the layout: magic, byteorder, mandatory flags (STREAMV2 required,
- *       JSON and unknown bits rejected), optional flags (must be 0), then
- *       the optional data, which must be exactly { u32 config_len; config }
- *       (or empty: no config).
+ *       JSON and unknown bits rejected), optional flags (ignored, as xl
+ *       ignores them), then the optional data: { u32 config_len; config }
+ *       (or empty: no config), the config written with its trailing NUL
+ *       counted in config_len as xl writes it, and read with or without
+ *       one; optional data after the config is skipped, as xl does.
  *   X2  The libxl header is big-endian; the BIG_ENDIAN and LEGACY options
  *       and every reserved option bit are rejected.  Record headers and
  *       bodies are native.
@@ -127,16 +129,20 @@ int xl_write_headers(struct xl_writer *w, const void *config, size_t len)
     h.byteorder = XL_BYTEORDER_VALUE;
     h.mandatory_flags = XL_MANDATORY_FLAG_STREAMV2;
     h.optional_flags = 0;
-    h.optional_data_len = (uint32_t)(sizeof(uint32_t) + len);
-    uint32_t config_len = (uint32_t)len;
+    /* X1: xl counts the config's NUL in its length. */
+    uint32_t config_len = len ? (uint32_t)len + 1 : 0;
+    h.optional_data_len = len ? (uint32_t)(sizeof(uint32_t) + config_len)
+                              : 0;
+    static const char nul;
     struct libxl_hdr lh = {
         .ident = htobe64(LIBXL_HDR_IDENT),
         .version = htonl(LIBXL_HDR_VERSION),
         .options = htonl(0),
     };
     int rc = wput(w, &h, sizeof(h));
-    if (!rc) rc = wput(w, &config_len, sizeof(config_len));
-    if (!rc) rc = wput(w, config, len);
+    if (!rc && len) rc = wput(w, &config_len, sizeof(config_len));
+    if (!rc && len) rc = wput(w, config, len);
+    if (!rc && len) rc = wput(w, &nul, 1);
     if (!rc) rc = wput(w, &lh, sizeof(lh));
     if (!rc)
         w->headers_done = true;
@@ -285,9 +291,6 @@ static int check_xl_hdr(struct xl_reader *r, const struct xl_hdr *h,
     if (h->mandatory_flags & XL_MANDATORY_FLAG_JSON)
         return reject(r, -XEN_EINVAL, where, "JSON config flag set: hvlab's "
                       "config is scenario text");
-    if (h->optional_flags)
-        return reject(r, -XEN_EINVAL, where, "unknown optional flags %#x",
-                      h->optional_flags);
     if (h->optional_data_len > sizeof(uint32_t) + XL_CONFIG_MAX)
         return reject(r, -XEN_EINVAL, where, "optional data of %u bytes "
                       "exceeds the maximum %zu", h->optional_data_len,
@@ -345,9 +348,9 @@ int xl_read_headers(struct xl_reader *r, char **config, size_t *len)
                  (unsigned long long)r->offset);
         if ((rc = read_part(r, &config_len, sizeof(config_len), where)))
             return rc;
-        if (config_len != h.optional_data_len - sizeof(uint32_t))
+        if (config_len > h.optional_data_len - sizeof(uint32_t))
             return reject(r, -XEN_EINVAL, where, "config of %u bytes does not "
-                          "fill the %u bytes of optional data", config_len,
+                          "fit the %u bytes of optional data", config_len,
                           h.optional_data_len);
     }
     char *cfg = malloc((size_t)config_len + 1);
@@ -361,6 +364,20 @@ int xl_read_headers(struct xl_reader *r, char **config, size_t *len)
         return rc;
     }
     cfg[config_len] = '\0';
+    /* X1: what xl puts after the config is skipped. */
+    uint32_t rest = h.optional_data_len ? h.optional_data_len -
+                    (uint32_t)sizeof(uint32_t) - config_len : 0;
+    snprintf(where, sizeof(where), "xl optional data at offset %#llx",
+             (unsigned long long)r->offset);
+    while (rest) {
+        char skip[256];
+        uint32_t n = rest < sizeof(skip) ? rest : (uint32_t)sizeof(skip);
+        if ((rc = read_part(r, skip, n, where))) {
+            free(cfg);
+            return rc;
+        }
+        rest -= n;
+    }
 
     snprintf(where, sizeof(where), "libxl header at offset %#llx",
              (unsigned long long)r->offset);
@@ -370,7 +387,7 @@ int xl_read_headers(struct xl_reader *r, char **config, size_t *len)
         return rc;
     }
     *config = cfg;
-    *len = config_len;
+    *len = strlen(cfg);             /* without xl's NUL */
     return 0;
 }
 

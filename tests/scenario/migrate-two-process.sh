@@ -19,6 +19,10 @@
 #      the guest (still live) finishes on the sender (workload-ok held,
 #      migrated broken); a truncated file: the receiver's migrated
 #      breaks naming the record and offset, audit clean, every frame back.
+#   5. A receiver that stops reading: the I/O limit (HVLAB_MIG_TIMEOUT)
+#      fails the save naming it.  6. No report after the go: the guest is
+#      not resumed on the sender, its vbds close, nothing hangs.  7. The
+#      receiver refuses a shared disk that is not an existing *.disk file.
 # About 40 s on 2 cores.
 set -u
 cd "$(dirname "$0")/../.."
@@ -148,3 +152,68 @@ ok=0
 if [ $RRC -eq 1 ] && grep -q 'migrated: BROKEN' <<<"$ROUT" &&
    grep -q 'offset' <<<"$ROUT" && held audit-clean "$ROUT"; then ok=1; fi
 report $ok "a truncated stream: the receiver names the record and offset, leaves nothing behind" "$ROUT"
+
+# 5. A receiver that stops reading: the sender's write makes no progress for
+#    HVLAB_MIG_TIMEOUT seconds and fails naming it (mig_conn.h C6); the
+#    guest, still live, finishes on the sender.
+fake_receiver() {   # fake_receiver MODE: prints its port, then serves once
+    python3 - "$1" <<'PY' &
+import socket, sys, time
+mode = sys.argv[1]
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+c.sendall(b"xl migration receiver ready, send binary domain data.\n")
+if mode == "stall":
+    time.sleep(8); c.close(); sys.exit(0)
+# go-then-vanish: read the stream until the sender waits, say ready, take
+# the go, and close without a report.
+c.settimeout(2.0)
+try:
+    while c.recv(1 << 20):
+        pass
+except socket.timeout:
+    pass
+c.settimeout(None)
+c.sendall(b"domain received, ready to unpause\0")
+want = b"domain is yours, you are cleared to unpause\0"
+got = b""
+while len(got) < len(want):
+    b = c.recv(len(want) - len(got))
+    if not b:
+        break
+    got += b
+c.close()
+PY
+}
+fake_receiver stall >"$TMP/port2"
+FPID=$!
+for _ in $(seq 100); do [ -s "$TMP/port2" ] && break; sleep 0.05; done
+SOUT=$(HVLAB_MIG_TIMEOUT=2 "$HVLAB" migrate "$LIVE" --to "tcp://127.0.0.1:$(cat "$TMP/port2")" 2>&1); SRC=$?
+wait $FPID
+ok=0
+if [ $SRC -eq 1 ] && grep -q 'read nothing for 2 s' <<<"$SOUT" &&
+   held workload-ok "$SOUT" && grep -q '512000 pages touched' <<<"$SOUT"; then ok=1; fi
+report $ok "a receiver that stops reading: the sender gives up after the I/O limit, the guest finishes here" "$SOUT"
+
+# 6. A receiver that takes the go and vanishes without a report: the
+#    sender does not resume the guest (it may run there), closes its vbds,
+#    and its backend ends: no hang.
+fake_receiver go-then-vanish >"$TMP/port3"
+FPID=$!
+for _ in $(seq 100); do [ -s "$TMP/port3" ] && break; sleep 0.05; done
+SOUT=$(timeout 120 "$HVLAB" migrate "$E" --set blkback.quiesce=on --to "tcp://127.0.0.1:$(cat "$TMP/port3")" 2>&1); SRC=$?
+wait $FPID
+ok=0
+if [ $SRC -eq 1 ] && grep -q 'not resumed here' <<<"$SOUT" &&
+   held audit-clean "$SOUT"; then ok=1; fi
+report $ok "no report after the go: the guest is not resumed on the sender, its backend ends, no hang" "$SOUT"
+
+# 7. The receiver takes only a *.disk file as the shared disk (V5).
+start_receiver baddisk
+SOUT=$("$HVLAB" migrate "$E" --set blkback.quiesce=on --disk "$TMP/notadisk.img" --to "tcp://127.0.0.1:$PORT" 2>&1); SRC=$?
+receiver_done baddisk
+ok=0
+if [ $RRC -eq 2 ] && grep -q "refusing the shared disk '$TMP/notadisk.img'" <<<"$ROUT" &&
+   [ $SRC -ne 0 ] && held blk-verified "$SOUT"; then ok=1; fi
+report $ok "the receiver refuses a shared disk not named *.disk; the guest finishes on the sender" "$SOUT$ROUT"

@@ -32,10 +32,10 @@ if [ -x "$S" ] && "$S" --write pv "$work/pv.libxc" >/dev/null; then
 else
     echo "skip - the xl stream around test-stream's PV sample: $S is not built"
 fi
-# Corrupt: the first libxl record after the headers (offset 0x59 with the
-# tool's 21-byte config) gets type 6, which libxl does not have.
+# Corrupt: the first libxl record after the headers (offset 0x5a with the
+# tool's 21-byte config and xl's NUL) gets type 6, which libxl does not have.
 cp "$work/own.xl" "$work/bad.xl"
-printf '\x06' | dd of="$work/bad.xl" bs=1 seek=$((0x59)) conv=notrunc status=none
+printf '\x06' | dd of="$work/bad.xl" bs=1 seek=$((0x5a)) conv=notrunc status=none
 
 for n in "${names[@]}"; do
     out=$("$X" --read "$work/$n.xl" 2>&1)

@@ -187,10 +187,11 @@ static void t_header_bytes(void)
     CHECK_HEX(v[0], 0x01020304);
     CHECK_HEX(v[1], XL_MANDATORY_FLAG_STREAMV2);
     CHECK_EQ(v[2], 0);
-    CHECK_EQ(v[3], 4 + strlen(config));
+    CHECK_EQ(v[3], 4 + strlen(config) + 1);     /* xl counts the NUL */
     memcpy(&cl, m.buf + 48, 4);
-    CHECK_EQ(cl, strlen(config));
-    const uint8_t *lh = m.buf + 52 + strlen(config);
+    CHECK_EQ(cl, strlen(config) + 1);
+    CHECK_EQ(m.buf[52 + strlen(config)], 0);
+    const uint8_t *lh = m.buf + 52 + strlen(config) + 1;
     CHECK(memcmp(lh, "LibxlFmt", 8) == 0);
     static const uint8_t ver_opt[8] = { 0, 0, 0, 2, 0, 0, 0, 0 };
     CHECK(memcmp(lh + 8, ver_opt, 8) == 0);
@@ -214,11 +215,11 @@ static void t_offsets_and_records(void)
     CHECK_EQ(len, strlen(config));
     CHECK_EQ(cfg[len], '\0');
     free(cfg);
-    CHECK_EQ(r.offset, 52 + strlen(config) + 16);
+    CHECK_EQ(r.offset, 52 + strlen(config) + 1 + 16);
     REQUIRE(xl_read_record(&r, &rec) == 0);
     CHECK_EQ(rec.index, 0);
     CHECK_EQ(rec.type, XL_REC_LIBXC_CONTEXT);
-    CHECK_EQ(rec.offset, 52 + strlen(config) + 16);
+    CHECK_EQ(rec.offset, 52 + strlen(config) + 1 + 16);
     /* Skip the libxc stream by reading it. */
     struct stream_reader sr;
     struct stream_record srec;
@@ -304,13 +305,13 @@ static void t_writer_errors(void)
 
 /* ---- rejections ----------------------------------------------------------------- */
 
-/* Offsets in the good stream (config of 21 bytes). */
+/* Offsets in the good stream (config of 21 bytes and xl's NUL). */
 #define O_BYTEORDER     32
 #define O_MANDATORY     36
 #define O_OPTIONAL      40
 #define O_OPTLEN        44
 #define O_CFGLEN        48
-#define O_LIBXL         (52 + 21)
+#define O_LIBXL         (52 + 22)
 #define O_REC0          (O_LIBXL + 16)
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -342,10 +343,9 @@ static void m_order_bad(uint8_t *b, size_t *n) { (void)n; put32(b + O_BYTEORDER,
 static void m_mand_unknown(uint8_t *b, size_t *n) { (void)n; put32(b + O_MANDATORY, 2 | 8); }
 static void m_mand_nov2(uint8_t *b, size_t *n) { (void)n; put32(b + O_MANDATORY, 0); }
 static void m_mand_json(uint8_t *b, size_t *n) { (void)n; put32(b + O_MANDATORY, 3); }
-static void m_optional(uint8_t *b, size_t *n) { (void)n; put32(b + O_OPTIONAL, 1); }
 static void m_optlen_big(uint8_t *b, size_t *n) { (void)n; put32(b + O_OPTLEN, XL_CONFIG_MAX + 5); }
 static void m_optlen_small(uint8_t *b, size_t *n) { (void)n; put32(b + O_OPTLEN, 3); }
-static void m_cfglen(uint8_t *b, size_t *n) { (void)n; put32(b + O_CFGLEN, 22); }
+static void m_cfglen(uint8_t *b, size_t *n) { (void)n; put32(b + O_CFGLEN, 23); }
 static void m_cfg_trunc(uint8_t *b, size_t *n) { (void)b; *n = O_CFGLEN + 10; }
 static void m_ident(uint8_t *b, size_t *n) { (void)n; b[O_LIBXL] = 'l'; }
 static void m_version(uint8_t *b, size_t *n) { (void)n; b[O_LIBXL + 11] = 3; }
@@ -434,29 +434,28 @@ static const struct bad bads[] = {
     { "unknown mandatory flag", m_mand_unknown, "unknown mandatory flags 0x8" },
     { "no STREAMV2 flag", m_mand_nov2, "lack STREAMV2" },
     { "JSON config flag", m_mand_json, "JSON config flag" },
-    { "optional flags", m_optional, "unknown optional flags 0x1" },
     { "oversized optional data", m_optlen_big, "exceeds the maximum" },
     { "optional data shorter than the config length", m_optlen_small, "shorter than its config length" },
-    { "config length not filling the optional data", m_cfglen, "config length at offset 0x30: config of 22 bytes" },
-    { "truncated config", m_cfg_trunc, "xl config at offset 0x34: truncated: 6 of 21" },
-    { "bad libxl ident", m_ident, "libxl header at offset 0x49: bad ident" },
-    { "bad libxl version", m_version, "libxl header at offset 0x49: unsupported version 3" },
+    { "config length not filling the optional data", m_cfglen, "config length at offset 0x30: config of 23 bytes" },
+    { "truncated config", m_cfg_trunc, "xl config at offset 0x34: truncated: 6 of 22" },
+    { "bad libxl ident", m_ident, "libxl header at offset 0x4a: bad ident" },
+    { "bad libxl version", m_version, "libxl header at offset 0x4a: unsupported version 3" },
     { "big-endian libxl options", m_opt_be, "big-endian stream" },
     { "legacy libxl options", m_opt_legacy, "legacy" },
     { "reserved libxl option bits", m_opt_resv, "reserved option bits 0x100" },
-    { "truncated libxl header", m_libxl_trunc, "libxl header at offset 0x49: truncated: 9 of 16" },
-    { "unknown record type", m_rec_unknown, "libxl record 0 (unknown, type 0x6) at offset 0x59: unknown record type" },
+    { "truncated libxl header", m_libxl_trunc, "libxl header at offset 0x4a: truncated: 9 of 16" },
+    { "unknown record type", m_rec_unknown, "libxl record 0 (unknown, type 0x6) at offset 0x5a: unknown record type" },
     { "oversized record", m_rec_oversized, "exceeds the maximum 0x40000000" },
-    { "END with a length", m_end_len, "libxl record 0 (END, type 0) at offset 0x59: length 8: END must have length 0" },
+    { "END with a length", m_end_len, "libxl record 0 (END, type 0) at offset 0x5a: length 8: END must have length 0" },
     { "LIBXC_CONTEXT with a length", m_libxc_len, "LIBXC_CONTEXT must have length 0" },
     { "EMULATOR_CONTEXT shorter than its header", m_emu_short, "length 4: EMULATOR_CONTEXT is shorter than its 8-byte" },
     { "EMULATOR_XENSTORE_DATA shorter than its header", m_xs_short, "EMULATOR_XENSTORE_DATA is shorter" },
-    { "non-zero padding", m_padding, "non-zero padding byte at offset 0x6e" },
+    { "non-zero padding", m_padding, "non-zero padding byte at offset 0x6f" },
     { "unknown emulator id", m_emu_id, "unknown emulator id 0x7" },
     { "xenstore data without its NUL", m_xs_nul, "not NUL-terminated" },
     { "xenstore data with an odd string count", m_xs_odd, "not key/value pairs" },
     { "empty CHECKPOINT_STATE", m_cp_state, "CHECKPOINT_STATE must not be empty" },
-    { "no END record", m_no_end, "libxl record 1 at offset 0x69: stream ends with no END record" },
+    { "no END record", m_no_end, "libxl record 1 at offset 0x6a: stream ends with no END record" },
     { "truncated record header", m_rec_trunc, "truncated record header: 5 of 8" },
     { "truncated record body", m_body_trunc, "truncated: 8 of 16 body" },
 };
@@ -522,7 +521,27 @@ static void t_every_truncation(void)
     free(good.buf);
 }
 
+/* X1: as xl does, optional flags are ignored and optional data after the
+   config is skipped; a config without xl's NUL reads the same. */
+static void t_xl_leniency(void)
+{
+    struct stream_membuf m = make_good();
+    put32(m.buf + O_OPTIONAL, 5);
+    char err[256];
+    struct read_result res;
+    struct stream_memsrc src = { .buf = m.buf, .len = m.len };
+    CHECK_EQ(read_xl(stream_source_mem, &src, err, sizeof(err), &res), 0);
+    CHECK(strcmp(res.config, config) == 0);
+    /* The config's NUL becomes optional data after a 21-byte config. */
+    put32(m.buf + O_CFGLEN, (uint32_t)strlen(config));
+    struct stream_memsrc src2 = { .buf = m.buf, .len = m.len };
+    CHECK_EQ(read_xl(stream_source_mem, &src2, err, sizeof(err), &res), 0);
+    CHECK(strcmp(res.config, config) == 0);
+    free(m.buf);
+}
+
 static const struct test tests[] = {
+    { "optional flags are ignored and data after the config skipped, as xl does", t_xl_leniency },
     { "headers, config, LIBXC_CONTEXT + a libxc stream, EMULATOR_CONTEXT and END round-trip", t_round_trip },
     { "the xl and libxl headers have xl's and libxl's bytes", t_header_bytes },
     { "record offsets and indexes; the libxc reader stops at its END; nothing after END", t_offsets_and_records },

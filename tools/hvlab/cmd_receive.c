@@ -19,9 +19,17 @@
  *       exit 2 naming the byte offset or the line.
  *   V4  --trace records this process as `hvlab run --trace` does (a
  *       directory, or net://HOST to a relayd both hosts report to).
+ *   V5  Nothing on the connection is trusted: --listen PORT alone listens
+ *       on the loopback address only (give 0.0.0.0:PORT or [::]:PORT to
+ *       take migrations from other hosts), and the shared disk the config
+ *       names is taken only when it is an existing regular file whose name
+ *       ends in ".disk" (never created, never through a symlink, its size
+ *       the disk's): a sender cannot make the receiver write into any
+ *       other file.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,7 +70,8 @@ void cmd_receive_help(FILE *f)
         "\n"
         "  --listen [HOST:]PORT  accept one connection on PORT (0: any free port;\n"
         "                        the port is printed on stderr), speaking xl's\n"
-        "                        migration handshake\n"
+        "                        migration handshake; PORT alone listens on\n"
+        "                        127.0.0.1 only (0.0.0.0:PORT for other hosts)\n"
         "  --from FILE           restore from a file 'hvlab migrate --to file:FILE'\n"
         "                        wrote (xl restore)\n"
         "  --sched threads|det   how the vCPUs here run (default threads)\n"
@@ -147,8 +156,13 @@ static int parse(int argc, char **argv, struct recv_args *a)
 /* V2: listen, say where, accept one connection, send the banner. */
 static struct mig_conn *accept_one(const char *spec)
 {
-    char err[512];
+    char err[512], local[64];
     uint16_t port = 0;
+    if (strspn(spec, "0123456789") == strlen(spec) &&
+        strlen(spec) < 16) {                            /* V5 */
+        snprintf(local, sizeof(local), "127.0.0.1:%s", spec);
+        spec = local;
+    }
     int lfd = mig_conn_listen(spec, &port, err, sizeof(err));
     if (lfd < 0) {
         fprintf(stderr, "hvlab receive: --listen %s: %s\n", spec, err);
@@ -212,6 +226,15 @@ int cmd_receive(int argc, char **argv)
     }
     if (mig_config_parse(config, &mc, err, sizeof(err)) != 0) {
         fprintf(stderr, "hvlab receive: %s: %s\n", c->peer, err);
+        goto out;
+    }
+    size_t dl = strlen(mc.disk);
+    struct stat st;
+    if (dl && (dl < 6 || strcmp(mc.disk + dl - 5, ".disk") != 0 ||
+               lstat(mc.disk, &st) != 0 || !S_ISREG(st.st_mode))) {   /* V5 */
+        fprintf(stderr, "hvlab receive: %s: refusing the shared disk '%s': "
+                "it must be an existing regular file named *.disk\n",
+                c->peer, mc.disk);
         goto out;
     }
     char name[PATH_MAX + 40];
