@@ -3,6 +3,8 @@
 #   make            build everything into build/ (the CLI is build/hvlab)
 #   make check      run every test; last line "N passed, N failed, N skipped"
 #   make bench      run the benchmarks and print their figures
+#   make fuzz       the AFL++ and libFuzzer builds; make fuzz-smoke runs them
+#                   briefly (docs/fuzz-build.md)
 #   make demo       install what is missing, build, run the flagship scenario
 #   make deps       install the Debian packages hvlab uses (root) or say how
 #   make docs       regenerate docs/trace-events.md from trace/hvlab_*.h
@@ -82,7 +84,7 @@ $(LIB_NOTRACE): $(NOTRACE_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/hvlab: $(CLI_OBJS) $(ANALYSIS_OBJS) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
-	$(CC) $(CFLAGS) $(CLI_OBJS) $(ANALYSIS_OBJS) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) \
+	$(CC) $(CFLAGS) $(CLI_OBJS) $(ANALYSIS_OBJS) $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) \
 	    -o $@ $(LDLIBS) $(BT_LIBS)
 
 # Small trace tools (analysis/cmd/NAME.c -> build/NAME): babeltrace2 only.
@@ -138,6 +140,95 @@ install: all
 	install -m 755 $(BUILD)/hvlab $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 scenarios/*.hvl $(DESTDIR)$(PREFIX)/share/hvlab/scenarios/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/hvlab/
+
+# ---- the fuzzer (fuzz/; docs/fuzz.md, docs/fuzz-build.md) ---------------
+# fuzz/*.c (not the mains in fuzz/main/) form $(BUILD)/libhvlab-fuzz.a,
+# built by `make all` with $(CC) for the unit tests test-fuzz-* and
+# bench-fuzz.  `make fuzz` rebuilds the library, core, guest and toolstack
+# with each fuzzing compiler in its own object dir under $(FZ); the trace
+# objects and the LTTng provider come from the plain build (never
+# instrumented).  `make fuzz-smoke` runs each surface's AFL++ build briefly.
+FUZZ_SRCS     := $(wildcard fuzz/*.c)
+FUZZ_OBJS     := $(FUZZ_SRCS:%.c=$(BUILD)/obj/%.o)
+FUZZ_LIB      := $(BUILD)/libhvlab-fuzz.a
+FUZZ_SURFACES := mm grant shadow restore
+FZ            := $(BUILD)/fuzz
+FZ_CFLAGS     := -std=gnu11 -O2 -g -Wall -Wextra -pthread -DFUZZ_ABORT
+FZ_LIB_SRCS   := $(LIB_SRCS) $(FUZZ_SRCS)
+FZ_PLAIN_OBJS := $(TRACE_OBJS) $(PROVIDER_OBJ)
+fz_comma := ,
+fz_enum_mm := FUZZ_MM
+fz_enum_grant := FUZZ_GRANT
+fz_enum_shadow := FUZZ_SHADOW
+fz_enum_restore := FUZZ_RESTORE
+
+.PHONY: fuzz fuzz-afl fuzz-libfuzzer fuzz-smoke fuzz-dict fuzz-seeds
+all: $(FUZZ_LIB)
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# `hvlab repro` (tools/hvlab/cmd_repro.c) replays fuzzer inputs.
+$(BUILD)/hvlab: $(FUZZ_LIB)
+
+$(BUILD)/tests/unit/test-fuzz-%: tests/unit/test-fuzz-%.c $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+
+$(BUILD)/bench/bench-fuzz: bench/bench-fuzz.c $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) $(BENCH_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(BENCH_LIB_OBJS) $(FUZZ_LIB) $(LIB) \
+	    $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+
+headers: $(patsubst %.h,$(BUILD)/hdr/%.ok,$(wildcard fuzz/*.h))
+
+# One fuzzing build: $(1) name, $(2) compiler, $(3) compile flags, $(4) link
+# flags, $(5) the main (fuzz/main/$(5).c).  Binaries $(FZ)/$(1)-SURFACE.
+define FZ_VARIANT
+FZ_OBJS_$(1) := $$(FZ_LIB_SRCS:%.c=$$(FZ)/obj-$(1)/%.o)
+FZ_BINS_$(1) := $$(FUZZ_SURFACES:%=$$(FZ)/$(1)-%)
+$$(FZ)/obj-$(1)/%.o: %.c | deps
+	@mkdir -p $$(dir $$@)
+	$(2) $$(CPPFLAGS) $$(FZ_CFLAGS) $(3) -MMD -MP -c $$< -o $$@
+$$(FZ)/libhvlab-fuzz-$(1).a: $$(FZ_OBJS_$(1))
+	@rm -f $$@
+	ar rcs $$@ $$^
+$$(FZ_BINS_$(1)): $$(FZ)/$(1)-%: fuzz/main/$(5).c $$(FZ)/libhvlab-fuzz-$(1).a $$(FZ_PLAIN_OBJS)
+	$(2) $$(CPPFLAGS) $$(FZ_CFLAGS) $(3) -DFUZZ_SURFACE=$$(fz_enum_$$*) -MMD -MP -MF $$@.d -MT $$@ \
+	    $$< $$(FZ)/libhvlab-fuzz-$(1).a $$(FZ_PLAIN_OBJS) -o $$@ $(4) $$(LDLIBS)
+endef
+$(eval $(call FZ_VARIANT,afl,afl-clang-fast,,,afl))
+$(eval $(call FZ_VARIANT,cmplog,AFL_LLVM_CMPLOG=1 afl-clang-fast,,,afl))
+$(eval $(call FZ_VARIANT,lf,clang,-fsanitize=fuzzer-no-link,-fsanitize=fuzzer,libfuzzer))
+$(eval $(call FZ_VARIANT,lf-asan,clang,-fsanitize=fuzzer-no-link$(fz_comma)address$(fz_comma)undefined \
+    -fno-sanitize-recover=undefined -fno-omit-frame-pointer,-fsanitize=fuzzer$(fz_comma)address$(fz_comma)undefined,libfuzzer))
+
+# The baseline of bench-fuzz: the AFL++ persistent loop doing nothing.
+$(FZ)/afl-empty: fuzz/main/afl.c | deps
+	@mkdir -p $(dir $@)
+	afl-clang-fast $(CPPFLAGS) $(FZ_CFLAGS) -DFUZZ_EMPTY $< -o $@
+
+# Generators (plain $(CC)): the seed streams and the AFL dictionaries.
+$(FZ)/gen-%: fuzz/main/gen-%.c $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) \
+	    $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+
+fuzz-afl: $(FZ_BINS_afl) $(FZ_BINS_cmplog) $(FZ)/afl-empty
+fuzz-libfuzzer: $(FZ_BINS_lf) $(FZ_BINS_lf-asan)
+fuzz: fuzz-afl fuzz-libfuzzer
+
+fuzz-seeds: $(FZ)/gen-seeds
+	$(FZ)/gen-seeds fuzz/seeds
+fuzz-dict: $(FZ)/gen-dict
+	$(FZ)/gen-dict fuzz/dict
+
+fuzz-smoke: fuzz-afl
+	@BUILD=$(BUILD) FUZZ_SURFACES="$(FUZZ_SURFACES)" bash mk/fuzz-smoke.sh
+
+# bench-fuzz drives the AFL++ and libFuzzer builds.
+bench: $(FZ_BINS_afl) $(FZ)/afl-empty $(FZ_BINS_lf)
 
 clean:
 	rm -rf $(BUILD)

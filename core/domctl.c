@@ -183,6 +183,9 @@ int domain_destroy(struct domain *d)
         return -XEN_EINVAL;
     if (atomic_exchange(&d->is_dying, true) && atomic_load(&d->pause_count) < 0)
         return -XEN_EINVAL;                     /* already destroyed */
+    for (unsigned i = 0; i < d->nr_vcpus; i++)
+        if (d->vcpu[i])
+            hvm_cr3_release(d->vcpu[i]);    /* hvm.c rule 4 */
     if (d->paging == PAGING_SHADOW)
         shadow_teardown(d);             /* shadows hold guest-frame refs */
     evtchn_domain_destroy(d);           /* ports closed, shared_info unshared */

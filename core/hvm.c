@@ -13,12 +13,19 @@
  *      non-global TLB entries; INVLPG drops one address; a flush drops all.
  *   3. These run on the vCPU itself (the guest kernel's instruction), so
  *      every TLB operation is local; v->cr3 is not used by hap walks.
+ *   4. Both modes: the frame behind the loaded CR3 holds a general ref
+ *      from the vCPU (v->hvm_cr3_frame; Xen's HVM guest_table), taken
+ *      before the switch and the old one put after, and put when the
+ *      domain is relinquished.  A guest that gives its loaded root back
+ *      (decrease_reservation) leaves the frame allocated and shadowed until
+ *      it loads another root.
  */
 #include <stdio.h>
 
 #include "core/domain.h"
 #include "core/hvm.h"
 #include "core/machine.h"
+#include "core/mm/frame.h"
 #include "core/mm/p2m.h"
 #include "core/mmu.h"
 #include "core/npt.h"
@@ -39,17 +46,56 @@ static bool hap_root_ok(struct domain *d, uint64_t guest_cr3)
     return p2m_is_ram((p2m_type_t)npte_type(npte)) && (npte & NPT_RWX) != 0;
 }
 
+/* Rule 4: false when the root is not RAM in d's p2m; else *ref is the
+   frame now holding the vCPU's ref, or INVALID_MFN when it is not d's to
+   take one on (a shared frame, owned by the sharing domain). */
+static bool cr3_frame_get(struct domain *d, uint64_t guest_cr3, mfn_t *ref)
+{
+    p2m_type_t t;
+    mfn_t mfn = get_gfn_query_unlocked(d, guest_cr3 >> PAGE_SHIFT, &t);
+    *ref = INVALID_MFN;
+    if (mfn == INVALID_MFN || !mfn_valid(d->m, mfn) || !p2m_is_ram(t))
+        return false;
+    if (get_page(d->m, mfn, d))
+        *ref = mfn;
+    return true;
+}
+
+static void cr3_frame_set(struct vcpu *v, mfn_t mfn)
+{
+    mfn_t old = v->hvm_cr3_frame;
+    v->hvm_cr3_frame = mfn;
+    if (old != INVALID_MFN)
+        put_page(v->d->m, old);
+}
+
+void hvm_cr3_release(struct vcpu *v)
+{
+    cr3_frame_set(v, INVALID_MFN);
+}
+
 int hvm_set_cr3(struct vcpu *v, uint64_t guest_cr3)
 {
     struct domain *d = v->d;
+    mfn_t frame;
+    int rc;
 
     switch (d->paging) {
     case PAGING_SHADOW:
-        return sh_update_cr3(v, guest_cr3);
+        if (!cr3_frame_get(d, guest_cr3, &frame))
+            return -XEN_EINVAL;
+        if ((rc = sh_update_cr3(v, guest_cr3)) != 0) {
+            if (frame != INVALID_MFN)
+                put_page(d->m, frame);
+            return rc;
+        }
+        cr3_frame_set(v, frame);
+        return 0;
     case PAGING_HAP:
-        if (!hap_root_ok(d, guest_cr3))
+        if (!hap_root_ok(d, guest_cr3) || !cr3_frame_get(d, guest_cr3, &frame))
             return -XEN_EINVAL;
         v->guest_cr3 = guest_cr3;
+        cr3_frame_set(v, frame);
         mmu_load_cr3(v, v->cr3);        /* the flush of a CR3 load */
         /* Its TLB now caches translations through d's p2m: p2m changes
            that take rights away must flush it (p2m.c M5). */

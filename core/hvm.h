@@ -33,6 +33,8 @@ extern const char *const paging_mode_name[3];
 /* MOV to CR3 with a guest-physical root.  0, or -XEN_EINVAL for a root
    outside guest RAM (the guest then takes a #GP: the caller decides). */
 int hvm_set_cr3(struct vcpu *v, uint64_t guest_cr3);
+/* Drop the vCPU's ref on its CR3 frame (rule 4; domain destruction). */
+void hvm_cr3_release(struct vcpu *v);
 /* INVLPG va. */
 void hvm_invlpg(struct vcpu *v, uint64_t va);
 /* Full TLB flush of this vCPU (MOV to CR4.PGE toggle / CR3 reload). */

@@ -30,6 +30,7 @@ struct vcpu *vcpu_alloc(struct domain *d, unsigned id)
     v->vcpu_id = id;
     v->d = d;
     v->guest_table = INVALID_MFN;
+    v->hvm_cr3_frame = INVALID_MFN;
     v->guest_table_user = INVALID_MFN;
     v->old_guest_table = INVALID_MFN;
     v->cr3 = INVALID_MFN;

@@ -93,6 +93,12 @@ struct vcpu {
     uint64_t guest_cr3;             /* HVM: the guest's own CR3 (a guest-
                                        physical address); written by
                                        core/hvm.c and the shadow code */
+    mfn_t hvm_cr3_frame;            /* HVM: the frame behind guest_cr3,
+                                       holding a general ref (Xen's HVM
+                                       guest_table): a guest that gives
+                                       its loaded root back keeps it
+                                       allocated until it loads another;
+                                       core/hvm.c is its only writer */
     struct shadow_vcpu *shadow;     /* HVM shadow: OOS slots etc.
                                        (owned by core/shadow) */
     mfn_t cr3;                      /* the root the MMU walks right now */

@@ -263,6 +263,9 @@ static void collect_vcpu_roots(struct audit *a, struct domain *d)
                 a->e[roots[k]].gen++;
                 a->e[roots[k]].type++;
             }
+        if (v->hvm_cr3_frame != INVALID_MFN &&        /* hvm.c rule 4 */
+            mfn_valid(a->m, v->hvm_cr3_frame))
+            a->e[v->hvm_cr3_frame].gen++;
         if (v->old_guest_table != INVALID_MFN &&
             mfn_valid(a->m, v->old_guest_table)) {
             a->e[v->old_guest_table].gen++;

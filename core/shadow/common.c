@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/domain.h"
+#include "core/domctl.h"
 #include "core/machine.h"
 #include "core/mm/frame.h"
 #include "core/mm/p2m.h"
@@ -435,8 +436,15 @@ static void sh_p2m_entry_changed(struct domain *d, pfn_t gfn, mfn_t old_mfn,
         return;
     sh_lock(d);
     if (old_mfn != INVALID_MFN && mfn_valid(d->m, old_mfn) &&
-        sh_gmfn_is_pt(d, old_mfn))
+        sh_gmfn_is_pt(d, old_mfn)) {
         sh_remove_all_shadows(d, old_mfn);
+        /* A vCPU's loaded root cannot go (S7): Xen's
+           sh_remove_all_shadows_and_parents crashes the domain.  The frame
+           stays allocated and shadowed (the vCPU's CR3 ref, hvm.c rule 4). */
+        if (sh_gmfn_is_pt(d, old_mfn))
+            domain_crash(d, "shadow: can't find all shadows of a frame the "
+                         "p2m gave up (a vCPU's loaded root)");
+    }
     struct p2m_arg a = { .old_mfn = old_mfn, .gfn = gfn, .n = 0 };
     sh_for_each_shadow(d, p2m_one, &a);
     if (a.n)

@@ -33,6 +33,10 @@ const struct command hvlab_commands[] = {
     { "options", "hvlab options",
       "list every option of every layer and the expectations",
       cmd_options, cmd_options_help },
+    { "repro", "hvlab repro CRASH [--surface mm|grant|shadow|restore] "
+               "[--set KEY=VALUE]... [--minimize [--out FILE]] [--trace DIR]",
+      "replay a fuzzer input: its program, the invariant it breaks; minimize it",
+      cmd_repro, cmd_repro_help },
     { "help", "hvlab help [COMMAND]",
       "print the usage, or one command's help",
       cmd_help, cmd_help_help },

@@ -1,0 +1,366 @@
+/*
+ * fuzz/world.c - build, reset and hash the world of a surface.
+ *
+ * Rules (fuzz/world.h W1-W3, and):
+ *   W4  The machine is FZ_RAM_BYTES; its size never changes, so every reset
+ *       takes the kept arena (core/machine.c rule 10).
+ *   W5  The pfn -> mfn table of each domain is read once, from the M2P and
+ *       the owners of the first build; by W2 it holds for every rebuild,
+ *       and fz_world_reset checks the L4 mfn of each PV domain against it.
+ *   W6  Grants of FUZZ_GRANT: each domU sets up a one-frame v1 table with
+ *       GNTTABOP_setup_table (its own hypercall, argument in its buffer)
+ *       and grants the other domU refs FZ_GREF_FIRST.. of its data frames:
+ *       the first half read-write, the second half GTF_readonly.
+ */
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <xen/grant_table.h>
+#include <xen/xen.h>
+
+#include "core/domain.h"
+#include "core/domctl.h"
+#include "core/hypercall.h"
+#include "core/machine.h"
+#include "core/mm/page.h"
+#include "core/mmu.h"
+#include "core/options.h"
+#include "core/vcpu.h"
+#include "fuzz/world.h"
+#include "guest/guest.h"
+#include "toolstack/build_hvm.h"
+#include "toolstack/build_pv.h"
+
+#define FZ_RAM_BYTES    (64ULL << 20)
+#define FZ_DOM0_PAGES   128
+#define FZ_PV_PAGES     4096            /* 16 MiB */
+#define FZ_HVM_PAGES    1024            /* 4 MiB */
+#define FZ_GREF_FIRST   8
+#define FZ_GREFS_EACH   8
+
+/* W1: the layout of each surface. */
+static const struct fz_layout_row {
+    unsigned ndoms;
+    struct { domid_t domid; bool hvm; bool priv; unsigned vcpus;
+             uint64_t pages; } dom[FZ_MAX_DOMS];
+    bool grants;
+} layouts[FUZZ_NR] = {
+    [FUZZ_MM] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES },
+                       { 1, false, false, 2, FZ_PV_PAGES },
+                       { 2, false, false, 2, FZ_PV_PAGES } }, false },
+    [FUZZ_GRANT] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES },
+                          { 1, false, false, 2, FZ_PV_PAGES },
+                          { 2, false, false, 2, FZ_PV_PAGES } }, true },
+    [FUZZ_SHADOW] = { 2, { { 0, false, true, 1, FZ_DOM0_PAGES },
+                           { 1, true, false, 2, FZ_HVM_PAGES } }, false },
+};
+
+unsigned fz_world_ndoms(enum fuzz_surface s)
+{
+    return (unsigned)s < FUZZ_NR ? layouts[s].ndoms : 0;
+}
+
+domid_t fz_world_domid(enum fuzz_surface s, unsigned i)
+{
+    return i < fz_world_ndoms(s) ? layouts[s].dom[i].domid : DOMID_INVALID;
+}
+
+bool fz_world_is_hvm(enum fuzz_surface s, unsigned i)
+{
+    return i < fz_world_ndoms(s) && layouts[s].dom[i].hvm;
+}
+
+unsigned fz_world_nr_vcpus(enum fuzz_surface s, unsigned i)
+{
+    return i < fz_world_ndoms(s) ? layouts[s].dom[i].vcpus : 1;
+}
+
+uint64_t fz_directmap_va(uint64_t pfn)
+{
+    return GUEST_DIRECTMAP_BASE + (pfn << PAGE_SHIFT);
+}
+
+static int build_one(struct fz_world *w, unsigned i)
+{
+    const struct fz_layout_row *L = &layouts[w->surface];
+    struct fz_dom *fd = &w->dom[i];
+    char err[256];
+    int rc;
+
+    fd->domid = L->dom[i].domid;
+    fd->hvm = L->dom[i].hvm;
+    fd->privileged = L->dom[i].priv;
+    fd->nr_vcpus = L->dom[i].vcpus;
+    fd->nr_pages = L->dom[i].pages;
+    fd->gnt_mfn = INVALID_MFN;
+    if (!fd->hvm) {
+        struct build_pv_config cfg = {
+            .domid = fd->domid, .nr_vcpus = fd->nr_vcpus,
+            .nr_pages = fd->nr_pages, .privileged = fd->privileged,
+        };
+        struct build_pv_layout l;
+        struct guest_pv *g = NULL;
+        rc = build_pv(w->m, &cfg, &fd->d, &g, &l, err, sizeof(err));
+        if (rc)
+            goto fail;
+        guest_pv_free(g);       /* no kernel runs: the fuzzer is the guest */
+        fd->boot = (struct fz_range){ 0, l.pt_pfn };
+        fd->l4 = (struct fz_range){ l.pt_pfn, 1 };
+        fd->l3 = (struct fz_range){ l.pt_pfn + 1, l.nr_l3 };
+        fd->l2 = (struct fz_range){ fd->l3.first + l.nr_l3, l.nr_l2 };
+        fd->l1 = (struct fz_range){ fd->l2.first + l.nr_l2, l.nr_l1 };
+        fd->buf = (struct fz_range){ l.pt_pfn + l.nr_pt_frames, FZ_BUF_PAGES };
+    } else {
+        struct build_hvm_config cfg = {
+            .domid = fd->domid, .nr_vcpus = fd->nr_vcpus,
+            .nr_pages = fd->nr_pages, .paging = PAGING_SHADOW,
+        };
+        struct build_hvm_layout l;
+        struct guest_hvm *g = NULL;
+        rc = build_hvm(w->m, &cfg, &fd->d, &g, &l, err, sizeof(err));
+        if (rc)
+            goto fail;
+        guest_hvm_free(g);
+        fd->boot = (struct fz_range){ 0, l.l4_gfn };
+        fd->l4 = (struct fz_range){ l.l4_gfn, 1 };
+        fd->l3 = (struct fz_range){ l.l4_gfn + 1, l.nr_l3 };
+        fd->l2 = (struct fz_range){ fd->l3.first + l.nr_l3, l.nr_l2 };
+        fd->l1 = (struct fz_range){ fd->l2.first + l.nr_l2, l.nr_l1 };
+        fd->buf = (struct fz_range){ l.first_free_gfn, FZ_BUF_PAGES };
+    }
+    for (unsigned v = 0; v < fd->d->nr_vcpus; v++) {
+        fd->d->vcpu[v]->entry = NULL;
+        fd->d->vcpu[v]->entry_arg = NULL;
+    }
+    fd->data.first = fd->buf.first + fd->buf.n;
+    fd->data.n = fd->nr_pages > fd->data.first ? fd->nr_pages - fd->data.first
+                                               : 0;
+    return 0;
+fail:
+    fprintf(stderr, "hvlab-fuzz: building the world: %s\n", err);
+    fd->d = NULL;
+    return rc;
+}
+
+/* W5: pfn -> mfn of every domain, from the M2P and the owners. */
+static int read_p2m(struct fz_world *w)
+{
+    for (unsigned i = 0; i < w->ndoms; i++) {
+        struct fz_dom *fd = &w->dom[i];
+        fd->p2m = malloc(fd->nr_pages * sizeof(*fd->p2m));
+        if (!fd->p2m)
+            return -XEN_ENOMEM;
+        for (uint64_t p = 0; p < fd->nr_pages; p++)
+            fd->p2m[p] = INVALID_MFN;
+    }
+    for (mfn_t mfn = 0; mfn < w->m->nr_frames; mfn++) {
+        const struct page_info *pg = mfn_to_page(w->m, mfn);
+        if ((atomic_load(&pg->count_info) & PGC_state) != PGC_state_inuse)
+            continue;
+        for (unsigned i = 0; i < w->ndoms; i++) {
+            struct fz_dom *fd = &w->dom[i];
+            uint64_t pfn = get_gpfn_from_mfn(w->m, mfn);
+            if (pg->owner == fd->domid && pfn < fd->nr_pages)
+                fd->p2m[pfn] = mfn;
+        }
+    }
+    return 0;
+}
+
+/* A hypercall of vCPU 0 of world domain i with its argument in the
+   domain's buffer (written and read back through the guest's MMU). */
+static long buf_call(struct fz_world *w, unsigned i, unsigned op,
+                     uint64_t a1, void *arg, size_t len, uint64_t a3)
+{
+    struct vcpu *v = w->dom[i].d->vcpu[0];
+    uint64_t va = fz_directmap_va(w->dom[i].buf.first);
+    current = v;
+    if (mmu_write(v, va, arg, len) != MMU_OK)
+        return -XEN_EFAULT;
+    long rc = hypercall(v, op, a1, va, a3, 0, 0);
+    if (mmu_read(v, va, arg, len) != MMU_OK)
+        return -XEN_EFAULT;
+    return rc;
+}
+
+/* W6. */
+static int setup_grants(struct fz_world *w)
+{
+    for (unsigned i = 1; i < w->ndoms; i++) {
+        struct fz_dom *fd = &w->dom[i];
+        xen_pfn_t frame = 0;
+        struct {
+            struct gnttab_setup_table op;
+            xen_pfn_t list[1];
+        } a;
+        memset(&a, 0, sizeof(a));
+        a.op.dom = DOMID_SELF;
+        a.op.nr_frames = 1;
+        uint64_t list_va = fz_directmap_va(fd->buf.first) +
+                           offsetof(__typeof__(a), list);
+        set_xen_guest_handle(a.op.frame_list, (xen_pfn_t *)(uintptr_t)list_va);
+        long rc = buf_call(w, i, __HYPERVISOR_grant_table_op,
+                           GNTTABOP_setup_table, &a, sizeof(a), 1);
+        if (rc || a.op.status != GNTST_okay) {
+            fprintf(stderr, "hvlab-fuzz: dom%u setup_table: rc %ld status "
+                    "%d\n", fd->domid, rc, a.op.status);
+            return rc ? (int)rc : -XEN_EINVAL;
+        }
+        frame = a.list[0];
+        fd->gnt_mfn = frame;
+    }
+    for (unsigned i = 1; i < w->ndoms; i++) {
+        struct fz_dom *granter = &w->dom[i];
+        unsigned to = i + 1 < w->ndoms ? i + 1 : 1;
+        if (to == i)
+            continue;
+        grant_entry_v1_t *e = mfn_to_virt(w->m, granter->gnt_mfn);
+        for (unsigned k = 0; k < FZ_GREFS_EACH && w->ngrefs < FZ_MAX_GREFS;
+             k++) {
+            grant_ref_t ref = FZ_GREF_FIRST + k;
+            bool ro = k >= FZ_GREFS_EACH / 2;
+            e[ref].frame = (uint32_t)granter->p2m[granter->data.first + k];
+            e[ref].domid = w->dom[to].domid;
+            __atomic_store_n(&e[ref].flags,
+                             (uint16_t)(GTF_permit_access |
+                                        (ro ? GTF_readonly : 0)),
+                             __ATOMIC_RELEASE);
+            w->gref[w->ngrefs++] = (struct fz_gref){
+                .grantee = (uint8_t)to, .granter = (uint8_t)i,
+                .ref = (uint16_t)ref, .readonly = ro };
+        }
+    }
+    return 0;
+}
+
+struct hv_options *fz_world_options(void)
+{
+    static struct hv_options opt;
+    static bool initialised;
+    if (!initialised) {
+        hv_options_default(&opt);
+        initialised = true;
+    }
+    return &opt;
+}
+
+static int build_all(struct fz_world *w)
+{
+    struct hv_options opt = *fz_world_options();
+    int rc = machine_create(FZ_RAM_BYTES, 0, &opt, &w->m);
+    if (rc) {
+        fprintf(stderr, "hvlab-fuzz: machine_create: %d\n", rc);
+        return rc;
+    }
+    w->max_mfn = w->m->nr_frames;
+    w->ndoms = layouts[w->surface].ndoms;
+    for (unsigned i = 0; i < w->ndoms; i++) {
+        rc = build_one(w, i);
+        if (rc)
+            return rc;
+    }
+    if (!w->dom[0].p2m) {
+        rc = read_p2m(w);
+        if (rc)
+            return rc;
+    }
+    w->ngrefs = 0;
+    if (layouts[w->surface].grants) {
+        rc = setup_grants(w);
+        if (rc)
+            return rc;
+    }
+    current = NULL;
+    return 0;
+}
+
+int fz_world_build(struct fz_world *w, enum fuzz_surface s)
+{
+    if ((unsigned)s >= FUZZ_NR || !layouts[s].ndoms)
+        return -XEN_EINVAL;
+    memset(w, 0, sizeof(*w));
+    w->surface = s;
+    int rc = build_all(w);
+    if (rc)
+        fz_world_free(w);
+    return rc;
+}
+
+static void destroy_all(struct fz_world *w)
+{
+    current = NULL;
+    if (!w->m)
+        return;
+    for (unsigned id = 0; id < HV_MAX_DOMAINS; id++)
+        if (w->m->domains[id])
+            domain_destroy(w->m->domains[id]);
+    for (unsigned i = 0; i < w->ndoms; i++)
+        w->dom[i].d = NULL;
+    machine_destroy(w->m);
+    w->m = NULL;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int fz_world_reset(struct fz_world *w)
+{
+    uint64_t t0 = now_ns();
+    destroy_all(w);
+    int rc = build_all(w);
+    if (!rc)
+        for (unsigned i = 0; i < w->ndoms; i++) {
+            const struct fz_dom *fd = &w->dom[i];
+            if (!fd->hvm &&
+                fd->d->vcpu[0]->guest_table != fd->p2m[fd->l4.first]) {
+                fprintf(stderr, "hvlab-fuzz: reset: dom%u's L4 moved\n",
+                        fd->domid);
+                rc = -XEN_EINVAL;       /* W5: the snapshot did not repeat */
+            }
+        }
+    w->resets++;
+    w->reset_ns += now_ns() - t0;
+    return rc;
+}
+
+void fz_world_free(struct fz_world *w)
+{
+    destroy_all(w);
+    for (unsigned i = 0; i < FZ_MAX_DOMS; i++) {
+        free(w->dom[i].p2m);
+        w->dom[i].p2m = NULL;
+    }
+}
+
+/* FNV-1a over 64-bit words. */
+static uint64_t mix(uint64_t h, uint64_t x)
+{
+    return (h ^ x) * 0x100000001b3ULL;
+}
+
+uint64_t fz_world_hash(const struct fz_world *w)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    if (!w->m)
+        return 0;
+    for (mfn_t mfn = 0; mfn < w->m->nr_frames; mfn++) {
+        const struct page_info *pg = mfn_to_page(w->m, mfn);
+        uint64_t c = atomic_load(&pg->count_info);
+        h = mix(h, c);
+        h = mix(h, atomic_load(&pg->type_info));
+        h = mix(h, pg->owner);
+        if ((c & PGC_state) == PGC_state_free)
+            continue;
+        const uint64_t *q = mfn_to_virt(w->m, mfn);
+        for (unsigned k = 0; k < PAGE_SIZE / 8; k++)
+            h = mix(h, q[k]);
+    }
+    h = mix(h, w->m->nr_free);
+    return h;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# mk/fuzz-smoke.sh - run each fuzz surface's AFL++ build for a short while
+# (`make fuzz-smoke`; docs/fuzz-build.md).
+#
+# Rules:
+#   Z1  Per surface: $BUILD/fuzz/afl-SURFACE, persistent mode, for
+#       FUZZ_SMOKE_SECS seconds (default 30) with AFL_NO_UI=1, a temporary
+#       output dir, the seed corpus fuzz/seeds/SURFACE (a one-byte seed when
+#       there is none) and fuzz/dict/SURFACE.dict when present.
+#   Z2  Printed per surface: execs, exec/s, stability, paths (corpus
+#       count), crashes - from the run's fuzzer_stats.
+#   Z3  The smoke fails when a surface's binary is missing, afl-fuzz did
+#       not start (no fuzzer_stats), or any crash was saved; the first
+#       crash's input and the harness's report on it are printed.
+#   Z4  FUZZ_SURFACES names the surfaces (default: all four).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+SECS=${FUZZ_SMOKE_SECS:-30}
+SURFACES=${FUZZ_SURFACES:-mm grant shadow restore}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+stat() { sed -n "s/^$1 *: *//p" "$2" | head -n 1; }
+
+printf '%-8s %10s %10s %10s %7s %8s\n' surface execs exec/s stability paths crashes
+for s in $SURFACES; do
+    bin=$BUILD/fuzz/afl-$s
+    if [ ! -x "$bin" ]; then
+        echo "$s: no harness ($bin not built)"
+        failed=1
+        continue
+    fi
+    seeds=fuzz/seeds/$s
+    if ! compgen -G "$seeds/*" >/dev/null; then
+        seeds=$tmp/seeds-$s
+        mkdir -p "$seeds"
+        printf '\0' >"$seeds/zero"
+    fi
+    dict=()
+    [ -f "fuzz/dict/$s.dict" ] && dict=(-x "fuzz/dict/$s.dict")
+    out=$tmp/out-$s
+    AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+        afl-fuzz -i "$seeds" -o "$out" -V "$SECS" "${dict[@]}" -- "$bin" \
+        >"$tmp/log-$s" 2>&1
+    st=$out/default/fuzzer_stats
+    if [ ! -f "$st" ]; then
+        echo "$s: afl-fuzz did not start:"
+        tail -n 15 "$tmp/log-$s" | sed 's/^/    /'
+        failed=1
+        continue
+    fi
+    crashes=$(stat saved_crashes "$st")
+    printf '%-8s %10s %10s %10s %7s %8s\n' "$s" "$(stat execs_done "$st")" \
+        "$(stat execs_per_sec "$st")" "$(stat stability "$st")" \
+        "$(stat corpus_count "$st")" "${crashes:-?}"
+    if [ "${crashes:-1}" != 0 ]; then
+        failed=1
+        first=$(ls "$out/default/crashes"/id:* 2>/dev/null | head -n 1)
+        if [ -n "$first" ]; then
+            mkdir -p "$BUILD/fuzz/smoke-crashes"
+            cp "$first" "$BUILD/fuzz/smoke-crashes/$s-crash"
+            echo "  $s: crash input kept as $BUILD/fuzz/smoke-crashes/$s-crash;"
+            echo "  the harness says:"
+            "$bin" "$first" 2>&1 | tail -n 20 | sed 's/^/    /'
+        fi
+    fi
+done
+[ $failed -eq 0 ] && echo "fuzz-smoke: ok" || echo "fuzz-smoke: FAILED"
+exit $failed

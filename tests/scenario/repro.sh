@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# tests/scenario/repro.sh - `hvlab repro` replays fuzzer inputs
+# (tools/hvlab/cmd_repro.c X1-X5, docs/fuzz.md "Reproducing a finding").
+#
+#   1. tests/data/fuzz/grant-xsa224 with --set grant.xsa224=on: exit 1,
+#      "reproduced: audit: invariant 4 (...) after call 3", the report with
+#      the frames' history; the surface comes from the file name.
+#   2. The same input without the option: exit 0, "does not reproduce".
+#   3. --minimize keeps it failing with the same invariant, writes fewer
+#      bytes and calls to --out, and that file reproduces on its own (and
+#      still only with the option).
+#   4. The surface is inferred from an AFL++ output path (out-grant/...);
+#      a path naming none, an unknown --surface, a missing file, an unknown
+#      --set key and a --set after nothing are exit 2 naming the mistake.
+#   5. A clean program (one query_size) exits 0 on the mm surface.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/scenario/lib/report.sh    # scenario_start, scenario_tmp, report
+scenario_start repro
+scenario_tmp
+
+IN=tests/data/fuzz/grant-xsa224
+INV='audit: invariant 4 (writable type count equals RW mappings)'
+
+out=$("$HVLAB" repro "$IN" --set grant.xsa224=on 2>&1); rc=$?
+ok=0
+[ $rc -eq 1 ] && grep -qF "reproduced: $INV after call 3" <<<"$out" &&
+    grep -q '^ 3: dom1.v0 gnttab_unmap' <<<"$out" &&
+    grep -q 'last [0-9]* transitions, newest first' <<<"$out" && ok=1
+report $ok "repro: grant-xsa224 with grant.xsa224=on exits 1 naming invariant 4 after call 3, with the frame history" "$out"
+
+out=$("$HVLAB" repro "$IN" 2>&1); rc=$?
+ok=0
+[ $rc -eq 0 ] && grep -q '^does not reproduce: the program ran 6 calls, the audit is clean$' <<<"$out" && ok=1
+report $ok "repro: grant-xsa224 without the option does not reproduce (exit 0)" "$out"
+
+min=$TMP/grant-xsa224.min
+out=$("$HVLAB" repro "$IN" --set grant.xsa224=on --minimize --out "$min" 2>&1); rc=$?
+ok=0
+if [ $rc -eq 1 ] && [ -s "$min" ] &&
+   grep -Eq '^minimized: 37 bytes, 6 calls -> [0-9]+ bytes, 2 calls' <<<"$out" &&
+   [ "$(stat -c %s "$min")" -lt 37 ] &&
+   [ "$(grep -c "reproduced: $INV" <<<"$out")" -eq 2 ]; then
+    ok=1
+fi
+report $ok "repro --minimize: 37 bytes, 6 calls shrink to 2 calls still breaking invariant 4" "$out"
+
+out=$("$HVLAB" repro "$min" --surface grant --set grant.xsa224=on 2>&1); rc=$?
+out2=$("$HVLAB" repro "$min" --surface grant 2>&1); rc2=$?
+ok=0
+[ $rc -eq 1 ] && grep -qF "reproduced: $INV after call 1" <<<"$out" &&
+    [ $rc2 -eq 0 ] && ok=1
+report $ok "repro: the minimized input reproduces alone with the option, not without" "$out$out2"
+
+mkdir -p "$TMP/out-grant/default/crashes"
+cp "$IN" "$TMP/out-grant/default/crashes/id:000000,sig:06"
+out=$("$HVLAB" repro "$TMP/out-grant/default/crashes/id:000000,sig:06" \
+      --set grant.xsa224=on 2>&1); rc=$?
+ok=0
+[ $rc -eq 1 ] && grep -q '^program (grant, 37 bytes, 6 calls):' <<<"$out" && ok=1
+report $ok "repro: the surface comes from an AFL++ output dir (out-grant)" "$out"
+
+cp "$IN" "$TMP/input"
+bad=0 msgs=""
+check2() {   # check2 REGEX ARGS...: exit 2 and the message matches
+    local re=$1; shift
+    local o; o=$("$HVLAB" repro "$@" 2>&1); local r=$?
+    msgs+="$* -> $r: $o"$'\n'
+    if [ $r -ne 2 ] || ! grep -Eq -- "$re" <<<"$o"; then bad=1; fi
+}
+check2 'cannot tell the surface .*give --surface' "$TMP/input"
+check2 '--surface nope: expected mm, grant, shadow or restore' "$TMP/input" --surface nope
+check2 "$TMP/no-such-file: No such file" "$TMP/no-such-file" --surface mm
+check2 "unknown hypervisor option 'grant.nope'" "$TMP/input" --surface grant --set grant.nope=on
+check2 'missing the CRASH file' --surface mm
+check2 '--out and --max-runs go with --minimize' "$TMP/input" --surface grant --out x
+report "$([ $bad -eq 0 ] && echo 1)" "repro: no surface, unknown surface, missing file, unknown option, no input, --out alone: exit 2 naming it" "$msgs"
+
+printf '\x09\x00\x00\x00\x00' >"$TMP/clean"
+out=$("$HVLAB" repro "$TMP/clean" --surface mm 2>&1); rc=$?
+ok=0
+[ $rc -eq 0 ] && grep -q '^does not reproduce: the program ran 1 calls, the audit is clean$' <<<"$out" && ok=1
+report $ok "repro: a clean mm program exits 0" "$out"
+
+out=$("$HVLAB" repro "$IN" --set grant.xsa224=on --minimize --max-runs 5 \
+      --out "$TMP/bounded.min" 2>&1); rc=$?
+ok=0
+[ $rc -eq 1 ] && grep -q 'minimization stopped by the bound of 5 runs' <<<"$out" &&
+    grep -q '(5 runs)' <<<"$out" && [ -s "$TMP/bounded.min" ] && ok=1
+report $ok "repro --minimize --max-runs 5: the bound stops it and says so" "$out"
+
+name="repro --trace: the replay is recorded and still names the invariant"
+if ! command -v babeltrace2 >/dev/null || ! { lttng list >/dev/null 2>&1 ||
+     lttng-sessiond --no-kernel --daemonize >/dev/null 2>&1; }; then
+    echo "skip - $name: no babeltrace2 or LTTng session daemon"
+else
+    out=$("$HVLAB" repro "$IN" --set grant.xsa224=on --trace "$TMP/tr" 2>&1); rc=$?
+    ok=0
+    [ $rc -eq 1 ] && grep -qF "reproduced: $INV after call 3" <<<"$out" &&
+        babeltrace2 "$TMP/tr" 2>/dev/null | grep -q 'hvlab_grant' && ok=1
+    report $ok "$name" "$out"
+fi
