@@ -18,10 +18,29 @@
  *   E5  Options (fuzz_set_option) go into the worlds' hv_options before
  *       the first fuzz_init / fuzz_one; after that they are fixed, so
  *       every reset rebuilds the same machine (F2).
+ *   E6  Two resets (fuzz_set_reset): FUZZ_RESET_REBUILD runs the program
+ *       in this process and rebuilds the world after it (the world is
+ *       left as the run made it, for tests and `hvlab repro`);
+ *       FUZZ_RESET_FORK keeps this process's world pristine and runs each
+ *       program in a forked child, so only the pages the run dirtied are
+ *       copied (by the host kernel's copy-on-write) and all of them vanish
+ *       with the child: the whole hypervisor state, heap objects included,
+ *       is back for the next run at the cost of a fork.  The child's result
+ *       comes back through shared memory; a child killed by a signal (the
+ *       hypervisor crashed on the input, F4) makes this process die of the
+ *       same signal after printing the program, as AFL++ expects.  The
+ *       guest RAM of a forked world is advised out of transparent huge
+ *       pages: one store must not copy 2 MiB.  AFL++ coverage is shared
+ *       memory, so the child's edges count; libFuzzer's counters are not,
+ *       so the libFuzzer mains keep FUZZ_RESET_REBUILD.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <xen/domctl.h>
 #include <xen/event_channel.h>
@@ -52,6 +71,13 @@
 static struct fz_world worlds[FUZZ_NR];
 static bool built[FUZZ_NR];
 static bool touched[FUZZ_NR];
+static enum fuzz_reset reset_mode = FUZZ_RESET_REBUILD;   /* E6 */
+static struct fuzz_result *child_res;      /* E6: shared with the child */
+
+void fuzz_set_reset(enum fuzz_reset mode)
+{
+    reset_mode = mode;
+}
 
 static const char *const surface_names[FUZZ_NR] = {
     [FUZZ_MM] = "mm", [FUZZ_GRANT] = "grant", [FUZZ_SHADOW] = "shadow",
@@ -566,25 +592,12 @@ static int oracle(struct fz_world *w, struct fuzz_result *res)
 
 static struct fz_prog prog;     /* big: not on the stack */
 
-int fuzz_one(enum fuzz_surface s, const uint8_t *data, size_t len,
-             struct fuzz_result *res)
+/* The program on the world as it stands; 0 or 1 (a violation in res),
+   aborting on a violation when abort_on is set. */
+static int run_program(enum fuzz_surface s, struct fz_world *w,
+                       const uint8_t *data, size_t len,
+                       struct fuzz_result *res, bool abort_on)
 {
-    struct fuzz_result local;
-    if (!res)
-        res = &local;
-    options_fixed = true;
-    if (s == FUZZ_RESTORE)
-        return fuzz_restore_one(data, len, res);
-    memset(res, 0, offsetof(struct fuzz_result, report));
-    res->report[0] = '\0';
-    if (fuzz_init(s))
-        return 0;
-    struct fz_world *w = &worlds[s];
-    if (touched[s] && fz_world_reset(w)) {
-        fprintf(stderr, "hvlab-fuzz: the world could not be reset\n");
-        abort();
-    }
-    touched[s] = true;
     fz_decode(s, data, len, &prog);
     res->calls = prog.ncalls;
 
@@ -604,16 +617,104 @@ int fuzz_one(enum fuzz_surface s, const uint8_t *data, size_t len,
         if (oracle(w, res)) {
             res->violation = true;
             res->at_call = i;
-#ifdef FUZZ_ABORT
-            fprintf(stderr, "hvlab-fuzz: %s after call %u\n%s",
-                    res->invariant, i, res->report);
-            fz_print_prog(&prog, stderr);
-            abort();
-#endif
+            if (abort_on) {
+                fprintf(stderr, "hvlab-fuzz: %s after call %u\n%s",
+                        res->invariant, i, res->report);
+                fz_print_prog(&prog, stderr);
+                abort();
+            }
             return 1;
         }
     }
     return 0;
+}
+
+#ifdef FUZZ_ABORT
+#define ABORT_ON_VIOLATION true
+#else
+#define ABORT_ON_VIOLATION false
+#endif
+
+/* E6: the program in a child of this process. */
+static int run_forked(enum fuzz_surface s, struct fz_world *w,
+                      const uint8_t *data, size_t len,
+                      struct fuzz_result *res)
+{
+    if (!child_res) {
+        void *p = mmap(NULL, sizeof(*child_res), PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            fprintf(stderr, "hvlab-fuzz: no shared memory for the results: "
+                    "%m\n");
+            abort();
+        }
+        child_res = p;
+    }
+    memset(child_res, 0, offsetof(struct fuzz_result, report));
+    child_res->report[0] = '\0';
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "hvlab-fuzz: fork: %m\n");
+        abort();
+    }
+    if (pid == 0)
+        _exit(run_program(s, w, data, len, child_res, false));
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        ;
+    if (WIFSIGNALED(st)) {                  /* F4: the hypervisor died */
+        int sig = WTERMSIG(st);
+        fprintf(stderr, "hvlab-fuzz: the hypervisor died of signal %d (%s) "
+                "running:\n", sig, strsignal(sig));
+        fuzz_print_program(s, data, len, stderr);
+        signal(sig, SIG_DFL);
+        raise(sig);
+        abort();
+    }
+    memcpy(res, child_res, sizeof(*res));
+    if (res->violation && ABORT_ON_VIOLATION) {
+        fprintf(stderr, "hvlab-fuzz: %s after call %u\n%s", res->invariant,
+                res->at_call, res->report);
+        fuzz_print_program(s, data, len, stderr);
+        abort();
+    }
+    (void)w;
+    return res->violation ? 1 : 0;
+}
+
+int fuzz_one(enum fuzz_surface s, const uint8_t *data, size_t len,
+             struct fuzz_result *res)
+{
+    struct fuzz_result local;
+    if (!res)
+        res = &local;
+    options_fixed = true;
+    if (s == FUZZ_RESTORE)
+        return fuzz_restore_one(data, len, res);
+    memset(res, 0, offsetof(struct fuzz_result, report));
+    res->report[0] = '\0';
+    if (fuzz_init(s))
+        return 0;
+    struct fz_world *w = &worlds[s];
+    if (touched[s]) {
+        if (fz_world_reset(w)) {
+            fprintf(stderr, "hvlab-fuzz: the world could not be reset\n");
+            abort();
+        }
+        w->thp_off = false;             /* a rebuilt machine: advise again */
+    }
+    if (reset_mode == FUZZ_RESET_FORK) {                /* E6 */
+        touched[s] = false;
+        if (!w->thp_off && w->m) {
+            (void)madvise(w->m->ram, w->max_mfn << PAGE_SHIFT,
+                          MADV_NOHUGEPAGE);
+            w->thp_off = true;
+        }
+        return run_forked(s, w, data, len, res);
+    }
+    touched[s] = true;
+    return run_program(s, w, data, len, res, ABORT_ON_VIOLATION);
 }
 
 void fuzz_print_program(enum fuzz_surface s, const uint8_t *data, size_t len,

@@ -64,6 +64,14 @@ struct fuzz_result {
     char report[FUZZ_REPORT_MAX];   /* the audit's text, cut to fit */
 };
 
+/* How the world goes back to its snapshot between runs (fuzz/exec.c E6):
+   REBUILD (the default) runs in this process and rebuilds afterwards;
+   FORK runs each program in a forked child of a pristine world, so only
+   what the run dirtied is copied and it all vanishes with the child.  Set
+   before the first fuzz_one. */
+enum fuzz_reset { FUZZ_RESET_REBUILD = 0, FUZZ_RESET_FORK };
+void fuzz_set_reset(enum fuzz_reset mode);
+
 /* Build the world of s once (the first fuzz_one does it if not done).
    0, or -1 with a message on stderr (the harness cannot start). */
 int fuzz_init(enum fuzz_surface s);

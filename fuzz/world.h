@@ -78,6 +78,7 @@ struct fz_world {
     uint64_t max_mfn;               /* frames of the machine */
     uint64_t resets;
     uint64_t reset_ns;              /* total time spent in resets */
+    bool thp_off;                   /* exec.c E6: RAM out of huge pages */
 };
 
 /* W1: the static layout. */

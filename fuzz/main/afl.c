@@ -18,10 +18,16 @@
  *   A6  HVLAB_FUZZ_SET="k=v,k=v" switches hypervisor options (a bug zoo
  *       behaviour) before the world is built (fuzz_set_options); a bad
  *       one exits 2.
+ *   A7  Each input runs in a forked child of the pristine world
+ *       (FUZZ_RESET_FORK, fuzz/exec.c E6): every run starts from the same
+ *       bytes of hypervisor state (stability), and only the pages a run
+ *       dirties are copied.  HVLAB_FUZZ_RESET=rebuild selects the
+ *       in-process rebuild instead.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fuzz/fuzz.h"
@@ -55,6 +61,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "HVLAB_FUZZ_SET: %s\n", why);
         return 2;
     }
+    const char *rs = getenv("HVLAB_FUZZ_RESET");        /* A7 */
+    fuzz_set_reset(rs && !strcmp(rs, "rebuild") ? FUZZ_RESET_REBUILD
+                                                : FUZZ_RESET_FORK);
     if (fuzz_init(FUZZ_SURFACE) != 0)           /* A1 */
         return 2;
     fuzz_one(FUZZ_SURFACE, NULL, 0, NULL);      /* lazily built state too */

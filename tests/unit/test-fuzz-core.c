@@ -314,7 +314,46 @@ static void t_finding_shadow_root_freed(void)
     CHECK(domain_crashed(d) && strstr(domain_crashed(d), "can't find all shadows"));
 }
 
+/* E6: in fork mode every run happens in a child of the pristine world:
+   the world this process holds never changes, the same input gives the
+   same result, a violation comes back through shared memory, and a run
+   that would leave state behind leaves none. */
+static void t_fork_reset(void)
+{
+    fuzz_set_reset(FUZZ_RESET_FORK);
+    REQUIRE(fuzz_init(FUZZ_GRANT) == 0);
+    struct fz_world *w = fz_exec_world(FUZZ_GRANT);
+    uint64_t h0 = fz_world_hash(w);
+    static struct fuzz_result r1, r2;
+    uint8_t b[300];
+    unsigned found = 0;
+    for (unsigned round = 0; round < 8; round++) {
+        for (size_t i = 0; i < sizeof(b); i++)
+            b[i] = rnd8();
+        int a = fuzz_one(FUZZ_GRANT, b, sizeof(b), &r1);
+        int c = fuzz_one(FUZZ_GRANT, b, sizeof(b), &r2);
+        CHECK_EQ(a, c);
+        CHECK_EQ(r1.calls_run, r2.calls_run);
+        CHECK(strcmp(r1.invariant, r2.invariant) == 0);
+        CHECK_HEX(fz_world_hash(w), h0);        /* never touched here */
+        found += (unsigned)a;
+    }
+    /* A violation comes back: the page_info corrupted in this process's
+       world is seen by the child's audit at its first call. */
+    mfn_t mfn = w->dom[1].p2m[w->dom[1].data.first + 2];
+    atomic_fetch_add(&mfn_to_page(w->m, mfn)->count_info, 1);
+    static const uint8_t nop[] = { 9, 1, 0, 0, 0, 0, 0 };
+    CHECK_EQ(fuzz_one(FUZZ_GRANT, nop, sizeof(nop), &r1), 1);
+    CHECK(r1.violation);
+    CHECK(strncmp(r1.invariant, "audit: invariant 1", 18) == 0);
+    CHECK(strstr(r1.report, "mfn") != NULL);
+    atomic_fetch_sub(&mfn_to_page(w->m, mfn)->count_info, 1);
+    CHECK_HEX(fz_world_hash(w), h0);
+    (void)found;
+}
+
 static const struct test tests[] = {
+    { "fork mode: runs in a child, the world stays pristine, results come back", t_fork_reset },
     { "the shadow finding: giving back the loaded root crashes the domain, audit clean",
       t_finding_shadow_root_freed },
     { "decoding random inputs of every length is total", t_decode_total },
