@@ -199,6 +199,29 @@ static const struct opt_desc opt_table[] = {
                    "GNTST_general_error, when the grant entry refuses the pin",
     },
     {
+        .key = "mm.xsa182", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, mm_xsa182),
+        .accepted = "on|off",
+        .meaning = "Xen <= 4.7 (XSA-182): mod_l2..l4 fast path lets RW change "
+                   "with linear page tables allowed (a read-only recursive "
+                   "entry becomes writable)",
+    },
+    {
+        .key = "mm.xsa148", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, mm_xsa148),
+        .accepted = "on|off",
+        .meaning = "Xen <= 4.6 (XSA-148): mod_l2 fast path compares only frame "
+                   "and P, so PSE (and RW) is set on an L2 entry unvalidated: "
+                   "a 2 MiB writable mapping of an L1 table",
+    },
+    {
+        .key = "mm.xsa240", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, mm_xsa240),
+        .accepted = "on|off",
+        .meaning = "Xen <= 4.9 (XSA-240): a linear entry may point at a table "
+                   "that itself holds linear entries (unbounded chains)",
+    },
+    {
         .key = "logdirty.final_marks_grants", .kind = OPT_BOOL,
         .offset = offsetof(struct hv_options, logdirty_final_marks_grants),
         .accepted = "on|off",

@@ -79,6 +79,13 @@ struct hv_options {
     bool grant_xsa316;          /* grant.xsa316: map's _set_status error
                                    path returns status 1 */
     enum pfinfo_devalidated pfinfo_devalidated; /* mm.pfinfo_devalidated */
+    /* PV page-table bug zoo (docs/bugzoo.md): historical behaviour, off. */
+    bool mm_xsa182;             /* mm.xsa182: the L2..L4 fast path lets RW
+                                   change although linear PTs are allowed */
+    bool mm_xsa148;             /* mm.xsa148: L2 fast path compares only
+                                   frame and P, so PSE can be set on it */
+    bool mm_xsa240;             /* mm.xsa240: linear entries and linear
+                                   uses of one table are not exclusive */
     /* Log-dirty (core/mm/paging.c). */
     bool logdirty_final_marks_grants; /* logdirty.final_marks_grants */
 };

@@ -87,8 +87,12 @@ static void walk(struct iso *s, mfn_t table, unsigned level, bool rw,
         return;
     s->seen[table] |= bit;
     const pte_t *t = mfn_to_virt(s->m, table);
+    /* Xen's slots are Xen's in every L4 frame, also one reached through a
+       linear (self-referencing) entry as a lower level. */
+    bool is_l4 = pgt_level(atomic_load(&mfn_to_page(s->m, table)->type_info))
+                 == 4;
     for (unsigned i = 0; i < PT_ENTRIES && !s->bad; i++) {
-        if (level == 4 && i >= 256 && i < 272)
+        if ((level == 4 || is_l4) && i >= 256 && i < 272)
             continue;                   /* Xen's slots */
         pte_t e = t[i];
         if (!pte_present(e))

@@ -48,6 +48,12 @@
  *       refs stay with the grant mapping until unmap or teardown.
  *   P8  linear_pt_count of a table counts its linear entries (> 0), or the
  *       linear entries that use it (< 0), never both.
+ *   P10 The bug zoo (docs/bugzoo.md), each off by default and confined to
+ *       the lines marked with its XSA: mm.xsa182 puts RW back into the
+ *       L2..L4 fast path's whitelist; mm.xsa148 drops PSE from the L2 flag
+ *       check and makes the L2 fast path compare only frame and P;
+ *       mm.xsa240 lets linear_pt_count mix entries and uses (its net value
+ *       is still kept, so the audit's invariant 10 names the table).
  */
 #include <assert.h>
 
@@ -251,41 +257,45 @@ void put_page_from_l1e(struct machine *m, pte_t l1e, struct domain *l1e_owner)
  * Linear page tables (P2, P8)
  * ==================================================================== */
 
-static bool inc_linear_entries(struct page_info *pg)
+static bool inc_linear_entries(const struct machine *m, struct page_info *pg)
 {
     int16_t oc = __atomic_load_n(&pg->linear_pt_count, __ATOMIC_RELAXED), nc;
     do {
         nc = (int16_t)(oc + 1);
-        if (nc <= 0)
+        /* XSA-240 (mm.xsa240): before the fix nothing stopped a table used
+           linearly from holding linear entries too. */
+        if (nc <= 0 && !(m->opt.mm_xsa240 && nc != INT16_MIN))
             return false;               /* used linearly, or overflow */
     } while (!__atomic_compare_exchange_n(&pg->linear_pt_count, &oc, nc, false,
                                           __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
     return true;
 }
 
-static bool inc_linear_uses(struct page_info *pg)
+static bool inc_linear_uses(const struct machine *m, struct page_info *pg)
 {
     int16_t oc = __atomic_load_n(&pg->linear_pt_count, __ATOMIC_RELAXED), nc;
     do {
         nc = (int16_t)(oc - 1);
-        if (nc >= 0)
+        /* XSA-240 (mm.xsa240): the fix refuses a table with linear entries
+           as the target of another linear entry; before it, it was not. */
+        if (nc >= 0 && !(m->opt.mm_xsa240 && nc != INT16_MAX))
             return false;               /* has linear entries, or overflow */
     } while (!__atomic_compare_exchange_n(&pg->linear_pt_count, &oc, nc, false,
                                           __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
     return true;
 }
 
-static int16_t dec_linear_entries(struct page_info *pg)
+static int16_t dec_linear_entries(const struct machine *m, struct page_info *pg)
 {
     int16_t oc = __atomic_fetch_sub(&pg->linear_pt_count, 1, __ATOMIC_ACQ_REL);
-    assert(oc > 0);
+    assert(oc > 0 || m->opt.mm_xsa240);     /* XSA-240: mixed counts */
     return (int16_t)(oc - 1);
 }
 
-static int16_t dec_linear_uses(struct page_info *pg)
+static int16_t dec_linear_uses(const struct machine *m, struct page_info *pg)
 {
     int16_t oc = __atomic_fetch_add(&pg->linear_pt_count, 1, __ATOMIC_ACQ_REL);
-    assert(oc < 0);
+    assert(oc < 0 || m->opt.mm_xsa240);     /* XSA-240: mixed counts */
     return (int16_t)(oc + 1);
 }
 
@@ -302,19 +312,19 @@ static bool linear_get(struct machine *m, unsigned level, pte_t pde,
     if (page_get_owner(m, table) != d || !get_page(m, mfn, d))
         return false;
     struct page_info *tp = mfn_to_page(m, table), *pg = mfn_to_page(m, mfn);
-    if (!inc_linear_entries(tp))
+    if (!inc_linear_entries(m, tp))
         goto put;
-    if (!inc_linear_uses(pg))
+    if (!inc_linear_uses(m, pg))
         goto entries;
     if (!frame_get_type_if_validated(m, mfn, pgt_of_level(level))) {
-        dec_linear_uses(pg);
+        dec_linear_uses(m, pg);
         goto entries;
     }
     TRC(hvlab_mm, linear_pt_add, (uint8_t)m->host_id, table, mfn,
         (uint8_t)level, tp->linear_pt_count, pg->linear_pt_count);
     return true;
 entries:
-    dec_linear_entries(tp);
+    dec_linear_entries(m, tp);
 put:
     put_page(m, mfn);
     return false;
@@ -351,8 +361,8 @@ static void put_page_from_pde(struct machine *m, unsigned level, pte_t e,
     struct page_info *pg = mfn_to_page(m, mfn);
     if (pgt_level(atomic_load(&pg->type_info)) == level) {
         struct page_info *tp = mfn_to_page(m, table);
-        int16_t tc = dec_linear_entries(tp);
-        int16_t uc = dec_linear_uses(pg);
+        int16_t tc = dec_linear_entries(m, tp);
+        int16_t uc = dec_linear_uses(m, pg);
         TRC(hvlab_mm, linear_pt_del, (uint8_t)m->host_id, table, mfn,
             (uint8_t)level, tc, uc);
     }
@@ -578,12 +588,26 @@ int mod_pt_entry(struct vcpu *v, mfn_t table, unsigned level, unsigned slot,
     }
 
     if (pte_present(nv)) {
-        if (nv & pt_disallow_mask(level))
+        uint64_t disallow = pt_disallow_mask(level);
+        /* XSA-148 (mm.xsa148): L2_DISALLOW_MASK let PSE through whether or
+           not superpages were allowed; the fix keeps it forbidden. */
+        if (level == 2 && m->opt.mm_xsa148)
+            disallow &= ~(uint64_t)_PAGE_PSE;
+        if (nv & disallow)
             return -XEN_EINVAL;
         uint64_t wl = FASTPATH_WHITELIST;
-        if (level > 1 && !m->opt.pv_linear_pt)
-            wl |= _PAGE_RW;                             /* XSA-182 */
-        if (pte_present(ov) && ((ov ^ nv) & ~wl) == 0)
+        /* XSA-182: RW may change on the fast path only when no L2..L4
+           entry can be linear; mm.xsa182 whitelists it regardless. */
+        if (level > 1 && (!m->opt.pv_linear_pt || m->opt.mm_xsa182))
+            wl |= _PAGE_RW;
+        bool fast = pte_present(ov) && ((ov ^ nv) & ~wl) == 0;
+        /* XSA-148 (mm.xsa148): the L2 fast path compared only the frame
+           and P, so PSE and RW changed without get_page_from_l2e; the fix
+           refuses PSE above (and compares PSE and RW here when PV
+           superpages are enabled, which hvlab does not model). */
+        if (level == 2 && m->opt.mm_xsa148)
+            fast = pte_present(ov) && pte_mfn(ov) == pte_mfn(nv);
+        if (fast)
             return update_entry(m, d, table, level, slot, ov, nv,
                                 preserve_ad, path) ? 0 : busy;
         rc = level == 1 ? get_page_from_l1e(m, nv, d, pg_owner)
