@@ -951,32 +951,10 @@ static void load_proc(struct ks_in *in, struct guest_kernel *g,
 
 /* ---- what the resumed kernel's threads will run (rules 6, 7) ---------------- */
 
-/* workload.c's program states, in its order (a real state of each kind
-   loads: the round trips of tests/unit/test-kstate.c hold this table to
-   that enum). */
-enum { KS_FS_TOUCH, KS_FS_FORK, KS_FS_WAIT, KS_FS_VERIFY, KS_FS_SIB,
-       KS_FC_READ, KS_FC_WRITE, KS_FC_VERIFY, KS_MC_MAP, KS_MC_TOUCH,
-       KS_MC_UNMAP, KS_MT_WRITE, KS_MT_VERIFY };
 
 static bool queued(const struct guest_kernel *g, const struct thread *t)
 {
     return t->rq_next != NULL || g->rq_tail == t;
-}
-
-/* workload.c's share of n pages for thread tid of nthreads. */
-static uint64_t own_pages(uint64_t n, unsigned nthreads, unsigned tid)
-{
-    return n > tid ? (n - tid + nthreads - 1) / nthreads : 0;
-}
-
-static uint64_t gcd64(uint64_t a, uint64_t b)
-{
-    while (b) {
-        uint64_t r = a % b;
-        a = b;
-        b = r;
-    }
-    return a;
 }
 
 bool ks_region_is_vma(const struct proc *p, uint64_t start, uint64_t npages)
@@ -1002,20 +980,20 @@ static void check_thread(struct ks_in *in, struct guest_kernel *g,
     switch (w->kind) {
     case WL_FORK_STORM:
         if (p->is_child) {
-            if (pc < KS_FC_READ || pc > KS_FC_VERIFY)
+            if (pc < FC_READ || pc > FC_VERIFY)
                 ks_bad(in, "pid %u (a child): pc %u", p->pid, pc);
         } else if (t->tid == 0) {
             n = own_pages(w->pages, p->nthreads, 0);
-            if (pc > KS_FS_VERIFY || t->cursor > n)
+            if (pc > FS_VERIFY || t->cursor > n)
                 ks_bad(in, "pid %u thread 0: pc %u, cursor %llu of %llu",
                        p->pid, pc, (unsigned long long)t->cursor,
                        (unsigned long long)n);
-            else if (pc == KS_FS_WAIT && !atomic_load(&p->child_done) &&
+            else if (pc == FS_WAIT && !atomic_load(&p->child_done) &&
                      (!p->child || p->child->parent != p ||
                       atomic_load(&p->child->threads_live) == 0))
                 ks_bad(in, "pid %u waits for a child that will not exit",
                        p->pid);
-        } else if (pc != KS_FS_SIB) {
+        } else if (pc != FS_SIB) {
             ks_bad(in, "pid %u thread %u (a sibling): pc %u", p->pid, t->tid,
                    pc);
         } else if (!atomic_load(&p->stop) && !queued(g, &p->threads[0])) {
@@ -1025,9 +1003,9 @@ static void check_thread(struct ks_in *in, struct guest_kernel *g,
         break;
     case WL_MMAP_CHURN:
         n = w->pages / p->nthreads ? w->pages / p->nthreads : 1;
-        if (pc < KS_MC_MAP || pc > KS_MC_UNMAP)
+        if (pc < MC_MAP || pc > MC_UNMAP)
             ks_bad(in, "pid %u thread %u: pc %u", p->pid, t->tid, pc);
-        else if (pc != KS_MC_MAP &&
+        else if (pc != MC_MAP &&
                  (t->cursor > n || !ks_region_is_vma(p, t->region, n)))
             ks_bad(in, "pid %u thread %u: region %#llx of %llu pages (cursor "
                    "%llu) is no VMA", p->pid, t->tid,
@@ -1036,7 +1014,7 @@ static void check_thread(struct ks_in *in, struct guest_kernel *g,
         break;
     case WL_MEMTOUCH:
         n = own_pages(w->pages, p->nthreads, t->tid);
-        if (pc < KS_MT_WRITE || pc > KS_MT_VERIFY)
+        if (pc < MT_WRITE || pc > MT_VERIFY)
             ks_bad(in, "pid %u thread %u: pc %u", p->pid, t->tid, pc);
         else if (n > 1 && (t->step >= n || t->off >= n ||
                            gcd64(t->step, n) != 1))

@@ -136,6 +136,37 @@ enum pte_op {
 
 /* ---- processes ------------------------------------------------------------ */
 
+/* A workload thread's program state (thread.pc; guest/workload.c runs
+   them, guest/kstate.c checks a loaded one). */
+enum wl_pc {
+    /* fork-storm parent thread 0 */
+    FS_TOUCH, FS_FORK, FS_WAIT, FS_VERIFY,
+    /* fork-storm sibling */
+    FS_SIB,
+    /* fork-storm child */
+    FC_READ, FC_WRITE, FC_VERIFY,
+    /* mmap-churn */
+    MC_MAP, MC_TOUCH, MC_UNMAP,
+    /* memtouch */
+    MT_WRITE, MT_VERIFY,
+};
+
+/* Pages of thread tid among n pages shared by nthreads threads. */
+static inline uint64_t own_pages(uint64_t n, unsigned nthreads, unsigned tid)
+{
+    return n > tid ? (n - tid + nthreads - 1) / nthreads : 0;
+}
+
+static inline uint64_t gcd64(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
 struct vma {
     uint64_t start, end;    /* [start, end), page aligned */
     bool writable;

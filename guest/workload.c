@@ -45,19 +45,6 @@
 #define WORK_BASE       GUEST_USER_BASE
 #define WORDS           (PAGE_SIZE / sizeof(uint64_t))
 
-enum {
-    /* fork-storm parent thread 0 */
-    FS_TOUCH, FS_FORK, FS_WAIT, FS_VERIFY,
-    /* fork-storm sibling */
-    FS_SIB,
-    /* fork-storm child */
-    FC_READ, FC_WRITE, FC_VERIFY,
-    /* mmap-churn */
-    MC_MAP, MC_TOUCH, MC_UNMAP,
-    /* memtouch */
-    MT_WRITE, MT_VERIFY,
-};
-
 static uint64_t pattern(uint64_t seed, unsigned pid, uint64_t key, unsigned word)
 {
     return splitmix64(seed ^ ((uint64_t)pid << 44) ^ (key << 9) ^ word);
@@ -117,12 +104,6 @@ static bool verify_page(struct gcpu *c, struct proc *p, uint64_t va,
 static uint64_t page_va(uint64_t page)
 {
     return WORK_BASE + page * PAGE_SIZE;
-}
-
-/* Pages of thread tid among n pages shared by nthreads threads. */
-static uint64_t own_pages(uint64_t n, unsigned nthreads, unsigned tid)
-{
-    return n > tid ? (n - tid + nthreads - 1) / nthreads : 0;
 }
 
 /* ---- fork-storm -------------------------------------------------------------- */
@@ -311,16 +292,6 @@ static enum thread_result mmap_churn(struct gcpu *c, struct thread *t)
 }
 
 /* ---- memtouch ------------------------------------------------------------------- */
-
-static uint64_t gcd64(uint64_t a, uint64_t b)
-{
-    while (b) {
-        uint64_t r = a % b;
-        a = b;
-        b = r;
-    }
-    return a;
-}
 
 static void mt_permute(struct thread *t, uint64_t n)
 {

@@ -40,6 +40,7 @@
 #include "toolstack/scenario.h"
 #include "toolstack/xl_stream.h"
 #include "tools/hvlab/cmd.h"
+#include "tools/hvlab/opt.h"
 #include "tools/hvlab/traced.h"
 
 #define MAX_INJECTS 64
@@ -106,23 +107,11 @@ static int parse(int argc, char **argv, struct recv_args *a)
     };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;
-        size_t k = 0, nk = sizeof(names) / sizeof(names[0]);
-        for (; k < nk; k++) {
-            size_t n = strlen(names[k]);
-            if (strncmp(arg, names[k], n) != 0)
-                continue;
-            if (arg[n] == '=') {
-                v = arg + n + 1;
-            } else if (arg[n] == '\0') {
-                if (i + 1 >= argc)
-                    return usage("%s: missing its value", arg);
-                v = argv[++i];
-            } else {
-                continue;
-            }
-            break;
-        }
-        if (k == nk)
+        int k = opt_match("receive", argc, argv, &i, names,
+                          sizeof(names) / sizeof(names[0]), &v);
+        if (k < 0)
+            return -1;
+        if ((size_t)k == sizeof(names) / sizeof(names[0]))
             return usage("unknown argument '%s'", arg);
         if (!*v)
             return usage("%s: empty value", names[k]);

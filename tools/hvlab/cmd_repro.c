@@ -43,6 +43,7 @@
 #include "fuzz/fuzz.h"
 #include "fuzz/prog.h"
 #include "tools/hvlab/cmd.h"
+#include "tools/hvlab/opt.h"
 #include "tools/hvlab/traced.h"
 
 #define X_MAX_INPUT     (1u << 20)      /* as the AFL++ harness reads */
@@ -175,27 +176,20 @@ static int parse_args(int argc, char **argv, struct repro_args *a)
             a->crash = arg;
             continue;
         }
-        const struct repro_option *o = NULL;
+        static const char *const names[] = {
+            "--surface", "--set", "--out", "--max-runs", "--trace",
+        };
+        _Static_assert(sizeof(names) / sizeof(names[0]) ==
+                       sizeof(repro_options) / sizeof(repro_options[0]),
+                       "one name per option row");
         const char *value = NULL;
-        for (size_t k = 0; k < sizeof(repro_options) / sizeof(repro_options[0]);
-             k++) {
-            size_t n = strlen(repro_options[k].name);
-            if (strncmp(arg, repro_options[k].name, n) != 0)
-                continue;
-            if (arg[n] == '=') {
-                value = arg + n + 1;
-            } else if (arg[n] == '\0') {
-                if (i + 1 >= argc)
-                    return usage_error("%s: missing its value", arg);
-                value = argv[++i];
-            } else {
-                continue;
-            }
-            o = &repro_options[k];
-            break;
-        }
-        if (!o)
+        int k = opt_match("repro", argc, argv, &i, names,
+                          sizeof(names) / sizeof(names[0]), &value);
+        if (k < 0)
+            return -1;
+        if ((size_t)k == sizeof(names) / sizeof(names[0]))
             return usage_error("unknown option '%s'", arg);
+        const struct repro_option *o = &repro_options[k];
         if (o->set(a, value) != 0)
             return -1;
         if (o->set == o_max_runs)

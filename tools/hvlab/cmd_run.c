@@ -39,6 +39,7 @@
 #include "toolstack/runner.h"
 #include "toolstack/scenario.h"
 #include "tools/hvlab/cmd.h"
+#include "tools/hvlab/opt.h"
 #include "tools/hvlab/traced.h"
 
 #define MAX_SETS 64
@@ -300,26 +301,16 @@ static int parse_args(int argc, char **argv, struct run_args *a,
             a->scenario = arg;
             continue;
         }
-        const struct run_option *o = NULL;
-        const char *value = NULL;
-        for (size_t k = 0; k < sizeof(run_options) / sizeof(run_options[0]); k++) {
-            size_t n = strlen(run_options[k].name);
-            if (strncmp(arg, run_options[k].name, n) != 0)
-                continue;
-            if (arg[n] == '=') {
-                value = arg + n + 1;
-            } else if (arg[n] == '\0') {
-                if (i + 1 >= argc)
-                    return usage_error("%s: missing its value", arg);
-                value = argv[++i];
-            } else {
-                continue;
-            }
-            o = &run_options[k];
-            break;
-        }
-        if (!o)
+        enum { N = sizeof(run_options) / sizeof(run_options[0]) };
+        const char *names[N], *value = NULL;
+        for (size_t k = 0; k < N; k++)
+            names[k] = run_options[k].name;
+        int k = opt_match(cmd_name, argc, argv, &i, names, N, &value);
+        if (k < 0)
+            return -1;
+        if (k == N)
             return usage_error("unknown option '%s'", arg);
+        const struct run_option *o = &run_options[k];
         if (o->set(a, value) != 0)
             return -1;
     }
