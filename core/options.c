@@ -222,6 +222,14 @@ static const struct opt_desc opt_table[] = {
                    "that itself holds linear entries (unbounded chains)",
     },
     {
+        .key = "mm.xsa309", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, mm_xsa309),
+        .accepted = "on|off",
+        .meaning = "Xen <= 4.13 (XSA-309): resuming a preempted page-table "
+                   "validation resets linear_pt_count, dropping the linear "
+                   "entries already validated (chains as in XSA-240)",
+    },
+    {
         .key = "logdirty.final_marks_grants", .kind = OPT_BOOL,
         .offset = offsetof(struct hv_options, logdirty_final_marks_grants),
         .accepted = "on|off",

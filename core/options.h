@@ -86,6 +86,8 @@ struct hv_options {
                                    frame and P, so PSE can be set on it */
     bool mm_xsa240;             /* mm.xsa240: linear entries and linear
                                    uses of one table are not exclusive */
+    bool mm_xsa309;             /* mm.xsa309: resuming a partial validation
+                                   resets linear_pt_count */
     /* Log-dirty (core/mm/paging.c). */
     bool logdirty_final_marks_grants; /* logdirty.final_marks_grants */
 };

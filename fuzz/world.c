@@ -302,7 +302,7 @@ static void destroy_all(struct fz_world *w)
     w->m = NULL;
 }
 
-static uint64_t now_ns(void)
+static uint64_t world_clock_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -311,7 +311,7 @@ static uint64_t now_ns(void)
 
 int fz_world_reset(struct fz_world *w)
 {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = world_clock_ns();
     destroy_all(w);
     int rc = build_all(w);
     if (!rc)
@@ -325,7 +325,7 @@ int fz_world_reset(struct fz_world *w)
             }
         }
     w->resets++;
-    w->reset_ns += now_ns() - t0;
+    w->reset_ns += world_clock_ns() - t0;
     return rc;
 }
 

@@ -26,6 +26,8 @@
  *       drops that light ref when done.
  *   F8  Page-table (de)validation is dispatched through the ops pv_pt.c
  *       registers (core/mm/private.h): this file never calls pv_pt.c.
+ *   F9  Bug zoo (docs/bugzoo.md, off by default): mm.xsa309 resets
+ *       linear_pt_count also when a partial validation resumes (get_type).
  *
  * The type state machine (XEN-NOTES 1.3; T = type, n = type count):
  *
@@ -518,6 +520,11 @@ static int get_type(struct machine *m, mfn_t mfn, uint64_t type,
         if (!(x & PGT_partial)) {
             pg->nr_validated_ptes = 0;
             pg->partial_flags = 0;
+            pg->linear_pt_count = 0;
+        } else if (m->opt.mm_xsa309) {
+            /* XSA-309 (mm.xsa309): before the fix the linear count was
+               reset on every validation, also when resuming a partial one
+               whose entries [0, nr) already hold linear references. */
             pg->linear_pt_count = 0;
         }
         rc = validate_page(m, mfn, type, preemptible);

@@ -116,6 +116,16 @@ zoo mm-xsa182 mm.xsa182 'isolation: writable page-table mapping after call 0'
 zoo mm-xsa148 mm.xsa148 'audit: invariant 9 (validated table entries are well-formed) after call 0'
 zoo mm-xsa240 mm.xsa240 'audit: invariant 10 (linear count'
 
+# XSA-309 needs a preempted validation: both runs set mm.preempt_budget=2.
+f=tests/data/fuzz/mm-xsa309
+o=$("$HVLAB" repro "$f" --surface mm --set mm.preempt_budget=2 --set mm.xsa309=on 2>&1); r=$?
+o2=$("$HVLAB" repro "$f" --surface mm --set mm.preempt_budget=2 2>&1); r2=$?
+ok=0
+[ $r -eq 1 ] && grep -qF 'reproduced: audit: invariant 10 (linear count' <<<"$o" &&
+    grep -qF 'linear entries found 1, linear_pt_count 0' <<<"$o" && [ $r2 -eq 0 ] &&
+    grep -q '^does not reproduce: .* the audit is clean$' <<<"$o2" && ok=1
+report $ok "repro: mm-xsa309 reproduces with mm.xsa309=on and a preemption budget (invariant 10), not without the option" "$o$o2"
+
 # A read-only L4 self-map is no isolation breach (the check skips Xen's
 # slots in every L4 frame, also one reached as a lower level).
 out=$("$HVLAB" repro tests/data/fuzz/mm-l4-selfmap --surface mm 2>&1); rc=$?

@@ -11,6 +11,7 @@
 #include "tests/unit/pv_fixture.h"
 
 #include "core/mmu.h"
+#include "core/hypercall.h"
 
 #define P   _PAGE_PRESENT
 #define RW  _PAGE_RW
@@ -270,6 +271,123 @@ static void t_xsa240_off(void)
     done(&f);
 }
 
+/* --- XSA-309 -------------------------------------------------------------- */
+
+/* A new L2 whose slot 0 is a read-only linear entry to the tree's L2 and
+   whose slots 1..3 map the tree's L1, pinned by MMUEXT_PIN_L2_TABLE with
+   a preemption budget of 2: the validation stops after slot 1 with the
+   linear entry already holding its references, and the continuation
+   resumes it (many times, to slot 511). */
+static mfn_t pin_preempted_l2(struct pv_fixture *f, unsigned spare)
+{
+    mfn_t t = fix_spare(f, spare);
+    FIX_REQUIRE(domctl_build_pte(f->d, t, 2, 0, pte_make(f->l2, P)) == 0);
+    for (unsigned s = 1; s < 4; s++)
+        FIX_REQUIRE(domctl_build_pte(f->d, t, 2, s,
+                                     pte_make(f->l1, FIX_PDE_FLAGS)) == 0);
+    struct mmuext_op op = { .cmd = MMUEXT_PIN_L2_TABLE };
+    op.arg1.mfn = t;
+    uint64_t p = fix_put(f, 4096, &op, sizeof(op));
+    CHECK_EQ(hypercall(f->v, __HYPERVISOR_mmuext_op, p, 1, 0, DOMID_SELF, 0),
+             0);
+    CHECK_HEX(fix_type(f, t), PGT_l2_page_table | PGT_validated |
+                              PGT_pinned | 1);
+    return t;
+}
+
+static void setup_309(struct pv_fixture *f, bool on)
+{
+    struct fix_config cfg = { .set_opt = true };
+    hv_options_default(&cfg.opt);
+    cfg.opt.mm_xsa309 = on;
+    cfg.opt.preempt_budget = 2;
+    FIX_REQUIRE(fix_setup(f, &cfg) == 0);
+}
+
+static long unpin(struct pv_fixture *f, mfn_t t)
+{
+    struct mmuext_op op = { .cmd = MMUEXT_UNPIN_TABLE };
+    op.arg1.mfn = t;
+    uint64_t p = fix_put(f, 4096, &op, sizeof(op));
+    return hypercall(f->v, __HYPERVISOR_mmuext_op, p, 1, 0, DOMID_SELF, 0);
+}
+
+static void t_xsa309_on(void)
+{
+    struct pv_fixture f;
+    setup_309(&f, true);
+    uint64_t n1 = fix_tcount(&f, f.l1);
+    mfn_t t = pin_preempted_l2(&f, 5);
+    /* Every entry holds its references ... */
+    CHECK_EQ(fix_tcount(&f, f.l1), n1 + 3);
+    CHECK_EQ(lpc(&f, f.l2), -1);                /* used once, linearly */
+    /* ... but the resumed validation forgot the linear entry. */
+    CHECK_EQ(lpc(&f, t), 0);
+    unsigned n;
+    char *txt = audit_text(&f, &n);
+    CHECK_EQ(n, 1);
+    CHECK(strstr(txt, "audit: invariant 10 (linear count: entries or uses, "
+                      "not both)") != NULL);
+    CHECK(strstr(txt, "linear entries found 1, linear_pt_count 0") != NULL);
+    free(txt);
+    /* The XSA-240 chain the count was to prevent: a linear entry into t,
+       which itself holds one, is accepted (u -> t -> the tree's L2). */
+    mfn_t u = new_l2(&f, 3, 7);
+    CHECK_EQ(mod(&f, u, 2, 9, pte_make(t, P)), 0);
+    CHECK_EQ(lpc(&f, t), -1);
+    txt = audit_text(&f, &n);
+    CHECK(strstr(txt, "1 linear entries and 1 linear uses") != NULL);
+    free(txt);
+    /* Unwinding: the references all come back (the count of t ends at
+       -1 where Xen's debug build asserted 'oc > 0'). */
+    CHECK_EQ(mod(&f, u, 2, 9, 0), 0);
+    CHECK_EQ(unpin(&f, t), 0);
+    CHECK_EQ(fix_tcount(&f, f.l1), n1);
+    CHECK_EQ(lpc(&f, f.l2), 0);
+    CHECK_EQ(lpc(&f, t), -1);
+    CHECK_EQ(fix_audit(&f), 0);
+    done(&f);
+}
+
+static void t_xsa309_off(void)
+{
+    struct pv_fixture f;
+    setup_309(&f, false);
+    mfn_t t = pin_preempted_l2(&f, 5);
+    CHECK_EQ(lpc(&f, t), 1);                    /* kept across the resume */
+    CHECK_EQ(lpc(&f, f.l2), -1);
+    CHECK_EQ(fix_audit(&f), 0);
+    mfn_t u = new_l2(&f, 3, 7);
+    uint64_t nt = fix_tcount(&f, t);
+    CHECK_EQ(mod(&f, u, 2, 9, pte_make(t, P)), -XEN_EINVAL);
+    CHECK_HEX(fix_entry(&f, u, 9), 0);
+    CHECK_EQ(fix_tcount(&f, t), nt);
+    CHECK_EQ(lpc(&f, t), 1);
+    CHECK_EQ(unpin(&f, t), 0);
+    CHECK_EQ(lpc(&f, t), 0);
+    CHECK_EQ(lpc(&f, f.l2), 0);
+    CHECK_EQ(fix_audit(&f), 0);
+    done(&f);
+}
+
+static void t_xsa309_option(void)
+{
+    struct hv_options o;
+    hv_options_default(&o);
+    CHECK(!o.mm_xsa309);
+    CHECK(hv_option_known("mm.xsa309"));
+    CHECK_EQ(hv_option_set(&o, "mm.xsa309", "on", NULL, 0), 0);
+    CHECK(o.mm_xsa309);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *ms = open_memstream(&buf, &len);
+    FIX_REQUIRE(ms);
+    hv_options_print(&o, ms);
+    fclose(ms);
+    CHECK(strstr(buf, "mm.xsa309") && strstr(buf, "XSA-309"));
+    free(buf);
+}
+
 static const struct test tests[] = {
     { "mm.xsa182, mm.xsa148, mm.xsa240 are off by default, settable, and listed naming their XSA", t_options },
     { "XSA-182 on: RW is added to a read-only recursive L4 entry without revalidation, the guest stores into its own L4, and a writable linear L2 entry breaks invariant 9", t_xsa182_on },
@@ -278,5 +396,8 @@ static const struct test tests[] = {
     { "XSA-148 off: PSE on an L2 entry is -EINVAL and changes nothing", t_xsa148_off },
     { "XSA-240 on: a chain of six linear L2s is accepted, each middle table breaks invariant 10, and unwinding it is clean", t_xsa240_on },
     { "XSA-240 off: a table used linearly gets no linear entry and a table with one is no target (-EINVAL), counts unchanged", t_xsa240_off },
+    { "mm.xsa309 is off by default, settable, and listed naming XSA-309", t_xsa309_option },
+    { "XSA-309 on: an L2 pin preempted after its linear entry resumes with linear_pt_count reset (invariant 10), and a linear entry into it then chains (XSA-240)", t_xsa309_on },
+    { "XSA-309 off: the preempted pin keeps the linear count, a linear entry into that table is -EINVAL, unpin clears both counts", t_xsa309_off },
 };
 TEST_MAIN(tests)
