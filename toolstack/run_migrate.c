@@ -60,6 +60,7 @@
 #include "core/sched.h"
 #include "core/vcpu.h"
 #include "guest/ramdisk.h"
+#include "inject/inject.h"
 #include "guest/xenbus.h"
 #include "toolstack/build_pv.h"
 #include "toolstack/image.h"
@@ -68,6 +69,7 @@
 #include "toolstack/run_migrate.h"
 #include "toolstack/stream.h"
 #include "toolstack/xl_stream.h"
+#include "trace/trace.h"
 
 #define BLK_DEVID   51712       /* xvda, as the runner adds it */
 
@@ -310,6 +312,20 @@ static int start_dest(struct mig_run *mr)
 #define MIG_READY_TIMEOUT_MS    600000  /* it restores the whole domain */
 #define MIG_REPORT_TIMEOUT_MS   60000
 
+/* The steps of hvlab_mig:xl_step (trace/hvlab_mig.h). */
+enum xl_step {
+    XS_HEADERS = 1, XS_LIBXC_END, XS_KSTATE, XS_END, XS_READY, XS_GO,
+    XS_REPORT,
+};
+
+static void xl_step(const struct mig_run *mr, const struct mig_conn *c,
+                    bool receiver, enum xl_step step, int rc)
+{
+    TRC(hvlab_mig, xl_step, (uint8_t)mr->c.src->host_id, mr->c.domid,
+        (uint8_t)receiver, (uint8_t)step, (int32_t)rc,
+        c ? (receiver ? c->bytes_in : c->bytes_out) : 0);
+}
+
 /* R6: the connection ends; the receiver sees the stream end there. */
 static void drop_conn(struct mig_run *mr)
 {
@@ -356,6 +372,7 @@ static void send_remote(struct mig_run *mr)
                               mr->c.o->mig_config_len);
     if (rc == 0)
         rc = xl_write_libxc_context(&xw);
+    xl_step(mr, c, false, XS_HEADERS, rc);
     if (rc) {
         res->save_rc = rc;
         say_conn(mr, rc, "sending the xl and libxl headers to");
@@ -373,6 +390,7 @@ static void send_remote(struct mig_run *mr)
     rc = mig_save(&so, &res->save);
     res->save_rc = rc;
     xl_writer_skip(&xw, w.offset);
+    xl_step(mr, c, false, XS_LIBXC_END, rc);
     if (rc) {
         if (snprintf(res->err, sizeof(res->err), "save: %s%s%s%s%s",
                      res->save.err, c->err[0] ? " (" : "", c->err[0] ?
@@ -395,10 +413,12 @@ static void send_remote(struct mig_run *mr)
                                        XL_HVLAB_KSTATE_INDEX, ks, kslen);
     }
     free(ks);
+    xl_step(mr, c, false, XS_KSTATE, rc);
     if (rc == 0)
         rc = xl_write_end(&xw);
     if (rc == 0)
         rc = mig_conn_flush(c);
+    xl_step(mr, c, false, XS_END, rc);
     res->stream_bytes = c->bytes_out;
     if (rc) {
         res->restore_rc = rc;
@@ -415,6 +435,11 @@ static void send_remote(struct mig_run *mr)
     }
     rc = mig_conn_expect_msg(c, MIG_MSG_READY, sizeof(MIG_MSG_READY),
                              MIG_READY_TIMEOUT_MS);
+    xl_step(mr, c, false, XS_READY, rc);
+    if (rc == 0 &&                      /* inject: the go withheld */
+        (rc = INJ_FAIL_AT(mig_send_before_go, mr->c.domid, INJ_ANY, 0)) != 0)
+        snprintf(c->err, sizeof(c->err), "the permission to go withheld "
+                 "(mig.send.before_go: %s)", build_errname(rc));
     if (rc) {
         res->restore_rc = rc;
         say_conn(mr, rc, "the receiver did not restore the domain:");
@@ -425,11 +450,13 @@ static void send_remote(struct mig_run *mr)
     res->restore_rc = 0;
     uint8_t result = 1;
     rc = mig_conn_send_msg(c, MIG_MSG_GO, sizeof(MIG_MSG_GO));
+    xl_step(mr, c, false, XS_GO, rc);
     if (rc == 0)
         rc = mig_conn_expect_msg(c, MIG_MSG_REPORT, sizeof(MIG_MSG_REPORT),
                                  MIG_REPORT_TIMEOUT_MS);
     if (rc == 0)
         rc = mig_conn_read_byte(c, &result, MIG_REPORT_TIMEOUT_MS);
+    xl_step(mr, c, false, XS_REPORT, rc ? rc : result);
     if (rc) {
         /* After the go the guest may be running there: resuming it here
            too would give two copies of it on one disk.  It stays
@@ -501,6 +528,7 @@ static int recv_fail(struct mig_run *mr, int rc, const char *fmt, ...)
    its vCPUs stopped, is destroyed with the others at teardown. */
 static int report_failure(struct mig_run *mr, struct mig_conn *c)
 {
+    xl_step(mr, c, true, XS_REPORT, 1);
     if (c->socket &&
         (mig_conn_send_msg(c, MIG_MSG_REPORT, sizeof(MIG_MSG_REPORT)) ||
          mig_conn_send_byte(c, 1) ||
@@ -519,6 +547,7 @@ static int receive_remote(struct mig_run *mr)
     struct xl_reader *xr = mr->c.o->mig_from_xl;
     struct xl_record rec;
     res->started = true;
+    xl_step(mr, c, true, XS_HEADERS, 0);     /* cmd_receive read them */
     int rc = xl_read_record(xr, &rec);
     if (rc)
         return recv_fail(mr, rc, "%s", xr->err);
@@ -547,6 +576,7 @@ static int receive_remote(struct mig_run *mr)
     res->verify_mismatches = rr.verify_mismatches;
     res->nr_mismatch_listed = rr.nr_mismatch_listed;
     memcpy(res->mismatch_pfn, rr.mismatch_pfn, sizeof(res->mismatch_pfn));
+    xl_step(mr, c, true, XS_LIBXC_END, rc);
     if (rc)
         return recv_fail(mr, rc, "restore from %s: %s", res->peer, rr.err);
     mr->dst_dom = rr.d;
@@ -579,6 +609,8 @@ static int receive_remote(struct mig_run *mr)
     else
         mr->dst_gk = guest_pv_state_load(rec.emu_data, rec.emu_len, err,
                                          sizeof(err));
+    xl_step(mr, c, true, XS_KSTATE,
+            mr->dst_gk || mr->dst_hk ? 0 : -XEN_EINVAL);
     if (!mr->dst_gk && !mr->dst_hk)
         return recv_fail(mr, -XEN_EINVAL, "libxl record %u at offset %#"
                          PRIx64 ": the guest kernel's state: %s", rec.index,
@@ -590,6 +622,7 @@ static int receive_remote(struct mig_run *mr)
                          "%#" PRIx64 ": expected END", rec.index,
                          xl_rec_name(rec.type), rec.offset);
     res->stream_bytes = xr->offset;
+    xl_step(mr, c, true, XS_END, 0);
 
     struct guest_resume gr = {
         .cancelled = false, .host_id = mr->c.src->host_id,
@@ -600,11 +633,17 @@ static int receive_remote(struct mig_run *mr)
     if (rc)
         return recv_fail(mr, rc, "resuming the guest kernel: %s",
                          build_errname(rc));
+    /* inject: the receiver gives up before it says it is ready. */
+    if ((rc = INJ_FAIL_AT(mig_recv_before_ready, mr->c.domid, INJ_ANY, 0)))
+        return recv_fail(mr, rc, "not ready to unpause (mig.recv.before_ready:"
+                         " %s)", build_errname(rc));
     if (c->socket) {
         rc = mig_conn_send_msg(c, MIG_MSG_READY, sizeof(MIG_MSG_READY));
+        xl_step(mr, c, true, XS_READY, rc);
         if (rc == 0)
             rc = mig_conn_expect_msg(c, MIG_MSG_GO, sizeof(MIG_MSG_GO),
                                      MIG_READY_TIMEOUT_MS);
+        xl_step(mr, c, true, XS_GO, rc);
         if (rc)
             return recv_fail(mr, rc, "no permission to go from %s: %s",
                              res->peer, c->err[0] ? c->err
@@ -634,6 +673,7 @@ static int receive_remote(struct mig_run *mr)
         return report_failure(mr, c);
     }
     res->resumed_dest = true;
+    xl_step(mr, c, true, XS_REPORT, 0);
     if (c->socket &&
         (mig_conn_send_msg(c, MIG_MSG_REPORT, sizeof(MIG_MSG_REPORT)) ||
          mig_conn_send_byte(c, 0)))

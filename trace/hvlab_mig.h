@@ -168,6 +168,27 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_mig, verify_mismatch,
     )
 )
 
+/* run_migrate.c: a step of a migration between two processes (xl's
+   wrapping and handshake, toolstack/mig_conn.h C4), on the side that took
+   it: step 1 xl and libxl headers written / read, 2 the libxc stream
+   ended (END sent / restore done), 3 the guest kernel's state sent /
+   loaded, 4 libxl END, 5 "ready to unpause" received / sent, 6 the
+   permission to go sent / received, 7 the report (rc: its byte) received
+   / sent; rc < 0: the step failed with that Xen errno.  bytes: the
+   connection's count so far. */
+LTTNG_UST_TRACEPOINT_EVENT(hvlab_mig, xl_step,
+    LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint8_t, receiver,
+                      uint8_t, step, int32_t, rc, uint64_t, bytes),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint8_t, host, host)
+        lttng_ust_field_integer(uint16_t, dom, dom)
+        lttng_ust_field_integer(uint8_t, receiver, receiver)
+        lttng_ust_field_integer(uint8_t, step, step)
+        lttng_ust_field_integer(int32_t, rc, rc)
+        lttng_ust_field_integer(uint64_t, bytes, bytes)
+    )
+)
+
 #endif /* HVLAB_TRACE_HVLAB_MIG_H */
 
 #include <lttng/tracepoint-event.h>

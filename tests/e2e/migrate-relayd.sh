@@ -11,7 +11,9 @@
 #   3. read together by babeltrace2, the sender's process traced every
 #      page it sent (hvlab_mig:send_page) and the receiver's every page it
 #      received (hvlab_mig:recv_page), as many of each, with host 0 and
-#      host 1 in their events: the analysis sees both sides.
+#      host 1 in their events: the analysis sees both sides;
+#   4. each side traced hvlab_mig:xl_step 1..7 (headers, libxc END, kernel
+#      state, END, ready, go, report), every rc 0.
 # Skipped, by name, without lttng-relayd, a session daemon or babeltrace2.
 set -u
 . "$(dirname "$0")/lib/common.sh"
@@ -21,7 +23,8 @@ SCEN=scenarios/migrate-live.hvl
 cd "$E2E_ROOT"
 NAMES=("migrate-relayd: sender and receiver both stream to one relayd and hold"
        "migrate-relayd: a migrate trace and a receive trace under one host directory"
-       "migrate-relayd: babeltrace2 sees every page sent by one and received by the other")
+       "migrate-relayd: babeltrace2 sees every page sent by one and received by the other"
+       "migrate-relayd: both sides traced the seven steps of xl's wrapping and handshake")
 skip_all() { local n; for n in "${NAMES[@]}"; do e2e_skip "$n" "$1"; done; }
 if [ ! -x "$HVLAB" ]; then
     e2e_notok "${NAMES[0]}" "$HVLAB is not built (make)"
@@ -82,5 +85,14 @@ if [ "$sent" -gt 4096 ] && [ "$sent" -eq "$recv" ] &&
 else
     e2e_notok "${NAMES[2]}" "send_page $sent (vpids $svp), recv_page $recv (vpids $rvp)" \
         "$(head -3 "$T/bt.err")"
+fi
+# 4
+babeltrace2 "$T/relay/$host" 2>/dev/null | grep 'hvlab_mig:xl_step' >"$T/steps.txt"
+ssteps=$(grep 'receiver = 0' "$T/steps.txt" | sed -n 's/.*step = \([0-9]*\), rc = 0,.*/\1/p' | tr '\n' ' ')
+rsteps=$(grep 'receiver = 1' "$T/steps.txt" | sed -n 's/.*step = \([0-9]*\), rc = 0,.*/\1/p' | tr '\n' ' ')
+if [ "$ssteps" = "1 2 3 4 5 6 7 " ] && [ "$rsteps" = "1 2 3 4 5 6 7 " ]; then
+    e2e_ok "${NAMES[3]}"
+else
+    e2e_notok "${NAMES[3]}" "sender steps: $ssteps; receiver steps: $rsteps" "$(head -20 "$T/steps.txt")"
 fi
 exit 0

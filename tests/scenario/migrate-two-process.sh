@@ -217,3 +217,21 @@ ok=0
 if [ $RRC -eq 2 ] && grep -q "refusing the shared disk '$TMP/notadisk.img'" <<<"$ROUT" &&
    [ $SRC -ne 0 ] && held blk-verified "$SOUT"; then ok=1; fi
 report $ok "the receiver refuses a shared disk not named *.disk; the guest finishes on the sender" "$SOUT$ROUT"
+
+# 8. The handshake's injection points: the receiver that gives up before it
+#    is ready, and the sender that withholds the go.  Either way the guest
+#    resumes on the sender and finishes there, the receiver leaves nothing.
+RARGS="--inject mig.recv.before_ready:fail" two_way inj-ready "$LIVE"
+ok=0
+if [ $SRC -eq 1 ] && held workload-ok "$SOUT" &&
+   grep -q 'the guest resumed on the source' <<<"$SOUT" &&
+   [ $RRC -eq 1 ] && grep -q 'mig.recv.before_ready' <<<"$ROUT" &&
+   held audit-clean "$ROUT"; then ok=1; fi
+report $ok "mig.recv.before_ready:fail: the receiver gives up, the guest resumes on the sender" "$SOUT$ROUT"
+two_way inj-go "$LIVE" --inject mig.send.before_go:fail
+ok=0
+if [ $SRC -eq 1 ] && held workload-ok "$SOUT" &&
+   grep -q 'mig.send.before_go' <<<"$SOUT" &&
+   grep -q 'the guest resumed on the source' <<<"$SOUT" &&
+   [ $RRC -eq 1 ] && held audit-clean "$ROUT"; then ok=1; fi
+report $ok "mig.send.before_go:fail: the sender withholds the go and resumes the guest, the receiver destroys its copy" "$SOUT$ROUT"
