@@ -98,6 +98,8 @@ echo "== going further"
 echo "  $HV run scenarios/migrate-devalidated-pt.hvl --set mm.pfinfo_devalidated=pt   story D"
 echo "  $HV run scenarios/migrate-live.hvl --save-stream /tmp/s.xen --images /tmp/img  the stream and images"
 echo "  babeltrace2 $DIR | grep hvlab_mig            every page sent, received, compared"
+echo "  $HV receive --listen 5000 & $HV migrate scenarios/migrate-live.hvl --to tcp://127.0.0.1:5000"
+echo "                                                  the same between two hvlab processes"
 echo "  docs/migration.md, docs/logdirty.md, docs/scenarios.md"
 if [ $grc -eq 0 ] && [ $found -eq 1 ]; then
     echo "demo: with the fix every expectation held; with blkback.quiesce=off the verify pass caught the stale pages (run $tries of 3); the trace is in $DIR"
