@@ -434,47 +434,47 @@ static const struct expect_kind expect_table[] = {
     { "audit-clean", NULL,
       "no frame/type invariant broken during or after the run, and every frame "
       "back in the heap after the domains are destroyed",
-      audit_clean, audit_evidence },
+      audit_clean, audit_evidence, EXPECT_HERE, WL_NR },
     { "workload-ok", NULL,
       "no memory verify failure, no unexpected hypercall error, no process killed",
-      workload_ok, workload_evidence },
+      workload_ok, workload_evidence, EXPECT_FAILURES, WL_NR },
     { "no-spurious-fault", NULL,
       "no page fault whose PTE was present reached a guest kernel",
-      no_spurious, spurious_evidence },
+      no_spurious, spurious_evidence, EXPECT_FAILURES, WL_NR },
     { "max-spurious-faults", "N",
       "at most N spurious page faults reached the guest kernels",
-      max_spurious, max_spurious_evidence },
+      max_spurious, max_spurious_evidence, EXPECT_FAILURES, WL_NR },
     { "no-stale-foreign-map", NULL,
       "no foreign mapping of a gfn named a frame that no longer backed it "
       "(p2m-race: the mapper's check)",
-      no_stale_foreign_map, stale_evidence },
+      no_stale_foreign_map, stale_evidence, EXPECT_FAILURES, WL_NR },
     { "blk-verified", NULL,
       "every blk-io request completed OK and every sector read back what "
       "was last written (blkfront's check)",
-      blk_verified, blk_evidence },
+      blk_verified, blk_evidence, EXPECT_DOMAIN, WL_BLK_IO },
     { "blk-quiesced", NULL,
       "every suspend of a blk-io vbd (suspend-every=N) found none of the "
       "frontend's grants still mapped by the backend (GTF_reading / "
       "GTF_writing) once the backend acknowledged",
-      blk_quiesced, blk_quiesced_evidence },
+      blk_quiesced, blk_quiesced_evidence, EXPECT_DOMAIN, WL_BLK_IO },
     { "grant-poc-safe", NULL,
       "the grant-poc guest's XTF proof of concept did not find its XSA's "
       "bug (grant.xsa* off)",
-      grant_poc_safe, grant_poc_evidence },
+      grant_poc_safe, grant_poc_evidence, EXPECT_DOMAIN, WL_GRANT_POC },
     { "min-forks", "N",
       "the guests forked at least N processes (the workload really ran)",
-      min_forks, forks_evidence },
+      min_forks, forks_evidence, EXPECT_WORK, WL_NR },
     { "min-pages", "N",
       "the guests touched at least N pages",
-      min_pages, pages_evidence },
+      min_pages, pages_evidence, EXPECT_WORK, WL_NR },
     { "migrated", NULL,
       "the scenario's migration completed: saved, restored on the "
       "destination machine, and the guest resumed there",
-      migrated, migrated_evidence },
+      migrated, migrated_evidence, EXPECT_HERE, WL_NR },
     { "verify-clean", NULL,
       "the migration ran in verify mode and every page sent again after "
       "VERIFY matched what the destination had restored",
-      verify_clean, verify_evidence },
+      verify_clean, verify_evidence, EXPECT_RECEIVER, WL_NR },
 };
 
 const struct expect_kind *expect_find(const char *name)
@@ -505,69 +505,37 @@ void expect_names(char *buf, size_t len)
                       expect_table[i].name);
 }
 
-/* E4: what an expectation looks at, to tell where it is judged. */
-enum judged {
-    J_DOMAIN,       /* the domains running one workload (wl): on the host
-                       where one of them is, n/a where all are away */
-    J_WORK,         /* a sum of work done: where the migrated domain
-                       finished (its counters carry its whole life) */
-    J_FAILURES,     /* counts of failures: on every host with a domain
-                       here, each over its own domains */
-};
-static const struct {
-    const char *name;
-    enum judged how;
-    enum workload_kind wl;      /* J_DOMAIN */
-} judged_where[] = {
-    { "blk-verified", J_DOMAIN, WL_BLK_IO },
-    { "blk-quiesced", J_DOMAIN, WL_BLK_IO },
-    { "grant-poc-safe", J_DOMAIN, WL_GRANT_POC },
-    { "min-forks", J_WORK, WL_NR },
-    { "min-pages", J_WORK, WL_NR },
-    { "workload-ok", J_FAILURES, WL_NR },
-    { "no-spurious-fault", J_FAILURES, WL_NR },
-    { "max-spurious-faults", J_FAILURES, WL_NR },
-    { "no-stale-foreign-map", J_FAILURES, WL_NR },
-};
-
 /* E4: why k is judged on the other host of a two-process migration, or
-   NULL when it is judged here. */
+   NULL when it is judged here (k->where, k->wl). */
 static const char *elsewhere_reason(const struct expect_kind *k,
                                     const struct run_result *r)
 {
     const struct run_migration *m = &r->mig;
-    if (m->side == MIG_SIDE_BOTH)
+    bool sender = m->side == MIG_SIDE_SENDER;
+    if (m->side == MIG_SIDE_BOTH || k->where == EXPECT_HERE)
         return NULL;
-    if (strcmp(k->name, "verify-clean") == 0)
-        return m->side == MIG_SIDE_SENDER
-                   ? "the receiver compares the pages sent after VERIFY "
-                     "(judged by hvlab receive)" : NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(judged_where); i++) {
-        if (strcmp(k->name, judged_where[i].name) != 0)
+    if (k->where == EXPECT_RECEIVER)
+        return sender ? "the receiver compares the pages sent after VERIFY "
+                        "(judged by hvlab receive)" : NULL;
+    if (k->where == EXPECT_WORK)
+        return sender ? "the migrated domain's work is counted where it "
+                        "finished (judged by hvlab receive)" : NULL;
+    bool here = false, away = false;
+    for (unsigned d = 0; d < r->nr_domains; d++) {
+        const struct run_domain *rd = &r->dom[d];
+        if (k->where == EXPECT_DOMAIN && rd->wl.kind != k->wl)
             continue;
-        if (judged_where[i].how == J_WORK)
-            return m->side == MIG_SIDE_SENDER
-                       ? "the migrated domain's work is counted where it "
-                         "finished (judged by hvlab receive)" : NULL;
-        bool here = false, away = false;
-        for (unsigned d = 0; d < r->nr_domains; d++) {
-            const struct run_domain *rd = &r->dom[d];
-            if (judged_where[i].how == J_DOMAIN &&
-                rd->wl.kind != judged_where[i].wl)
-                continue;
-            if (rd->away)
-                away = true;
-            else
-                here = true;
-        }
-        if (away && !here)
-            return m->side == MIG_SIDE_SENDER
-                       ? "the domain it looks at finished on the receiver "
-                         "(judged by hvlab receive)"
-                       : "the domain it looks at is not on this host "
-                         "(judged by the sender)";
+        if (rd->away)
+            away = true;
+        else
+            here = true;
     }
-    return NULL;
+    if (!away || here)
+        return NULL;
+    return sender ? "the domain it looks at finished on the receiver "
+                    "(judged by hvlab receive)"
+                  : "the domain it looks at is not on this host (judged by "
+                    "the sender)";
 }
 
 int expect_evaluate(const struct scenario *sc, const struct run_result *r,

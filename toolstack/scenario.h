@@ -32,6 +32,19 @@ struct inj_plan;
 struct run_result;
 
 /* ---- expectations (the table lives in toolstack/expect.c) ---------------- */
+/* Where an expectation is judged when a migration splits the run between
+   two processes (toolstack/expect.c E4). */
+enum expect_where {
+    EXPECT_HERE = 0,    /* on every host, on what ran there */
+    EXPECT_DOMAIN,      /* the domains running workload `wl`: where one of
+                           them is, n/a where all are away */
+    EXPECT_WORK,        /* a sum of work done: where the migrated domain
+                           finished (its counters carry its whole life) */
+    EXPECT_FAILURES,    /* counts of failures: on every host with a domain,
+                           each over its own; n/a where all are away */
+    EXPECT_RECEIVER,    /* on the receiver only (what it compared) */
+};
+
 struct expect_kind {
     const char *name;               /* as written after `expect` */
     const char *arg;                /* name of its one numeric argument, or
@@ -41,6 +54,8 @@ struct expect_kind {
     bool (*check)(const struct run_result *r, uint64_t arg);
     /* why it broke: counts and the first pieces of evidence, one paragraph */
     void (*evidence)(const struct run_result *r, uint64_t arg, FILE *f);
+    enum expect_where where;        /* E4 */
+    enum workload_kind wl;          /* EXPECT_DOMAIN: the workload */
 };
 
 /* The entry named `name`, or NULL. */
