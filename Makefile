@@ -4,7 +4,8 @@
 #   make check      run every test; last line "N passed, N failed, N skipped"
 #   make bench      run the benchmarks and print their figures
 #   make fuzz       the AFL++ and libFuzzer builds; make fuzz-smoke runs them
-#                   briefly (docs/fuzz-build.md)
+#                   briefly; make bench-cov measures a campaign's reach
+#                   into core/ (docs/fuzz-build.md)
 #   make demo       install what is missing, build, run the flagship scenario
 #   make deps       install the Debian packages hvlab uses (root) or say how
 #   make docs       regenerate docs/trace-events.md from trace/hvlab_*.h
@@ -145,22 +146,25 @@ install: all
 # fuzz/*.c (not the mains in fuzz/main/) form $(BUILD)/libhvlab-fuzz.a,
 # built by `make all` with $(CC) for the unit tests test-fuzz-* and
 # bench-fuzz.  `make fuzz` rebuilds the library, core, guest and toolstack
-# with each fuzzing compiler in its own object dir under $(FZ); the trace
-# objects and the LTTng provider come from the plain build (never
-# instrumented).  `make fuzz-smoke` runs each surface's AFL++ build briefly.
+# with each fuzzing compiler in its own object dir under $(FZ), without
+# tracepoints (-DHVLAB_NO_TRACE) and without LTTng (--as-needed drops it):
+# a harness is one thread, so the copy-on-write faults of a fork reset take
+# no TLB-shootdown round trip (docs/fuzz-build.md "Speed").  `hvlab repro
+# --trace` replays a finding with tracing.  `make fuzz-smoke` runs each
+# surface's AFL++ build briefly.
 FUZZ_SRCS     := $(wildcard fuzz/*.c)
 FUZZ_OBJS     := $(FUZZ_SRCS:%.c=$(BUILD)/obj/%.o)
 FUZZ_LIB      := $(BUILD)/libhvlab-fuzz.a
-FUZZ_SURFACES := mm grant shadow restore
+FUZZ_SURFACES := mm grant shadow restore race
 FZ            := $(BUILD)/fuzz
-FZ_CFLAGS     := -std=gnu11 -O2 -g -Wall -Wextra -pthread -DFUZZ_ABORT
+FZ_CFLAGS     := -std=gnu11 -O2 -g -Wall -Wextra -pthread -DFUZZ_ABORT -DHVLAB_NO_TRACE
 FZ_LIB_SRCS   := $(LIB_SRCS) $(FUZZ_SRCS)
-FZ_PLAIN_OBJS := $(TRACE_OBJS) $(PROVIDER_OBJ)
 fz_comma := ,
 fz_enum_mm := FUZZ_MM
 fz_enum_grant := FUZZ_GRANT
 fz_enum_shadow := FUZZ_SHADOW
 fz_enum_restore := FUZZ_RESTORE
+fz_enum_race := FUZZ_RACE
 
 .PHONY: fuzz fuzz-afl fuzz-libfuzzer fuzz-smoke fuzz-dict fuzz-seeds
 all: $(FUZZ_LIB)
@@ -176,33 +180,65 @@ $(BUILD)/tests/unit/test-fuzz-%: tests/unit/test-fuzz-%.c $(FUZZ_LIB) $(LIB) $(T
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
 
-$(BUILD)/bench/bench-fuzz: bench/bench-fuzz.c $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) $(BENCH_LIB_OBJS)
+# bench-fuzz links hvlab as the harnesses do: no tracepoints, no LTTng.
+$(BUILD)/bench/bench-fuzz: bench/bench-fuzz.c $(FUZZ_LIB) $(LIB_NOTRACE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(BENCH_LIB_OBJS) $(FUZZ_LIB) $(LIB) \
-	    $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) \
+	    $(LIB_NOTRACE) -o $@ -Wl,--as-needed $(LDLIBS) $(fz_snap_wrap)
+
+# test-fuzz-snap runs the snapshot reset: linked as bench-fuzz, with the
+# allocation wraps (fz_snap_wrap).
+$(BUILD)/tests/unit/test-fuzz-snap: tests/unit/test-fuzz-snap.c $(FUZZ_LIB) $(LIB_NOTRACE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) \
+	    $(LIB_NOTRACE) -o $@ -Wl,--as-needed $(LDLIBS) $(fz_snap_wrap)
 
 headers: $(patsubst %.h,$(BUILD)/hdr/%.ok,$(wildcard fuzz/*.h))
 
+FORCE:
+
 # One fuzzing build: $(1) name, $(2) compiler, $(3) compile flags, $(4) link
 # flags, $(5) the main (fuzz/main/$(5).c).  Binaries $(FZ)/$(1)-SURFACE.
+# Its objects and binaries depend on a stamp holding the compile and link
+# flags, rewritten only when they change, so a changed flag rebuilds them.
 define FZ_VARIANT
 FZ_OBJS_$(1) := $$(FZ_LIB_SRCS:%.c=$$(FZ)/obj-$(1)/%.o)
 FZ_BINS_$(1) := $$(FUZZ_SURFACES:%=$$(FZ)/$(1)-%)
-$$(FZ)/obj-$(1)/%.o: %.c | deps
+$$(FZ)/obj-$(1)/.flags: FORCE
+	@mkdir -p $$(dir $$@)
+	@echo '$(2) $$(CPPFLAGS) $$(FZ_CFLAGS) $(3) / $(4)' | cmp -s - $$@ || \
+	    echo '$(2) $$(CPPFLAGS) $$(FZ_CFLAGS) $(3) / $(4)' >$$@
+$$(FZ)/obj-$(1)/%.o: %.c $$(FZ)/obj-$(1)/.flags | deps
 	@mkdir -p $$(dir $$@)
 	$(2) $$(CPPFLAGS) $$(FZ_CFLAGS) $(3) -MMD -MP -c $$< -o $$@
 $$(FZ)/libhvlab-fuzz-$(1).a: $$(FZ_OBJS_$(1))
 	@rm -f $$@
 	ar rcs $$@ $$^
-$$(FZ_BINS_$(1)): $$(FZ)/$(1)-%: fuzz/main/$(5).c $$(FZ)/libhvlab-fuzz-$(1).a $$(FZ_PLAIN_OBJS)
+$$(FZ_BINS_$(1)): $$(FZ)/$(1)-%: fuzz/main/$(5).c $$(FZ)/libhvlab-fuzz-$(1).a $$(FZ)/obj-$(1)/.flags
 	$(2) $$(CPPFLAGS) $$(FZ_CFLAGS) $(3) -DFUZZ_SURFACE=$$(fz_enum_$$*) -MMD -MP -MF $$@.d -MT $$@ \
-	    $$< $$(FZ)/libhvlab-fuzz-$(1).a $$(FZ_PLAIN_OBJS) -o $$@ $(4) $$(LDLIBS)
+	    $$< $$(FZ)/libhvlab-fuzz-$(1).a -o $$@ $(4) -Wl,--as-needed $$(LDLIBS)
 endef
-$(eval $(call FZ_VARIANT,afl,afl-clang-fast,,,afl))
+# The snapshot reset (HVLAB_FUZZ_RESET=snap, fuzz/snap.h) needs every
+# allocation of the hypervisor in its arena: these wraps send them to
+# fuzz/snap_alloc.c (which passes all others on).  On the afl and lf links
+# only, never the ASan builds: ASan intercepts the same functions, and an
+# arena block has no redzones and no quarantine, so the overflows and
+# use-after-frees ASan is there to catch would pass unseen.
+fz_snap_wrap := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=posix_memalign,--wrap=aligned_alloc
+$(eval $(call FZ_VARIANT,afl,afl-clang-fast,,$(fz_snap_wrap),afl))
 $(eval $(call FZ_VARIANT,cmplog,AFL_LLVM_CMPLOG=1 afl-clang-fast,,,afl))
-$(eval $(call FZ_VARIANT,lf,clang,-fsanitize=fuzzer-no-link,-fsanitize=fuzzer,libfuzzer))
+fz_lf_wrap := -Wl,--wrap=__sanitizer_cov_8bit_counters_init
+$(eval $(call FZ_VARIANT,lf,clang,-fsanitize=fuzzer-no-link,-fsanitize=fuzzer $(fz_lf_wrap) $(fz_snap_wrap),libfuzzer))
 $(eval $(call FZ_VARIANT,lf-asan,clang,-fsanitize=fuzzer-no-link$(fz_comma)address$(fz_comma)undefined \
-    -fno-sanitize-recover=undefined -fno-omit-frame-pointer,-fsanitize=fuzzer$(fz_comma)address$(fz_comma)undefined,libfuzzer))
+    -fno-sanitize-recover=undefined -fno-omit-frame-pointer,-fsanitize=fuzzer$(fz_comma)address$(fz_comma)undefined $(fz_lf_wrap),libfuzzer))
+
+# Source-based coverage of the same harness (one input per process, A5),
+# for mk/fuzz-cov.sh: `make bench-cov` measures what a campaign reaches.
+$(eval $(call FZ_VARIANT,cov,clang,-fprofile-instr-generate -fcoverage-mapping,-fprofile-instr-generate,afl))
+.PHONY: fuzz-cov bench-cov
+fuzz-cov: $(FZ_BINS_cov)
+bench-cov: fuzz-afl fuzz-cov
+	@BUILD=$(BUILD) bash mk/fuzz-cov.sh
 
 # The baseline of bench-fuzz: the AFL++ persistent loop doing nothing.
 $(FZ)/afl-empty: fuzz/main/afl.c | deps
@@ -228,7 +264,18 @@ fuzz-smoke: fuzz-afl
 	@BUILD=$(BUILD) FUZZ_SURFACES="$(FUZZ_SURFACES)" bash mk/fuzz-smoke.sh
 
 # bench-fuzz drives the AFL++ and libFuzzer builds.
-bench: $(FZ_BINS_afl) $(FZ)/afl-empty $(FZ_BINS_lf)
+bench: $(FZ_BINS_afl) $(FZ)/afl-empty $(FZ_BINS_lf) $(FZ)/lf-asan-mm
+
+# The bug zoo as a benchmark (bench/bench-fuzz-zoo.c, docs/bugzoo.md "Time
+# to find"): long, so not part of `make bench` (there it prints a skip).
+# BENCH_ZOO_RUNS, BENCH_ZOO_CAP, BENCH_ZOO_CLEAN_SECS, BENCH_ZOO_ONLY.
+.PHONY: bench-zoo
+$(BUILD)/bench/bench-fuzz-zoo: bench/bench-fuzz-zoo.c $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) \
+	    $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+bench-zoo: $(BUILD)/bench/bench-fuzz-zoo $(FZ)/afl-mm $(FZ)/afl-grant
+	BENCH_ZOO=1 BUILD=$(BUILD) $(BUILD)/bench/bench-fuzz-zoo
 
 clean:
 	rm -rf $(BUILD)

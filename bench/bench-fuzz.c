@@ -14,6 +14,31 @@
  *   libfuzzer_mm_execs       libFuzzer exec/s of the same entry point, one
  *                            core, inputs no longer than the longest 1..32
  *                            call input here (goal >= 100,000)
+ *   libfuzzer_asan_mm_execs  the same under ASan + UBSan
+ *   afl_<surface>_execs      AFL++ exec/s and stability of the grant,
+ *                            shadow, restore and race harnesses (a third
+ *                            of BENCH_FUZZ_SECS each)
+ *   fuzz_audit_us            one hv_audit of the FUZZ_MM world (the oracle
+ *                            runs it after every call)
+ *   fuzz_reset_rebuild_us    the in-process reset: the world rebuilt
+ *   fuzz_reset_fork_<N>p_us  the fork reset (exec.c E6) of a run that
+ *                            dirtied N pages of guest RAM: fork, the
+ *                            child's N stores and exit, the parent's wait
+ *                            (goal <= 5 us at 64 pages); also as a ratio to
+ *                            the same cycle with no store
+ *   fuzz_reset_snap_us       the snapshot reset (FUZZ_RESET_SNAP,
+ *                            fuzz/snap.h): the restore after each of the
+ *                            random inputs, with the RAM and frame-table
+ *                            pages it put back and the arena bytes copied
+ *   fuzz_mm_snap_execs       the in-process loop under SNAP, as a ratio
+ *                            to fuzz_mm_inproc_1_32 (REBUILD)
+ *   fuzz_reset_snap_<N>p_us  N pages of RAM written (N write faults) and
+ *                            put back: the faults and the restore apart
+ *   afl_mm_snap_execs        AFL++ exec/s of afl-mm with
+ *                            HVLAB_FUZZ_RESET=snap, and its ratio to
+ *                            afl_empty_execs (goal >= 0.8x)
+ * This binary links hvlab without tracepoints and without LTTng, as the
+ * harnesses do (Makefile): one thread, like them.
  * The AFL++ and libFuzzer runs use $BUILD/fuzz/{afl-empty,afl-mm,lf-mm}
  * (`make fuzz`; `make bench` builds them), each for BENCH_FUZZ_SECS seconds
  * (default 20) on the same seeds (fuzz/seeds/mm, else the inputs made
@@ -25,8 +50,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+#include <sys/wait.h>
+
 #include "bench/lib/clock.h"
+#include "core/audit.h"
+#include "core/machine.h"
 #include "fuzz/fuzz.h"
+#include "fuzz/snap.h"
+#include "fuzz/world.h"
 
 #define NR_INPUTS   256
 #define MAX_LEN     1024
@@ -67,6 +99,8 @@ static int make_inputs(void)
     return n == NR_INPUTS ? 0 : -1;
 }
 
+static double inproc_rate;                  /* for snap_costs */
+
 static void inproc(void)
 {
     static struct fuzz_result res;
@@ -82,6 +116,7 @@ static void inproc(void)
     } while (t < INPROC_NS);
     printf("figure fuzz_mm_inproc_1_32: %.0f execs/s   in-process fuzz_one, "
            "1..32-call inputs\n", execs / (t / 1e9));
+    inproc_rate = execs / (t / 1e9);
     printf("figure fuzz_mm_inproc_calls: %.0f calls/s\n", calls / (t / 1e9));
 }
 
@@ -130,6 +165,8 @@ static int afl_run(const char *bin, const char *seeds, const char *name,
     return *execs < 0 ? -1 : 0;
 }
 
+static double afl_empty_rate = -1;          /* for afl_snap */
+
 static void afl(const char *seeds, unsigned secs)
 {
     char empty[1024], mm[1024];
@@ -151,6 +188,7 @@ static void afl(const char *seeds, unsigned secs)
     }
     printf("figure afl_empty_execs: %.0f execs/s   baseline: empty "
            "persistent loop\n", e_execs);
+    afl_empty_rate = e_execs;
     if (afl_run(mm, seeds, "mm", secs, &m_execs, &m_stab)) {
         printf("skip - afl_mm: afl-fuzz could not run %s\n", mm);
         return;
@@ -161,22 +199,26 @@ static void afl(const char *seeds, unsigned secs)
     printf("figure afl_mm_stability: %.2f %%   goal 100%%\n", m_stab);
 }
 
-static void libfuzzer(const char *seeds, unsigned secs)
+/* name: "lf" (figure libfuzzer_mm_execs) or "lf-asan" (ASan + UBSan,
+   figure libfuzzer_asan_mm_execs). */
+static void libfuzzer(const char *name, const char *seeds, unsigned secs)
 {
     char bin[1024], cmd[4096], log[1200];
-    snprintf(bin, sizeof(bin), "%s/fuzz/lf-mm", build_dir());
+    const char *fig = strcmp(name, "lf") ? "libfuzzer_asan_mm_execs"
+                                         : "libfuzzer_mm_execs";
+    snprintf(bin, sizeof(bin), "%s/fuzz/%s-mm", build_dir(), name);
     if (!exists(bin)) {
-        printf("skip - libfuzzer: %s not built (make fuzz)\n", bin);
+        printf("skip - %s: %s not built (make fuzz)\n", fig, bin);
         return;
     }
-    snprintf(log, sizeof(log), "%s/lf.log", tmp);
+    snprintf(log, sizeof(log), "%s/%s.log", tmp, name);
     /* A scratch corpus first: libFuzzer writes into the first dir. */
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/lf-scratch' && '%s' "
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s-scratch' && '%s' "
              "-max_total_time=%u -max_len=%zu -len_control=0 -print_final_stats=1 "
-             "'%s/lf-scratch' '%s' >'%s' 2>&1", tmp, bin, secs, longest, tmp,
-             seeds, log);
+             "'%s/%s-scratch' '%s' >'%s' 2>&1", tmp, name, bin, secs, longest,
+             tmp, name, seeds, log);
     if (system(cmd) != 0) {
-        printf("skip - libfuzzer: %s failed (exit status; a finding?)\n", bin);
+        printf("skip - %s: %s failed (exit status; a finding?)\n", fig, bin);
         return;
     }
     FILE *f = fopen(log, "r");
@@ -194,11 +236,204 @@ static void libfuzzer(const char *seeds, unsigned secs)
     if (f)
         fclose(f);
     if (rate < 0) {
-        printf("skip - libfuzzer: no exec/s in its output\n");
+        printf("skip - %s: no exec/s in its output\n", fig);
         return;
     }
-    printf("figure libfuzzer_mm_execs: %.0f execs/s   goal >= 100000   "
-           "%.0f runs, max_len %zu, one core\n", rate, runs, longest);
+    printf("figure %s: %.0f execs/s   %s%.0f runs, max_len %zu, one core\n",
+           fig, rate, strcmp(name, "lf") ? "" : "goal >= 100000   ", runs,
+           longest);
+}
+
+/* AFL++ exec/s and stability of the other surfaces' harnesses, each on its
+   own seeds (a zero byte when it has none), a third of secs each. */
+static void afl_surfaces(unsigned secs)
+{
+    static const char *const other[] = { "grant", "shadow", "restore",
+                                         "race" };
+    if (system("command -v afl-fuzz >/dev/null 2>&1") != 0)
+        return;
+    unsigned t = secs / 3 ? secs / 3 : 1;
+    for (unsigned i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        char bin[1024], seeds[1300];
+        snprintf(bin, sizeof(bin), "%s/fuzz/afl-%s", build_dir(), other[i]);
+        if (!exists(bin)) {
+            printf("skip - afl_%s: %s not built (make fuzz)\n", other[i],
+                   bin);
+            continue;
+        }
+        snprintf(seeds, sizeof(seeds), "fuzz/seeds/%s", other[i]);
+        struct stat st;
+        if (stat(seeds, &st) || !S_ISDIR(st.st_mode)) {
+            snprintf(seeds, sizeof(seeds), "%s/zero-seed", tmp);
+            mkdir(seeds, 0755);
+            char path[1400];
+            snprintf(path, sizeof(path), "%s/zero", seeds);
+            FILE *f = fopen(path, "wb");
+            if (f) {
+                fputc(0, f);
+                fclose(f);
+            }
+        }
+        double execs, stab;
+        if (afl_run(bin, seeds, other[i], t, &execs, &stab)) {
+            printf("skip - afl_%s: afl-fuzz could not run %s\n", other[i],
+                   bin);
+            continue;
+        }
+        printf("figure afl_%s_execs: %.0f execs/s   stability %.2f %%; "
+               "%.3fx the empty loop\n", other[i], execs, stab,
+               afl_empty_rate > 0 ? execs / afl_empty_rate : 0);
+    }
+}
+
+/* One fork-reset cycle: fork, the child stores into npages pages of
+   [base, base + span) and exits, the parent waits.  Mean ns per cycle. */
+static double fork_cycle(uint8_t *base, size_t span, unsigned npages,
+                         unsigned iters)
+{
+    size_t pages = span >> 12, step = npages ? pages / npages : 1;
+    double t0 = now_ns();
+    for (unsigned i = 0; i < iters; i++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            perror("fork");
+            return -1;
+        }
+        if (pid == 0) {
+            for (unsigned k = 0; k < npages; k++)
+                base[((k * step + i) % pages) << 12 | 8] = (uint8_t)i;
+            _exit(0);
+        }
+        int st;
+        while (waitpid(pid, &st, 0) < 0)
+            ;
+    }
+    return (now_ns() - t0) / iters;
+}
+
+static void reset_costs(void)
+{
+    static struct fz_world w;
+    if (fz_world_build(&w, FUZZ_MM)) {
+        printf("skip - reset: the FUZZ_MM world cannot be built\n");
+        return;
+    }
+    double t0 = now_ns();
+    for (unsigned i = 0; i < 200; i++)
+        hv_audit(w.m, NULL);
+    printf("figure fuzz_audit_us: %.1f us   one full audit of the FUZZ_MM "
+           "world (%llu frames)\n", (now_ns() - t0) / 200 / 1e3,
+           (unsigned long long)w.max_mfn);
+    t0 = now_ns();
+    for (unsigned i = 0; i < 20; i++)
+        if (fz_world_reset(&w)) {
+            printf("skip - reset: fz_world_reset failed\n");
+            return;
+        }
+    printf("figure fuzz_reset_rebuild_us: %.0f us   in-process rebuild of "
+           "the world\n", (now_ns() - t0) / 20 / 1e3);
+    /* The fork reset as exec.c E6 runs it: RAM out of huge pages. */
+    size_t span = (size_t)w.max_mfn << 12;
+    (void)madvise(w.m->ram, span, MADV_NOHUGEPAGE);
+    static const unsigned np[] = { 0, 16, 64, 256 };
+    double base = -1;
+    for (unsigned i = 0; i < sizeof(np) / sizeof(np[0]); i++) {
+        double ns = fork_cycle(w.m->ram, span, np[i], 300);
+        if (ns < 0)
+            return;
+        if (!np[i])
+            base = ns;          /* the baseline: the same cycle, no store */
+        printf("figure fuzz_reset_fork_%up_us: %.1f us   goal <= 5 us at 64 "
+               "pages; %.2fx the cycle with none dirtied\n", np[i], ns / 1e3,
+               base > 0 ? ns / base : 1.0);
+    }
+    fz_world_free(&w);
+}
+
+struct fz_world *fz_exec_world(enum fuzz_surface s);
+
+/* The snapshot reset on the FUZZ_MM world (fuzz/snap.h). */
+static void snap_costs(double rebuild_rate)
+{
+    static struct fuzz_result res;
+    if (!fz_snap_available()) {
+        printf("skip - snap: bench-fuzz linked without the allocation "
+               "wraps\n");
+        return;
+    }
+    fuzz_set_reset(FUZZ_RESET_SNAP);
+    fuzz_one(FUZZ_MM, NULL, 0, &res);           /* the world joins */
+    fz_snap_restore();
+    struct fz_snap_stats a, b;
+    fz_snap_stats(&a);
+    double t0 = now_ns(), restore = 0;
+    unsigned runs = 0;
+    for (unsigned rep = 0; rep < 4; rep++)
+        for (unsigned i = 0; i < NR_INPUTS && input_len[i]; i++) {
+            fuzz_one(FUZZ_MM, input[i], input_len[i], &res);
+            double r0 = now_ns();
+            fz_snap_restore();
+            restore += now_ns() - r0;
+            runs++;
+        }
+    double t = now_ns() - t0;
+    fz_snap_stats(&b);
+    uint64_t n = b.restores - a.restores;
+    printf("figure fuzz_reset_snap_us: %.1f us   restore after a random "
+           "1..32-call input: %.1f pages put back, %zu arena bytes copied "
+           "(mean of %llu)\n", restore / runs / 1e3,
+           n ? (double)(b.pages - a.pages) / n : 0, b.snap_arena_bytes,
+           (unsigned long long)n);
+    printf("figure fuzz_mm_snap_execs: %.0f execs/s   in-process fuzz_one "
+           "under SNAP; %.2fx fuzz_mm_inproc_1_32 (REBUILD); %.1f write "
+           "faults per run\n", runs / (t / 1e9),
+           rebuild_rate > 0 ? runs / (t / 1e9) / rebuild_rate : 0,
+           n ? (double)(b.faults - a.faults) / n : 0);
+    /* N pages written by hand, then put back. */
+    struct fz_world *w = fz_exec_world(FUZZ_MM);
+    static const unsigned np[] = { 0, 16, 64, 256 };
+    for (unsigned k = 0; w && k < sizeof(np) / sizeof(np[0]); k++) {
+        double tf = 0, tr = 0;
+        const unsigned reps = 200;
+        for (unsigned r = 0; r < reps; r++) {
+            fuzz_one(FUZZ_MM, NULL, 0, &res);   /* marks the world dirty */
+            double f0 = now_ns();
+            for (unsigned p = 0; p < np[k]; p++)    /* the top frames */
+                w->m->ram[(w->max_mfn - 1 - p * 3) << 12] ^= 1;
+            double f1 = now_ns();
+            fz_snap_restore();
+            tr += now_ns() - f1;
+            tf += f1 - f0;
+        }
+        printf("figure fuzz_reset_snap_%up_us: %.1f us   goal <= 5 us at 64 "
+               "pages; %.1f us the faults, %.1f us the restore (%zu arena "
+               "bytes of it)\n", np[k], (tf + tr) / reps / 1e3,
+               tf / reps / 1e3, tr / reps / 1e3, b.snap_arena_bytes);
+    }
+    fuzz_set_reset(FUZZ_RESET_REBUILD);
+}
+
+/* afl-mm with HVLAB_FUZZ_RESET=snap. */
+static void afl_snap(const char *seeds, unsigned secs)
+{
+    char mm[1024];
+    snprintf(mm, sizeof(mm), "%s/fuzz/afl-mm", build_dir());
+    if (afl_empty_rate <= 0 || !exists(mm)) {
+        printf("skip - afl_mm_snap: no AFL++ baseline or no %s\n", mm);
+        return;
+    }
+    double execs, stab;
+    setenv("HVLAB_FUZZ_RESET", "snap", 1);
+    int rc = afl_run(mm, seeds, "mm-snap", secs, &execs, &stab);
+    unsetenv("HVLAB_FUZZ_RESET");
+    if (rc) {
+        printf("skip - afl_mm_snap: afl-fuzz could not run %s with "
+               "HVLAB_FUZZ_RESET=snap (log in %s/mm-snap.log)\n", mm, tmp);
+        return;
+    }
+    printf("figure afl_mm_snap_execs: %.0f execs/s   %.2fx afl_empty_execs "
+           "(goal >= 0.8x); stability %.2f %%\n", execs,
+           execs / afl_empty_rate, stab);
 }
 
 int main(void)
@@ -220,6 +455,8 @@ int main(void)
         return 0;
     }
     inproc();
+    reset_costs();
+    snap_costs(inproc_rate);
     /* Seeds: the tree's mm corpus, else the inputs made here. */
     struct stat st;
     if (stat("fuzz/seeds/mm", &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -238,7 +475,10 @@ int main(void)
         }
     }
     afl(seeds, secs);
-    libfuzzer(seeds, secs);
+    afl_snap(seeds, secs);
+    afl_surfaces(secs);
+    libfuzzer("lf", seeds, secs);
+    libfuzzer("lf-asan", seeds, secs);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

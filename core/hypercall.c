@@ -41,6 +41,9 @@
 
 typedef long (*hcall_fn)(struct vcpu *v, const uint64_t a[5]);
 
+void (*hv_hcall_observer)(struct vcpu *v, unsigned op,
+                          const uint64_t args[5]);
+
 static long hc_mmu_update(struct vcpu *v, const uint64_t a[5])
 {
     return do_mmu_update(v, a[0], (unsigned)a[1], a[2], (unsigned)a[3]);
@@ -136,6 +139,8 @@ long hypercall(struct vcpu *v, unsigned op, uint64_t a1, uint64_t a2,
     v->nr_hypercalls++;
     TRC(hvlab_hcall, entry, host, d->domid, (uint16_t)v->vcpu_id, op,
         a1, a2, a3, a4);
+    if (__builtin_expect(hv_hcall_observer != NULL, 0))
+        hv_hcall_observer(v, op, args);
 
     if (op >= ARRAY_SIZE(hcall_table) || hcall_table[op].fn == NULL ||
         (hcall_table[op].pv_only && !is_pv_domain(d))) {

@@ -26,4 +26,11 @@ long hypercall_create_continuation(struct vcpu *v, unsigned op, uint64_t a1,
    later (work budget spent, per hv_options.preempt_budget). */
 bool hypercall_preempt_check(struct vcpu *v);
 
+/* An observer of every hypercall at entry (before the handler runs, once
+   per guest call: continuations are not observed again), with the caller's
+   arguments a1..a5 in args[0..4]; NULL (the default) costs one branch.
+   fuzz/main/gen-seeds.c records the shipped scenarios' calls through it. */
+extern void (*hv_hcall_observer)(struct vcpu *v, unsigned op,
+                                 const uint64_t args[5]);
+
 #endif /* HVLAB_CORE_HYPERCALL_H */

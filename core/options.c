@@ -230,6 +230,15 @@ static const struct opt_desc opt_table[] = {
                    "entries already validated (chains as in XSA-240)",
     },
     {
+        .key = "mm.xsa279", .kind = OPT_BOOL,
+        .offset = offsetof(struct hv_options, mm_xsa279),
+        .accepted = "on|off",
+        .meaning = "Xen <= 4.11 (XSA-279): update_va_mapping flushes even "
+                   "after a failed update, with an unaudited va; a "
+                   "non-canonical UVMF_INVLPG is INVPCID #GP[0] in Xen "
+                   "(host crash)",
+    },
+    {
         .key = "logdirty.final_marks_grants", .kind = OPT_BOOL,
         .offset = offsetof(struct hv_options, logdirty_final_marks_grants),
         .accepted = "on|off",

@@ -88,6 +88,8 @@ struct hv_options {
                                    uses of one table are not exclusive */
     bool mm_xsa309;             /* mm.xsa309: resuming a partial validation
                                    resets linear_pt_count */
+    bool mm_xsa279;             /* mm.xsa279: update_va_mapping flushes
+                                   after a failed update, va unaudited */
     /* Log-dirty (core/mm/paging.c). */
     bool logdirty_final_marks_grants; /* logdirty.final_marks_grants */
 };

@@ -9,10 +9,12 @@
  *       structs written into the actor's buffer through the actor's own MMU
  *       (mmu_write at the buffer's direct-map VA), as a guest would; a
  *       buffer the program unmapped makes the call a no-op.  Results the
- *       pools need (grant handles) are read back the same way.
+ *       pools need (grant handles) are read back the same way.  The call
+ *       code is fuzz/call.h's, shared with the race surface.
  *   E3  After every call: hv_audit (every invariant, quiet; with a memory
  *       stream for the report only when it fails), then the isolation
- *       checks (fuzz/isolation.h).  The first violation stops the run.
+ *       checks (fuzz/isolation.h): fz_oracle (fuzz/call.h).  The first
+ *       violation stops the run.
  *   E4  Ops that do not apply to the actor's kind (HVM ops on a PV actor)
  *       do nothing and count as run.
  *   E5  Options (fuzz_set_option) go into the worlds' hv_options before
@@ -32,7 +34,24 @@
  *       guest RAM of a forked world is advised out of transparent huge
  *       pages: one store must not copy 2 MiB.  AFL++ coverage is shared
  *       memory, so the child's edges count; libFuzzer's counters are not,
- *       so the libFuzzer mains keep FUZZ_RESET_REBUILD.
+ *       so the libFuzzer mains need E7 to use it.
+ *   E7  Coverage carried back (fuzz_set_fork_coverage): the child copies
+ *       the counter region into a shared buffer as its last act and the
+ *       parent copies it over its own region once the child has exited
+ *       normally; the child's counters began as the parent's (fork copies
+ *       them), so the result is what the run would have counted here.  A
+ *       child that died of a signal takes its counters with it: the
+ *       parent dies of the same signal anyway (F4).
+ *   E8  FUZZ_RESET_SNAP (experimental, fuzz/snap.h): the program runs in
+ *       this process inside the hypervisor's arena; the next fuzz_one
+ *       (or fz_snap_restore) puts back the arena's used part and the RAM
+ *       and frame-table pages the run wrote.  The world joins by being
+ *       rebuilt in the arena at its first SNAP run.  The race surface
+ *       (other threads) keeps REBUILD.  This file's statics a run
+ *       changes need no restore: prog is decoded afresh by every run and
+ *       fuzz/call.c's op_shadow bitmap is only written (an output of the
+ *       domctl).
+ *       Leaving SNAP (fuzz_set_reset) restores and drops the snapshot.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -58,30 +77,55 @@
 #include "core/mmu.h"
 #include "core/options.h"
 #include "core/vcpu.h"
+#include "fuzz/call.h"
 #include "fuzz/fuzz.h"
 #include "fuzz/isolation.h"
 #include "fuzz/pool.h"
 #include "fuzz/prog.h"
+#include "fuzz/race.h"
 #include "fuzz/restore.h"
+#include "fuzz/snap.h"
 #include "fuzz/world.h"
-
-#define OFF_LIST    2048        /* second argument area of the buffer */
-#define LD_BITMAP_BYTES (64 * 1024)
 
 static struct fz_world worlds[FUZZ_NR];
 static bool built[FUZZ_NR];
 static bool touched[FUZZ_NR];
 static enum fuzz_reset reset_mode = FUZZ_RESET_REBUILD;   /* E6 */
 static struct fuzz_result *child_res;      /* E6: shared with the child */
+static uint8_t *cov_start, *cov_shared;    /* E7 */
+static size_t cov_len;
 
 void fuzz_set_reset(enum fuzz_reset mode)
 {
+    if (reset_mode == FUZZ_RESET_SNAP && mode != FUZZ_RESET_SNAP)
+        fz_snap_drop();                                 /* E8 */
     reset_mode = mode;
+}
+
+int fuzz_set_fork_coverage(void *start, void *end)
+{
+    size_t len = start && end > start ? (size_t)((uint8_t *)end -
+                                                 (uint8_t *)start) : 0;
+    if (cov_shared)
+        munmap(cov_shared, cov_len);
+    cov_start = cov_shared = NULL;
+    cov_len = 0;
+    if (!len)
+        return 0;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    cov_start = start;
+    cov_shared = p;
+    cov_len = len;
+    return 0;
 }
 
 static const char *const surface_names[FUZZ_NR] = {
     [FUZZ_MM] = "mm", [FUZZ_GRANT] = "grant", [FUZZ_SHADOW] = "shadow",
     [FUZZ_RESTORE] = "restore",
+    [FUZZ_RACE] = "race",
 };
 
 const char *fuzz_surface_name(enum fuzz_surface s)
@@ -94,6 +138,36 @@ int fuzz_surface_find(const char *s)
     for (unsigned i = 0; s && i < FUZZ_NR; i++)
         if (!strcmp(s, surface_names[i]))
             return (int)i;
+    return -1;
+}
+
+/* Does path component c[0..n) name the surface `name` (fuzz.h)? */
+static bool component_names(const char *c, size_t n, const char *name)
+{
+    size_t k = strlen(name);
+    if (n < k)
+        return false;
+    if (n == k)
+        return !memcmp(c, name, k);
+    if (!memcmp(c, name, k) && (c[k] == '-' || c[k] == '_'))
+        return true;
+    return !memcmp(c + n - k, name, k) && c[n - k - 1] == '-';
+}
+
+int fuzz_surface_of_path(const char *path)
+{
+    size_t len = path ? strlen(path) : 0;
+    while (len) {                       /* innermost component first */
+        while (len && path[len - 1] == '/')
+            len--;
+        size_t start = len;
+        while (start && path[start - 1] != '/')
+            start--;
+        for (int s = 0; len > start && s < FUZZ_NR; s++)
+            if (component_names(path + start, len - start, surface_names[s]))
+                return s;
+        len = start;
+    }
     return -1;
 }
 
@@ -182,412 +256,6 @@ struct fz_world *fz_exec_world(enum fuzz_surface s)
     return (unsigned)s < FUZZ_NR && built[s] ? &worlds[s] : NULL;
 }
 
-/* --- one call ------------------------------------------------------------- */
-
-struct ctx {
-    struct fz_world *w;
-    struct fz_state st;
-    unsigned actor;
-    struct vcpu *v;
-    uint64_t buf;               /* buffer VA */
-};
-
-static uint64_t R(struct ctx *c, const struct fz_pick *p, uint64_t *aux)
-{
-    return fz_resolve(c->w, &c->st, c->actor, p, aux);
-}
-
-/* E2: place len bytes at buffer offset off; 0 or -1. */
-static int put(struct ctx *c, size_t off, const void *src, size_t len)
-{
-    return mmu_write(c->v, c->buf + off, src, len) == MMU_OK ? 0 : -1;
-}
-
-static int get(struct ctx *c, size_t off, void *dst, size_t len)
-{
-    return mmu_read(c->v, c->buf + off, dst, len) == MMU_OK ? 0 : -1;
-}
-
-static long hcall(struct ctx *c, unsigned op, uint64_t a1, uint64_t a2,
-                  uint64_t a3, uint64_t a4)
-{
-    return hypercall(c->v, op, a1, a2, a3, a4, 0);
-}
-
-static long op_mmu_update(struct ctx *c, const struct fz_call *k)
-{
-    struct mmu_update req[FZ_MAX_ITEMS];
-    for (unsigned i = 0; i < k->nitems; i++) {
-        req[i].ptr = R(c, &k->pick[i][0], NULL);
-        req[i].val = R(c, &k->pick[i][1], NULL);
-    }
-    if (put(c, 0, req, k->nitems * sizeof(req[0])))
-        return 0;
-    return hcall(c, __HYPERVISOR_mmu_update, c->buf, k->nitems, 0,
-                 R(c, &k->head[0], NULL));
-}
-
-static long op_mmuext(struct ctx *c, const struct fz_call *k)
-{
-    struct mmuext_op ops[FZ_MAX_ITEMS];
-    memset(ops, 0, sizeof(ops));
-    for (unsigned i = 0; i < k->nitems; i++) {
-        unsigned cmd = (unsigned)R(c, &k->pick[i][0], NULL);
-        ops[i].cmd = cmd;
-        if (cmd == MMUEXT_INVLPG_LOCAL || cmd == MMUEXT_INVLPG_ALL ||
-            cmd == MMUEXT_SET_LDT)
-            ops[i].arg1.linear_addr = R(c, &k->pick[i][2], NULL);
-        else
-            ops[i].arg1.mfn = R(c, &k->pick[i][1], NULL);
-        if (cmd == MMUEXT_COPY_PAGE)
-            ops[i].arg2.src_mfn = R(c, &k->pick[i][3], NULL);
-        else if (cmd == MMUEXT_SET_LDT)
-            ops[i].arg2.nr_ents = (unsigned)R(c, &k->pick[i][3], NULL) & 0xff;
-    }
-    if (put(c, 0, ops, k->nitems * sizeof(ops[0])))
-        return 0;
-    return hcall(c, __HYPERVISOR_mmuext_op, c->buf, k->nitems, 0,
-                 R(c, &k->head[0], NULL));
-}
-
-static uint64_t uvm_flags(struct ctx *c, const struct fz_pick *p)
-{
-    uint64_t f = R(c, p, NULL);
-    return p->raw ? f : (f & 7);
-}
-
-static long op_update_va(struct ctx *c, const struct fz_call *k, bool other)
-{
-    uint64_t va = R(c, &k->pick[0][0], NULL);
-    uint64_t val = R(c, &k->pick[0][1], NULL);
-    uint64_t fl = uvm_flags(c, &k->pick[0][2]);
-    if (other)
-        return hcall(c, __HYPERVISOR_update_va_mapping_otherdomain, va, val,
-                     fl, R(c, &k->head[0], NULL));
-    return hcall(c, __HYPERVISOR_update_va_mapping, va, val, fl, 0);
-}
-
-static long op_reservation(struct ctx *c, const struct fz_call *k,
-                           unsigned cmd)
-{
-    xen_pfn_t list[FZ_MAX_ITEMS];
-    for (unsigned i = 0; i < k->nitems; i++)
-        list[i] = R(c, &k->pick[i][0], NULL);
-    struct xen_memory_reservation r;
-    memset(&r, 0, sizeof(r));
-    set_xen_guest_handle(r.extent_start,
-                         (xen_pfn_t *)(uintptr_t)(c->buf + OFF_LIST));
-    r.nr_extents = k->nitems;
-    r.domid = (domid_t)R(c, &k->head[0], NULL);
-    if (put(c, OFF_LIST, list, k->nitems * sizeof(list[0])) ||
-        put(c, 0, &r, sizeof(r)))
-        return 0;
-    return hcall(c, __HYPERVISOR_memory_op, cmd, c->buf, 0, 0);
-}
-
-static long op_access(struct ctx *c, const struct fz_call *k, bool store)
-{
-    uint64_t va = R(c, &k->pick[0][0], NULL) & ~7ULL;
-    bool user = R(c, &k->pick[0][store ? 2 : 1], NULL) & 1;
-    bool was = c->v->in_kernel;
-    uint64_t val = 0;
-    int rc;
-    c->v->in_kernel = !user;
-    if (store)
-        rc = mmu_store(c->v, va, 8, R(c, &k->pick[0][1], NULL));
-    else
-        rc = mmu_load(c->v, va, 8, &val);
-    c->v->in_kernel = was;
-    return rc;
-}
-
-static long op_gnt_map(struct ctx *c, const struct fz_call *k)
-{
-    struct gnttab_map_grant_ref op[FZ_MAX_ITEMS];
-    memset(op, 0, sizeof(op));
-    for (unsigned i = 0; i < k->nitems; i++) {
-        uint64_t dom = 0;
-        op[i].ref = (grant_ref_t)R(c, &k->pick[i][0], &dom);
-        op[i].dom = (domid_t)dom;
-        const struct fz_pick *fp = &k->pick[i][1];
-        uint64_t f = R(c, fp, NULL);
-        op[i].flags = fp->raw ? (uint32_t)f
-                    : (uint32_t)((f & (GNTMAP_device_map | GNTMAP_readonly |
-                                       GNTMAP_contains_pte)) |
-                                 ((f & 0x80) ? (f & GNTMAP_host_map)
-                                             : GNTMAP_host_map));
-        op[i].host_addr = R(c, &k->pick[i][2], NULL);
-    }
-    if (put(c, 0, op, k->nitems * sizeof(op[0])))
-        return 0;
-    long rc = hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_map_grant_ref,
-                    c->buf, k->nitems, 0);
-    if (get(c, 0, op, k->nitems * sizeof(op[0])))
-        return rc;
-    for (unsigned i = 0; i < k->nitems; i++)
-        if (op[i].status == GNTST_okay)
-            fz_state_add_handle(&c->st, c->actor, op[i].handle,
-                                op[i].host_addr, op[i].dev_bus_addr);
-    return rc;
-}
-
-static long op_gnt_unmap(struct ctx *c, const struct fz_call *k)
-{
-    struct gnttab_unmap_grant_ref op[FZ_MAX_ITEMS];
-    memset(op, 0, sizeof(op));
-    for (unsigned i = 0; i < k->nitems; i++) {
-        uint64_t addr = 0;
-        op[i].handle = (grant_handle_t)R(c, &k->pick[i][0], &addr);
-        bool own = R(c, &k->pick[i][1], NULL) < 192;
-        op[i].host_addr = own ? addr : R(c, &k->pick[i][2], NULL);
-        for (unsigned h = 0; h < c->st.nhandles; h++)
-            if (c->st.handle[h].actor == c->actor &&
-                c->st.handle[h].handle == op[i].handle && own)
-                op[i].dev_bus_addr = c->st.handle[h].dev_bus_addr;
-    }
-    if (put(c, 0, op, k->nitems * sizeof(op[0])))
-        return 0;
-    long rc = hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_unmap_grant_ref,
-                    c->buf, k->nitems, 0);
-    if (get(c, 0, op, k->nitems * sizeof(op[0])))
-        return rc;
-    for (unsigned i = 0; i < k->nitems; i++)
-        if (op[i].status == GNTST_okay)
-            fz_state_drop_handle(&c->st, c->actor, op[i].handle);
-    return rc;
-}
-
-static long op_gnt_copy(struct ctx *c, const struct fz_call *k)
-{
-    struct gnttab_copy op;
-    memset(&op, 0, sizeof(op));
-    uint64_t dom = 0;
-    op.source.u.ref = (grant_ref_t)R(c, &k->pick[0][0], &dom);
-    op.source.domid = (domid_t)dom;
-    op.dest.u.gmfn = R(c, &k->pick[0][1], NULL);
-    op.dest.domid = DOMID_SELF;
-    op.len = (uint16_t)(R(c, &k->pick[0][2], NULL) * 16);
-    const struct fz_pick *fp = &k->pick[0][3];
-    uint64_t f = R(c, fp, NULL);
-    op.flags = fp->raw ? (uint16_t)f
-             : (uint16_t)(GNTCOPY_source_gref | (f & GNTCOPY_dest_gref));
-    if (put(c, 0, &op, sizeof(op)))
-        return 0;
-    return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_copy, c->buf, 1, 0);
-}
-
-static long op_gnt_misc(struct ctx *c, const struct fz_call *k)
-{
-    switch (k->op) {
-    case FZ_OP_GNT_QUERY: {
-        struct gnttab_query_size q = {
-            .dom = (domid_t)R(c, &k->pick[0][0], NULL) };
-        if (put(c, 0, &q, sizeof(q)))
-            return 0;
-        return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_query_size,
-                     c->buf, 1, 0);
-    }
-    case FZ_OP_GNT_SETUP: {
-        struct gnttab_setup_table s;
-        memset(&s, 0, sizeof(s));
-        s.dom = (domid_t)R(c, &k->pick[0][0], NULL);
-        s.nr_frames = (uint32_t)R(c, &k->pick[0][1], NULL) % 5;
-        set_xen_guest_handle(s.frame_list,
-                             (xen_pfn_t *)(uintptr_t)(c->buf + OFF_LIST));
-        if (put(c, 0, &s, sizeof(s)))
-            return 0;
-        return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_setup_table,
-                     c->buf, 1, 0);
-    }
-    case FZ_OP_GNT_VERSION: {
-        struct gnttab_set_version sv = {
-            .version = (uint32_t)R(c, &k->pick[0][0], NULL) % 4 };
-        if (put(c, 0, &sv, sizeof(sv)))
-            return 0;
-        return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_set_version,
-                     c->buf, 1, 0);
-    }
-    default: {          /* FZ_OP_GNT_ENTRY: the granter's own store */
-        const struct fz_dom *fd = &c->w->dom[c->actor];
-        if (fd->gnt_mfn == INVALID_MFN || !mfn_valid(c->w->m, fd->gnt_mfn))
-            return 0;
-        const struct page_info *pg = mfn_to_page(c->w->m, fd->gnt_mfn);
-        if (pg->owner != fd->domid ||
-            (atomic_load(&pg->count_info) & PGC_state) != PGC_state_inuse)
-            return 0;
-        grant_entry_v1_t *e = mfn_to_virt(c->w->m, fd->gnt_mfn);
-        unsigned ref = (unsigned)R(c, &k->pick[0][0], NULL) %
-                       (PAGE_SIZE / sizeof(*e));
-        uint64_t fl = R(c, &k->pick[0][3], NULL);
-        e[ref].frame = (uint32_t)R(c, &k->pick[0][2], NULL);
-        e[ref].domid = (domid_t)R(c, &k->pick[0][1], NULL);
-        /* A well-behaved granter never clears the bits Xen owns
-           (GTF_reading / GTF_writing of an entry in use): keep them, so
-           the audit's G24 judges the hypervisor, not the guest. */
-        uint16_t busy = e[ref].flags & (GTF_reading | GTF_writing);
-        uint16_t nf = (uint16_t)(k->pick[0][3].raw ? fl
-                                 : (fl & 0x1f) | GTF_permit_access);
-        __atomic_store_n(&e[ref].flags,
-                         (uint16_t)((nf & ~(GTF_reading | GTF_writing)) |
-                                    busy), __ATOMIC_RELEASE);
-        return 0;
-    }
-    }
-}
-
-static long op_evtchn(struct ctx *c, const struct fz_call *k)
-{
-    union {
-        struct evtchn_alloc_unbound au;
-        struct evtchn_bind_interdomain bi;
-        struct evtchn_send se;
-        struct evtchn_close cl;
-    } u;
-    unsigned cmd;
-    memset(&u, 0, sizeof(u));
-    switch (k->op) {
-    case FZ_OP_EVT_UNBOUND:
-        cmd = EVTCHNOP_alloc_unbound;
-        u.au.dom = DOMID_SELF;
-        u.au.remote_dom = (domid_t)R(c, &k->pick[0][0], NULL);
-        break;
-    case FZ_OP_EVT_BIND:
-        cmd = EVTCHNOP_bind_interdomain;
-        u.bi.remote_dom = (domid_t)R(c, &k->pick[0][0], NULL);
-        u.bi.remote_port = (evtchn_port_t)R(c, &k->pick[0][1], NULL);
-        break;
-    case FZ_OP_EVT_SEND:
-        cmd = EVTCHNOP_send;
-        u.se.port = (evtchn_port_t)R(c, &k->pick[0][0], NULL);
-        break;
-    default:
-        cmd = EVTCHNOP_close;
-        u.cl.port = (evtchn_port_t)R(c, &k->pick[0][0], NULL);
-        break;
-    }
-    if (put(c, 0, &u, sizeof(u)))
-        return 0;
-    return hcall(c, __HYPERVISOR_event_channel_op, cmd, c->buf, 0, 0);
-}
-
-static long op_hvm(struct ctx *c, const struct fz_call *k)
-{
-    if (c->v->d->kind != DOMAIN_HVM)
-        return 0;                               /* E4 */
-    switch (k->op) {
-    case FZ_OP_HVM_CR3:
-        return hvm_set_cr3(c->v, R(c, &k->pick[0][0], NULL) << PAGE_SHIFT);
-    case FZ_OP_HVM_INVLPG:
-        hvm_invlpg(c->v, R(c, &k->pick[0][0], NULL));
-        return 0;
-    default:
-        hvm_flush_tlb(c->v);
-        return 0;
-    }
-}
-
-static long op_shadow(struct ctx *c, const struct fz_call *k)
-{
-    static uint8_t bitmap[LD_BITMAP_BYTES];
-    static const uint32_t ops[] = {
-        XEN_DOMCTL_SHADOW_OP_OFF, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY,
-        XEN_DOMCTL_SHADOW_OP_CLEAN, XEN_DOMCTL_SHADOW_OP_PEEK,
-    };
-    const struct fz_pick *op = &k->pick[0][0];
-    uint64_t o = R(c, op, NULL);
-    struct xen_domctl_shadow_op sop;
-    memset(&sop, 0, sizeof(sop));
-    sop.op = op->raw ? (uint32_t)o : ops[o % 4];
-    domid_t id = (domid_t)R(c, &k->pick[0][1], NULL);
-    struct domain *d = machine_domain(c->w->m, id);
-    if (!d)
-        return -XEN_ESRCH;
-    sop.pages = op->raw ? (o >> 32) % (LD_BITMAP_BYTES * 8)
-                        : c->w->dom[(c->actor + k->pick[0][1].dom) %
-                                    c->w->ndoms].nr_pages;
-    return domctl_shadow_op(d, &sop, (o & 0x10) ? NULL : bitmap);
-}
-
-static long run_call(struct ctx *c, const struct fz_call *k)
-{
-    switch (k->op) {
-    case FZ_OP_MMU_UPDATE: return op_mmu_update(c, k);
-    case FZ_OP_MMUEXT: return op_mmuext(c, k);
-    case FZ_OP_UPDATE_VA: return op_update_va(c, k, false);
-    case FZ_OP_UPDATE_VA_OTHER: return op_update_va(c, k, true);
-    case FZ_OP_MEM_DECREASE:
-        return op_reservation(c, k, XENMEM_decrease_reservation);
-    case FZ_OP_MEM_POPULATE:
-        return op_reservation(c, k, XENMEM_populate_physmap);
-    case FZ_OP_VM_ASSIST:
-        return hcall(c, __HYPERVISOR_vm_assist,
-                     R(c, &k->pick[0][0], NULL) % 2,
-                     R(c, &k->pick[0][1], NULL) % 8, 0, 0);
-    case FZ_OP_LOAD: return op_access(c, k, false);
-    case FZ_OP_STORE: return op_access(c, k, true);
-    case FZ_OP_GNT_MAP: return op_gnt_map(c, k);
-    case FZ_OP_GNT_UNMAP: return op_gnt_unmap(c, k);
-    case FZ_OP_GNT_COPY: return op_gnt_copy(c, k);
-    case FZ_OP_GNT_QUERY: case FZ_OP_GNT_SETUP: case FZ_OP_GNT_VERSION:
-    case FZ_OP_GNT_ENTRY:
-        return op_gnt_misc(c, k);
-    case FZ_OP_EVT_UNBOUND: case FZ_OP_EVT_BIND: case FZ_OP_EVT_SEND:
-    case FZ_OP_EVT_CLOSE:
-        return op_evtchn(c, k);
-    case FZ_OP_HVM_CR3: case FZ_OP_HVM_INVLPG: case FZ_OP_HVM_FLUSH:
-        return op_hvm(c, k);
-    case FZ_OP_SHADOW_OP: return op_shadow(c, k);
-    default: return -XEN_ENOSYS;
-    }
-}
-
-/* --- the oracle ----------------------------------------------------------- */
-
-/* The invariant's name: the first line of the audit's text, up to the
-   first ':' after "invariant" (or the whole line). */
-static void name_of(const char *report, char *name, size_t len)
-{
-    size_t n = strcspn(report, "\n");
-    const char *inv = strstr(report, "invariant");
-    if (inv && (size_t)(inv - report) < n) {
-        const char *colon = strchr(inv, ':');
-        if (colon && (size_t)(colon - report) < n)
-            n = (size_t)(colon - report);
-    }
-    if (n >= len)
-        n = len - 1;
-    memcpy(name, report, n);
-    name[n] = '\0';
-}
-
-/* E3: 1 and *res filled on a violation. */
-static int oracle(struct fz_world *w, struct fuzz_result *res)
-{
-    current = NULL;
-    if (hv_audit(w->m, NULL)) {
-        char *text = NULL;
-        size_t tlen = 0;
-        FILE *ms = open_memstream(&text, &tlen);
-        if (ms) {
-            hv_audit(w->m, ms);
-            fclose(ms);
-        }
-        const char *t = text ? text : "audit: violation";
-        name_of(t, res->invariant, sizeof(res->invariant));
-        snprintf(res->report, sizeof(res->report), "%s", t);
-        free(text);
-        return 1;
-    }
-    char detail[256];
-    if (fz_isolation_check(w->m, res->invariant, sizeof(res->invariant),
-                           detail, sizeof(detail))) {
-        snprintf(res->report, sizeof(res->report), "%s: %s\n",
-                 res->invariant, detail);
-        return 1;
-    }
-    return 0;
-}
-
 /* --- the entry points ------------------------------------------------------ */
 
 static struct fz_prog prog;     /* big: not on the stack */
@@ -598,12 +266,17 @@ static int run_program(enum fuzz_surface s, struct fz_world *w,
                        const uint8_t *data, size_t len,
                        struct fuzz_result *res, bool abort_on)
 {
+    if (s == FUZZ_RACE)                 /* fuzz/race.h */
+        return fz_race_run(w, data, len, res, abort_on);
     fz_decode(s, data, len, &prog);
     res->calls = prog.ncalls;
 
-    struct ctx c;
+    struct fz_state st;
+    struct fz_call_ctx c;
+    memset(&st, 0, sizeof(st));
     memset(&c, 0, sizeof(c));
     c.w = w;
+    c.st = &st;
     for (unsigned i = 0; i < prog.ncalls; i++) {
         const struct fz_call *k = &prog.call[i];
         struct fz_dom *fd = &w->dom[k->actor % w->ndoms];
@@ -611,10 +284,10 @@ static int run_program(enum fuzz_surface s, struct fz_world *w,
         c.v = fd->d->vcpu[k->vcpu % fd->d->nr_vcpus];
         c.buf = fz_directmap_va(fd->buf.first);
         current = c.v;
-        (void)run_call(&c, k);
+        (void)fz_run_call(&c, k);
         current = NULL;
         res->calls_run = i + 1;
-        if (oracle(w, res)) {
+        if (fz_oracle(w, res)) {
             res->violation = true;
             res->at_call = i;
             if (abort_on) {
@@ -658,8 +331,12 @@ static int run_forked(enum fuzz_surface s, struct fz_world *w,
         fprintf(stderr, "hvlab-fuzz: fork: %m\n");
         abort();
     }
-    if (pid == 0)
-        _exit(run_program(s, w, data, len, child_res, false));
+    if (pid == 0) {
+        int rc = run_program(s, w, data, len, child_res, false);
+        if (cov_len)                                    /* E7 */
+            memcpy(cov_shared, cov_start, cov_len);
+        _exit(rc);
+    }
     int st;
     while (waitpid(pid, &st, 0) < 0)
         ;
@@ -672,6 +349,8 @@ static int run_forked(enum fuzz_surface s, struct fz_world *w,
         raise(sig);
         abort();
     }
+    if (cov_len)                                        /* E7 */
+        memcpy(cov_start, cov_shared, cov_len);
     memcpy(res, child_res, sizeof(*res));
     if (res->violation && ABORT_ON_VIOLATION) {
         fprintf(stderr, "hvlab-fuzz: %s after call %u\n%s", res->invariant,
@@ -704,6 +383,14 @@ int fuzz_one(enum fuzz_surface s, const uint8_t *data, size_t len,
         }
         w->thp_off = false;             /* a rebuilt machine: advise again */
     }
+    if (reset_mode == FUZZ_RESET_SNAP && s != FUZZ_RACE) {     /* E8 */
+        touched[s] = false;
+        if (fz_snap_enter(w))
+            abort();
+        int rc = run_program(s, w, data, len, res, ABORT_ON_VIOLATION);
+        fz_snap_leave();
+        return rc;
+    }
     if (reset_mode == FUZZ_RESET_FORK) {                /* E6 */
         touched[s] = false;
         if (!w->thp_off && w->m) {
@@ -722,6 +409,10 @@ void fuzz_print_program(enum fuzz_surface s, const uint8_t *data, size_t len,
 {
     if (s == FUZZ_RESTORE) {
         fprintf(f, "(a migration stream of %zu bytes)\n", len);
+        return;
+    }
+    if (s == FUZZ_RACE) {               /* fuzz/race.h */
+        fz_race_print(data, len, f);
         return;
     }
     fz_decode(s, data, len, &prog);

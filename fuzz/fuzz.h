@@ -45,13 +45,21 @@ enum fuzz_surface {
                            log-dirty (domctl shadow_op) from dom0 */
     FUZZ_RESTORE,       /* the migration v2 stream parser and restore
                            (toolstack/mig_restore.c) on the input bytes */
+    FUZZ_RACE,          /* the mm calls of dom1 split between its two
+                           vCPUs, interleaved by the det scheduler along
+                           a schedule the input's first bytes choose
+                           (fuzz/race.h) */
     FUZZ_NR
 };
 
-/* "mm", "grant", "shadow", "restore"; NULL for others. */
+/* "mm", "grant", "shadow", "restore", "race"; NULL for others. */
 const char *fuzz_surface_name(enum fuzz_surface s);
 /* The surface named s, or -1. */
 int fuzz_surface_find(const char *s);
+/* The surface a file's path names, or -1: the innermost component that is
+   a surface's name, or starts with it and '-' or '_', or ends with '-' and
+   it ("fuzz-out/grant/main/crashes/id:..." and "mm-xsa182" name one). */
+int fuzz_surface_of_path(const char *path);
 
 #define FUZZ_REPORT_MAX     8192
 
@@ -67,10 +75,21 @@ struct fuzz_result {
 /* How the world goes back to its snapshot between runs (fuzz/exec.c E6):
    REBUILD (the default) runs in this process and rebuilds afterwards;
    FORK runs each program in a forked child of a pristine world, so only
-   what the run dirtied is copied and it all vanishes with the child.  Set
-   before the first fuzz_one. */
-enum fuzz_reset { FUZZ_RESET_REBUILD = 0, FUZZ_RESET_FORK };
+   what the run dirtied is copied and it all vanishes with the child.  SNAP
+   (experimental, exec.c E8, fuzz/snap.h) runs in this process with the
+   hypervisor's heap in an arena and puts back the arena and the RAM pages
+   the run wrote; only in a link with the allocation wraps
+   (fz_snap_available()), not for the race surface.  Set before the first
+   fuzz_one. */
+enum fuzz_reset { FUZZ_RESET_REBUILD = 0, FUZZ_RESET_FORK, FUZZ_RESET_SNAP };
 void fuzz_set_reset(enum fuzz_reset mode);
+
+/* FUZZ_RESET_FORK for a fuzzer whose coverage lives in this process's
+   private memory (libFuzzer's inline 8-bit counters, [start, end)): the
+   child's counters are copied back over this process's after every run,
+   so the edges the run took count as if it had run here (exec.c E7).
+   NULL, NULL turns it off.  0, or -1 when the shared copy cannot be made. */
+int fuzz_set_fork_coverage(void *start, void *end);
 
 /* Build the world of s once (the first fuzz_one does it if not done).
    0, or -1 with a message on stderr (the harness cannot start). */

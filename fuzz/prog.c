@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fuzz/prog.h"
+#include "fuzz/race.h"
 #include "fuzz/world.h"
 
 /* --- P1: the reader ------------------------------------------------------- */
@@ -171,6 +172,19 @@ unsigned fz_call_spans(enum fuzz_surface s, const uint8_t *data, size_t len,
     size_t pos = 0;
     if (!data)
         len = 0;
+    if (s == FUZZ_RACE && len) {
+        /* fuzz/race.h RC1: the calls are mm calls after the schedule
+           prefix; their spans are offsets into the whole input. */
+        struct fz_race_input in;
+        fz_race_split(data, len, &in);
+        size_t off = (size_t)(in.prog - data);
+        n = fz_call_spans(FUZZ_MM, in.prog, in.nprog, start, end, max);
+        for (unsigned i = 0; i < n; i++) {
+            start[i] += off;
+            end[i] += off;
+        }
+        return n;
+    }
     /* A call's bytes do not depend on the calls before it (P1), so each
        call is the first call of the input that starts where it starts. */
     while (pos < len && n < max && n < FUZZ_MAX_CALLS) {

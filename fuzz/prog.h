@@ -142,6 +142,7 @@ void fz_decode(enum fuzz_surface s, const uint8_t *data, size_t len,
 /* The byte range [start[i], end[i]) each decoded call i was read from,
    for minimizers (`hvlab repro --minimize`): P1's decoding, offsets only.
    end is clamped to len (the reader's zeros past the end are no bytes).
+   FUZZ_RACE: the mm calls after the schedule prefix (fuzz/race.h RC1).
    Returns the number of calls (at most max; at most FUZZ_MAX_CALLS). */
 unsigned fz_call_spans(enum fuzz_surface s, const uint8_t *data, size_t len,
                        size_t *start, size_t *end, unsigned max);

@@ -55,6 +55,9 @@ static const struct fz_layout_row {
                           { 2, false, false, 2, FZ_PV_PAGES } }, true },
     [FUZZ_SHADOW] = { 2, { { 0, false, true, 1, FZ_DOM0_PAGES },
                            { 1, true, false, 2, FZ_HVM_PAGES } }, false },
+    [FUZZ_RACE] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES },
+                         { 1, false, false, 2, FZ_PV_PAGES },
+                         { 2, false, false, 2, FZ_PV_PAGES } }, false },
 };
 
 unsigned fz_world_ndoms(enum fuzz_surface s)

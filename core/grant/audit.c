@@ -157,9 +157,11 @@ static bool scan_l1(struct domain *d, mfn_t mfn, void *arg)
     if ((t & PGT_type_mask) != PGT_l1_page_table || !(t & PGT_validated))
         return true;
     struct grant_table *gt = d->grant_table;
+    const pte_t *tab = mfn_to_virt(m, mfn);     /* read as one array */
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
-        pte_t e = pt_read_entry(m, mfn, i);
-        if (!pte_present(e) || !(e & _PAGE_GNTTAB))
+        pte_t e = __atomic_load_n(&tab[i], __ATOMIC_RELAXED);
+        if ((e & (_PAGE_PRESENT | _PAGE_GNTTAB)) !=
+            (_PAGE_PRESENT | _PAGE_GNTTAB))
             continue;
         bool found = false;
         for (uint32_t h = 0; gt && h < gt->maptrack_limit && !found; h++) {

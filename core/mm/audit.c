@@ -29,10 +29,16 @@
  *       with notab (Xen since 0a87e677f4); with pt, an unpinned devalidated
  *       table (stale type bits, page.h R4) is reported as a violation:
  *       story D's hazard made visible (docs/pfinfo.md).
+ *   U7  It runs after every call the fuzzer makes (fuzz/exec.c E3), so its
+ *       cost is the fuzzer's: the per-frame scratch is kept per thread
+ *       between audits (cleared, never reallocated while the machine's
+ *       size holds), and table entries are read as one array per table,
+ *       absent entries skipped before anything else is looked at.
  *   Not checkable from a snapshot: 5 and 11 (they are about order; the
  *   trace analysis checks them).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/domain.h"
 #include "core/machine.h"
@@ -228,9 +234,10 @@ static bool collect_frame(struct domain *d, mfn_t mfn, void *arg)
     if (!level || !(t & (PGT_validated | PGT_partial)))
         return true;
     unsigned upto = (t & PGT_validated) ? PT_ENTRIES : pg->nr_validated_ptes;
+    const pte_t *tab = mfn_to_virt(m, mfn);                     /* U7 */
     for (unsigned i = 0; i < upto; i++) {
-        pte_t e = pt_read_entry(m, mfn, i);
-        if (level == 4 && !is_guest_l4_slot(i)) {
+        pte_t e = __atomic_load_n(&tab[i], __ATOMIC_RELAXED);
+        if (level == 4 && i >= XEN_L4_SLOT_FIRST && i <= XEN_L4_SLOT_LAST) {
             if ((t & PGT_validated) &&
                 e != m->xen_l4_slots[i - XEN_L4_SLOT_FIRST])
                 violation(a, 9, mfn, "Xen L4 slot %llu holds %#llx", i, e);
@@ -359,10 +366,28 @@ static void count_foreign_ref(void *ctx, mfn_t mfn)
         a->e[mfn].gen++;
 }
 
+/* U7: the calling thread's scratch, kept between audits.  Never freed:
+   one array per thread that ever audited, sized to the largest machine. */
+static __thread struct expect *scratch;
+static __thread uint64_t scratch_frames;
+
+static struct expect *scratch_get(uint64_t nr_frames)
+{
+    if (nr_frames > scratch_frames) {
+        struct expect *e = realloc(scratch, nr_frames * sizeof(*e));
+        if (!e)
+            return NULL;
+        scratch = e;
+        scratch_frames = nr_frames;
+    }
+    memset(scratch, 0, nr_frames * sizeof(*scratch));
+    return scratch;
+}
+
 unsigned mm_audit(struct machine *m, FILE *out)
 {
     struct audit a = { .m = m, .out = out };
-    a.e = calloc(m->nr_frames, sizeof(*a.e));
+    a.e = scratch_get(m->nr_frames);
     if (!a.e) {
         if (out)
             fprintf(out, "audit: out of memory\n");
@@ -389,6 +414,5 @@ unsigned mm_audit(struct machine *m, FILE *out)
             continue;
         check_frame(&a, mfn);
     }
-    free(a.e);
     return a.violations;
 }

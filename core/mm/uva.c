@@ -18,8 +18,13 @@
  *      rest of flags is UVMF_LOCAL (0), UVMF_ALL, or the guest address of a
  *      vCPU bitmap (UVMF_MULTI).  An unreadable bitmap returns -XEN_EFAULT
  *      after the update was made, as Xen does.
+ *   5. Bug zoo (docs/bugzoo.md, off by default): mm.xsa279 flushes after a
+ *      failed update too, as Xen did before XSA-279, and a UVMF_INVLPG of a
+ *      non-canonical va is then a fatal #GP in the hypervisor (abort).
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <xen/xen.h>
 
 #include "core/domain.h"
@@ -64,6 +69,19 @@ static bool find_guest_l1e(struct vcpu *v, uint64_t va, mfn_t *l1mfn,
     return true;
 }
 
+/* mm.xsa279: Xen flushes one address with INVPCID on PCID hardware, which
+   raises #GP[0] for a non-canonical address: an unhandled fault in the
+   hypervisor, and the host dies (Xen's "FATAL TRAP"). */
+static _Noreturn void xsa279_invpcid_gp(struct vcpu *v, uint64_t va)
+{
+    fprintf(stderr, "hvlab: FATAL TRAP: #GP[0] in the hypervisor: INVPCID "
+            "of non-canonical address %#llx (update_va_mapping UVMF_INVLPG "
+            "from d%u after a failed update; mm.xsa279, XSA-279)\n",
+            (unsigned long long)va, (unsigned)v->d->domid);
+    fflush(stderr);
+    abort();
+}
+
 static long uva_flush(struct vcpu *v, uint64_t va, uint64_t flags)
 {
     struct domain *d = v->d;
@@ -94,8 +112,23 @@ static long uva_flush(struct vcpu *v, uint64_t va, uint64_t flags)
             return -XEN_EFAULT;
         scope = TLBF_MULTI;
     }
+    /* mm.xsa279 only: an unaudited va reaches the flush (uva_failed); a
+       flush that goes to some vCPU executes INVPCID on it. */
+    if (d->m->opt.mm_xsa279 && page != MMU_FLUSH_ALL_VA && mask &&
+        !va_is_canonical(page))
+        xsa279_invpcid_gp(v, va);
     pt_flush_vcpus(d, v, mask, page, scope, TLBR_UVA);
     return 0;
+}
+
+/* XSA-279 (mm.xsa279, off by default): before the fix Xen went on to the
+   UVMF flush when the update had failed, with a va nothing had audited;
+   the fix returns first (the default here).  rc is returned as is. */
+static long uva_failed(struct vcpu *v, uint64_t va, uint64_t flags, long rc)
+{
+    if (v->d->m->opt.mm_xsa279)
+        (void)uva_flush(v, va, flags);
+    return rc;
 }
 
 static long update_va_mapping(struct vcpu *v, uint64_t va, uint64_t val,
@@ -111,16 +144,16 @@ static long update_va_mapping(struct vcpu *v, uint64_t va, uint64_t val,
         return -XEN_EPERM;
 
     if (!find_guest_l1e(v, va, &l1mfn, &slot) || !get_page(m, l1mfn, d))
-        return -XEN_EINVAL;
+        return uva_failed(v, va, flags, -XEN_EINVAL);     /* XSA-279 */
     if (!page_lock(m, l1mfn)) {
         put_page(m, l1mfn);
-        return -XEN_EINVAL;
+        return uva_failed(v, va, flags, -XEN_EINVAL);     /* XSA-279 */
     }
     if ((atomic_load(&mfn_to_page(m, l1mfn)->type_info) & PGT_type_mask) !=
         PGT_l1_page_table) {
         page_unlock(m, l1mfn);
         put_page(m, l1mfn);
-        return -XEN_EINVAL;
+        return uva_failed(v, va, flags, -XEN_EINVAL);     /* XSA-279 */
     }
 
     rc = mod_pt_entry(v, l1mfn, 1, slot, val, false, pg_owner, PTW_UVA);
@@ -129,8 +162,8 @@ static long update_va_mapping(struct vcpu *v, uint64_t va, uint64_t val,
     put_page(m, l1mfn);
 
     /* No flush after a failure: nothing changed, and va is unchecked. */
-    if (rc)
-        return rc == -HV_EINTR ? -HV_ERESTART : rc;
+    if (rc)                                             /* XSA-279 */
+        return uva_failed(v, va, flags, rc == -HV_EINTR ? -HV_ERESTART : rc);
     INJ_POINT(uva_before_flush, v);             /* inject: a window */
     return uva_flush(v, va, flags);
 }

@@ -23,6 +23,10 @@
  *       bytes of hypervisor state (stability), and only the pages a run
  *       dirties are copied.  HVLAB_FUZZ_RESET=rebuild selects the
  *       in-process rebuild instead.
+ *   A8  HVLAB_FUZZ_RESET=snap selects the snapshot reset (FUZZ_RESET_SNAP,
+ *       fuzz/snap.h; experimental), in builds linked with the allocation
+ *       wraps (afl-SURFACE; not cmplog-SURFACE, which keeps the fork
+ *       reset with a note on stderr), for every surface but race.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +35,7 @@
 #include <unistd.h>
 
 #include "fuzz/fuzz.h"
+#include "fuzz/snap.h"
 
 #ifndef FUZZ_SURFACE
 #define FUZZ_SURFACE FUZZ_MM
@@ -64,6 +69,13 @@ int main(int argc, char **argv)
     const char *rs = getenv("HVLAB_FUZZ_RESET");        /* A7 */
     fuzz_set_reset(rs && !strcmp(rs, "rebuild") ? FUZZ_RESET_REBUILD
                                                 : FUZZ_RESET_FORK);
+    if (rs && !strcmp(rs, "snap")) {                    /* A8 */
+        if (fz_snap_available())
+            fuzz_set_reset(FUZZ_RESET_SNAP);
+        else
+            fprintf(stderr, "HVLAB_FUZZ_RESET=snap: this build has no "
+                    "allocation wraps; the fork reset runs\n");
+    }
     if (fuzz_init(FUZZ_SURFACE) != 0)           /* A1 */
         return 2;
     fuzz_one(FUZZ_SURFACE, NULL, 0, NULL);      /* lazily built state too */

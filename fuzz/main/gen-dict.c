@@ -11,7 +11,8 @@
  *       the stream's image header, which is big-endian (stream.h S1).
  *   D2  One file per surface; a surface's dictionary holds the ops it
  *       issues (grant and shadow also take the mm tokens, since their
- *       programs mix mm calls in).
+ *       programs mix mm calls in).  race takes the mm tokens alone: after its
+ *       schedule prefix its input is an mm program (fuzz/race.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -236,7 +237,9 @@ int main(int argc, char **argv)
     void (*grant[])(void) = { hypercalls_grant, hypercalls_mm, NULL };
     void (*shadow[])(void) = { hypercalls_shadow, hypercalls_mm, NULL };
     void (*restore[])(void) = { stream_tokens, NULL };
+    void (*race[])(void) = { hypercalls_mm, NULL };     /* an mm program */
     return write_dict(argv[1], "mm", mm) | write_dict(argv[1], "grant", grant) |
            write_dict(argv[1], "shadow", shadow) |
-           write_dict(argv[1], "restore", restore);
+           write_dict(argv[1], "restore", restore) |
+           write_dict(argv[1], "race", race);
 }

@@ -11,13 +11,32 @@
  *       which libFuzzer records as a crash with the input.
  *   L3  HVLAB_FUZZ_SET="k=v,k=v" switches hypervisor options before the
  *       world is built (fuzz_set_options); a bad one exits 2.
+ *   L4  Each input runs in a forked child of the pristine world
+ *       (FUZZ_RESET_FORK), its inline 8-bit counters carried back
+ *       (fuzz_set_fork_coverage).  Their bounds are what the
+ *       instrumentation's constructor hands libFuzzer: the link wraps
+ *       __sanitizer_cov_8bit_counters_init (-Wl,--wrap, Makefile) and
+ *       the wrapper notes them on the way through.  Naming the section's
+ *       __start_/__stop_ symbols here instead silently stops libFuzzer
+ *       from registering the counters (no "cov:" in its status lines).
+ *       HVLAB_FUZZ_RESET=rebuild runs in this process and rebuilds
+ *       instead.  Compare-tracing hints (value profile, the table of
+ *       recent compares) stay in the child.
+ *   L5  HVLAB_FUZZ_RESET=snap selects the snapshot reset (FUZZ_RESET_SNAP,
+ *       fuzz/snap.h; experimental) in lf-SURFACE, which links the
+ *       allocation wraps: the run is in this process, so the counters
+ *       need no carrying back.  lf-asan-SURFACE has no wraps (ASan owns
+ *       the heap) and keeps the fork reset, with a note on stderr.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzz/fuzz.h"
+#include "fuzz/snap.h"
 
 #ifndef FUZZ_SURFACE
 #define FUZZ_SURFACE FUZZ_MM
@@ -25,6 +44,22 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* L4: the counters, as the instrumentation registers them. */
+void __real___sanitizer_cov_8bit_counters_init(uint8_t *start, uint8_t *end);
+void __wrap___sanitizer_cov_8bit_counters_init(uint8_t *start, uint8_t *end);
+static uint8_t *cntrs_start, *cntrs_end;
+
+void __wrap___sanitizer_cov_8bit_counters_init(uint8_t *start, uint8_t *end)
+{
+    if (start < end) {          /* one module in a static binary; widen */
+        if (!cntrs_start || start < cntrs_start)
+            cntrs_start = start;
+        if (end > cntrs_end)
+            cntrs_end = end;
+    }
+    __real___sanitizer_cov_8bit_counters_init(start, end);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -34,6 +69,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (fuzz_set_options(getenv("HVLAB_FUZZ_SET"), why, sizeof(why))) {
         fprintf(stderr, "HVLAB_FUZZ_SET: %s\n", why);
         exit(2);
+    }
+    const char *rs = getenv("HVLAB_FUZZ_RESET");            /* L4 */
+    bool snap = rs && !strcmp(rs, "snap");                  /* L5 */
+    if (snap && !fz_snap_available()) {
+        fprintf(stderr, "HVLAB_FUZZ_RESET=snap: this build has no "
+                "allocation wraps; the fork reset runs\n");
+        snap = false;
+    }
+    if (snap) {
+        fuzz_set_reset(FUZZ_RESET_SNAP);
+    } else if (!(rs && !strcmp(rs, "rebuild")) && cntrs_start) {
+        if (fuzz_set_fork_coverage(cntrs_start, cntrs_end)) {
+            fprintf(stderr, "hvlab-fuzz: no shared memory for the "
+                    "coverage counters\n");
+            exit(2);
+        }
+        fuzz_set_reset(FUZZ_RESET_FORK);
     }
     if (fuzz_init(FUZZ_SURFACE) != 0)
         exit(2);

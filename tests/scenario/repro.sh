@@ -126,6 +126,17 @@ ok=0
     grep -q '^does not reproduce: .* the audit is clean$' <<<"$o2" && ok=1
 report $ok "repro: mm-xsa309 reproduces with mm.xsa309=on and a preemption budget (invariant 10), not without the option" "$o$o2"
 
+# XSA-279 is a host crash: with mm.xsa279 the replay dies of SIGABRT (exit
+# 134) naming the fatal #GP; without it the PoC is clean.
+f=tests/data/fuzz/mm-xsa279
+o=$("$HVLAB" repro "$f" --surface mm --set mm.xsa279=on 2>&1); r=$?
+o2=$("$HVLAB" repro "$f" --surface mm 2>&1); r2=$?
+ok=0
+[ $r -eq 134 ] &&
+    grep -qF 'FATAL TRAP: #GP[0] in the hypervisor: INVPCID of non-canonical address 0x800000000000' <<<"$o" &&
+    [ $r2 -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$o2" && ok=1
+report $ok "repro: mm-xsa279 crashes the host (SIGABRT, fatal #GP) with mm.xsa279=on, not without" "$o$o2"
+
 # A read-only L4 self-map is no isolation breach (the check skips Xen's
 # slots in every L4 frame, also one reached as a lower level).
 out=$("$HVLAB" repro tests/data/fuzz/mm-l4-selfmap --surface mm 2>&1); rc=$?

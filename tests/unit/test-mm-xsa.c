@@ -13,6 +13,7 @@
 #include "core/mmu.h"
 #include "core/hypercall.h"
 
+
 #define P   _PAGE_PRESENT
 #define RW  _PAGE_RW
 #define PSE _PAGE_PSE
@@ -370,22 +371,115 @@ static void t_xsa309_off(void)
     done(&f);
 }
 
-static void t_xsa309_option(void)
+/* An option of the zoo: off by default, known, settable, and listed by
+   hv_options_print with the XSA it re-introduces. */
+static void check_zoo_option(const char *key, const char *xsa,
+                             bool (*get)(const struct hv_options *))
 {
     struct hv_options o;
     hv_options_default(&o);
-    CHECK(!o.mm_xsa309);
-    CHECK(hv_option_known("mm.xsa309"));
-    CHECK_EQ(hv_option_set(&o, "mm.xsa309", "on", NULL, 0), 0);
-    CHECK(o.mm_xsa309);
+    CHECK(!get(&o));
+    CHECK(hv_option_known(key));
+    CHECK_EQ(hv_option_set(&o, key, "on", NULL, 0), 0);
+    CHECK(get(&o));
     char *buf = NULL;
     size_t len = 0;
     FILE *ms = open_memstream(&buf, &len);
     FIX_REQUIRE(ms);
     hv_options_print(&o, ms);
     fclose(ms);
-    CHECK(strstr(buf, "mm.xsa309") && strstr(buf, "XSA-309"));
+    CHECK(strstr(buf, key) && strstr(buf, xsa));
     free(buf);
+}
+
+static bool get_xsa309(const struct hv_options *o) { return o->mm_xsa309; }
+static bool get_xsa279(const struct hv_options *o) { return o->mm_xsa279; }
+
+static void t_xsa309_option(void)
+{
+    check_zoo_option("mm.xsa309", "XSA-309", get_xsa309);
+}
+
+/* --- XSA-279 -------------------------------------------------------------- */
+
+static void setup_279(struct pv_fixture *f, bool on)
+{
+    struct fix_config cfg = { .set_opt = true };
+    hv_options_default(&cfg.opt);
+    cfg.opt.mm_xsa279 = on;
+    FIX_REQUIRE(fix_setup(f, &cfg) == 0);
+}
+
+/* XTF's PoC: update_va_mapping(1 << 63, 0, UVMF_INVLPG | UVMF_ALL). */
+static long uva(struct pv_fixture *f, uint64_t va, uint64_t flags)
+{
+    return hypercall(f->v, __HYPERVISOR_update_va_mapping, va, 0, flags, 0,
+                     0);
+}
+
+static void t_xsa279_option(void)
+{
+    check_zoo_option("mm.xsa279", "XSA-279", get_xsa279);
+}
+
+static void t_xsa279_on(void)
+{
+    /* Failed updates that reach the flush harmlessly: no INVLPG, or a
+       whole flush (the va is not used), or a canonical va. */
+    struct pv_fixture f;
+    setup_279(&f, true);
+    CHECK_EQ(uva(&f, 1ULL << 63, UVMF_NONE), -XEN_EINVAL);
+    CHECK_EQ(uva(&f, 1ULL << 63, UVMF_TLB_FLUSH | UVMF_ALL), -XEN_EINVAL);
+    CHECK_EQ(uva(&f, 0xffff800000000000ULL, UVMF_INVLPG | UVMF_ALL),
+             -XEN_EINVAL);                      /* Xen's range: canonical */
+    CHECK_EQ(fix_audit(&f), 0);
+    done(&f);
+
+    /* The PoC in a child: the flush of the non-canonical va is a #GP in
+       the hypervisor, which dies (SIGABRT) naming it. */
+    int p[2];
+    FIX_REQUIRE(pipe(p) == 0);
+    fflush(NULL);
+    sigset_t saved;
+    lttng_ust_before_fork(&saved);
+    pid_t pid = fork();
+    FIX_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        lttng_ust_after_fork_child(&saved);
+        dup2(p[1], 2);
+        close(p[0]);
+        struct pv_fixture c;
+        setup_279(&c, true);
+        (void)uva(&c, 1ULL << 63, UVMF_INVLPG | UVMF_ALL);
+        _exit(0);                               /* survived: the test fails */
+    }
+    lttng_ust_after_fork_parent(&saved);
+    close(p[1]);
+    char msg[512] = "";
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < sizeof(msg) &&
+           (n = read(p[0], msg + got, sizeof(msg) - 1 - got)) > 0)
+        got += (size_t)n;
+    msg[got] = 0;
+    close(p[0]);
+    int st = 0;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    CHECK(strstr(msg, "FATAL TRAP: #GP[0]") != NULL);
+    CHECK(strstr(msg, "non-canonical address 0x8000000000000000") != NULL);
+    CHECK(strstr(msg, "XSA-279") != NULL);
+}
+
+static void t_xsa279_off(void)
+{
+    struct pv_fixture f;
+    setup_279(&f, false);
+    /* The fix: a failed update returns before any flush. */
+    CHECK_EQ(uva(&f, 1ULL << 63, UVMF_INVLPG | UVMF_ALL), -XEN_EINVAL);
+    CHECK_EQ(uva(&f, 1ULL << 63, UVMF_INVLPG | UVMF_LOCAL), -XEN_EINVAL);
+    CHECK_EQ(fix_audit(&f), 0);
+    done(&f);
 }
 
 static const struct test tests[] = {
@@ -399,5 +493,8 @@ static const struct test tests[] = {
     { "mm.xsa309 is off by default, settable, and listed naming XSA-309", t_xsa309_option },
     { "XSA-309 on: an L2 pin preempted after its linear entry resumes with linear_pt_count reset (invariant 10), and a linear entry into it then chains (XSA-240)", t_xsa309_on },
     { "XSA-309 off: the preempted pin keeps the linear count, a linear entry into that table is -EINVAL, unpin clears both counts", t_xsa309_off },
+    { "mm.xsa279 is off by default, settable, and listed naming XSA-279", t_xsa279_option },
+    { "XSA-279 on: failed updates still flush; XTF's PoC (UVMF_INVLPG of va 1<<63) is a fatal #GP in the hypervisor (the process dies of SIGABRT naming it), other failed flushes return -EINVAL", t_xsa279_on },
+    { "XSA-279 off: the PoC is -EINVAL with no flush, the audit stays clean", t_xsa279_off },
 };
 TEST_MAIN(tests)

@@ -50,6 +50,8 @@ int cmd_options(int argc, char **argv);
 void cmd_options_help(FILE *f);
 int cmd_repro(int argc, char **argv);
 void cmd_repro_help(FILE *f);
+int cmd_fuzz(int argc, char **argv);
+void cmd_fuzz_help(FILE *f);
 int cmd_help(int argc, char **argv);
 void cmd_help_help(FILE *f);
 int cmd_version(int argc, char **argv);

@@ -8,11 +8,12 @@
  *       arguments, the surface, every --set (fuzz_set_option) and the
  *       CRASH file (readable, at most X_MAX_INPUT bytes).  A mistake is
  *       exit 2 naming it.
- *   X2  The surface: --surface, else the path's (X_SURFACE_FROM_PATH: the
+ *   X2  The surface: --surface, else the path's (fuzz_surface_of_path: the
  *       file name, then each directory from the innermost out; a name
  *       equal to a surface, or "SURFACE-..." / "SURFACE_..." / "...-SURFACE"
  *       as AFL++'s and libFuzzer's output dirs and the smoke's kept
- *       crashes are named), else exit 2 asking for --surface.
+ *       crashes are named; `hvlab fuzz` asks the same function whether a
+ *       replay line needs --surface), else exit 2 asking for --surface.
  *   X3  The replay prints the decoded program (fuzz_print_program), runs
  *       it once (fuzz_one, which does not abort in this build) and prints
  *       "reproduced: INVARIANT after call N" and the audit's report (with
@@ -64,7 +65,7 @@ struct repro_args {
 void cmd_repro_help(FILE *f)
 {
     fprintf(f,
-        "usage: hvlab repro CRASH [--surface mm|grant|shadow|restore]\n"
+        "usage: hvlab repro CRASH [--surface mm|grant|shadow|restore|race]\n"
         "                   [--set KEY=VALUE]... [--trace DIR|net://HOST]\n"
         "                   [--minimize [--out FILE] [--max-runs N]]\n"
         "\n"
@@ -203,46 +204,6 @@ static int parse_args(int argc, char **argv, struct repro_args *a)
     return 0;
 }
 
-/* ---- X2: the surface from the path ----------------------------------------- */
-
-/* The surface a path component names, or -1. */
-static int surface_of_name(const char *c, size_t n)
-{
-    for (int s = 0; s < FUZZ_NR; s++) {
-        const char *name = fuzz_surface_name((enum fuzz_surface)s);
-        size_t k = strlen(name);
-        if (n < k)
-            continue;
-        if (n == k && !memcmp(c, name, k))
-            return s;
-        if (n > k && !memcmp(c, name, k) && (c[k] == '-' || c[k] == '_'))
-            return s;
-        if (n > k && !memcmp(c + n - k, name, k) && c[n - k - 1] == '-')
-            return s;
-    }
-    return -1;
-}
-
-static int surface_from_path(const char *path)
-{
-    size_t len = strlen(path);
-    /* Components from the last (the file name) to the first. */
-    while (len) {
-        while (len && path[len - 1] == '/')
-            len--;
-        size_t start = len;
-        while (start && path[start - 1] != '/')
-            start--;
-        if (len > start) {
-            int s = surface_of_name(path + start, len - start);
-            if (s >= 0)
-                return s;
-        }
-        len = start;
-    }
-    return -1;
-}
-
 /* ---- the input -------------------------------------------------------------- */
 
 /* X1: the whole file, or NULL with errno set (EFBIG: too big). */
@@ -287,9 +248,8 @@ static int write_input(const char *path, const uint8_t *p, size_t len)
 
 static unsigned ncalls_of(enum fuzz_surface s, const uint8_t *p, size_t len)
 {
-    static struct fz_prog prog;
-    fz_decode(s, p, len, &prog);
-    return prog.ncalls;
+    static size_t st[FUZZ_MAX_CALLS], en[FUZZ_MAX_CALLS];
+    return fz_call_spans(s, p, len, st, en, FUZZ_MAX_CALLS);
 }
 
 /* ---- X5: the minimizer -------------------------------------------------------- */
@@ -514,10 +474,10 @@ int cmd_repro(int argc, char **argv)
         return EXIT_USAGE;
 
     /* X2. */
-    int s = a.surface >= 0 ? a.surface : surface_from_path(a.crash);
+    int s = a.surface >= 0 ? a.surface : fuzz_surface_of_path(a.crash);
     if (s < 0) {
         fprintf(stderr, "hvlab repro: %s: cannot tell the surface from the "
-                "path; give --surface mm|grant|shadow|restore\n", a.crash);
+                "path; give --surface mm|grant|shadow|restore|race\n", a.crash);
         return EXIT_USAGE;
     }
     /* X1: the options and the file before anything runs. */

@@ -37,6 +37,11 @@ const struct command hvlab_commands[] = {
                "[--set KEY=VALUE]... [--minimize [--out FILE]] [--trace DIR]",
       "replay a fuzzer input: its program, the invariant it breaks; minimize it",
       cmd_repro, cmd_repro_help },
+    { "fuzz", "hvlab fuzz SURFACE [-j N] [--out DIR] [--duration SECS] "
+              "[--set KEY=VALUE]... [--no-cmplog] [--secondaries-only] "
+              "| --status DIR [--json]",
+      "run an AFL++ campaign on a surface; its combined status, its crashes",
+      cmd_fuzz, cmd_fuzz_help },
     { "help", "hvlab help [COMMAND]",
       "print the usage, or one command's help",
       cmd_help, cmd_help_help },

@@ -1,0 +1,448 @@
+/*
+ * fuzz/call.c - issuing one call of a program, and the oracle after it
+ * (fuzz/call.h), for fuzz/exec.c and fuzz/race.c.
+ *
+ * Rules (fuzz/exec.c E2-E4, here for both users):
+ *   CA1  A call runs on c->v with its argument structs written into the
+ *       buffer at c->buf through c->v's own MMU (mmu_write), as a guest
+ *       would; a buffer that is not mapped writable makes the call a
+ *       no-op (0).  Results the pools need (grant handles) are read back
+ *       the same way and recorded in *c->st.
+ *   CA2  Arguments of a list (reservation extents, setup_table's frame
+ *       list) go at buffer offset OFF_LIST, the struct at offset 0: one
+ *       buffer page holds both.
+ *   CA3  Ops that do not apply to the actor's kind (HVM ops on a PV actor)
+ *       do nothing and return 0 (E4); an op number outside the table is
+ *       -XEN_ENOSYS.
+ *   CA4  fz_oracle: hv_audit (quiet; again with a memory stream for the
+ *       report only when it fails), then the isolation checks
+ *       (fuzz/isolation.h); the first violation fills res (E3).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xen/domctl.h>
+#include <xen/event_channel.h>
+#include <xen/grant_table.h>
+#include <xen/memory.h>
+#include <xen/xen.h>
+
+#include "core/audit.h"
+#include "core/domain.h"
+#include "core/domctl.h"
+#include "core/hvm.h"
+#include "core/hypercall.h"
+#include "core/machine.h"
+#include "core/mm/page.h"
+#include "core/mmu.h"
+#include "core/vcpu.h"
+#include "fuzz/call.h"
+#include "fuzz/isolation.h"
+#include "fuzz/pool.h"
+#include "fuzz/prog.h"
+#include "fuzz/world.h"
+
+#define OFF_LIST    2048        /* CA2: the buffer's second argument area */
+#define LD_BITMAP_BYTES (64 * 1024)
+
+/* --- the ops ------------------------------------------------------------- */
+
+static uint64_t R(struct fz_call_ctx *c, const struct fz_pick *p,
+                  uint64_t *aux)
+{
+    return fz_resolve(c->w, c->st, c->actor, p, aux);
+}
+
+/* E2: place len bytes at buffer offset off; 0 or -1. */
+static int put(struct fz_call_ctx *c, size_t off, const void *src, size_t len)
+{
+    return mmu_write(c->v, c->buf + off, src, len) == MMU_OK ? 0 : -1;
+}
+
+static int get(struct fz_call_ctx *c, size_t off, void *dst, size_t len)
+{
+    return mmu_read(c->v, c->buf + off, dst, len) == MMU_OK ? 0 : -1;
+}
+
+static long hcall(struct fz_call_ctx *c, unsigned op, uint64_t a1, uint64_t a2,
+                  uint64_t a3, uint64_t a4)
+{
+    return hypercall(c->v, op, a1, a2, a3, a4, 0);
+}
+
+static long op_mmu_update(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    struct mmu_update req[FZ_MAX_ITEMS];
+    for (unsigned i = 0; i < k->nitems; i++) {
+        req[i].ptr = R(c, &k->pick[i][0], NULL);
+        req[i].val = R(c, &k->pick[i][1], NULL);
+    }
+    if (put(c, 0, req, k->nitems * sizeof(req[0])))
+        return 0;
+    return hcall(c, __HYPERVISOR_mmu_update, c->buf, k->nitems, 0,
+                 R(c, &k->head[0], NULL));
+}
+
+static long op_mmuext(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    struct mmuext_op ops[FZ_MAX_ITEMS];
+    memset(ops, 0, sizeof(ops));
+    for (unsigned i = 0; i < k->nitems; i++) {
+        unsigned cmd = (unsigned)R(c, &k->pick[i][0], NULL);
+        ops[i].cmd = cmd;
+        if (cmd == MMUEXT_INVLPG_LOCAL || cmd == MMUEXT_INVLPG_ALL ||
+            cmd == MMUEXT_SET_LDT)
+            ops[i].arg1.linear_addr = R(c, &k->pick[i][2], NULL);
+        else
+            ops[i].arg1.mfn = R(c, &k->pick[i][1], NULL);
+        if (cmd == MMUEXT_COPY_PAGE)
+            ops[i].arg2.src_mfn = R(c, &k->pick[i][3], NULL);
+        else if (cmd == MMUEXT_SET_LDT)
+            ops[i].arg2.nr_ents = (unsigned)R(c, &k->pick[i][3], NULL) & 0xff;
+    }
+    if (put(c, 0, ops, k->nitems * sizeof(ops[0])))
+        return 0;
+    return hcall(c, __HYPERVISOR_mmuext_op, c->buf, k->nitems, 0,
+                 R(c, &k->head[0], NULL));
+}
+
+static uint64_t uvm_flags(struct fz_call_ctx *c, const struct fz_pick *p)
+{
+    uint64_t f = R(c, p, NULL);
+    return p->raw ? f : (f & 7);
+}
+
+static long op_update_va(struct fz_call_ctx *c, const struct fz_call *k,
+                         bool other)
+{
+    uint64_t va = R(c, &k->pick[0][0], NULL);
+    uint64_t val = R(c, &k->pick[0][1], NULL);
+    uint64_t fl = uvm_flags(c, &k->pick[0][2]);
+    if (other)
+        return hcall(c, __HYPERVISOR_update_va_mapping_otherdomain, va, val,
+                     fl, R(c, &k->head[0], NULL));
+    return hcall(c, __HYPERVISOR_update_va_mapping, va, val, fl, 0);
+}
+
+static long op_reservation(struct fz_call_ctx *c, const struct fz_call *k,
+                           unsigned cmd)
+{
+    xen_pfn_t list[FZ_MAX_ITEMS];
+    for (unsigned i = 0; i < k->nitems; i++)
+        list[i] = R(c, &k->pick[i][0], NULL);
+    struct xen_memory_reservation r;
+    memset(&r, 0, sizeof(r));
+    set_xen_guest_handle(r.extent_start,
+                         (xen_pfn_t *)(uintptr_t)(c->buf + OFF_LIST));
+    r.nr_extents = k->nitems;
+    r.domid = (domid_t)R(c, &k->head[0], NULL);
+    if (put(c, OFF_LIST, list, k->nitems * sizeof(list[0])) ||
+        put(c, 0, &r, sizeof(r)))
+        return 0;
+    return hcall(c, __HYPERVISOR_memory_op, cmd, c->buf, 0, 0);
+}
+
+static long op_access(struct fz_call_ctx *c, const struct fz_call *k,
+                      bool store)
+{
+    uint64_t va = R(c, &k->pick[0][0], NULL) & ~7ULL;
+    bool user = R(c, &k->pick[0][store ? 2 : 1], NULL) & 1;
+    bool was = c->v->in_kernel;
+    uint64_t val = 0;
+    int rc;
+    c->v->in_kernel = !user;
+    if (store)
+        rc = mmu_store(c->v, va, 8, R(c, &k->pick[0][1], NULL));
+    else
+        rc = mmu_load(c->v, va, 8, &val);
+    c->v->in_kernel = was;
+    return rc;
+}
+
+static long op_gnt_map(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    struct gnttab_map_grant_ref op[FZ_MAX_ITEMS];
+    memset(op, 0, sizeof(op));
+    for (unsigned i = 0; i < k->nitems; i++) {
+        uint64_t dom = 0;
+        op[i].ref = (grant_ref_t)R(c, &k->pick[i][0], &dom);
+        op[i].dom = (domid_t)dom;
+        const struct fz_pick *fp = &k->pick[i][1];
+        uint64_t f = R(c, fp, NULL);
+        op[i].flags = fp->raw ? (uint32_t)f
+                    : (uint32_t)((f & (GNTMAP_device_map | GNTMAP_readonly |
+                                       GNTMAP_contains_pte)) |
+                                 ((f & 0x80) ? (f & GNTMAP_host_map)
+                                             : GNTMAP_host_map));
+        op[i].host_addr = R(c, &k->pick[i][2], NULL);
+    }
+    if (put(c, 0, op, k->nitems * sizeof(op[0])))
+        return 0;
+    long rc = hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_map_grant_ref,
+                    c->buf, k->nitems, 0);
+    if (get(c, 0, op, k->nitems * sizeof(op[0])))
+        return rc;
+    for (unsigned i = 0; i < k->nitems; i++)
+        if (op[i].status == GNTST_okay)
+            fz_state_add_handle(c->st, c->actor, op[i].handle,
+                                op[i].host_addr, op[i].dev_bus_addr);
+    return rc;
+}
+
+static long op_gnt_unmap(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    struct gnttab_unmap_grant_ref op[FZ_MAX_ITEMS];
+    memset(op, 0, sizeof(op));
+    for (unsigned i = 0; i < k->nitems; i++) {
+        uint64_t addr = 0;
+        op[i].handle = (grant_handle_t)R(c, &k->pick[i][0], &addr);
+        bool own = R(c, &k->pick[i][1], NULL) < 192;
+        op[i].host_addr = own ? addr : R(c, &k->pick[i][2], NULL);
+        for (unsigned h = 0; h < c->st->nhandles; h++)
+            if (c->st->handle[h].actor == c->actor &&
+                c->st->handle[h].handle == op[i].handle && own)
+                op[i].dev_bus_addr = c->st->handle[h].dev_bus_addr;
+    }
+    if (put(c, 0, op, k->nitems * sizeof(op[0])))
+        return 0;
+    long rc = hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_unmap_grant_ref,
+                    c->buf, k->nitems, 0);
+    if (get(c, 0, op, k->nitems * sizeof(op[0])))
+        return rc;
+    for (unsigned i = 0; i < k->nitems; i++)
+        if (op[i].status == GNTST_okay)
+            fz_state_drop_handle(c->st, c->actor, op[i].handle);
+    return rc;
+}
+
+static long op_gnt_copy(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    struct gnttab_copy op;
+    memset(&op, 0, sizeof(op));
+    uint64_t dom = 0;
+    op.source.u.ref = (grant_ref_t)R(c, &k->pick[0][0], &dom);
+    op.source.domid = (domid_t)dom;
+    op.dest.u.gmfn = R(c, &k->pick[0][1], NULL);
+    op.dest.domid = DOMID_SELF;
+    op.len = (uint16_t)(R(c, &k->pick[0][2], NULL) * 16);
+    const struct fz_pick *fp = &k->pick[0][3];
+    uint64_t f = R(c, fp, NULL);
+    op.flags = fp->raw ? (uint16_t)f
+             : (uint16_t)(GNTCOPY_source_gref | (f & GNTCOPY_dest_gref));
+    if (put(c, 0, &op, sizeof(op)))
+        return 0;
+    return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_copy, c->buf, 1, 0);
+}
+
+static long op_gnt_misc(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    switch (k->op) {
+    case FZ_OP_GNT_QUERY: {
+        struct gnttab_query_size q = {
+            .dom = (domid_t)R(c, &k->pick[0][0], NULL) };
+        if (put(c, 0, &q, sizeof(q)))
+            return 0;
+        return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_query_size,
+                     c->buf, 1, 0);
+    }
+    case FZ_OP_GNT_SETUP: {
+        struct gnttab_setup_table s;
+        memset(&s, 0, sizeof(s));
+        s.dom = (domid_t)R(c, &k->pick[0][0], NULL);
+        s.nr_frames = (uint32_t)R(c, &k->pick[0][1], NULL) % 5;
+        set_xen_guest_handle(s.frame_list,
+                             (xen_pfn_t *)(uintptr_t)(c->buf + OFF_LIST));
+        if (put(c, 0, &s, sizeof(s)))
+            return 0;
+        return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_setup_table,
+                     c->buf, 1, 0);
+    }
+    case FZ_OP_GNT_VERSION: {
+        struct gnttab_set_version sv = {
+            .version = (uint32_t)R(c, &k->pick[0][0], NULL) % 4 };
+        if (put(c, 0, &sv, sizeof(sv)))
+            return 0;
+        return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_set_version,
+                     c->buf, 1, 0);
+    }
+    default: {          /* FZ_OP_GNT_ENTRY: the granter's own store */
+        const struct fz_dom *fd = &c->w->dom[c->actor];
+        if (fd->gnt_mfn == INVALID_MFN || !mfn_valid(c->w->m, fd->gnt_mfn))
+            return 0;
+        const struct page_info *pg = mfn_to_page(c->w->m, fd->gnt_mfn);
+        if (pg->owner != fd->domid ||
+            (atomic_load(&pg->count_info) & PGC_state) != PGC_state_inuse)
+            return 0;
+        grant_entry_v1_t *e = mfn_to_virt(c->w->m, fd->gnt_mfn);
+        unsigned ref = (unsigned)R(c, &k->pick[0][0], NULL) %
+                       (PAGE_SIZE / sizeof(*e));
+        uint64_t fl = R(c, &k->pick[0][3], NULL);
+        e[ref].frame = (uint32_t)R(c, &k->pick[0][2], NULL);
+        e[ref].domid = (domid_t)R(c, &k->pick[0][1], NULL);
+        /* A well-behaved granter never clears the bits Xen owns
+           (GTF_reading / GTF_writing of an entry in use): keep them, so
+           the audit's G24 judges the hypervisor, not the guest. */
+        uint16_t busy = e[ref].flags & (GTF_reading | GTF_writing);
+        uint16_t nf = (uint16_t)(k->pick[0][3].raw ? fl
+                                 : (fl & 0x1f) | GTF_permit_access);
+        __atomic_store_n(&e[ref].flags,
+                         (uint16_t)((nf & ~(GTF_reading | GTF_writing)) |
+                                    busy), __ATOMIC_RELEASE);
+        return 0;
+    }
+    }
+}
+
+static long op_evtchn(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    union {
+        struct evtchn_alloc_unbound au;
+        struct evtchn_bind_interdomain bi;
+        struct evtchn_send se;
+        struct evtchn_close cl;
+    } u;
+    unsigned cmd;
+    memset(&u, 0, sizeof(u));
+    switch (k->op) {
+    case FZ_OP_EVT_UNBOUND:
+        cmd = EVTCHNOP_alloc_unbound;
+        u.au.dom = DOMID_SELF;
+        u.au.remote_dom = (domid_t)R(c, &k->pick[0][0], NULL);
+        break;
+    case FZ_OP_EVT_BIND:
+        cmd = EVTCHNOP_bind_interdomain;
+        u.bi.remote_dom = (domid_t)R(c, &k->pick[0][0], NULL);
+        u.bi.remote_port = (evtchn_port_t)R(c, &k->pick[0][1], NULL);
+        break;
+    case FZ_OP_EVT_SEND:
+        cmd = EVTCHNOP_send;
+        u.se.port = (evtchn_port_t)R(c, &k->pick[0][0], NULL);
+        break;
+    default:
+        cmd = EVTCHNOP_close;
+        u.cl.port = (evtchn_port_t)R(c, &k->pick[0][0], NULL);
+        break;
+    }
+    if (put(c, 0, &u, sizeof(u)))
+        return 0;
+    return hcall(c, __HYPERVISOR_event_channel_op, cmd, c->buf, 0, 0);
+}
+
+static long op_hvm(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    if (c->v->d->kind != DOMAIN_HVM)
+        return 0;                               /* E4 */
+    switch (k->op) {
+    case FZ_OP_HVM_CR3:
+        return hvm_set_cr3(c->v, R(c, &k->pick[0][0], NULL) << PAGE_SHIFT);
+    case FZ_OP_HVM_INVLPG:
+        hvm_invlpg(c->v, R(c, &k->pick[0][0], NULL));
+        return 0;
+    default:
+        hvm_flush_tlb(c->v);
+        return 0;
+    }
+}
+
+static long op_shadow(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    static uint8_t bitmap[LD_BITMAP_BYTES];
+    static const uint32_t ops[] = {
+        XEN_DOMCTL_SHADOW_OP_OFF, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY,
+        XEN_DOMCTL_SHADOW_OP_CLEAN, XEN_DOMCTL_SHADOW_OP_PEEK,
+    };
+    const struct fz_pick *op = &k->pick[0][0];
+    uint64_t o = R(c, op, NULL);
+    struct xen_domctl_shadow_op sop;
+    memset(&sop, 0, sizeof(sop));
+    sop.op = op->raw ? (uint32_t)o : ops[o % 4];
+    domid_t id = (domid_t)R(c, &k->pick[0][1], NULL);
+    struct domain *d = machine_domain(c->w->m, id);
+    if (!d)
+        return -XEN_ESRCH;
+    sop.pages = op->raw ? (o >> 32) % (LD_BITMAP_BYTES * 8)
+                        : c->w->dom[(c->actor + k->pick[0][1].dom) %
+                                    c->w->ndoms].nr_pages;
+    return domctl_shadow_op(d, &sop, (o & 0x10) ? NULL : bitmap);
+}
+
+long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    switch (k->op) {
+    case FZ_OP_MMU_UPDATE: return op_mmu_update(c, k);
+    case FZ_OP_MMUEXT: return op_mmuext(c, k);
+    case FZ_OP_UPDATE_VA: return op_update_va(c, k, false);
+    case FZ_OP_UPDATE_VA_OTHER: return op_update_va(c, k, true);
+    case FZ_OP_MEM_DECREASE:
+        return op_reservation(c, k, XENMEM_decrease_reservation);
+    case FZ_OP_MEM_POPULATE:
+        return op_reservation(c, k, XENMEM_populate_physmap);
+    case FZ_OP_VM_ASSIST:
+        return hcall(c, __HYPERVISOR_vm_assist,
+                     R(c, &k->pick[0][0], NULL) % 2,
+                     R(c, &k->pick[0][1], NULL) % 8, 0, 0);
+    case FZ_OP_LOAD: return op_access(c, k, false);
+    case FZ_OP_STORE: return op_access(c, k, true);
+    case FZ_OP_GNT_MAP: return op_gnt_map(c, k);
+    case FZ_OP_GNT_UNMAP: return op_gnt_unmap(c, k);
+    case FZ_OP_GNT_COPY: return op_gnt_copy(c, k);
+    case FZ_OP_GNT_QUERY: case FZ_OP_GNT_SETUP: case FZ_OP_GNT_VERSION:
+    case FZ_OP_GNT_ENTRY:
+        return op_gnt_misc(c, k);
+    case FZ_OP_EVT_UNBOUND: case FZ_OP_EVT_BIND: case FZ_OP_EVT_SEND:
+    case FZ_OP_EVT_CLOSE:
+        return op_evtchn(c, k);
+    case FZ_OP_HVM_CR3: case FZ_OP_HVM_INVLPG: case FZ_OP_HVM_FLUSH:
+        return op_hvm(c, k);
+    case FZ_OP_SHADOW_OP: return op_shadow(c, k);
+    default: return -XEN_ENOSYS;
+    }
+}
+
+/* --- the oracle ----------------------------------------------------------- */
+
+/* The invariant's name: the first line of the audit's text, up to the
+   first ':' after "invariant" (or the whole line). */
+void fz_invariant_name(const char *report, char *name, size_t len)
+{
+    size_t n = strcspn(report, "\n");
+    const char *inv = strstr(report, "invariant");
+    if (inv && (size_t)(inv - report) < n) {
+        const char *colon = strchr(inv, ':');
+        if (colon && (size_t)(colon - report) < n)
+            n = (size_t)(colon - report);
+    }
+    if (n >= len)
+        n = len - 1;
+    memcpy(name, report, n);
+    name[n] = '\0';
+}
+
+/* E3: 1 and *res filled on a violation. */
+int fz_oracle(struct fz_world *w, struct fuzz_result *res)
+{
+    current = NULL;
+    if (hv_audit(w->m, NULL)) {
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *ms = open_memstream(&text, &tlen);
+        if (ms) {
+            hv_audit(w->m, ms);
+            fclose(ms);
+        }
+        const char *t = text ? text : "audit: violation";
+        fz_invariant_name(t, res->invariant, sizeof(res->invariant));
+        snprintf(res->report, sizeof(res->report), "%s", t);
+        free(text);
+        return 1;
+    }
+    char detail[256];
+    if (fz_isolation_check(w->m, res->invariant, sizeof(res->invariant),
+                           detail, sizeof(detail))) {
+        snprintf(res->report, sizeof(res->report), "%s: %s\n",
+                 res->invariant, detail);
+        return 1;
+    }
+    return 0;
+}

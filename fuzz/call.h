@@ -1,0 +1,39 @@
+/*
+ * fuzz/call.h - issuing one call of a program (fuzz/call.c CA1-CA4): the
+ * sequential surfaces (fuzz/exec.c) and the race surface (fuzz/race.c)
+ * share it, so a call means the same thing on every surface.
+ */
+#ifndef HVLAB_FUZZ_CALL_H
+#define HVLAB_FUZZ_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fuzz/fuzz.h"
+
+struct fz_call;
+struct fz_state;
+struct fz_world;
+struct vcpu;
+
+/* Who issues a call, and where its arguments go. */
+struct fz_call_ctx {
+    struct fz_world *w;
+    struct fz_state *st;        /* the run's pool state (fuzz/pool.h) */
+    unsigned actor;             /* world index of the issuing domain */
+    struct vcpu *v;             /* the vCPU it runs on (`current`) */
+    uint64_t buf;               /* VA of its argument buffer */
+};
+
+/* Run k on c->v (the caller sets `current`); the hypercall's or access's
+   result, which the fuzzer ignores. */
+long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k);
+
+/* E3 on w's machine: 0, or 1 with res->invariant and res->report filled. */
+int fz_oracle(struct fz_world *w, struct fuzz_result *res);
+
+/* The invariant's name in an audit report: its first line, up to the
+   first ':' after "invariant" (or the whole line). */
+void fz_invariant_name(const char *report, char *name, size_t len);
+
+#endif /* HVLAB_FUZZ_CALL_H */

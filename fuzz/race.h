@@ -1,0 +1,67 @@
+/*
+ * fuzz/race.h - the FUZZ_RACE surface (fuzz/race.c): a program of mm
+ * calls split between dom1's two vCPUs, each vCPU a det-mode coroutine
+ * (core/sched.h) issuing its calls in order, interleaved along a schedule
+ * the input's first bytes choose.  fuzz_one(FUZZ_RACE, ...) calls
+ * fz_race_run on the world exec.c keeps (reset and fork as for every
+ * surface, fuzz/exec.c E1/E6); docs/fuzz.md "Races" has the byte format.
+ *
+ * Input:  L (1 byte)  schedule[min(L, what is left)]  program (mm format)
+ */
+#ifndef HVLAB_FUZZ_RACE_H
+#define HVLAB_FUZZ_RACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fuzz/fuzz.h"
+
+struct fz_world;
+
+/* The vCPUs that race: dom1's two (world index 1). */
+#define FZ_RACE_ACTOR   1
+#define FZ_RACE_VCPUS   2
+
+/* The oracle's own findings (res->invariant), beside the audit's and the
+   isolation checks' names. */
+#define FZ_RACE_DEADLOCK    "deadlock"
+#define FZ_RACE_SPURIOUS    "race: spurious fault reached the guest"
+
+/* How the input splits (RC1): the schedule bytes and the program bytes. */
+struct fz_race_input {
+    const uint8_t *sched;
+    size_t nsched;
+    const uint8_t *prog;
+    size_t nprog;
+    uint64_t seed;              /* RC2: of the whole input */
+};
+void fz_race_split(const uint8_t *data, size_t len, struct fz_race_input *in);
+
+/* Run one input on w (built from the FUZZ_RACE layout, at its snapshot):
+   0, or 1 with the finding in *res (printed, then abort(), when abort_on). */
+int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
+                struct fuzz_result *res, bool abort_on);
+
+/* The schedule prefix and the program (with each call's vCPU) as text. */
+void fz_race_print(const uint8_t *data, size_t len, FILE *f);
+
+/* What the last fz_race_run in this process did (tests). */
+struct fz_race_stats {
+    uint64_t decisions;         /* scheduling decisions of the run */
+    uint64_t switches;
+    uint64_t schedule_hash;     /* sched_log_hash of what ran */
+    unsigned calls[FZ_RACE_VCPUS];  /* calls given to each vCPU */
+    uint64_t spurious;          /* RC5: faults judged spurious */
+    bool deadlock;
+};
+const struct fz_race_stats *fz_race_last(void);
+
+/* Tests only: the next n runs (that did not deadlock) end as a deadlocked
+   run does - the finding FZ_RACE_DEADLOCK, the machine released and the
+   world built anew (race.c RC7) - so that path runs without a real
+   deadlock.  0 turns it off. */
+void fz_race_force_deadlock(unsigned n);
+
+#endif /* HVLAB_FUZZ_RACE_H */
