@@ -126,8 +126,9 @@ static void row_set(const struct zoo_row *r, bool on, char *buf, size_t len)
 
 /* Run data through fuzz_one with settings `set` in a child; the violation's
    name goes to inv ("" when clean).  0, or -1 if the child failed. */
-static int replay(enum fuzz_surface s, const char *set, const uint8_t *data,
-                  size_t len, char *inv, size_t invlen)
+static int replay_input(enum fuzz_surface s, const char *set,
+                        const uint8_t *data, size_t len, char *inv,
+                        size_t invlen)
 {
     int p[2];
     if (pipe(p))
@@ -182,7 +183,7 @@ static int confirm(const struct zoo_row *r, const uint8_t *data, size_t len,
     char on[256], off[256], inv[128], inv_off[128];
     row_set(r, true, on, sizeof(on));
     row_set(r, false, off, sizeof(off));
-    if (replay(r->surface, on, data, len, inv, sizeof(inv)) || !*inv) {
+    if (replay_input(r->surface, on, data, len, inv, sizeof(inv)) || !*inv) {
         snprintf(note, notelen, "does not replay through fuzz_one");
         return 0;
     }
@@ -190,7 +191,7 @@ static int confirm(const struct zoo_row *r, const uint8_t *data, size_t len,
         snprintf(note, notelen, "other kind: %s", inv);
         return 0;
     }
-    if (replay(r->surface, off, data, len, inv_off, sizeof(inv_off)) ||
+    if (replay_input(r->surface, off, data, len, inv_off, sizeof(inv_off)) ||
         *inv_off) {
         snprintf(note, notelen, "also without the option: %s", inv_off);
         return 0;
@@ -374,7 +375,7 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static bool selected(const char *opt)
+static bool zoo_selected(const char *opt)
 {
     const char *only = getenv("BENCH_ZOO_ONLY");
     if (!only || !*only)
@@ -444,7 +445,7 @@ int main(void)
     static uint8_t data[1 << 20];
     for (unsigned i = 0; i < NR_ROWS; i++) {
         const struct zoo_row *r = &rows[i];
-        if (!selected(r->opt) || r->skip)
+        if (!zoo_selected(r->opt) || r->skip)
             continue;
         char set[256];
         row_set(r, true, set, sizeof(set));
@@ -504,7 +505,7 @@ int main(void)
            "median_s", "min_s", "max_s", "found", "note");
     for (unsigned i = 0; i < NR_ROWS; i++) {
         const struct zoo_row *r = &rows[i];
-        if (!selected(r->opt))
+        if (!zoo_selected(r->opt))
             continue;
         const char *sn = fuzz_surface_name(r->surface);
         if (r->skip) {
@@ -527,7 +528,7 @@ int main(void)
     printf("\n");
     for (unsigned i = 0; i < NR_ROWS; i++) {
         const struct zoo_row *r = &rows[i];
-        if (!selected(r->opt) || !res[i].ran)
+        if (!zoo_selected(r->opt) || !res[i].ran)
             continue;
         char fn[64];
         fig_name(r->opt, fn, sizeof(fn));

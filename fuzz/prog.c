@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "fuzz/prog.h"
-#include "fuzz/race.h"
 #include "fuzz/world.h"
 
 /* --- P1: the reader ------------------------------------------------------- */
@@ -162,6 +161,28 @@ void fz_decode(enum fuzz_surface s, const uint8_t *data, size_t len,
             for (unsigned k = 0; k < d->nargs; k++)
                 fz_pick_decode(&r, d->arg[k].kind, &c->pick[i][k]);
     }
+}
+
+/* fuzz/race.h RC1, RC2: byte 0 counts the schedule bytes after it (cut
+   to what is there); the rest is the program; the seed is FNV-1a of all. */
+void fz_race_split(const uint8_t *data, size_t len, struct fz_race_input *in)
+{
+    memset(in, 0, sizeof(*in));
+    if (!data)
+        len = 0;
+    uint64_t h = 0xcbf29ce484222325ULL;                 /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ data[i]) * 0x100000001b3ULL;
+    in->seed = h;
+    if (len == 0)
+        return;
+    size_t n = data[0];
+    if (n > len - 1)
+        n = len - 1;
+    in->sched = data + 1;
+    in->nsched = n;
+    in->prog = data + 1 + n;
+    in->nprog = len - 1 - n;
 }
 
 unsigned fz_call_spans(enum fuzz_surface s, const uint8_t *data, size_t len,

@@ -139,6 +139,17 @@ struct fz_prog {
 void fz_decode(enum fuzz_surface s, const uint8_t *data, size_t len,
                struct fz_prog *p);
 
+/* A FUZZ_RACE input (fuzz/race.h RC1, RC2): the det scheduler's decisions,
+   then an mm program, and the seed of the decisions past them. */
+struct fz_race_input {
+    const uint8_t *sched;
+    size_t nsched;
+    const uint8_t *prog;
+    size_t nprog;
+    uint64_t seed;              /* RC2: of the whole input */
+};
+void fz_race_split(const uint8_t *data, size_t len, struct fz_race_input *in);
+
 /* The byte range [start[i], end[i]) each decoded call i was read from,
    for minimizers (`hvlab repro --minimize`): P1's decoding, offsets only.
    end is clamped to len (the reader's zeros past the end are no bytes).

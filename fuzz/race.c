@@ -110,26 +110,6 @@ const struct fz_race_stats *fz_race_last(void)
 
 /* --- the input (RC1, RC2) -------------------------------------------------- */
 
-void fz_race_split(const uint8_t *data, size_t len, struct fz_race_input *in)
-{
-    memset(in, 0, sizeof(*in));
-    if (!data)
-        len = 0;
-    uint64_t h = 0xcbf29ce484222325ULL;                 /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ data[i]) * 0x100000001b3ULL;
-    in->seed = h;
-    if (len == 0)
-        return;
-    size_t n = data[0];
-    if (n > len - 1)
-        n = len - 1;
-    in->sched = data + 1;
-    in->nsched = n;
-    in->prog = data + 1 + n;
-    in->nprog = len - 1 - n;
-}
-
 /* The program of an input, every call moved to dom1 (RC3). */
 static void decode(const struct fz_race_input *in, struct fz_prog *p)
 {

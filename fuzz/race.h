@@ -29,15 +29,8 @@ struct fz_world;
 #define FZ_RACE_DEADLOCK    "deadlock"
 #define FZ_RACE_SPURIOUS    "race: spurious fault reached the guest"
 
-/* How the input splits (RC1): the schedule bytes and the program bytes. */
-struct fz_race_input {
-    const uint8_t *sched;
-    size_t nsched;
-    const uint8_t *prog;
-    size_t nprog;
-    uint64_t seed;              /* RC2: of the whole input */
-};
-void fz_race_split(const uint8_t *data, size_t len, struct fz_race_input *in);
+/* How the input splits (RC1): fz_race_split, with the byte format in
+   fuzz/prog.h. */
 
 /* Run one input on w (built from the FUZZ_RACE layout, at its snapshot):
    0, or 1 with the finding in *res (printed, then abort(), when abort_on). */

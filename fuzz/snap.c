@@ -58,7 +58,7 @@ static struct {
     struct fz_snap_stats st;
 } sn;
 
-static uint64_t now_ns(void)
+static uint64_t snap_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -195,7 +195,7 @@ static unsigned region_restore(struct region *r)
 }
 
 /* S4. */
-static void check(void)
+static void snap_check(void)
 {
     uint8_t *a = fz_arena_base();
     if (fz_arena_used() != sn.arena_len) {
@@ -230,7 +230,7 @@ int fz_snap_restore(void)
 {
     if (!sn.dirty)
         return 0;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = snap_now_ns();
     current = NULL;
     memcpy(fz_arena_base(), sn.arena_copy, sn.arena_len);
     unsigned pages = 0;
@@ -239,12 +239,12 @@ int fz_snap_restore(void)
     atomic_store(&paging_ld_live, sn.ld_live);
     sn.dirty = false;
     sn.st.restores++;
-    sn.st.restore_ns += now_ns() - t0;
+    sn.st.restore_ns += snap_now_ns() - t0;
     sn.st.pages += pages;
     sn.st.arena_bytes += sn.arena_len;
     sn.st.last_pages = pages;
     if (sn.check)
-        check();
+        snap_check();
     return 0;
 }
 

@@ -112,7 +112,7 @@ static uint64_t draw(unsigned binding, uint64_t hit, unsigned purpose)
     return z ^ (z >> 31);
 }
 
-static uint64_t now_ns(void)
+static uint64_t inj_clock_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -130,8 +130,8 @@ static void do_delay(const struct inj_binding *b, uint64_t ns)
             ;
         return;
     }
-    uint64_t until = now_ns() + ns;
-    while (now_ns() < until)
+    uint64_t until = inj_clock_ns() + ns;
+    while (inj_clock_ns() < until)
         __asm__ __volatile__("" ::: "memory");
 }
 

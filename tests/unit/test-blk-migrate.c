@@ -333,7 +333,11 @@ static void migrate_once(enum sched_mode mode, uint64_t seed, bool persistent,
         guest_pv_report(gfe, f);
         fclose(f);
         CHECK(strstr(log, "reconnected to dom4") != NULL);
-        CHECK(strstr(log, " 0 reissued") == NULL);
+        /* Requests in flight when the backend was suspended: det mode's
+           schedule guarantees some; with threads, the backend may have
+           answered every one before the controller got to it. */
+        if (mode == SCHED_DET)
+            CHECK(strstr(log, " 0 reissued") == NULL);
         free(log);
     }
     CHECK_EQ(b2.hypercall_errors, 0);

@@ -10,6 +10,7 @@
 
 #include "fuzz/fuzz.h"
 #include "fuzz/pool.h"
+#include "fuzz/prog.h"
 #include "fuzz/race.h"
 #include "fuzz/world.h"
 #include "tests/unit/test.h"
