@@ -17,6 +17,15 @@
  *   CA4  fz_oracle: hv_audit (quiet; again with a memory stream for the
  *       report only when it fails), then the isolation checks
  *       (fuzz/isolation.h); the first violation fills res (E3).
+ *   CA5  The actor is a well-behaved granter: it never changes the bits
+ *       Xen owns in its own grant entries (GTF_reading / GTF_writing,
+ *       grant invariant 24), however its stores reach them.  A program
+ *       may map one of its grant-entry frames anywhere, its argument
+ *       buffer included: a hypercall whose buffer page is such a frame is
+ *       a no-op (its arguments and Xen's results would land in the
+ *       entries), and a guest store into such a frame keeps Xen's bits of
+ *       the entry it writes (as FZ_OP_GNT_ENTRY does).  The audit then
+ *       judges the hypervisor, not the guest's scribbles.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +41,7 @@
 #include "core/domain.h"
 #include "core/domctl.h"
 #include "core/hvm.h"
+#include "core/grant/grant_table.h"
 #include "core/hypercall.h"
 #include "core/machine.h"
 #include "core/mm/page.h"
@@ -143,6 +153,17 @@ static long op_reservation(struct fz_call_ctx *c, const struct fz_call *k,
     return hcall(c, __HYPERVISOR_memory_op, cmd, c->buf, 0, 0);
 }
 
+/* CA5: does va map one of the actor's own grant-entry frames?  Asked only
+   of a domain that has some: the walk sets accessed bits, which must not
+   change a surface without grants (the race surface's schedules). */
+static bool own_grant_frame(struct fz_call_ctx *c, uint64_t va)
+{
+    mfn_t mfn;
+    return gnttab_nr_shared_frames(c->v->d) &&
+           mmu_translate(c->v, va, 0, &mfn) == 0 &&
+           gnttab_is_shared_frame(c->v->d, mfn);
+}
+
 static long op_access(struct fz_call_ctx *c, const struct fz_call *k,
                       bool store)
 {
@@ -152,9 +173,14 @@ static long op_access(struct fz_call_ctx *c, const struct fz_call *k,
     uint64_t val = 0;
     int rc;
     c->v->in_kernel = !user;
-    if (store)
-        rc = mmu_store(c->v, va, 8, R(c, &k->pick[0][1], NULL));
-    else
+    if (store) {
+        val = R(c, &k->pick[0][1], NULL);
+        uint64_t old;                   /* CA5: one 8-byte v1 entry */
+        const uint64_t xen_bits = GTF_reading | GTF_writing;
+        if (own_grant_frame(c, va) && mmu_load(c->v, va, 8, &old) == MMU_OK)
+            val = (val & ~xen_bits) | (old & xen_bits);
+        rc = mmu_store(c->v, va, 8, val);
+    } else
         rc = mmu_load(c->v, va, 8, &val);
     c->v->in_kernel = was;
     return rc;
@@ -369,6 +395,14 @@ static long op_shadow(struct fz_call_ctx *c, const struct fz_call *k)
 
 long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k)
 {
+    switch (k->op) {                    /* CA5: the ops that use the buffer */
+    case FZ_OP_LOAD: case FZ_OP_STORE: case FZ_OP_GNT_ENTRY:
+    case FZ_OP_HVM_CR3: case FZ_OP_HVM_INVLPG: case FZ_OP_HVM_FLUSH:
+        break;
+    default:
+        if (own_grant_frame(c, c->buf))
+            return 0;
+    }
     switch (k->op) {
     case FZ_OP_MMU_UPDATE: return op_mmu_update(c, k);
     case FZ_OP_MMUEXT: return op_mmuext(c, k);

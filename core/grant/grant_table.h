@@ -64,6 +64,13 @@ void gnttab_audit_refs(struct domain *d,
 void gnttab_for_each_writable_pin(struct domain *d,
                                   void (*fn)(void *ctx, mfn_t mfn), void *ctx);
 
+/* Is mfn one of d's shared grant-entry frames, the ones its guest writes
+   its entries in (table.c T1)?  For callers that act as a well-behaved
+   guest (the fuzzer): Xen owns GTF_reading / GTF_writing there. */
+bool gnttab_is_shared_frame(struct domain *d, mfn_t mfn);
+/* How many shared grant-entry frames d has (0: no table set up). */
+unsigned gnttab_nr_shared_frames(struct domain *d);
+
 /* A frame of d was written through a grant: traced, then
    paging_mark_dirty(d, mfn). */
 void gnttab_mark_dirty(struct domain *d, mfn_t mfn);

@@ -187,8 +187,11 @@ int gnttab_grow(struct grant_table *gt, unsigned nr)
     while (gt->nr_frames < nr && rc == 0) {
         mfn_t mfn;
         rc = alloc_xen_shared_page(gt->d, &mfn);
-        if (rc == 0)
-            gt->shared[gt->nr_frames++] = mfn;
+        if (rc == 0) {                  /* published for lock-free readers */
+            __atomic_store_n(&gt->shared[gt->nr_frames], mfn, __ATOMIC_RELAXED);
+            __atomic_store_n(&gt->nr_frames, gt->nr_frames + 1,
+                             __ATOMIC_RELEASE);
+        }
     }
     if (rc == 0 && gt->version == 2)
         rc = add_status_frames(gt, status_frames_for(gt->nr_frames));
@@ -548,4 +551,25 @@ int gnttab_map_frame(struct domain *d, uint64_t idx, pfn_t gpfn)
     p2m_unlock(d);
     put_page(d->m, mfn);
     return rc;
+}
+
+/* Both read without the table's lock: shared frames are only ever added
+   (T1) into an array sized at creation, and taking the lock would be a
+   scheduling point of its own in det mode for callers that only look. */
+bool gnttab_is_shared_frame(struct domain *d, mfn_t mfn)
+{
+    struct grant_table *gt = d ? d->grant_table : NULL;
+    if (!gt || mfn == INVALID_MFN)
+        return false;
+    unsigned n = __atomic_load_n(&gt->nr_frames, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n; i++)
+        if (__atomic_load_n(&gt->shared[i], __ATOMIC_RELAXED) == mfn)
+            return true;
+    return false;
+}
+
+unsigned gnttab_nr_shared_frames(struct domain *d)
+{
+    struct grant_table *gt = d ? d->grant_table : NULL;
+    return gt ? __atomic_load_n(&gt->nr_frames, __ATOMIC_ACQUIRE) : 0;
 }
