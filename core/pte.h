@@ -63,7 +63,9 @@ static inline uint64_t pt_entry_span(unsigned level)
 /* Canonical 48-bit address check. */
 static inline bool va_is_canonical(uint64_t va)
 {
-    return (uint64_t)(((int64_t)va << 16) >> 16) == va;
+    /* Bits 63..47 all equal; shifting a negative int64_t left is UB. */
+    uint64_t top = va >> 47;
+    return top == 0 || top == 0x1ffff;
 }
 
 #endif /* HVLAB_CORE_PTE_H */

@@ -30,7 +30,9 @@
  *       is back for the next run at the cost of a fork.  The child's result
  *       comes back through shared memory; a child killed by a signal (the
  *       hypervisor crashed on the input, F4) makes this process die of the
- *       same signal after printing the program, as AFL++ expects.  The
+ *       same signal after printing the program, as AFL++ expects; one
+ *       that exits without having finished its run (a sanitizer's report
+ *       ends the process with exit(), not a signal) makes it abort.  The
  *       guest RAM of a forked world is advised out of transparent huge
  *       pages: one store must not copy 2 MiB.  AFL++ coverage is shared
  *       memory, so the child's edges count; libFuzzer's counters are not,
@@ -333,6 +335,7 @@ static int run_forked(enum fuzz_surface s, struct fz_world *w,
     }
     if (pid == 0) {
         int rc = run_program(s, w, data, len, child_res, false);
+        child_res->finished = true;                     /* E6 */
         if (cov_len)                                    /* E7 */
             memcpy(cov_shared, cov_start, cov_len);
         _exit(rc);
@@ -340,6 +343,14 @@ static int run_forked(enum fuzz_surface s, struct fz_world *w,
     int st;
     while (waitpid(pid, &st, 0) < 0)
         ;
+    if (WIFEXITED(st) && !child_res->finished) {
+        /* E6: the child left without finishing its run - a sanitizer's
+           report or an exit() in the hypervisor: it died all the same. */
+        fprintf(stderr, "hvlab-fuzz: the hypervisor exited (status %d) in "
+                "the middle of the run:\n", WEXITSTATUS(st));
+        fuzz_print_program(s, data, len, stderr);
+        abort();
+    }
     if (WIFSIGNALED(st)) {                  /* F4: the hypervisor died */
         int sig = WTERMSIG(st);
         fprintf(stderr, "hvlab-fuzz: the hypervisor died of signal %d (%s) "

@@ -69,6 +69,7 @@ struct fuzz_result {
     bool violation;             /* F3 */
     char invariant[96];         /* its name */
     unsigned at_call;           /* after call N (0-based) */
+    bool finished;              /* exec.c E6: the run got to its end */
     char report[FUZZ_REPORT_MAX];   /* the audit's text, cut to fit */
 };
 
