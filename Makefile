@@ -89,17 +89,42 @@ $(BUILD)/hvlab: $(CLI_OBJS) $(ANALYSIS_OBJS) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ
 	    -o $@ $(LDLIBS) $(BT_LIBS)
 
 # Small trace tools (analysis/cmd/NAME.c -> build/NAME): babeltrace2 only.
-$(TOOL_BINS): $(BUILD)/%: analysis/cmd/%.c $(ANALYSIS_OBJS) | deps
-	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_OBJS) -o $@ $(BT_LIBS)
+$(TOOL_BINS): $(BUILD)/%: analysis/cmd/%.c $(ANALYSIS_OBJS) $(BUILD)/obj/toolstack/image.o | deps
+	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_OBJS) \
+	    $(BUILD)/obj/toolstack/image.o -o $@ $(BT_LIBS) -lm
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
 
-# End-to-end helper programs: the recorder, the trace reader, the providers.
-$(BUILD)/tests/e2e/%: tests/e2e/%.c $(ANALYSIS_OBJS) $(TRACE_OBJS) $(PROVIDER_OBJ)
+# Unit tests of analysis/ (tests/unit/test-analysis-*.c) link analysis/ and
+# babeltrace2 (and the image reader, toolstack/image.c), nothing of core/.
+ANALYSIS_LINK := $(ANALYSIS_OBJS) $(BUILD)/obj/toolstack/image.o
+ANALYSIS_UNIT_BINS := $(filter $(BUILD)/tests/unit/test-analysis-%,$(UNIT_BINS))
+$(ANALYSIS_UNIT_BINS): $(BUILD)/tests/unit/test-analysis-%: tests/unit/test-analysis-%.c $(ANALYSIS_LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_OBJS) $(TRACE_OBJS) \
+	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_LINK) -o $@ $(BT_LIBS) -lm
+
+# The babeltrace2 plugin (analysis/plugin/hvlab.c: sink.hvlab.check), right
+# in $(BUILD)/ so `babeltrace2 --plugin-path=$(BUILD) TRACE -c
+# sink.hvlab.check` finds it (babeltrace2 2.0 loads every *.so of a
+# --plugin-path directory, not below it).  A shared object wants analysis/
+# compiled a second time, position-independent, into $(BUILD)/obj-pic/.
+PLUGIN_SO := $(BUILD)/babeltrace2-plugin-hvlab.so
+ANALYSIS_PIC_OBJS := $(ANALYSIS_SRCS:%.c=$(BUILD)/obj-pic/%.o) $(BUILD)/obj-pic/toolstack/image.o
+$(BUILD)/obj-pic/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+$(PLUGIN_SO): analysis/plugin/hvlab.c $(ANALYSIS_PIC_OBJS) | deps
+	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -fPIC -shared -MMD -MP -MF $@.d -MT $@ $< \
+	    $(ANALYSIS_PIC_OBJS) -o $@ $(BT_LIBS) -lm
+all: $(PLUGIN_SO)
+
+# End-to-end helper programs: the recorder, the trace reader, the providers.
+$(BUILD)/tests/e2e/%: tests/e2e/%.c $(ANALYSIS_OBJS) $(BUILD)/obj/toolstack/image.o $(TRACE_OBJS) $(PROVIDER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_OBJS) \
+	    $(BUILD)/obj/toolstack/image.o $(TRACE_OBJS) \
 	    $(PROVIDER_OBJ) -o $@ $(LDLIBS) $(BT_LIBS)
 
 # Benchmarks link both libraries' worth of objects only through their own
@@ -122,6 +147,7 @@ $(BUILD)/hdr/%.ok: %.h | deps
 # `make check` fails when the committed copy differs.
 docs:
 	python3 mk/gen-trace-doc.py --output docs/trace-events.md
+	python3 mk/gen-trace-doc.py --def analysis/events.def
 
 # Tests that record traces start the LTTng session daemon themselves
 # (tests/e2e/lib/common.sh); starting it here too saves each a cold start.
@@ -226,6 +252,9 @@ endef
 # use-after-frees ASan is there to catch would pass unseen.
 fz_snap_wrap := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=posix_memalign,--wrap=aligned_alloc
 $(eval $(call FZ_VARIANT,afl,afl-clang-fast,,$(fz_snap_wrap),afl))
+# The snapshot machinery is built without AFL++ coverage (fuzz/snap.c S11).
+$(FZ)/obj-afl/fuzz/snap.o $(FZ)/obj-afl/fuzz/snap_alloc.o: export AFL_LLVM_DENYLIST := $(CURDIR)/fuzz/snap.nocov
+$(FZ)/obj-afl/fuzz/snap.o $(FZ)/obj-afl/fuzz/snap_alloc.o: fuzz/snap.nocov
 $(eval $(call FZ_VARIANT,cmplog,AFL_LLVM_CMPLOG=1 afl-clang-fast,,,afl))
 fz_lf_wrap := -Wl,--wrap=__sanitizer_cov_8bit_counters_init
 $(eval $(call FZ_VARIANT,lf,clang,-fsanitize=fuzzer-no-link,-fsanitize=fuzzer $(fz_lf_wrap) $(fz_snap_wrap),libfuzzer))

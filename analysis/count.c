@@ -2,8 +2,8 @@
  * analysis/count.c - count a trace's events per name and per provider.
  *
  * Rules:
- *   R1  Names are counted per event class: a small open-addressing table
- *       maps the (borrowed) event class to its slot, so the per-event cost
+ *   R1  Names are counted per event class: a table (keytab.h, kt_ptr)
+ *       maps the (borrowed) event class to its count, so the per-event cost
  *       is one hash probe, not a string compare.  Event classes live as long
  *       as the graph, which outlives the count.
  *   R2  The same event name in several traces (one per traced PID) is one
@@ -20,46 +20,17 @@
 
 #include "analysis/count.h"
 #include "analysis/ctf.h"
+#include "analysis/keytab.h"
 
 struct class_slot {
-    const bt_event_class *cls;      /* borrowed; NULL = empty slot */
+    const bt_event_class *cls;      /* borrowed; the key */
     uint64_t count;
 };
 
 struct count_run {
     struct trace_counts *out;
-    struct class_slot *slots;       /* R1: power-of-two sized table */
-    size_t cap, used;
+    struct keytab classes;          /* R1: kt_ptr(cls) -> class_slot */
 };
-
-static size_t hash_ptr(const void *p, size_t cap)
-{
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)x & (cap - 1);
-}
-
-static int grow(struct count_run *r)
-{
-    size_t ncap = r->cap ? r->cap * 2 : 64;
-    struct class_slot *n = calloc(ncap, sizeof(*n));
-    if (!n)
-        return -1;
-    for (size_t i = 0; i < r->cap; i++) {
-        if (!r->slots[i].cls)
-            continue;
-        size_t h = hash_ptr(r->slots[i].cls, ncap);
-        while (n[h].cls)
-            h = (h + 1) & (ncap - 1);
-        n[h] = r->slots[i];
-    }
-    free(r->slots);
-    r->slots = n;
-    r->cap = ncap;
-    return 0;
-}
 
 static int on_event(const bt_event *ev, int64_t ts, bool has_ts, void *arg,
                     char *err, size_t errlen)
@@ -68,18 +39,13 @@ static int on_event(const bt_event *ev, int64_t ts, bool has_ts, void *arg,
     struct trace_counts *c = r->out;
     const bt_event_class *cls = bt_event_borrow_class_const(ev);
 
-    if ((r->used + 1) * 2 > r->cap && grow(r) != 0) {
+    struct class_slot *s = kt_get(&r->classes, kt_ptr(cls), 0);
+    if (!s) {
         snprintf(err, errlen, "out of memory counting events");
         return -1;
     }
-    size_t h = hash_ptr(cls, r->cap);
-    while (r->slots[h].cls && r->slots[h].cls != cls)
-        h = (h + 1) & (r->cap - 1);
-    if (!r->slots[h].cls) {
-        r->slots[h].cls = cls;
-        r->used++;
-    }
-    r->slots[h].count++;
+    s->cls = cls;
+    s->count++;
 
     c->events++;
     if (has_ts) {
@@ -133,18 +99,17 @@ static int add_name(struct trace_name_count **arr, size_t *nr, const char *name,
 static int fold(struct count_run *r)
 {
     struct trace_counts *c = r->out;
-    for (size_t i = 0; i < r->cap; i++) {
-        if (!r->slots[i].cls)
-            continue;
-        const char *name = bt_event_class_get_name(r->slots[i].cls);
+    for (size_t i = 0; i < kt_count(&r->classes); i++) {
+        const struct class_slot *s = kt_at(&r->classes, i);
+        const char *name = bt_event_class_get_name(s->cls);
         if (!name)
             name = "(unnamed)";
         const char *colon = strchr(name, ':');
         size_t plen = colon ? (size_t)(colon - name) : strlen(name);
         if (add_name(&c->by_event, &c->nr_events, name, strlen(name),
-                     r->slots[i].count) != 0 ||
+                     s->count) != 0 ||
             add_name(&c->by_provider, &c->nr_providers, name, plen,
-                     r->slots[i].count) != 0)
+                     s->count) != 0)
             return -1;
     }
     if (c->nr_events)
@@ -168,13 +133,14 @@ int trace_count(const char *dir, struct trace_counts *out,
 {
     memset(out, 0, sizeof(*out));
     struct count_run r = { .out = out };
+    kt_init(&r.classes, sizeof(struct class_slot));
     static const struct ctf_reader_ops ops = {
         .event = on_event,
         .discarded = on_discarded,
         .end = on_end,
     };
     int n = ctf_read(dir, &ops, &r, err, errlen);
-    free(r.slots);
+    kt_fini(&r.classes);
     if (n < 0) {
         trace_counts_free(out);
         return -1;

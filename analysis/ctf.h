@@ -43,6 +43,28 @@ struct ctf_reader_ops {
 int ctf_read(const char *dir, const struct ctf_reader_ops *ops, void *arg,
              char *err, size_t errlen);
 
+/*
+ * The reader's index (0, 1, 2... in order of first appearance) of the CTF
+ * stream of the event being handed to ops->event; valid during the callback
+ * only, on the reading thread.  ctf_current_stream_name gives its name (the
+ * stream file's path, as source.ctf.fs names streams).
+ */
+uint32_t ctf_current_stream(void);
+const char *ctf_current_stream_name(void);
+
+/*
+ * Position (rules R6-R8 of ctf.c): when the trace cannot be read to its end,
+ * ctf_read's err names the stream file and the byte offset where reading
+ * stopped, and every event before it has been handed to ops->event.
+ * A stream file cut short (the recorder died, the disk filled up) is read
+ * up to its last byte through a patched copy of its last packet's header,
+ * or, when babeltrace2 cannot take that packet, up to its last whole packet
+ * (the error says which bytes were not read).  No trace bytes abort the
+ * process: the probes that might run in forked children.  A trace whose
+ * metadata is cut short, or that babeltrace2 refuses, is left out and the
+ * others are read; the read still fails, naming it.
+ */
+
 /* Payload integer field by name (signed fields are returned as their
    two's-complement bits).  0, or -1 if the event has no such integer. */
 int ctf_field_u64(const bt_event *ev, const char *name, uint64_t *out);

@@ -28,12 +28,17 @@
  *                            the same cycle with no store
  *   fuzz_reset_snap_us       the snapshot reset (FUZZ_RESET_SNAP,
  *                            fuzz/snap.h): the restore after each of the
- *                            random inputs, with the RAM and frame-table
- *                            pages it put back and the arena bytes copied
+ *                            random inputs once a first pass has made the
+ *                            written pages hot, with the RAM, frame-table
+ *                            and arena pages it copied back
+ *   fuzz_reset_snap_breakdown  the same restores: copying, cooling
+ *                            (snap.h S7) and the rest, and the faults of
+ *                            the first pass
  *   fuzz_mm_snap_execs       the in-process loop under SNAP, as a ratio
  *                            to fuzz_mm_inproc_1_32 (REBUILD)
- *   fuzz_reset_snap_<N>p_us  N pages of RAM written (N write faults) and
- *                            put back: the faults and the restore apart
+ *   fuzz_reset_snap_<N>p_us  N pages of RAM written and put back, the
+ *                            stores and the restore apart, and the first
+ *                            round (N write faults) from a cooled snapshot
  *   afl_mm_snap_execs        AFL++ exec/s of afl-mm with
  *                            HVLAB_FUZZ_RESET=snap, and its ratio to
  *                            afl_empty_execs (goal >= 0.8x)
@@ -352,7 +357,9 @@ static void reset_costs(void)
 
 struct fz_world *fz_exec_world(enum fuzz_surface s);
 
-/* The snapshot reset on the FUZZ_MM world (fuzz/snap.h). */
+/* The snapshot reset on the FUZZ_MM world (fuzz/snap.h).  One pass over
+   the inputs first: it takes the write faults that make pages hot (S2);
+   the figures are the steady state after it, as a long campaign sees. */
 static void snap_costs(double rebuild_rate)
 {
     static struct fuzz_result res;
@@ -364,7 +371,13 @@ static void snap_costs(double rebuild_rate)
     fuzz_set_reset(FUZZ_RESET_SNAP);
     fuzz_one(FUZZ_MM, NULL, 0, &res);           /* the world joins */
     fz_snap_restore();
-    struct fz_snap_stats a, b;
+    struct fz_snap_stats a, b, w0;
+    fz_snap_stats(&w0);
+    double tw = now_ns();
+    for (unsigned i = 0; i < NR_INPUTS && input_len[i]; i++)
+        fuzz_one(FUZZ_MM, input[i], input_len[i], &res);   /* warm-up */
+    fz_snap_restore();
+    tw = now_ns() - tw;
     fz_snap_stats(&a);
     double t0 = now_ns(), restore = 0;
     unsigned runs = 0;
@@ -379,36 +392,64 @@ static void snap_costs(double rebuild_rate)
     double t = now_ns() - t0;
     fz_snap_stats(&b);
     uint64_t n = b.restores - a.restores;
+    double dn = n ? (double)n : 1;
     printf("figure fuzz_reset_snap_us: %.1f us   restore after a random "
-           "1..32-call input: %.1f pages put back, %zu arena bytes copied "
-           "(mean of %llu)\n", restore / runs / 1e3,
-           n ? (double)(b.pages - a.pages) / n : 0, b.snap_arena_bytes,
-           (unsigned long long)n);
+           "1..32-call input (steady state, mean of %llu): %.1f RAM and "
+           "frame-table pages + %.1f arena pages copied back (%.0f bytes), "
+           "%u pages hot, %.2f faults and %.3f cools per run; before: "
+           "~800 us copying the 13 MB arena\n", restore / runs / 1e3,
+           (unsigned long long)n, (double)(b.pages - a.pages) / dn,
+           (double)(b.arena_bytes - a.arena_bytes) / 4096.0 / dn,
+           (double)(b.pages - a.pages) / dn * 4096.0 +
+           (double)(b.arena_bytes - a.arena_bytes) / dn, b.hot,
+           (double)(b.faults - a.faults) / dn,
+           (double)(b.cools - a.cools) / dn);
+    printf("figure fuzz_reset_snap_breakdown: %.1f us copying, %.1f us "
+           "cooling, %.1f us the rest per restore; the warm-up pass took "
+           "%llu faults (%.0f us per run, %u runs)\n",
+           (double)(b.copy_ns - a.copy_ns) / dn / 1e3,
+           (double)(b.cool_ns - a.cool_ns) / dn / 1e3,
+           (double)(b.restore_ns - a.restore_ns - (b.copy_ns - a.copy_ns) -
+                    (b.cool_ns - a.cool_ns)) / dn / 1e3,
+           (unsigned long long)(a.faults - w0.faults),
+           tw / (a.restores - w0.restores ? (double)(a.restores -
+                                                      w0.restores) : 1) / 1e3,
+           (unsigned)(a.restores - w0.restores));
     printf("figure fuzz_mm_snap_execs: %.0f execs/s   in-process fuzz_one "
-           "under SNAP; %.2fx fuzz_mm_inproc_1_32 (REBUILD); %.1f write "
-           "faults per run\n", runs / (t / 1e9),
-           rebuild_rate > 0 ? runs / (t / 1e9) / rebuild_rate : 0,
-           n ? (double)(b.faults - a.faults) / n : 0);
-    /* N pages written by hand, then put back. */
+           "under SNAP; %.2fx fuzz_mm_inproc_1_32 (REBUILD)\n",
+           runs / (t / 1e9),
+           rebuild_rate > 0 ? runs / (t / 1e9) / rebuild_rate : 0);
+    /* N pages of RAM written by hand and put back, from a cooled
+       snapshot: the first round takes the N faults, the others copy. */
     struct fz_world *w = fz_exec_world(FUZZ_MM);
     static const unsigned np[] = { 0, 16, 64, 256 };
     for (unsigned k = 0; w && k < sizeof(np) / sizeof(np[0]); k++) {
-        double tf = 0, tr = 0;
+        double tf = 0, tr = 0, first = 0;
         const unsigned reps = 200;
-        for (unsigned r = 0; r < reps; r++) {
+        fz_snap_cool();
+        fuzz_one(FUZZ_MM, NULL, 0, &res);
+        fz_snap_restore();
+        fz_snap_stats(&a);
+        for (unsigned r = 0; r <= reps; r++) {
             fuzz_one(FUZZ_MM, NULL, 0, &res);   /* marks the world dirty */
             double f0 = now_ns();
             for (unsigned p = 0; p < np[k]; p++)    /* the top frames */
                 w->m->ram[(w->max_mfn - 1 - p * 3) << 12] ^= 1;
             double f1 = now_ns();
             fz_snap_restore();
+            if (!r) {
+                first = now_ns() - f0;
+                continue;
+            }
             tr += now_ns() - f1;
             tf += f1 - f0;
         }
+        fz_snap_stats(&b);
         printf("figure fuzz_reset_snap_%up_us: %.1f us   goal <= 5 us at 64 "
-               "pages; %.1f us the faults, %.1f us the restore (%zu arena "
-               "bytes of it)\n", np[k], (tf + tr) / reps / 1e3,
-               tf / reps / 1e3, tr / reps / 1e3, b.snap_arena_bytes);
+               "pages; %.1f us the stores, %.1f us the restore (%u pages "
+               "hot); the first round, with the %u faults: %.0f us\n",
+               np[k], (tf + tr) / reps / 1e3, tf / reps / 1e3,
+               tr / reps / 1e3, b.hot, np[k], first / 1e3);
     }
     fuzz_set_reset(FUZZ_RESET_REBUILD);
 }

@@ -106,6 +106,9 @@ int domctl_getpageframeinfo3(struct domain *d, xen_pfn_t *arr, uint64_t num);
 void domain_crash(struct domain *d, const char *reason);
 /* The first reason d was crashed for, or NULL. */
 const char *domain_crashed(const struct domain *d);
+/* The crash records' storage and size: state outside every domain that
+   the fuzzer's snapshot reset saves and puts back (fuzz/snap.c S3). */
+void *domain_crash_records(size_t *len);
 
 /* XEN_DOMCTL_shadow_op, log-dirty ops (OFF, ENABLE_LOGDIRTY, CLEAN, PEEK):
    core/mm/paging.h paging_domctl_shadow_op.  bitmap: (op->pages + 7) / 8

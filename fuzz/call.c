@@ -25,7 +25,20 @@
  *       a no-op (its arguments and Xen's results would land in the
  *       entries), and a guest store into such a frame keeps Xen's bits of
  *       the entry it writes (as FZ_OP_GNT_ENTRY does).  The audit then
- *       judges the hypervisor, not the guest's scribbles.
+ *       judges the hypervisor, not the guest's scribbles.  Nor does it
+ *       rewrite the domid of an entry in use (GTF_reading or GTF_writing
+ *       set): Xen's public grant_table.h says an in-use entry cannot be
+ *       invalidated directly, and Xen never re-reads it for a pinned
+ *       entry (map_grant_ref checks act->domid), so invariant 24's "the
+ *       entry still names the grantee" holds for such a guest only.  Its
+ *       frame, flags and the entries not in use stay the fuzzer's.
+ *   CA6  A crashed domain runs nothing: Xen's domain_crash shuts the
+ *       domain down and pauses its vCPUs for good, while hvlab's only
+ *       records it (core/domctl.h).  A call whose actor's domain is
+ *       crashed is a no-op (0).  Without this, a vCPU of a domain crashed
+ *       for giving back its loaded root (core/hvm.c rule 4) loaded another
+ *       CR3, the root frame was freed still shadowed, and the shadow audit
+ *       judged a state Xen never reaches (tests/data/fuzz/shadow-crashed-*).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -177,8 +190,11 @@ static long op_access(struct fz_call_ctx *c, const struct fz_call *k,
         val = R(c, &k->pick[0][1], NULL);
         uint64_t old;                   /* CA5: one 8-byte v1 entry */
         const uint64_t xen_bits = GTF_reading | GTF_writing;
-        if (own_grant_frame(c, va) && mmu_load(c->v, va, 8, &old) == MMU_OK)
+        if (own_grant_frame(c, va) && mmu_load(c->v, va, 8, &old) == MMU_OK) {
             val = (val & ~xen_bits) | (old & xen_bits);
+            if (old & xen_bits)         /* in use: keep its domid too */
+                val = (val & ~0xffff0000ULL) | (old & 0xffff0000ULL);
+        }
         rc = mmu_store(c->v, va, 8, val);
     } else
         rc = mmu_load(c->v, va, 8, &val);
@@ -304,12 +320,14 @@ static long op_gnt_misc(struct fz_call_ctx *c, const struct fz_call *k)
         unsigned ref = (unsigned)R(c, &k->pick[0][0], NULL) %
                        (PAGE_SIZE / sizeof(*e));
         uint64_t fl = R(c, &k->pick[0][3], NULL);
-        e[ref].frame = (uint32_t)R(c, &k->pick[0][2], NULL);
-        e[ref].domid = (domid_t)R(c, &k->pick[0][1], NULL);
         /* A well-behaved granter never clears the bits Xen owns
-           (GTF_reading / GTF_writing of an entry in use): keep them, so
-           the audit's G24 judges the hypervisor, not the guest. */
+           (GTF_reading / GTF_writing of an entry in use) nor renames the
+           grantee of an entry in use: keep them, so the audit's G24
+           judges the hypervisor, not the guest. */
         uint16_t busy = e[ref].flags & (GTF_reading | GTF_writing);
+        e[ref].frame = (uint32_t)R(c, &k->pick[0][2], NULL);
+        if (!busy)
+            e[ref].domid = (domid_t)R(c, &k->pick[0][1], NULL);
         uint16_t nf = (uint16_t)(k->pick[0][3].raw ? fl
                                  : (fl & 0x1f) | GTF_permit_access);
         __atomic_store_n(&e[ref].flags,
@@ -395,6 +413,8 @@ static long op_shadow(struct fz_call_ctx *c, const struct fz_call *k)
 
 long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k)
 {
+    if (domain_crashed(c->v->d))        /* CA6: its vCPUs never run again */
+        return 0;
     switch (k->op) {                    /* CA5: the ops that use the buffer */
     case FZ_OP_LOAD: case FZ_OP_STORE: case FZ_OP_GNT_ENTRY:
     case FZ_OP_HVM_CR3: case FZ_OP_HVM_INVLPG: case FZ_OP_HVM_FLUSH:

@@ -1,5 +1,5 @@
 /*
- * fuzz/call.h - issuing one call of a program (fuzz/call.c CA1-CA4): the
+ * fuzz/call.h - issuing one call of a program (fuzz/call.c CA1-CA6): the
  * sequential surfaces (fuzz/exec.c) and the race surface (fuzz/race.c)
  * share it, so a call means the same thing on every surface.
  */

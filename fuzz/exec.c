@@ -46,8 +46,9 @@
  *       parent dies of the same signal anyway (F4).
  *   E8  FUZZ_RESET_SNAP (experimental, fuzz/snap.h): the program runs in
  *       this process inside the hypervisor's arena; the next fuzz_one
- *       (or fz_snap_restore) puts back the arena's used part and the RAM
- *       and frame-table pages the run wrote.  The world joins by being
+ *       (or fz_snap_restore) puts back the arena, RAM and frame-table
+ *       pages the run wrote (the hot pages, fuzz/snap.h), and core/'s
+ *       static crash table.  The world joins by being
  *       rebuilt in the arena at its first SNAP run.  The race surface
  *       (other threads) keeps REBUILD.  This file's statics a run
  *       changes need no restore: prog is decoded afresh by every run and

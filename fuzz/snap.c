@@ -1,17 +1,40 @@
 /*
- * fuzz/snap.c - the snapshot reset: write-tracked RAM and frame table, the
- * arena copied back (fuzz/snap.h S1-S6).
+ * fuzz/snap.c - the snapshot reset: write-tracked RAM, frame table and
+ * arena; the hot pages copied back (fuzz/snap.h S1-S7).
  *
- * Rules (S1-S6, and):
- *   S7  The fault handler is async-signal-safe: bit tests, memcpy and
+ * Rules (S1-S7, and):
+ *   S8  The fault handler is async-signal-safe: bit tests, memcpy and
  *       mprotect on memory set up before the region was protected.
- *   S8  Before the snapshot, one audit runs outside the hypervisor: its
+ *   S9  Commit (the end of every join): each hot page's bytes now become
+ *       its saved bytes, then every region is read-only again with no hot
+ *       page.  What the join built is the snapshot from then on.
+ *   S10 Before the commit, one audit runs outside the hypervisor: its
  *       per-thread scratch (core/mm/audit.c U7, kept between audits) is
  *       then a real-heap block, never an arena block a restore would
- *       hand out again.  The history rings' per-thread cache
- *       (core/mm/history.c) needs nothing: this thread's ring of every
- *       joined machine is made during its build, so it is in the snapshot
- *       and a run only appends to it.
+ *       hand out again.  The history rings (core/mm/history.c) are arena
+ *       blocks like any other: a run's appends dirty the few ring pages
+ *       after the snapshot's head and the seq[] pages of the frames it
+ *       touched, and those pages are put back with the head, so a reader
+ *       after a restore sees exactly the snapshot's records.  The
+ *       per-thread ring cache (history.c H3) is keyed by the directory's
+ *       address and id, both restored, so it stays valid.
+ *   S11 Stability: this file and fuzz/snap_alloc.c are not the hypervisor
+ *       and are built without coverage (clang: the attribute below; AFL++:
+ *       the denylist fuzz/snap.nocov, Makefile).  Their control flow
+ *       depends on the run before (a restore loops over what that run
+ *       dirtied, a fault saves a page only the first time), so counting
+ *       it made the same input give different coverage: the first cause
+ *       of the snap reset's instability (AFL++ 98.4% on mm; in-process,
+ *       every varying counter was in fz_snap_restore, its qsort
+ *       comparator or the fault handler).
+ *   S12 The other cause, found by running each input twice in a fresh
+ *       child of the harness (as AFL++'s fork server does): domain_crash
+ *       keeps its records in a static table of core/domctl.c, outside
+ *       the arena.  The first run that crashed a domain recorded it; the
+ *       restore did not forget it, so every later run saw the domain as
+ *       crashed already (other coverage in domain_crash, and a different
+ *       answer from domain_crashed).  The table is now saved at the
+ *       commit and put back by every restore, with paging_ld_live (S3).
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -22,6 +45,7 @@
 #include <time.h>
 
 #include "core/audit.h"
+#include "core/domctl.h"
 #include "core/machine.h"
 #include "core/mm/paging.h"
 #include "core/vcpu.h"
@@ -29,32 +53,43 @@
 #include "fuzz/snap_alloc.h"
 #include "fuzz/world.h"
 
+#ifdef __clang__                                            /* S11 */
+#pragma clang attribute push(__attribute__((no_sanitize("coverage"))), \
+                             apply_to = function)
+#endif
+
 #define SNAP_PAGE       4096UL
-#define SNAP_REGIONS    (2 * FUZZ_NR)
+#define SNAP_REGIONS    (2 * FUZZ_NR + 1)
 
 struct region {
     uint8_t *base;
     size_t npages;
+    bool arena;
     uint8_t *saved;         /* per page: pristine bytes in backup */
-    uint8_t *dirty;         /* per page: writable now */
-    uint32_t *list;         /* the dirty pages, in fault order */
-    size_t ndirty;
+    uint8_t *hot;           /* per page: writable, put back every restore */
+    uint32_t *list;         /* the hot pages, in fault order */
+    size_t nhot;
     uint8_t *backup;        /* npages pages, sparse */
 };
 
 static struct {
     bool ready;
+    bool arena_tracked;
     struct sigaction old;
     struct region reg[SNAP_REGIONS];
     unsigned nreg;
     struct fz_world *world[FUZZ_NR];
     uint64_t hash[FUZZ_NR];         /* S4: each world's pristine hash */
     unsigned nworlds;
-    uint8_t *arena_copy;            /* S1 */
-    size_t arena_len;
+    uint8_t *arena_copy;            /* S4 only */
+    size_t arena_copy_len;
+    size_t arena_len;               /* the arena's used part at commit */
     unsigned ld_live;               /* S3 */
+    uint8_t crash[4096];            /* S3, S12: domain_crash_records */
+    size_t crash_len;
     bool dirty;
     bool check;
+    unsigned hot_limit;             /* S7 */
     struct fz_snap_stats st;
 } sn;
 
@@ -77,7 +112,7 @@ static void *map_anon(size_t bytes)
     return p == MAP_FAILED ? NULL : p;
 }
 
-/* S2, S7. */
+/* S2, S8. */
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
     uint8_t *a = si->si_addr;
@@ -86,7 +121,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
         if (a < r->base || a >= r->base + r->npages * SNAP_PAGE)
             continue;
         size_t pg = (size_t)(a - r->base) / SNAP_PAGE;
-        if (r->dirty[pg])
+        if (r->hot[pg])
             break;                      /* writable already: not ours */
         uint8_t *p = r->base + pg * SNAP_PAGE;
         if (!r->saved[pg]) {
@@ -95,9 +130,10 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
         }
         if (mprotect(p, SNAP_PAGE, PROT_READ | PROT_WRITE))
             break;
-        r->dirty[pg] = 1;
-        r->list[r->ndirty++] = (uint32_t)pg;
+        r->hot[pg] = 1;
+        r->list[r->nhot++] = (uint32_t)pg;
         sn.st.faults++;
+        sn.st.hot++;
         return;
     }
     /* S2: somebody else's fault. */
@@ -134,11 +170,13 @@ static int setup(void)
     }
     const char *c = getenv("HVLAB_FUZZ_SNAP_CHECK");
     sn.check = c && c[0] == '1';
+    sn.hot_limit = FZ_SNAP_HOT_MAX;
     sn.ready = true;
     return 0;
 }
 
-static int track(void *base, size_t bytes)
+/* A new region, writable until the next commit (S9) protects it. */
+static int track(void *base, size_t bytes, bool arena)
 {
     if (sn.nreg >= SNAP_REGIONS)
         return -1;
@@ -146,52 +184,68 @@ static int track(void *base, size_t bytes)
     size_t np = (bytes + SNAP_PAGE - 1) / SNAP_PAGE;
     r->base = base;
     r->npages = np;
+    r->arena = arena;
     r->saved = map_anon(np);
-    r->dirty = map_anon(np);
+    r->hot = map_anon(np);
     r->list = map_anon(np * sizeof(uint32_t));
     r->backup = map_anon(np * SNAP_PAGE);
-    r->ndirty = 0;
-    if (!r->saved || !r->dirty || !r->list || !r->backup)
+    r->nhot = 0;
+    if (!r->saved || !r->hot || !r->list || !r->backup)
         return -1;
     (void)madvise(base, np * SNAP_PAGE, MADV_NOHUGEPAGE);
-    if (mprotect(base, np * SNAP_PAGE, PROT_READ))
-        return -1;
     sn.nreg++;
     return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
+/* Every page of r read-only again, none hot (S7, S9). */
+static void region_cool(struct region *r)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+    if (mprotect(r->base, r->npages * SNAP_PAGE, PROT_READ)) {
+        perror("hvlab-fuzz: snapshot: mprotect");
+        abort();
+    }
+    for (size_t i = 0; i < r->nhot; i++)
+        r->hot[r->list[i]] = 0;
+    sn.st.hot -= (unsigned)r->nhot;
+    r->nhot = 0;
 }
 
-/* S3 for one region: copy back, then re-protect runs of pages. */
+/* S3 for one region: the hot pages copied back; the number of them. */
 static unsigned region_restore(struct region *r)
 {
-    size_t n = r->ndirty;
-    if (!n)
-        return 0;
-    qsort(r->list, n, sizeof(r->list[0]), cmp_u32);
-    for (size_t i = 0; i < n; i++) {
-        size_t pg = r->list[i];
-        memcpy(r->base + pg * SNAP_PAGE, r->backup + pg * SNAP_PAGE,
+    const uint32_t *l = r->list;
+    size_t n = r->nhot;
+    for (size_t i = 0; i < n; i++)
+        memcpy(r->base + l[i] * SNAP_PAGE, r->backup + l[i] * SNAP_PAGE,
                SNAP_PAGE);
-        r->dirty[pg] = 0;
-    }
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && r->list[j] == r->list[j - 1] + 1)
-            j++;
-        if (mprotect(r->base + (size_t)r->list[i] * SNAP_PAGE,
-                     (j - i) * SNAP_PAGE, PROT_READ)) {
-            perror("hvlab-fuzz: snapshot: mprotect");
-            abort();
-        }
-        i = j;
-    }
-    r->ndirty = 0;
     return (unsigned)n;
+}
+
+/* S9: what the regions hold now becomes the snapshot. */
+static void commit(void)
+{
+    for (unsigned i = 0; i < sn.nreg; i++) {
+        struct region *r = &sn.reg[i];
+        for (size_t k = 0; k < r->nhot; k++) {
+            size_t pg = r->list[k];
+            memcpy(r->backup + pg * SNAP_PAGE, r->base + pg * SNAP_PAGE,
+                   SNAP_PAGE);
+            r->saved[pg] = 1;
+        }
+        region_cool(r);
+    }
+    sn.arena_len = fz_arena_used();
+    sn.st.snap_arena_bytes = sn.arena_len;
+    sn.ld_live = atomic_load(&paging_ld_live);
+    size_t cl;
+    const void *cr = domain_crash_records(&cl);                 /* S12 */
+    if (cl > sizeof(sn.crash)) {
+        fprintf(stderr, "hvlab-fuzz: snapshot: the crash records do not "
+                "fit\n");
+        abort();
+    }
+    memcpy(sn.crash, cr, cl);
+    sn.crash_len = cl;
 }
 
 /* S4. */
@@ -204,7 +258,7 @@ static void snap_check(void)
                 sn.arena_len);
         abort();
     }
-    for (size_t i = 0; i < sn.arena_len; i++)
+    for (size_t i = 0; i < sn.arena_copy_len; i++)
         if (a[i] != sn.arena_copy[i]) {
             fprintf(stderr, "hvlab-fuzz: snapshot check: arena byte at "
                     "offset %zu differs\n", i);
@@ -224,6 +278,11 @@ static void snap_check(void)
         fprintf(stderr, "hvlab-fuzz: snapshot check: paging_ld_live\n");
         abort();
     }
+    size_t cl;
+    if (memcmp(domain_crash_records(&cl), sn.crash, sn.crash_len)) {
+        fprintf(stderr, "hvlab-fuzz: snapshot check: crash records\n");
+        abort();
+    }
 }
 
 int fz_snap_restore(void)
@@ -232,41 +291,59 @@ int fz_snap_restore(void)
         return 0;
     uint64_t t0 = snap_now_ns();
     current = NULL;
-    memcpy(fz_arena_base(), sn.arena_copy, sn.arena_len);
-    unsigned pages = 0;
-    for (unsigned i = 0; i < sn.nreg; i++)
-        pages += region_restore(&sn.reg[i]);
+    unsigned pages = 0, arena_pages = 0;
+    for (unsigned i = 0; i < sn.nreg; i++) {
+        unsigned n = region_restore(&sn.reg[i]);
+        if (sn.reg[i].arena)
+            arena_pages += n;
+        else
+            pages += n;
+    }
     atomic_store(&paging_ld_live, sn.ld_live);
+    size_t cl;
+    memcpy(domain_crash_records(&cl), sn.crash, sn.crash_len);  /* S12 */
+    uint64_t t1 = snap_now_ns();
+    if (sn.st.hot > sn.hot_limit) {                             /* S7 */
+        for (unsigned i = 0; i < sn.nreg; i++)
+            region_cool(&sn.reg[i]);
+        if (sn.hot_limit < (1u << 30))
+            sn.hot_limit *= 2;
+        sn.st.hot_limit = sn.hot_limit;
+        sn.st.cools++;
+        sn.st.cool_ns += snap_now_ns() - t1;
+    }
     sn.dirty = false;
     sn.st.restores++;
     sn.st.restore_ns += snap_now_ns() - t0;
+    sn.st.copy_ns += t1 - t0;
     sn.st.pages += pages;
-    sn.st.arena_bytes += sn.arena_len;
+    sn.st.arena_bytes += (uint64_t)arena_pages * SNAP_PAGE;
     sn.st.last_pages = pages;
+    sn.st.last_arena_pages = arena_pages;
     if (sn.check)
         snap_check();
     return 0;
 }
 
-/* S1: the arena's used part, now. */
+/* S4: the arena's used part, now (only when checking). */
 static int take_arena(void)
 {
+    if (!sn.check)
+        return 0;
     size_t len = fz_arena_used();
-    if (len > sn.arena_len || !sn.arena_copy) {
+    if (len > sn.arena_copy_len || !sn.arena_copy) {
         if (sn.arena_copy)
-            munmap(sn.arena_copy, sn.arena_len);
+            munmap(sn.arena_copy, sn.arena_copy_len);
         sn.arena_copy = map_anon(len);
         if (!sn.arena_copy)
             return -1;
     }
     memcpy(sn.arena_copy, fz_arena_base(), len);
-    sn.arena_len = len;
-    sn.st.snap_arena_bytes = len;
-    sn.ld_live = atomic_load(&paging_ld_live);
+    sn.arena_copy_len = len;
     return 0;
 }
 
-/* S1, S8. */
+/* S1, S9, S10. */
 static int join(struct fz_world *w)
 {
     fz_arena_enter();
@@ -277,19 +354,24 @@ static int join(struct fz_world *w)
                 "rebuilt in the arena\n");
         return -1;
     }
-    (void)hv_audit(w->m, NULL);                 /* S8 */
+    (void)hv_audit(w->m, NULL);                 /* S10 */
     current = NULL;
+    if ((!sn.arena_tracked &&
+         track(fz_arena_base(), FZ_ARENA_BYTES, true)) ||
+        track(w->m->ram, w->max_mfn * SNAP_PAGE, false) ||
+        track(w->m->frame_table, w->m->nr_frames * sizeof(struct page_info),
+              false)) {
+        fprintf(stderr, "hvlab-fuzz: snapshot: cannot track the RAM\n");
+        return -1;
+    }
+    sn.arena_tracked = true;
+    commit();
     if (take_arena())
         return -1;
     sn.world[sn.nworlds] = w;
     sn.hash[sn.nworlds] = fz_world_hash(w);
     sn.nworlds++;
     sn.st.worlds = sn.nworlds;
-    if (track(w->m->ram, w->max_mfn * SNAP_PAGE) ||
-        track(w->m->frame_table, w->m->nr_frames * sizeof(struct page_info))) {
-        fprintf(stderr, "hvlab-fuzz: snapshot: cannot track the RAM\n");
-        return -1;
-    }
     return 0;
 }
 
@@ -323,17 +405,30 @@ void fz_snap_drop(void)
         (void)mprotect(r->base, r->npages * SNAP_PAGE,
                        PROT_READ | PROT_WRITE);
         munmap(r->saved, r->npages);
-        munmap(r->dirty, r->npages);
+        munmap(r->hot, r->npages);
         munmap(r->list, r->npages * sizeof(uint32_t));
         munmap(r->backup, r->npages * SNAP_PAGE);
         memset(r, 0, sizeof(*r));
     }
     sn.nreg = 0;
     sn.nworlds = 0;
+    sn.arena_tracked = false;
     sn.st.worlds = 0;
+    sn.st.hot = 0;
+}
+
+void fz_snap_cool(void)
+{
+    fz_snap_restore();
+    for (unsigned i = 0; i < sn.nreg; i++)
+        region_cool(&sn.reg[i]);
 }
 
 void fz_snap_stats(struct fz_snap_stats *st)
 {
     *st = sn.st;
 }
+
+#ifdef __clang__
+#pragma clang attribute pop
+#endif

@@ -4,25 +4,28 @@
  *
  * A world's state is its machine's guest RAM and frame table (two
  * mappings, core/machine.c), every heap object of the hypervisor (in the
- * arena, fuzz/snap_alloc.h) and a few globals.  The snapshot is taken
- * once the world is built; a reset puts back only what a run changed.
+ * arena, fuzz/snap_alloc.h) and a few globals (paging_ld_live, the
+ * domain_crash records).  The snapshot is taken once the world is built;
+ * a reset puts back the pages runs have written (S2, S3) and the globals.
  *
  * Rules:
  *   S1  A world joins the snapshot by being rebuilt inside the arena
  *       (fz_world_reset while the thread is in the hypervisor), so all of
- *       its heap objects are arena blocks; then the arena's used part is
- *       copied (the copy covers every joined world: the others are
- *       restored to their snapshot first).
- *   S2  RAM and frame table are write-tracked: read-only after the
- *       snapshot; the first store to a page faults, the SIGSEGV handler
- *       saves the page's pristine bytes (the first time ever), records it
- *       and makes it writable.  A fault anywhere else goes to the handler
- *       that was there before (libFuzzer's, or the default: a crash).
- *   S3  Restore: the arena's used part of the snapshot is copied back, the
- *       recorded pages are copied back from their saved bytes and made
- *       read-only again, and the globals a run can change are put back
- *       (paging_ld_live, core/mm/paging.h L9).  A run that changed nothing
- *       costs the arena copy only.
+ *       its heap objects are arena blocks; the other joined worlds are
+ *       restored first, and the join ends with a commit (S9).
+ *   S2  RAM, frame table and the whole arena mapping are write-tracked:
+ *       read-only after the commit; the first store to a page faults, the
+ *       SIGSEGV handler saves the page's pristine bytes (once per commit),
+ *       lists the page as hot and makes it writable.  A fault anywhere
+ *       else goes to the handler that was there before (libFuzzer's, or
+ *       the default: a crash).
+ *   S3  Restore: every hot page is copied back from its saved bytes and
+ *       stays writable (a hot page costs a 4 KiB copy per restore; a
+ *       fault and an mprotect cost ~50 us each on these hosts), and the
+ *       globals a run can change are put back (paging_ld_live,
+ *       core/mm/paging.h L9).  The arena's bump area past the snapshot is
+ *       tracked like the rest, so a block a run carves from it is zero
+ *       again after the restore, as it was at the snapshot.
  *   S4  HVLAB_FUZZ_SNAP_CHECK=1: after every restore, fz_world_hash of each
  *       joined world and the arena's bytes are compared with the snapshot;
  *       a difference aborts, naming the world or the first differing
@@ -32,6 +35,13 @@
  *   S6  fz_snap_drop (leaving FUZZ_RESET_SNAP) restores, makes every page
  *       writable again and forgets the snapshot; the worlds stay, their
  *       objects in the arena (freed there when they are destroyed).
+ *   S7  Cooling: when more pages are hot after a restore than the limit
+ *       (FZ_SNAP_HOT_MAX at first), each region is made read-only again
+ *       in one mprotect and its hot list emptied, so a page one odd run
+ *       wrote is not copied for ever; and the limit doubles, so a
+ *       surface whose every run writes more pages than the limit stops
+ *       being cooled - and faulting that many times per run - after a
+ *       few restores.
  */
 #ifndef HVLAB_FUZZ_SNAP_H
 #define HVLAB_FUZZ_SNAP_H
@@ -56,6 +66,11 @@ void fz_snap_leave(void);
 int fz_snap_restore(void);
 /* S6. */
 void fz_snap_drop(void);
+/* S7 now: every region read-only, no page hot (for benchmarks). */
+void fz_snap_cool(void);
+
+/* S7: hot pages (all regions) above which a restore cools. */
+#define FZ_SNAP_HOT_MAX 1024u
 
 struct fz_snap_stats {
     uint64_t restores;
@@ -63,7 +78,13 @@ struct fz_snap_stats {
     uint64_t pages;                 /* RAM + frame-table pages put back */
     uint64_t arena_bytes;           /* arena bytes copied back */
     uint64_t faults;                /* write faults taken (S2) */
-    unsigned last_pages;            /* of the last restore */
+    uint64_t copy_ns;               /* of restore_ns: the page copies */
+    uint64_t cools;                 /* S7 */
+    uint64_t cool_ns;               /* of restore_ns: the cooling */
+    unsigned last_pages;            /* RAM + frame table, last restore */
+    unsigned last_arena_pages;      /* arena, last restore */
+    unsigned hot;                   /* hot pages now (S2, S3) */
+    unsigned hot_limit;             /* S7: after the last cool; 0 before */
     size_t snap_arena_bytes;        /* the arena's used part at snapshot */
     unsigned worlds;                /* joined */
 };

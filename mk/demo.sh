@@ -6,14 +6,16 @@
 # packages through mk/deps.sh and builds).  This script runs
 #   build/hvlab run scenarios/migrate-backend-quiesce.hvl                     (the fix)
 #   build/hvlab run scenarios/migrate-backend-quiesce.hvl \
-#       --set blkback.quiesce=off --trace build/demo-trace-<time>            (the bug)
-# prints the two runs' findings side by side, then reads the trace back with
-# babeltrace2: for each page the verify pass found different, when it was
-# last sent, and whether the backend's grant unmap marked it dirty only
-# after the FINAL clean (or never).  The bug is a timing race: the second
-# run is tried up to three times, and the demo says how many it took.
+#       --set blkback.quiesce=off --trace build/demo-trace-<time> \
+#       --images build/demo-trace-<time>-images                            (the bug)
+# prints the two runs' findings side by side, then analyses the trace and
+# the memory images with `hvlab analyze` (docs/analyze.md): for each page
+# that arrived stale, when it was last sent, who wrote it after that, and
+# whether the backend's grant unmap marked it dirty only after the FINAL
+# clean (or never).  The bug is a timing race: the second run is tried up
+# to three times, and the demo says how many it took.
 # Exit status: 0 when the fixed run held every expectation and the buggy
-# run was caught by the verify pass, else 1.
+# run was caught by the verify pass and by the analysis, else 1.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -26,6 +28,7 @@ if [ ! -x "$HV" ] || ! "$HV" run --help 2>&1 | grep -q -- '--save-stream'; then
 fi
 STAMP=$(date +%Y%m%d-%H%M%S)
 DIR=$BUILD/demo-trace-$STAMP
+IMG=$DIR-images
 
 field() {   # field REGEX OUTPUT: the first match's group 1
     sed -n "s/$1/\1/p" <<<"$2" | head -n 1
@@ -48,9 +51,9 @@ grep -E '^  migrate |^    round |^    verify:|^    restored|blkfront: [0-9]+ req
 echo
 bad=""; brc=0; tries=0
 for tries in 1 2 3; do
-    rm -rf "$DIR"
-    echo "\$ $HV run $SCEN --set blkback.quiesce=off --trace $DIR"
-    bad=$("$HV" run "$SCEN" --set blkback.quiesce=off --trace "$DIR" 2>&1); brc=$?
+    rm -rf "$DIR" "$IMG"; mkdir -p "$IMG"
+    echo "\$ $HV run $SCEN --set blkback.quiesce=off --trace $DIR --images $IMG"
+    bad=$("$HV" run "$SCEN" --set blkback.quiesce=off --trace "$DIR" --images "$IMG" 2>&1); brc=$?
     grep -q 'verify-clean: BROKEN' <<<"$bad" && break
     echo "   (this run did not hit the window: a timing race; again)"
 done
@@ -70,22 +73,15 @@ echo
 found=0
 if [ -d "$DIR" ] && grep -q 'verify-clean: BROKEN' <<<"$bad"; then
     found=1
-    echo "== what the trace says about each page that arrived stale (babeltrace2 $DIR)"
-    babeltrace2 "$DIR" 2>/dev/null | awk '
-        function val(k,   r) { if (match($0, k " = [^,} ]*")) { r = substr($0, RSTART, RLENGTH); sub(/.* = /, "", r); return r } return "" }
-        / hvlab_dirty:clean: / && val("final") == "1" { final_seen = 1 }
-        / hvlab_mig:round_begin: / && val("final") == "2" { verifying = 1 }
-        / hvlab_mig:send_page: / && val("host") == "0" && !verifying { last[val("pfn")] = val("iter"); mfn[val("pfn")] = val("mfn") }
-        / hvlab_grant:mark_dirty: / && final_seen { late[val("mfn")] = 1 }
-        / hvlab_mig:verify_mismatch: / { bad[++n] = val("pfn"); bytes[n] = val("bytes") }
-        END {
-            for (i = 1; i <= n; i++) {
-                p = bad[i]; m = mfn[p]
-                how = (m in late) ? "written through the backend'"'"'s grant mapping; its unmap marked it dirty only AFTER the FINAL clean" \
-                                  : "written through a grant mapping that was never unmapped (the ring): never marked dirty"
-                printf("   pfn %s (mfn %s on host 0): last sent in round %s; %s bytes differ; %s\n", p, m, last[p], bytes[i], how)
-            }
-        }'
+    echo "== what the analysis finds in the trace and the images"
+    echo "\$ $HV analyze $DIR --images $IMG/source-final.img $IMG/dest-restored.img"
+    az=$("$HV" analyze "$DIR" --images "$IMG/source-final.img" "$IMG/dest-restored.img" 2>&1); arc=$?
+    # the findings' headers and sentences; each frame's last transitions
+    # are in the full output
+    grep -v -e '^    ' -e '^  last transitions' <<<"$az" | fold -s -w 160 | sed 's/^/   /'
+    grep -q '^story-e.dirty-after-send' <<<"$az" && [ $arc -eq 1 ] || found=0
+    echo
+    echo "   (each finding's last transitions of its frame: $HV analyze $DIR)"
     echo
     echo "   The backend wrote these pages after the guest was suspended and after"
     echo "   their last send; Xen's log-dirty sees a backend's writes only when it"
@@ -98,6 +94,7 @@ echo "== going further"
 echo "  $HV run scenarios/migrate-devalidated-pt.hvl --set mm.pfinfo_devalidated=pt   story D"
 echo "  $HV run scenarios/migrate-live.hvl --save-stream /tmp/s.xen --images /tmp/img  the stream and images"
 echo "  babeltrace2 $DIR | grep hvlab_mig            every page sent, received, compared"
+echo "  $HV analyze $DIR --report --plot /tmp/rounds     the migration's rounds, as a table and a plot"
 echo "  $HV receive --listen 5000 & $HV migrate scenarios/migrate-live.hvl --to tcp://127.0.0.1:5000"
 echo "                                                  the same between two hvlab processes"
 echo "  docs/migration.md, docs/logdirty.md, docs/scenarios.md"

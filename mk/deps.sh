@@ -10,6 +10,9 @@ PKGS=(build-essential pkg-config make clang clang-14 llvm lld lld-14
       babeltrace2 libbabeltrace2-dev libbpf-dev bpftool libelf-dev zlib1g-dev
       systemtap-sdt-dev afl++ libxen-dev libxxhash-dev libjansson-dev
       libboost-context-dev python3)
+# gnuplot without X (svg, png and pngcairo terminals): hvlab analyze's plots
+# (analysis/report.c); the "gnuplot" package would pull in Qt.
+PKGS+=(gnuplot-nox)
 
 case "${1:---check-or-install}" in
 --list) printf '%s\n' "${PKGS[@]}"; exit 0 ;;

@@ -5,7 +5,9 @@
 #   scenario tests  tests/scenario/*.sh       (one line per case)
 #   end-to-end      tests/e2e/*.sh            (one line per case)
 #
-# Every runner prints "ok - NAME", "not ok - NAME" or "skip - NAME: WHY".
+# Every runner prints "ok - NAME", "not ok - NAME" or "skip - NAME: WHY";
+# the indented (or #) lines a runner prints right under a "not ok" are its
+# evidence and are shown with it.
 # The last line is "N passed, N failed, N skipped"; exit 1 if any failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -17,7 +19,11 @@ run() {   # run one runner, echo its lines, keep them for counting
     local what=$1; shift
     local out rc
     out=$("$@" 2>"$log.err"); rc=$?
-    printf '%s\n' "$out" | grep -E '^(ok|not ok|skip) - ' | tee -a "$log"
+    printf '%s\n' "$out" | grep -E '^(ok|not ok|skip) - ' >>"$log"
+    # each result line, and the evidence a runner indents under a failure
+    printf '%s\n' "$out" | awk '/^(ok|skip) - /{ev=0; print; next}
+                                /^not ok - /{ev=1; print; next}
+                                ev && /^[ \t#]/{print; next} {ev=0}' 
     if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok - '; then
         echo "not ok - $what (exit $rc)" | tee -a "$log"
     fi

@@ -152,3 +152,23 @@ out=$("$HVLAB" repro tests/data/fuzz/grant-buffer-on-grant-frame --surface grant
 ok=0
 [ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
 report $ok "repro: a grant frame mapped over the argument buffer is not a hypervisor finding" "$out"
+
+# A crashed domain runs nothing (fuzz/call.c CA6): dom1 gives back its
+# loaded root (crashed for it, as Xen's sh_remove_all_shadows_and_parents
+# does), then its vCPUs load other roots; Xen never runs them again, so the
+# fuzzer does not either, and the given-back root is not freed while
+# shadowed (found by the snap-reset campaign, two inputs).
+for f in shadow-crashed-cr3-a shadow-crashed-cr3-b; do
+    out=$("$HVLAB" repro tests/data/fuzz/$f 2>&1); rc=$?
+    ok=0
+    [ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
+    report $ok "repro: $f: a crashed domain's CR3 loads are not run, the shadow audit stays clean" "$out"
+done
+
+# The well-behaved granter keeps the domid of an entry in use (CA5): Xen
+# keeps using act->domid, and public grant_table.h has a guest never change
+# an in-use entry, so invariant 24 judges the hypervisor.
+out=$("$HVLAB" repro tests/data/fuzz/grant-pinned-entry-domid 2>&1); rc=$?
+ok=0
+[ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
+report $ok "repro: grant-pinned-entry-domid: the granter does not rename the grantee of a pinned entry" "$out"

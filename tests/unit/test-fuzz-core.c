@@ -17,6 +17,11 @@
 #include "fuzz/world.h"
 #include "tests/unit/test.h"
 #include "core/domctl.h"
+#include "core/domain.h"
+#include "core/mm/frame.h"
+#include "core/vcpu.h"
+
+#include <xen/grant_table.h>
 
 struct fz_world *fz_exec_world(enum fuzz_surface s);
 
@@ -314,6 +319,66 @@ static void t_finding_shadow_root_freed(void)
     CHECK(domain_crashed(d) && strstr(domain_crashed(d), "can't find all shadows"));
 }
 
+/* fuzz/call.c CA6 (tests/data/fuzz/shadow-crashed-cr3-b): dom1 gives back
+   its loaded root and is crashed for it; its two CR3 loads after that are
+   not run, as Xen runs no vCPU of a crashed domain.  Both vCPUs still hold
+   the root frame, which stays allocated, and the audit stays clean.
+   Before, the second load put the last ref and the frame was freed still
+   shadowed ("shadow_flags 0x10 vs PGC_shadowed_pt 0"). */
+static void t_crashed_domain_runs_nothing(void)
+{
+    static const uint8_t prog[] = {
+        0x80, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xdd, 0x0b, 0xdd, 0x00,
+        0xdd, 0xdd, 0xdd,
+    };
+    REQUIRE(fuzz_init(FUZZ_SHADOW) == 0);
+    struct fz_world *w = fz_exec_world(FUZZ_SHADOW);
+    unsigned h = 0;
+    for (unsigned i = 0; i < w->ndoms; i++)
+        if (w->dom[i].hvm)
+            h = i;
+    REQUIRE(w->dom[h].hvm && w->dom[h].nr_vcpus == 2);
+    mfn_t root0 = w->dom[h].d->vcpu[0]->hvm_cr3_frame;
+    mfn_t root1 = w->dom[h].d->vcpu[1]->hvm_cr3_frame;
+    REQUIRE(root0 != INVALID_MFN);
+    static struct fuzz_result r;
+    CHECK_EQ(fuzz_one(FUZZ_SHADOW, prog, sizeof(prog), &r), 0);
+    if (r.violation)
+        fprintf(stderr, "  %s\n%s\n", r.invariant, r.report);
+    CHECK_EQ(r.calls_run, 3);
+    struct domain *d = w->dom[h].d;
+    CHECK(domain_crashed(d) != NULL);
+    CHECK_HEX(d->vcpu[0]->hvm_cr3_frame, root0);        /* mfns repeat (F2) */
+    CHECK_HEX(d->vcpu[1]->hvm_cr3_frame, root1);
+    CHECK_HEX(atomic_load(&mfn_to_page(w->m, root0)->count_info) & PGC_state,
+              PGC_state_inuse);
+}
+
+/* fuzz/call.c CA5 (tests/data/fuzz/grant-pinned-entry-domid): dom1 maps
+   dom2's ref 13 read-only, then dom2 writes that entry naming itself.  The
+   well-behaved granter keeps the domid of an entry in use (Xen keeps using
+   act->domid; public grant_table.h: an in-use entry cannot be changed
+   directly), so the entry still names dom1 and invariant 24 holds. */
+static void t_granter_keeps_inuse_domid(void)
+{
+    static const uint8_t prog[] = {
+        0x00, 0x0d, 0x0d, 0x00, 0x0d, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x02, 0x00,
+        0x0d,
+    };
+    REQUIRE(fuzz_init(FUZZ_GRANT) == 0);
+    struct fz_world *w = fz_exec_world(FUZZ_GRANT);
+    static struct fuzz_result r;
+    CHECK_EQ(fuzz_one(FUZZ_GRANT, prog, sizeof(prog), &r), 0);
+    if (r.violation)
+        fprintf(stderr, "  %s\n%s\n", r.invariant, r.report);
+    CHECK_EQ(r.calls_run, 2);
+    REQUIRE(w->dom[2].gnt_mfn != INVALID_MFN);
+    const grant_entry_v1_t *e = mfn_to_virt(w->m, w->dom[2].gnt_mfn);
+    CHECK(e[13].flags & GTF_reading);                   /* the map pinned it */
+    CHECK_EQ(e[13].domid, w->dom[1].domid);
+}
+
 /* E6: in fork mode every run happens in a child of the pristine world:
    the world this process holds never changes, the same input gives the
    same result, a violation comes back through shared memory, and a run
@@ -356,6 +421,10 @@ static const struct test tests[] = {
     { "fork mode: runs in a child, the world stays pristine, results come back", t_fork_reset },
     { "the shadow finding: giving back the loaded root crashes the domain, audit clean",
       t_finding_shadow_root_freed },
+    { "a crashed domain's calls are not run: its vCPUs keep the given-back root",
+      t_crashed_domain_runs_nothing },
+    { "the granter keeps the domid of an entry in use, invariant 24 holds",
+      t_granter_keeps_inuse_domid },
     { "decoding random inputs of every length is total", t_decode_total },
     { "every truncation of an input decodes, to a prefix", t_truncated },
     { "a program prints one line per call with pool names", t_print },

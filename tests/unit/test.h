@@ -26,10 +26,12 @@
  * liblttng-ust holds internal locks that a child forked at the wrong moment
  * would inherit locked (and with signals blocked: unkillable).  These are its
  * fork hooks (liblttng-ust 2.13 exports them; Debian ships no header).
+ * Weak references: the tests of analysis/ link babeltrace2, not
+ * liblttng-ust, and nothing in them traces; there the hooks are NULL.
  */
-void lttng_ust_before_fork(sigset_t *save_sigset);
-void lttng_ust_after_fork_parent(sigset_t *restore_sigset);
-void lttng_ust_after_fork_child(sigset_t *restore_sigset);
+void lttng_ust_before_fork(sigset_t *save_sigset) __attribute__((weak));
+void lttng_ust_after_fork_parent(sigset_t *restore_sigset) __attribute__((weak));
+void lttng_ust_after_fork_child(sigset_t *restore_sigset) __attribute__((weak));
 
 struct test {
     const char *name;
@@ -79,17 +81,20 @@ static inline int test_run_one(const struct test *t)
     if (pipe(pipefd) != 0)
         return 1;
     sigset_t saved;
-    lttng_ust_before_fork(&saved);
+    if (lttng_ust_before_fork)
+        lttng_ust_before_fork(&saved);
     pid_t pid = fork();
     if (pid == 0) {
-        lttng_ust_after_fork_child(&saved);
+        if (lttng_ust_after_fork_child)
+            lttng_ust_after_fork_child(&saved);
         close(pipefd[0]);
         dup2(pipefd[1], 1);
         test_failures = 0;
         t->fn();
         exit(test_failures ? 1 : 0);
     }
-    lttng_ust_after_fork_parent(&saved);
+    if (lttng_ust_after_fork_parent)
+        lttng_ust_after_fork_parent(&saved);
     close(pipefd[1]);
     char buf[512] = "";
     ssize_t n = read(pipefd[0], buf, sizeof(buf) - 1);

@@ -52,6 +52,8 @@ int cmd_repro(int argc, char **argv);
 void cmd_repro_help(FILE *f);
 int cmd_fuzz(int argc, char **argv);
 void cmd_fuzz_help(FILE *f);
+int cmd_analyze(int argc, char **argv);
+void cmd_analyze_help(FILE *f);
 int cmd_help(int argc, char **argv);
 void cmd_help_help(FILE *f);
 int cmd_version(int argc, char **argv);

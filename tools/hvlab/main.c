@@ -42,6 +42,10 @@ const struct command hvlab_commands[] = {
               "| --status DIR [--json]",
       "run an AFL++ campaign on a surface; its combined status, its crashes",
       cmd_fuzz, cmd_fuzz_help },
+    { "analyze", "hvlab analyze TRACE [--json] [--report] [--plot PREFIX] "
+                 "[--only NAME,...] [--images SRC DST] | --list",
+      "rebuild every frame's state from a trace, run the checkers (exit 0 none, 1 found)",
+      cmd_analyze, cmd_analyze_help },
     { "help", "hvlab help [COMMAND]",
       "print the usage, or one command's help",
       cmd_help, cmd_help_help },

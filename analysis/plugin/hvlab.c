@@ -1,0 +1,374 @@
+/*
+ * analysis/plugin/hvlab.c - the babeltrace2 plugin "hvlab": sink.hvlab.check
+ * runs the same engine as `hvlab analyze` inside any babeltrace2 graph.
+ *
+ *   babeltrace2 --plugin-path=build TRACE -c sink.hvlab.check
+ *   babeltrace2 --plugin-path=build TRACE -c sink.hvlab.check -p json=true
+ *   babeltrace2 --plugin-path=build TRACE -c sink.hvlab.check \
+ *       -p 'only="story-e",fail-on-findings=true'
+ *
+ * Rules:
+ *   H1  One input port, "in"; its message iterator is made when the graph
+ *       is configured.  Every event goes through az_reader_event
+ *       (analysis/analyze_read.h), exactly as az_run_trace feeds it, so the
+ *       findings are the same as `hvlab analyze` gives for the same trace
+ *       (the JSON forms compare byte for byte).
+ *   H2  Discarded-events and discarded-packets messages count as losses,
+ *       each kind apart (analyze.h A3): the text then begins with the same
+ *       warning as `hvlab analyze`'s.
+ *   H3  At the end of the stream the checkers' end() runs and the findings
+ *       are printed on stdout: text, or finding.h's JSON object with the
+ *       parameter json=true.  Parameter only="NAME,..." selects checkers as
+ *       --only does, checked by the same az_only_parse (analyze.c N7).
+ *   H6  Parameters are checked at init: json (bool), only (string),
+ *       fail-on-findings (bool); an unknown key, a wrong type or an --only
+ *       name that selects nothing fails the init with an error cause saying
+ *       what is accepted.
+ *   H7  Ending: with fail-on-findings=true the sink ends the graph with an
+ *       error when it found something (babeltrace2 then exits 1, as `hvlab
+ *       analyze` does); without it a run with findings ends normally (0).
+ *       A stream with no hvlab event checked nothing: that is said on
+ *       stderr and always ends the graph with an error.
+ *   H4  When the upstream fails (a corrupt trace), the findings of what
+ *       came before are printed first, with a line on stderr naming the
+ *       stream and how many of its events were read; the error goes on to
+ *       babeltrace2, which prints its causes.  source.ctf.fs refuses a
+ *       trace with a stream file cut short as a whole: the cause added then
+ *       says to use `hvlab analyze`, which reads what a cut trace holds
+ *       (analysis/ctf.c R7).
+ *   H5  Every registration macro is in this file, beside BT_PLUGIN_MODULE()
+ *       (babeltrace2 2.0 finds them in the .so's sections).
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <babeltrace2/babeltrace.h>
+
+#include "analysis/analyze.h"
+#include "analysis/analyze_read.h"
+#include "analysis/finding.h"
+
+struct hv_stream {
+    const bt_stream *s;
+    const char *name;           /* borrowed: lives with the graph */
+    uint64_t events;
+};
+
+struct hv_sink {
+    bt_message_iterator *it;
+    struct az *az;
+    bool json;
+    bool fail_on_findings;      /* H7 */
+    char *only_buf;
+    const char *only[AZ_MAX_ONLY + 1];
+    struct hv_stream *streams;
+    size_t nstreams, astreams;
+    int last;                   /* stream of the last message, -1 */
+    bool printed;
+};
+
+static void print_result(struct hv_sink *k, bool partial)
+{
+    if (k->printed)
+        return;
+    k->printed = true;
+    az_end(k->az);
+    char loss[256];
+    az_loss_words(k->az, loss, sizeof(loss));
+    if (k->json) {
+        findings_print_json(az_findings(k->az), stdout);
+    } else {
+        if (*loss)
+            printf("WARNING: the trace records %s (the tracer's buffers were "
+                   "full): the analysis is incomplete, and a finding may only "
+                   "be a transition the trace lost.\n\n", loss);
+        printf("%" PRIu64 " hvlab events%s, %zu checkers\n\n",
+               az_events(k->az), partial ? " (read up to the error)" : "",
+               az_checker_count(k->az));
+        findings_print_text(az_findings(k->az), stdout);
+    }
+    fflush(stdout);
+    if (*loss)
+        fprintf(stderr, "sink.hvlab.check: the trace records %s: the analysis "
+                "is incomplete\n", loss);
+}
+
+static int stream_of(struct hv_sink *k, const bt_stream *s)
+{
+    if (k->last >= 0 && k->streams[k->last].s == s)
+        return k->last;
+    for (size_t i = 0; i < k->nstreams; i++)
+        if (k->streams[i].s == s)
+            return k->last = (int)i;
+    if (k->nstreams == k->astreams) {
+        size_t na = k->astreams ? k->astreams * 2 : 16;
+        struct hv_stream *n = realloc(k->streams, na * sizeof(*n));
+        if (!n)
+            return -1;
+        k->streams = n;
+        k->astreams = na;
+    }
+    const char *name = bt_stream_get_name(s);
+    k->streams[k->nstreams] = (struct hv_stream){ s, name ? name : "?", 0 };
+    return k->last = (int)k->nstreams++;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* H6: the parameters this sink accepts. */
+#define PARAMS_ACCEPTED "json=true|false, only=\"NAME,...\" (hvlab analyze " \
+                        "--list), fail-on-findings=true|false"
+
+struct param_check {
+    bt_self_component *self;
+    bool bad;
+};
+
+static bt_value_map_foreach_entry_const_func_status
+param_known(const char *key, const bt_value *v, void *data)
+{
+    struct param_check *pc = data;
+    const char *want = NULL;
+    if (!strcmp(key, "json") || !strcmp(key, "fail-on-findings")) {
+        if (!bt_value_is_bool(v))
+            want = "a boolean (true or false)";
+    } else if (!strcmp(key, "only")) {
+        if (!bt_value_is_string(v))
+            want = "a string (only=\"NAME,...\")";
+    } else {
+        BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(pc->self,
+            "sink.hvlab.check: unknown parameter '%s'; accepted: "
+            PARAMS_ACCEPTED, key);
+        pc->bad = true;     /* an error cause: the walk must stop in error */
+        return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_ERROR;
+    }
+    if (want) {
+        BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(pc->self,
+            "sink.hvlab.check: parameter '%s' must be %s; accepted: "
+            PARAMS_ACCEPTED, key, want);
+        pc->bad = true;
+        return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_ERROR;
+    }
+    return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
+}
+
+static bt_component_class_initialize_method_status
+check_init(bt_self_component_sink *self, bt_self_component_sink_configuration *cfg,
+           const bt_value *params, void *init_data)
+{
+    (void)cfg;
+    (void)init_data;
+    struct hv_sink *k = calloc(1, sizeof(*k));
+    if (!k)
+        return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+    k->last = -1;
+    bt_self_component *sc = bt_self_component_sink_as_self_component(self);
+    struct param_check pc = { sc, false };                 /* H6 */
+    if (params && bt_value_is_map(params))
+        bt_value_map_foreach_entry_const(params, param_known, &pc);
+    const bt_value *v = params ? bt_value_map_borrow_entry_value_const(params,
+                                                                       "json")
+                               : NULL;
+    if (!pc.bad && v)
+        k->json = bt_value_bool_get(v);
+    v = params ? bt_value_map_borrow_entry_value_const(params,
+                                                       "fail-on-findings")
+               : NULL;
+    if (!pc.bad && v)
+        k->fail_on_findings = bt_value_bool_get(v);
+    v = params ? bt_value_map_borrow_entry_value_const(params, "only") : NULL;
+    if (!pc.bad && v) {
+        char oerr[256];
+        if (az_only_parse(bt_value_string_get(v), &k->only_buf, k->only, oerr,
+                          sizeof(oerr)) < 0) {
+            BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(sc,
+                "sink.hvlab.check: only=\"%s\": %s",
+                bt_value_string_get(v), oerr);
+            pc.bad = true;
+        }
+    }
+    if (pc.bad) {
+        free(k->only_buf);
+        free(k);
+        return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+    }
+    k->az = az_new(&(struct az_options){ .only = k->only[0] ? k->only : NULL });
+    if (!k->az) {
+        free(k->only_buf);
+        free(k);
+        return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+    }
+    if (bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
+        BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
+        az_free(k->az);
+        free(k->only_buf);
+        free(k);
+        return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+    }
+    bt_self_component_set_data(bt_self_component_sink_as_self_component(self), k);
+    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
+}
+
+static void check_finalize(bt_self_component_sink *self)
+{
+    struct hv_sink *k = bt_self_component_get_data(
+        bt_self_component_sink_as_self_component(self));
+    if (!k)
+        return;
+    bt_message_iterator_put_ref(k->it);
+    az_free(k->az);
+    free(k->streams);
+    free(k->only_buf);
+    free(k);
+}
+
+static bt_component_class_sink_graph_is_configured_method_status
+check_configured(bt_self_component_sink *self)
+{
+    struct hv_sink *k = bt_self_component_get_data(
+        bt_self_component_sink_as_self_component(self));
+    bt_self_component_port_input *in =
+        bt_self_component_sink_borrow_input_port_by_name(self, "in");
+    if (bt_message_iterator_create_from_sink_component(self, in, &k->it) !=
+        BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_OK)
+        return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_ERROR;
+    return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_OK;
+}
+
+/* ---------------------------------------------------------------- events */
+
+static int handle(struct hv_sink *k, const bt_message *m, char *err, size_t errlen)
+{
+    switch (bt_message_get_type(m)) {
+    case BT_MESSAGE_TYPE_EVENT: {
+        const bt_event *ev = bt_message_event_borrow_event_const(m);
+        int si = stream_of(k, bt_event_borrow_stream_const(ev));
+        int64_t ns = 0;
+        bool has_ts = false;
+        if (bt_message_event_borrow_stream_class_default_clock_class_const(m)) {
+            const bt_clock_snapshot *cs =
+                bt_message_event_borrow_default_clock_snapshot_const(m);
+            has_ts = bt_clock_snapshot_get_ns_from_origin(cs, &ns) ==
+                     BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK;
+        }
+        if (si >= 0)
+            k->streams[si].events++;
+        return az_reader_event(k->az, ev, ns, has_ts, si < 0 ? 0 : (uint32_t)si,
+                               err, errlen);
+    }
+    case BT_MESSAGE_TYPE_DISCARDED_EVENTS: {           /* H2 */
+        uint64_t n = 0;
+        stream_of(k, bt_message_discarded_events_borrow_stream_const(m));
+        if (bt_message_discarded_events_get_count(m, &n) !=
+            BT_PROPERTY_AVAILABILITY_AVAILABLE)
+            n = 0;
+        az_discarded(k->az, n);
+        return 0;
+    }
+    case BT_MESSAGE_TYPE_DISCARDED_PACKETS: {
+        uint64_t n = 0;
+        stream_of(k, bt_message_discarded_packets_borrow_stream_const(m));
+        if (bt_message_discarded_packets_get_count(m, &n) !=
+            BT_PROPERTY_AVAILABILITY_AVAILABLE)
+            n = 0;
+        az_discarded_packets(k->az, n);                  /* A3: apart */
+        return 0;
+    }
+    case BT_MESSAGE_TYPE_PACKET_BEGINNING:
+        stream_of(k, bt_packet_borrow_stream_const(
+                         bt_message_packet_beginning_borrow_packet_const(m)));
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static bt_component_class_sink_consume_method_status
+check_consume(bt_self_component_sink *self)
+{
+    struct hv_sink *k = bt_self_component_get_data(
+        bt_self_component_sink_as_self_component(self));
+    bt_message_array_const msgs;
+    uint64_t count = 0;
+
+    switch (bt_message_iterator_next(k->it, &msgs, &count)) {
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
+        break;
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_END: {
+        print_result(k, false);                         /* H3 */
+        bt_message_iterator_put_ref(k->it);
+        k->it = NULL;
+        bt_self_component *sc = bt_self_component_sink_as_self_component(self);
+        if (az_events(k->az) == 0) {                    /* H7 */
+            fprintf(stderr, "sink.hvlab.check: the trace holds no hvlab "
+                    "event: nothing was checked\n");
+            BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(sc,
+                "sink.hvlab.check: no hvlab event in the input: nothing was "
+                "checked");
+            return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+        }
+        size_t nf = findings_count(az_findings(k->az));
+        if (k->fail_on_findings && nf) {
+            BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(sc,
+                "sink.hvlab.check: %zu finding%s (fail-on-findings=true)", nf,
+                nf == 1 ? "" : "s");
+            return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+        }
+        return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+    }
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+        return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
+        return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
+    default: {                                          /* H4 */
+        print_result(k, true);
+        if (k->last >= 0)
+            fprintf(stderr, "sink.hvlab.check: reading stopped in stream '%s' "
+                    "after %" PRIu64 " of its events; the findings above are "
+                    "of the %" PRIu64 " hvlab events before\n",
+                    k->streams[k->last].name, k->streams[k->last].events,
+                    az_events(k->az));
+        BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+            bt_self_component_sink_as_self_component(self),
+            "sink.hvlab.check: the upstream failed after %" PRIu64 " hvlab "
+            "events; if a stream file is cut short, source.ctf.fs cannot read "
+            "the trace: use `hvlab analyze` to read what a cut trace holds",
+            az_events(k->az));
+        return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+    }
+    }
+    char err[512] = "";
+    int rc = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        if (rc == 0)
+            rc = handle(k, msgs[i], err, sizeof(err));
+        bt_message_put_ref(msgs[i]);
+    }
+    if (rc != 0) {
+        print_result(k, true);
+        BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+            bt_self_component_sink_as_self_component(self), "%s", err);
+        return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+    }
+    return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
+}
+
+/* ------------------------------------------------------------ the plugin */
+
+BT_PLUGIN_MODULE();
+BT_PLUGIN(hvlab);
+BT_PLUGIN_DESCRIPTION("hvlab: rebuild every frame's state from an hvlab trace "
+                      "and check it");
+BT_PLUGIN_AUTHOR("hvlab");
+BT_PLUGIN_LICENSE("GPL-2.0");
+BT_PLUGIN_SINK_COMPONENT_CLASS(check, check_consume);
+BT_PLUGIN_SINK_COMPONENT_CLASS_DESCRIPTION(check, "Run hvlab's analysis on an "
+    "hvlab trace and print its findings (parameters: json=true, "
+    "only=\"NAME,...\", fail-on-findings=true; a trace cut short: use "
+    "`hvlab analyze`)");
+BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(check, check_init);
+BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(check, check_finalize);
+BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(check, check_configured);
