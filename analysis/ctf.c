@@ -674,22 +674,38 @@ probe_init(bt_message_iterator *it, void *data)
     return BT_GRAPH_SIMPLE_SINK_COMPONENT_INITIALIZE_FUNC_STATUS_OK;
 }
 
+/* One batch of messages; false (with what the sink returns) when none. */
+static bool next_batch(bt_message_iterator *it, bt_message_array_const *msgs,
+                       uint64_t *count,
+                       bt_graph_simple_sink_component_consume_func_status *st)
+{
+    switch (bt_message_iterator_next(it, msgs, count)) {
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
+        return true;
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+        *st = BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_END;
+        return false;
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+        *st = BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_AGAIN;
+        return false;
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
+        *st = BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_MEMORY_ERROR;
+        return false;
+    default:
+        *st = BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_ERROR;
+        return false;
+    }
+}
+
 static bt_graph_simple_sink_component_consume_func_status
 probe_consume(bt_message_iterator *it, void *data)
 {
     uint64_t *n = data;
     bt_message_array_const msgs;
     uint64_t count = 0;
-    switch (bt_message_iterator_next(it, &msgs, &count)) {
-    case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
-        break;
-    case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
-        return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_END;
-    case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
-        return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_AGAIN;
-    default:
-        return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_ERROR;
-    }
+    bt_graph_simple_sink_component_consume_func_status st;
+    if (!next_batch(it, &msgs, &count, &st))
+        return st;
     for (uint64_t i = 0; i < count; i++) {
         if (bt_message_get_type(msgs[i]) == BT_MESSAGE_TYPE_EVENT)
             (*n)++;
@@ -1071,18 +1087,9 @@ sink_consume(bt_message_iterator *it, void *data)
     bt_message_array_const msgs;
     uint64_t count = 0;
 
-    switch (bt_message_iterator_next(it, &msgs, &count)) {
-    case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
-        break;
-    case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
-        return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_END;
-    case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
-        return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_AGAIN;
-    case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
-        return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_MEMORY_ERROR;
-    default:
-        return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_ERROR;
-    }
+    bt_graph_simple_sink_component_consume_func_status st;
+    if (!next_batch(it, &msgs, &count, &st))
+        return st;
     for (uint64_t i = 0; i < count; i++) {
         if (!run->stopped)
             handle_message(run, msgs[i]);

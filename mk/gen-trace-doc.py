@@ -324,47 +324,40 @@ def lint(provs):
     return problems
 
 
+def write_file(path, text):
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return 0
+
+
+def check_file(path, text):
+    """R3: exit status 1, with the difference, when path is stale."""
+    try:
+        have = open(path, encoding='utf-8').read()
+    except OSError as e:
+        print('%s cannot be read (%s); run `make docs`' % (path, e.strerror))
+        return 1
+    if have == text:
+        return 0
+    print('%s is stale: it differs from what mk/gen-trace-doc.py generates '
+          'from trace/hvlab_*.h; run `make docs`.  Difference:' % path)
+    sys.stdout.writelines(difflib.unified_diff(
+        have.splitlines(True), text.splitlines(True),
+        fromfile=path + ' (committed)', tofile=path + ' (generated)'))
+    return 1
+
+
 def main(argv):
     provs = [parse_header(h) for h in headers()]
     doc = render(provs)
-    if len(argv) == 3 and argv[1] == '--output':
-        tmp = argv[2] + '.tmp'
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(doc)
-        os.replace(tmp, argv[2])
-        return 0
-    if len(argv) == 3 and argv[1] == '--check':
-        try:
-            have = open(argv[2], encoding='utf-8').read()
-        except OSError as e:
-            print('%s cannot be read (%s); run `make docs`' % (argv[2], e.strerror))
-            return 1
-        if have == doc:
-            return 0
-        print('%s is stale: it differs from what mk/gen-trace-doc.py generates '
-              'from trace/hvlab_*.h; run `make docs`.  Difference:' % argv[2])
-        sys.stdout.writelines(difflib.unified_diff(
-            have.splitlines(True), doc.splitlines(True),
-            fromfile=argv[2] + ' (committed)', tofile=argv[2] + ' (generated)'))
-        return 1
-    if len(argv) == 3 and argv[1] in ('--def', '--check-def'):
-        d = render_def(provs)
-        if argv[1] == '--def':
-            tmp = argv[2] + '.tmp'
-            with open(tmp, 'w', encoding='utf-8') as f:
-                f.write(d)
-            os.replace(tmp, argv[2])
-            return 0
-        try:
-            have = open(argv[2], encoding='utf-8').read()
-        except OSError as e:
-            print('%s cannot be read (%s); run `make docs`' % (argv[2], e.strerror))
-            return 1
-        if have == d:
-            return 0
-        print('%s is stale: it differs from what mk/gen-trace-doc.py --def generates '
-              'from trace/hvlab_*.h; run `make docs`' % argv[2])
-        return 1
+    modes = {'--output': (False, lambda: doc), '--check': (True, lambda: doc),
+             '--def': (False, lambda: render_def(provs)),
+             '--check-def': (True, lambda: render_def(provs))}
+    if len(argv) == 3 and argv[1] in modes:
+        check, make = modes[argv[1]]
+        return (check_file if check else write_file)(argv[2], make())
     if len(argv) == 2 and argv[1] == '--lint':
         problems = lint(provs)
         for pr in problems:
