@@ -674,6 +674,16 @@ probe_init(bt_message_iterator *it, void *data)
     return BT_GRAPH_SIMPLE_SINK_COMPONENT_INITIALIZE_FUNC_STATUS_OK;
 }
 
+bool ctf_event_ns(const bt_message *m, int64_t *ns)
+{
+    *ns = 0;
+    if (!bt_message_event_borrow_stream_class_default_clock_class_const(m))
+        return false;
+    const bt_clock_snapshot *cs = bt_message_event_borrow_default_clock_snapshot_const(m);
+    return bt_clock_snapshot_get_ns_from_origin(cs, ns) ==
+           BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK;
+}
+
 /* One batch of messages; false (with what the sink returns) when none. */
 static bool next_batch(bt_message_iterator *it, bt_message_array_const *msgs,
                        uint64_t *count,
@@ -1031,13 +1041,7 @@ static void handle_message(struct ctf_run *run, const bt_message *m)
     case BT_MESSAGE_TYPE_EVENT: {
         const bt_event *ev = bt_message_event_borrow_event_const(m);
         int64_t ns = 0;
-        bool has_ts = false;
-        if (bt_message_event_borrow_stream_class_default_clock_class_const(m)) {
-            const bt_clock_snapshot *cs =
-                bt_message_event_borrow_default_clock_snapshot_const(m);
-            has_ts = bt_clock_snapshot_get_ns_from_origin(cs, &ns) ==
-                     BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK;
-        }
+        bool has_ts = ctf_event_ns(m, &ns);
         run->events++;
         if (has_ts && !run->have_t0) {
             run->have_t0 = true;

@@ -69,4 +69,8 @@ const char *ctf_current_stream_name(void);
    two's-complement bits).  0, or -1 if the event has no such integer. */
 int ctf_field_u64(const bt_event *ev, const char *name, uint64_t *out);
 
+/* An event message's time, ns from its clock's origin; false (ns 0) when
+   its stream has no clock or the time does not fit (both readers use it). */
+bool ctf_event_ns(const bt_message *m, int64_t *ns);
+
 #endif /* HVLAB_ANALYSIS_CTF_H */

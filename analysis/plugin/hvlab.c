@@ -49,6 +49,7 @@
 
 #include "analysis/analyze.h"
 #include "analysis/analyze_read.h"
+#include "analysis/ctf.h"
 #include "analysis/finding.h"
 
 struct hv_stream {
@@ -247,13 +248,7 @@ static int handle(struct hv_sink *k, const bt_message *m, char *err, size_t errl
         const bt_event *ev = bt_message_event_borrow_event_const(m);
         int si = stream_of(k, bt_event_borrow_stream_const(ev));
         int64_t ns = 0;
-        bool has_ts = false;
-        if (bt_message_event_borrow_stream_class_default_clock_class_const(m)) {
-            const bt_clock_snapshot *cs =
-                bt_message_event_borrow_default_clock_snapshot_const(m);
-            has_ts = bt_clock_snapshot_get_ns_from_origin(cs, &ns) ==
-                     BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK;
-        }
+        bool has_ts = ctf_event_ns(m, &ns);
         if (si >= 0)
             k->streams[si].events++;
         return az_reader_event(k->az, ev, ns, has_ts, si < 0 ? 0 : (uint32_t)si,
