@@ -97,6 +97,12 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
 
+# test-trace-layout compiles analysis/layout.h beside core/'s headers and
+# links both (analysis/layout.h L2).
+$(BUILD)/tests/unit/test-trace-layout: tests/unit/test-trace-layout.c $(BUILD)/obj/analysis/layout.o $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(BUILD)/obj/analysis/layout.o $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+
 # Unit tests of analysis/ (tests/unit/test-analysis-*.c) link analysis/ and
 # babeltrace2 (and the image reader, toolstack/image.c), nothing of core/.
 ANALYSIS_LINK := $(ANALYSIS_OBJS) $(BUILD)/obj/toolstack/image.o
@@ -206,6 +212,13 @@ $(BUILD)/tests/unit/test-fuzz-%: tests/unit/test-fuzz-%.c $(FUZZ_LIB) $(LIB) $(T
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
 
+# test-audit-incr runs fuzz programs call by call (core/audit.h A1-A9),
+# and under the snapshot reset: linked as test-fuzz-snap.
+$(BUILD)/tests/unit/test-audit-incr: tests/unit/test-audit-incr.c $(FUZZ_LIB) $(LIB_NOTRACE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) \
+	    $(LIB_NOTRACE) -o $@ -Wl,--as-needed $(LDLIBS) $(fz_snap_wrap)
+
 # bench-fuzz links hvlab as the harnesses do: no tracepoints, no LTTng.
 $(BUILD)/bench/bench-fuzz: bench/bench-fuzz.c $(FUZZ_LIB) $(LIB_NOTRACE)
 	@mkdir -p $(dir $@)
@@ -303,8 +316,55 @@ $(BUILD)/bench/bench-fuzz-zoo: bench/bench-fuzz-zoo.c $(FUZZ_LIB) $(LIB) $(TRACE
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) \
 	    $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
-bench-zoo: $(BUILD)/bench/bench-fuzz-zoo $(FZ)/afl-mm $(FZ)/afl-grant
+bench-zoo: $(BUILD)/bench/bench-fuzz-zoo $(FZ)/afl-mm $(FZ)/afl-grant $(FZ)/afl-race
 	BENCH_ZOO=1 BUILD=$(BUILD) $(BUILD)/bench/bench-fuzz-zoo
+
+# ---- hvlab top: USDT probes and libbpf (trace/usdt.h, trace/bpf/, docs/top.md)
+# The BPF object is built against a vmlinux.h dumped from the running
+# kernel's BTF, then wrapped in a skeleton (bpftool gen skeleton) that
+# tools/hvlab/cmd_top.c includes.  Without /sys/kernel/btf/vmlinux,
+# bpftool, clang or libbpf's headers, hvlab is built all the same and
+# `hvlab top` names what was missing (exit 2).
+TOP_BPF_DIR := $(BUILD)/bpf
+BPFTOOL ?= $(or $(shell command -v bpftool 2>/dev/null),$(wildcard /usr/sbin/bpftool))
+TOP_UNAME_M := $(shell uname -m)
+TOP_TARGET_ARCH = $(or $(TOP_ARCH_$(TOP_UNAME_M)),$(TOP_UNAME_M))
+TOP_ARCH_x86_64 := x86
+TOP_ARCH_i686 := x86
+TOP_ARCH_aarch64 := arm64
+TOP_ARCH_armv7l := arm
+TOP_ARCH_riscv64 := riscv
+TOP_ARCH_s390x := s390
+TOP_ARCH_ppc64le := powerpc
+TOP_ARCH_loongarch64 := loongarch
+TOP_MISSING := $(strip \
+    $(if $(wildcard /sys/kernel/btf/vmlinux),,/sys/kernel/btf/vmlinux) \
+    $(if $(BPFTOOL),,bpftool) \
+    $(if $(shell command -v clang 2>/dev/null),,clang) \
+    $(if $(wildcard /usr/include/bpf/libbpf.h),,libbpf-dev))
+ifeq ($(TOP_MISSING),)
+TOP_ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
+$(TOP_BPF_DIR)/vmlinux.h: | deps
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+$(TOP_BPF_DIR)/hvlab_top.bpf.o: trace/bpf/hvlab_top.bpf.c trace/bpf/hvlab_top.h $(TOP_BPF_DIR)/vmlinux.h
+	clang -O2 -g -Wall -target bpf -D__TARGET_ARCH_$(TOP_TARGET_ARCH) -I$(TOP_BPF_DIR) -Itrace/bpf \
+	    -I$(TOP_ARCH_INC) -c $< -o $@
+$(TOP_BPF_DIR)/hvlab_top.skel.h: $(TOP_BPF_DIR)/hvlab_top.bpf.o
+	$(BPFTOOL) gen skeleton $< name hvlab_top > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/tools/hvlab/cmd_top.o: $(TOP_BPF_DIR)/hvlab_top.skel.h
+$(BUILD)/obj/tools/hvlab/cmd_top.o: CPPFLAGS += -DHVLAB_TOP_BPF -I$(TOP_BPF_DIR)
+$(BUILD)/hvlab: LDLIBS += -lbpf -lelf -lz
+else
+$(BUILD)/obj/tools/hvlab/cmd_top.o: CPPFLAGS += -DHVLAB_TOP_MISSING='"$(TOP_MISSING)"'
+endif
+# test-top links the pure half of `hvlab top` (tools/hvlab/top_model.o,
+# and the hypercall names it shares with the trace report).
+TOP_MODEL_OBJS := $(BUILD)/obj/tools/hvlab/top_model.o $(BUILD)/obj/analysis/hcall_name.o
+$(BUILD)/tests/unit/test-top: tests/unit/test-top.c $(TOP_MODEL_OBJS) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(TOP_MODEL_OBJS) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+# ---- end of hvlab top ------------------------------------------------------
 
 clean:
 	rm -rf $(BUILD)

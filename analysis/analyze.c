@@ -193,6 +193,8 @@ struct az *az_new(const struct az_options *o)
         ac->priv = calloc(1, c->priv_size ? c->priv_size : 1);    /* K2 */
         if (!ac->priv)
             goto fail;
+        if (c->init)
+            c->init(ac->priv);
         az->nchk++;
     }
 

@@ -47,15 +47,8 @@
 #include "analysis/event.h"
 #include "analysis/finding.h"
 #include "analysis/keytab.h"
+#include "analysis/layout.h"
 #include "analysis/state.h"
-
-/* D1: the few type_info bits of hvlab's page words (core/mm/page.h, Xen's
-   layout, XEN-NOTES 1.2; analysis/ may not include core/). */
-#define DV_PGT_type_shift   61
-#define DV_PGT_type_mask    (7ULL << DV_PGT_type_shift)
-#define DV_PGT_pinned       (1ULL << 59)
-#define DV_PGT_validated    (1ULL << 58)
-#define DV_PGT_count_mask   ((1ULL << 55) - 1)
 
 struct dvframe {            /* key (host, mfn) */
     bool dv;                /* D1 */
@@ -96,21 +89,20 @@ struct dvpage {             /* key (dom, pfn): what was sent, what arrived */
 };
 
 struct dvchk {
-    bool init;
     bool d2, d3;            /* which finding this instance makes */
     struct keytab frames, migs, pages;
 };
 
 static unsigned pt_level(uint64_t type_info)
 {
-    return (unsigned)((type_info & DV_PGT_type_mask) >> DV_PGT_type_shift);
+    return (unsigned)((type_info & ST_PGT_type_mask) >> ST_PGT_type_shift);
 }
 
 static bool devalidated(uint64_t type_info)
 {
     unsigned l = pt_level(type_info);
-    return l >= 1 && l <= 4 && !(type_info & (DV_PGT_validated | DV_PGT_pinned)) &&
-           (type_info & DV_PGT_count_mask) == 0;
+    return l >= 1 && l <= 4 && !(type_info & (ST_PGT_validated | ST_PGT_pinned)) &&
+           (type_info & ST_PGT_count_mask) == 0;
 }
 
 /* The page-table level a XEN_DOMCTL_PFINFO_* word reports, 0 for none. */
@@ -297,15 +289,17 @@ static void on_validate(struct dvchk *c, struct az *az, const struct hv_ev *e)
               secs(p->send_ts), p->src_host);
 }
 
+static void dv_init(void *priv)
+{
+    struct dvchk *c = priv;
+    kt_init(&c->frames, sizeof(struct dvframe));
+    kt_init(&c->migs, sizeof(struct dvmig));
+    kt_init(&c->pages, sizeof(struct dvpage));
+}
+
 static void dv_event(void *priv, struct az *az, const struct hv_ev *e)
 {
     struct dvchk *c = priv;
-    if (!c->init) {                 /* the block is zeroed */
-        kt_init(&c->frames, sizeof(struct dvframe));
-        kt_init(&c->migs, sizeof(struct dvmig));
-        kt_init(&c->pages, sizeof(struct dvpage));
-        c->init = true;
-    }
     switch (e->id) {
     case HVE_mm_type_change:
     case HVE_mm_count_change:
@@ -350,8 +344,6 @@ static void dv_event(void *priv, struct az *az, const struct hv_ev *e)
 static void dv_fini(void *priv)
 {
     struct dvchk *c = priv;
-    if (!c->init)
-        return;
     kt_fini(&c->frames);
     kt_fini(&c->migs);
     kt_fini(&c->pages);
@@ -386,6 +378,7 @@ const struct checker chk_story_d_devalidated_sent_as_pt = {
             "validated, not pinned (invariant 12)",
     .priv_size = sizeof(struct dvchk),
     .events = dv_ids,
+    .init = dv_init,
     .event = dv_event_sent,
     .fini = dv_fini,
 };
@@ -397,6 +390,7 @@ const struct checker chk_story_d_pt_after_restore = {
             "page table before any entry of it was rewritten",
     .priv_size = sizeof(struct dvchk),
     .events = dv_ids,
+    .init = dv_init,
     .event = dv_event_restore,
     .fini = dv_fini,
 };

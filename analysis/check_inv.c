@@ -43,10 +43,6 @@
 #include "analysis/state.h"
 #include "analysis/state_private.h"
 
-/* P4 (state_private.h): hvlab's p2m_type_t (core/mm/p2m.h, Xen's names) */
-#define ST_P2M_RAM_RW       0
-#define ST_P2M_GRANT_RW     7
-#define ST_P2M_FOREIGN      14
 
 static inline bool is_pt(uint64_t t)
 {
@@ -86,7 +82,7 @@ static const char *owner_str(uint16_t o, char *buf, size_t len)
         return "owner dom_cow";
     if (o == DOMID_XEN)
         return "owner Xen";
-    if (o == ST_DOMID_INVALID)
+    if (o == DOMID_INVALID)
         return "free";
     snprintf(buf, len, "owner dom%u", (unsigned)o);
     return buf;
@@ -187,8 +183,13 @@ const struct checker chk_inv3 = {
 struct inv5_priv {
     /* frames inside validate_begin .. validate_end, by (host, mfn) */
     struct keytab validating;
-    bool init;
 };
+
+static void inv5_init(void *priv)
+{
+    struct inv5_priv *p = priv;
+    ht_init(&p->validating, sizeof(uint8_t));
+}
 
 static void inv5_event(void *priv, struct az *az, const struct hv_ev *e)
 {
@@ -197,10 +198,6 @@ static void inv5_event(void *priv, struct az *az, const struct hv_ev *e)
     uint64_t mfn = hv_u(e, HVF_mfn);
     char ob[32];
 
-    if (!p->init) {
-        ht_init(&p->validating, sizeof(uint8_t));
-        p->init = true;
-    }
     if (e->id == HVE_mm_validate_begin || e->id == HVE_mm_validate_end) {
         uint8_t *v = ht_get(&p->validating, mfn, host, NULL);
         *v = e->id == HVE_mm_validate_begin;
@@ -226,8 +223,7 @@ static void inv5_event(void *priv, struct az *az, const struct hv_ev *e)
 static void inv5_fini(void *priv)
 {
     struct inv5_priv *p = priv;
-    if (p->init)
-        ht_fini(&p->validating);
+    ht_fini(&p->validating);
 }
 
 static const enum hv_event_id inv5_ids[] = {
@@ -239,6 +235,7 @@ const struct checker chk_inv5 = {
             "(a failed validation's reset excepted)",
     .priv_size = sizeof(struct inv5_priv),
     .events = inv5_ids,
+    .init = inv5_init,
     .event = inv5_event,
     .fini = inv5_fini,
 };
@@ -395,7 +392,7 @@ static void inv22_event(void *priv, struct az *az, const struct hv_ev *e)
         return;
     case HVE_p2m_entry_set: {
         uint64_t t = hv_u(e, HVF_new_type), m = hv_u(e, HVF_new_mfn);
-        if (t != ST_P2M_RAM_RW && t != ST_P2M_GRANT_RW && t != ST_P2M_FOREIGN)
+        if (t != ST_P2M_RAM_RW && t != ST_P2M_GRANT_MAP_RW && t != ST_P2M_MAP_FOREIGN)
             return;
         f = st_frame_find(az_state(az), host, m);
         if (!f || !f->type.known || !shared_in_use(f->type.v))

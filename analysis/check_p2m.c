@@ -60,34 +60,14 @@
 
 #include "analysis/checker.h"
 #include "analysis/finding.h"
+#include "analysis/layout.h"
 #include "analysis/state.h"
-
-/* hvlab's p2m_type_t (core/mm/p2m.h, Xen's names and numbering) */
-static const char *const p2m_type_name[] = {
-    "ram_rw", "invalid", "ram_logdirty", "ram_ro", "mmio_dm", "mmio_direct",
-    "populate_on_demand", "grant_map_rw", "grant_map_ro", "ram_paging_out",
-    "ram_paged", "ram_paging_in", "ram_shared", "ram_broken", "map_foreign",
-    "ioreq_server",
-};
-#define P2M_RAM_RO          3
-#define P2M_GRANT_MAP_RO    8
-#define P2M_PAGING_OUT      9
-#define P2M_PAGED           10
-#define P2M_PAGING_IN       11
-#define P2M_SHARED          12
-#define P2M_BROKEN          13
-
-static const char *tname(uint64_t t)
-{
-    return t < sizeof(p2m_type_name) / sizeof(p2m_type_name[0])
-           ? p2m_type_name[t] : "?";
-}
 
 static bool type_no_write(uint64_t t)          /* B4 */
 {
-    return t == P2M_RAM_RO || t == P2M_GRANT_MAP_RO || t == P2M_PAGING_OUT ||
-           t == P2M_PAGED || t == P2M_PAGING_IN || t == P2M_SHARED ||
-           t == P2M_BROKEN;
+    return t == ST_P2M_RAM_RO || t == ST_P2M_GRANT_MAP_RO || t == ST_P2M_RAM_PAGING_OUT ||
+           t == ST_P2M_RAM_PAGED || t == ST_P2M_RAM_PAGING_IN || t == ST_P2M_RAM_SHARED ||
+           t == ST_P2M_RAM_BROKEN;
 }
 
 /* x86 PTE bits */
@@ -166,13 +146,13 @@ static void report_use(struct az *az, const struct use *u, const struct hv_ev *a
     else
         snprintf(change, sizeof(change), "the entry was changed by %s at %.6f s "
                  "(mfn 0x%" PRIx64 " %s -> mfn 0x%" PRIx64 " %s)", by,
-                 (double)u->change_ts / 1e9, u->old_mfn, tname(u->old_type),
-                 u->new_mfn, tname(u->new_type));
+                 (double)u->change_ts / 1e9, u->old_mfn, st_p2m_type_name(u->old_type),
+                 u->new_mfn, st_p2m_type_name(u->new_type));
     az_report(az, "story-b.entry-under-lookup", at, u->host, u->dom, u->mfn, u->gfn,
               "dom%u gfn 0x%" PRIx64 " was looked up by vcpu %u at %.6f s (mfn 0x%"
               PRIx64 ", %s, %s) and %s at %.6f s, but %s in between%s: the lookup's "
               "result was stale when it was acted upon (story B)",
-              u->dom, u->gfn, u->vcpu, (double)u->ts / 1e9, u->mfn, tname(u->type),
+              u->dom, u->gfn, u->vcpu, (double)u->ts / 1e9, u->mfn, st_p2m_type_name(u->type),
               u->locked ? "p2m lock held" : "no p2m lock, no reference",
               acted, (double)at->ts / 1e9, change, now);
 }
@@ -404,7 +384,7 @@ static void sbr_event(void *priv, struct az *az, const struct hv_ev *e)
               (unsigned)hv_u(e, HVF_slot), nw,
               cow ? "the frame already belonged to dom_cow (shared)"
                   : "that gfn's p2m type was ",
-              cow ? "" : tname(t));
+              cow ? "" : st_p2m_type_name(t));
 }
 
 static void sbr_fini(void *priv)

@@ -38,11 +38,12 @@
  *       fault, so the window is never too short; it may be longer (the
  *       vCPU ran guest code in between), which a resync before the read
  *       cannot exploit: the fast path would then have read the new entry.
- *       The trace does not say which shadow root a vCPU runs on, so an L1
- *       of another process that maps the same va and was resynced inside
- *       a long window is taken as the one read: in threads mode (a vCPU
- *       may run guest code a long time without an event) a racy run can
- *       give one finding more than the guest counted.  A fixed run has no
+ *       The fault event names the shadow L4 the vCPU ran on (sroot): only
+ *       the L1 shadow reached from it is the one the fast path read.  A
+ *       trace without that field (older hvlab) leaves every live L4 a
+ *       candidate, so an L1 of another process that maps the same va and
+ *       was resynced inside a long window could be taken as the one read
+ *       (in threads mode, one finding more than the guest counted).  A fixed run has no
  *       such bounce at all: no guest-not-present entry exists while OOS is
  *       on (shadow.fastpath_oos=fixed, 34d140eaa7).
  *   P5  Magic shadow L1 entries (docs/shadow.md, core/shadow/private.h):
@@ -62,39 +63,14 @@
 #include "analysis/checker.h"
 #include "analysis/finding.h"
 #include "analysis/keytab.h"
+#include "analysis/layout.h"
 #include "analysis/state.h"
 
-/* x86-64 paging (Intel SDM vol. 3 ch. 4), as core/mmu.c walks it */
-#define PTE_P       0x001ULL
-#define PTE_RW      0x002ULL
-#define PTE_US      0x004ULL
-#define PTE_PS      0x080ULL
-#define PTE_NX      (1ULL << 63)
-#define PTE_ADDR    0x000FFFFFFFFFF000ULL
-#define PTE_MFN(e)  (((e) & PTE_ADDR) >> 12)
-#define PADDR_RSVD  0x000FC00000000000ULL   /* bits 46..51: MMU_PADDR_BITS 46 */
-#define PFEC_P      0x01u
-#define PFEC_W      0x02u
-#define PFEC_U      0x04u
-#define PFEC_RSVD   0x08u
-#define PFEC_I      0x10u
 #define NOFRAME     UINT64_MAX
-
-/* hvlab_hcall:fault.outcome (core/traps.h enum hv_fault_outcome) */
-#define OUTCOME_BOUNCED 2
-/* hvlab_shadow:fault (docs/trace-events.md) */
-#define SH_PATH_FAST            0
-#define SH_DEC_FAST_PROPAGATE   3
-/* hvlab_shadow types */
-#define SH_T_L1 1
-#define SH_T_L4 4
-/* P5 */
-#define SH_GNP          UINT64_MAX
-#define SH_MAGIC        0xFFFFFFFF00000001ULL
 
 static bool sh_is_mapping(uint64_t e)
 {
-    return (e & PTE_P) && (e & SH_MAGIC) != SH_MAGIC;
+    return (e & ST_PTE_P) && (e & ST_SH_MAGIC) != ST_SH_MAGIC;
 }
 
 static unsigned va_slot(uint64_t va, unsigned level)
@@ -102,26 +78,13 @@ static unsigned va_slot(uint64_t va, unsigned level)
     return (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
 }
 
-/* hvlab_pt:pte_write.path (core/mm/pv_pt.h enum pt_write_path) */
-static const char *const pt_path_name[] = {
-    "mmu_update", "mmu_update (raw)", "update_va_mapping", "ptwr emulation",
-    "ptwr unhook", "ptwr flush", "ptwr re-hook", "ptwr protect",
-    "the hypervisor", "teardown", "the domain builder",
-};
-
-static const char *path_name(unsigned p)
-{
-    return p < sizeof(pt_path_name) / sizeof(pt_path_name[0])
-           ? pt_path_name[p] : "an unknown path";
-}
-
 static const char *access_name(uint32_t pfec)
 {
-    if (pfec & PFEC_I)
-        return (pfec & PFEC_U) ? "user fetch" : "kernel fetch";
-    if (pfec & PFEC_W)
-        return (pfec & PFEC_U) ? "user write" : "kernel write";
-    return (pfec & PFEC_U) ? "user read" : "kernel read";
+    if (pfec & ST_PFEC_I)
+        return (pfec & ST_PFEC_U) ? "user fetch" : "kernel fetch";
+    if (pfec & ST_PFEC_W)
+        return (pfec & ST_PFEC_U) ? "user write" : "kernel write";
+    return (pfec & ST_PFEC_U) ? "user read" : "kernel read";
 }
 
 /* ---- u64 -> two u64, on the one table (keytab.h) -------------------------- */
@@ -150,7 +113,6 @@ static uint64_t key_vcpu(uint8_t host, uint16_t dom, uint16_t vcpu)
 
 struct spc {
     struct keytab last;     /* (host, table, slot) -> a: ts, b: path */
-    bool init;              /* the block is zeroed */
 };
 
 struct walk {
@@ -171,22 +133,22 @@ static int pv_walk(const struct state *st, uint8_t host, uint64_t root,
         if (!state_pte(st, host, t, va_slot(va, l), &e))
             return -1;                                  /* P2 */
         w->pte[l] = e;
-        if (!(e & PTE_P))
+        if (!(e & ST_PTE_P))
             return 0;
-        if ((e & PADDR_RSVD) || (l == 4 && (e & PTE_PS)))
+        if ((e & ST_PADDR_RSVD) || (l == 4 && (e & ST_PTE_PS)))
             return -1;                                  /* P2: reserved */
-        rw &= !!(e & PTE_RW);
-        us &= !!(e & PTE_US);
-        nx |= !!(e & PTE_NX);
-        if (l == 1 || ((l == 2 || l == 3) && (e & PTE_PS))) {
+        rw &= !!(e & ST_PTE_RW);
+        us &= !!(e & ST_PTE_US);
+        nx |= !!(e & ST_PTE_NX);
+        if (l == 1 || ((l == 2 || l == 3) && (e & ST_PTE_PS))) {
             w->leaf = l;
-            w->frame = PTE_MFN(e);
+            w->frame = ST_PTE_MFN(e);
             break;
         }
-        t = PTE_MFN(e);
+        t = ST_PTE_MFN(e);
     }
-    if (((pfec & PFEC_W) && !rw) || ((pfec & PFEC_U) && !us) ||
-        ((pfec & PFEC_I) && nx))
+    if (((pfec & ST_PFEC_W) && !rw) || ((pfec & ST_PFEC_U) && !us) ||
+        ((pfec & ST_PFEC_I) && nx))
         return 0;
     return 1;
 }
@@ -195,11 +157,6 @@ static void spc_event(void *priv, struct az *az, const struct hv_ev *e)
 {
     struct spc *p = priv;
     uint8_t host = (uint8_t)hv_u(e, HVF_host);
-
-    if (!p->init) {
-        kt_init(&p->last, sizeof(struct kv));
-        p->init = true;
-    }
 
     if (e->id == HVE_pt_pte_write) {
         struct kv *s = map_slot(&p->last, key_slot(host, hv_u(e, HVF_table_mfn),
@@ -211,16 +168,16 @@ static void spc_event(void *priv, struct az *az, const struct hv_ev *e)
         return;
     }
     /* hvlab_hcall:fault */
-    if (hv_u(e, HVF_outcome) != OUTCOME_BOUNCED)
+    if (hv_u(e, HVF_outcome) != ST_FAULT_BOUNCED)
         return;
     uint32_t pfec = (uint32_t)hv_u(e, HVF_pfec);
-    if (pfec & PFEC_RSVD)
+    if (pfec & ST_PFEC_RSVD)
         return;
     uint16_t dom = (uint16_t)hv_u(e, HVF_dom), vcpu = (uint16_t)hv_u(e, HVF_vcpu);
     uint64_t va = hv_u(e, HVF_va);
     const struct state *st = az_state(az);
     uint64_t root = FINDING_NONE;
-    if (pfec & PFEC_U)
+    if (pfec & ST_PFEC_U)
         root = state_root(st, host, dom, vcpu, true);
     if (root == FINDING_NONE || root == NOFRAME)
         root = state_root(st, host, dom, vcpu, false);
@@ -248,7 +205,7 @@ static void spc_event(void *priv, struct az *az, const struct hv_ev *e)
     if (lv)
         snprintf(why, sizeof(why), "; the last write on that path was L%u mfn 0x%"
                  PRIx64 " slot %u by %s at %.6f s", lv, w.table[lv],
-                 va_slot(va, lv), path_name((unsigned)lpath), (double)lts / 1e9);
+                 va_slot(va, lv), st_pt_path_name((unsigned)lpath), (double)lts / 1e9);
     az_report(az, "story-c.spurious-fault", e, host, dom, w.frame, FINDING_NONE,
               "dom%u vcpu %u was given a %s page fault (%s, pfec 0x%x) at va 0x%"
               PRIx64 " at %.6f s although its tables mapped it present%s%s at "
@@ -256,18 +213,23 @@ static void spc_event(void *priv, struct az *az, const struct hv_ev *e)
               PRIx64 ")%s: a spurious fault (story C: another vCPU's unhooked "
               "writable-pagetable batch was re-hooked before this fault was "
               "looked at)",
-              dom, vcpu, (pfec & PFEC_P) ? "protection" : "not-present",
+              dom, vcpu, (pfec & ST_PFEC_P) ? "protection" : "not-present",
               access_name(pfec), pfec, va, (double)e->ts / 1e9,
-              (pfec & PFEC_W) ? " and writable" : "",
-              (pfec & PFEC_U) ? " to user mode" : "", root, w.leaf, w.pte[w.leaf],
+              (pfec & ST_PFEC_W) ? " and writable" : "",
+              (pfec & ST_PFEC_U) ? " to user mode" : "", root, w.leaf, w.pte[w.leaf],
               w.frame, why);
+}
+
+static void spc_init(void *priv)
+{
+    struct spc *p = priv;
+    kt_init(&p->last, sizeof(struct kv));
 }
 
 static void spc_fini(void *priv)
 {
     struct spc *p = priv;
-    if (p->init)
-        kt_fini(&p->last);
+    kt_fini(&p->last);
 }
 
 static const enum hv_event_id spc_ids[] = {
@@ -280,6 +242,7 @@ const struct checker chk_story_c_spurious = {
             "mapped its address present with the rights the access needed",
     .priv_size = sizeof(struct spc),
     .events = spc_ids,
+    .init = spc_init,
     .event = spc_event,
     .fini = spc_fini,
 };
@@ -296,7 +259,6 @@ struct spa {
     struct keytab last;     /* (host, dom, vcpu) -> a: seq + 1 of its last action */
     uint64_t *l4;           /* live L4 shadows: host << 56 | smfn */
     size_t nl4, capl4;
-    bool init;              /* the block is zeroed */
 };
 
 static void l4_set(struct spa *p, uint8_t host, uint64_t smfn, bool live)
@@ -337,9 +299,9 @@ static void spa_shadow_alloc(struct spa *p, const struct hv_ev *e, uint8_t host)
         s->a = alloc ? type : 0;
         s->b = gmfn;
     }
-    if (type == SH_T_L4)
+    if (type == ST_SH_L4)
         l4_set(p, host, smfn, alloc);
-    if (type == SH_T_L1) {
+    if (type == ST_SH_L1) {
         struct kv *g = map_slot(&p->l1of, key_slot(host, gmfn, 0), alloc);
         if (g && (alloc || g->a == smfn + 1))
             g->a = alloc ? smfn + 1 : 0;
@@ -357,20 +319,24 @@ static void spa_fault(struct spa *p, struct az *az, const struct hv_ev *e,
 {
     uint64_t va = hv_u(e, HVF_va);
     unsigned s1 = va_slot(va, 1);
+    /* P4: the root the vCPU ran on, when the trace names it */
+    uint64_t root = hv_has(e, HVF_sroot) ? hv_u(e, HVF_sroot) : NOFRAME;
     for (size_t i = 0; i < p->nl4; i++) {
         if ((uint8_t)(p->l4[i] >> 56) != host)
             continue;
         uint64_t s = p->l4[i] & ((1ULL << 56) - 1);
+        if (root != NOFRAME && s != root)
+            continue;
         for (unsigned l = 4; l > 1 && s != NOFRAME; l--) {
             uint64_t x = sh_entry(p, host, s, va_slot(va, l));
-            s = sh_is_mapping(x) ? PTE_MFN(x) : NOFRAME;
+            s = sh_is_mapping(x) ? ST_PTE_MFN(x) : NOFRAME;
         }
         if (s == NOFRAME)
             continue;
         struct kv *sh = map_slot(&p->sh, key_slot(host, s, 0), false);
         struct kv *en = map_slot(&p->ent, key_slot(host, s, s1), false);
         struct kv *rs = map_slot(&p->resync, key_slot(host, s, 0), false);
-        if (!sh || sh->a != SH_T_L1 || !en || !rs || !sh_is_mapping(en->a))
+        if (!sh || sh->a != ST_SH_L1 || !en || !rs || !sh_is_mapping(en->a))
             continue;
         /* P3: became a mapping after the vCPU's last action, then resynced */
         if (en->b == 0 || en->b <= window || rs->a <= en->b)
@@ -396,14 +362,6 @@ static void spa_event(void *priv, struct az *az, const struct hv_ev *e)
     struct spa *p = priv;
     uint8_t host = (uint8_t)hv_u(e, HVF_host);
 
-    if (!p->init) {
-        kt_init(&p->ent, sizeof(struct kv));
-        kt_init(&p->sh, sizeof(struct kv));
-        kt_init(&p->l1of, sizeof(struct kv));
-        kt_init(&p->resync, sizeof(struct kv));
-        kt_init(&p->last, sizeof(struct kv));
-        p->init = true;
-    }
     switch (e->id) {
     case HVE_shadow_shadow_alloc:
         spa_shadow_alloc(p, e, host);
@@ -416,13 +374,13 @@ static void spa_event(void *priv, struct az *az, const struct hv_ev *e)
         if (!s)
             return;
         s->a = nw;
-        if (hv_u(e, HVF_type) == SH_T_L1) {
-            if (old == SH_GNP && sh_is_mapping(nw))
+        if (hv_u(e, HVF_type) == ST_SH_L1) {
+            if (old == ST_SH_GNP && sh_is_mapping(nw))
                 s->b = e->seq + 1;
             else if (!sh_is_mapping(nw))
                 s->b = 0;
         }
-        if (hv_u(e, HVF_type) == SH_T_L4)   /* a root the trace saw in use */
+        if (hv_u(e, HVF_type) == ST_SH_L4)   /* a root the trace saw in use */
             l4_set(p, host, smfn, true);
         return;
     }
@@ -446,23 +404,31 @@ static void spa_event(void *priv, struct az *az, const struct hv_ev *e)
         return;
     uint16_t dom = (uint16_t)hv_u(e, HVF_dom), vcpu = (uint16_t)hv_u(e, HVF_vcpu);
     struct kv *l = map_slot(&p->last, key_vcpu(host, dom, vcpu), true);
-    if (e->id == HVE_shadow_fault && hv_u(e, HVF_path) == SH_PATH_FAST &&
-        hv_u(e, HVF_decision) == SH_DEC_FAST_PROPAGATE)
+    if (e->id == HVE_shadow_fault && hv_u(e, HVF_path) == ST_SH_PATH_FAST &&
+        hv_u(e, HVF_decision) == ST_SH_DEC_FAST_PROPAGATE)
         spa_fault(p, az, e, host, l ? l->a : 0);
     if (l)
         l->a = e->seq + 1;
 }
 
+static void spa_init(void *priv)
+{
+    struct spa *p = priv;
+    kt_init(&p->ent, sizeof(struct kv));
+    kt_init(&p->sh, sizeof(struct kv));
+    kt_init(&p->l1of, sizeof(struct kv));
+    kt_init(&p->resync, sizeof(struct kv));
+    kt_init(&p->last, sizeof(struct kv));
+}
+
 static void spa_fini(void *priv)
 {
     struct spa *p = priv;
-    if (p->init) {
-        kt_fini(&p->ent);
-        kt_fini(&p->sh);
-        kt_fini(&p->l1of);
-        kt_fini(&p->resync);
-        kt_fini(&p->last);
-    }
+    kt_fini(&p->ent);
+    kt_fini(&p->sh);
+    kt_fini(&p->l1of);
+    kt_fini(&p->resync);
+    kt_fini(&p->last);
     free(p->l4);
 }
 
@@ -472,6 +438,7 @@ const struct checker chk_story_a_oos_fastpath = {
             "out-of-sync resync showed present while the fault was in flight",
     .priv_size = sizeof(struct spa),
     .events = NULL,                                      /* P4: every actor */
+    .init = spa_init,
     .event = spa_event,
     .fini = spa_fini,
 };

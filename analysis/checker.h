@@ -11,7 +11,8 @@
  *   K1  A checker's name is its findings' name (finding.h F1); the table of
  *       checkers is analysis/checkers.c, one line each.
  *   K2  A checker keeps only what it needs beyond the rebuilt state, in its
- *       private block (priv_size bytes, zeroed before the first event); it
+ *       private block (priv_size bytes, zeroed, then given to init() before
+ *       the first event; fini() frees what init and the events took); it
  *       asks the state (az_state) for frames, PTEs, pfns and history rather
  *       than tracking them again.
  *   K3  The state has already applied the event when a checker sees it:
@@ -43,6 +44,7 @@ struct checker {
     const char *what;            /* one line, for `hvlab analyze --list` */
     size_t priv_size;
     const enum hv_event_id *events;   /* HVE_NONE-terminated; NULL: all */
+    void (*init)(void *priv);                    /* may be NULL (K2) */
     void (*event)(void *priv, struct az *az, const struct hv_ev *e);
     void (*end)(void *priv, struct az *az);      /* may be NULL */
     void (*fini)(void *priv);                    /* may be NULL */

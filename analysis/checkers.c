@@ -29,6 +29,10 @@ extern const struct checker chk_story_d_devalidated_sent_as_pt;
 extern const struct checker chk_story_d_pt_after_restore;
 extern const struct checker chk_story_e_dirty_after_send;
 extern const struct checker chk_story_e_unmarked_after_final;
+extern const struct checker chk_story_e_unmarked_write;
+extern const struct checker chk_mig_record_dropped;
+extern const struct checker chk_mig_record_duplicated;
+extern const struct checker chk_mig_content_corrupted;
 
 const struct checker *const hv_checkers[] = {
     /* &chk_NAME, */
@@ -50,5 +54,9 @@ const struct checker *const hv_checkers[] = {
     &chk_story_d_pt_after_restore,
     &chk_story_e_dirty_after_send,
     &chk_story_e_unmarked_after_final,
+    &chk_story_e_unmarked_write,
+    &chk_mig_record_dropped,
+    &chk_mig_record_duplicated,
+    &chk_mig_content_corrupted,
     NULL,
 };

@@ -6,7 +6,8 @@
  *
  * Rules of this file:
  *   R1  One mutator per kind of word: st_apply() is the only place a
- *       checked word changes, called through st_wapply (S1, P3);
+ *       checked word changes, called through st_wapply, which asks
+ *       state_untraced.c's st_wcheck first (S1, P3);
  *       frame_set_type() the only place the type word's side effects (a
  *       validated L1's entries counted in its targets' maps_rw / maps_ro)
  *       happen; pte_set() the only writer of a PTE.
@@ -157,12 +158,7 @@ static struct st_ptes *ptes_of(struct state *st, struct st_frame *f)
     if (!f->pt) {
         if (st->nptpool == st->capptpool) {
             size_t nc = st->capptpool ? st->capptpool * 2 : 256;
-            struct st_ptes **np = realloc(st->ptpool, nc * sizeof(*np));
-            if (!np) {
-                fprintf(stderr, "hvlab analyze: out of memory\n");
-                abort();
-            }
-            st->ptpool = np;
+            st->ptpool = st_xrealloc(st->ptpool, nc, sizeof(*st->ptpool));
             st->capptpool = nc;
         }
         f->pt = st_xcalloc(1, sizeof(*f->pt));
@@ -171,56 +167,14 @@ static struct st_ptes *ptes_of(struct state *st, struct st_frame *f)
     return f->pt;
 }
 
-/* ---- S3: history ----------------------------------------------------------- */
-
-static void hist_push(struct state *st, struct st_frame *f, const struct hv_ev *e)
-{
-    if (!f->hist) {
-        size_t per = ST_CHUNK;
-        if (st->hused == 0 || st->hused == per) {
-            struct hv_ev **np = realloc(st->hpool, (st->nhpool + 1) * sizeof(*np));
-            if (!np) {
-                fprintf(stderr, "hvlab analyze: out of memory\n");
-                abort();
-            }
-            st->hpool = np;
-            st->hpool[st->nhpool++] = st_xcalloc(per * st->hlen, sizeof(struct hv_ev));
-            st->hused = 0;
-        }
-        f->hist = st->hpool[st->nhpool - 1] + st->hused++ * st->hlen;
-    }
-    /* the same event twice (an entry naming one frame in two fields) */
-    if (f->hn && f->hlast == st->evno)
-        return;
-    f->hlast = st->evno;
-    unsigned at = (f->hhead + f->hn) % st->hlen;
-    f->hist[at] = *e;
-    f->hist[at].str = NULL;
-    if (f->hn < st->hlen)
-        f->hn++;
-    else
-        f->hhead = (uint16_t)((f->hhead + 1) % st->hlen);
-}
+/* ---- S3: history (the rings: state_history.c) ------------------------------ */
 
 static void hist_named(struct state *st, uint8_t host, uint64_t mfn,
                        const struct hv_ev *e)
 {
     if (mfn == UINT64_MAX || mfn == 0xFFFFFFFFULL)
         return;
-    hist_push(st, frame_get(st, host, mfn), e);
-}
-
-unsigned state_history(const struct state *st, uint8_t host, uint64_t mfn,
-                       const struct hv_ev **out, unsigned max)
-{
-    const struct st_frame *f = ht_find(&st->frames, mfn, host);
-    if (!f || !f->hist)
-        return 0;
-    unsigned n = f->hn < max ? f->hn : max;
-    unsigned skip = f->hn - n;
-    for (unsigned i = 0; i < n; i++)
-        out[i] = &f->hist[(f->hhead + skip + i) % st->hlen];
-    return n;
+    st_hist_push(st, frame_get(st, host, mfn), e);
 }
 
 /* ---- R1: the mutators ---------------------------------------------------- */
@@ -296,8 +250,8 @@ static void pte_set(struct state *st, const struct hv_ev *e, uint64_t nv)
 
 /* w is a struct sword's v (its first member) or, for W_PTE, an entry of a
    table copy (pte_set keeps its known bit). */
-void st_apply(struct state *st, enum wkind k, uint64_t *w, uint64_t nv,
-              const struct hv_ev *e)
+static void st_apply(struct state *st, enum wkind k, uint64_t *w,
+                     uint64_t nv, const struct hv_ev *e)
 {
     switch (k) {
     case W_TYPE:
@@ -321,6 +275,14 @@ void st_apply(struct state *st, enum wkind k, uint64_t *w, uint64_t nv,
     struct sword *sw = (struct sword *)(void *)w;
     sw->v = nv;
     sw->known = true;
+}
+
+/* R1: every change of a checked word, checked first (state_untraced.c). */
+static void st_wapply(struct state *st, enum wkind k, uint64_t *w, bool known,
+                      uint64_t old, uint64_t nv, const struct hv_ev *e)
+{
+    if (st_wcheck(st, k, w, known, old, nv, e))
+        st_apply(st, k, w, nv, e);
 }
 
 /* ---- the events ------------------------------------------------------------ */
@@ -362,7 +324,7 @@ static void ev_mm(struct state *st, const struct hv_ev *e, uint8_t host)
         frame_recount(st, f);
         break;
     case HVE_mm_page_free:
-        f->owner = ST_DOMID_INVALID;
+        f->owner = DOMID_INVALID;
         f->owner_known = true;
         frame_forget(f);        /* R6: scrubbed, reused */
         break;

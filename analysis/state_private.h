@@ -5,7 +5,11 @@
  *
  *   analysis/state.c           the events, the mutators (R1-R7), queries
  *   analysis/state_untraced.c  S1 / P3: checked words, debts, findings
- *   analysis/state_table.c     P1: the hash tables
+ *   analysis/state_history.c   S3: each frame's ring of last events
+ *   analysis/state_table.c     P1: the hash tables, allocation that
+ *                              never fails
+ *
+ *   state.c calls the three others; they call only state_table.c.
  *
  * Rules:
  *   P1  Every table is open hashing on a (k1, k2) key over a pool of
@@ -27,8 +31,8 @@
  *       open when the trace ends (state_end), or pushed out of the table
  *       (DEBT_CAP, oldest first), is one "rebuild.untraced" (S1).
  *   P4  The hvlab page words (core/mm/page.h) are hvlab's layout, not Xen's
- *       public ABI: analysis/ may not include core/, so the few bits the
- *       rebuild reads are restated below and must follow that file.
+ *       public ABI: the bits the rebuild reads are analysis/layout.h's
+ *       (checked against core/ by tests/unit/test-trace-layout.c).
  */
 #ifndef HVLAB_ANALYSIS_STATE_PRIVATE_H
 #define HVLAB_ANALYSIS_STATE_PRIVATE_H
@@ -39,34 +43,9 @@
 
 #include "analysis/event.h"
 #include "analysis/keytab.h"
+#include "analysis/layout.h"
 #include "analysis/state.h"
 
-/* P4: core/mm/page.h */
-#define ST_PGT_type_mask     (7ULL << 61)
-#define ST_PGT_l1            (1ULL << 61)
-#define ST_PGT_l4            (4ULL << 61)
-#define ST_PGT_shared        (6ULL << 61)
-#define ST_PGT_writable      (7ULL << 61)
-#define ST_PGT_pinned        (1ULL << 59)
-#define ST_PGT_validated     (1ULL << 58)
-#define ST_PGT_partial       (1ULL << 56)
-#define ST_PGT_count_mask    ((1ULL << 55) - 1)
-#define ST_PGC_count_mask    ((1ULL << 56) - 1)
-#define ST_PGC_allocated     (1ULL << 63)
-#define ST_PGC_xen_heap      (1ULL << 62)
-#define ST_DOMID_XEN         0x7FF0u
-#define ST_DOMID_COW         0x7FF3u
-#define ST_DOMID_INVALID     0x7FF4u
-
-/* x86 PTE bits (the hardware's, as core/mm/pv_pt.h uses them) */
-#define ST_PTE_P             0x1ULL
-#define ST_PTE_RW            0x2ULL
-#define ST_PTE_AD            0x60ULL      /* set by the MMU, untraced */
-#define ST_PTE_MFN(p)        (((p) >> 12) & 0xFFFFFFFFFFULL)
-#define ST_PT_ENTRIES        512
-#define ST_PTW_PTWR_UNHOOK   4           /* enum pt_write_path */
-#define ST_PTW_PTWR_FLUSH    5
-#define ST_PTW_PTWR_PROTECT  7
 
 /* P1: the tables are keytab.h's (T1-T4: entries in chunks that never
    move, O(1) index); the state's use of them ends the analysis when memory
@@ -184,13 +163,15 @@ struct state {
 
 void *st_xcalloc(size_t n, size_t sz);       /* T3: never NULL */
 
-/* R1 (state.c): set a word, with its side effects (type: the maps counts;
-   PTE: the table copy; p2m: the pfn's view). */
-void st_apply(struct state *st, enum wkind k, uint64_t *w, uint64_t nv,
-              const struct hv_ev *e);
-/* S1, S2, P3 (state_untraced.c): check, then set a word. */
-void st_wapply(struct state *st, enum wkind k, uint64_t *w, bool known,
+void *st_xrealloc(void *p, size_t n, size_t sz); /* T3: never NULL */
+
+/* S1, S2, P3 (state_untraced.c): check an event's change of a word against
+   the rebuilt value, open or settle debts; true when the caller must apply
+   nv (state.c R1). */
+bool st_wcheck(struct state *st, enum wkind k, uint64_t *w, bool known,
                uint64_t old, uint64_t nv, const struct hv_ev *e);
+/* S3 (state_history.c): append an event to a frame's ring. */
+void st_hist_push(struct state *st, struct st_frame *f, const struct hv_ev *e);
 
 /* Internal lookups for the checkers (check_inv.c). */
 const struct st_frame *st_frame_find(const struct state *st, uint8_t host,

@@ -30,6 +30,14 @@ void *st_xcalloc(size_t n, size_t sz)
     return p;
 }
 
+void *st_xrealloc(void *p, size_t n, size_t sz)
+{
+    void *np = realloc(p, n * sz);
+    if (!np && n && sz)
+        st_oom();
+    return np;
+}
+
 void ht_init(struct keytab *t, size_t esize)
 {
     kt_init(t, esize);

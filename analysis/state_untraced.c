@@ -4,8 +4,11 @@
  * out-of-order writers leave, and the "rebuild.untraced" findings.
  *
  * Rules:
- *   W1  st_wapply is the only caller of st_apply for a checked word: every
- *       such change is compared with the rebuilt value first.
+ *   W1  st_wcheck decides, for every change of a checked word, whether
+ *       state.c applies it (st_wapply there: check, then st_apply): every
+ *       such change is compared with the rebuilt value first.  This file
+ *       never changes a word itself, so it needs nothing of state.c (the
+ *       history it copies into a debt is state_history.c's).
  *   W2  A debt keeps the revealing event and the frame's history at that
  *       moment, so a finding made at the end of the trace shows what led
  *       to the gap, not what came long after.
@@ -186,14 +189,14 @@ static void debt_add(struct state *st, enum wkind k, uint64_t *w,
 }
 
 /*
- * S1, S2, P3: the one way a checked word changes.  An event whose old
+ * S1, S2, P3: may a checked word take an event's new value?  An event whose old
  * value is not the rebuilt one is either late (another writer's event,
  * traced before it, already moved the word on: an open debt starts at its
  * old value) or the trace jumped (a debt is opened and the event applied:
- * the state follows the trace).
+ * the state follows the trace).  True: apply nv (state.c does).
  */
-void st_wapply(struct state *st, enum wkind k, uint64_t *w, bool known,
-                   uint64_t old, uint64_t nv, const struct hv_ev *e)
+bool st_wcheck(struct state *st, enum wkind k, uint64_t *w, bool known,
+               uint64_t old, uint64_t nv, const struct hv_ev *e)
 {
     if (!known || wmatch(k, old, *w)) {
         /* W4: the missing step of an open jump, arriving after a writer
@@ -202,11 +205,10 @@ void st_wapply(struct state *st, enum wkind k, uint64_t *w, bool known,
             struct debt *d = &st->debt[i];
             if (d->w == w && wmatch(k, d->from, old) && wmatch(k, d->to, nv)) {
                 debt_drop(st, i);
-                return;
+                return false;
             }
         }
-        st_apply(st, k, w, nv, e);
-        return;
+        return true;
     }
     for (unsigned i = 0; i < st->ndebt; i++) {
         struct debt *d = &st->debt[i];
@@ -217,10 +219,10 @@ void st_wapply(struct state *st, enum wkind k, uint64_t *w, bool known,
             debt_drop(st, i);
         else
             d->from = nv;
-        return;
+        return false;
     }
     debt_add(st, k, w, *w, old, e);
-    st_apply(st, k, w, nv, e);
+    return true;
 }
 
 void state_end(struct state *st)

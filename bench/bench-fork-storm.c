@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/lib/median.h"
 #include "bench/lib/fork_storm.h"
 #include "trace/record.h"
 
@@ -31,18 +32,6 @@
 #define SEED          1
 
 static char self[PATH_MAX], bindir[PATH_MAX];
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return v[n / 2];
-}
 
 /* Run argv, return the number after "seconds " on its stdout, or -1. */
 static double run_for_seconds(char *const argv[], bool traced)

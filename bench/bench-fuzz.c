@@ -60,8 +60,13 @@
 
 #include "bench/lib/clock.h"
 #include "core/audit.h"
+#include "core/domain.h"
 #include "core/machine.h"
+#include "core/vcpu.h"
+#include "fuzz/call.h"
 #include "fuzz/fuzz.h"
+#include "fuzz/pool.h"
+#include "fuzz/prog.h"
 #include "fuzz/snap.h"
 #include "fuzz/world.h"
 
@@ -357,6 +362,71 @@ static void reset_costs(void)
 
 struct fz_world *fz_exec_world(enum fuzz_surface s);
 
+/* The oracle's audit per call on the inputs' programs, run call by call
+   as fuzz/exec.c runs them: a full hv_audit after each call (the
+   baseline), then hv_audit_changed (core/audit.h A1-A9) on the same
+   programs.  ns_out: total audit time; calls_out: calls audited. */
+struct fz_world *fz_exec_world(enum fuzz_surface s);
+static void audit_pass(struct fz_world *w, bool incr, double *ns_out,
+                       uint64_t *calls_out)
+{
+    static struct fz_prog prog;
+    double ns = 0;
+    uint64_t calls = 0;
+    for (unsigned i = 0; i < NR_INPUTS && input_len[i]; i++) {
+        if (fz_world_reset(w))
+            return;
+        hv_audit(w->m, NULL);           /* as fuzz/snap.c S10 leaves it */
+        fz_decode(FUZZ_MM, input[i], input_len[i], &prog);
+        struct fz_state st = { 0 };
+        struct fz_call_ctx c = { .w = w, .st = &st };
+        for (unsigned k = 0; k < prog.ncalls; k++) {
+            (void)fz_run_as_actor(&c, &prog.call[k]);
+            double t0 = now_ns();
+            unsigned v = incr ? hv_audit_changed(w->m, NULL)
+                              : hv_audit(w->m, NULL);
+            ns += now_ns() - t0;
+            calls++;
+            if (v)
+                break;                  /* the fuzzer stops there too */
+        }
+    }
+    *ns_out = ns;
+    *calls_out = calls;
+}
+
+static void audit_incr(void)
+{
+    struct fz_world *w = fz_exec_world(FUZZ_MM);
+    if (!w || !w->m) {
+        printf("skip - audit: no FUZZ_MM world\n");
+        return;
+    }
+    double full_ns = 0, incr_ns = 0;
+    uint64_t full_calls = 0, incr_calls = 0;
+    struct hv_audit_counts a, b;
+    audit_pass(w, false, &full_ns, &full_calls);
+    hv_audit_counts(&a);
+    audit_pass(w, true, &incr_ns, &incr_calls);
+    hv_audit_counts(&b);
+    double fc = full_calls ? (double)full_calls : 1;
+    double ic = incr_calls ? (double)incr_calls : 1;
+    double audits = b.audits - a.audits ? (double)(b.audits - a.audits) : 1;
+    printf("figure fuzz_audit_full_call_us: %.1f us   full hv_audit after "
+           "each call of the 1..32-call inputs (%llu calls; baseline)\n",
+           full_ns / fc / 1e3, (unsigned long long)full_calls);
+    printf("figure fuzz_audit_incr_us: %.1f us   hv_audit_changed after "
+           "each call of the same programs; %.2fx the full audit\n",
+           incr_ns / ic / 1e3,
+           full_ns > 0 ? (incr_ns / ic) / (full_ns / fc) : 0);
+    printf("figure fuzz_calls_unchanged_pct: %.1f %%   calls after which "
+           "no mark moved (mm audit answered from the memo after %.1f %%, "
+           "grant audit after %.1f %%)\n",
+           100.0 * (double)(b.unchanged - a.unchanged) / audits,
+           100.0 * (double)(b.mm_skipped - a.mm_skipped) / audits,
+           100.0 * (double)(b.gnt_skipped - a.gnt_skipped) / audits);
+}
+
 /* The snapshot reset on the FUZZ_MM world (fuzz/snap.h).  One pass over
    the inputs first: it takes the write faults that make pages hot (S2);
    the figures are the steady state after it, as a long campaign sees. */
@@ -419,6 +489,24 @@ static void snap_costs(double rebuild_rate)
            "under SNAP; %.2fx fuzz_mm_inproc_1_32 (REBUILD)\n",
            runs / (t / 1e9),
            rebuild_rate > 0 ? runs / (t / 1e9) / rebuild_rate : 0);
+    {   /* The same runs with the audit's memo off (core/audit.h): the
+           oracle before hv_audit_changed, as a baseline in this run. */
+        hv_audit_memo_enable(false);
+        double t1 = now_ns();
+        for (unsigned i = 0; i < NR_INPUTS && input_len[i]; i++) {
+            fuzz_one(FUZZ_MM, input[i], input_len[i], &res);
+            fz_snap_restore();
+        }
+        double tf = now_ns() - t1;
+        hv_audit_memo_enable(true);
+        unsigned nr = 0;
+        for (unsigned i = 0; i < NR_INPUTS && input_len[i]; i++)
+            nr++;
+        printf("figure fuzz_mm_snap_execs_fullaudit: %.0f execs/s   the "
+               "same under SNAP with a full audit after every call "
+               "(memo off); the memo gives %.2fx\n", nr / (tf / 1e9),
+               tf > 0 ? (runs / (t / 1e9)) / (nr / (tf / 1e9)) : 0);
+    }
     /* N pages of RAM written by hand and put back, from a cooled
        snapshot: the first round takes the N faults, the others copy. */
     struct fz_world *w = fz_exec_world(FUZZ_MM);
@@ -497,7 +585,15 @@ int main(void)
     }
     inproc();
     reset_costs();
+    audit_incr();
     snap_costs(inproc_rate);
+    if (getenv("BENCH_FUZZ_NO_AFL")) {  /* the in-process figures only */
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench-fuzz: could not remove %s\n", tmp);
+        return 0;
+    }
     /* Seeds: the tree's mm corpus, else the inputs made here. */
     struct stat st;
     if (stat("fuzz/seeds/mm", &st) == 0 && S_ISDIR(st.st_mode)) {

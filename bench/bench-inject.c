@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench/lib/median.h"
 #include "inject/inject.h"
 
 #define ROUNDS          11
@@ -31,18 +32,6 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return v[n / 2];
 }
 
 /* What a use site has at hand: a vCPU and its domain. */

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/lib/median.h"
 #include "toolstack/runner.h"
 #include "toolstack/scenario.h"
 
@@ -45,18 +46,6 @@ static const char *const scenario_text[2] = {
 struct sample {
     double rounds, pages, downtime_ms, save_ms;
 };
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* One `hvlab run` of scenario_text[verify]; 0 when it held. */
 static int one_run(int verify, struct sample *s, uint64_t *guest_pages)

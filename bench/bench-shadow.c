@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench/lib/median.h"
 #include "core/domain.h"
 #include "core/domctl.h"
 #include "core/machine.h"
@@ -158,18 +159,6 @@ static int oos_runs(const char *oos, struct oos_figs *f)
     fclose(devnull);
     scenario_free(sc);
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int oos_figures(void)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "bench/bench_tp.h"        /* instantiated in bench/lib/bench_tp.c */
+#include "bench/lib/median.h"
 #include "trace/record.h"
 #include "trace/trace.h"
 
@@ -47,18 +48,6 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return v[n / 2];
 }
 
 /* ------------------------------------------------------------ the loops */

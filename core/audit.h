@@ -1,21 +1,108 @@
 /*
  * core/audit.h - the whole machine's invariant audit, in one call.
  *
- * The oracle tests, scenarios and (later) the fuzzer use: frame and type
+ * The oracle tests, scenarios and the fuzzer use: frame and type
  * invariants (core/mm/audit.c, XEN-NOTES section 11 items 1-12), p2m
  * invariants (core/mm/p2m_audit.c, 21-23) and shadow invariants
  * (core/shadow/audit.c, 13-17).  Every violation is printed to `out` (may be
  * NULL) with its invariant, frame and recent history.
+ *
+ * hv_audit_changed() gives the same count as hv_audit() and re-runs only
+ * the audits whose inputs may have changed since the last audit of the
+ * machine.  The argument that this is exact:
+ *
+ *   A1  Marks.  struct machine carries one byte per mark
+ *       (core/audit_mark.h).  A mutator of state an audit reads sets the
+ *       mark before the next audit (anywhere in its call: the audit runs on
+ *       a quiescent machine, so where in the call does not matter).  An
+ *       audit takes every mark (exchange with 0) and remembers, per
+ *       machine, its sub-results then (the memo, also in struct machine).
+ *   A2  HV_MARK_MM covers everything mm_audit reads: the page_info words
+ *       (core/mm/frame.c's count/type exchanges, which every transition
+ *       goes through, and its direct stores: owner, nr_validated_ptes,
+ *       linear count), page lists and owners (alloc.c, machine.c's heap,
+ *       p2m table frames), entries of guest tables written by Xen
+ *       (pv_pt.c's pt_write_entry / pt_cmpxchg_entry / A-D updates, which
+ *       mmu_update, ptwr, update_va_mapping and grant host mappings use;
+ *       validation and devalidation), vCPU roots (pt_set_baseptr, the
+ *       parked old_guest_table, the HVM CR3 frame), p2m entries (foreign
+ *       refs), maptrack entries (grant mappings' refs) and shadow entries
+ *       and shadow frames (the paging mode's refs).
+ *   A3  HV_MARK_GNT covers what gnttab_audit reads beyond A2: every grant
+ *       operation (do_grant_table_op and the core/grant entry points other
+ *       subsystems call: domain init / destroy / free, physmap unhooking,
+ *       frame mapping, refused PTEs, the XSA paths) and every store into
+ *       guest memory that may reach a grant frame: a guest may write its
+ *       grant entries whenever it likes.  Every grant entry and status
+ *       frame is Xen-shared (PGC_xen_heap, core/grant/table.c T1) and
+ *       gnttab_audit reads no other guest memory, so core/mmu.c marks every
+ *       mmu_store and mmu_cmpxchg (their fast path stays one check), and
+ *       mmu_write, the slow store path and Xen's copy_to_guest
+ *       (core/guest_access.c) mark a store into a PGC_xen_heap frame or an
+ *       emulated store.  gnttab_audit re-runs on MM or GNT.
+ *   A4  Guest stores are not MM marks.  mm_audit reads no data frame, and
+ *       a guest store reaches a table frame only through a writable
+ *       mapping of it.  While mm_audit's last result is 0 no validated or
+ *       partial table is mapped writable by a guest L1 entry (invariant 3)
+ *       and shadow and grant RW mappings hold a writable type ref, which a
+ *       table cannot have; the walker's A/D updates change no bit the audit
+ *       reads (present, RW, _PAGE_GNTTAB, frame, disallowed flags).  The
+ *       exceptions re-run mm_audit every time: a last result other than 0;
+ *       an open writable-pagetable batch (ptwr unhook: its L1 is writable
+ *       by design, core/mm/audit.c U3); A5.
+ *   A5  A p2m_map_foreign entry holds no type ref, so a privileged
+ *       translated guest could write a PV table through it: once the
+ *       machine has had one (p2m_set_entry sets a sticky flag),
+ *       mm_audit always re-runs.
+ *   A6  What no mutator marks - the domain array, each domain's kind,
+ *       vCPUs, grant table and paging-mode pointers, the options the audits
+ *       read (mm.pfinfo_devalidated) - is folded into a fingerprint; a
+ *       different fingerprint re-runs everything.
+ *   A7  The p2m, shadow, event-channel and paging audits run every time
+ *       (they read guest memory and hardware-set bits; they are cheap next
+ *       to mm_audit and gnttab_audit).
+ *   A8  With `out` set the whole audit runs (the text is wanted): the
+ *       memo only ever stands for a count.  hv_audit() is that full run and
+ *       refreshes the memo too.
+ *   A9  Memory put back behind the mutators' backs: the memo and the marks
+ *       live in struct machine, so a reset that restores the machine's
+ *       memory with its state (fuzz/snap.c: the machine is an arena block,
+ *       and S10 audits before the commit) restores the matching memo.  Any
+ *       other restore, or a direct store into state outside the mutators
+ *       (a test writing a page_info word), must call hv_audit_forget().
  */
 #ifndef HVLAB_CORE_AUDIT_H
 #define HVLAB_CORE_AUDIT_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct machine;
 
 /* Returns the number of violations; the machine must be quiescent (no vCPU
-   running). */
+   running).  Refreshes the memo (A8). */
 unsigned hv_audit(struct machine *m, FILE *out);
+
+/* The same count (and, with out, the same text) as hv_audit, re-running
+   only what may have changed since the last audit of m (A1-A8). */
+unsigned hv_audit_changed(struct machine *m, FILE *out);
+
+/* A9: the next hv_audit_changed of m runs everything. */
+void hv_audit_forget(struct machine *m);
+
+/* Process-wide: with false, hv_audit_changed is hv_audit (the baseline
+   the benchmarks compare against).  On by default; HVLAB_AUDIT_MEMO=0 in
+   the environment turns it off from the start (a harness's A/B run). */
+void hv_audit_memo_enable(bool on);
+
+/* Process-wide counts since the start (all machines). */
+struct hv_audit_counts {
+    uint64_t audits;        /* hv_audit_changed calls */
+    uint64_t unchanged;     /* ... that found no mark and no new shape */
+    uint64_t mm_skipped;    /* mm_audit answered from the memo */
+    uint64_t gnt_skipped;   /* gnttab_audit answered from the memo */
+};
+void hv_audit_counts(struct hv_audit_counts *out);
 
 #endif /* HVLAB_CORE_AUDIT_H */

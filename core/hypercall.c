@@ -38,6 +38,7 @@
 #include "core/vcpu.h"
 #include "inject/inject.h"
 #include "trace/trace.h"
+#include "trace/usdt.h"
 
 typedef long (*hcall_fn)(struct vcpu *v, const uint64_t a[5]);
 
@@ -139,6 +140,8 @@ long hypercall(struct vcpu *v, unsigned op, uint64_t a1, uint64_t a2,
     v->nr_hypercalls++;
     TRC(hvlab_hcall, entry, host, d->domid, (uint16_t)v->vcpu_id, op,
         a1, a2, a3, a4);
+    uint64_t usdt_t0 = HV_USDT_ENABLED(hcall_exit) ? hv_usdt_now_ns() : 0;
+    HV_USDT(hcall_entry, host, d->domid, v->vcpu_id, op);
     if (__builtin_expect(hv_hcall_observer != NULL, 0))
         hv_hcall_observer(v, op, args);
 
@@ -191,6 +194,8 @@ out:
     /* Rule 4. */
     assert(rc != -HV_ERESTART && rc != -HV_EINTR);
     TRC(hvlab_hcall, exit, host, d->domid, (uint16_t)v->vcpu_id, op, rc);
+    HV_USDT(hcall_exit, host, d->domid, v->vcpu_id, op, rc,
+            usdt_t0 ? hv_usdt_now_ns() - usdt_t0 : HV_USDT_UNTIMED);
     sched_point(SP_HCALL_EXIT);
     evtchn_deliver(v, EVTCHN_AT_HCALL_EXIT);    /* pending upcall, if any */
     return rc;

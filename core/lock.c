@@ -37,6 +37,7 @@
 #include <stdlib.h>
 
 #include "core/lock.h"
+#include "trace/usdt.h"
 
 #if !defined(NDEBUG) && !defined(HVLAB_LOCK_DEBUG)
 #define HVLAB_LOCK_DEBUG 1
@@ -159,6 +160,22 @@ unsigned hv_lock_held_count(void)
 
 /* ---- the lock --------------------------------------------------------------- */
 
+const char *hv_lock_level_name(unsigned level)
+{
+    switch (level) {
+    case LOCK_DOMAIN_BIG:   return "domain_big";
+    case LOCK_PTWR:         return "ptwr";
+    case LOCK_GNT_MAPTRACK: return "gnt_maptrack";
+    case LOCK_GNT_TABLE:    return "gnt_table";
+    case LOCK_P2M:          return "p2m";
+    case LOCK_PAGING:       return "paging";
+    case LOCK_PAGE_ALLOC:   return "page_alloc";
+    case LOCK_HEAP:         return "heap";
+    case LOCK_LEAF:         return "leaf";
+    default:                return NULL;
+    }
+}
+
 void hv_lock_init(hv_lock_t *l, const char *name, enum hv_lock_level level)
 {
     atomic_store_explicit(&l->locked, 0, memory_order_relaxed);
@@ -176,10 +193,14 @@ static inline bool lock_try_acquire(hv_lock_t *l)
 
 void hv_lock(hv_lock_t *l)
 {
+    uint64_t usdt_t0 = 0;       /* when the wait began (probes attached) */
     sched_point(SP_LOCK);
     lock_order_check(l);
     while (!lock_try_acquire(l)) {
         unsigned spins = 0;
+        if (!usdt_t0 && (HV_USDT_ENABLED(lock_contended) ||
+                         HV_USDT_ENABLED(lock_acquired)))
+            usdt_t0 = hv_usdt_now_ns();
         /* Rule 3: read-only spin, a det scheduler may switch at SP_SPIN. */
         while (atomic_load_explicit(&l->locked, memory_order_relaxed) != 0) {
             sched_point(SP_SPIN);
@@ -194,6 +215,11 @@ void hv_lock(hv_lock_t *l)
         }
     }
     lock_held_push(l);
+    uint64_t usdt_wait = usdt_t0 ? hv_usdt_now_ns() - usdt_t0 : 0;
+    (void)usdt_wait;
+    if (usdt_t0)
+        HV_USDT(lock_contended, l->level, usdt_wait, l);
+    HV_USDT(lock_acquired, l->level, usdt_wait, l);
 }
 
 bool hv_trylock(hv_lock_t *l)
@@ -202,12 +228,14 @@ bool hv_trylock(hv_lock_t *l)
     if (!lock_try_acquire(l))
         return false;
     lock_held_push(l);
+    HV_USDT(lock_acquired, l->level, 0, l);
     return true;
 }
 
 void hv_unlock(hv_lock_t *l)
 {
     lock_held_pop(l);
+    HV_USDT(lock_released, l->level, l);
     atomic_store_explicit(&l->locked, 0, memory_order_release);
     sched_point(SP_UNLOCK);
 }

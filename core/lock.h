@@ -56,6 +56,8 @@ static inline void sched_point(enum sched_point why)
 enum hv_lock_level {
     LOCK_DOMAIN_BIG = 10,   /* per-domain big lock (Xen 3.0 ptwr era) */
     LOCK_PTWR       = 20,   /* writable-pagetable batch state */
+    LOCK_GNT_MAPTRACK = 22, /* a grant table's maptrack (core/grant) */
+    LOCK_GNT_TABLE  = 24,   /* a grant table (after its maptrack) */
     LOCK_P2M        = 30,
     LOCK_PAGING     = 40,
     LOCK_PAGE_ALLOC = 50,   /* a domain's page list and tot_pages */
@@ -72,6 +74,9 @@ typedef struct hv_lock {
 #define HV_LOCK_INITIALIZER(n, lvl) { .locked = 0, .level = (lvl), .name = (n) }
 
 void hv_lock_init(hv_lock_t *l, const char *name, enum hv_lock_level level);
+/* The name of a lock level ("p2m", "gnt_table"...), NULL if none has it:
+   how the USDT probes' lock class reads (docs/top.md). */
+const char *hv_lock_level_name(unsigned level);
 void hv_lock(hv_lock_t *l);
 bool hv_trylock(hv_lock_t *l);
 void hv_unlock(hv_lock_t *l);

@@ -168,6 +168,7 @@ static void *map_noreserve(size_t bytes)
 static void frame_set_unowned(struct machine *m, mfn_t mfn, uint64_t count,
                               uint16_t owner)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     struct page_info *pg = mfn_to_page(m, mfn);
     uint64_t old_count = atomic_load_explicit(&pg->count_info,
                                               memory_order_relaxed);
@@ -355,6 +356,7 @@ static void heap_flush_stale(struct machine *m, uint32_t stamp)
 
 mfn_t machine_heap_alloc(struct machine *m)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     hv_lock(&m->heap_lock);
     uint32_t head = m->free_head;
     if (head == PAGE_LIST_NULL) {
@@ -381,6 +383,7 @@ mfn_t machine_heap_alloc(struct machine *m)
 
 void machine_heap_free(struct machine *m, mfn_t mfn)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     assert(mfn_valid(m, mfn));
     struct page_info *pg = mfn_to_page(m, mfn);
     uint64_t count = atomic_load_explicit(&pg->count_info, memory_order_relaxed);

@@ -13,6 +13,7 @@
 #ifndef HVLAB_CORE_MACHINE_H
 #define HVLAB_CORE_MACHINE_H
 
+#include "core/audit_mark.h"
 #include "core/lock.h"
 #include "core/mm/page.h"
 #include "core/options.h"
@@ -64,6 +65,10 @@ struct machine {
        DOMID_COW, not in domains[]); created by core/mm/p2m_sharing.c on
        first use and freed by it at machine destruction. */
     struct domain *_Atomic dom_cow;
+
+    /* The audit's change marks and memo (core/audit.h A1-A9): marks set
+       by the mutators (HV_AUDIT_MARK), the rest core/audit.c's. */
+    struct hv_audit_memo audit_memo;
 };
 
 /* Create a machine with ram_bytes of RAM.  0, -XEN_EINVAL (fewer than 64

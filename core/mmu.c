@@ -1164,6 +1164,18 @@ static int load_one(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t *val)
     return rc;
 }
 
+/* core/audit.h A3: a store into a Xen-shared frame (grant entries and
+   status frames) re-runs the grant audit; other frames are not read by it. */
+static void audit_mark_store(struct vcpu *v, const uint8_t *host)
+{
+    struct machine *m = vcpu_machine(v);
+    uint64_t off = (uint64_t)(host - m->ram);
+    if (host < m->ram || off >= (m->nr_frames << PAGE_SHIFT) ||
+        (atomic_load_explicit(&mfn_to_page(m, off >> PAGE_SHIFT)->count_info,
+                              memory_order_relaxed) & PGC_xen_heap))
+        HV_AUDIT_MARK(m, HV_MARK_GNT);
+}
+
 static int store_one(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t val)
 {
     struct access_desc a = { .is_write = true, .bytes = bytes,
@@ -1177,9 +1189,11 @@ static int store_one(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t val)
     switch (mmu_xlate(v, va, vcpu_access(v, true), &a, true, &host, &observed)) {
     case XL_OK:
         host_store(host, bytes, val);
+        audit_mark_store(v, host);
         rc = MMU_OK;
         break;
     case XL_EMULATED:
+        HV_AUDIT_MARK(vcpu_machine(v), HV_MARK_GNT);    /* audit.h A3 */
         rc = MMU_OK;
         break;
     default:
@@ -1244,6 +1258,7 @@ int mmu_load(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t *val)
 
 int mmu_store(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t val)
 {
+    HV_AUDIT_MARK(vcpu_machine(v), HV_MARK_GNT);            /* audit.h A3 */
     assert(bytes_ok(bytes));
     mmu_count_access(v);
     access_begin(v);
@@ -1320,6 +1335,7 @@ static int cmpxchg_split(struct vcpu *v, uint64_t va, unsigned bytes,
 int mmu_cmpxchg(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t *old,
                 uint64_t new_val)
 {
+    HV_AUDIT_MARK(vcpu_machine(v), HV_MARK_GNT);            /* audit.h A3 */
     assert(bytes_ok(bytes));
     mmu_count_access(v);
     new_val &= bytes_mask(bytes);
@@ -1412,8 +1428,10 @@ int mmu_write(struct vcpu *v, uint64_t va, const void *buf, size_t len)
         mmu_count_access(v);
         access_begin(v);
         bool ok = mmu_xlate(v, va, access, &a, false, &host, &observed) == XL_OK;
-        if (ok)
+        if (ok) {
             memcpy(host, in, chunk);
+            audit_mark_store(v, host);
+        }
         access_end(v);
         if (!ok) {
             for (size_t done = 0; done < chunk; ) {

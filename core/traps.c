@@ -38,13 +38,15 @@
 #include "core/vcpu.h"
 #include "inject/inject.h"
 #include "trace/trace.h"
+#include "trace/usdt.h"
 
-static enum pf_outcome decided(struct vcpu *v, uint64_t va, uint32_t pfec,
-                               enum hv_fault_outcome what, enum pf_outcome o)
+enum pf_outcome hv_fault_decided(struct vcpu *v, uint64_t va, uint32_t pfec,
+                                 enum hv_fault_outcome what, enum pf_outcome o)
 {
     (void)v; (void)va; (void)pfec; (void)what;  /* tracing may be compiled out */
     TRC(hvlab_hcall, fault, (uint8_t)v->d->m->host_id, v->d->domid,
         (uint16_t)v->vcpu_id, va, pfec, (uint8_t)what);
+    HV_USDT(fault, v->d->m->host_id, v->d->domid, v->vcpu_id, va, what);
     return o;
 }
 
@@ -60,9 +62,9 @@ static enum pf_outcome hvm_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec
         uint32_t inject = pfec;
         switch (sh_page_fault(v, va, pfec, &inject)) {
         case SH_FIXED:
-            return decided(v, va, pfec, HVF_SH_FIXED, PF_RETRY);
+            return hv_fault_decided(v, va, pfec, HVF_SH_FIXED, PF_RETRY);
         case SH_EMULATED:
-            return decided(v, va, pfec, HVF_SH_EMULATED, PF_RETRY);
+            return hv_fault_decided(v, va, pfec, HVF_SH_EMULATED, PF_RETRY);
         case SH_INJECT:
         default:
             pfec = inject;
@@ -70,11 +72,11 @@ static enum pf_outcome hvm_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec
         }
     }
     if (v->in_hypervisor_access)
-        return decided(v, va, pfec, HVF_HV_ACCESS_FAILED, PF_KILL);
+        return hv_fault_decided(v, va, pfec, HVF_HV_ACCESS_FAILED, PF_KILL);
     if (v->guest_pf_handler == NULL)
-        return decided(v, va, pfec, HVF_KILLED, PF_KILL);
+        return hv_fault_decided(v, va, pfec, HVF_KILLED, PF_KILL);
     v->nr_faults_bounced++;
-    decided(v, va, pfec, HVF_BOUNCED, PF_RETRY);
+    hv_fault_decided(v, va, pfec, HVF_BOUNCED, PF_RETRY);
     return v->guest_pf_handler(v, va, pfec, v->guest_ctx);
 }
 
@@ -91,15 +93,15 @@ enum pf_outcome hv_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec)
 
     /* Rule 1. */
     if (ptwr_do_page_fault(v, va, pfec) == MMF_FIXED)
-        return decided(v, va, pfec, HVF_PTWR, PF_RETRY);
+        return hv_fault_decided(v, va, pfec, HVF_PTWR, PF_RETRY);
 
     /* Rule 2. */
     if (v->in_hypervisor_access) {
         if (mm_fault_is_spurious(v, va, pfec)) {
             v->nr_spurious++;
-            return decided(v, va, pfec, HVF_SPURIOUS, PF_RETRY);
+            return hv_fault_decided(v, va, pfec, HVF_SPURIOUS, PF_RETRY);
         }
-        return decided(v, va, pfec, HVF_HV_ACCESS_FAILED, PF_KILL);
+        return hv_fault_decided(v, va, pfec, HVF_HV_ACCESS_FAILED, PF_KILL);
     }
 
     /* Rule 3.  inject: skip = no spurious check (Xen 3.0's guest rule). */
@@ -108,14 +110,14 @@ enum pf_outcome hv_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec)
         mm_fault_is_spurious(v, va, pfec)) {
         mmu_invlpg_local(v, va);
         v->nr_spurious++;
-        return decided(v, va, pfec, HVF_SPURIOUS, PF_RETRY);
+        return hv_fault_decided(v, va, pfec, HVF_SPURIOUS, PF_RETRY);
     }
 
     /* Rule 4. */
     if (v->guest_pf_handler == NULL)
-        return decided(v, va, pfec, HVF_KILLED, PF_KILL);
+        return hv_fault_decided(v, va, pfec, HVF_KILLED, PF_KILL);
     v->nr_faults_bounced++;
-    decided(v, va, pfec, HVF_BOUNCED, PF_RETRY);
+    hv_fault_decided(v, va, pfec, HVF_BOUNCED, PF_RETRY);
     INJ_POINT(traps_pf_deliver, v);             /* inject: a window */
     return v->guest_pf_handler(v, va, pfec, v->guest_ctx);
 }

@@ -30,5 +30,11 @@ enum hv_fault_outcome {
 
 void traps_init_vcpu(struct vcpu *v);
 enum pf_outcome hv_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec);
+/* Every fault decision (the shadow, PV and hap paths alike) ends here: it
+   is traced (hvlab_hcall:fault) and reaches the USDT probe `fault`, then
+   o is returned.  va is the faulting (or guest-linear) address, pfec the
+   #PF code or the NPF_* bits. */
+enum pf_outcome hv_fault_decided(struct vcpu *v, uint64_t va, uint32_t pfec,
+                                 enum hv_fault_outcome what, enum pf_outcome o);
 
 #endif /* HVLAB_CORE_TRAPS_H */

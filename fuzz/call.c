@@ -14,8 +14,10 @@
  *   CA3  Ops that do not apply to the actor's kind (HVM ops on a PV actor)
  *       do nothing and return 0 (E4); an op number outside the table is
  *       -XEN_ENOSYS.
- *   CA4  fz_oracle: hv_audit (quiet; again with a memory stream for the
- *       report only when it fails), then the isolation checks
+ *   CA4  fz_oracle: hv_audit_changed (quiet: a full audit's count,
+ *       re-running only what may have changed, core/audit.h A1-A9; a full
+ *       hv_audit with a memory stream for the report only when it fails),
+ *       then the isolation checks
  *       (fuzz/isolation.h); the first violation fills res (E3).
  *   CA5  The actor is a well-behaved granter: it never changes the bits
  *       Xen owns in its own grant entries (GTF_reading / GTF_writing,
@@ -23,8 +25,12 @@
  *       may map one of its grant-entry frames anywhere, its argument
  *       buffer included: a hypercall whose buffer page is such a frame is
  *       a no-op (its arguments and Xen's results would land in the
- *       entries), and a guest store into such a frame keeps Xen's bits of
- *       the entry it writes (as FZ_OP_GNT_ENTRY does).  The audit then
+ *       entries), so is a GNTTABOP_copy whose destination gmfn is such a
+ *       frame (Xen lets a PV guest copy into its own writable shared
+ *       page: the bytes would overwrite its entries wholesale;
+ *       tests/data/fuzz/grant-copy-into-grant-frame), and a guest store
+ *       into such a frame keeps Xen's bits of the entry it writes (as
+ *       FZ_OP_GNT_ENTRY does).  The audit then
  *       judges the hypervisor, not the guest's scribbles.  Nor does it
  *       rewrite the domid of an entry in use (GTF_reading or GTF_writing
  *       set): Xen's public grant_table.h says an in-use entry cannot be
@@ -39,7 +45,28 @@
  *       for giving back its loaded root (core/hvm.c rule 4) loaded another
  *       CR3, the root frame was freed still shadowed, and the shadow audit
  *       judged a state Xen never reaches (tests/data/fuzz/shadow-crashed-*).
+ *   CA7  The API contract of the grant ops: every GNTTABOP status the
+ *       fuzzer reads back (map, unmap, copy, setup_table, query_size) is
+ *       one of the GNTST_* codes <xen/grant_table.h> defines (0 down to
+ *       the last of GNTTABOP_error_msgs); and a map whose refusal is
+ *       decided by the state before the call gets the status Xen gives
+ *       it: with host or device map asked, the granter a live domain with
+ *       a table and ref one of its entries, an entry pinned for another
+ *       grantee, or unpinned and naming another domain than the actor, is
+ *       GNTST_general_error (Xen's map_grant_ref: the pin check and
+ *       _set_status), or GNTST_no_space when the maptrack, taken first,
+ *       is exhausted.  The first breach of a call is remembered and
+ *       fz_oracle reports it after the call as "contract: grant status
+ *       ..." (FZ_CONTRACT_GRANT).  It is taken (and cleared) as fz_oracle
+ *       starts, so it never outlives the call that made it.
+ *   CA8  FZ_OP_PFINFO is the toolstack's XEN_DOMCTL_getpageframeinfo3
+ *       (core/domctl.h), issued by the privileged domain (fuzz/prog.h P3)
+ *       on up to FZ_MAX_ITEMS frames of the domain the head pick names,
+ *       as a PV toolstack passes them (mfns).  An unprivileged actor (the
+ *       race surface runs every call as dom1, race.c RC3) is refused
+ *       -EPERM with nothing read, as Xen refuses a domU's domctl.
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +82,11 @@
 #include "core/domctl.h"
 #include "core/hvm.h"
 #include "core/grant/grant_table.h"
+#include "core/grant/peek.h"
 #include "core/hypercall.h"
 #include "core/machine.h"
 #include "core/mm/page.h"
+#include "core/mm/pfinfo.h"
 #include "core/mmu.h"
 #include "core/vcpu.h"
 #include "fuzz/call.h"
@@ -86,6 +115,77 @@ static int put(struct fz_call_ctx *c, size_t off, const void *src, size_t len)
 static int get(struct fz_call_ctx *c, size_t off, void *dst, size_t len)
 {
     return mmu_read(c->v, c->buf + off, dst, len) == MMU_OK ? 0 : -1;
+}
+
+/* --- CA7: the grant ops' status contract ---------------------------------- */
+
+static struct {
+    bool set;
+    char name[96];
+    char detail[256];
+} breach;
+
+static void contract_breach(const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void contract_breach(const char *name, const char *fmt, ...)
+{
+    if (breach.set)                     /* the first of the call */
+        return;
+    breach.set = true;
+    snprintf(breach.name, sizeof(breach.name), "%s", name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(breach.detail, sizeof(breach.detail), fmt, ap);
+    va_end(ap);
+}
+
+/* Is st one of the GNTST_* codes? */
+static bool gntst_defined(int16_t st)
+{
+    static const char *const msgs[] = GNTTABOP_error_msgs;
+    const int lowest = -(int)(sizeof(msgs) / sizeof(msgs[0]) - 1);
+    return st <= GNTST_okay && st >= lowest;
+}
+
+static void check_status(struct fz_call_ctx *c, const char *op, int16_t st)
+{
+    if (!gntst_defined(st))
+        contract_breach(FZ_CONTRACT_GRANT " not a GNTST code",
+                        "d%u %s returned status %d, which <xen/grant_table.h> "
+                        "does not define", c->v->d->domid, op, st);
+}
+
+/* CA7: the status Xen gives a map refused by the state before the call,
+   or 1 when the state does not decide it (0 is never an expectation). */
+static int16_t map_expected(struct fz_call_ctx *c,
+                            const struct gnttab_map_grant_ref *op)
+{
+    struct gnttab_peek e;
+    if (!(op->flags & (GNTMAP_host_map | GNTMAP_device_map)) ||
+        c->v->d->kind != DOMAIN_PV)
+        return 1;
+    struct domain *rd = op->dom < HV_MAX_DOMAINS
+                        ? machine_domain(c->w->m, op->dom) : NULL;
+    if (!rd || atomic_load(&rd->is_dying) ||
+        gnttab_peek_entry(rd, op->ref, &e))
+        return 1;
+    domid_t ld = c->v->d->domid;
+    if (e.pin ? e.pin_domid != ld : e.entry_domid != ld)
+        return GNTST_general_error;
+    return 1;
+}
+
+static void check_map(struct fz_call_ctx *c, unsigned i, int16_t want,
+                      const struct gnttab_map_grant_ref *op)
+{
+    if (want > 0 || op->status == want || op->status == GNTST_no_space ||
+        !gntst_defined(op->status))
+        return;
+    contract_breach(FZ_CONTRACT_GRANT " not Xen's",
+                    "d%u map_grant_ref item %u (d%u ref %u): status %d, "
+                    "Xen gives %d for an entry pinned for or naming another "
+                    "domain", c->v->d->domid, i, op->dom, op->ref, op->status,
+                    want);
 }
 
 static long hcall(struct fz_call_ctx *c, unsigned op, uint64_t a1, uint64_t a2,
@@ -219,12 +319,19 @@ static long op_gnt_map(struct fz_call_ctx *c, const struct fz_call *k)
                                              : GNTMAP_host_map));
         op[i].host_addr = R(c, &k->pick[i][2], NULL);
     }
+    int16_t want[FZ_MAX_ITEMS];                         /* CA7 */
+    for (unsigned i = 0; i < k->nitems; i++)
+        want[i] = map_expected(c, &op[i]);
     if (put(c, 0, op, k->nitems * sizeof(op[0])))
         return 0;
     long rc = hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_map_grant_ref,
                     c->buf, k->nitems, 0);
     if (get(c, 0, op, k->nitems * sizeof(op[0])))
         return rc;
+    for (unsigned i = 0; rc == 0 && i < k->nitems; i++) {
+        check_status(c, "map_grant_ref", op[i].status);
+        check_map(c, i, want[i], &op[i]);
+    }
     for (unsigned i = 0; i < k->nitems; i++)
         if (op[i].status == GNTST_okay)
             fz_state_add_handle(c->st, c->actor, op[i].handle,
@@ -252,6 +359,8 @@ static long op_gnt_unmap(struct fz_call_ctx *c, const struct fz_call *k)
                     c->buf, k->nitems, 0);
     if (get(c, 0, op, k->nitems * sizeof(op[0])))
         return rc;
+    for (unsigned i = 0; rc == 0 && i < k->nitems; i++)      /* CA7 */
+        check_status(c, "unmap_grant_ref", op[i].status);
     for (unsigned i = 0; i < k->nitems; i++)
         if (op[i].status == GNTST_okay)
             fz_state_drop_handle(c->st, c->actor, op[i].handle);
@@ -272,9 +381,17 @@ static long op_gnt_copy(struct fz_call_ctx *c, const struct fz_call *k)
     uint64_t f = R(c, fp, NULL);
     op.flags = fp->raw ? (uint16_t)f
              : (uint16_t)(GNTCOPY_source_gref | (f & GNTCOPY_dest_gref));
+    /* CA5: no copy into one of its own grant-entry frames. */
+    if (!(op.flags & GNTCOPY_dest_gref) &&
+        gnttab_is_shared_frame(c->v->d, op.dest.u.gmfn))
+        return 0;
     if (put(c, 0, &op, sizeof(op)))
         return 0;
-    return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_copy, c->buf, 1, 0);
+    long rc = hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_copy, c->buf, 1,
+                    0);
+    if (rc == 0 && get(c, 0, &op, sizeof(op)) == 0)         /* CA7 */
+        check_status(c, "copy", op.status);
+    return rc;
 }
 
 static long op_gnt_misc(struct fz_call_ctx *c, const struct fz_call *k)
@@ -285,8 +402,11 @@ static long op_gnt_misc(struct fz_call_ctx *c, const struct fz_call *k)
             .dom = (domid_t)R(c, &k->pick[0][0], NULL) };
         if (put(c, 0, &q, sizeof(q)))
             return 0;
-        return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_query_size,
-                     c->buf, 1, 0);
+        long rc = hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_query_size,
+                        c->buf, 1, 0);
+        if (rc == 0 && get(c, 0, &q, sizeof(q)) == 0)       /* CA7 */
+            check_status(c, "query_size", q.status);
+        return rc;
     }
     case FZ_OP_GNT_SETUP: {
         struct gnttab_setup_table s;
@@ -297,8 +417,11 @@ static long op_gnt_misc(struct fz_call_ctx *c, const struct fz_call *k)
                              (xen_pfn_t *)(uintptr_t)(c->buf + OFF_LIST));
         if (put(c, 0, &s, sizeof(s)))
             return 0;
-        return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_setup_table,
-                     c->buf, 1, 0);
+        long rc = hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_setup_table,
+                        c->buf, 1, 0);
+        if (rc == 0 && get(c, 0, &s, sizeof(s)) == 0)       /* CA7 */
+            check_status(c, "setup_table", s.status);
+        return rc;
     }
     case FZ_OP_GNT_VERSION: {
         struct gnttab_set_version sv = {
@@ -411,6 +534,32 @@ static long op_shadow(struct fz_call_ctx *c, const struct fz_call *k)
     return domctl_shadow_op(d, &sop, (o & 0x10) ? NULL : bitmap);
 }
 
+/* CA8: the toolstack's getpageframeinfo3 on frames of the named domain. */
+static long op_pfinfo(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    if (!c->v->d->is_privileged)
+        return -XEN_EPERM;
+    domid_t id = (domid_t)R(c, &k->head[0], NULL);
+    struct domain *d = machine_domain(c->w->m,
+                                      id == DOMID_SELF ? c->v->d->domid : id);
+    xen_pfn_t arr[FZ_MAX_ITEMS];
+    for (unsigned i = 0; i < k->nitems; i++)
+        arr[i] = R(c, &k->pick[i][0], NULL);
+    return domctl_getpageframeinfo3(d, arr, k->nitems);
+}
+
+long fz_run_as_actor(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    struct fz_dom *fd = &c->w->dom[k->actor % c->w->ndoms];
+    c->actor = k->actor % c->w->ndoms;
+    c->v = fd->d->vcpu[k->vcpu % fd->d->nr_vcpus];
+    c->buf = fz_directmap_va(fd->buf.first);
+    current = c->v;
+    long rc = fz_run_call(c, k);
+    current = NULL;
+    return rc;
+}
+
 long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k)
 {
     if (domain_crashed(c->v->d))        /* CA6: its vCPUs never run again */
@@ -450,6 +599,7 @@ long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k)
     case FZ_OP_HVM_CR3: case FZ_OP_HVM_INVLPG: case FZ_OP_HVM_FLUSH:
         return op_hvm(c, k);
     case FZ_OP_SHADOW_OP: return op_shadow(c, k);
+    case FZ_OP_PFINFO: return op_pfinfo(c, k);
     default: return -XEN_ENOSYS;
     }
 }
@@ -477,7 +627,9 @@ void fz_invariant_name(const char *report, char *name, size_t len)
 int fz_oracle(struct fz_world *w, struct fuzz_result *res)
 {
     current = NULL;
-    if (hv_audit(w->m, NULL)) {
+    bool broke = breach.set;                    /* CA7: this call's */
+    breach.set = false;
+    if (hv_audit_changed(w->m, NULL)) {     /* core/audit.h A1-A9 */
         char *text = NULL;
         size_t tlen = 0;
         FILE *ms = open_memstream(&text, &tlen);
@@ -496,6 +648,12 @@ int fz_oracle(struct fz_world *w, struct fuzz_result *res)
                            detail, sizeof(detail))) {
         snprintf(res->report, sizeof(res->report), "%s: %s\n",
                  res->invariant, detail);
+        return 1;
+    }
+    if (broke) {                                /* CA7 */
+        snprintf(res->invariant, sizeof(res->invariant), "%s", breach.name);
+        snprintf(res->report, sizeof(res->report), "%s: %s\n", breach.name,
+                 breach.detail);
         return 1;
     }
     return 0;

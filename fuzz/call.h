@@ -28,8 +28,18 @@ struct fz_call_ctx {
 /* Run k on c->v (the caller sets `current`); the hypercall's or access's
    result, which the fuzzer ignores. */
 long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k);
+/* Run k as its actor issues it (fuzz/exec.c E2): c's actor, vCPU and
+   buffer become k's, the vCPU is `current` for the call (NULL after).
+   c->w and c->st are the caller's. */
+long fz_run_as_actor(struct fz_call_ctx *c, const struct fz_call *k);
 
-/* E3 on w's machine: 0, or 1 with res->invariant and res->report filled. */
+/* The name of an API-contract breach of the grant ops (call.c CA7):
+   FZ_CONTRACT_GRANT " not a GNTST code" or FZ_CONTRACT_GRANT " not Xen's". */
+#define FZ_CONTRACT_GRANT   "contract: grant status"
+
+/* E3 on w's machine: 0, or 1 with res->invariant and res->report filled;
+   a contract breach of the call just run (call.c CA7) is reported after
+   the audit and the isolation checks. */
 int fz_oracle(struct fz_world *w, struct fuzz_result *res);
 
 /* The invariant's name in an audit report: its first line, up to the

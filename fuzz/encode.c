@@ -16,6 +16,7 @@
 #include <xen/xen.h>
 
 #include "core/domain.h"
+#include "core/grant/peek.h"
 #include "core/guest_access.h"
 #include "core/machine.h"
 #include "core/mm/page.h"
@@ -170,6 +171,13 @@ static void frame_pick(enum fuzz_surface s, const struct vcpu *v,
     int w = fz_encode_domain(s, pg->owner);
     if (w < 0) {
         raw(p, fr);
+        return;
+    }
+    if (nroles > FZ_R_GNT &&
+        gnttab_is_status_frame(machine_domain(m, pg->owner), fr)) {
+        p->dom = rel(s, actor, (unsigned)w);    /* pool.h Q5 */
+        p->role = FZ_R_GNT;
+        p->idx = 1;
         return;
     }
     uint64_t ti = atomic_load(&pg->type_info);

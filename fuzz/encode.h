@@ -28,8 +28,10 @@
  *       the call: a frame typed L1..L4 is the table pick of that level of
  *       its owner's world domain, another owned frame a data pick, the
  *       index its pfn mod 256 (indexes are modulo the pool, fuzz/pool.h
- *       Q1).  A PTE is its frame's pick and the first flag row equal to its
- *       flags up to A/D; a zero PTE the not-present row of frame 0.  An
+ *       Q1); a v2 status frame is its owner's gnttab pick with index 1
+ *       (fuzz/pool.h Q5).  A PTE is its frame's pick and the first flag
+ *       row equal to its flags up to A/D; a zero PTE the not-present row
+ *       of frame 0.  An
  *       mmu_update ptr is a table/data pick with its slot and command.
  *       VAs: the direct map (a data pick + slot), user, M2P and
  *       non-canonical pages.  Grant refs and handles are pool picks whose

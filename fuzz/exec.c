@@ -11,8 +11,10 @@
  *       buffer the program unmapped makes the call a no-op.  Results the
  *       pools need (grant handles) are read back the same way.  The call
  *       code is fuzz/call.h's, shared with the race surface.
- *   E3  After every call: hv_audit (every invariant, quiet; with a memory
- *       stream for the report only when it fails), then the isolation
+ *   E3  After every call: hv_audit_changed (every invariant, quiet: the
+ *       count of a full audit, re-running only what the mutators marked
+ *       since the last one, core/audit.h A1-A9; a full hv_audit with a
+ *       memory stream for the report only when it fails), then the isolation
  *       checks (fuzz/isolation.h): fz_oracle (fuzz/call.h).  The first
  *       violation stops the run.
  *   E4  Ops that do not apply to the actor's kind (HVM ops on a PV actor)
@@ -274,21 +276,10 @@ static int run_program(enum fuzz_surface s, struct fz_world *w,
     fz_decode(s, data, len, &prog);
     res->calls = prog.ncalls;
 
-    struct fz_state st;
-    struct fz_call_ctx c;
-    memset(&st, 0, sizeof(st));
-    memset(&c, 0, sizeof(c));
-    c.w = w;
-    c.st = &st;
+    struct fz_state st = { 0 };
+    struct fz_call_ctx c = { .w = w, .st = &st };
     for (unsigned i = 0; i < prog.ncalls; i++) {
-        const struct fz_call *k = &prog.call[i];
-        struct fz_dom *fd = &w->dom[k->actor % w->ndoms];
-        c.actor = k->actor % w->ndoms;
-        c.v = fd->d->vcpu[k->vcpu % fd->d->nr_vcpus];
-        c.buf = fz_directmap_va(fd->buf.first);
-        current = c.v;
-        (void)fz_run_call(&c, k);
-        current = NULL;
+        (void)fz_run_as_actor(&c, &prog.call[i]);
         res->calls_run = i + 1;
         if (fz_oracle(w, res)) {
             res->violation = true;

@@ -10,12 +10,27 @@
  *   I5  Each (table, level, rw) is walked once per root set, so a linear
  *       map cannot make the walk explode.
  *   I6  Read-only: the checks change nothing, take no reference.
+ *   I7  I1's "owned" for a Xen page shared with the domain (PGC_xen_heap,
+ *       owner the domain: grant-table frames, shared_info): it is the
+ *       domain's to map only while Xen still shares it - one of its grant
+ *       table's shared frames, one of its status frames while the table is
+ *       at version 2 (core/grant/peek.h K3), or any other such page still
+ *       holding Xen's allocation reference (PGC_allocated).  A page Xen
+ *       has let go (a status frame a switch to version 1 freed: Xen's
+ *       allocation and type references dropped, the owner field left, as
+ *       gnttab_unpopulate_status_frames did before XSA-255 on its way to
+ *       freeing the frame, and as hvlab's grant.xsa255 does) but the
+ *       guest still maps is "isolation: released Xen page mapped".  Xen
+ *       then freed the frame, or stopped on the BUG_ON the fix's message
+ *       names for a frame still in use; hvlab keeps it alive by the
+ *       guest's reference, so only this check sees the state.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/domain.h"
 #include "core/grant/grant_table.h"
+#include "core/grant/peek.h"
 #include "core/machine.h"
 #include "core/mm/page.h"
 #include "core/pte.h"
@@ -56,10 +71,26 @@ static void report(struct iso *s, const char *name, mfn_t mfn, uint64_t va,
              (unsigned long long)atomic_load(&pg->type_info), why);
 }
 
+/* I7: a Xen page of d that Xen no longer shares with it. */
+static bool released_xen_page(struct iso *s, mfn_t mfn)
+{
+    uint64_t c = atomic_load(&mfn_to_page(s->m, mfn)->count_info);
+    if (!(c & PGC_xen_heap) || (c & PGC_allocated))
+        return false;
+    return !gnttab_is_shared_frame(s->d, mfn) &&
+           !gnttab_is_status_frame(s->d, mfn);
+}
+
 static void leaf(struct iso *s, mfn_t mfn, bool rw, uint64_t va)
 {
     const struct page_info *pg = mfn_to_page(s->m, mfn);
     bool own = pg->owner == s->d->domid;
+    if (own && released_xen_page(s, mfn)) {
+        report(s, FZ_ISO_RELEASED, mfn, va, "a Xen page shared with the "
+               "domain that Xen has let go (no PGC_allocated; not one of "
+               "its grant table's frames, a status frame only at version 2)");
+        return;
+    }
     if (!own && !(s->grant[mfn] & G_MAPPED) && !s->d->is_privileged)
         report(s, "isolation: foreign frame mapped", mfn, va,
                "neither owned nor granted");

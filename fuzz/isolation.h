@@ -11,6 +11,10 @@
  *       frame typed as a page table (L1-L4) with type users.
  *   I3  "isolation: read-only grant writable": a writable leaf of a frame
  *       the domain does not own and holds only read-only grant mappings of.
+ *   I1 also (isolation.c I7): a Xen page shared with the domain counts as
+ *       its own only while Xen still shares it; one Xen let go (a v2
+ *       status frame freed by a switch to version 1, grant.xsa255) is
+ *       FZ_ISO_RELEASED.
  */
 #ifndef HVLAB_FUZZ_ISOLATION_H
 #define HVLAB_FUZZ_ISOLATION_H
@@ -18,6 +22,8 @@
 #include <stddef.h>
 
 struct machine;
+
+#define FZ_ISO_RELEASED "isolation: released Xen page mapped"
 
 /* 0 when every check holds; else 1 with the violation's name in name[] and
    a line of detail in detail[]. */

@@ -16,6 +16,7 @@
 
 #include <xen/xen.h>
 
+#include "core/grant/peek.h"
 #include "core/machine.h"
 #include "core/pte.h"
 #include "fuzz/pool.h"
@@ -218,8 +219,14 @@ static uint64_t role_frame(const struct fz_world *w, const struct fz_dom *fd,
 {
     if (p->role == FZ_R_BOUND)
         return role_pfn(w, fd, p);
-    if (p->role == FZ_R_GNT && !fd->hvm)
+    if (p->role == FZ_R_GNT && !fd->hvm) {
+        /* Q5: an odd index is the first v2 status frame, live. */
+        mfn_t st = (p->idx & 1) ? gnttab_status_frame(fd->d, 0)
+                                : INVALID_MFN;
+        if (st != INVALID_MFN)
+            return st;
         return fd->gnt_mfn != INVALID_MFN ? fd->gnt_mfn : 0;
+    }
     uint64_t pfn = role_pfn(w, fd, p);
     if (fd->hvm)
         return pfn;

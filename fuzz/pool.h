@@ -21,6 +21,12 @@
  *   Q4  Grant refs are those the world's granters gave the actor; grant
  *       handles are those the actor's successful maps returned in this run
  *       (fz_state, reset with the world).
+ *   Q5  The one live frame pick: a PV domain's grant-table role with an
+ *       odd index names its first v2 status frame as the table holds it
+ *       when the call runs (core/grant/peek.h: the table at version 2),
+ *       and its shared frame otherwise, as an even index always does.  A
+ *       status frame exists only after a set_version 2, so no snapshot
+ *       frame can name it (the XSA-255 path: map it, switch back to 1).
  */
 #ifndef HVLAB_FUZZ_POOL_H
 #define HVLAB_FUZZ_POOL_H

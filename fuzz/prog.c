@@ -97,14 +97,25 @@ const struct fz_opdesc fz_ops[FZ_OP_NR] = {
                           1, 0, { { 0, 0 } } },
     [FZ_OP_SHADOW_OP] = { "domctl_shadow_op", FZ_ACT_DOM0, 0, { { 0, 0 } },
                           1, 2, { A(SMALL, "op"), A(DOMID, "dom") } },
+    [FZ_OP_PFINFO] = { "domctl_getpageframeinfo3", FZ_ACT_DOM0, 1,
+                       { A(DOMID, "dom") }, 4, 1, { A(FRAME, "mfn") } },
 };
 
-/* The surfaces' op lists (repeats weigh an op up). */
+/* The surfaces' op lists (repeats weigh an op up).  The mm list is its
+   first twelve ops twice, the second STORE of the second copy replaced by
+   the toolstack's getpageframeinfo3: a selector byte names the op it
+   named before that op came (byte % 24 and byte % 12 pick the same op)
+   except the bytes 23 (mod 24), so the checked-in mm and race inputs keep
+   their meaning. */
 static const uint8_t ops_mm[] = {
     FZ_OP_MMU_UPDATE, FZ_OP_MMU_UPDATE, FZ_OP_MMUEXT, FZ_OP_MMUEXT,
     FZ_OP_UPDATE_VA, FZ_OP_UPDATE_VA_OTHER, FZ_OP_MEM_DECREASE,
     FZ_OP_MEM_POPULATE, FZ_OP_VM_ASSIST, FZ_OP_LOAD, FZ_OP_STORE,
     FZ_OP_STORE,
+    FZ_OP_MMU_UPDATE, FZ_OP_MMU_UPDATE, FZ_OP_MMUEXT, FZ_OP_MMUEXT,
+    FZ_OP_UPDATE_VA, FZ_OP_UPDATE_VA_OTHER, FZ_OP_MEM_DECREASE,
+    FZ_OP_MEM_POPULATE, FZ_OP_VM_ASSIST, FZ_OP_LOAD, FZ_OP_STORE,
+    FZ_OP_PFINFO,
 };
 static const uint8_t ops_grant[] = {
     FZ_OP_GNT_MAP, FZ_OP_GNT_MAP, FZ_OP_GNT_UNMAP, FZ_OP_GNT_UNMAP,

@@ -90,6 +90,7 @@ enum fz_opid {
     FZ_OP_HVM_INVLPG,
     FZ_OP_HVM_FLUSH,
     FZ_OP_SHADOW_OP,
+    FZ_OP_PFINFO,
     FZ_OP_NR
 };
 

@@ -23,6 +23,7 @@
 
 #include "inject/private.h"
 #include "trace/trace.h"
+#include "trace/usdt.h"
 
 bool inj_armed;
 void (*inj_yield_hook)(void);
@@ -164,7 +165,7 @@ static const int decided_by[INJ_NR_ACTIONS] = {
 };
 
 static int hit(enum inj_point pt, unsigned dom, unsigned vcpu, int *err,
-               uint64_t *drawn)
+               uint64_t *drawn, uint64_t subject)
 {
     uint64_t hit = atomic_fetch_add_explicit(&run.hits[pt], 1,
                                              memory_order_relaxed) + 1;
@@ -210,7 +211,8 @@ static int hit(enum inj_point pt, unsigned dom, unsigned vcpu, int *err,
         }
         TRC(hvlab_inject, fire, inj_points[pt].name, (uint16_t)pt,
             (uint16_t)i, (uint8_t)b->action, (uint16_t)dom, (uint16_t)vcpu,
-            hit, e, ns);
+            hit, e, ns, subject);
+        HV_USDT(inject_fire, pt, b->action);
         switch (b->action) {
         case INJ_DELAY:
             do_delay(b, ns);
@@ -240,7 +242,7 @@ static int hit(enum inj_point pt, unsigned dom, unsigned vcpu, int *err,
 
 int inj_hit(enum inj_point pt, unsigned dom, unsigned vcpu, int *err)
 {
-    return hit(pt, dom, vcpu, err, NULL);
+    return hit(pt, dom, vcpu, err, NULL, INJ_NO_SUBJECT);
 }
 
 int inj_hit_act(enum inj_point pt, unsigned dom, unsigned vcpu,
@@ -248,8 +250,24 @@ int inj_hit_act(enum inj_point pt, unsigned dom, unsigned vcpu,
 {
     out->err = 0;
     out->draw = 0;
-    out->outcome = hit(pt, dom, vcpu, &out->err, &out->draw);
+    out->outcome = hit(pt, dom, vcpu, &out->err, &out->draw, INJ_NO_SUBJECT);
     return out->outcome;
+}
+
+int inj_hit_act_on(enum inj_point pt, unsigned dom, unsigned vcpu,
+                   uint64_t subject, struct inj_act *out)
+{
+    out->err = 0;
+    out->draw = 0;
+    out->outcome = hit(pt, dom, vcpu, &out->err, &out->draw, subject);
+    return out->outcome;
+}
+
+bool inj_hit_skip_on(enum inj_point pt, unsigned dom, unsigned vcpu,
+                     uint64_t subject)
+{
+    int err = 0;
+    return hit(pt, dom, vcpu, &err, NULL, subject) == INJ_R_SKIP;
 }
 
 bool inj_hit_skip(enum inj_point pt, unsigned dom, unsigned vcpu)

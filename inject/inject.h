@@ -246,4 +246,21 @@ int inj_hit_act(enum inj_point pt, unsigned dom, unsigned vcpu,
     (inj_is_armed() ? inj_hit_act(INJP_##id, (dom), INJ_ANY, (out)) \
                     : ((out)->outcome = INJ_R_NONE))
 
+/* The same, for a site that acts on one item (a pfn): `subject` is
+   recorded in hvlab_inject:fire, so a trace says which item each firing
+   hit (the ground truth of an accuracy run).  INJ_NO_SUBJECT: none. */
+#define INJ_NO_SUBJECT  UINT64_MAX
+int inj_hit_act_on(enum inj_point pt, unsigned dom, unsigned vcpu,
+                   uint64_t subject, struct inj_act *out);
+bool inj_hit_skip_on(enum inj_point pt, unsigned dom, unsigned vcpu,
+                     uint64_t subject);
+#define INJ_ACT_ON(id, dom, subject, out) \
+    (inj_is_armed() ? inj_hit_act_on(INJP_##id, (dom), INJ_ANY, (subject), \
+                                     (out)) \
+                    : ((out)->outcome = INJ_R_NONE))
+#define INJ_POINT_ON(id, dom, vcpu, subject) __extension__ ({ \
+    bool inj_skip_ = inj_is_armed() && \
+                     inj_hit_skip_on(INJP_##id, (dom), (vcpu), (subject)); \
+    inj_skip_; })
+
 #endif /* HVLAB_INJECT_INJECT_H */

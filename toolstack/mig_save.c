@@ -63,6 +63,7 @@
 #include "toolstack/migrate.h"
 #include "toolstack/pv_normalise.h"
 #include "trace/trace.h"
+#include "trace/usdt.h"
 
 #define MIG_XEN_MAJOR       4
 #define MIG_XEN_MINOR       17
@@ -105,6 +106,9 @@ struct save_ctx {
     uint8_t *scratch;
     size_t scratch_len;
     uint64_t t0, t_suspend;
+    uint64_t t_clean;       /* CLOCK_MONOTONIC ns of the CLEAN that gave
+                               this round's dirty pages (log-dirty enable
+                               for round 0; 0: none, as in verify) */
 };
 
 /* The batch buffer of the last save, kept for the next one: a fresh 4 MiB
@@ -396,9 +400,16 @@ static int send_pfn(struct save_ctx *c, unsigned i, bool has, bool normalised,
                     bool *swapped)
 {
     struct inj_act act;
-    int out = INJ_ACT(mig_send_page, c->d->domid, &act);
+    int out = INJ_ACT_ON(mig_send_page, c->d->domid, c->bpfn[i], &act);
     if (out == INJ_R_SKIP)
         return 0;
+    if (out == INJ_R_FLIP && has) {
+        /* the trace keeps the hash of the true page; one byte of what
+           goes on the wire is turned (offset and bits: the draw) */
+        trace_send(c, i, c->buf[i], normalised);
+        ((uint8_t *)c->buf[i])[act.draw % STREAM_PAGE_SIZE] ^=
+            (uint8_t)((act.draw >> 32) | 1);
+    }
     if (out == INJ_R_REORDER && i + 1 < c->bcount && !*swapped) {
         *swapped = true;                    /* the caller sends i + 1 first */
         return 1;
@@ -414,7 +425,8 @@ static int send_pfn(struct save_ctx *c, unsigned i, bool has, bool normalised,
         c->r_sent += out == INJ_R_DUP ? 2 : 1;
         bm_set(c->sent, c->bpfn[i]);
     }
-    trace_send(c, i, data, normalised);
+    if (!(out == INJ_R_FLIP && has))
+        trace_send(c, i, data, normalised);
     return 0;
 }
 
@@ -507,6 +519,8 @@ static int send_round(struct save_ctx *c, const uint8_t *bm, uint64_t to_send,
     st->pages_sent += r.sent;
     TRC(hvlab_mig, round_end, host_of(c), c->d->domid, c->iter,
         (uint8_t)c->kind, r.sent, r.deferred, r.bytes, r.ns);
+    HV_USDT(mig_round, c->m->host_id, c->d->domid, c->iter, c->kind,
+            r.sent, r.dirty_count, r.ns, c->t_clean);
     if (c->o->hooks.progress)
         c->o->hooks.progress(c->o->hooks.arg, &r, false);
     return 0;
@@ -554,6 +568,7 @@ static int live_rounds(struct save_ctx *c)
     if (rc)
         return seterr(c, rc, "enabling log-dirty: %s", errname(rc));
     c->logdirty_on = true;
+    c->t_clean = clock_ns();
     memset(c->dirty, 0xff, bm_bytes(c));
     int64_t dirty = (int64_t)c->nr_pfns;   /* Xen seeds it with p2m_size */
     uint64_t to_send = c->nr_pfns, dirty_count = c->nr_pfns;
@@ -578,6 +593,7 @@ static int live_rounds(struct save_ctx *c)
         rc = shadow_op(c, XEN_DOMCTL_SHADOW_OP_CLEAN, 0, c->dirty, &dirty_count);
         if (rc)
             return seterr(c, rc, "round %u: CLEAN: %s", iteration, errname(rc));
+        c->t_clean = clock_ns();
         INJ_POINT_AT(mig_round_after_clean, c->d->domid, INJ_ANY);
         dirty = (int64_t)dirty_count;
         to_send = dirty_count;
@@ -671,9 +687,11 @@ static int final_round(struct save_ctx *c, unsigned iter)
                        XEN_DOMCTL_SHADOW_LOGDIRTY_FINAL, c->dirty, &dirty_count);
         if (rc)
             return seterr(c, rc, "final CLEAN: %s", errname(rc));
+        c->t_clean = clock_ns();
     } else {
         memset(c->dirty, 0xff, bm_bytes(c));    /* non-live: every pfn */
         dirty_count = c->nr_pfns;
+        c->t_clean = 0;
     }
     TRC(hvlab_mig, suspend, host_of(c), c->d->domid, 3, clock_ns() - c->t_suspend);
     INJ_POINT_AT(mig_final_after_clean, c->d->domid, INJ_ANY);
@@ -839,6 +857,7 @@ static int save(struct save_ctx *c)
             return seterr(c, rc, "VERIFY: %s", errname(rc));
         c->iter = final_iter + 1;
         c->kind = MIG_ROUND_VERIFY;
+        c->t_clean = 0;
         if ((rc = send_round(c, NULL, c->nr_pfns, 0)))
             return rc;
     }

@@ -5,7 +5,9 @@
  * (inject/points.def, `hvlab inject list`) and `point_id` its index in this
  * build; `binding` is the plan line (0-based, plan order) that fired;
  * `hit` is the point's hit number in the run (1-based, every hit counted
- * since inj_run_begin); dom/vcpu are 0xFFFF when the site had none.
+ * since inj_run_begin); dom/vcpu are 0xFFFF when the site had none;
+ * `subject` is the item the site acts on (the pfn at mig.send.page and
+ * logdirty.mark.before_set), ~0 at sites that name none.
  */
 #undef LTTNG_UST_TRACEPOINT_PROVIDER
 #define LTTNG_UST_TRACEPOINT_PROVIDER hvlab_inject
@@ -26,6 +28,10 @@ LTTNG_UST_TRACEPOINT_ENUM(hvlab_inject, action,
         lttng_ust_field_enum_value("yield", 1)
         lttng_ust_field_enum_value("fail", 2)
         lttng_ust_field_enum_value("skip", 3)
+        lttng_ust_field_enum_value("dup", 4)
+        lttng_ust_field_enum_value("reorder", 5)
+        lttng_ust_field_enum_value("flip", 6)
+        lttng_ust_field_enum_value("truncate", 7)
     )
 )
 
@@ -45,7 +51,7 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_inject, fire,
     LTTNG_UST_TP_ARGS(const char *, point, uint16_t, point_id,
                       uint16_t, binding, uint8_t, action, uint16_t, dom,
                       uint16_t, vcpu, uint64_t, hit, int32_t, err,
-                      uint64_t, ns),
+                      uint64_t, ns, uint64_t, subject),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_string(point, point)
         lttng_ust_field_integer(uint16_t, point_id, point_id)
@@ -56,6 +62,7 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_inject, fire,
         lttng_ust_field_integer(uint64_t, hit, hit)
         lttng_ust_field_integer(int32_t, err, err)
         lttng_ust_field_integer(uint64_t, ns, ns)
+        lttng_ust_field_integer_hex(uint64_t, subject, subject)
     )
 )
 

@@ -70,11 +70,12 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_shadow, entry_write,
     )
 )
 
-/* multi.c sh_page_fault(): a shadow fault and what was decided. */
+/* multi.c sh_page_fault(): a shadow fault and what was decided; sroot is
+   the shadow L4 the vCPU ran on (its walk's root). */
 LTTNG_UST_TRACEPOINT_EVENT(hvlab_shadow, fault,
     LTTNG_UST_TP_ARGS(uint8_t, host, uint16_t, dom, uint16_t, vcpu,
                       uint64_t, va, uint32_t, pfec, uint8_t, path,
-                      uint8_t, decision),
+                      uint8_t, decision, uint64_t, sroot),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer(uint8_t, host, host)
         lttng_ust_field_integer(uint16_t, dom, dom)
@@ -83,6 +84,7 @@ LTTNG_UST_TRACEPOINT_EVENT(hvlab_shadow, fault,
         lttng_ust_field_integer_hex(uint32_t, pfec, pfec)
         lttng_ust_field_integer(uint8_t, path, path)
         lttng_ust_field_integer(uint8_t, decision, decision)
+        lttng_ust_field_integer_hex(uint64_t, sroot, sroot)
     )
 )
 

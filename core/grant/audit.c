@@ -11,6 +11,9 @@
  *       transient copy pins, no unmap in progress).
  *   U2  One line per violation: invariant, domains, ref or handle, what
  *       was expected and what was found.
+ *   U3  hv_audit_changed (core/audit.h A3) answers from the last result
+ *       unless an HV_MARK_MM or HV_MARK_GNT mutator ran since: a new input
+ *       read here needs its mutator marked too.
  */
 #include <stdlib.h>
 

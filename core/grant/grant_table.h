@@ -68,6 +68,10 @@ void gnttab_for_each_writable_pin(struct domain *d,
    its entries in (table.c T1)?  For callers that act as a well-behaved
    guest (the fuzzer): Xen owns GTF_reading / GTF_writing there. */
 bool gnttab_is_shared_frame(struct domain *d, mfn_t mfn);
+/* Does d's grant table still hold mfn: one of its shared frames or (v2)
+   status frames, not yet let go with free_xen_shared_page (core/mm/alloc.c
+   A6)?  The frame audit counts Xen's type ref on such a frame. */
+bool gnttab_holds_frame(struct domain *d, mfn_t mfn);
 /* How many shared grant-entry frames d has (0: no table set up). */
 unsigned gnttab_nr_shared_frames(struct domain *d);
 

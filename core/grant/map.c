@@ -66,6 +66,7 @@
 #include "core/vcpu.h"
 #include "inject/inject.h"
 #include "trace/trace.h"
+#include "trace/usdt.h"
 
 static unsigned kinds_of(uint32_t flags)
 {
@@ -385,6 +386,12 @@ static void trace_map(struct domain *ld, domid_t rdom, grant_ref_t ref,
     else
         TRC(hvlab_grant, map, (uint8_t)ld->m->host_id, ld->domid, rdom,
             ref, mfn, flags, handle, addr, status);
+    if (unmap)
+        HV_USDT(grant_unmap, ld->m->host_id, ld->domid, ref, flags,
+                (int64_t)status);
+    else
+        HV_USDT(grant_map, ld->m->host_id, ld->domid, ref, flags,
+                (int64_t)status);
 }
 
 void gnttab_map_one(struct vcpu *v, struct gnttab_map_grant_ref *op)
@@ -596,6 +603,8 @@ void gnttab_unmap_and_replace_one(struct vcpu *v,
 
 void gnttab_release_mappings(struct domain *ld)
 {
+    HV_AUDIT_MARK(ld->m, HV_MARK_GNT);                      /* audit.h A3 */
+    HV_AUDIT_MARK(ld->m, HV_MARK_MM);
     struct grant_table *gt = ld->grant_table;
     struct machine *m = ld->m;
     for (uint32_t h = 0; h < gt->maptrack_limit; h++) {
@@ -632,6 +641,8 @@ void gnttab_release_mappings(struct domain *ld)
 /* Bug zoo bookkeeping (grant.xsa224): which frames lost a type ref. */
 void gnttab_xsa_lost(struct domain *rd, mfn_t mfn)
 {
+    HV_AUDIT_MARK(rd->m, HV_MARK_GNT);                      /* audit.h A3 */
+    HV_AUDIT_MARK(rd->m, HV_MARK_MM);
     struct grant_table *gt = rd->grant_table;
     hv_lock(&gt->lock);
     if (gt->nr_xsa_lost < GNT_XSA_LOST_MAX)
@@ -647,6 +658,8 @@ void gnttab_xsa_lost(struct domain *rd, mfn_t mfn)
  */
 void gnttab_xsa_restore(struct domain *d)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_GNT);                       /* audit.h A3 */
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);
     struct grant_table *gt = d->grant_table;
     struct machine *m = d->m;
     for (unsigned i = 0; i < gt->nr_xsa_lost; i++) {

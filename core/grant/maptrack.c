@@ -50,6 +50,7 @@ static bool grow(struct grant_table *gt)
 
 int maptrack_get(struct domain *ld, domid_t rdom, grant_ref_t ref)
 {
+    HV_AUDIT_MARK(ld->m, HV_MARK_MM);                       /* audit.h A2 */
     struct grant_table *gt = ld->grant_table;
     hv_lock(&gt->maptrack_lock);
     if (gt->maptrack_free == MAPTRACK_TAIL && !grow(gt)) {
@@ -72,6 +73,7 @@ int maptrack_get(struct domain *ld, domid_t rdom, grant_ref_t ref)
 
 void maptrack_put(struct domain *ld, uint32_t handle)
 {
+    HV_AUDIT_MARK(ld->m, HV_MARK_MM);                       /* audit.h A2 */
     struct grant_table *gt = ld->grant_table;
     hv_lock(&gt->maptrack_lock);
     struct grant_mapping *map = &gt->maptrack[handle];
@@ -89,6 +91,7 @@ void maptrack_put(struct domain *ld, uint32_t handle)
 
 struct grant_mapping *maptrack_entry(struct domain *ld, uint32_t handle)
 {
+    HV_AUDIT_MARK(ld->m, HV_MARK_MM);                       /* audit.h A2 */
     struct grant_table *gt = ld->grant_table;
     if (!gt || handle >= gt->maptrack_limit)
         return NULL;
@@ -97,6 +100,7 @@ struct grant_mapping *maptrack_entry(struct domain *ld, uint32_t handle)
 
 struct grant_mapping *maptrack_claim(struct domain *ld, uint32_t handle)
 {
+    HV_AUDIT_MARK(ld->m, HV_MARK_MM);                       /* audit.h A2 */
     struct grant_table *gt = ld->grant_table;
     struct grant_mapping *map = NULL;
     hv_lock(&gt->maptrack_lock);
@@ -111,6 +115,7 @@ struct grant_mapping *maptrack_claim(struct domain *ld, uint32_t handle)
 
 void maptrack_unclaim(struct domain *ld, struct grant_mapping *map)
 {
+    HV_AUDIT_MARK(ld->m, HV_MARK_MM);                       /* audit.h A2 */
     struct grant_table *gt = ld->grant_table;
     hv_lock(&gt->maptrack_lock);
     map->busy = false;
@@ -120,6 +125,7 @@ void maptrack_unclaim(struct domain *ld, struct grant_mapping *map)
 void maptrack_publish(struct domain *ld, struct grant_mapping *map,
                       uint32_t flags)
 {
+    HV_AUDIT_MARK(ld->m, HV_MARK_MM);                       /* audit.h A2 */
     struct grant_table *gt = ld->grant_table;
     hv_lock(&gt->maptrack_lock);
     map->flags = flags;

@@ -51,6 +51,7 @@
 long do_grant_table_op(struct vcpu *v, unsigned cmd, uint64_t uop,
                        unsigned count)
 {
+    HV_AUDIT_MARK(v->d->m, HV_MARK_GNT);                    /* audit.h A3 */
     if ((int)count < 0)
         return -XEN_EINVAL;
     if (!v->d->grant_table)
@@ -98,6 +99,8 @@ void gnttab_mark_dirty(struct domain *d, mfn_t mfn)
 void gnttab_pte_refused(struct domain *d, mfn_t table, unsigned slot,
                         uint64_t old, uint64_t new_pte, unsigned path)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_GNT);                       /* audit.h A3 */
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);
     TRC(hvlab_grant, pte_refused, (uint8_t)d->m->host_id, d->domid, ~0u,
         table, (uint16_t)slot, old, new_pte, (uint8_t)path);
 }

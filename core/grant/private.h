@@ -41,10 +41,6 @@ struct domain;
 struct machine;
 struct vcpu;
 
-/* Lock levels: maptrack before table, both before p2m/paging/alloc. */
-#define LOCK_GNT_MAPTRACK   ((enum hv_lock_level)22)
-#define LOCK_GNT_TABLE      ((enum hv_lock_level)24)
-
 /* Xen's pin counters (GNTPIN_*): four 8-bit counters in one word. */
 #define GNTPIN_hstw_shift   0
 #define GNTPIN_hstr_shift   8

@@ -63,6 +63,8 @@ static unsigned max_status_frames(unsigned max_frames)
 
 int gnttab_domain_init(struct domain *d)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_GNT);                       /* audit.h A3 */
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);
     struct grant_table *gt = calloc(1, sizeof(*gt));
     if (!gt)
         return -XEN_ENOMEM;
@@ -99,6 +101,8 @@ int gnttab_domain_init(struct domain *d)
 
 void gnttab_domain_free(struct domain *d)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_GNT);                       /* audit.h A3 */
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);
     struct grant_table *gt = d->grant_table;
     if (!gt)
         return;
@@ -127,6 +131,8 @@ static void unplace(struct domain *d, pfn_t *gfn)
 
 void gnttab_physmap_unhooked(struct domain *d, mfn_t mfn, pfn_t gfn)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_GNT);                       /* audit.h A3 */
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);
     struct grant_table *gt = d->grant_table;
     if (!gt)
         return;
@@ -142,6 +148,8 @@ void gnttab_physmap_unhooked(struct domain *d, mfn_t mfn, pfn_t gfn)
 
 void gnttab_domain_destroy(struct domain *d)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_GNT);                       /* audit.h A3 */
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);
     struct grant_table *gt = d->grant_table;
     if (!gt)
         return;
@@ -426,14 +434,18 @@ long gnttab_op_set_version(struct vcpu *v, uint64_t uop, unsigned count)
         /* XSA-255: v2 -> v1 frees the status frames; one still mapped by
            the guest (more than Xen's allocation ref) must not be freed. */
         for (unsigned i = 0; i < gt->nr_status; i++) {
-            uint64_t c = atomic_load(&mfn_to_page(d->m, gt->status[i])
-                                          ->count_info) & PGC_count_mask;
+            uint64_t w = atomic_load(&mfn_to_page(d->m, gt->status[i])
+                                          ->count_info);
+            /* every ref beyond the allocation ref is a guest's (the guest
+               may have given that one back: core/mm/alloc.c A8) */
+            uint64_t c = (w & PGC_count_mask) - !!(w & PGC_allocated);
             /* grant.xsa255 (off by default): Xen before the XSA-255 fix
                did not look for the guest's mappings here and freed the
                frames under them.  hvlab drops Xen's references the same
                way; the guest's own reference keeps the frame from the
-               heap (the table has forgotten it, the guest still maps it). */
-            if (c > 1 && !d->m->opt.grant_xsa255)
+               heap (the table has forgotten it, the guest still maps it:
+               a Xen page without PGC_allocated, fuzz/isolation.c I7). */
+            if (c > 0 && !d->m->opt.grant_xsa255)
                 rc = -XEN_EBUSY;
         }
         if (rc == 0) {
@@ -497,6 +509,8 @@ static bool frame_still(struct grant_table *gt, bool status, uint64_t idx,
 
 int gnttab_map_frame(struct domain *d, uint64_t idx, pfn_t gpfn)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_GNT);                       /* audit.h A3 */
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);
     struct grant_table *gt = d->grant_table;
     if (!gt || !d->p2m)
         return -XEN_EINVAL;
@@ -564,6 +578,20 @@ bool gnttab_is_shared_frame(struct domain *d, mfn_t mfn)
     unsigned n = __atomic_load_n(&gt->nr_frames, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n; i++)
         if (__atomic_load_n(&gt->shared[i], __ATOMIC_RELAXED) == mfn)
+            return true;
+    return false;
+}
+
+bool gnttab_holds_frame(struct domain *d, mfn_t mfn)
+{
+    struct grant_table *gt = d ? d->grant_table : NULL;
+    if (!gt || gt->released || mfn == INVALID_MFN)
+        return false;
+    for (unsigned i = 0; i < gt->nr_frames; i++)
+        if (gt->shared[i] == mfn)
+            return true;
+    for (unsigned i = 0; i < gt->nr_status; i++)
+        if (gt->status[i] == mfn)
             return true;
     return false;
 }

@@ -22,11 +22,23 @@
  *       (grant table, event channels); any still shared are unshared here.
  *   A6  A Xen page shared with a guest is on the owner's xenpage list (not
  *       its page list) and in xenheap_pages (not tot_pages); it holds
- *       PGC_xen_heap from alloc_xen_shared_page until its last reference
- *       frees it.  A destroyed domain is reaped when both counts are 0.
+ *       PGC_xen_heap from alloc_xen_shared_page until it returns to the
+ *       heap.  A destroyed domain is reaped when both counts are 0.
  *       Xen keeps one type ref on it while shared: writable
  *       (alloc_xen_shared_page) or PGT_none (alloc_xen_shared_page_ro,
- *       which the guest can never map writable).
+ *       which the guest can never map writable).  That type ref is the Xen
+ *       user's hold (grant table, event channels): only the Xen user drops
+ *       it, once, with free_xen_shared_page.
+ *   A8  A Xen page returns to the heap only once its Xen user has let it
+ *       go (A6).  A last general put while the Xen user still holds it
+ *       (the guest gave back its allocation ref, Xen's guest_remove_page,
+ *       and dropped its last mapping) only detaches it, as Xen's
+ *       free_domheap_pages does for a xenheap page: off the xenpage list,
+ *       xenheap_pages - 1 (the domain may be reaped), owner DOMID_XEN,
+ *       count 0 so nobody can take a reference again; PGC_xen_heap and
+ *       Xen's type ref stay.  The Xen user keeps using the memory, and
+ *       its free_xen_shared_page returns the detached page to the heap.
+ *       If the Xen user lets go first, the last put frees it as usual.
  *   A7  add_to_physmap never frees a Xen page it displaces from the p2m
  *       (physmap_evict): the slot is unhooked, the page stays shared and
  *       its owner forgets the gfn; only normal RAM is removed with its
@@ -55,6 +67,7 @@
 static void list_append_to(struct domain *d, uint32_t *head, uint32_t *tail,
                            mfn_t mfn)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     struct page_info *pg = mfn_to_page(d->m, mfn);
     pg->list_next = PAGE_LIST_NULL;
     pg->list_prev = *tail;
@@ -68,6 +81,7 @@ static void list_append_to(struct domain *d, uint32_t *head, uint32_t *tail,
 static void list_unlink_from(struct domain *d, uint32_t *head, uint32_t *tail,
                              mfn_t mfn)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     struct page_info *pg = mfn_to_page(d->m, mfn);
     if (pg->list_prev != PAGE_LIST_NULL)
         mfn_to_page(d->m, pg->list_prev)->list_next = pg->list_next;
@@ -231,38 +245,44 @@ int physmap_evict(struct domain *d, pfn_t gfn, mfn_t keep)
     return rc;
 }
 
+static void heap_free(struct machine *m, mfn_t mfn, struct domain *d,
+                      uint64_t old_type, uint64_t tot);
+
 void free_xen_shared_page(struct machine *m, mfn_t mfn)
 {
     struct page_info *pg = mfn_to_page(m, mfn);
-    if (!(atomic_load(&pg->count_info) & PGC_allocated))
+    uint64_t c = atomic_load(&pg->count_info);
+    uint64_t t = atomic_load(&pg->type_info);
+
+    if (c & PGC_allocated) {
+        /* A6: Xen's type ref (writable, or none for SHARE_ro), then the
+           allocation ref; the last put frees it. */
+        put_page_type(m, mfn);
+        put_page_alloc_ref(m, mfn);
         return;
-    /* A6: Xen's type ref (writable, or none for SHARE_ro), then the
-       allocation ref. */
+    }
+    if (!(c & PGC_xen_heap) || !(t & PGT_count_mask))
+        return;                         /* not a Xen page still held */
+    /* The guest gave back the allocation ref (A8).  Drop Xen's hold, then
+       look again: a guest mapping's last put may have detached it in
+       between (it saw Xen's type ref). */
     put_page_type(m, mfn);
-    put_page_alloc_ref(m, mfn);
+    c = atomic_load(&pg->count_info);
+    if ((c & PGC_count_mask) == 0 && (c & PGC_xen_heap) &&
+        pg->owner == DOMID_XEN) {
+        /* Detached (A8): nobody can take a ref (count 0); to the heap. */
+        HV_AUDIT_MARK(m, HV_MARK_MM);                       /* audit.h A2 */
+        heap_free(m, mfn, NULL, t, 0);
+    }
+    /* else a guest mapping still holds it: its last put frees it. */
 }
 
-void free_domheap_page(struct machine *m, mfn_t mfn)
+/* The frame (count 0, off every list) goes back to the machine's heap. */
+static void heap_free(struct machine *m, mfn_t mfn, struct domain *d,
+                      uint64_t old_type, uint64_t tot)
 {
     struct page_info *pg = mfn_to_page(m, mfn);
-    struct domain *d = machine_domain(m, pg->owner);
-    uint64_t old_type = atomic_load(&pg->type_info), tot = 0;
-    bool xen_shared = atomic_load(&pg->count_info) & PGC_xen_heap;
-
     frame_release(m, mfn);
-    if (d && xen_shared) {                                      /* A6 */
-        hv_lock(&d->page_alloc_lock);
-        list_unlink_from(d, &d->xenpage_list_head, &d->xenpage_list_tail,
-                         mfn);
-        atomic_fetch_sub(&d->xenheap_pages, 1);
-        tot = atomic_load(&d->tot_pages);
-        hv_unlock(&d->page_alloc_lock);
-    } else if (d) {
-        hv_lock(&d->page_alloc_lock);
-        list_unlink_locked(d, mfn);
-        tot = atomic_fetch_sub(&d->tot_pages, 1) - 1;
-        hv_unlock(&d->page_alloc_lock);
-    }
     TRC(hvlab_mm, page_free, (uint8_t)m->host_id, mfn, pg->owner, old_type,
         tot);
     frame_note(m, mfn, FH_FREE, old_type, tot);
@@ -274,8 +294,42 @@ void free_domheap_page(struct machine *m, mfn_t mfn)
         domain_reap_if_dead(d);
 }
 
+void free_domheap_page(struct machine *m, mfn_t mfn)
+{
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
+    struct page_info *pg = mfn_to_page(m, mfn);
+    struct domain *d = machine_domain(m, pg->owner);
+    uint64_t old_type = atomic_load(&pg->type_info), tot = 0;
+    bool xen_shared = atomic_load(&pg->count_info) & PGC_xen_heap;
+
+    if (d && xen_shared) {                                      /* A6 */
+        hv_lock(&d->page_alloc_lock);
+        list_unlink_from(d, &d->xenpage_list_head, &d->xenpage_list_tail,
+                         mfn);
+        uint64_t xen = atomic_fetch_sub(&d->xenheap_pages, 1) - 1;
+        tot = atomic_load(&d->tot_pages);
+        if (old_type & PGT_count_mask) {
+            /* A8: its Xen user still holds it (count 0: no general ref
+               can be taken again).  Detached, not freed. */
+            pg->owner = DOMID_XEN;
+            hv_unlock(&d->page_alloc_lock);
+            if (tot == 0 && xen == 0)
+                domain_reap_if_dead(d);
+            return;
+        }
+        hv_unlock(&d->page_alloc_lock);
+    } else if (d) {
+        hv_lock(&d->page_alloc_lock);
+        list_unlink_locked(d, mfn);
+        tot = atomic_fetch_sub(&d->tot_pages, 1) - 1;
+        hv_unlock(&d->page_alloc_lock);
+    }
+    heap_free(m, mfn, d, old_type, tot);
+}
+
 void domheap_page_give_away(struct domain *d, mfn_t mfn, domid_t to)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     struct page_info *pg = mfn_to_page(d->m, mfn);
     hv_lock(&d->page_alloc_lock);
     list_unlink_locked(d, mfn);

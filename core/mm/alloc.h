@@ -26,6 +26,7 @@ int alloc_domheap_page(struct domain *d, mfn_t *mfn);
 /*
  * The frame's last general reference is gone: unlink it from its owner,
  * reset its words, invalidate its M2P entry, return it to the heap.
+ * A Xen page its Xen user still holds is only detached (alloc.c A8).
  * Called only by put_page (frame.c).
  */
 void free_domheap_page(struct machine *m, mfn_t mfn);
@@ -51,7 +52,10 @@ int alloc_xen_shared_page_ro(struct domain *d, mfn_t *mfn);
 /*
  * Stop sharing it: drop Xen's type ref (either kind) and the allocation ref.
  * The frame returns to the heap with its last reference (a guest mapping
- * may outlive the call).  No-op for a frame already unshared.
+ * may outlive the call).  No-op for a frame already unshared.  Called by
+ * the page's Xen user, once: if the guest gave back the allocation ref
+ * (decrease_reservation) the frame was only detached by its last put
+ * (alloc.c A8) and this call returns it to the heap.
  */
 void free_xen_shared_page(struct machine *m, mfn_t mfn);
 /*

@@ -34,6 +34,10 @@
  *       between audits (cleared, never reallocated while the machine's
  *       size holds), and table entries are read as one array per table,
  *       absent entries skipped before anything else is looked at.
+ *   U8  The fuzzer calls it through hv_audit_changed (core/audit.h A1-A9),
+ *       which answers from the last result when no HV_MARK_MM mutator ran
+ *       since; everything this file reads is behind such a mutator (A2), so
+ *       a new input here needs its mutator marked too.
  *   Not checkable from a snapshot: 5 and 11 (they are about order; the
  *   trace analysis checks them).
  */
@@ -249,11 +253,16 @@ static bool collect_frame(struct domain *d, mfn_t mfn, void *arg)
     return true;
 }
 
-/* A Xen page shared with d (alloc.c A6): Xen holds one writable type ref. */
+/* A Xen page shared with d (alloc.c A6): Xen holds one type ref until its
+   Xen user lets the page go (free_xen_shared_page drops it with the
+   allocation ref).  The guest may have given the allocation ref back first
+   (decrease_reservation, alloc.c A8): a page its grant table or event
+   channels still hold keeps Xen's ref then. */
 static bool collect_xen_frame(struct domain *d, mfn_t mfn, void *arg)
 {
     struct audit *a = arg;
-    if (atomic_load(&mfn_to_page(a->m, mfn)->count_info) & PGC_allocated)
+    if ((atomic_load(&mfn_to_page(a->m, mfn)->count_info) & PGC_allocated) ||
+        mfn == d->shared_info_mfn || gnttab_holds_frame(d, mfn))
         a->e[mfn].type++;
     return collect_frame(d, mfn, arg);
 }

@@ -62,15 +62,6 @@ static const char *type_name(unsigned t)
     return t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
 
-static enum pf_outcome decided(struct vcpu *v, uint64_t gla, uint32_t access,
-                               enum hv_fault_outcome what, enum pf_outcome o)
-{
-    (void)v; (void)gla; (void)access; (void)what;  /* tracing may be off */
-    TRC(hvlab_hcall, fault, (uint8_t)v->d->m->host_id, v->d->domid,
-        (uint16_t)v->vcpu_id, gla, access, (uint8_t)what);
-    return o;
-}
-
 static enum pf_outcome killed(struct vcpu *v, uint64_t gpa, uint64_t gla,
                               uint32_t access, unsigned type, const char *why)
 {
@@ -81,7 +72,7 @@ static enum pf_outcome killed(struct vcpu *v, uint64_t gpa, uint64_t gla,
             (access & NPF_WRITE) ? "write" : (access & NPF_EXEC) ? "fetch" : "read",
             (access & NPF_GUEST_WALK) ? " by the page walk" : "",
             type_name(type), why);
-    return decided(v, gla, access, HVF_NPF_KILLED, PF_KILL);
+    return hv_fault_decided(v, gla, access, HVF_NPF_KILLED, PF_KILL);
 }
 
 /* Rule 3 and 7: the access completes without touching memory. */
@@ -90,7 +81,7 @@ static enum pf_outcome emulated(struct vcpu *v, uint64_t gla, uint32_t access,
 {
     v->pending.emulated = true;
     v->pending.observed = observed;
-    return decided(v, gla, access, HVF_NPF_EMULATED, PF_RETRY);
+    return hv_fault_decided(v, gla, access, HVF_NPF_EMULATED, PF_RETRY);
 }
 
 static uint64_t frame_value(struct domain *d, mfn_t mfn, uint64_t gpa,
@@ -124,7 +115,7 @@ enum pf_outcome hap_nested_fault(struct vcpu *v, uint64_t gpa, uint64_t gla,
     npte_t now = mmu_npt_lookup(d->m, d->npt_root, gfn);
     if ((now & npt_need(access)) == npt_need(access) &&
         mfn_valid(d->m, npte_mfn(now)))
-        return decided(v, gla, access, HVF_NPF_FIXED, PF_RETRY);
+        return hv_fault_decided(v, gla, access, HVF_NPF_FIXED, PF_RETRY);
 
     p2m_type_t t;
     p2m_access_t a;
@@ -138,7 +129,7 @@ enum pf_outcome hap_nested_fault(struct vcpu *v, uint64_t gpa, uint64_t gla,
         hap_mark_dirty(d, gfn);
         p2m_change_type_one(d, gfn, p2m_ram_logdirty, p2m_ram_rw);
         put_gfn(d, gfn);
-        return decided(v, gla, access, HVF_NPF_FIXED, PF_RETRY);
+        return hv_fault_decided(v, gla, access, HVF_NPF_FIXED, PF_RETRY);
 
     case p2m_ram_ro:                                    /* rule 3 */
     case p2m_grant_map_ro:
@@ -163,7 +154,8 @@ enum pf_outcome hap_nested_fault(struct vcpu *v, uint64_t gpa, uint64_t gla,
             (void)get_gfn_type_access(d, gfn, &t, NULL, P2M_ALLOC);
             put_gfn(d, gfn);
             if (!p2m_is_paging(t))
-                return decided(v, gla, access, HVF_NPF_FIXED, PF_RETRY);
+                return hv_fault_decided(v, gla, access, HVF_NPF_FIXED,
+                                        PF_RETRY);
             if (atomic_load(&d->is_dying))
                 return killed(v, gpa, gla, access, t,
                               "the domain died while the page was paged out");
@@ -179,7 +171,7 @@ enum pf_outcome hap_nested_fault(struct vcpu *v, uint64_t gpa, uint64_t gla,
         if (p2m_is_shared(t))
             return killed(v, gpa, gla, access, t,
                           "unsharing failed (no frame to copy into)");
-        return decided(v, gla, access, HVF_NPF_FIXED, PF_RETRY);
+        return hv_fault_decided(v, gla, access, HVF_NPF_FIXED, PF_RETRY);
 
     case p2m_populate_on_demand:                        /* rule 6 */
         put_gfn(d, gfn);
@@ -188,7 +180,7 @@ enum pf_outcome hap_nested_fault(struct vcpu *v, uint64_t gpa, uint64_t gla,
         if (t == p2m_populate_on_demand || !p2m_is_ram(t))
             return killed(v, gpa, gla, access, t,
                           "populate on demand found no frame");
-        return decided(v, gla, access, HVF_NPF_FIXED, PF_RETRY);
+        return hv_fault_decided(v, gla, access, HVF_NPF_FIXED, PF_RETRY);
 
     case p2m_mmio_dm:                                   /* rule 7 */
         if (walk)

@@ -25,6 +25,10 @@
  *   4. decrease_reservation (PV, not translated): extent_start[i] is an mfn
  *      of the domain; its allocation reference is dropped (the frame is
  *      freed when its last reference goes, mappings may still hold it).
+ *      A Xen page shared with the domain (a grant-table frame,
+ *      shared_info) is given back the same way and counts as done, as in
+ *      Xen; its last put only detaches it while its Xen user still uses
+ *      it (core/mm/alloc.c A8), and the guest can never map it again.
  *   5. Between extents hypercall_preempt_check() may stop the call; it
  *      continues with start_extent = extents done.
  *   6. current_reservation / maximum_reservation / maximum_gpfn take a
@@ -136,7 +140,8 @@ static void allocate_extents(struct vcpu *v, struct memop_args *a,
     a->nr_done = i;
 }
 
-/* Rule 4: one frame back from the guest.  0 or -XEN_E*. */
+/* Rule 4: one frame back from the guest.  0 or -XEN_E*.  No special case
+   for Xen pages: alloc.c (A8) keeps them for their Xen user. */
 int guest_remove_page(struct domain *d, mfn_t mfn)
 {
     struct machine *m = d->m;

@@ -132,6 +132,7 @@ static long unpin_table(struct vcpu *v, struct domain *pg_owner, xen_pfn_t mfn)
     if (rc == -HV_ERESTART || rc == -HV_EINTR) {
         v->old_guest_table = mfn;
         v->old_guest_table_partial = (rc == -HV_ERESTART);
+        HV_AUDIT_MARK(m, HV_MARK_MM);                   /* audit.h A2 */
         rc = 0;
     }
     put_page(m, mfn);
@@ -147,6 +148,7 @@ static long drop_old_root(struct vcpu *v, mfn_t old)
     if (rc == -HV_ERESTART || rc == -HV_EINTR) {
         v->old_guest_table = old;
         v->old_guest_table_partial = (rc == -HV_ERESTART);
+        HV_AUDIT_MARK(v->d->m, HV_MARK_MM);             /* audit.h A2 */
         return -HV_ERESTART;
     }
     return rc;

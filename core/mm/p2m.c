@@ -191,6 +191,7 @@ static void store_entry(npte_t *slot, npte_t e)
 /* A zeroed table frame from the machine heap, Xen-owned (see p2m_private.h). */
 static mfn_t table_alloc(struct domain *d)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     mfn_t mfn = machine_heap_alloc(d->m);
     if (mfn == INVALID_MFN)
         return INVALID_MFN;
@@ -201,6 +202,7 @@ static mfn_t table_alloc(struct domain *d)
 
 static void table_free(struct domain *d, mfn_t mfn)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     mfn_to_page(d->m, mfn)->owner = DOMID_INVALID;
     machine_heap_free(d->m, mfn);
     atomic_fetch_sub(&d->p2m->nr_tables, 1);
@@ -269,6 +271,27 @@ void p2m_for_each_leaf(struct domain *d,
 {
     if (d->p2m)
         walk_leaves(d, d->p2m->root, NPT_LEVELS, 0, fn, arg);
+}
+
+struct count_type { p2m_type_t t; uint64_t n; };
+
+static bool count_one(struct domain *d, pfn_t gfn, npte_t e, void *arg)
+{
+    struct count_type *c = arg;
+    mfn_t mfn;
+    p2m_type_t t;
+    p2m_access_t a;
+    (void)d; (void)gfn;
+    p2m_decode(e, &mfn, &t, &a);
+    c->n += t == c->t;
+    return true;
+}
+
+uint64_t p2m_count_type(struct domain *d, p2m_type_t t)
+{
+    struct count_type c = { t, 0 };
+    p2m_for_each_leaf(d, count_one, &c);
+    return c.n;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------ */
@@ -368,6 +391,9 @@ int p2m_set_entry(struct domain *d, pfn_t gfn, mfn_t mfn, p2m_type_t t,
     p2m_decode(old, &omfn, &ot, &oa);
 
     store_entry(slot, new);
+    HV_AUDIT_MARK(m, HV_MARK_MM);                       /* audit.h A2 */
+    if (t == p2m_map_foreign)                           /* audit.h A5 */
+        atomic_store(&m->audit_memo.untyped_writer, 1);
 
     /* M3 */
     if (omfn != mfn && is_own_ram(d, omfn, ot) &&

@@ -188,6 +188,10 @@ long memory_add_to_physmap_batch(struct vcpu *v, uint64_t start_extent,
 
 /* Highest gfn ever mapped. */
 pfn_t p2m_max_gfn(const struct domain *d);
+/* How many present leaves of d's p2m have type t: a walk of the tables that
+   exist (O(entries), not O(max_gfn)).  The domain quiescent, or the p2m
+   lock held. */
+uint64_t p2m_count_type(struct domain *d, p2m_type_t t);
 
 /* ---- audit (XEN-NOTES section 11, invariants 21-23 and the M2P) ----------- */
 struct machine;

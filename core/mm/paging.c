@@ -255,8 +255,9 @@ static void mark_pfn(struct domain *d, pfn_t pfn, mfn_t mfn,
     struct paging_log_dirty *ld = d->log_dirty;
     if (!ld || !atomic_load(&ld->enabled) || pfn >= LD_MAX_PFNS)
         return;
-    INJ_POINT_AT(logdirty_mark_before_set, d->domid,
-                 current ? (unsigned)current->vcpu_id : INJ_ANY);
+    if (INJ_POINT_ON(logdirty_mark_before_set, d->domid,
+                     current ? (unsigned)current->vcpu_id : INJ_ANY, pfn))
+        return;                                 /* skip: the mark is lost */
     hv_lock(&ld->lock);
     if (!atomic_load(&ld->enabled)) {           /* switched off meanwhile */
         hv_unlock(&ld->lock);
@@ -324,6 +325,10 @@ uint64_t paging_ld_write_fault(struct domain *d, mfn_t mfn)
     if (!ld)
         return 0;
     uint64_t pfn = owned_pfn(d, mfn);
+    if (pfn != INVALID_M2P_ENTRY && atomic_load(&ld->enabled) &&
+        INJ_POINT_ON(logdirty_fault_before_set, d->domid,
+                     current ? (unsigned)current->vcpu_id : INJ_ANY, pfn))
+        return atomic_load(&ld->round);         /* skip: the mark is lost */
     hv_lock(&ld->lock);
     uint64_t round = atomic_load(&ld->round);
     if (atomic_load(&ld->enabled) && pfn != INVALID_M2P_ENTRY &&
@@ -648,13 +653,9 @@ unsigned paging_audit(struct machine *m, FILE *out)
         struct paging_log_dirty *ld = d->log_dirty;
         bool on = paging_log_dirty_enabled(d);
         if (!on && d->p2m) {
-            pfn_t max = p2m_max_gfn(d);
-            uint64_t n = 0;
-            for (pfn_t g = 0; g <= max; g++) {
-                p2m_type_t t;
-                (void)get_gfn_query_unlocked(d, g, &t);
-                n += t == p2m_ram_logdirty;
-            }
+            /* the leaves that exist: a sparse p2m with a gfn near 2^32
+               must not cost a lookup per gfn below it */
+            uint64_t n = p2m_count_type(d, p2m_ram_logdirty);
             if (n) {
                 bad++;
                 if (out)

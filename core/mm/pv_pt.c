@@ -142,6 +142,7 @@ void pt_write_entry(struct machine *m, domid_t dom, mfn_t table,
                     unsigned level, unsigned slot, pte_t old, pte_t new_pte,
                     enum pt_write_path path)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     (void)old;
     if (TRC_ENABLED(hvlab_pt, pte_write)) {
         pt_write_entry_traced(m, dom, table, level, slot, new_pte, path);
@@ -161,6 +162,7 @@ pte_t pt_cmpxchg_entry(struct machine *m, domid_t dom, mfn_t table,
                        unsigned level, unsigned slot, pte_t old, pte_t new_pte,
                        enum pt_write_path path)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     pte_t seen = old;
     if (__atomic_compare_exchange_n(entry_ptr(m, table, slot), &seen, new_pte,
                                     false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
@@ -309,6 +311,7 @@ static int16_t dec_linear_uses(const struct machine *m, struct page_info *pg)
 static bool linear_get(struct machine *m, unsigned level, pte_t pde,
                        mfn_t table, struct domain *d)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     if (!m->opt.pv_linear_pt || (pde & _PAGE_RW))
         return false;
     mfn_t mfn = pte_mfn(pde);
@@ -358,6 +361,7 @@ static int get_page_from_pde(struct machine *m, unsigned level, pte_t e,
 static void put_page_from_pde(struct machine *m, unsigned level, pte_t e,
                               mfn_t table, struct vcpu *v)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     if (!pte_present(e))
         return;
     mfn_t mfn = pte_mfn(e);
@@ -383,6 +387,7 @@ static void put_page_from_pde(struct machine *m, unsigned level, pte_t e,
 void pt_put_entry_refs(struct machine *m, mfn_t table, unsigned level,
                        pte_t e, struct domain *d)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     if (level == 1)
         put_page_from_l1e(m, e, d);
     else
@@ -395,6 +400,7 @@ void pt_put_entry_refs(struct machine *m, mfn_t table, unsigned level,
 
 static int promote_l1(struct machine *m, mfn_t mfn, struct domain *d)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
         pte_t e = pt_read_entry(m, mfn, i);
         if (!pte_present(e))
@@ -430,6 +436,7 @@ static void write_xen_l4_slots(struct machine *m, struct domain *d, mfn_t mfn)
 static int promote_pd(struct machine *m, mfn_t mfn, unsigned level,
                       struct domain *d, bool preemptible)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     struct page_info *pg = mfn_to_page(m, mfn);
     unsigned start = pg->nr_validated_ptes;
 
@@ -462,6 +469,7 @@ static int promote_pd(struct machine *m, mfn_t mfn, unsigned level,
 static int demote_pd(struct machine *m, mfn_t mfn, unsigned level,
                      struct domain *d, bool preemptible)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     struct page_info *pg = mfn_to_page(m, mfn);
     unsigned i = pg->nr_validated_ptes;
     unsigned done = 0;
@@ -541,6 +549,7 @@ update_entry_ad(struct machine *m, struct domain *d, mfn_t table,
                 unsigned level, unsigned slot, pte_t ov, pte_t nv,
                 enum pt_write_path path)
 {
+    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     const pte_t ad = _PAGE_ACCESSED | _PAGE_DIRTY;
     for (;;) {
         pte_t seen = pt_read_entry(m, table, slot);
@@ -642,6 +651,7 @@ int mod_pt_entry(struct vcpu *v, mfn_t table, unsigned level, unsigned slot,
 
 mfn_t pt_set_baseptr(struct vcpu *v, bool user, mfn_t new_root)
 {
+    HV_AUDIT_MARK(v->d->m, HV_MARK_MM);                     /* audit.h A2 */
     struct machine *m = v->d->m;
     mfn_t *slot = user ? &v->guest_table_user : &v->guest_table;
     mfn_t old = *slot;

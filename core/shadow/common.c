@@ -154,6 +154,7 @@ static void demote(struct domain *d, mfn_t gmfn, enum sh_type t)
 mfn_t sh_get_or_create(struct domain *d, mfn_t gmfn, enum sh_type t,
                        bool *created)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     struct shadow_domain *sd = d->shadow;
     *created = false;
     mfn_t s = sh_lookup(d, gmfn, t);
@@ -196,6 +197,7 @@ mfn_t sh_get_or_create(struct domain *d, mfn_t gmfn, enum sh_type t,
 
 static void sh_destroy(struct domain *d, mfn_t smfn)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     struct shadow_domain *sd = d->shadow;
     struct sh_pinfo *p = &sd->pi[smfn];
     for (unsigned i = 0; i < PT_ENTRIES; i++)
@@ -234,6 +236,7 @@ static bool l1e_maps_ram(pte_t e)
 
 void sh_write_entry(struct domain *d, mfn_t smfn, unsigned slot, pte_t ne)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     struct machine *m = d->m;
     struct sh_pinfo *p = sh_pi(d, smfn);
     pte_t *e = &sh_table(d, smfn)[slot];
@@ -489,6 +492,7 @@ static const struct paging_hooks sh_hooks = {
 
 int shadow_domain_init(struct domain *d)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     struct shadow_domain *sd = calloc(1, sizeof(*sd));
     if (!sd)
         return -XEN_ENOMEM;
@@ -528,6 +532,7 @@ static void destroy_rest(struct domain *d, mfn_t smfn, void *arg)
 
 void shadow_teardown(struct domain *d)
 {
+    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     if (d->shadow == NULL)
         return;
     sh_lock(d);

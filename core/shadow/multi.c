@@ -454,7 +454,8 @@ static enum sh_fault done(struct vcpu *v, uint64_t va, uint32_t pfec,
     if (dec != SHD_EMULATE && v->shadow)
         v->shadow->last_emulated = INVALID_MFN;
     TRC(hvlab_shadow, fault, (uint8_t)v->d->m->host_id, v->d->domid,
-        (uint16_t)v->vcpu_id, va, pfec, (uint8_t)path, (uint8_t)dec);
+        (uint16_t)v->vcpu_id, va, pfec, (uint8_t)path, (uint8_t)dec,
+        (uint64_t)v->cr3);
     return r;
 }
 

@@ -172,3 +172,11 @@ out=$("$HVLAB" repro tests/data/fuzz/grant-pinned-entry-domid 2>&1); rc=$?
 ok=0
 [ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
 report $ok "repro: grant-pinned-entry-domid: the granter does not rename the grantee of a pinned entry" "$out"
+
+# A granter that gives back its own grant-table frame (decrease_reservation)
+# only detaches it (core/mm/alloc.c A8): its table keeps the frame, which
+# no other domain's setup_table can be handed, so invariant 24 holds.
+out=$("$HVLAB" repro tests/data/fuzz/grant-decrease-grant-frame 2>&1); rc=$?
+ok=0
+[ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
+report $ok "repro: grant-decrease-grant-frame: a given-back grant frame stays its table's" "$out"

@@ -213,6 +213,7 @@ src_iter_init(bt_self_message_iterator *it, bt_self_message_iterator_configurati
     member(p, "hit", uint_fc(tc, 64));
     member(p, "err", sint_fc(tc, 32));
     member(p, "ns", uint_fc(tc, 64));
+    member(p, "subject", uint_fc(tc, 64));
     s->ec[1] = make_ec(sc, "hvlab_inject:fire", p);
 
     p = bt_field_class_structure_create(tc);
@@ -287,6 +288,7 @@ src_next(bt_self_message_iterator *it, bt_message_array_const msgs, uint64_t cap
             bt_field_integer_signed_set_value(
                 bt_field_structure_borrow_member_field_by_name(p, "err"), -12);
             set_u(p, "ns", 0);
+            set_u(p, "subject", 0x2a);
             break;
         case 3:
             set_u(p, "host", 0);
@@ -420,6 +422,7 @@ static void t_decode(void)
     CHECK_EQ(hv_s(e, HVF_err), -12);
     CHECK_EQ(hv_u(e, HVF_hit), 17);
     CHECK_EQ(hv_u(e, HVF_point_id), 4);
+    CHECK_HEX(hv_u(e, HVF_subject), 0x2a);
     /* a payload lacking a catalog field: -1, naming event and field */
     CHECK_EQ(seen.rc[2], -1);
     CHECK(strstr(seen.err[2], "hvlab_mm:m2p_set") != NULL);

@@ -68,7 +68,8 @@ static void sh_fault(unsigned vcpu, uint64_t va, unsigned pfec, unsigned path,
                      unsigned dec)
 {
     feed(HVE_shadow_fault, HVF_host, U(0), HVF_dom, U(1), HVF_vcpu, U(vcpu),
-         HVF_va, va, HVF_pfec, U(pfec), HVF_path, U(path), HVF_decision, U(dec), -1);
+         HVF_va, va, HVF_pfec, U(pfec), HVF_path, U(path), HVF_decision, U(dec),
+         HVF_sroot, U(SL4), -1);   /* every vCPU runs on the one process's root */
 }
 
 static void sh_resync(unsigned owner, uint64_t gmfn, unsigned full)
@@ -169,6 +170,39 @@ static void t_a_other_va(void)
     const struct finding *f = last(CHK_A);
     REQUIRE(f);
     CHECK(says(f, "va 0x401000"));
+}
+
+static void sh_fault_on(unsigned vcpu, uint64_t va, unsigned path, unsigned dec,
+                        uint64_t sroot)
+{
+    feed(HVE_shadow_fault, HVF_host, U(0), HVF_dom, U(1), HVF_vcpu, U(vcpu),
+         HVF_va, va, HVF_pfec, U(0xF), HVF_path, U(path), HVF_decision, U(dec),
+         HVF_sroot, sroot, -1);
+}
+
+static void t_a_root_named(void)
+{
+    /* A second process's tables map X too (SL4b -> ... -> SL1b, whose entry
+       for X is a genuine gnp).  vCPU 0 runs on SL4b: its bounce read SL1b,
+       not the resynced SL1, so it is not the story; one on SL4 is. */
+    story_a_setup();
+    sh_alloc(0x600, 4, 0x20);
+    sh_alloc(0x601, 3, 0x21);
+    sh_alloc(0x602, 2, 0x22);
+    sh_alloc(0x603, 1, 0x23);
+    sh_write(0x600, 4, 0, 0, PTE(0x601, P | RW | US | 0x20));
+    sh_write(0x601, 3, 0, 0, PTE(0x602, P | RW | US | 0x20));
+    sh_write(0x602, 2, 2, 0, PTE(0x603, P | RW | US | 0x20));
+    sh_write(0x603, 1, 1, 0, GNP);
+    sh_fault(0, 0x400000, 0x6, 1, 0);
+    sh_write(SL1, 1, 1, GNP, PTE(0x2f, P | US | 0x20));
+    sh_resync(1, G, 1);
+    sh_fault_on(0, X, 0, 3, 0x600);
+    CHECK_EQ(nfind(CHK_A), 0);
+    /* vCPU 2 (no action since the resync began) on SL4: the story */
+    sh_fault_on(2, X, 0, 3, SL4);
+    done();
+    CHECK_EQ(nfind(CHK_A), 1);
 }
 
 static void t_a_resync_vcpu_is_not_an_action(void)
@@ -463,6 +497,7 @@ static const struct test tests[] = {
     { "story A: the same events with the resync before the fault began give no finding at all", t_a_fixed },
     { "story A: a resync that leaves the page out of sync (full=0) is not the race", t_a_partial_resync },
     { "story A: bounces at other addresses of that L1, or under another L2 slot, are not reported", t_a_other_va },
+    { "story A: the fault names the shadow root it ran on; another process's L1 under the same va is not the one read", t_a_root_named },
     { "story A: the resync's vcpu (the slot's owner) does not count as the faulting vCPU's action", t_a_resync_vcpu_is_not_an_action },
     { "story C: a not-present fault bounced after the unhooked L2 entry was re-hooked is story-c.spurious-fault, naming the re-hook", t_c_racy },
     { "story C: bounced while the batch is still unhooked, or absorbed as spurious by the hypervisor: no finding", t_c_fixed },

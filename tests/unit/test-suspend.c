@@ -150,6 +150,14 @@ static void guest_vcpu(struct vcpu *v, void *arg)
     guest_pv_vcpu_main(v, dr->g);
 }
 
+/*
+ * Threads mode: the controller must see the workload under way and ask
+ * before it ends; on a loaded host its thread can wait many milliseconds
+ * for a CPU while the two vCPU threads run.  A workload 25 times longer
+ * leaves it that much more time (det mode interleaves by seed: no race).
+ */
+#define ITERS_SCALE(mode) ((mode) == SCHED_THREADS ? 25 : 1)
+
 struct setup {
     enum workload_kind kind;
     enum sched_mode mode;
@@ -174,7 +182,8 @@ static void suspend_resume(const struct setup *s)
     REQUIRE(xb != NULL);
     struct workload_params wl = {
         .kind = s->kind, .procs = 2, .threads = 2,
-        .iters = s->kind == WL_MEMTOUCH ? 40 : 6, .pages = 96,
+        .iters = (s->kind == WL_MEMTOUCH ? 40 : 6) * ITERS_SCALE(s->mode),
+        .pages = 96,
         .seed = s->seed, .xenbus = xb,
     };
     struct build_pv_config cfg = {

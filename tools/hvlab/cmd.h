@@ -54,6 +54,8 @@ int cmd_fuzz(int argc, char **argv);
 void cmd_fuzz_help(FILE *f);
 int cmd_analyze(int argc, char **argv);
 void cmd_analyze_help(FILE *f);
+int cmd_top(int argc, char **argv);
+void cmd_top_help(FILE *f);
 int cmd_help(int argc, char **argv);
 void cmd_help_help(FILE *f);
 int cmd_version(int argc, char **argv);

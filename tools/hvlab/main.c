@@ -46,6 +46,10 @@ const struct command hvlab_commands[] = {
                  "[--only NAME,...] [--images SRC DST] | --list",
       "rebuild every frame's state from a trace, run the checkers (exit 0 none, 1 found)",
       cmd_analyze, cmd_analyze_help },
+    { "top", "hvlab top [--pid PID] [--interval SECS] [--once] [--json] "
+             "[--hist HYPERCALL] [--locks] [--entry] | --check",
+      "live per-domain hypercall, fault, lock and migration figures of a running hvlab (BPF)",
+      cmd_top, cmd_top_help },
     { "help", "hvlab help [COMMAND]",
       "print the usage, or one command's help",
       cmd_help, cmd_help_help },

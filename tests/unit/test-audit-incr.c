@@ -1,0 +1,416 @@
+/*
+ * tests/unit/test-audit-incr.c - hv_audit_changed (core/audit.h A1-A9)
+ * gives the count and text of a fresh full audit after every call of real
+ * programs on every surface, with and without the bug zoo's options; and
+ * the marks, the fingerprint and hv_audit_forget do what the rules say.
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit.h"
+#include "core/domain.h"
+#include "core/evtchn.h"
+#include "core/grant/grant_table.h"
+#include "core/machine.h"
+#include "core/mm/frame.h"
+#include "core/mm/mm.h"
+#include "core/mm/p2m.h"
+#include "core/mm/paging.h"
+#include "core/mmu.h"
+#include "core/shadow/shadow.h"
+#include "core/vcpu.h"
+#include "fuzz/call.h"
+#include "fuzz/fuzz.h"
+#include "fuzz/pool.h"
+#include "fuzz/prog.h"
+#include "fuzz/snap.h"
+#include "fuzz/world.h"
+#include "tests/unit/test.h"
+
+struct fz_world *fz_exec_world(enum fuzz_surface s);
+
+static uint64_t rng = 0x2545f4914f6cdd1dULL;
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+
+/* A fresh full audit that touches neither the marks nor the memo. */
+struct parts {
+    unsigned mm, gnt, total;
+};
+static struct parts fresh(struct machine *m, FILE *out)
+{
+    struct parts p;
+    p.mm = mm_audit(m, out);
+    unsigned p2m = p2m_audit(m, out), sh = shadow_audit(m, out);
+    p.gnt = gnttab_audit(m, out);
+    p.total = p.mm + p2m + sh + p.gnt + evtchn_audit_machine(m, out) +
+              paging_audit(m, out);
+    return p;
+}
+
+static char *text_of(struct machine *m, bool incr)
+{
+    char *t = NULL;
+    size_t n = 0;
+    FILE *ms = open_memstream(&t, &n);
+    REQUIRE(ms);
+    if (incr)
+        (void)hv_audit_changed(m, ms);
+    else
+        (void)fresh(m, ms);
+    fclose(ms);
+    return t;
+}
+
+struct tally {
+    unsigned programs, calls, violating_calls, texts;
+};
+
+/* One program, call by call as fuzz/exec.c runs it; after every call the
+   memo's answer against a fresh full audit.  Returns calls run. */
+static void run_checked(enum fuzz_surface s, struct fz_world *w,
+                        const uint8_t *data, size_t len, struct tally *t)
+{
+    static struct fz_prog prog;
+    fz_decode(s, data, len, &prog);
+    struct fz_state st = { 0 };
+    struct fz_call_ctx c = { .w = w, .st = &st };
+    bool texted = false;
+    t->programs++;
+    for (unsigned i = 0; i < prog.ncalls; i++) {
+        (void)fz_run_as_actor(&c, &prog.call[i]);
+        t->calls++;
+        unsigned got = hv_audit_changed(w->m, NULL);
+        struct parts want = fresh(w->m, NULL);
+        if (got != want.total || w->m->audit_memo.mm_last != want.mm ||
+            w->m->audit_memo.gnt_last != want.gnt) {
+            fprintf(stderr, "  %s program %u call %u (op %u): memo %u "
+                    "(mm %u grant %u), full %u (mm %u grant %u)\n",
+                    fuzz_surface_name(s), t->programs, i, prog.call[i].op, got,
+                    w->m->audit_memo.mm_last, w->m->audit_memo.gnt_last,
+                    want.total, want.mm, want.gnt);
+            test_failures++;
+            return;
+        }
+        if (want.total)
+            t->violating_calls++;
+        if (want.total && !texted) {            /* A8: the same text */
+            char *a = text_of(w->m, true), *b = text_of(w->m, false);
+            CHECK(a && b && strcmp(a, b) == 0);
+            free(a);
+            free(b);
+            texted = true;
+            t->texts++;
+        }
+    }
+}
+
+static uint8_t buf[8192], mut[8192];
+
+/* One input as it is, then muts mutants of it. */
+static void input_and_mutants(enum fuzz_surface s, struct fz_world *w,
+                              const char *path, unsigned muts,
+                              struct tally *t)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    for (unsigned r = 0; r <= muts; r++) {
+        memcpy(mut, buf, n);
+        size_t len = n;
+        for (unsigned k = 0; r && len && k < 1 + rnd() % 8; k++)
+            mut[rnd() % len] = (uint8_t)rnd();
+        if (r && (rnd() & 3) == 0 && len > 8)
+            len -= rnd() % (len / 2);
+        REQUIRE(fz_world_reset(w) == 0);
+        run_checked(s, w, mut, len, t);
+    }
+}
+
+/* The surface's seeds (and, with zoo, the findings of tests/data/fuzz
+   for it but XSA-279's host crash), each as it is and mutated. */
+static void campaign(enum fuzz_surface s, const char *options, unsigned muts,
+                     struct tally *t)
+{
+    bool zoo = options != NULL;
+    char err[256];
+    if (options)
+        REQUIRE(fuzz_set_options(options, err, sizeof(err)) == 0);
+    REQUIRE(fuzz_init(s) == 0);
+    struct fz_world *w = fz_exec_world(s);
+    REQUIRE(w && w->m);
+
+    char dir[128];
+    snprintf(dir, sizeof(dir), "fuzz/seeds/%s", fuzz_surface_name(s));
+    DIR *dp = opendir(dir);
+    if (!dp)
+        SKIP("fuzz/seeds/SURFACE not found (run from the top of the tree)");
+    struct dirent *de;
+    char path[512];
+    while ((de = readdir(dp)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        input_and_mutants(s, w, path, muts, t);
+    }
+    closedir(dp);
+    if (!zoo)
+        return;
+    dp = opendir("tests/data/fuzz");
+    REQUIRE(dp);
+    size_t pl = strlen(fuzz_surface_name(s));
+    while ((de = readdir(dp)) != NULL) {
+        if (strncmp(de->d_name, fuzz_surface_name(s), pl) != 0 ||
+            de->d_name[pl] != '-' || strstr(de->d_name, "xsa279"))
+            continue;
+        snprintf(path, sizeof(path), "tests/data/fuzz/%s", de->d_name);
+        input_and_mutants(s, w, path, 60, t);
+    }
+    closedir(dp);
+}
+
+static void report(const char *what, const struct tally *t)
+{
+    struct hv_audit_counts c;
+    hv_audit_counts(&c);
+    fprintf(stderr, "  %s: %u programs, %u calls, %u with violations; "
+            "mm audit skipped %llu of %llu, grant audit %llu\n", what,
+            t->programs, t->calls, t->violating_calls,
+            (unsigned long long)c.mm_skipped, (unsigned long long)c.audits,
+            (unsigned long long)c.gnt_skipped);
+}
+
+static void t_mm_plain(void)
+{
+    struct tally t = { 0 };
+    campaign(FUZZ_MM, NULL, 5, &t);
+    report("mm", &t);
+    CHECK(t.programs >= 100);
+    struct hv_audit_counts c;
+    hv_audit_counts(&c);
+    CHECK(c.mm_skipped > 0);            /* the memo answered some */
+}
+
+static void t_mm_zoo(void)
+{
+    struct tally t = { 0 };
+    campaign(FUZZ_MM, "mm.xsa182=on,mm.xsa148=on,mm.xsa240=on,"
+             "mm.xsa309=on,mm.preempt_budget=2", 5, &t);
+    report("mm zoo", &t);
+    CHECK(t.violating_calls > 0);       /* violations happened */
+    CHECK(t.texts > 0);
+}
+
+static void t_mm_unhook(void)
+{
+    struct tally t = { 0 };
+    campaign(FUZZ_MM, "ptwr.mode=unhook,mm.pfinfo_devalidated=pt", 3, &t);
+    report("mm unhook", &t);
+    CHECK(t.programs >= 60);
+}
+
+static void t_grant_plain(void)
+{
+    struct tally t = { 0 };
+    campaign(FUZZ_GRANT, NULL, 3, &t);
+    report("grant", &t);
+    CHECK(t.programs >= 100);
+    struct hv_audit_counts c;
+    hv_audit_counts(&c);
+    CHECK(c.gnt_skipped + c.mm_skipped > 0);
+}
+
+static void t_grant_zoo(void)
+{
+    struct tally t = { 0 };
+    campaign(FUZZ_GRANT, "grant.xsa224=on,grant.xsa227=on,grant.xsa234=on",
+             3, &t);
+    report("grant zoo", &t);
+    CHECK(t.violating_calls > 0);
+}
+
+static void t_shadow(void)
+{
+    struct tally t = { 0 };
+    campaign(FUZZ_SHADOW, NULL, 16, &t);
+    report("shadow", &t);
+    CHECK(t.programs >= 100);
+}
+
+/* A frame of dom1's data range and the world. */
+static struct fz_world *mm_world(mfn_t *mfn)
+{
+    REQUIRE(fuzz_init(FUZZ_MM) == 0);
+    struct fz_world *w = fz_exec_world(FUZZ_MM);
+    REQUIRE(w && w->m);
+    REQUIRE(fz_world_reset(w) == 0);
+    *mfn = w->dom[1].p2m[w->dom[1].data.first];
+    return w;
+}
+
+/* A9: a store behind the mutators' backs is the full audit's to see; the
+   memo cannot be told of it except by hv_audit_forget (or a mark). */
+static void t_behind_back(void)
+{
+    mfn_t mfn;
+    struct fz_world *w = mm_world(&mfn);
+    struct machine *m = w->m;
+    CHECK_EQ(hv_audit(m, NULL), 0);
+    CHECK_EQ(hv_audit_changed(m, NULL), 0);
+    struct page_info *pg = mfn_to_page(m, mfn);
+    atomic_fetch_add(&pg->count_info, 1);           /* no mutator */
+    CHECK_EQ(fresh(m, NULL).total, 1);              /* invariant 1 */
+    CHECK_EQ(hv_audit_changed(m, NULL), 0);         /* A9: not told */
+    hv_audit_forget(m);
+    CHECK_EQ(hv_audit_changed(m, NULL), 1);
+    atomic_fetch_sub(&pg->count_info, 1);
+    HV_AUDIT_MARK(m, HV_MARK_MM);                   /* or told by a mark */
+    CHECK_EQ(hv_audit_changed(m, NULL), 0);
+    CHECK_EQ(fresh(m, NULL).total, 0);
+}
+
+/* A2: a mutator's change is marked, and a leaked reference found. */
+static void t_mutator_marks(void)
+{
+    mfn_t mfn;
+    struct fz_world *w = mm_world(&mfn);
+    struct machine *m = w->m;
+    CHECK_EQ(hv_audit(m, NULL), 0);
+    CHECK_EQ(atomic_load(&m->audit_memo.dirty[HV_MARK_MM]), 0);
+    CHECK(get_page(m, mfn, w->dom[1].d));           /* a leaked ref */
+    CHECK_EQ(atomic_load(&m->audit_memo.dirty[HV_MARK_MM]), 1);
+    CHECK_EQ(hv_audit_changed(m, NULL), 1);
+    CHECK_EQ(atomic_load(&m->audit_memo.dirty[HV_MARK_MM]), 0);
+    CHECK_EQ(hv_audit_changed(m, NULL), 1);         /* A4: re-run, still 1 */
+    put_page(m, mfn);
+    CHECK_EQ(hv_audit_changed(m, NULL), 0);
+    struct hv_audit_counts a, b;
+    hv_audit_counts(&a);
+    CHECK_EQ(hv_audit_changed(m, NULL), 0);         /* nothing changed */
+    hv_audit_counts(&b);
+    CHECK_EQ(b.unchanged - a.unchanged, 1);
+    CHECK_EQ(b.mm_skipped - a.mm_skipped, 1);
+    CHECK_EQ(b.gnt_skipped - a.gnt_skipped, 1);
+}
+
+/* A3: a guest store re-runs the grant audit, not the frame audit. */
+static void t_guest_store(void)
+{
+    mfn_t mfn;
+    struct fz_world *w = mm_world(&mfn);
+    struct machine *m = w->m;
+    CHECK_EQ(hv_audit(m, NULL), 0);
+    struct vcpu *v = w->dom[1].d->vcpu[0];
+    current = v;
+    CHECK_EQ(mmu_store(v, fz_directmap_va(w->dom[1].data.first), 8, 42),
+             MMU_OK);
+    current = NULL;
+    CHECK_EQ(atomic_load(&m->audit_memo.dirty[HV_MARK_GNT]), 1);
+    struct hv_audit_counts a, b;
+    hv_audit_counts(&a);
+    CHECK_EQ(hv_audit_changed(m, NULL), 0);
+    hv_audit_counts(&b);
+    CHECK_EQ(b.mm_skipped - a.mm_skipped, 1);
+    CHECK_EQ(b.gnt_skipped - a.gnt_skipped, 0);
+}
+
+/* A8: with a stream the text is the full audit's. */
+static void t_text(void)
+{
+    mfn_t mfn;
+    struct fz_world *w = mm_world(&mfn);
+    struct machine *m = w->m;
+    CHECK(get_page(m, mfn, w->dom[1].d));
+    CHECK_EQ(hv_audit_changed(m, NULL), 1);
+    char *a = text_of(m, true), *b = text_of(m, false);
+    REQUIRE(a && b);
+    CHECK(strstr(a, "audit: invariant 1 ") != NULL);
+    CHECK(strcmp(a, b) == 0);
+    free(a);
+    free(b);
+    put_page(m, mfn);
+}
+
+/* A9 under the snapshot reset: fuzz_one's verdict (violation, call,
+   invariant, report) with the memo is the one without it, run for run,
+   on the seeds and their mutants with the mm zoo options on. */
+static void t_snap_verdicts(void)
+{
+    if (!fz_snap_available())
+        SKIP("linked without the allocation wraps");
+    char err[256];
+    REQUIRE(fuzz_set_options("mm.xsa148=on,mm.xsa240=on,mm.xsa309=on,"
+                             "mm.preempt_budget=2", err, sizeof(err)) == 0);
+    fuzz_set_reset(FUZZ_RESET_SNAP);
+    static const char *const inputs[] = {
+        "tests/data/fuzz/mm-xsa148", "tests/data/fuzz/mm-xsa240",
+        "tests/data/fuzz/mm-xsa309", "fuzz/seeds/mm/blk-io-0",
+        "fuzz/seeds/mm/blk-io-1", "fuzz/seeds/mm/blk-io-2",
+    };
+    static struct fuzz_result a, b;
+    unsigned runs = 0, found = 0;
+    for (unsigned i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        FILE *f = fopen(inputs[i], "rb");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        for (unsigned r = 0; r < 40; r++) {
+            memcpy(mut, buf, n);
+            for (unsigned k = 0; r && n && k < 1 + rnd() % 6; k++)
+                mut[rnd() % n] = (uint8_t)rnd();
+            hv_audit_memo_enable(true);
+            int ra = fuzz_one(FUZZ_MM, mut, n, &a);
+            hv_audit_memo_enable(false);
+            int rb = fuzz_one(FUZZ_MM, mut, n, &b);
+            hv_audit_memo_enable(true);
+            CHECK_EQ(ra, rb);
+            CHECK_EQ(a.violation, b.violation);
+            CHECK_EQ(a.at_call, b.at_call);
+            CHECK_EQ(a.calls_run, b.calls_run);
+            CHECK(strcmp(a.invariant, b.invariant) == 0);
+            CHECK(strcmp(a.report, b.report) == 0);
+            runs++;
+            found += a.violation;
+        }
+    }
+    fprintf(stderr, "  snap: %u runs, %u with a violation\n", runs, found);
+    CHECK(runs >= 200);
+    CHECK(found > 0);
+}
+
+static const struct test tests[] = {
+    { "after every call of the mm seeds and their mutants, the memo's count "
+      "is a fresh full audit's", t_mm_plain },
+    { "the same with the mm bug-zoo options on, violations included, with "
+      "the same text", t_mm_zoo },
+    { "the same under ptwr unhook mode and pfinfo devalidated=pt",
+      t_mm_unhook },
+    { "after every call of the grant seeds and their mutants, the memo's "
+      "count is a fresh full audit's", t_grant_plain },
+    { "the same with the grant XSA options on, violations included",
+      t_grant_zoo },
+    { "after every call of the shadow seeds and their mutants, the memo's "
+      "count is a fresh full audit's", t_shadow },
+    { "a page_info word written behind the mutators' backs is found by the "
+      "full audit; the memo learns of it only from hv_audit_forget or a mark",
+      t_behind_back },
+    { "get_page marks the frame audit, which then finds the leak; an "
+      "unchanged machine is answered from the memo", t_mutator_marks },
+    { "a guest store re-runs the grant audit and leaves the frame audit's "
+      "answer to the memo", t_guest_store },
+    { "with a stream, the text is the full audit's", t_text },
+    { "under the snapshot reset, every run's verdict and report with the "
+      "memo are the ones without it", t_snap_verdicts },
+};
+TEST_MAIN(tests)

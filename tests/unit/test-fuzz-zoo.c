@@ -1,0 +1,313 @@
+/*
+ * tests/unit/test-fuzz-zoo.c - the bug-zoo rows the fuzzer's oracles see
+ * (docs/bugzoo.md "Time to find"): each checked-in regression input of
+ * tests/data/fuzz/ is a violation of the row's kind with the option on and
+ * runs clean with it off; the contract oracle (fuzz/call.c CA7) stays
+ * silent on the grant seeds and on random inputs with every option off;
+ * the mm op list keeps the meaning of the old selector bytes.
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/domain.h"
+#include "core/types.h"
+#include "core/vcpu.h"
+
+#include "fuzz/call.h"
+#include "fuzz/fuzz.h"
+#include "fuzz/isolation.h"
+#include "fuzz/pool.h"
+#include "fuzz/prog.h"
+#include "fuzz/race.h"
+#include "fuzz/world.h"
+#include "tests/unit/test.h"
+
+struct fz_world *fz_exec_world(enum fuzz_surface s);
+
+static size_t load(const char *name, uint8_t *buf, size_t max)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "tests/data/fuzz/%s", name);
+    FILE *f = fopen(path, "rb");
+    REQUIRE(f);
+    size_t n = fread(buf, 1, max, f);
+    fclose(f);
+    return n;
+}
+
+/* The input's run with `set` (NULL: every option off, or the options
+   already set in this process): the result. */
+static int replay(enum fuzz_surface s, const char *name, const char *set,
+                  struct fuzz_result *r)
+{
+    static uint8_t b[4096];
+    char err[256];
+    size_t n = load(name, b, sizeof(b));
+    REQUIRE(n > 0);
+    if (set)
+        REQUIRE(fuzz_set_options(set, err, sizeof(err)) == 0);
+    memset(r, 0, sizeof(*r));
+    return fuzz_one(s, b, n, r);
+}
+
+static bool named(const struct fuzz_result *r, const char *prefix)
+{
+    return strncmp(r->invariant, prefix, strlen(prefix)) == 0;
+}
+
+/* --- grant.xsa316: CA7 ------------------------------------------------------- */
+
+static void t_xsa316_on(void)
+{
+    struct fuzz_result r;
+    for (unsigned i = 0; i < 2; i++) {         /* F2: every run */
+        /* The options are set once, before the world is built. */
+        CHECK_EQ(replay(FUZZ_GRANT, "grant-xsa316",
+                        i ? NULL : "grant.xsa316=on", &r), 1);
+        CHECK(strcmp(r.invariant, FZ_CONTRACT_GRANT " not a GNTST code")
+              == 0);
+        CHECK_EQ(r.at_call, 1);
+        CHECK(strstr(r.report, "status 1") != NULL);
+    }
+}
+
+static void t_xsa316_off(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-xsa316", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 2);
+    /* The map was refused with the status CA7 expects (general_error):
+       the contract held, so the run is clean. */
+}
+
+/* A breach is taken by the oracle of its own call: a clean run after a
+   failing one in the same process reports nothing. */
+static void t_contract_not_sticky(void)
+{
+    struct fuzz_result r;
+    static const uint8_t query[] = { 5, 1, 3, 0 };      /* query_size */
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-xsa316", "grant.xsa316=on", &r), 1);
+    CHECK_EQ(fuzz_one(FUZZ_GRANT, query, sizeof(query), &r), 0);
+}
+
+/* CA7 never fires on a clean hypervisor: the committed grant seeds and
+   random inputs, every option off, find nothing at all. */
+static void t_contract_silent(void)
+{
+    static uint8_t b[4096];
+    struct fuzz_result r;
+    unsigned seeds = 0, found = 0;
+    fuzz_set_reset(FUZZ_RESET_FORK);
+    DIR *d = opendir("fuzz/seeds/grant");
+    REQUIRE(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[512];
+        snprintf(path, sizeof(path), "fuzz/seeds/grant/%s", e->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        size_t n = fread(b, 1, sizeof(b), f);
+        fclose(f);
+        seeds++;
+        if (fuzz_one(FUZZ_GRANT, b, n, &r)) {
+            found++;
+            fprintf(stderr, "  seed %s: %s\n", e->d_name, r.invariant);
+        }
+    }
+    closedir(d);
+    CHECK(seeds > 0);
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (unsigned i = 0; i < 2000; i++) {
+        size_t len = 1 + i % 200;
+        for (size_t k = 0; k < len; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            b[k] = (uint8_t)x;
+        }
+        if (fuzz_one(FUZZ_GRANT, b, len, &r)) {
+            found++;
+            fprintf(stderr, "  random #%u: %s\n", i, r.invariant);
+        }
+    }
+    CHECK_EQ(found, 0);
+}
+
+/* CA5: a copy into the actor's own grant-entry frame would overwrite its
+   in-use entries; the well-behaved granter does not issue it. */
+static void t_copy_into_grant_frame(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-copy-into-grant-frame", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 2);
+}
+
+/* core/mm/alloc.c A8: a grant frame the granter gives back is only
+   detached; no other table is handed it while its table uses it. */
+static void t_decrease_grant_frame(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-decrease-grant-frame", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 3);
+}
+
+/* --- grant.xsa255: isolation I7 --------------------------------------------- */
+
+static void t_xsa255_on(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-xsa255", "grant.xsa255=on", &r), 1);
+    CHECK(strcmp(r.invariant, FZ_ISO_RELEASED) == 0);
+    CHECK_EQ(r.at_call, 2);                     /* after set_version 1 */
+}
+
+static void t_xsa255_off(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-xsa255", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 3);           /* set_version 1 was -EBUSY */
+}
+
+/* A status frame mapped while the table is at version 2 is the guest's
+   (I7): the first two calls alone are clean even with the option on. */
+static void t_status_frame_at_v2(void)
+{
+    static uint8_t b[64];
+    struct fuzz_result r;
+    char err[128];
+    size_t n = load("grant-xsa255", b, sizeof(b));
+    REQUIRE(n == 20);
+    REQUIRE(fuzz_set_option("grant.xsa255=on", err, sizeof(err)) == 0);
+    CHECK_EQ(fuzz_one(FUZZ_GRANT, b, 16, &r), 0);
+    CHECK_EQ(r.calls_run, 2);
+}
+
+/* --- ptwr.mode=unhook on the race surface: RC5 -------------------------------- */
+
+static void t_ptwr_unhook(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_RACE, "race-ptwr-unhook", "ptwr.mode=unhook", &r),
+             1);
+    CHECK(strcmp(r.invariant, FZ_RACE_SPURIOUS) == 0);
+}
+
+static void t_ptwr_emulate(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_RACE, "race-ptwr-unhook", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 5);
+}
+
+/* --- mm.pfinfo_devalidated=pt: invariant 12, the pfinfo op ------------------- */
+
+static void t_pfinfo_pt(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_MM, "mm-pfinfo-devalidated",
+                    "mm.pfinfo_devalidated=pt", &r), 1);
+    CHECK(named(&r, "audit: invariant 12"));
+    CHECK_EQ(r.at_call, 1);             /* after the unhook, not the read */
+    CHECK(strstr(r.report, "L1TAB") != NULL);
+}
+
+static void t_pfinfo_notab(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_MM, "mm-pfinfo-devalidated", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 2);
+}
+
+/* The pfinfo op is dom0's (P3) and sits at selector 23 of 24; every other
+   selector byte names the op it named in the old 12-op list. */
+static void t_mm_selectors(void)
+{
+    static const uint8_t old[12] = {
+        FZ_OP_MMU_UPDATE, FZ_OP_MMU_UPDATE, FZ_OP_MMUEXT, FZ_OP_MMUEXT,
+        FZ_OP_UPDATE_VA, FZ_OP_UPDATE_VA_OTHER, FZ_OP_MEM_DECREASE,
+        FZ_OP_MEM_POPULATE, FZ_OP_VM_ASSIST, FZ_OP_LOAD, FZ_OP_STORE,
+        FZ_OP_STORE };
+    static struct fz_prog p;
+    unsigned n;
+    const uint8_t *ops = fz_surface_ops(FUZZ_MM, &n);
+    REQUIRE(n == 24);
+    for (unsigned b = 0; b < 256; b++) {
+        uint8_t in[2] = { (uint8_t)b, 1 };
+        fz_decode(FUZZ_MM, in, sizeof(in), &p);
+        REQUIRE(p.ncalls >= 1);
+        if (b % 24 == 23) {
+            CHECK_EQ(p.call[0].op, FZ_OP_PFINFO);
+            CHECK_EQ(p.call[0].actor, 0);
+        } else {
+            CHECK_EQ(p.call[0].op, old[b % 12]);
+        }
+    }
+    CHECK_EQ(ops[23], FZ_OP_PFINFO);
+}
+
+/* CA8: only the privileged domain's call is run (the race surface gives
+   every call to dom1, race.c RC3: refused as Xen refuses a domU). */
+static void t_pfinfo_privileged(void)
+{
+    REQUIRE(fuzz_init(FUZZ_MM) == 0);
+    struct fz_world *w = fz_exec_world(FUZZ_MM);
+    REQUIRE(w);
+    struct fz_state st;
+    memset(&st, 0, sizeof(st));
+    struct fz_call k;
+    memset(&k, 0, sizeof(k));
+    k.op = FZ_OP_PFINFO;
+    k.nitems = 1;
+    k.head[0] = (struct fz_pick){ .kind = FZ_K_DOMID, .dom = 1 };
+    k.pick[0][0] = (struct fz_pick){ .kind = FZ_K_FRAME, .dom = 1,
+                                     .role = FZ_R_L1 };
+    struct fz_call_ctx c = { .w = w, .st = &st, .actor = 1,
+                             .v = w->dom[1].d->vcpu[0],
+                             .buf = fz_directmap_va(w->dom[1].buf.first) };
+    CHECK_EQ(fz_run_call(&c, &k), -XEN_EPERM);
+    c.actor = 0;
+    c.v = w->dom[0].d->vcpu[0];
+    c.buf = fz_directmap_va(w->dom[0].buf.first);
+    CHECK_EQ(fz_run_call(&c, &k), 0);
+    k.nitems = 0;                       /* an empty batch reads nothing */
+    CHECK_EQ(fz_run_call(&c, &k), 0);
+}
+
+static const struct test tests[] = {
+    { "grant.xsa316: the map's status 1 is 'contract: grant status not a "
+      "GNTST code' after call 1, every run", t_xsa316_on },
+    { "grant.xsa316 off: the same map is general_error, as Xen, and clean",
+      t_xsa316_off },
+    { "a contract breach belongs to its call: the next run is clean",
+      t_contract_not_sticky },
+    { "every option off: the grant seeds and 2000 random inputs find "
+      "nothing (no contract breach)", t_contract_silent },
+    { "a copy into the granter's own grant-entry frame is not issued "
+      "(grant-copy-into-grant-frame runs clean)", t_copy_into_grant_frame },
+    { "a granter giving back its own grant frame keeps it from other "
+      "tables (grant-decrease-grant-frame runs clean)",
+      t_decrease_grant_frame },
+    { "grant.xsa255: the freed status frame still mapped is 'isolation: "
+      "released Xen page mapped' after set_version 1", t_xsa255_on },
+    { "grant.xsa255 off: set_version 1 is refused and the run is clean",
+      t_xsa255_off },
+    { "a status frame mapped while the table is version 2 is the guest's",
+      t_status_frame_at_v2 },
+    { "ptwr.mode=unhook: the race input's fault is spurious (story C)",
+      t_ptwr_unhook },
+    { "ptwr.mode=emulate: the same race input is clean", t_ptwr_emulate },
+    { "mm.pfinfo_devalidated=pt: the unhooked L1 breaks invariant 12 after "
+      "the unhook", t_pfinfo_pt },
+    { "mm.pfinfo_devalidated=notab: the same input is clean",
+      t_pfinfo_notab },
+    { "the mm list's old selector bytes keep their ops; 23 mod 24 is dom0's "
+      "getpageframeinfo3", t_mm_selectors },
+    { "getpageframeinfo3 runs for dom0 only: dom1's is -EPERM",
+      t_pfinfo_privileged },
+};
+
+TEST_MAIN(tests)
