@@ -447,6 +447,18 @@ static long op_gnt_misc(struct fz_call_ctx *c, const struct fz_call *k)
            (GTF_reading / GTF_writing of an entry in use) nor renames the
            grantee of an entry in use: keep them, so the audit's G24
            judges the hypervisor, not the guest. */
+        /* Pinned is in use in either version (v2 keeps GTF_reading /
+           GTF_writing in its status frames); a v1-sized store at ref lands
+           in v2 entry ref / 2, whose header or frame we then leave alone.
+           The store is the guest's, behind every mutator: tell the audit
+           (core/audit.h A3). */
+        struct gnttab_peek pk;
+        bool v2 = gnttab_peek_entry(fd->d, 0, &pk) == 0 &&
+                  pk.version == 2;
+        if (v2 && gnttab_peek_entry(fd->d, ref / 2, &pk) == 0 &&
+            pk.pin)
+            return 0;
+        HV_AUDIT_MARK(c->w->m, HV_MARK_GNT);
         uint16_t busy = e[ref].flags & (GTF_reading | GTF_writing);
         e[ref].frame = (uint32_t)R(c, &k->pick[0][2], NULL);
         if (!busy)

@@ -77,7 +77,10 @@ static bool released_xen_page(struct iso *s, mfn_t mfn)
     uint64_t c = atomic_load(&mfn_to_page(s->m, mfn)->count_info);
     if (!(c & PGC_xen_heap) || (c & PGC_allocated))
         return false;
-    return !gnttab_is_shared_frame(s->d, mfn) &&
+    /* the guest may have given the allocation ref back (core/mm/alloc.c
+       A8): Xen still shares what its grant table or event channels hold,
+       the frame audit's rule (core/mm/audit.c collect_xen_frame) */
+    return mfn != s->d->shared_info_mfn && !gnttab_holds_frame(s->d, mfn) &&
            !gnttab_is_status_frame(s->d, mfn);
 }
 

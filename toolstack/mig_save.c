@@ -403,7 +403,9 @@ static int send_pfn(struct save_ctx *c, unsigned i, bool has, bool normalised,
     int out = INJ_ACT_ON(mig_send_page, c->d->domid, c->bpfn[i], &act);
     if (out == INJ_R_SKIP)
         return 0;
-    if (out == INJ_R_FLIP && has) {
+    if (out == INJ_R_FLIP && has && c->kind != MIG_ROUND_VERIFY) {
+        /* (the verify pass sends nothing the destination keeps: a flip
+           there would only invent a mismatch) */
         /* the trace keeps the hash of the true page; one byte of what
            goes on the wire is turned (offset and bits: the draw) */
         trace_send(c, i, c->buf[i], normalised);
@@ -494,6 +496,8 @@ static int send_round(struct save_ctx *c, const uint8_t *bm, uint64_t to_send,
     c->r_sent = c->r_deferred = 0;
     TRC(hvlab_mig, round_begin, host_of(c), c->d->domid, c->iter,
         (uint8_t)c->kind, to_send);
+    HV_USDT(mig_round_begin, c->m->host_id, c->d->domid, c->iter, c->kind,
+            to_send);
     int rc = 0;
     for (uint64_t pfn = 0; !rc && pfn < c->nr_pfns; pfn++) {
         if (bm && !(bm[pfn / 8] >> (pfn % 8) & 1)) {

@@ -55,6 +55,7 @@
     X(lock_contended)   /* class (lock level), wait ns, lock address */  \
     X(lock_acquired)    /* class, wait ns, lock address */               \
     X(lock_released)    /* class, lock address */                        \
+    X(mig_round_begin)  /* host, dom, iter, kind, pages to send */       \
     X(mig_round)        /* host, dom, iter, kind (mig_round_kind), sent,  \
                            dirtied, ns, clean_ns */                      \
     X(grant_map)        /* host, dom, ref, flags, rc (GNTST_*) */        \

@@ -133,10 +133,9 @@ static void t_mapped_then_unmapped(void)
 
 /* Given back while mapped, and the domain destroyed with the mapping in
    place: the table lets go first (Xen's type ref), the mapping's put at
-   teardown frees it.  The audit is not asked while the frame is given
-   back and still mapped: core/mm/audit.c counts Xen's type ref on a Xen
-   page only while PGC_allocated is set (its invariant 4 wording predates
-   alloc.c A8), so that state reads as one writable ref too many. */
+   teardown frees it.  Given back and still mapped, the frame audits clean:
+   the audit counts Xen's type ref while the grant table holds the page
+   (core/mm/audit.c collect_xen_frame). */
 static void t_mapped_at_teardown(void)
 {
     struct gf f;
@@ -148,6 +147,7 @@ static void t_mapped_at_teardown(void)
     CHECK_EQ(decrease(&f, DOMID_SELF, gf), 1);
     CHECK_EQ(fix_count(&f.pv, gf), 1);
     CHECK_EQ(fix_tcount(&f.pv, gf), 2);
+    CHECK_EQ(audits(&f), 0);
     current = NULL;
     for (unsigned id = 0; id < HV_MAX_DOMAINS; id++)
         if (m->domains[id])
