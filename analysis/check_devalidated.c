@@ -32,7 +32,9 @@
  *       frame's type bits said page table at that send (stale entries,
  *       untranslated), whose frame is then validated as a page table
  *       (hvlab_mm:validate_begin) with no PTE written into it on the
- *       destination since it arrived: the guest relies on entries that
+ *       destination since it arrived, and no writable type with users
+ *       since (the guest could then have stored fresh entries unseen: a
+ *       page reused as a new table): the guest relies on entries that
  *       name the source host's frames.  Once per (host, dom, pfn).
  */
 #include <inttypes.h>
@@ -134,6 +136,11 @@ static void on_type(struct dvchk *c, struct az *az, const struct hv_ev *e)
         f->since_ts = e->ts;
     }
     f->dv = dv;
+    /* D3b: writable with users, the guest may store new entries into it
+       with no event (a page it reuses as a fresh table) */
+    if (f->dst && (v.type_info & ST_PGT_type_mask) == ST_PGT_writable &&
+        (v.type_info & ST_PGT_count_mask))
+        f->written = true;
 }
 
 /* D2: the batch a page event belongs to, and when that batch was typed. */

@@ -526,6 +526,25 @@ static void t_d_restore_rewritten(void)
     az_free(A);
 }
 
+static void t_d_restore_mapped_writable(void)
+{
+    /* The guest maps the arrived page writable (a fresh table it fills
+       with plain stores, no event), then validates it: not the story. */
+    setup();
+    devalidate(0, L1F);
+    d_round(0, 0);
+    d_send(0, L1P, L1F, XEN_DOMCTL_PFINFO_NOTAB, false);
+    d_recv(L1P, DSTF, XEN_DOMCTL_PFINFO_NOTAB);
+    typechg(1, DSTF, 0, (U(7) << 61) | PGT_VALIDATED | 1);     /* writable, 1 */
+    typechg(1, DSTF, (U(7) << 61) | PGT_VALIDATED | 1, (U(7) << 61) | PGT_VALIDATED);
+    typechg(1, DSTF, (U(7) << 61) | PGT_VALIDATED, PGT_L1 | 1);
+    feed(HVE_mm_validate_begin, HVF_host, U(1), HVF_mfn, U(DSTF), HVF_owner, U(DDOM),
+         HVF_type, PGT_L1 | 1, HVF_nr_validated, U(0), -1);
+    az_end(A);
+    CHECK_EQ(nstory(), 0);
+    az_free(A);
+}
+
 static const struct test tests[] = {
     { "story E: the ring, mapped writable by the backend across its last send and unmapped after the save, is story-e.dirty-after-send (pfn, round, dom1's ref) and story-e.unmarked-after-final", t_e_ring_open_across },
     { "story E: a backend that completes and unmaps before the FINAL clean (quiesce) gives no finding from any checker", t_e_quiesced },
@@ -542,6 +561,7 @@ static const struct test tests[] = {
     { "story D: a frame devalidated after its round began (sampled valid) is not reported", t_d_mid_round },
     { "story D: a page received as L1TAB whose send was not normalised is story-d.pt-after-restore", t_d_restore_not_normalised },
     { "story D: a devalidated L1 sent raw and validated on the destination without a rewrite is story-d.pt-after-restore", t_d_restore_raw_validated },
+    { "story D: the arrived page mapped writable (filled with unseen stores) before it is validated is not the story", t_d_restore_mapped_writable },
     { "story D: the same page rewritten entry by entry on the destination before validation gives no finding", t_d_restore_rewritten },
 };
 
