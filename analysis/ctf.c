@@ -216,18 +216,27 @@ static void put_le64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* A file opened for reading and its size; -1 when either fails (the
+   callers leave the reason to babeltrace2). */
+static int open_sized(const char *path, uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd >= 0 && fstat(fd, &sb) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0)
+        *size = (uint64_t)sb.st_size;
+    return fd;
+}
+
 /* Walk one stream file's packets; sets lttng, cut, the packet table. */
 static int scan_stream_file(struct stream_file *f)
 {
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    int fd = open_sized(f->path, &f->file_size);
     if (fd < 0)
         return 0;               /* babeltrace2 will say why */
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        close(fd);
-        return 0;
-    }
-    f->file_size = (uint64_t)sb.st_size;
     uint64_t off = 0;
     size_t apk = 0;
     if (f->file_size == 0) {    /* a stream file holds a packet at least */
@@ -370,15 +379,10 @@ static int check_metadata(const char *trace_dir, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/metadata", trace_dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint64_t size, off = 0;
+    int fd = open_sized(path, &size);
     if (fd < 0)
         return 0;               /* babeltrace2 will say why */
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        close(fd);
-        return 0;
-    }
-    uint64_t size = (uint64_t)sb.st_size, off = 0;
     const char *why = NULL;
     unsigned char h[META_HDR_BYTES];
     bool packetized = size >= 4 && pread(fd, h, 4, 0) == 4 && le32(h) == META_MAGIC;

@@ -306,6 +306,24 @@ void *domctl_map_foreign(struct domain *d, mfn_t mfn)
     return mfn_to_virt(d->m, mfn);
 }
 
+void *domctl_map_foreign_rw(struct domain *d, mfn_t mfn, int *rc)
+{
+    if (!d || !mfn_valid(d->m, mfn) || page_get_owner(d->m, mfn) != d) {
+        *rc = -XEN_EINVAL;
+        return NULL;
+    }
+    *rc = get_page_and_type(d->m, mfn, d, PGT_writable_page);
+    return *rc ? NULL : mfn_to_virt(d->m, mfn);
+}
+
+void domctl_unmap_foreign_rw(struct domain *d, mfn_t mfn)
+{
+    /* As Xen's put of a writable foreign mapping: the frame was written
+       by an agent the guest's paging cannot see. */
+    paging_mark_dirty_from(d, mfn, LD_SRC_COPY);
+    put_page_and_type(d->m, mfn);
+}
+
 int domctl_build_pte(struct domain *d, mfn_t table, unsigned level,
                      unsigned slot, uint64_t pte)
 {

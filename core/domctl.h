@@ -61,6 +61,13 @@ int domctl_remove_page(struct domain *d, mfn_t frame);
 /* Host pointer to a frame owned by d, for the builder to fill; NULL if d
    does not own mfn. */
 void *domctl_map_foreign(struct domain *d, mfn_t mfn);
+/* A writable foreign mapping, as a toolstack's PROT_WRITE map of a guest
+   frame once the guest can run: it holds a general and a writable type
+   ref, so a frame in use as a pagetable (a validated or pinned table, a
+   descriptor page) is refused with -XEN_EINVAL in *rc and NULL returned.
+   Every non-NULL map is ended by domctl_unmap_foreign_rw. */
+void *domctl_map_foreign_rw(struct domain *d, mfn_t mfn, int *rc);
+void domctl_unmap_foreign_rw(struct domain *d, mfn_t mfn);
 /* Builder write of one entry of a not-yet-validated table frame of d (the
    initial page tables); traced as hvlab_pt:pte_write path=build so the trace
    can replay every table from empty.  -XEN_EINVAL if d does not own table or

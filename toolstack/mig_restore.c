@@ -442,22 +442,47 @@ static mfn_t data_frame(const struct rs *s, uint64_t pfn)
     return s->p2m[pfn];
 }
 
+/* The post-END writes into the guest's own frames (its p2m, start_info,
+   shared_info) go through writable foreign maps, as Xen's restore maps
+   them PROT_WRITE: a frame the pin list made a pagetable is refused,
+   never overwritten under its validated entries. */
+static void *map_guest_rw(struct rs *s, mfn_t mfn, int *rc)
+{
+    if (mfn == INVALID_MFN) {
+        *rc = -XEN_EINVAL;
+        return NULL;
+    }
+    return domctl_map_foreign_rw(s->d, mfn, rc);
+}
+
+static const char *frame_use(const struct rs *s, uint64_t pfn)
+{
+    if (pfn >= s->nr)
+        return "is beyond the stream's pfns";
+    if (data_frame(s, pfn) == INVALID_MFN)
+        return "is no data page";
+    return "cannot be mapped writable: the pinned tables use it as a "
+           "pagetable";
+}
+
 static int pv_guest_p2m(struct rs *s)
 {
     for (size_t f = 0; f < s->nr_p2m_frames; f++) {
         uint64_t pfn = s->p2m_frame[f];
         mfn_t mfn = data_frame(s, pfn);
-        xen_pfn_t *list = mfn == INVALID_MFN ? NULL
-                                             : domctl_map_foreign(s->d, mfn);
+        int rc;
+        xen_pfn_t *list = map_guest_rw(s, mfn, &rc);
         if (!list)
-            return fail(s, -XEN_EINVAL, "p2m frame %zu (pfn %#llx, %s) has no "
-                        "data frame", f, (unsigned long long)pfn,
-                        pfn < s->nr ? type_name(s->type[pfn]) : "beyond");
+            return fail(s, rc, "p2m frame %zu (pfn %#llx, sent as %s) %s", f,
+                        (unsigned long long)pfn,
+                        pfn < s->nr ? type_name(s->type[pfn]) : "nothing",
+                        frame_use(s, pfn));
         uint64_t first = f * XEN_PFN_PER_FRAME;
         for (uint64_t j = 0; j < XEN_PFN_PER_FRAME; j++)
             if (first + j <= s->p2m_end_pfn)
                 list[j] = s->p2m[first + j] == INVALID_MFN
                           ? ~(xen_pfn_t)0 : s->p2m[first + j];
+        domctl_unmap_foreign_rw(s->d, mfn);
     }
     return 0;
 }
@@ -466,13 +491,15 @@ static int pv_start_info(struct rs *s)
 {
     uint64_t pfn = s->vctx[0].user_regs.rdx;
     mfn_t mfn = data_frame(s, pfn);
-    start_info_t *si = mfn == INVALID_MFN ? NULL
-                                          : domctl_map_foreign(s->d, mfn);
+    int rc;
+    start_info_t *si = map_guest_rw(s, mfn, &rc);
     if (!si)
-        return fail(s, -XEN_EINVAL, "vCPU 0's start_info pfn %#llx (rdx) is "
-                    "no data page (%s)", (unsigned long long)pfn,
-                    pfn < s->nr ? type_name(s->type[pfn]) : "beyond");
+        return fail(s, rc, "vCPU 0's start_info pfn %#llx (rdx, sent as %s) "
+                    "%s", (unsigned long long)pfn,
+                    pfn < s->nr ? type_name(s->type[pfn]) : "nothing",
+                    frame_use(s, pfn));
     si->shared_info = s->d->shared_info_mfn << PAGE_SHIFT;
+    domctl_unmap_foreign_rw(s->d, mfn);
     return 0;
 }
 
@@ -480,11 +507,13 @@ static int pv_shared_info(struct rs *s)
 {
     if (!s->have_shinfo)
         return 0;
-    shared_info_t *dst = domctl_map_foreign(s->d, s->d->shared_info_mfn);
+    int rc;
+    mfn_t mfn = s->d->shared_info_mfn;
+    shared_info_t *dst = domctl_map_foreign_rw(s->d, mfn, &rc);
     const shared_info_t *src = (const shared_info_t *)s->shinfo;
     if (!dst)
-        return fail(s, -XEN_EINVAL, "the new domain's shared_info (mfn %#llx)",
-                    (unsigned long long)s->d->shared_info_mfn);
+        return fail(s, rc, "the new domain's shared_info (mfn %#llx) cannot "
+                    "be mapped writable", (unsigned long long)mfn);
     /* Xen's handle_shared_info: the vCPUs' and the arch part travel;
        the p2m list pointer and every pending event do not; all ports are
        masked until the guest rebinds them. */
@@ -495,6 +524,7 @@ static int pv_shared_info(struct rs *s)
     for (unsigned i = 0; i < XEN_LEGACY_MAX_VCPUS; i++)
         dst->vcpu_info[i].evtchn_pending_sel = 0;
     memset(dst->evtchn_mask, 0xff, sizeof(dst->evtchn_mask));
+    domctl_unmap_foreign_rw(s->d, mfn);
     return 0;
 }
 

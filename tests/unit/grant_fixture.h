@@ -199,6 +199,20 @@ static inline long pt_update(struct gf *f, mfn_t table, unsigned slot,
                      0);
 }
 
+/* d1's XENMEM_decrease_reservation of one frame of dom (DOMID_SELF: its
+   own): the extents done.  Its arguments sit at 1024 (the reservation)
+   and 1536 (the extent list) of d1's argument page. */
+static inline long decrease(struct gf *f, domid_t dom, mfn_t mfn)
+{
+    xen_pfn_t ext = mfn;
+    uint64_t eva = fix_put(&f->pv, 1536, &ext, sizeof(ext));
+    struct xen_memory_reservation r = { .nr_extents = 1, .domid = dom };
+    set_xen_guest_handle(r.extent_start, (xen_pfn_t *)(uintptr_t)eva);
+    uint64_t va = fix_put(&f->pv, 1024, &r, sizeof(r));
+    return hypercall(f->pv.v, __HYPERVISOR_memory_op,
+                     XENMEM_decrease_reservation, va, 0, 0, 0);
+}
+
 /* A one-vCPU HAP domain with domid id, beside d1 and d2. */
 static inline struct domain *hvm_new(struct gf *f, domid_t id)
 {

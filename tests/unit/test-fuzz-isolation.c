@@ -20,26 +20,14 @@
 #include "tests/unit/pv_fixture.h"
 #include "tests/unit/test.h"
 
-#define OFF_RES     1024
-#define OFF_EXTENTS 1536
 
-static long decrease(struct gf *f, mfn_t mfn)
-{
-    xen_pfn_t ext = mfn;
-    uint64_t eva = fix_put(&f->pv, OFF_EXTENTS, &ext, sizeof(ext));
-    struct xen_memory_reservation r = { .nr_extents = 1, .domid = DOMID_SELF };
-    set_xen_guest_handle(r.extent_start, (xen_pfn_t *)(uintptr_t)eva);
-    uint64_t va = fix_put(&f->pv, OFF_RES, &r, sizeof(r));
-    return hypercall(f->pv.v, __HYPERVISOR_memory_op,
-                     XENMEM_decrease_reservation, va, 0, 0, 0);
-}
 
 /* Map x read-write, give it back, and ask both oracles. */
 static void mapped_then_given_back(struct gf *f, mfn_t x)
 {
     CHECK_EQ(pt_update(f, f->pv.l1, EMPTY_SLOT + 1, pte_make(x, FIX_DATA_FLAGS)),
              0);
-    CHECK_EQ(decrease(f, x), 1);
+    CHECK_EQ(decrease(f, DOMID_SELF, x), 1);
     char name[128] = "", detail[256] = "";
     int iso = fz_isolation_check(f->pv.m, name, sizeof name, detail,
                                  sizeof detail);

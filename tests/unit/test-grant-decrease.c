@@ -27,21 +27,7 @@
 #include "tests/unit/pv_fixture.h"
 #include "tests/unit/test.h"
 
-#define OFF_RES         1024            /* the xen_memory_reservation */
-#define OFF_EXTENTS     1536            /* its extent list */
 #define GREF            8
-
-/* d1's decrease_reservation of one frame of dom: the extents done. */
-static long decrease(struct gf *f, domid_t dom, mfn_t mfn)
-{
-    xen_pfn_t ext = mfn;
-    uint64_t eva = fix_put(&f->pv, OFF_EXTENTS, &ext, sizeof(ext));
-    struct xen_memory_reservation r = { .nr_extents = 1, .domid = dom };
-    set_xen_guest_handle(r.extent_start, (xen_pfn_t *)(uintptr_t)eva);
-    uint64_t va = fix_put(&f->pv, OFF_RES, &r, sizeof(r));
-    return hypercall(f->pv.v, __HYPERVISOR_memory_op,
-                     XENMEM_decrease_reservation, va, 0, 0, 0);
-}
 
 static uint64_t count_word(struct gf *f, mfn_t mfn)
 {

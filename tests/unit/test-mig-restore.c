@@ -182,9 +182,12 @@ struct sopt {
     bool bad_param;             /* HVM: param index HVM_NR_PARAMS */
     bool no_cpu1;               /* HVM: no CPU entry for vCPU 1 */
     const uint8_t *l1_override; /* PV: the first L1 sent as this */
+    bool p2m_on_victim;         /* PV: p2m frame 0 is pfn VICTIM_PFN */
+    bool si_on_victim;          /* PV: vCPU 0's start_info is VICTIM_PFN */
 };
 #define DUP_PFN     (NR_PAGES - 1)
 #define VERIFY_PFN  (NR_PAGES - 2)
+#define VICTIM_PFN  (NR_PAGES - 3)
 
 static pfn_t first_l1(void)
 {
@@ -222,6 +225,8 @@ static void write_stream(const struct sopt *so, struct stream_membuf *mb)
         uint64_t frames[8];
         for (unsigned f = 0; f < S.pl.nr_p2m_frames; f++)
             frames[f] = S.pl.p2m_pfn + f;
+        if (so->p2m_on_victim)
+            frames[0] = VICTIM_PFN;
         REQUIRE(stream_write_x86_pv_p2m_frames(w, 0, NR_PAGES - 1, frames,
                                                S.pl.nr_p2m_frames) == 0);
     }
@@ -244,7 +249,8 @@ static void write_stream(const struct sopt *so, struct stream_membuf *mb)
             vcpu_guest_context_t c;
             memset(&c, 0, sizeof(c));
             c.ctrlreg[3] = xen_pfn_to_cr3(S.pl.pt_pfn);
-            c.user_regs.rdx = S.pl.start_info_pfn;
+            c.user_regs.rdx = so->si_on_victim ? VICTIM_PFN
+                                               : S.pl.start_info_pfn;
             REQUIRE(stream_write_x86_pv_vcpu(w, STREAM_REC_X86_PV_VCPU_BASIC,
                                              i, &c, sizeof(c)) == 0);
         }
@@ -660,6 +666,55 @@ static void t_pv_pin_fails(void)
     free(mb.buf);
 }
 
+/* A data page the pinned L4 also maps as an L3 (sent as NOTAB, so it
+   passes the stream's type check): once the pins validated it, the
+   restore's writes of the guest's p2m or start_info into it would put raw
+   words under its validated entries.  As Xen's PROT_WRITE foreign map,
+   the write is refused, by pfn, and nothing of the domain is left. */
+static void t_pv_guest_frame_is_table(void)
+{
+    src_pv();
+    memset(S.wire + (size_t)VICTIM_PFN * PG, 0, PG);
+    uint64_t *l4 = (uint64_t *)(S.wire + (size_t)S.pl.pt_pfn * PG);
+    unsigned slot = 200;                    /* a free guest slot */
+    REQUIRE(l4[slot] == 0);
+    l4[slot] = pte_make(VICTIM_PFN, _PAGE_PRESENT | _PAGE_RW);
+    /* Unmap it from the direct map, or its writable type keeps it a page. */
+    unsigned unmapped = 0;
+    for (unsigned p = 0; p < NR_PAGES; p++) {
+        if ((S.type[p] & ~T(LPINTAB)) != T(L1TAB))
+            continue;
+        uint64_t *e = (uint64_t *)(S.wire + (size_t)p * PG);
+        for (unsigned i = 0; i < PG / 8; i++)
+            if (pte_present(e[i]) && pte_mfn(e[i]) == VICTIM_PFN) {
+                e[i] = 0;
+                unmapped++;
+            }
+    }
+    CHECK(unmapped > 0);
+    struct stream_membuf mb;
+    write_stream(&(struct sopt){ .p2m_on_victim = true }, &mb);
+    expect_fail(mb.buf, mb.len, NR_PAGES, -XEN_EINVAL,
+                "p2m frame 0 (pfn 0x3fd, sent as NOTAB) cannot be mapped "
+                "writable: the pinned tables use it as a pagetable");
+    free(mb.buf);
+    write_stream(&(struct sopt){ .si_on_victim = true }, &mb);
+    expect_fail(mb.buf, mb.len, NR_PAGES, -XEN_EINVAL,
+                "vCPU 0's start_info pfn 0x3fd (rdx, sent as NOTAB) cannot "
+                "be mapped writable");
+    free(mb.buf);
+    /* Without the extra L4 entry the same frame is a p2m frame like any. */
+    l4[slot] = 0;
+    write_stream(&(struct sopt){ .p2m_on_victim = true }, &mb);
+    struct dst b;
+    dst_restore(&b, mb.buf, mb.len, NR_PAGES, NULL);
+    CHECK_EQ(b.rc, 0);
+    CHECK_EQ(hv_audit(b.m, stderr), 0);
+    dst_free(&b);
+    free(mb.buf);
+    src_free();
+}
+
 /* ---- HVM ---------------------------------------------------------------------------- */
 
 static void t_hvm_restore(void)
@@ -820,6 +875,9 @@ static const struct test tests[] = {
       "that is not an L4 is refused", t_pv_root_unpinned_or_not_l4 },
     { "PV: a pinned table that does not validate fails its pin, by pfn",
       t_pv_pin_fails },
+    { "PV: a p2m or start_info frame the pinned tables use as a table is "
+      "refused, not written under its validated entries",
+      t_pv_guest_frame_is_table },
     { "HVM: a built domain restores: every gfn's content and each vCPU's CR3",
       t_hvm_restore },
     { "HVM: a bad param index, a missing CPU entry, a gfn beyond max_pages; "
