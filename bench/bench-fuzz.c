@@ -209,24 +209,28 @@ static void afl(const char *seeds, unsigned secs)
     printf("figure afl_mm_stability: %.2f %%   goal 100%%\n", m_stab);
 }
 
-/* name: "lf" (figure libfuzzer_mm_execs) or "lf-asan" (ASan + UBSan,
-   figure libfuzzer_asan_mm_execs). */
-static void libfuzzer(const char *name, const char *seeds, unsigned secs)
+/* name: "lf" (figure libfuzzer_mm_execs, with snap libfuzzer_mm_snap_execs:
+   HVLAB_FUZZ_RESET=snap) or "lf-asan" (ASan + UBSan, figure
+   libfuzzer_asan_mm_execs). */
+static void libfuzzer(const char *name, const char *seeds, unsigned secs,
+                      bool snap)
 {
     char bin[1024], cmd[4096], log[1200];
     const char *fig = strcmp(name, "lf") ? "libfuzzer_asan_mm_execs"
-                                         : "libfuzzer_mm_execs";
+                      : snap ? "libfuzzer_mm_snap_execs"
+                             : "libfuzzer_mm_execs";
     snprintf(bin, sizeof(bin), "%s/fuzz/%s-mm", build_dir(), name);
     if (!exists(bin)) {
         printf("skip - %s: %s not built (make fuzz)\n", fig, bin);
         return;
     }
-    snprintf(log, sizeof(log), "%s/%s.log", tmp, name);
+    snprintf(log, sizeof(log), "%s/%s%s.log", tmp, name, snap ? "-snap" : "");
     /* A scratch corpus first: libFuzzer writes into the first dir. */
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s-scratch' && '%s' "
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s-scratch%s' && %s'%s' "
              "-max_total_time=%u -max_len=%zu -len_control=0 -print_final_stats=1 "
-             "'%s/%s-scratch' '%s' >'%s' 2>&1", tmp, name, bin, secs, longest,
-             tmp, name, seeds, log);
+             "'%s/%s-scratch%s' '%s' >'%s' 2>&1", tmp, name, snap ? "-snap" : "",
+             snap ? "HVLAB_FUZZ_RESET=snap " : "", bin, secs, longest,
+             tmp, name, snap ? "-snap" : "", seeds, log);
     if (system(cmd) != 0) {
         printf("skip - %s: %s failed (exit status; a finding?)\n", fig, bin);
         return;
@@ -614,8 +618,9 @@ int main(void)
     afl(seeds, secs);
     afl_snap(seeds, secs);
     afl_surfaces(secs);
-    libfuzzer("lf", seeds, secs);
-    libfuzzer("lf-asan", seeds, secs);
+    libfuzzer("lf", seeds, secs, false);
+    libfuzzer("lf", seeds, secs, true);
+    libfuzzer("lf-asan", seeds, secs, false);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

@@ -64,9 +64,12 @@ static bool ptwr_open(struct machine *m)
 
 static void take_marks(struct machine *m, bool taken[HV_MARK_NR])
 {
-    for (unsigned i = 0; i < HV_MARK_NR; i++)
+    for (unsigned i = 0; i < HV_MARK_NR; i++) {
         taken[i] = atomic_exchange_explicit(&m->audit_memo.dirty[i], 0,
                                             memory_order_acq_rel);
+        if (taken[i])
+            m->audit_memo.since_take |= (uint8_t)(1u << i);     /* A11 */
+    }
 }
 
 static unsigned others(struct machine *m, FILE *out)        /* A7 */
@@ -80,9 +83,15 @@ unsigned hv_audit(struct machine *m, FILE *out)
     struct hv_audit_memo *memo = &m->audit_memo;
     bool taken[HV_MARK_NR];
     take_marks(m, taken);
+    memo->since_take |= 0x80;                           /* A11 */
     uint64_t shape = shape_of(m);
     /* The order of the text: mm, p2m, shadow, grant, evtchn, paging. */
     unsigned mm = mm_audit(m, out);
+    if (mm)                                             /* A10 */
+        mm_audit_incr_invalidate(m);
+    else if (!mm_audit_incr_valid(m) &&
+             atomic_load_explicit(&memo_on, memory_order_relaxed))
+        mm_audit_incr_rebuild(m);
     unsigned p2m = p2m_audit(m, out), sh = shadow_audit(m, out);
     unsigned gnt = gnttab_audit(m, out);
     unsigned rest = evtchn_audit_machine(m, out) + paging_audit(m, out);
@@ -113,19 +122,25 @@ unsigned hv_audit_changed(struct machine *m, FILE *out)
         memo->valid = false;
         return hv_audit(m, out);
     }
-    if (!taken[HV_MARK_MM] && !taken[HV_MARK_GNT])
+    if (!taken[HV_MARK_MM] && !taken[HV_MARK_GNT] && !taken[HV_MARK_STORE])
         atomic_fetch_add_explicit(&n_unchanged, 1, memory_order_relaxed);
 
     unsigned mm;
-    if (taken[HV_MARK_MM] || memo->mm_last ||                   /* A2, A4 */
-        atomic_load(&memo->untyped_writer) || ptwr_open(m)) {   /* A4, A5 */
+    if (memo->mm_last || atomic_load(&memo->untyped_writer) ||  /* A4, A5 */
+        ptwr_open(m)) {
         mm = mm_audit(m, NULL);
+        mm_audit_incr_invalidate(m);
+    } else if (taken[HV_MARK_MM]) {                             /* A2 */
+        mm = mm_audit_incr(m);                                  /* A10 */
+        if (mm)
+            mm = mm_audit(m, NULL);
     } else {
         mm = memo->mm_last;
         atomic_fetch_add_explicit(&n_mm_skipped, 1, memory_order_relaxed);
     }
     unsigned gnt;
-    if (taken[HV_MARK_MM] || taken[HV_MARK_GNT]) {              /* A3 */
+    if (taken[HV_MARK_MM] || taken[HV_MARK_GNT] ||              /* A3 */
+        taken[HV_MARK_STORE]) {
         gnt = gnttab_audit(m, NULL);
     } else {
         gnt = memo->gnt_last;
@@ -136,9 +151,43 @@ unsigned hv_audit_changed(struct machine *m, FILE *out)
     return mm + gnt + others(m, NULL);
 }
 
+/* A11: a domain whose own tables the walk reads through its CR3. */
+static bool any_translated(const struct machine *m)
+{
+    for (unsigned id = 0; id < HV_MAX_DOMAINS; id++)
+        if (m->domains[id] && m->domains[id]->kind != DOMAIN_PV)
+            return true;
+    return false;
+}
+
+bool hv_audit_take_changed(struct machine *m)
+{
+    struct hv_audit_memo *memo = &m->audit_memo;
+    /* Guest stores into PV memory are not the walk's; an MM mark is only
+       when the frame audit's cache cannot say it changed nothing the walk
+       reads (A11). */
+    const uint8_t reads = (1u << HV_MARK_GNT) | (1u << HV_MARK_ISO) | 0x80;
+    bool changed = (memo->since_take & reads) || !memo->valid ||
+                   !atomic_load_explicit(&memo_on, memory_order_relaxed);
+    for (unsigned i = 0; i < HV_MARK_NR && !changed; i++)
+        changed = ((reads >> i) & 1) &&
+                  atomic_load_explicit(&memo->dirty[i], memory_order_relaxed);
+    bool mm = (memo->since_take & (1u << HV_MARK_MM)) ||
+              atomic_load_explicit(&memo->dirty[HV_MARK_MM],
+                                   memory_order_relaxed);
+    if (mm && !changed)
+        changed = any_translated(m) || mm_audit_incr_take_iso(m);
+    else if (mm)
+        (void)mm_audit_incr_take_iso(m);        /* its record starts anew */
+    memo->since_take = 0;
+    return changed;
+}
+
 void hv_audit_forget(struct machine *m)
 {
     m->audit_memo.valid = false;
+    m->audit_memo.since_take |= 0x80;
+    mm_audit_incr_invalidate(m);
 }
 
 void hv_audit_memo_enable(bool on)

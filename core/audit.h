@@ -35,11 +35,12 @@
  *       guest memory that may reach a grant frame: a guest may write its
  *       grant entries whenever it likes.  Every grant entry and status
  *       frame is Xen-shared (PGC_xen_heap, core/grant/table.c T1) and
- *       gnttab_audit reads no other guest memory, so core/mmu.c marks every
- *       mmu_store and mmu_cmpxchg (their fast path stays one check), and
- *       mmu_write, the slow store path and Xen's copy_to_guest
- *       (core/guest_access.c) mark a store into a PGC_xen_heap frame or an
- *       emulated store.  gnttab_audit re-runs on MM or GNT.
+ *       gnttab_audit reads no other guest memory, so core/mmu.c marks
+ *       HV_MARK_STORE on every mmu_store and mmu_cmpxchg (their fast path
+ *       stays one check), and mmu_write, the slow store path and Xen's
+ *       copy_to_guest (core/guest_access.c) mark it on a store into a
+ *       PGC_xen_heap frame or an emulated store.  gnttab_audit re-runs on
+ *       MM, GNT or STORE.
  *   A4  Guest stores are not MM marks.  mm_audit reads no data frame, and
  *       a guest store reaches a table frame only through a writable
  *       mapping of it.  While mm_audit's last result is 0 no validated or
@@ -70,6 +71,28 @@
  *       and S10 audits before the commit) restores the matching memo.  Any
  *       other restore, or a direct store into state outside the mutators
  *       (a test writing a page_info word), must call hv_audit_forget().
+ *   A10 Where the machine keeps the incremental frame audit
+ *       (mm_audit_incr_enable, core/mm/audit_incr.c I1-I8: the fuzzer's
+ *       worlds), an MM mark runs it instead of mm_audit: its 0 is
+ *       mm_audit's 0; anything else runs mm_audit for the count.  A clean
+ *       full audit (hv_audit) rebuilds an invalid cache (a valid one keeps
+ *       its pending touches); an unclean one and the A4/A5 exceptions
+ *       invalidate it.
+ *   A11 A checker kept outside the audits (the fuzzer's isolation walk,
+ *       fuzz/isolation.h) asks hv_audit_take_changed whether anything it
+ *       may read changed since it last asked: a mark any audit took since
+ *       (each take is remembered in the memo), a mark not yet taken, a
+ *       full audit, a forget, or the memo off - of GNT and ISO, not
+ *       STORE; and of MM only when the incremental frame audit cannot say
+ *       that nothing the walk reads changed (core/mm/audit_incr.c I10), or
+ *       a translated domain exists.  The walk reads PV tables (their
+ *       entries change through MM's mutators only: neither a guest store
+ *       nor Xen's copy_to_guest reaches a validated table without the
+ *       writable mapping invariant 3 forbids), frame words (I10), vCPU
+ *       roots (pt_set_baseptr and the HVM CR3 mark ISO), grant state
+ *       (GNT), and a translated guest's own tables, which its stores and
+ *       Xen's copy_to_guest write: HV_MARK_ISO (core/mmu.c,
+ *       core/guest_access.c).
  */
 #ifndef HVLAB_CORE_AUDIT_H
 #define HVLAB_CORE_AUDIT_H
@@ -87,6 +110,10 @@ unsigned hv_audit(struct machine *m, FILE *out);
 /* The same count (and, with out, the same text) as hv_audit, re-running
    only what may have changed since the last audit of m (A1-A8). */
 unsigned hv_audit_changed(struct machine *m, FILE *out);
+
+/* A11: anything an outside checker reads changed since its last call?
+   Clears the record. */
+bool hv_audit_take_changed(struct machine *m);
 
 /* A9: the next hv_audit_changed of m runs everything. */
 void hv_audit_forget(struct machine *m);

@@ -87,7 +87,9 @@ static int guest_copy(struct vcpu *v, uint64_t gva, void *host, size_t len,
         if (to_guest) {
             if (atomic_load_explicit(&mfn_to_page(m, mfn)->count_info,
                                      memory_order_relaxed) & PGC_xen_heap)
-                HV_AUDIT_MARK(m, HV_MARK_GNT);      /* core/audit.h A3 */
+                HV_AUDIT_MARK(m, HV_MARK_STORE);    /* core/audit.h A3 */
+            if (v->d->kind != DOMAIN_PV)
+                HV_AUDIT_MARK(m, HV_MARK_ISO);      /* core/audit.h A11 */
             memcpy(g, p, chunk);
             paging_mark_dirty_from(v->d, mfn, LD_SRC_COPY);   /* rule 5 */
         } else {

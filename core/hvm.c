@@ -66,6 +66,7 @@ static void cr3_frame_set(struct vcpu *v, mfn_t mfn)
     mfn_t old = v->hvm_cr3_frame;
     v->hvm_cr3_frame = mfn;
     HV_AUDIT_MARK(v->d->m, HV_MARK_MM);                 /* audit.h A2 */
+    HV_AUDIT_MARK(v->d->m, HV_MARK_ISO);                /* audit.h A11 */
     if (old != INVALID_MFN)
         put_page(v->d->m, old);
 }

@@ -168,7 +168,7 @@ static void *map_noreserve(size_t bytes)
 static void frame_set_unowned(struct machine *m, mfn_t mfn, uint64_t count,
                               uint16_t owner)
 {
-    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, mfn);                                 /* audit.h A2 */
     struct page_info *pg = mfn_to_page(m, mfn);
     uint64_t old_count = atomic_load_explicit(&pg->count_info,
                                               memory_order_relaxed);
@@ -383,8 +383,8 @@ mfn_t machine_heap_alloc(struct machine *m)
 
 void machine_heap_free(struct machine *m, mfn_t mfn)
 {
-    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
     assert(mfn_valid(m, mfn));
+    HV_AUDIT_TOUCH(m, mfn);                                 /* audit.h A2 */
     struct page_info *pg = mfn_to_page(m, mfn);
     uint64_t count = atomic_load_explicit(&pg->count_info, memory_order_relaxed);
     uint64_t type = atomic_load_explicit(&pg->type_info, memory_order_relaxed);

@@ -1173,7 +1173,7 @@ static void audit_mark_store(struct vcpu *v, const uint8_t *host)
     if (host < m->ram || off >= (m->nr_frames << PAGE_SHIFT) ||
         (atomic_load_explicit(&mfn_to_page(m, off >> PAGE_SHIFT)->count_info,
                               memory_order_relaxed) & PGC_xen_heap))
-        HV_AUDIT_MARK(m, HV_MARK_GNT);
+        HV_AUDIT_MARK(m, HV_MARK_STORE);
 }
 
 static int store_one(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t val)
@@ -1193,7 +1193,7 @@ static int store_one(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t val)
         rc = MMU_OK;
         break;
     case XL_EMULATED:
-        HV_AUDIT_MARK(vcpu_machine(v), HV_MARK_GNT);    /* audit.h A3 */
+        HV_AUDIT_MARK(vcpu_machine(v), HV_MARK_STORE);  /* audit.h A3 */
         rc = MMU_OK;
         break;
     default:
@@ -1256,9 +1256,20 @@ int mmu_load(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t *val)
     return MMU_OK;
 }
 
+/* A guest store: the grant audit's mark (a guest may write its grant
+   entries whenever it likes, audit.h A3), and a translated guest's own
+   page tables are what the fuzzer's isolation walk reads (A11). */
+static inline void mark_guest_store(struct vcpu *v)
+{
+    struct machine *m = vcpu_machine(v);
+    HV_AUDIT_MARK(m, HV_MARK_STORE);
+    if (v->d->kind != DOMAIN_PV)
+        HV_AUDIT_MARK(m, HV_MARK_ISO);
+}
+
 int mmu_store(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t val)
 {
-    HV_AUDIT_MARK(vcpu_machine(v), HV_MARK_GNT);            /* audit.h A3 */
+    mark_guest_store(v);                            /* audit.h A3, A11 */
     assert(bytes_ok(bytes));
     mmu_count_access(v);
     access_begin(v);
@@ -1335,7 +1346,7 @@ static int cmpxchg_split(struct vcpu *v, uint64_t va, unsigned bytes,
 int mmu_cmpxchg(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t *old,
                 uint64_t new_val)
 {
-    HV_AUDIT_MARK(vcpu_machine(v), HV_MARK_GNT);            /* audit.h A3 */
+    mark_guest_store(v);                            /* audit.h A3, A11 */
     assert(bytes_ok(bytes));
     mmu_count_access(v);
     new_val &= bytes_mask(bytes);

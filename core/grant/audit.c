@@ -12,8 +12,17 @@
  *   U2  One line per violation: invariant, domains, ref or handle, what
  *       was expected and what was found.
  *   U3  hv_audit_changed (core/audit.h A3) answers from the last result
- *       unless an HV_MARK_MM or HV_MARK_GNT mutator ran since: a new input
- *       read here needs its mutator marked too.
+ *       unless an HV_MARK_MM, HV_MARK_GNT or HV_MARK_STORE mutator ran
+ *       since: a new input read here needs its mutator marked too.
+ *   U4  The search for grant PTEs without a mapping (scan_l1, every
+ *       validated L1 of every PV domain) is skipped when it cannot find
+ *       one: the mappings whose grant PTE checked out, counted once per
+ *       (L1, slot) and only in a validated L1 of their own domain, are as
+ *       many as the grant PTEs the incremental frame audit counts in
+ *       validated L1s (core/mm/audit_incr.c I9).  Those mappings' slots
+ *       are grant PTEs of validated L1s, so equal numbers mean they are
+ *       all of them.  Without a current count, or with a stream, the
+ *       search runs.
  */
 #include <stdlib.h>
 
@@ -22,6 +31,7 @@
 #include "core/machine.h"
 #include "core/mm/alloc.h"
 #include "core/mm/frame.h"
+#include "core/mm/mm.h"
 #include "core/mm/p2m.h"
 #include "core/mm/pv_pt.h"
 #include "core/pte.h"
@@ -31,7 +41,47 @@ struct gaudit {
     FILE *out;
     unsigned violations;
     uint32_t *want[HV_MAX_DOMAINS];     /* expected pin word per ref */
+    uint64_t *slots;                    /* U4: (L1 << 9 | slot) of PTEs */
+    size_t nslots, capslots;            /* that checked out */
 };
+
+/* U4: a mapping's grant PTE checked out; note it if its L1 counts. */
+static void note_slot(struct gaudit *a, struct domain *ld, mfn_t l1,
+                      unsigned slot)
+{
+    uint64_t t = atomic_load(&mfn_to_page(a->m, l1)->type_info);
+    if ((t & PGT_type_mask) != PGT_l1_page_table || !(t & PGT_validated) ||
+        mfn_to_page(a->m, l1)->owner != ld->domid)
+        return;
+    if (a->nslots == a->capslots) {
+        size_t cap = a->capslots ? a->capslots * 2 : 64;
+        uint64_t *p = realloc(a->slots, cap * sizeof(*p));
+        if (!p)
+            return;         /* fewer slots: the search runs (U4) */
+        a->slots = p;
+        a->capslots = cap;
+    }
+    a->slots[a->nslots++] = (uint64_t)l1 << 9 | slot;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* U4: can the search be skipped? */
+static bool all_grant_ptes_mapped(struct gaudit *a)
+{
+    uint64_t ptes;
+    if (a->out || !mm_audit_incr_grant_ptes(a->m, &ptes))
+        return false;
+    qsort(a->slots, a->nslots, sizeof(*a->slots), cmp_u64);
+    uint64_t distinct = 0;
+    for (size_t i = 0; i < a->nslots; i++)
+        distinct += i == 0 || a->slots[i] != a->slots[i - 1];
+    return distinct == ptes;
+}
 
 static void bad(struct gaudit *a, unsigned inv, const char *fmt,
                 unsigned long long x, unsigned long long y,
@@ -104,6 +154,8 @@ static void collect_maptrack(struct gaudit *a, struct domain *ld)
                 pte_mfn(e) != map->mfn || !(e & _PAGE_RW) != ro)
                 bad(a, 26, "d%llu handle %llu: grant PTE (L1 %#llx) is "
                     "%#llx", ld->domid, h, map->l1mfn, e);
+            else
+                note_slot(a, ld, map->l1mfn, map->slot);
         } else {
             p2m_type_t t;
             mfn_t cur = get_gfn_query_unlocked(ld, map->host_addr >>
@@ -187,14 +239,24 @@ unsigned gnttab_audit(struct machine *m, FILE *out)
             a.want[id] = calloc(capacity(d->grant_table) + 1,
                                 sizeof(uint32_t));
     }
+    /* With a stream the text keeps its order: each domain's mappings,
+       then its L1s. */
+    bool interleave = out != NULL || !mm_audit_incr_enabled(m);
     for (unsigned id = 0; id < HV_MAX_DOMAINS; id++) {
         struct domain *d = m->domains[id];
         if (!d || !d->grant_table)
             continue;
         collect_maptrack(&a, d);
-        if (is_pv_domain(d))
+        if (interleave && is_pv_domain(d))
             domain_for_each_page(d, scan_l1, &a);
     }
+    if (!interleave && !all_grant_ptes_mapped(&a))              /* U4 */
+        for (unsigned id = 0; id < HV_MAX_DOMAINS; id++) {
+            struct domain *d = m->domains[id];
+            if (d && d->grant_table && is_pv_domain(d))
+                domain_for_each_page(d, scan_l1, &a);
+        }
+    free(a.slots);
     for (unsigned id = 0; id < HV_MAX_DOMAINS; id++) {
         struct domain *d = m->domains[id];
         if (d && d->grant_table && a.want[id])

@@ -67,8 +67,10 @@
 static void list_append_to(struct domain *d, uint32_t *head, uint32_t *tail,
                            mfn_t mfn)
 {
-    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
+    HV_AUDIT_TOUCH(d->m, mfn);                              /* audit.h A2 */
     struct page_info *pg = mfn_to_page(d->m, mfn);
+    pg->list_tag = head == &d->xenpage_list_head ? PAGE_ON_XEN
+                                                 : PAGE_ON_DOMAIN;
     pg->list_next = PAGE_LIST_NULL;
     pg->list_prev = *tail;
     if (*tail != PAGE_LIST_NULL)
@@ -81,8 +83,9 @@ static void list_append_to(struct domain *d, uint32_t *head, uint32_t *tail,
 static void list_unlink_from(struct domain *d, uint32_t *head, uint32_t *tail,
                              mfn_t mfn)
 {
-    HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
+    HV_AUDIT_TOUCH(d->m, mfn);                              /* audit.h A2 */
     struct page_info *pg = mfn_to_page(d->m, mfn);
+    pg->list_tag = PAGE_ON_NONE;
     if (pg->list_prev != PAGE_LIST_NULL)
         mfn_to_page(d->m, pg->list_prev)->list_next = pg->list_next;
     else
@@ -271,7 +274,7 @@ void free_xen_shared_page(struct machine *m, mfn_t mfn)
     if ((c & PGC_count_mask) == 0 && (c & PGC_xen_heap) &&
         pg->owner == DOMID_XEN) {
         /* Detached (A8): nobody can take a ref (count 0); to the heap. */
-        HV_AUDIT_MARK(m, HV_MARK_MM);                       /* audit.h A2 */
+        HV_AUDIT_TOUCH(m, mfn);                             /* audit.h A2 */
         heap_free(m, mfn, NULL, t, 0);
     }
     /* else a guest mapping still holds it: its last put frees it. */
@@ -289,6 +292,7 @@ static void heap_free(struct machine *m, mfn_t mfn, struct domain *d,
     if (get_gpfn_from_mfn(m, mfn) != INVALID_M2P_ENTRY)
         set_gpfn_from_mfn(m, mfn, INVALID_M2P_ENTRY);
     pg->owner = DOMID_INVALID;
+    HV_AUDIT_TOUCH(m, mfn);                                 /* audit.h A2 */
     machine_heap_free(m, mfn);
     if (d && tot == 0)
         domain_reap_if_dead(d);
@@ -312,6 +316,7 @@ void free_domheap_page(struct machine *m, mfn_t mfn)
             /* A8: its Xen user still holds it (count 0: no general ref
                can be taken again).  Detached, not freed. */
             pg->owner = DOMID_XEN;
+            HV_AUDIT_TOUCH(m, mfn);                         /* audit.h A2 */
             hv_unlock(&d->page_alloc_lock);
             if (tot == 0 && xen == 0)
                 domain_reap_if_dead(d);
@@ -335,6 +340,7 @@ void domheap_page_give_away(struct domain *d, mfn_t mfn, domid_t to)
     list_unlink_locked(d, mfn);
     atomic_fetch_sub(&d->tot_pages, 1);
     pg->owner = to;
+    HV_AUDIT_TOUCH(d->m, mfn);                              /* audit.h A2 */
     hv_unlock(&d->page_alloc_lock);
 }
 

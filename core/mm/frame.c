@@ -158,7 +158,7 @@ static inline bool count_cas(struct machine *m, mfn_t mfn, uint64_t *x,
     struct page_info *pg = pg_of(m, mfn);
     if (!atomic_compare_exchange_strong(&pg->count_info, x, nx))
         return false;
-    HV_AUDIT_MARK(m, HV_MARK_MM);                       /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, mfn);                             /* audit.h A2 */
     if (TRC_ENABLED(hvlab_mm, count_change))
         trace_count_change(m, mfn, *x, nx);
     frame_history_add(m, mfn, FH_COUNT, pg->owner, *x, nx);
@@ -172,7 +172,7 @@ static inline bool type_cas(struct machine *m, mfn_t mfn, uint64_t *x,
     struct page_info *pg = pg_of(m, mfn);
     if (!atomic_compare_exchange_strong(&pg->type_info, x, nx))
         return false;
-    HV_AUDIT_MARK(m, HV_MARK_MM);                       /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, mfn);                             /* audit.h A2 */
     if (TRC_ENABLED(hvlab_mm, type_change))
         trace_type_change(m, mfn, *x, nx);
     frame_history_add(m, mfn, FH_TYPE, pg->owner, *x, nx);
@@ -278,7 +278,7 @@ void frame_assign(struct machine *m, mfn_t mfn, struct domain *d)
 {
     struct page_info *pg = pg_of(m, mfn);
     pg->owner = d->domid;
-    HV_AUDIT_MARK(m, HV_MARK_MM);                       /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, mfn);                             /* audit.h A2 */
     uint64_t t = atomic_load(&pg->type_info);
     if (t)
         type_cas(m, mfn, &t, 0);
@@ -321,7 +321,7 @@ void frame_release(struct machine *m, mfn_t mfn)
     pg->linear_pt_count = 0;
     pg->nr_validated_ptes = 0;
     pg->partial_flags = 0;
-    HV_AUDIT_MARK(m, HV_MARK_MM);                       /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, mfn);                             /* audit.h A2 */
 }
 
 /* ======================================================================
@@ -388,7 +388,7 @@ static int devalidate_page(struct machine *m, mfn_t mfn, uint64_t type,
         pg->nr_validated_ptes = PT_ENTRIES;
         pg->partial_flags = 0;
     }
-    HV_AUDIT_MARK(m, HV_MARK_MM);                       /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, mfn);                             /* audit.h A2 */
     TRC(hvlab_mm, devalidate_begin, (uint8_t)m->host_id, mfn, pg->owner, type,
         pg->nr_validated_ptes);
     paging_mark_frame(m, mfn, LD_SRC_PT);       /* type count 1 -> 0 */
@@ -532,7 +532,7 @@ static int get_type(struct machine *m, mfn_t mfn, uint64_t type,
                whose entries [0, nr) already hold linear references. */
             pg->linear_pt_count = 0;
         }
-        HV_AUDIT_MARK(m, HV_MARK_MM);                   /* audit.h A2 */
+        HV_AUDIT_TOUCH(m, mfn);                         /* audit.h A2 */
         rc = validate_page(m, mfn, type, preemptible);
     }
 

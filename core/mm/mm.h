@@ -78,4 +78,26 @@ void mm_relinquish(struct domain *d);
    NULL).  Returns the number of violations. */
 unsigned mm_audit(struct machine *m, FILE *out);
 
+/* The same answer kept up to date from the frames touched since the last
+   audit (core/mm/audit_incr.c I1-I8): 0 exactly when mm_audit(m) is 0; a
+   non-zero answer only says "run mm_audit" (I1).  Without enable, it is
+   mm_audit.  Enable: -XEN_ENOMEM, or 0 (the cache is freed with m). */
+int mm_audit_incr_enable(struct machine *m);
+void mm_audit_incr_disable(struct machine *m);
+bool mm_audit_incr_enabled(const struct machine *m);
+unsigned mm_audit_incr(struct machine *m);
+/* I6: the next mm_audit_incr rebuilds; valid: it will not need to. */
+void mm_audit_incr_invalidate(struct machine *m);
+bool mm_audit_incr_valid(const struct machine *m);
+/* I9: present _PAGE_GNTTAB entries of validated L1s; false when the cache
+   cannot say (not kept, invalid, or touches pending). */
+bool mm_audit_incr_grant_ptes(const struct machine *m, uint64_t *n);
+/* I10: did anything the fuzzer's isolation walk reads of frames change
+   since the last call (true when the cache cannot say)?  Clears. */
+bool mm_audit_incr_take_iso(struct machine *m);
+/* I8 on or off for m (HVLAB_AUDIT_VERIFY=1 sets it at enable). */
+void mm_audit_incr_verify(struct machine *m, bool on);
+/* I6 now (after a full audit): the rebuilt cache's answer. */
+unsigned mm_audit_incr_rebuild(struct machine *m);
+
 #endif /* HVLAB_CORE_MM_MM_H */

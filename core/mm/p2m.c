@@ -196,6 +196,7 @@ static mfn_t table_alloc(struct domain *d)
     if (mfn == INVALID_MFN)
         return INVALID_MFN;
     mfn_to_page(d->m, mfn)->owner = DOMID_XEN;
+    HV_AUDIT_TOUCH(d->m, mfn);                              /* audit.h A2 */
     atomic_fetch_add(&d->p2m->nr_tables, 1);
     return mfn;
 }
@@ -204,6 +205,7 @@ static void table_free(struct domain *d, mfn_t mfn)
 {
     HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     mfn_to_page(d->m, mfn)->owner = DOMID_INVALID;
+    HV_AUDIT_TOUCH(d->m, mfn);                              /* audit.h A2 */
     machine_heap_free(d->m, mfn);
     atomic_fetch_sub(&d->p2m->nr_tables, 1);
 }

@@ -84,6 +84,14 @@ static inline uint64_t pgt_of_level(unsigned level)
     return (uint64_t)level << PGT_type_shift;
 }
 
+/* page_info.list_tag: the list a frame is linked on (alloc.c's list
+   helpers are its only writers). */
+enum page_list_tag {
+    PAGE_ON_NONE = 0,       /* free heap, Xen's own, or detached */
+    PAGE_ON_DOMAIN = 1,     /* its owner's page list */
+    PAGE_ON_XEN = 2,        /* its owner's xenpage list (alloc.c A6) */
+};
+
 /* List link value meaning "no frame". */
 #define PAGE_LIST_NULL      0xFFFFFFFFu
 
@@ -100,7 +108,9 @@ struct page_info {
      */
     uint16_t nr_validated_ptes;
     uint8_t  partial_flags;
-    uint8_t  pad;
+    uint8_t  list_tag;              /* PAGE_ON_*: which list links it
+                                       (alloc.c A1; the incremental audit's
+                                       membership, core/mm/audit_incr.c) */
     int16_t  linear_pt_count;
     uint32_t tlbflush_timestamp;    /* free frames and frames with type count 0 */
     uint32_t list_next, list_prev;  /* domain page list or free list, by mfn */

@@ -142,7 +142,7 @@ void pt_write_entry(struct machine *m, domid_t dom, mfn_t table,
                     unsigned level, unsigned slot, pte_t old, pte_t new_pte,
                     enum pt_write_path path)
 {
-    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, table);                               /* audit.h A2 */
     (void)old;
     if (TRC_ENABLED(hvlab_pt, pte_write)) {
         pt_write_entry_traced(m, dom, table, level, slot, new_pte, path);
@@ -162,7 +162,7 @@ pte_t pt_cmpxchg_entry(struct machine *m, domid_t dom, mfn_t table,
                        unsigned level, unsigned slot, pte_t old, pte_t new_pte,
                        enum pt_write_path path)
 {
-    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, table);                               /* audit.h A2 */
     pte_t seen = old;
     if (__atomic_compare_exchange_n(entry_ptr(m, table, slot), &seen, new_pte,
                                     false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
@@ -262,8 +262,9 @@ void put_page_from_l1e(struct machine *m, pte_t l1e, struct domain *l1e_owner)
  * Linear page tables (P2, P8)
  * ==================================================================== */
 
-static bool inc_linear_entries(const struct machine *m, struct page_info *pg)
+static bool inc_linear_entries(struct machine *m, struct page_info *pg)
 {
+    HV_AUDIT_TOUCH(m, (mfn_t)(pg - m->frame_table));        /* audit.h A2 */
     int16_t oc = __atomic_load_n(&pg->linear_pt_count, __ATOMIC_RELAXED), nc;
     do {
         nc = (int16_t)(oc + 1);
@@ -276,8 +277,9 @@ static bool inc_linear_entries(const struct machine *m, struct page_info *pg)
     return true;
 }
 
-static bool inc_linear_uses(const struct machine *m, struct page_info *pg)
+static bool inc_linear_uses(struct machine *m, struct page_info *pg)
 {
+    HV_AUDIT_TOUCH(m, (mfn_t)(pg - m->frame_table));        /* audit.h A2 */
     int16_t oc = __atomic_load_n(&pg->linear_pt_count, __ATOMIC_RELAXED), nc;
     do {
         nc = (int16_t)(oc - 1);
@@ -290,16 +292,18 @@ static bool inc_linear_uses(const struct machine *m, struct page_info *pg)
     return true;
 }
 
-static int16_t dec_linear_entries(const struct machine *m, struct page_info *pg)
+static int16_t dec_linear_entries(struct machine *m, struct page_info *pg)
 {
+    HV_AUDIT_TOUCH(m, (mfn_t)(pg - m->frame_table));        /* audit.h A2 */
     int16_t oc = __atomic_fetch_sub(&pg->linear_pt_count, 1, __ATOMIC_ACQ_REL);
     assert(oc > 0 || m->opt.mm_xsa240 ||   /* XSA-240: mixed counts */
            m->opt.mm_xsa309);                 /* XSA-309: count was reset */
     return (int16_t)(oc - 1);
 }
 
-static int16_t dec_linear_uses(const struct machine *m, struct page_info *pg)
+static int16_t dec_linear_uses(struct machine *m, struct page_info *pg)
 {
+    HV_AUDIT_TOUCH(m, (mfn_t)(pg - m->frame_table));        /* audit.h A2 */
     int16_t oc = __atomic_fetch_add(&pg->linear_pt_count, 1, __ATOMIC_ACQ_REL);
     assert(oc < 0 || m->opt.mm_xsa240 ||   /* XSA-240: mixed counts */
            m->opt.mm_xsa309);                 /* XSA-309: count was reset */
@@ -400,7 +404,7 @@ void pt_put_entry_refs(struct machine *m, mfn_t table, unsigned level,
 
 static int promote_l1(struct machine *m, mfn_t mfn, struct domain *d)
 {
-    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, mfn);                                 /* audit.h A2 */
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
         pte_t e = pt_read_entry(m, mfn, i);
         if (!pte_present(e))
@@ -436,7 +440,7 @@ static void write_xen_l4_slots(struct machine *m, struct domain *d, mfn_t mfn)
 static int promote_pd(struct machine *m, mfn_t mfn, unsigned level,
                       struct domain *d, bool preemptible)
 {
-    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, mfn);                                 /* audit.h A2 */
     struct page_info *pg = mfn_to_page(m, mfn);
     unsigned start = pg->nr_validated_ptes;
 
@@ -469,7 +473,7 @@ static int promote_pd(struct machine *m, mfn_t mfn, unsigned level,
 static int demote_pd(struct machine *m, mfn_t mfn, unsigned level,
                      struct domain *d, bool preemptible)
 {
-    HV_AUDIT_MARK(m, HV_MARK_MM);                           /* audit.h A2 */
+    HV_AUDIT_TOUCH(m, mfn);                                 /* audit.h A2 */
     struct page_info *pg = mfn_to_page(m, mfn);
     unsigned i = pg->nr_validated_ptes;
     unsigned done = 0;
@@ -652,6 +656,7 @@ int mod_pt_entry(struct vcpu *v, mfn_t table, unsigned level, unsigned slot,
 mfn_t pt_set_baseptr(struct vcpu *v, bool user, mfn_t new_root)
 {
     HV_AUDIT_MARK(v->d->m, HV_MARK_MM);                     /* audit.h A2 */
+    HV_AUDIT_MARK(v->d->m, HV_MARK_ISO);                    /* audit.h A11 */
     struct machine *m = v->d->m;
     mfn_t *slot = user ? &v->guest_table_user : &v->guest_table;
     mfn_t old = *slot;

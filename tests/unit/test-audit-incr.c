@@ -1,8 +1,11 @@
 /*
- * tests/unit/test-audit-incr.c - hv_audit_changed (core/audit.h A1-A9)
+ * tests/unit/test-audit-incr.c - hv_audit_changed (core/audit.h A1-A11)
  * gives the count and text of a fresh full audit after every call of real
- * programs on every surface, with and without the bug zoo's options; and
- * the marks, the fingerprint and hv_audit_forget do what the rules say.
+ * programs on every surface, with and without the bug zoo's options, with
+ * the incremental frame audit's cache checked against a rebuild after
+ * every audit (core/mm/audit_incr.c I8), and the isolation walk finding
+ * nothing where the memo would skip it; and the marks, the fingerprint
+ * and hv_audit_forget do what the rules say.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -24,6 +27,7 @@
 #include "core/vcpu.h"
 #include "fuzz/call.h"
 #include "fuzz/fuzz.h"
+#include "fuzz/isolation.h"
 #include "fuzz/pool.h"
 #include "fuzz/prog.h"
 #include "fuzz/snap.h"
@@ -72,6 +76,7 @@ static char *text_of(struct machine *m, bool incr)
 
 struct tally {
     unsigned programs, calls, violating_calls, texts;
+    unsigned iso_found, iso_skipped;    /* A11 */
 };
 
 /* One program, call by call as fuzz/exec.c runs it; after every call the
@@ -83,7 +88,7 @@ static void run_checked(enum fuzz_surface s, struct fz_world *w,
     fz_decode(s, data, len, &prog);
     struct fz_state st = { 0 };
     struct fz_call_ctx c = { .w = w, .st = &st };
-    bool texted = false;
+    bool texted = false, iso_seen = false;
     t->programs++;
     for (unsigned i = 0; i < prog.ncalls; i++) {
         (void)fz_run_as_actor(&c, &prog.call[i]);
@@ -100,6 +105,22 @@ static void run_checked(enum fuzz_surface s, struct fz_world *w,
             test_failures++;
             return;
         }
+        /* A11: the isolation walk, which fz_oracle skips when nothing it
+           reads changed since its last run, finds nothing then. */
+        bool need = hv_audit_take_changed(w->m);
+        char nm[96], det[256];
+        int iso = fz_isolation_check(w->m, nm, sizeof nm, det, sizeof det);
+        if (iso && !need && !iso_seen) {
+            fprintf(stderr, "  %s program %u call %u (op %u): isolation "
+                    "finds \"%s\" (%s) where the memo says nothing it "
+                    "reads changed\n", fuzz_surface_name(s), t->programs, i,
+                    prog.call[i].op, nm, det);
+            test_failures++;
+            return;
+        }
+        t->iso_found += iso && !iso_seen;
+        t->iso_skipped += !need;
+        iso_seen |= iso != 0;
         if (want.total)
             t->violating_calls++;
         if (want.total && !texted) {            /* A8: the same text */
@@ -144,6 +165,9 @@ static void campaign(enum fuzz_surface s, const char *options, unsigned muts,
 {
     bool zoo = options != NULL;
     char err[256];
+    /* Every world built from here checks the incremental frame audit's
+       cache against a rebuild after every audit (audit_incr.c I8). */
+    setenv("HVLAB_AUDIT_VERIFY", "1", 1);
     if (options)
         REQUIRE(fuzz_set_options(options, err, sizeof(err)) == 0);
     REQUIRE(fuzz_init(s) == 0);
@@ -184,10 +208,11 @@ static void report(const char *what, const struct tally *t)
     struct hv_audit_counts c;
     hv_audit_counts(&c);
     fprintf(stderr, "  %s: %u programs, %u calls, %u with violations; "
-            "mm audit skipped %llu of %llu, grant audit %llu\n", what,
+            "mm audit skipped %llu of %llu, grant audit %llu; isolation "
+            "skipped after %u calls, found %u\n", what,
             t->programs, t->calls, t->violating_calls,
             (unsigned long long)c.mm_skipped, (unsigned long long)c.audits,
-            (unsigned long long)c.gnt_skipped);
+            (unsigned long long)c.gnt_skipped, t->iso_skipped, t->iso_found);
 }
 
 static void t_mm_plain(void)
@@ -208,6 +233,7 @@ static void t_mm_zoo(void)
              "mm.xsa309=on,mm.preempt_budget=2", 5, &t);
     report("mm zoo", &t);
     CHECK(t.violating_calls > 0);       /* violations happened */
+    CHECK(t.iso_found > 0);             /* XSA-182's writable table */
     CHECK(t.texts > 0);
 }
 
@@ -233,10 +259,11 @@ static void t_grant_plain(void)
 static void t_grant_zoo(void)
 {
     struct tally t = { 0 };
-    campaign(FUZZ_GRANT, "grant.xsa224=on,grant.xsa227=on,grant.xsa234=on",
-             3, &t);
+    campaign(FUZZ_GRANT, "grant.xsa224=on,grant.xsa227=on,grant.xsa234=on,"
+             "grant.xsa255=on", 3, &t);
     report("grant zoo", &t);
     CHECK(t.violating_calls > 0);
+    CHECK(t.iso_found > 0);             /* XSA-255's mapping (I7) */
 }
 
 static void t_shadow(void)
@@ -310,18 +337,70 @@ static void t_guest_store(void)
     struct fz_world *w = mm_world(&mfn);
     struct machine *m = w->m;
     CHECK_EQ(hv_audit(m, NULL), 0);
+    CHECK(hv_audit_take_changed(m));            /* A11: a full audit */
+    CHECK(!hv_audit_take_changed(m));
     struct vcpu *v = w->dom[1].d->vcpu[0];
     current = v;
     CHECK_EQ(mmu_store(v, fz_directmap_va(w->dom[1].data.first), 8, 42),
              MMU_OK);
     current = NULL;
-    CHECK_EQ(atomic_load(&m->audit_memo.dirty[HV_MARK_GNT]), 1);
+    CHECK_EQ(atomic_load(&m->audit_memo.dirty[HV_MARK_STORE]), 1);
+    CHECK_EQ(atomic_load(&m->audit_memo.dirty[HV_MARK_ISO]), 0);
     struct hv_audit_counts a, b;
     hv_audit_counts(&a);
     CHECK_EQ(hv_audit_changed(m, NULL), 0);
     hv_audit_counts(&b);
     CHECK_EQ(b.mm_skipped - a.mm_skipped, 1);
     CHECK_EQ(b.gnt_skipped - a.gnt_skipped, 0);
+    /* A11: a PV guest's store is nothing the isolation walk reads.  A
+       frame mutator may be: until the frame audit has seen the touch the
+       answer is yes; once it has, only a change of what the walk reads of
+       the frame counts (audit_incr.c I10), and a count that went up and
+       down is none. */
+    CHECK(!hv_audit_take_changed(m));
+    CHECK_EQ(get_page(m, mfn, w->dom[1].d), true);
+    CHECK(hv_audit_take_changed(m));            /* a touch not seen yet */
+    put_page(m, mfn);
+    CHECK_EQ(hv_audit_changed(m, NULL), 0);
+    CHECK(!hv_audit_take_changed(m));
+    /* Without a cache to vouch, the same up and down counts. */
+    mm_audit_incr_invalidate(m);
+    CHECK(!hv_audit_take_changed(m));           /* nothing happened */
+    CHECK_EQ(get_page(m, mfn, w->dom[1].d), true);
+    put_page(m, mfn);
+    CHECK_EQ(hv_audit_changed(m, NULL), 0);     /* rebuilt */
+    CHECK(hv_audit_take_changed(m));
+    CHECK(!hv_audit_take_changed(m));
+}
+
+/* A10: the incremental frame audit finds what a call leaves behind - a
+   leaked general ref, a pinned frame unpinned behind its back - and its
+   non-zero answer gives the full audit's count. */
+static void t_incr_finds(void)
+{
+    mfn_t mfn;
+    struct fz_world *w = mm_world(&mfn);
+    struct machine *m = w->m;
+    CHECK(mm_audit_incr_enabled(m));
+    CHECK_EQ(hv_audit(m, NULL), 0);
+    CHECK(mm_audit_incr_valid(m));
+    CHECK_EQ(get_page(m, mfn, w->dom[1].d), true);      /* leaked */
+    CHECK(mm_audit_incr(m) > 0);
+    CHECK(!mm_audit_incr_valid(m));                     /* I6 */
+    CHECK_EQ(hv_audit_changed(m, NULL), fresh(m, NULL).total);
+    put_page(m, mfn);
+    CHECK_EQ(hv_audit_changed(m, NULL), 0);     /* the full one (A4) */
+    CHECK(!mm_audit_incr_valid(m));
+    CHECK_EQ(hv_audit(m, NULL), 0);             /* A10: rebuilds it */
+    CHECK(mm_audit_incr_valid(m));
+    /* A grant PTE count of 0 is there to give (I9): the world has none. */
+    uint64_t g = 1;
+    CHECK(mm_audit_incr_grant_ptes(m, &g));
+    CHECK_EQ(g, 0);
+    CHECK_EQ(get_page(m, mfn, w->dom[1].d), true);
+    CHECK(!mm_audit_incr_grant_ptes(m, &g));            /* touch pending */
+    put_page(m, mfn);
+    CHECK_EQ(hv_audit_changed(m, NULL), 0);
 }
 
 /* A8: with a stream the text is the full audit's. */
@@ -394,6 +473,9 @@ static const struct test tests[] = {
       "is a fresh full audit's", t_mm_plain },
     { "the same with the mm bug-zoo options on, violations included, with "
       "the same text", t_mm_zoo },
+    { "the incremental frame audit finds a leaked ref and gives way to the "
+      "full audit's count; the grant PTE count is given only when current",
+      t_incr_finds },
     { "the same under ptwr unhook mode and pfinfo devalidated=pt",
       t_mm_unhook },
     { "after every call of the grant seeds and their mutants, the memo's "
