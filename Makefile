@@ -265,14 +265,21 @@ endef
 # use-after-frees ASan is there to catch would pass unseen.
 fz_snap_wrap := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=posix_memalign,--wrap=aligned_alloc
 $(eval $(call FZ_VARIANT,afl,afl-clang-fast,,$(fz_snap_wrap),afl))
-# The snapshot machinery is built without AFL++ coverage (fuzz/snap.c S11).
-$(FZ)/obj-afl/fuzz/snap.o $(FZ)/obj-afl/fuzz/snap_alloc.o: export AFL_LLVM_DENYLIST := $(CURDIR)/fuzz/snap.nocov
-$(FZ)/obj-afl/fuzz/snap.o $(FZ)/obj-afl/fuzz/snap_alloc.o: fuzz/snap.nocov
+# fuzz/nocov: files built without coverage - the snapshot machinery (its
+# control flow depends on the run before, fuzz/snap.c S11) and the
+# oracle (the audits and the isolation walk judge the hypervisor; they are
+# not the code under test, and their loops would be most of the counting):
+# AFL++'s denylist, and clang's ignorelist for the libFuzzer builds.
+fz_nocov_objs := $(patsubst src:%.c,$(FZ)/obj-afl/%.o,$(shell cat fuzz/nocov))
+$(fz_nocov_objs): export AFL_LLVM_DENYLIST := $(CURDIR)/fuzz/nocov
+$(fz_nocov_objs): fuzz/nocov
 $(eval $(call FZ_VARIANT,cmplog,AFL_LLVM_CMPLOG=1 afl-clang-fast,,,afl))
 fz_lf_wrap := -Wl,--wrap=__sanitizer_cov_8bit_counters_init
-$(eval $(call FZ_VARIANT,lf,clang,-fsanitize=fuzzer-no-link,-fsanitize=fuzzer $(fz_lf_wrap) $(fz_snap_wrap),libfuzzer))
-$(eval $(call FZ_VARIANT,lf-asan,clang,-fsanitize=fuzzer-no-link$(fz_comma)address$(fz_comma)undefined \
+fz_lf_nocov := -fsanitize-coverage-ignorelist=$(CURDIR)/fuzz/nocov
+$(eval $(call FZ_VARIANT,lf,clang,-fsanitize=fuzzer-no-link $(fz_lf_nocov),-fsanitize=fuzzer $(fz_lf_wrap) $(fz_snap_wrap),libfuzzer))
+$(eval $(call FZ_VARIANT,lf-asan,clang,-fsanitize=fuzzer-no-link$(fz_comma)address$(fz_comma)undefined $(fz_lf_nocov) \
     -fno-sanitize-recover=undefined -fno-omit-frame-pointer,-fsanitize=fuzzer$(fz_comma)address$(fz_comma)undefined $(fz_lf_wrap),libfuzzer))
+$(FZ_OBJS_lf) $(FZ_OBJS_lf-asan): fuzz/nocov
 
 # Source-based coverage of the same harness (one input per process, A5),
 # for mk/fuzz-cov.sh: `make bench-cov` measures what a campaign reaches.

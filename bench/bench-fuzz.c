@@ -9,6 +9,7 @@
  *   afl_empty_execs          AFL++ exec/s of the empty persistent harness
  *                            (fuzz/main/afl.c -DFUZZ_EMPTY), the baseline
  *   afl_mm_execs             AFL++ exec/s of the FUZZ_MM persistent harness
+ *                            (its default reset: the snapshot one)
  *   afl_mm_vs_empty          the two as a ratio (goal >= 0.8x)
  *   afl_mm_stability         AFL++'s stability of the FUZZ_MM harness
  *   libfuzzer_mm_execs       libFuzzer exec/s of the same entry point, one
@@ -39,9 +40,11 @@
  *   fuzz_reset_snap_<N>p_us  N pages of RAM written and put back, the
  *                            stores and the restore apart, and the first
  *                            round (N write faults) from a cooled snapshot
- *   afl_mm_snap_execs        AFL++ exec/s of afl-mm with
- *                            HVLAB_FUZZ_RESET=snap, and its ratio to
- *                            afl_empty_execs (goal >= 0.8x)
+ *   afl_mm_fork_execs        AFL++ exec/s of afl-mm with
+ *                            HVLAB_FUZZ_RESET=fork (the harnesses' reset
+ *                            before the snapshot one), and afl_mm_execs's
+ *                            ratio to it
+ *   libfuzzer_mm_fork_execs  the same for lf-mm
  * This binary links hvlab without tracepoints and without LTTng, as the
  * harnesses do (Makefile): one thread, like them.
  * The AFL++ and libFuzzer runs use $BUILD/fuzz/{afl-empty,afl-mm,lf-mm}
@@ -175,7 +178,8 @@ static int afl_run(const char *bin, const char *seeds, const char *name,
     return *execs < 0 ? -1 : 0;
 }
 
-static double afl_empty_rate = -1;          /* for afl_snap */
+static double afl_empty_rate = -1;
+static double afl_mm_rate = -1;                /* for afl_fork */
 
 static void afl(const char *seeds, unsigned secs)
 {
@@ -203,34 +207,36 @@ static void afl(const char *seeds, unsigned secs)
         printf("skip - afl_mm: afl-fuzz could not run %s\n", mm);
         return;
     }
-    printf("figure afl_mm_execs: %.0f execs/s\n", m_execs);
+    printf("figure afl_mm_execs: %.0f execs/s   the snapshot reset\n", m_execs);
+    afl_mm_rate = m_execs;
     printf("figure afl_mm_vs_empty: %.2f x   goal >= 0.8x\n",
            e_execs > 0 ? m_execs / e_execs : 0);
     printf("figure afl_mm_stability: %.2f %%   goal 100%%\n", m_stab);
 }
 
-/* name: "lf" (figure libfuzzer_mm_execs, with snap libfuzzer_mm_snap_execs:
-   HVLAB_FUZZ_RESET=snap) or "lf-asan" (ASan + UBSan, figure
-   libfuzzer_asan_mm_execs). */
+/* name: "lf" (figure libfuzzer_mm_execs: its default, the snapshot reset;
+   with fork libfuzzer_mm_fork_execs: HVLAB_FUZZ_RESET=fork) or "lf-asan"
+   (ASan + UBSan, which forks; figure libfuzzer_asan_mm_execs). */
 static void libfuzzer(const char *name, const char *seeds, unsigned secs,
-                      bool snap)
+                      bool fork)
 {
     char bin[1024], cmd[4096], log[1200];
     const char *fig = strcmp(name, "lf") ? "libfuzzer_asan_mm_execs"
-                      : snap ? "libfuzzer_mm_snap_execs"
+                      : fork ? "libfuzzer_mm_fork_execs"
                              : "libfuzzer_mm_execs";
+    const char *snap = fork ? "-fork" : "";
     snprintf(bin, sizeof(bin), "%s/fuzz/%s-mm", build_dir(), name);
     if (!exists(bin)) {
         printf("skip - %s: %s not built (make fuzz)\n", fig, bin);
         return;
     }
-    snprintf(log, sizeof(log), "%s/%s%s.log", tmp, name, snap ? "-snap" : "");
+    snprintf(log, sizeof(log), "%s/%s%s.log", tmp, name, snap);
     /* A scratch corpus first: libFuzzer writes into the first dir. */
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s-scratch%s' && %s'%s' "
              "-max_total_time=%u -max_len=%zu -len_control=0 -print_final_stats=1 "
-             "'%s/%s-scratch%s' '%s' >'%s' 2>&1", tmp, name, snap ? "-snap" : "",
-             snap ? "HVLAB_FUZZ_RESET=snap " : "", bin, secs, longest,
-             tmp, name, snap ? "-snap" : "", seeds, log);
+             "'%s/%s-scratch%s' '%s' >'%s' 2>&1", tmp, name, snap,
+             fork ? "HVLAB_FUZZ_RESET=fork " : "", bin, secs, longest,
+             tmp, name, snap, seeds, log);
     if (system(cmd) != 0) {
         printf("skip - %s: %s failed (exit status; a finding?)\n", fig, bin);
         return;
@@ -546,27 +552,28 @@ static void snap_costs(double rebuild_rate)
     fuzz_set_reset(FUZZ_RESET_REBUILD);
 }
 
-/* afl-mm with HVLAB_FUZZ_RESET=snap. */
-static void afl_snap(const char *seeds, unsigned secs)
+/* afl-mm with HVLAB_FUZZ_RESET=fork: the reset before the snapshot one
+   was the default (afl_mm_execs is the snapshot reset's). */
+static void afl_fork(const char *seeds, unsigned secs)
 {
     char mm[1024];
     snprintf(mm, sizeof(mm), "%s/fuzz/afl-mm", build_dir());
-    if (afl_empty_rate <= 0 || !exists(mm)) {
-        printf("skip - afl_mm_snap: no AFL++ baseline or no %s\n", mm);
+    if (afl_mm_rate <= 0 || !exists(mm)) {
+        printf("skip - afl_mm_fork: no afl_mm_execs or no %s\n", mm);
         return;
     }
     double execs, stab;
-    setenv("HVLAB_FUZZ_RESET", "snap", 1);
-    int rc = afl_run(mm, seeds, "mm-snap", secs, &execs, &stab);
+    setenv("HVLAB_FUZZ_RESET", "fork", 1);
+    int rc = afl_run(mm, seeds, "mm-fork", secs, &execs, &stab);
     unsetenv("HVLAB_FUZZ_RESET");
     if (rc) {
-        printf("skip - afl_mm_snap: afl-fuzz could not run %s with "
-               "HVLAB_FUZZ_RESET=snap (log in %s/mm-snap.log)\n", mm, tmp);
+        printf("skip - afl_mm_fork: afl-fuzz could not run %s with "
+               "HVLAB_FUZZ_RESET=fork (log in %s/mm-fork.log)\n", mm, tmp);
         return;
     }
-    printf("figure afl_mm_snap_execs: %.0f execs/s   %.2fx afl_empty_execs "
-           "(goal >= 0.8x); stability %.2f %%\n", execs,
-           execs / afl_empty_rate, stab);
+    printf("figure afl_mm_fork_execs: %.0f execs/s   the fork reset; "
+           "afl_mm_execs (the snapshot reset) is %.2fx it; stability "
+           "%.2f %%\n", execs, execs > 0 ? afl_mm_rate / execs : 0, stab);
 }
 
 int main(void)
@@ -616,11 +623,11 @@ int main(void)
         }
     }
     afl(seeds, secs);
-    afl_snap(seeds, secs);
+    afl_fork(seeds, secs);
     afl_surfaces(secs);
     libfuzzer("lf", seeds, secs, false);
     libfuzzer("lf", seeds, secs, true);
-    libfuzzer("lf-asan", seeds, secs, false);
+    libfuzzer("lf-asan", seeds, secs, true);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

@@ -1,7 +1,7 @@
 /*
  * core/audit.c - hv_audit(): every subsystem's audit over one machine, and
  * hv_audit_changed(): the same count, re-running only what the marks say
- * may have changed (core/audit.h A1-A9).
+ * may have changed (core/audit.h A1-A11).
  */
 #include <stdlib.h>
 
@@ -141,7 +141,9 @@ unsigned hv_audit_changed(struct machine *m, FILE *out)
     unsigned gnt;
     if (taken[HV_MARK_MM] || taken[HV_MARK_GNT] ||              /* A3 */
         taken[HV_MARK_STORE]) {
-        gnt = gnttab_audit(m, NULL);
+        uint64_t ptes;                  /* grant/audit.c U4 */
+        gnt = mm_audit_incr_grant_ptes(m, &ptes)
+              ? gnttab_audit_counted(m, ptes) : gnttab_audit(m, NULL);
     } else {
         gnt = memo->gnt_last;
         atomic_fetch_add_explicit(&n_gnt_skipped, 1, memory_order_relaxed);

@@ -47,10 +47,15 @@
  *       partial table is mapped writable by a guest L1 entry (invariant 3)
  *       and shadow and grant RW mappings hold a writable type ref, which a
  *       table cannot have; the walker's A/D updates change no bit the audit
- *       reads (present, RW, _PAGE_GNTTAB, frame, disallowed flags).  The
- *       exceptions re-run mm_audit every time: a last result other than 0;
- *       an open writable-pagetable batch (ptwr unhook: its L1 is writable
- *       by design, core/mm/audit.c U3); A5.
+ *       reads (present, RW, _PAGE_GNTTAB, frame, disallowed flags).  A
+ *       writable TLB entry that outlived its mapping can still reach a
+ *       frame that became a table since (a missing flush, or one not yet
+ *       done): in a machine keeping the incremental frame audit every guest
+ *       store and Xen copy into a page-table frame touches it
+ *       (core/mmu.c audit_table_store, core/guest_access.c), so the audit
+ *       reads it again.  The exceptions re-run mm_audit every time: a last
+ *       result other than 0; an open writable-pagetable batch (ptwr
+ *       unhook: its L1 is writable by design, core/mm/audit.c U3); A5.
  *   A5  A p2m_map_foreign entry holds no type ref, so a privileged
  *       translated guest could write a PV table through it: once the
  *       machine has had one (p2m_set_entry sets a sticky flag),
@@ -72,7 +77,7 @@
  *       other restore, or a direct store into state outside the mutators
  *       (a test writing a page_info word), must call hv_audit_forget().
  *   A10 Where the machine keeps the incremental frame audit
- *       (mm_audit_incr_enable, core/mm/audit_incr.c I1-I8: the fuzzer's
+ *       (mm_audit_incr_enable, core/mm/audit_incr.c I1-I11: the fuzzer's
  *       worlds), an MM mark runs it instead of mm_audit: its 0 is
  *       mm_audit's 0; anything else runs mm_audit for the count.  A clean
  *       full audit (hv_audit) rebuilds an invalid cache (a valid one keeps
@@ -92,7 +97,7 @@
  *       roots (pt_set_baseptr and the HVM CR3 mark ISO), grant state
  *       (GNT), and a translated guest's own tables, which its stores and
  *       Xen's copy_to_guest write: HV_MARK_ISO (core/mmu.c,
- *       core/guest_access.c).
+ *       core/guest_access.c; a store into a PV table, A4, marks it too).
  */
 #ifndef HVLAB_CORE_AUDIT_H
 #define HVLAB_CORE_AUDIT_H

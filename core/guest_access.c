@@ -90,6 +90,12 @@ static int guest_copy(struct vcpu *v, uint64_t gva, void *host, size_t len,
                 HV_AUDIT_MARK(m, HV_MARK_STORE);    /* core/audit.h A3 */
             if (v->d->kind != DOMAIN_PV)
                 HV_AUDIT_MARK(m, HV_MARK_ISO);      /* core/audit.h A11 */
+            if (m->audit_memo.touch &&              /* core/audit.h A4 */
+                pgt_level(atomic_load_explicit(
+                    &mfn_to_page(m, mfn)->type_info, memory_order_relaxed))) {
+                HV_AUDIT_TOUCH(m, mfn);
+                HV_AUDIT_MARK(m, HV_MARK_ISO);
+            }
             memcpy(g, p, chunk);
             paging_mark_dirty_from(v->d, mfn, LD_SRC_COPY);   /* rule 5 */
         } else {

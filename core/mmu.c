@@ -1164,8 +1164,34 @@ static int load_one(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t *val)
     return rc;
 }
 
+/* core/audit.h A4: a guest store that lands in a page-table frame - only
+   a stale writable TLB entry can put it there - touches the frame, so the
+   incremental frame audit reads it again and the isolation walk runs.
+   Asked where a machine keeps that audit (its touch list). */
+static void audit_table_store(struct machine *m, const uint8_t *host)
+{
+    uint64_t off = (uint64_t)(host - m->ram);
+    if (host < m->ram || off >= (m->nr_frames << PAGE_SHIFT))
+        return;
+    mfn_t mfn = off >> PAGE_SHIFT;
+    uint64_t t = atomic_load_explicit(&mfn_to_page(m, mfn)->type_info,
+                                      memory_order_relaxed);
+    if (pgt_level(t)) {
+        HV_AUDIT_TOUCH(m, mfn);
+        HV_AUDIT_MARK(m, HV_MARK_ISO);
+    }
+}
+
+static inline void audit_fast_store(struct vcpu *v, const uint8_t *host)
+{
+    struct machine *m = vcpu_machine(v);
+    if (unlikely(m->audit_memo.touch != NULL))
+        audit_table_store(m, host);
+}
+
 /* core/audit.h A3: a store into a Xen-shared frame (grant entries and
-   status frames) re-runs the grant audit; other frames are not read by it. */
+   status frames) re-runs the grant audit; other frames are not read by it.
+   And A4's table store. */
 static void audit_mark_store(struct vcpu *v, const uint8_t *host)
 {
     struct machine *m = vcpu_machine(v);
@@ -1174,6 +1200,7 @@ static void audit_mark_store(struct vcpu *v, const uint8_t *host)
         (atomic_load_explicit(&mfn_to_page(m, off >> PAGE_SHIFT)->count_info,
                               memory_order_relaxed) & PGC_xen_heap))
         HV_AUDIT_MARK(m, HV_MARK_STORE);
+    audit_fast_store(v, host);
 }
 
 static int store_one(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t val)
@@ -1276,6 +1303,7 @@ int mmu_store(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t val)
     uint8_t *host = tlb_hit(v, va, bytes, true);
     if (likely(host != NULL)) {
         host_store(host, bytes, val);
+        audit_fast_store(v, host);                      /* audit.h A4 */
         access_end(v);
         return MMU_OK;
     }
@@ -1336,6 +1364,8 @@ static int cmpxchg_split(struct vcpu *v, uint64_t va, unsigned bytes,
         uint64_t n_lo = new_val & bytes_mask(lo), n_hi = new_val >> (8 * lo);
         memcpy(h_lo, &n_lo, lo);
         memcpy(h_hi, &n_hi, bytes - lo);
+        audit_mark_store(v, h_lo);
+        audit_mark_store(v, h_hi);
     }
     hv_unlock(&split_lock);
     access_end(v);
@@ -1364,6 +1394,7 @@ int mmu_cmpxchg(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t *old,
     switch (mmu_xlate(v, va, vcpu_access(v, true), &a, true, &host, &observed)) {
     case XL_OK:
         *old = host_cmpxchg(host, bytes, *old & bytes_mask(bytes), new_val);
+        audit_mark_store(v, host);
         rc = MMU_OK;
         break;
     case XL_EMULATED:

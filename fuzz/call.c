@@ -29,7 +29,11 @@
  *       entries), so is a GNTTABOP_copy whose destination gmfn is such a
  *       frame (Xen lets a PV guest copy into its own writable shared
  *       page: the bytes would overwrite its entries wholesale;
- *       tests/data/fuzz/grant-copy-into-grant-frame), and a guest store
+ *       tests/data/fuzz/grant-copy-into-grant-frame), so is an
+ *       mmuext_op that clears or copies over a domain's grant-entry frame
+ *       (MMUEXT_CLEAR_PAGE / COPY_PAGE take only a writable type ref, which
+ *       such a frame gives; tests/data/fuzz/grant-clear-grant-frame), and
+ *       a guest store
  *       into such a frame keeps Xen's bits of the entry it writes (as
  *       FZ_OP_GNT_ENTRY does).  The audit then
  *       judges the hypervisor, not the guest's scribbles.  Nor does it
@@ -208,6 +212,18 @@ static long op_mmu_update(struct fz_call_ctx *c, const struct fz_call *k)
                  R(c, &k->head[0], NULL));
 }
 
+/* CA5: is mfn a grant-entry frame of the domain that owns it? */
+static bool grant_frame_of_owner(struct fz_call_ctx *c, uint64_t mfn)
+{
+    struct machine *m = c->v->d->m;
+    if (!mfn_valid(m, mfn))
+        return false;
+    uint16_t owner = mfn_to_page(m, mfn)->owner;
+    struct domain *o = owner < HV_MAX_DOMAINS ? machine_domain(m, owner)
+                                              : NULL;
+    return o && gnttab_nr_shared_frames(o) && gnttab_is_shared_frame(o, mfn);
+}
+
 static long op_mmuext(struct fz_call_ctx *c, const struct fz_call *k)
 {
     struct mmuext_op ops[FZ_MAX_ITEMS];
@@ -224,6 +240,10 @@ static long op_mmuext(struct fz_call_ctx *c, const struct fz_call *k)
             ops[i].arg2.src_mfn = R(c, &k->pick[i][3], NULL);
         else if (cmd == MMUEXT_SET_LDT)
             ops[i].arg2.nr_ents = (unsigned)R(c, &k->pick[i][3], NULL) & 0xff;
+        /* CA5: no page cleared or copied over a grant-entry frame. */
+        if ((cmd == MMUEXT_CLEAR_PAGE || cmd == MMUEXT_COPY_PAGE) &&
+            grant_frame_of_owner(c, ops[i].arg1.mfn))
+            return 0;
     }
     if (put(c, 0, ops, k->nitems * sizeof(ops[0])))
         return 0;

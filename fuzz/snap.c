@@ -20,7 +20,7 @@
  *       address and id, both restored, so it stays valid.
  *   S11 Stability: this file and fuzz/snap_alloc.c are not the hypervisor
  *       and are built without coverage (clang: the attribute below; AFL++:
- *       the denylist fuzz/snap.nocov, Makefile).  Their control flow
+ *       the denylist fuzz/nocov, Makefile).  Their control flow
  *       depends on the run before (a restore loops over what that run
  *       dirtied, a fault saves a page only the first time), so counting
  *       it made the same input give different coverage: the first cause

@@ -19,10 +19,10 @@
  *       one: the mappings whose grant PTE checked out, counted once per
  *       (L1, slot) and only in a validated L1 of their own domain, are as
  *       many as the grant PTEs the incremental frame audit counts in
- *       validated L1s (core/mm/audit_incr.c I9).  Those mappings' slots
+ *       validated L1s (core/mm/audit_incr.c I9), which the caller passes
+ *       (gnttab_audit_counted, from core/audit.c).  Those mappings' slots
  *       are grant PTEs of validated L1s, so equal numbers mean they are
- *       all of them.  Without a current count, or with a stream, the
- *       search runs.
+ *       all of them.  Without a count, or with a stream, the search runs.
  */
 #include <stdlib.h>
 
@@ -31,7 +31,6 @@
 #include "core/machine.h"
 #include "core/mm/alloc.h"
 #include "core/mm/frame.h"
-#include "core/mm/mm.h"
 #include "core/mm/p2m.h"
 #include "core/mm/pv_pt.h"
 #include "core/pte.h"
@@ -71,12 +70,10 @@ static int cmp_u64(const void *x, const void *y)
 }
 
 /* U4: can the search be skipped? */
-static bool all_grant_ptes_mapped(struct gaudit *a)
+static bool all_grant_ptes_mapped(struct gaudit *a, uint64_t ptes)
 {
-    uint64_t ptes;
-    if (a->out || !mm_audit_incr_grant_ptes(a->m, &ptes))
-        return false;
-    qsort(a->slots, a->nslots, sizeof(*a->slots), cmp_u64);
+    if (a->nslots)
+        qsort(a->slots, a->nslots, sizeof(*a->slots), cmp_u64);
     uint64_t distinct = 0;
     for (size_t i = 0; i < a->nslots; i++)
         distinct += i == 0 || a->slots[i] != a->slots[i - 1];
@@ -230,7 +227,8 @@ static bool scan_l1(struct domain *d, mfn_t mfn, void *arg)
     return true;
 }
 
-unsigned gnttab_audit(struct machine *m, FILE *out)
+/* counted: the caller's count of grant PTEs (U4), or NULL. */
+static unsigned audit(struct machine *m, FILE *out, const uint64_t *counted)
 {
     struct gaudit a = { .m = m, .out = out };
     for (unsigned id = 0; id < HV_MAX_DOMAINS; id++) {
@@ -241,7 +239,7 @@ unsigned gnttab_audit(struct machine *m, FILE *out)
     }
     /* With a stream the text keeps its order: each domain's mappings,
        then its L1s. */
-    bool interleave = out != NULL || !mm_audit_incr_enabled(m);
+    bool interleave = out != NULL || counted == NULL;
     for (unsigned id = 0; id < HV_MAX_DOMAINS; id++) {
         struct domain *d = m->domains[id];
         if (!d || !d->grant_table)
@@ -250,7 +248,7 @@ unsigned gnttab_audit(struct machine *m, FILE *out)
         if (interleave && is_pv_domain(d))
             domain_for_each_page(d, scan_l1, &a);
     }
-    if (!interleave && !all_grant_ptes_mapped(&a))              /* U4 */
+    if (!interleave && !all_grant_ptes_mapped(&a, *counted))    /* U4 */
         for (unsigned id = 0; id < HV_MAX_DOMAINS; id++) {
             struct domain *d = m->domains[id];
             if (d && d->grant_table && is_pv_domain(d))
@@ -264,6 +262,16 @@ unsigned gnttab_audit(struct machine *m, FILE *out)
         free(a.want[id]);
     }
     return a.violations;
+}
+
+unsigned gnttab_audit(struct machine *m, FILE *out)
+{
+    return audit(m, out, NULL);
+}
+
+unsigned gnttab_audit_counted(struct machine *m, uint64_t grant_ptes)
+{
+    return audit(m, NULL, &grant_ptes);
 }
 
 void gnttab_audit_refs(struct domain *d,

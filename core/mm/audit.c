@@ -34,10 +34,14 @@
  *       between audits (cleared, never reallocated while the machine's
  *       size holds), and table entries are read as one array per table,
  *       absent entries skipped before anything else is looked at.
- *   U8  The fuzzer calls it through hv_audit_changed (core/audit.h A1-A9),
+ *   U8  The fuzzer calls it through hv_audit_changed (core/audit.h A1-A11),
  *       which answers from the last result when no HV_MARK_MM mutator ran
- *       since; everything this file reads is behind such a mutator (A2), so
- *       a new input here needs its mutator marked too.
+ *       since, and otherwise asks the incremental audit of the frames
+ *       touched since (core/mm/audit_incr.c), falling back here when that
+ *       finds anything; everything this file reads is behind such a mutator
+ *       (A2), so a new input here needs its mutator marked - and a new
+ *       per-frame input its mutator touching the frame (audit_incr.c I3) -
+ *       and a new check here its twin in audit_incr.c check().
  *   Not checkable from a snapshot: 5 and 11 (they are about order; the
  *   trace analysis checks them).
  */

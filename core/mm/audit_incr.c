@@ -18,7 +18,11 @@
  *       (frame.c), the owner and the list it is on (alloc.c, machine.c,
  *       p2m.c; page_info.list_tag), nr_validated_ptes and the linear count
  *       (frame.c, pv_pt.c), a table's entries (pv_pt.c pt_write_entry,
- *       pt_cmpxchg_entry) - names the frame.  An audit takes the touched
+ *       pt_cmpxchg_entry; grant.xsa227's raw PTE write in core/grant/map.c
+ *       is covered by the page lock and ref it takes on the L1, which
+ *       touch it; a guest or Xen store that lands in a table frame through
+ *       a stale TLB entry, core/mmu.c audit_table_store) - names the
+ *       frame.  An audit takes the touched
  *       frames: each one's own terms are taken back and counted again; of
  *       a table whose kind (level, validated or partial, entries covered,
  *       owner) did not change, only the slots whose raw entry changed.
@@ -45,9 +49,11 @@
  *       stands in for count_entry's "maps a validated table of the level
  *       below" for entries that did not change.
  *   I8  HVLAB_AUDIT_VERIFY=1 (read at enable): after every incremental
- *       audit the cache is compared with one rebuilt from scratch; a
- *       difference aborts naming the frame and the field (the tests' and
- *       the fuzz smoke's net for a mutator that does not touch).
+ *       audit the cache's per-frame expectations and grant PTE count are
+ *       compared with a rebuild's (not the per-slot records or the
+ *       globals, which those are sums of); a difference aborts naming the
+ *       frame and the field: the tests' net for a mutator that does not
+ *       touch.
  *   I9  For the grant audit (core/grant/audit.c U4): the number of
  *       present _PAGE_GNTTAB entries of validated L1 tables, kept as the
  *       slots are counted; given only while the cache is valid and no
@@ -57,8 +63,16 @@
  *       (owner, type, type users, Xen-shared, allocated: iso_sig) or a
  *       counted table changed an entry, its kind, or stopped being
  *       counted.  A PV walk reads only counted tables (the audit was
- *       clean) and such words; an invalid cache, a rebuild or a pending
- *       touch answers yes.
+ *       clean) and such words - and, through a linear entry to a partial
+ *       table of its own level, that table's slots past nr_validated_ptes,
+ *       which are not recorded: a touched partial table answers yes, as
+ *       do an invalid cache, a rebuild and a pending touch.
+ *   I11 Membership is the frame's list_tag and its domain its owner
+ *       (mm_audit walks each domain's lists).  They differ only while a
+ *       list outlives its domain or a frame's owner is not its list's,
+ *       and a domain going away changes the machine's shape, which runs
+ *       the full audit (core/audit.h A6) with the cache's last answer
+ *       kept, so I7's lookup of a reaped HVM owner never decides alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,6 +342,8 @@ static void recount_frame(struct mm_audit_cache *c, mfn_t f)
         }
     }
     bool validated = (t & PGT_validated) != 0;
+    if (!validated)
+        c->iso_dirty = true;    /* I10: slots past upto are not recorded */
     const pte_t *live = mfn_to_virt(m, f);
     if (tb->level == level && tb->upto == upto && tb->dom == pg->owner &&
         tb->validated == validated) {

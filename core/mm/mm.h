@@ -79,7 +79,7 @@ void mm_relinquish(struct domain *d);
 unsigned mm_audit(struct machine *m, FILE *out);
 
 /* The same answer kept up to date from the frames touched since the last
-   audit (core/mm/audit_incr.c I1-I8): 0 exactly when mm_audit(m) is 0; a
+   audit (core/mm/audit_incr.c I1-I11): 0 exactly when mm_audit(m) is 0; a
    non-zero answer only says "run mm_audit" (I1).  Without enable, it is
    mm_audit.  Enable: -XEN_ENOMEM, or 0 (the cache is freed with m). */
 int mm_audit_incr_enable(struct machine *m);

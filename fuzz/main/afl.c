@@ -18,16 +18,19 @@
  *   A6  HVLAB_FUZZ_SET="k=v,k=v" switches hypervisor options (a bug zoo
  *       behaviour) before the world is built (fuzz_set_options); a bad
  *       one exits 2.
- *   A7  Each input runs in a forked child of the pristine world
- *       (FUZZ_RESET_FORK, fuzz/exec.c E6): every run starts from the same
- *       bytes of hypervisor state (stability), and only the pages a run
- *       dirties are copied.  HVLAB_FUZZ_RESET=rebuild selects the
- *       in-process rebuild instead.
- *   A8  HVLAB_FUZZ_RESET=snap selects the snapshot reset (FUZZ_RESET_SNAP,
- *       fuzz/snap.h; experimental), in builds linked with the allocation
- *       wraps (afl-SURFACE; not cmplog-SURFACE, which keeps the fork
- *       reset with a note on stderr), for every surface but race.
+ *   A7  Each input runs on the world as the snapshot reset put it back
+ *       (FUZZ_RESET_SNAP, fuzz/snap.h, fuzz/exec.c E8): every run starts
+ *       from the same bytes of hypervisor state (stability), and only the
+ *       pages the last run wrote are copied back, in this process.  That
+ *       needs the allocation wraps (afl-SURFACE has them); a build
+ *       without (cmplog-SURFACE) and the race surface (other threads)
+ *       take the next reset.  HVLAB_FUZZ_RESET=fork runs each input in a
+ *       forked child of the pristine world (FUZZ_RESET_FORK, E6);
+ *       HVLAB_FUZZ_RESET=rebuild rebuilds in this process.
+ *   A8  HVLAB_FUZZ_RESET=snap asks for the snapshot reset by name: a build
+ *       without the wraps says so on stderr and forks.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,10 +72,11 @@ int main(int argc, char **argv)
     const char *rs = getenv("HVLAB_FUZZ_RESET");        /* A7 */
     fuzz_set_reset(rs && !strcmp(rs, "rebuild") ? FUZZ_RESET_REBUILD
                                                 : FUZZ_RESET_FORK);
-    if (rs && !strcmp(rs, "snap")) {                    /* A8 */
+    bool named = rs && !strcmp(rs, "snap");
+    if (named || !rs || !*rs) {
         if (fz_snap_available())
             fuzz_set_reset(FUZZ_RESET_SNAP);
-        else
+        else if (named)                                 /* A8 */
             fprintf(stderr, "HVLAB_FUZZ_RESET=snap: this build has no "
                     "allocation wraps; the fork reset runs\n");
     }

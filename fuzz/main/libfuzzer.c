@@ -11,8 +11,11 @@
  *       which libFuzzer records as a crash with the input.
  *   L3  HVLAB_FUZZ_SET="k=v,k=v" switches hypervisor options before the
  *       world is built (fuzz_set_options); a bad one exits 2.
- *   L4  Each input runs in a forked child of the pristine world
- *       (FUZZ_RESET_FORK), its inline 8-bit counters carried back
+ *   L4  lf-SURFACE runs each input on the world as the snapshot reset put
+ *       it back (FUZZ_RESET_SNAP, fuzz/snap.h): in this process, so the
+ *       counters need no carrying back.  HVLAB_FUZZ_RESET=fork (and
+ *       lf-asan-SURFACE, below) runs each input in a forked child of the
+ *       pristine world (FUZZ_RESET_FORK), its inline 8-bit counters carried back
  *       (fuzz_set_fork_coverage).  Their bounds are what the
  *       instrumentation's constructor hands libFuzzer: the link wraps
  *       __sanitizer_cov_8bit_counters_init (-Wl,--wrap, Makefile) and
@@ -22,11 +25,10 @@
  *       HVLAB_FUZZ_RESET=rebuild runs in this process and rebuilds
  *       instead.  Compare-tracing hints (value profile, the table of
  *       recent compares) stay in the child.
- *   L5  HVLAB_FUZZ_RESET=snap selects the snapshot reset (FUZZ_RESET_SNAP,
- *       fuzz/snap.h; experimental) in lf-SURFACE, which links the
- *       allocation wraps: the run is in this process, so the counters
- *       need no carrying back.  lf-asan-SURFACE has no wraps (ASan owns
- *       the heap) and keeps the fork reset, with a note on stderr.
+ *   L5  The snapshot reset needs the allocation wraps: lf-asan-SURFACE has
+ *       none (ASan owns the heap) and forks; asked for by name
+ *       (HVLAB_FUZZ_RESET=snap) it says so on stderr.  The race surface
+ *       (other threads) rebuilds whatever is asked (fuzz/exec.c E8).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -71,12 +73,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         exit(2);
     }
     const char *rs = getenv("HVLAB_FUZZ_RESET");            /* L4 */
-    bool snap = rs && !strcmp(rs, "snap");                  /* L5 */
-    if (snap && !fz_snap_available()) {
+    bool named = rs && !strcmp(rs, "snap");
+    bool snap = (named || !rs || !*rs) && fz_snap_available();
+    if (named && !snap)                                     /* L5 */
         fprintf(stderr, "HVLAB_FUZZ_RESET=snap: this build has no "
                 "allocation wraps; the fork reset runs\n");
-        snap = false;
-    }
     if (snap) {
         fuzz_set_reset(FUZZ_RESET_SNAP);
     } else if (!(rs && !strcmp(rs, "rebuild")) && cntrs_start) {

@@ -144,6 +144,9 @@ static void t_copy_into_grant_frame(void)
     struct fuzz_result r;
     CHECK_EQ(replay(FUZZ_GRANT, "grant-copy-into-grant-frame", NULL, &r), 0);
     CHECK_EQ(r.calls_run, 2);
+    /* Nor an mmuext_op clearing it (MMUEXT_CLEAR_PAGE). */
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-clear-grant-frame", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 2);
 }
 
 /* core/mm/alloc.c A8: a grant frame the granter gives back is only
@@ -286,8 +289,9 @@ static const struct test tests[] = {
       t_contract_not_sticky },
     { "every option off: the grant seeds and 2000 random inputs find "
       "nothing (no contract breach)", t_contract_silent },
-    { "a copy into the granter's own grant-entry frame is not issued "
-      "(grant-copy-into-grant-frame runs clean)", t_copy_into_grant_frame },
+    { "a copy into or a clear of the granter's own grant-entry frame is "
+      "not issued (grant-copy-into-grant-frame, grant-clear-grant-frame "
+      "run clean)", t_copy_into_grant_frame },
     { "a granter giving back its own grant frame keeps it from other "
       "tables (grant-decrease-grant-frame runs clean)",
       t_decrease_grant_frame },
