@@ -162,27 +162,39 @@ static bool any_translated(const struct machine *m)
     return false;
 }
 
-bool hv_audit_take_changed(struct machine *m)
+unsigned hv_audit_take_delta(struct machine *m,
+                             void (*frame)(void *arg, uint64_t mfn), void *arg)
 {
     struct hv_audit_memo *memo = &m->audit_memo;
-    /* Guest stores into PV memory are not the walk's; an MM mark is only
-       when the frame audit's cache cannot say it changed nothing the walk
-       reads (A11). */
-    const uint8_t reads = (1u << HV_MARK_GNT) | (1u << HV_MARK_ISO) | 0x80;
-    bool changed = (memo->since_take & reads) || !memo->valid ||
-                   !atomic_load_explicit(&memo_on, memory_order_relaxed);
-    for (unsigned i = 0; i < HV_MARK_NR && !changed; i++)
-        changed = ((reads >> i) & 1) &&
-                  atomic_load_explicit(&memo->dirty[i], memory_order_relaxed);
-    bool mm = (memo->since_take & (1u << HV_MARK_MM)) ||
-              atomic_load_explicit(&memo->dirty[HV_MARK_MM],
-                                   memory_order_relaxed);
-    if (mm && !changed)
-        changed = any_translated(m) || mm_audit_incr_take_iso(m);
-    else if (mm)
-        (void)mm_audit_incr_take_iso(m);        /* its record starts anew */
+    uint8_t since = memo->since_take;
+    for (unsigned i = 0; i < HV_MARK_NR; i++)
+        if (atomic_load_explicit(&memo->dirty[i], memory_order_relaxed))
+            since |= (uint8_t)(1u << i);
     memo->since_take = 0;
-    return changed;
+    /* Guest stores into PV memory are not the walk's; an MM mark only
+       when the frame audit's cache names frames the walk reads (A11). */
+    unsigned delta = 0;
+    if ((since & 0x80) || !memo->valid ||
+        !atomic_load_explicit(&memo_on, memory_order_relaxed))
+        delta = HV_DELTA_ALL;
+    if (since & (1u << HV_MARK_GNT))
+        delta |= HV_DELTA_GRANTS;
+    if (since & (1u << HV_MARK_ISO))
+        delta |= HV_DELTA_ROOTS;
+    if (since & (1u << HV_MARK_MM)) {
+        bool all = (delta & HV_DELTA_ALL) || any_translated(m);
+        int n = mm_audit_incr_take_iso(m, all ? NULL : frame, arg);
+        if (n < 0 || (n > 0 && all))
+            delta |= HV_DELTA_ALL;
+        else if (n > 0)
+            delta |= HV_DELTA_FRAMES;
+    }
+    return delta;
+}
+
+bool hv_audit_take_changed(struct machine *m)
+{
+    return hv_audit_take_delta(m, NULL, NULL) != 0;
 }
 
 void hv_audit_forget(struct machine *m)

@@ -84,20 +84,21 @@
  *       its pending touches); an unclean one and the A4/A5 exceptions
  *       invalidate it.
  *   A11 A checker kept outside the audits (the fuzzer's isolation walk,
- *       fuzz/isolation.h) asks hv_audit_take_changed whether anything it
- *       may read changed since it last asked: a mark any audit took since
- *       (each take is remembered in the memo), a mark not yet taken, a
- *       full audit, a forget, or the memo off - of GNT and ISO, not
- *       STORE; and of MM only when the incremental frame audit cannot say
- *       that nothing the walk reads changed (core/mm/audit_incr.c I10), or
- *       a translated domain exists.  The walk reads PV tables (their
- *       entries change through MM's mutators only: neither a guest store
- *       nor Xen's copy_to_guest reaches a validated table without the
- *       writable mapping invariant 3 forbids), frame words (I10), vCPU
- *       roots (pt_set_baseptr and the HVM CR3 mark ISO), grant state
+ *       fuzz/isolation.h) asks hv_audit_take_delta what it may read that
+ *       changed since it last asked: everything after a full audit, a
+ *       forget, with the memo off, or when the frame audit's cache cannot
+ *       say (core/mm/audit_incr.c I10) or a translated domain exists and
+ *       MM marked; else grant state (GNT), vCPU roots and translated
+ *       guests' tables (ISO), and the frames the incremental frame audit
+ *       names (I10) - not guest stores (STORE).  The walk reads PV tables
+ *       (their entries change through MM's mutators only: neither a guest
+ *       store nor Xen's copy_to_guest reaches a validated table without
+ *       the writable mapping invariant 3 forbids), frame words (I10),
+ *       vCPU roots (pt_set_baseptr and the HVM CR3 mark ISO), grant state
  *       (GNT), and a translated guest's own tables, which its stores and
  *       Xen's copy_to_guest write: HV_MARK_ISO (core/mmu.c,
  *       core/guest_access.c; a store into a PV table, A4, marks it too).
+ *       A mark set but not yet taken by an audit counts as taken.
  */
 #ifndef HVLAB_CORE_AUDIT_H
 #define HVLAB_CORE_AUDIT_H
@@ -116,8 +117,18 @@ unsigned hv_audit(struct machine *m, FILE *out);
    only what may have changed since the last audit of m (A1-A8). */
 unsigned hv_audit_changed(struct machine *m, FILE *out);
 
-/* A11: anything an outside checker reads changed since its last call?
-   Clears the record. */
+/* A11: what an outside checker reads that changed since its last call;
+   0 when nothing did.  Clears the record. */
+enum {
+    HV_DELTA_ALL    = 1u << 0,  /* anything may have: check everything */
+    HV_DELTA_FRAMES = 1u << 1,  /* the frames handed to frame() (I10) */
+    HV_DELTA_GRANTS = 1u << 2,  /* grant state */
+    HV_DELTA_ROOTS  = 1u << 3,  /* vCPU roots; translated guests' tables */
+};
+unsigned hv_audit_take_delta(struct machine *m,
+                             void (*frame)(void *arg, uint64_t mfn),
+                             void *arg);
+/* The same as a yes or no. */
 bool hv_audit_take_changed(struct machine *m);
 
 /* A9: the next hv_audit_changed of m runs everything. */

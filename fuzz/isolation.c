@@ -24,10 +24,35 @@
  *       then freed the frame, or stopped on the BUG_ON the fix's message
  *       names for a frame still in use; hvlab keeps it alive by the
  *       guest's reference, so only this check sees the state.
+ *   I8  A struct fz_iso keeps, per domain, what its walks reached: each
+ *       (table, level, rw) walked, each frame reached as a leaf (read-only,
+ *       writable), the grant bits, and the Xen pages reached as leaves.
+ *       Between two full walks it only grows, so it holds all a walk from
+ *       scratch would reach now (I11) and possibly more.
+ *   I9  Asked again, it looks at what changed since (core/audit.h A11):
+ *       each frame the frame audit names is walked again as a table in
+ *       every (level, rw) it was reached as (its live entries: a changed
+ *       entry leads to new tables and leaves, whose seen bits stop the
+ *       rest) and its leaf checks are redone with its words now; after a
+ *       grant operation the grant bits are gathered again and the frames
+ *       whose bits were or are set, and the Xen pages reached as leaves,
+ *       checked again; after a root change the PV roots are walked
+ *       (reached ones stop at once) and a translated domain's walk is
+ *       redone whole; "everything" is a walk from scratch.
+ *   I10 A finding of the kept walk may come from a mapping gone since (I8
+ *       keeps more): a full walk, from scratch, judges it, and its answer
+ *       and its text are the answer.  Findings are what a run ends on, so
+ *       this costs nothing in the common case.  A walk that stopped at a
+ *       finding has not reached everything: the next check walks it all.
+ *   I11 fz_iso_verify, the tests' net: a walk from scratch into a fresh
+ *       struct must reach nothing the kept one lacks (seen, leaf bits) and
+ *       gather the same grant bits.  A miss means a change A11 did not
+ *       report.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/audit.h"
 #include "core/domain.h"
 #include "core/grant/grant_table.h"
 #include "core/grant/peek.h"
@@ -39,22 +64,58 @@
 
 #define G_MAPPED    1u      /* a grant mapping of the domain holds it */
 #define G_RW        2u      /* ... a writable one */
+#define G_LISTED    4u      /* on gl[] */
 
-struct iso {
+#define LF_RO       1u      /* reached as a read-only leaf */
+#define LF_RW       2u      /* ... as a writable one */
+#define LF_XEN      4u      /* on xl[] (a Xen page reached as a leaf) */
+
+struct iso_list {
+    uint32_t *v;
+    uint32_t n, cap;
+};
+
+struct iso_dom {                    /* I8 */
+    uint8_t *seen;                  /* per mfn: bit (level - 1) * 2 + rw */
+    uint8_t *leaf;                  /* per mfn: LF_* */
+    uint8_t *grant;                 /* per mfn: G_* */
+    struct iso_list gl;             /* frames with grant bits */
+    struct iso_list xl;             /* Xen pages reached as leaves */
+};
+
+struct fz_iso {
+    struct machine *m;
+    uint64_t nr;
+    struct iso_dom *dom[HV_MAX_DOMAINS];
+    struct iso_list changed;        /* frames handed by A11 */
+    struct fz_iso_stats st;
+    bool whole;                     /* the next check walks it all (I10) */
+};
+
+struct iso {                        /* one check */
+    struct fz_iso *fi;
     struct machine *m;
     struct domain *d;
-    uint8_t *grant;         /* per mfn: G_* */
-    uint8_t *seen;          /* per mfn: bit (level - 1) * 2 + rw */
+    struct iso_dom *ds;
     char *name, *detail;
     size_t namelen, detlen;
     int bad;
 };
 
-static void note_grant(void *ctx, mfn_t mfn, bool rw)
+static bool list_push(struct fz_iso *fi, struct iso_list *l, uint32_t v)
 {
-    struct iso *s = ctx;
-    if (mfn_valid(s->m, mfn))
-        s->grant[mfn] |= G_MAPPED | (rw ? G_RW : 0);
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 64;
+        uint32_t *a = realloc(l->v, cap * sizeof(*a));
+        if (!a) {
+            fi->whole = true;
+            return false;
+        }
+        l->v = a;
+        l->cap = cap;
+    }
+    l->v[l->n++] = v;
+    return true;
 }
 
 static void report(struct iso *s, const char *name, mfn_t mfn, uint64_t va,
@@ -87,6 +148,12 @@ static bool released_xen_page(struct iso *s, mfn_t mfn)
 static void leaf(struct iso *s, mfn_t mfn, bool rw, uint64_t va)
 {
     const struct page_info *pg = mfn_to_page(s->m, mfn);
+    uint8_t *lf = &s->ds->leaf[mfn];
+    *lf |= rw ? LF_RW : LF_RO;                                  /* I8 */
+    if (!(*lf & LF_XEN) &&
+        (atomic_load(&pg->count_info) & PGC_xen_heap) &&
+        list_push(s->fi, &s->ds->xl, (uint32_t)mfn))
+        *lf |= LF_XEN;
     bool own = pg->owner == s->d->domid;
     if (own && released_xen_page(s, mfn)) {
         report(s, FZ_ISO_RELEASED, mfn, va, "a Xen page shared with the "
@@ -94,7 +161,8 @@ static void leaf(struct iso *s, mfn_t mfn, bool rw, uint64_t va)
                "its grant table's frames, a status frame only at version 2)");
         return;
     }
-    if (!own && !(s->grant[mfn] & G_MAPPED) && !s->d->is_privileged)
+    uint8_t g = s->ds->grant[mfn];
+    if (!own && !(g & G_MAPPED) && !s->d->is_privileged)
         report(s, "isolation: foreign frame mapped", mfn, va,
                "neither owned nor granted");
     if (!rw)
@@ -105,21 +173,18 @@ static void leaf(struct iso *s, mfn_t mfn, bool rw, uint64_t va)
         (t & PGT_count_mask))
         report(s, "isolation: writable page-table mapping", mfn, va,
                "writable leaf of a page table");
-    if (!own && (s->grant[mfn] & G_MAPPED) && !(s->grant[mfn] & G_RW) &&
-        !s->d->is_privileged)
+    if (!own && (g & G_MAPPED) && !(g & G_RW) && !s->d->is_privileged)
         report(s, "isolation: read-only grant writable", mfn, va,
                "only read-only grant mappings");
 }
 
 static void walk(struct iso *s, mfn_t table, unsigned level, bool rw,
-                 uint64_t va)
+                 uint64_t va);
+
+/* The entries of one table as the MMU reads them (I4). */
+static void walk_slots(struct iso *s, mfn_t table, unsigned level, bool rw,
+                       uint64_t va)
 {
-    if (s->bad || !mfn_valid(s->m, table))
-        return;
-    uint8_t bit = (uint8_t)(1u << ((level - 1) * 2 + rw));
-    if (s->seen[table] & bit)
-        return;
-    s->seen[table] |= bit;
     const pte_t *t = mfn_to_virt(s->m, table);
     /* Xen's slots are Xen's in every L4 frame, also one reached through a
        linear (self-referencing) entry as a lower level. */
@@ -128,7 +193,7 @@ static void walk(struct iso *s, mfn_t table, unsigned level, bool rw,
     for (unsigned i = 0; i < PT_ENTRIES && !s->bad; i++) {
         if ((level == 4 || is_l4) && i >= 256 && i < 272)
             continue;                   /* Xen's slots */
-        pte_t e = t[i];
+        pte_t e = __atomic_load_n(&t[i], __ATOMIC_RELAXED);
         if (!pte_present(e))
             continue;
         uint64_t cva = va | ((uint64_t)i << (12 + 9 * (level - 1)));
@@ -145,40 +210,314 @@ static void walk(struct iso *s, mfn_t table, unsigned level, bool rw,
     }
 }
 
+static void walk(struct iso *s, mfn_t table, unsigned level, bool rw,
+                 uint64_t va)
+{
+    if (s->bad || !mfn_valid(s->m, table))
+        return;
+    uint8_t bit = (uint8_t)(1u << ((level - 1) * 2 + rw));
+    if (s->ds->seen[table] & bit)
+        return;                                                 /* I5 */
+    s->ds->seen[table] |= bit;
+    walk_slots(s, table, level, rw, va);
+}
+
+/* ---- per domain ------------------------------------------------------------- */
+
+static struct iso_dom *dom_state(struct fz_iso *fi, unsigned id)
+{
+    struct iso_dom *ds = fi->dom[id];
+    if (ds)
+        return ds;
+    ds = calloc(1, sizeof(*ds));
+    if (!ds)
+        return NULL;
+    ds->seen = calloc(fi->nr, 1);
+    ds->leaf = calloc(fi->nr, 1);
+    ds->grant = calloc(fi->nr, 1);
+    if (!ds->seen || !ds->leaf || !ds->grant) {
+        free(ds->seen);
+        free(ds->leaf);
+        free(ds->grant);
+        free(ds);
+        return NULL;
+    }
+    return fi->dom[id] = ds;
+}
+
+static void dom_free(struct iso_dom *ds)
+{
+    if (!ds)
+        return;
+    free(ds->seen);
+    free(ds->leaf);
+    free(ds->grant);
+    free(ds->gl.v);
+    free(ds->xl.v);
+    free(ds);
+}
+
+static void note_grant(void *ctx, mfn_t mfn, bool rw)
+{
+    struct iso *s = ctx;
+    if (!mfn_valid(s->m, mfn))
+        return;
+    uint8_t *g = &s->ds->grant[mfn];
+    if (!(*g & G_LISTED) && list_push(s->fi, &s->ds->gl, (uint32_t)mfn))
+        *g |= G_LISTED;
+    *g |= G_MAPPED | (rw ? G_RW : 0);
+}
+
+/* The grant bits of s->d gathered again (gl[] then lists them). */
+static void gather_grants(struct iso *s)
+{
+    struct iso_dom *ds = s->ds;
+    for (uint32_t i = 0; i < ds->gl.n; i++)
+        ds->grant[ds->gl.v[i]] = 0;
+    ds->gl.n = 0;
+    gnttab_audit_refs(s->d, note_grant, s);
+}
+
+/* A frame's leaf checks again, with its words and grant bits now. */
+static void recheck_leaf(struct iso *s, mfn_t mfn)
+{
+    uint8_t lf = s->ds->leaf[mfn];
+    if (lf & LF_RW)
+        leaf(s, mfn, true, 0);
+    else if (lf & LF_RO)
+        leaf(s, mfn, false, 0);
+}
+
+static void walk_roots(struct iso *s)
+{
+    struct domain *d = s->d;
+    for (unsigned v = 0; v < d->nr_vcpus && !s->bad; v++) {
+        const struct vcpu *vc = d->vcpu[v];
+        if (!vc)
+            continue;
+        if (d->kind == DOMAIN_PV) {
+            walk(s, vc->guest_table, 4, true, 0);
+            if (vc->guest_table_user)
+                walk(s, vc->guest_table_user, 4, true, 0);
+        } else if (d->paging == PAGING_SHADOW) {
+            walk(s, vc->cr3, 4, true, 0);
+        }
+    }
+}
+
+/* d's walk from scratch. */
+static void dom_full(struct iso *s)
+{
+    struct iso_dom *ds = s->ds;
+    memset(ds->seen, 0, s->fi->nr);
+    memset(ds->leaf, 0, s->fi->nr);
+    ds->xl.n = 0;
+    gather_grants(s);
+    walk_roots(s);
+}
+
+static bool enter(struct iso *s, unsigned id)
+{
+    s->d = s->m->domains[id];
+    s->ds = s->d ? dom_state(s->fi, id) : NULL;
+    if (s->d && !s->ds)
+        s->fi->whole = true;
+    return s->ds != NULL;
+}
+
+static int full(struct iso *s)
+{
+    struct fz_iso *fi = s->fi;
+    fi->st.full++;
+    fi->whole = false;
+    s->bad = 0;
+    for (unsigned id = 0; id < HV_MAX_DOMAINS && !s->bad; id++) {
+        if (!enter(s, id)) {
+            if (!s->m->domains[id] && fi->dom[id]) {
+                dom_free(fi->dom[id]);      /* the domain went away */
+                fi->dom[id] = NULL;
+            }
+            continue;
+        }
+        dom_full(s);
+    }
+    return s->bad;
+}
+
+/* ---- I9: what changed ---------------------------------------------------- */
+
+static void take_frame(void *arg, uint64_t mfn)
+{
+    struct fz_iso *fi = arg;
+    (void)list_push(fi, &fi->changed, (uint32_t)mfn);
+}
+
+static void frame_again(struct iso *s, mfn_t mfn)
+{
+    uint8_t seen = s->ds->seen[mfn];
+    for (unsigned b = 0; b < 8 && seen && !s->bad; b++)
+        if (seen & (1u << b))
+            walk_slots(s, mfn, b / 2 + 1, b & 1, 0);
+    if (!s->bad)
+        recheck_leaf(s, mfn);
+}
+
+static void grants_again(struct iso *s)
+{
+    struct iso_dom *ds = s->ds;
+    for (uint32_t i = 0; i < ds->gl.n && !s->bad; i++)
+        recheck_leaf(s, ds->gl.v[i]);           /* the bits they had */
+    gather_grants(s);
+    for (uint32_t i = 0; i < ds->gl.n && !s->bad; i++)
+        recheck_leaf(s, ds->gl.v[i]);           /* the bits they have */
+    for (uint32_t i = 0; i < ds->xl.n && !s->bad; i++)
+        recheck_leaf(s, ds->xl.v[i]);
+}
+
+static int incremental(struct iso *s, unsigned delta)
+{
+    struct fz_iso *fi = s->fi;
+    for (unsigned id = 0; id < HV_MAX_DOMAINS && !s->bad; id++) {
+        bool had = fi->dom[id] != NULL;
+        if (!enter(s, id))
+            continue;
+        if (!had || (s->d->kind != DOMAIN_PV && (delta & HV_DELTA_ROOTS))) {
+            dom_full(s);                        /* new, or translated */
+            continue;
+        }
+        if (delta & HV_DELTA_GRANTS)
+            grants_again(s);
+        for (uint32_t i = 0; i < fi->changed.n && !s->bad; i++)
+            frame_again(s, fi->changed.v[i]);
+        if (delta & HV_DELTA_ROOTS)
+            walk_roots(s);
+    }
+    fi->st.frames += fi->changed.n;
+    return s->bad;
+}
+
+/* ---- the kept walk ----------------------------------------------------------- */
+
+struct fz_iso *fz_iso_new(struct machine *m)
+{
+    struct fz_iso *fi = calloc(1, sizeof(*fi));
+    if (!fi)
+        return NULL;
+    fi->m = m;
+    fi->nr = m->nr_frames;
+    fi->whole = true;                     /* the first check walks it all */
+    return fi;
+}
+
+void fz_iso_free(struct fz_iso *fi)
+{
+    if (!fi)
+        return;
+    for (unsigned id = 0; id < HV_MAX_DOMAINS; id++)
+        dom_free(fi->dom[id]);
+    free(fi->changed.v);
+    free(fi);
+}
+
+int fz_iso_check(struct fz_iso *fi, char *name, size_t namelen,
+                 char *detail, size_t detlen)
+{
+    struct iso s = { .fi = fi, .m = fi->m, .name = name, .namelen = namelen,
+                     .detail = detail, .detlen = detlen };
+    fi->st.checks++;
+    fi->changed.n = 0;
+    unsigned delta = hv_audit_take_delta(fi->m, take_frame, fi);
+    if (!delta && !fi->whole) {
+        fi->st.unchanged++;
+        return 0;
+    }
+    if (!(delta & HV_DELTA_ALL) && !fi->whole) {
+        if (!incremental(&s, delta) && !fi->whole)
+            return 0;
+        if (s.bad)
+            fi->st.confirms++;                                  /* I10 */
+    }
+    if (!full(&s)) {
+        if (namelen)
+            name[0] = '\0';    /* I10: what the kept walk wrote there */
+        if (detlen)
+            detail[0] = '\0';
+        return 0;
+    }
+    fi->whole = true;   /* the walk stopped at the finding: incomplete */
+    return 1;
+}
+
 int fz_isolation_check(struct machine *m, char *name, size_t namelen,
                        char *detail, size_t detlen)
 {
-    struct iso s = { .m = m, .name = name, .namelen = namelen,
-                     .detail = detail, .detlen = detlen };
-    s.grant = calloc(m->nr_frames, 1);
-    s.seen = calloc(m->nr_frames, 1);
-    if (!s.grant || !s.seen) {
-        free(s.grant);
-        free(s.seen);
+    struct fz_iso *fi = fz_iso_new(m);
+    if (!fi)
         return 0;
+    struct iso s = { .fi = fi, .m = m, .name = name, .namelen = namelen,
+                     .detail = detail, .detlen = detlen };
+    int bad = full(&s);
+    fz_iso_free(fi);
+    return bad;
+}
+
+int fz_iso_verify(struct fz_iso *fi, char *msg, size_t msglen)
+{
+    struct fz_iso *f = fz_iso_new(fi->m);
+    if (!f)
+        return 0;
+    char name[96], detail[256];
+    struct iso s = { .fi = f, .m = fi->m, .name = name,
+                     .namelen = sizeof(name), .detail = detail,
+                     .detlen = sizeof(detail) };
+    int bad = 0;
+    if (full(&s) || f->whole) {
+        fz_iso_free(f);
+        return 0;               /* a finding: the callers compare verdicts */
     }
-    for (unsigned id = 0; id < HV_MAX_DOMAINS && !s.bad; id++) {
-        struct domain *d = m->domains[id];
-        if (!d)
+    for (unsigned id = 0; id < HV_MAX_DOMAINS && !bad; id++) {
+        const struct iso_dom *a = fi->dom[id], *b = f->dom[id];
+        if (!b)
             continue;
-        s.d = d;
-        memset(s.grant, 0, m->nr_frames);
-        memset(s.seen, 0, m->nr_frames);
-        gnttab_audit_refs(d, note_grant, &s);
-        for (unsigned v = 0; v < d->nr_vcpus && !s.bad; v++) {
-            const struct vcpu *vc = d->vcpu[v];
-            if (!vc)
-                continue;
-            if (d->kind == DOMAIN_PV) {
-                walk(&s, vc->guest_table, 4, true, 0);
-                if (vc->guest_table_user)
-                    walk(&s, vc->guest_table_user, 4, true, 0);
-            } else if (d->paging == PAGING_SHADOW) {
-                walk(&s, vc->cr3, 4, true, 0);
+        if (!a) {
+            snprintf(msg, msglen, "d%u: walked from scratch, never by the "
+                     "kept walk", id);
+            bad = 1;
+            break;
+        }
+        for (uint64_t mfn = 0; mfn < f->nr && !bad; mfn++) {
+            uint8_t seen = b->seen[mfn] & (uint8_t)~a->seen[mfn];
+            uint8_t kept = a->leaf[mfn];
+            if (kept & LF_RW)
+                kept |= LF_RO;          /* a writable leaf's checks are
+                                           a read-only one's and more */
+            uint8_t lf = b->leaf[mfn] & (uint8_t)~kept & (LF_RO | LF_RW);
+            uint8_t ga = a->grant[mfn] & (G_MAPPED | G_RW);
+            uint8_t gb = b->grant[mfn] & (G_MAPPED | G_RW);
+            if (seen) {
+                unsigned bit = (unsigned)__builtin_ctz(seen);
+                snprintf(msg, msglen, "d%u mfn %#llx: a walk from scratch "
+                         "reaches it as an L%u table (%s), the kept walk "
+                         "does not (a change core/audit.h A11 did not "
+                         "report)", id, (unsigned long long)mfn, bit / 2 + 1,
+                         bit & 1 ? "writable" : "read-only");
+                bad = 1;
+            } else if (lf || ga != gb) {
+                snprintf(msg, msglen, "d%u mfn %#llx: a walk from scratch "
+                         "reaches it as a leaf %#x with grant bits %#x, the "
+                         "kept walk %#x with %#x (a change core/audit.h A11 "
+                         "did not report)", id, (unsigned long long)mfn,
+                         b->leaf[mfn] & (LF_RO | LF_RW), gb,
+                         a->leaf[mfn] & (LF_RO | LF_RW), ga);
+                bad = 1;
             }
         }
     }
-    free(s.grant);
-    free(s.seen);
-    return s.bad;
+    fz_iso_free(f);
+    return bad;
+}
+
+void fz_iso_stats(const struct fz_iso *fi, struct fz_iso_stats *out)
+{
+    *out = fi->st;
 }

@@ -58,8 +58,9 @@
  *        (core/sched.h): they stay allocated, unreachable, and never run
  *        again.  What nothing live points into is released, with the
  *        functions that free without taking a lock: the world's pfn -> mfn
- *        tables; each domain's grant and event-channel tables and its
- *        vCPUs (the struct domain stays: the crash records may name it);
+ *        tables and its kept isolation walk; each domain's grant and
+ *        event-channel tables and its vCPUs (the struct domain stays: the
+ *        crash records may name it);
  *        and the machine (machine_destroy: its side tables by their
  *        destructors, which look at no domain; its RAM and frame table go
  *        back to the arena cache, core/machine.c rule 10, so the new
@@ -88,6 +89,7 @@
 #include "core/sched.h"
 #include "core/vcpu.h"
 #include "fuzz/call.h"
+#include "fuzz/isolation.h"
 #include "fuzz/pool.h"
 #include "fuzz/prog.h"
 #include "fuzz/race.h"
@@ -245,6 +247,8 @@ static void abandon(struct fz_world *w)
     }
     machine_destroy(m);         /* its destructors look at no domain */
     w->m = NULL;
+    fz_iso_free(w->iso);        /* the kept walk reads no domain */
+    w->iso = NULL;
     if (fz_world_build(w, FUZZ_RACE)) {
         fprintf(stderr, "hvlab-fuzz: race: the world could not be "
                 "rebuilt after a deadlock\n");

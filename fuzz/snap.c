@@ -355,6 +355,11 @@ static int join(struct fz_world *w)
         return -1;
     }
     (void)hv_audit(w->m, NULL);                 /* S10 */
+    fz_arena_enter();
+    rc = fz_world_settle(w);                    /* world.c W7 */
+    fz_arena_leave();
+    if (rc)
+        return -1;
     current = NULL;
     if ((!sn.arena_tracked &&
          track(fz_arena_base(), FZ_ARENA_BYTES, true)) ||

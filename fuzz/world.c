@@ -11,6 +11,11 @@
  *       GNTTABOP_setup_table (its own hypercall, argument in its buffer)
  *       and grants the other domU refs FZ_GREF_FIRST.. of its data frames:
  *       the first half read-write, the second half GTF_readonly.
+ *   W7  Every world keeps its isolation walk (w->iso, fuzz/isolation.h),
+ *       made with the machine and settled when it is built: one walk from
+ *       scratch after the build's full audit, so that a run's first call
+ *       looks only at what it changed.  Under the snapshot reset it lives
+ *       in the arena and comes back with everything else.
  */
 #include <stdlib.h>
 #include <stdint.h>
@@ -30,6 +35,7 @@
 #include "core/mmu.h"
 #include "core/options.h"
 #include "core/vcpu.h"
+#include "fuzz/isolation.h"
 #include "fuzz/world.h"
 #include "guest/guest.h"
 #include "toolstack/build_hvm.h"
@@ -288,6 +294,20 @@ static int build_all(struct fz_world *w)
     /* The audit memo and cache of the world as built, so that every run
        (forked, restored or rebuilt) starts from them (core/audit.h A8). */
     (void)hv_audit(w->m, NULL);
+    w->iso = fz_iso_new(w->m);
+    if (!w->iso)
+        return -XEN_ENOMEM;
+    return fz_world_settle(w);
+}
+
+int fz_world_settle(struct fz_world *w)
+{
+    char name[96], detail[256];
+    if (fz_iso_check(w->iso, name, sizeof(name), detail, sizeof(detail))) {
+        fprintf(stderr, "hvlab-fuzz: the world as built: %s: %s\n", name,
+                detail);
+        return -XEN_EINVAL;
+    }
     return 0;
 }
 
@@ -306,6 +326,8 @@ int fz_world_build(struct fz_world *w, enum fuzz_surface s)
 static void destroy_all(struct fz_world *w)
 {
     current = NULL;
+    fz_iso_free(w->iso);
+    w->iso = NULL;
     if (!w->m)
         return;
     for (unsigned id = 0; id < HV_MAX_DOMAINS; id++)

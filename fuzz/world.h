@@ -79,6 +79,7 @@ struct fz_world {
     uint64_t resets;
     uint64_t reset_ns;              /* total time spent in resets */
     bool thp_off;                   /* exec.c E6: RAM out of huge pages */
+    struct fz_iso *iso;             /* the kept isolation walk (W7) */
 };
 
 /* W1: the static layout. */
@@ -94,6 +95,10 @@ int fz_world_build(struct fz_world *w, enum fuzz_surface s);
 int fz_world_reset(struct fz_world *w);
 /* Destroy everything. */
 void fz_world_free(struct fz_world *w);
+/* W7: the isolation walk brought up to date after a full audit outside a
+   run (the build's; the snapshot's, fuzz/snap.c S10).  0, or -XEN_EINVAL
+   with the finding on stderr. */
+int fz_world_settle(struct fz_world *w);
 /* Hash of every frame's contents and page_info and the M2P (W2's check). */
 uint64_t fz_world_hash(const struct fz_world *w);
 

@@ -58,15 +58,18 @@
  *       present _PAGE_GNTTAB entries of validated L1 tables, kept as the
  *       slots are counted; given only while the cache is valid and no
  *       touch is pending.
- *   I10 For the fuzzer's isolation walk (core/audit.h A11): whether, since
- *       it last asked, a touched frame changed what the walk reads of it
- *       (owner, type, type users, Xen-shared, allocated: iso_sig) or a
- *       counted table changed an entry, its kind, or stopped being
- *       counted.  A PV walk reads only counted tables (the audit was
- *       clean) and such words - and, through a linear entry to a partial
- *       table of its own level, that table's slots past nr_validated_ptes,
- *       which are not recorded: a touched partial table answers yes, as
- *       do an invalid cache, a rebuild and a pending touch.
+ *   I10 For the fuzzer's isolation walk (core/audit.h A11): the frames
+ *       whose part in the walk may have changed since it last asked - a
+ *       touched frame whose words the walk reads changed (owner, type,
+ *       type users, Xen-shared, allocated: iso_sig), and a counted table
+ *       one of whose entries changed, whose kind changed or that stopped
+ *       being counted, or that is partial (through a linear entry to a
+ *       partial table of its own level the walk reads its slots past
+ *       nr_validated_ptes, which are not recorded).  A PV walk reads only
+ *       counted tables (the audit was clean) and such words, so those
+ *       frames are all it needs to look at again.  When the cache cannot
+ *       name them (invalid, rebuilt, a touch pending) the answer is
+ *       "everything".
  *   I11 Membership is the frame's list_tag and its domain its owner
  *       (mm_audit walks each domain's lists).  They differ only while a
  *       list outlives its domain or a frame's owner is not its list's,
@@ -144,7 +147,8 @@ struct mm_audit_cache {
     struct ai_set check;
     bool valid, verify, glob_suspect;
     int64_t gnt_ptes;           /* I9 */
-    bool iso_dirty;             /* I10 */
+    struct ai_set iso;          /* I10: frames to hand the walk */
+    bool iso_all;               /* I10: ... or everything */
     unsigned bad;               /* violations / suspicions this audit */
     struct hv_audit_touch touch;
 };
@@ -254,7 +258,7 @@ static inline bool xen_slot(unsigned level, unsigned i)
 static void recount_slot(struct mm_audit_cache *c, struct domain *d,
                          struct ai_tab *tb, mfn_t f, unsigned i, pte_t e)
 {
-    c->iso_dirty = true;                                /* I10 */
+    set_add(&c->iso, f);                                /* I10 */
     apply(c, f, tb->level, pte_mfn(tb->e[i]), tb->how[i], -1);
     unsigned how = 0;
     if (xen_slot(tb->level, i)) {
@@ -271,7 +275,7 @@ static void recount_slot(struct mm_audit_cache *c, struct domain *d,
 
 static void uncount_table(struct mm_audit_cache *c, struct ai_tab *tb, mfn_t f)
 {
-    c->iso_dirty = true;                                /* I10 */
+    set_add(&c->iso, f);                                /* I10 */
     for (unsigned i = 0; i < tb->upto; i++)
         apply(c, f, tb->level, pte_mfn(tb->e[i]), tb->how[i], -1);
     tb->level = 0;
@@ -306,7 +310,7 @@ static void recount_frame(struct mm_audit_cache *c, mfn_t f)
     uint32_t sig = iso_sig(pg);
     if (sig != x->iso_sig) {                            /* I10 */
         x->iso_sig = sig;
-        c->iso_dirty = true;
+        set_add(&c->iso, f);
     }
     x->gen -= x->self_gen;
     x->type -= x->self_type;
@@ -343,7 +347,7 @@ static void recount_frame(struct mm_audit_cache *c, mfn_t f)
     }
     bool validated = (t & PGT_validated) != 0;
     if (!validated)
-        c->iso_dirty = true;    /* I10: slots past upto are not recorded */
+        set_add(&c->iso, f);    /* I10: slots past upto are not recorded */
     const pte_t *live = mfn_to_virt(m, f);
     if (tb->level == level && tb->upto == upto && tb->dom == pg->owner &&
         tb->validated == validated) {
@@ -591,7 +595,8 @@ static unsigned rebuild(struct mm_audit_cache *c)
         c->e[f].iso_sig = iso_sig(mfn_to_page(m, f));
         check(c, f);
     }
-    c->iso_dirty = true;                                /* I10 */
+    set_clear(&c->iso);
+    c->iso_all = true;                                  /* I10 */
     if (c->bad)
         c->valid = false;
     return c->bad;
@@ -610,6 +615,8 @@ static void cache_free(struct mm_audit_cache *c)
     free(c->gnew);
     free(c->check.bits);
     free(c->check.list);
+    free(c->iso.bits);
+    free(c->iso.list);
     free(c->touch.bits);
     free(c->touch.list);
     free(c);
@@ -628,7 +635,7 @@ static struct mm_audit_cache *cache_new(struct machine *m)
     c->touch.list = malloc(c->nr * sizeof(*c->touch.list));
     c->touch.nr_frames = (uint32_t)c->nr;
     if (!c->e || !c->tab || !c->touch.bits || !c->touch.list ||
-        !set_init(&c->check, c->nr)) {
+        !set_init(&c->check, c->nr) || !set_init(&c->iso, c->nr)) {
         cache_free(c);
         return NULL;
     }
@@ -703,18 +710,23 @@ void mm_audit_incr_invalidate(struct machine *m)
 {
     if (m->audit_memo.incr) {
         m->audit_memo.incr->valid = false;
-        m->audit_memo.incr->iso_dirty = true;           /* I10 */
+        m->audit_memo.incr->iso_all = true;             /* I10 */
     }
 }
 
-bool mm_audit_incr_take_iso(struct machine *m)
+int mm_audit_incr_take_iso(struct machine *m,
+                           void (*frame)(void *arg, mfn_t mfn), void *arg)
 {
     struct mm_audit_cache *c = m->audit_memo.incr;
-    if (!c || !c->valid || atomic_load(&c->touch.n))
-        return true;
-    bool dirty = c->iso_dirty;
-    c->iso_dirty = false;
-    return dirty;
+    if (!c)
+        return -1;
+    bool all = !c->valid || atomic_load(&c->touch.n) || c->iso_all;
+    int n = all ? -1 : (int)c->iso.n;
+    for (uint32_t i = 0; !all && frame && i < c->iso.n; i++)
+        frame(arg, c->iso.list[i]);
+    set_clear(&c->iso);
+    c->iso_all = false;
+    return n;
 }
 
 bool mm_audit_incr_grant_ptes(const struct machine *m, uint64_t *n)

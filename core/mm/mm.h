@@ -92,9 +92,12 @@ bool mm_audit_incr_valid(const struct machine *m);
 /* I9: present _PAGE_GNTTAB entries of validated L1s; false when the cache
    cannot say (not kept, invalid, or touches pending). */
 bool mm_audit_incr_grant_ptes(const struct machine *m, uint64_t *n);
-/* I10: did anything the fuzzer's isolation walk reads of frames change
-   since the last call (true when the cache cannot say)?  Clears. */
-bool mm_audit_incr_take_iso(struct machine *m);
+/* I10: what the fuzzer's isolation walk reads of frames that changed
+   since the last call: -1 when the cache cannot say (walk everything);
+   else the number of frames, each handed once to frame (may be NULL).
+   Clears. */
+int mm_audit_incr_take_iso(struct machine *m,
+                           void (*frame)(void *arg, mfn_t mfn), void *arg);
 /* I8 on or off for m (HVLAB_AUDIT_VERIFY=1 sets it at enable). */
 void mm_audit_incr_verify(struct machine *m, bool on);
 /* I6 now (after a full audit): the rebuilt cache's answer. */
