@@ -15,6 +15,14 @@
  *        again) is in the final round too: it goes XTAB, so the
  *        destination gives back the frame it populated for it (restore
  *        RS6).  Xen's saver does not do this; see RS6 for why hvlab does.
+ *   MS8  A pfn whose p2m entry named a frame at the batch's lookup but
+ *        that getpageframeinfo3 types XTAB lost its frame in between (the
+ *        guest ballooned it out while the batch was being typed).  While
+ *        live it is deferred, as MS1's: sent XTAB and left there, a
+ *        balloon-in that gives it a frame again marks nothing of the pfn,
+ *        so its last type would stay XTAB while the guest's tables map
+ *        it, and the destination would give back the frame those tables
+ *        name (restore RS6).  Point mig.batch.lookup opens the window.
  *   MS2  A batch is at most STREAM_MAX_BATCH pfns: typed by one
  *        getpageframeinfo3, the data pages copied into the context's batch
  *        buffer (PV tables normalised there), then queued and flushed
@@ -357,6 +365,10 @@ static int read_pfn(struct save_ctx *c, unsigned i, bool *normalised)
         c->btype[i] = XEN_DOMCTL_PFINFO_XTAB;
         return 0;
     }
+    if (type == XEN_DOMCTL_PFINFO_XTAB && !c->paused) {  /* MS8 */
+        defer(c, pfn);
+        return 0;
+    }
     if (!stream_pfinfo_has_data(type))
         return 0;
     const void *src = domctl_map_foreign(c->d, c->bmfn[i]);
@@ -441,6 +453,7 @@ static int flush_batch(struct save_ctx *c)
         c->bmfn[i] = pfn_to_mfn(c, c->bpfn[i]);
         c->btype[i] = c->pv ? (xen_pfn_t)c->bmfn[i] : (xen_pfn_t)c->bpfn[i];
     }
+    INJ_POINT_AT(mig_batch_lookup, c->d->domid, INJ_ANY);         /* MS8 */
     int rc = domctl_getpageframeinfo3(c->d, c->btype, n);
     if (rc)
         return seterr(c, rc, "%s: getpageframeinfo3 on %u pfns from "
