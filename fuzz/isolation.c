@@ -149,8 +149,10 @@ static void leaf(struct iso *s, mfn_t mfn, bool rw, uint64_t va)
 {
     const struct page_info *pg = mfn_to_page(s->m, mfn);
     uint8_t *lf = &s->ds->leaf[mfn];
-    *lf |= rw ? LF_RW : LF_RO;                                  /* I8 */
-    if (!(*lf & LF_XEN) &&
+    uint8_t bit = rw ? LF_RW : LF_RO;
+    if (!(*lf & bit))           /* a store only when it changes: under the */
+        *lf |= bit;             /* snapshot reset a written page is copied */
+    if (!(*lf & LF_XEN) &&      /* back after every run (fuzz/snap.h S3) */
         (atomic_load(&pg->count_info) & PGC_xen_heap) &&
         list_push(s->fi, &s->ds->xl, (uint32_t)mfn))
         *lf |= LF_XEN;
