@@ -9,6 +9,7 @@
  * shadow entries pointing at it (no pin: nothing else holds one).
  * S8: with log-dirty on, no RW L1 / FL1 entry maps a frame whose bit is
  * clear (paging_mfn_is_dirty: through the M2P).
+ * Visits only the frames of the side table's used map (private.h S9).
  * Takes each domain's paging lock; call with no vCPU inside the shadow code.
  */
 #include <stdlib.h>
@@ -18,6 +19,16 @@
 #include "core/mm/paging.h"
 #include "core/shadow/private.h"
 #include "core/vcpu.h"
+
+/* S9: the frames whose side-table entry was ever non-zero, in mfn order
+   (a frame outside it has no type and no flags: nothing to audit). */
+#define FOR_EACH_USED(d, f)                                                  \
+    for (mfn_t f##_w = 0, f = 0, f##_b = 0;                                  \
+         f##_w < ((d)->m->nr_frames + 63) / 64; f##_w++)                     \
+        for (f##_b = __atomic_load_n(&sh_used_map(d)[f##_w],                 \
+                                     __ATOMIC_RELAXED);                      \
+             f##_b && ((f = f##_w * 64 + (mfn_t)__builtin_ctzll(f##_b)),     \
+                       f##_b &= f##_b - 1, true);)
 
 #define BAD(...) do { n++; if (out) { fprintf(out, "shadow audit: d%u: ", \
     d->domid); fprintf(out, __VA_ARGS__); fputc('\n', out); } } while (0)
@@ -38,7 +49,7 @@ static unsigned audit_fl_refs(struct domain *d, FILE *out)
     uint32_t *seen = calloc(m->nr_frames, sizeof(*seen));
     if (seen == NULL)
         return 0;                       /* the audit is best effort on ENOMEM */
-    for (mfn_t f = 0; f < m->nr_frames; f++) {
+    FOR_EACH_USED(d, f) {
         struct sh_pinfo *p = &sd->pi[f];
         if (p->dom != d->domid || !sh_type_maps_shadows(p->type))
             continue;
@@ -48,7 +59,7 @@ static unsigned audit_fl_refs(struct domain *d, FILE *out)
                 seen[pte_mfn(se)]++;
         }
     }
-    for (mfn_t f = 0; f < m->nr_frames; f++) {
+    FOR_EACH_USED(d, f) {
         struct sh_pinfo *p = &sd->pi[f];
         if (p->dom == d->domid && sh_type_is_fl(p->type) && p->refs != seen[f])
             BAD("S6: fl%u %#llx has %u refs, %u entries point at it",
@@ -67,8 +78,10 @@ static unsigned audit_domain(struct domain *d, FILE *out)
     bool ld = paging_log_dirty_enabled(d);
     bool no_gnp = sd->oos_active &&
                   m->opt.shadow_fastpath_oos == SH_FASTPATH_OOS_FIXED;
-    for (mfn_t f = 0; f < m->nr_frames; f++) {
+    bool any_fl = false;
+    FOR_EACH_USED(d, f) {
         struct sh_pinfo *p = &sd->pi[f];
+        any_fl |= p->dom == d->domid && sh_type_is_fl(p->type);
         if (p->shadow_flags) {
             uint8_t fl = p->shadow_flags;
             bool pt = atomic_load(&mfn_to_page(m, f)->count_info) & PGC_shadowed_pt;
@@ -173,7 +186,8 @@ static unsigned audit_domain(struct domain *d, FILE *out)
                     (unsigned long long)want);
         }
     }
-    n += audit_fl_refs(d, out);
+    if (any_fl)                 /* S6's counts: only FL shadows have them */
+        n += audit_fl_refs(d, out);
     return n;
 }
 

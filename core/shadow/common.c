@@ -45,7 +45,9 @@ struct sh_pinfo *sh_side_table(struct machine *m)
             pi = reg[i].pi;
     for (unsigned i = 0; i < SH_MAX_MACHINES && !pi; i++)
         if (reg[i].m == NULL) {
-            pi = calloc(m->nr_frames, sizeof(*pi));
+            /* the entries, then the used map (S9) */
+            pi = calloc(1, m->nr_frames * sizeof(*pi) +
+                           (m->nr_frames + 63) / 64 * sizeof(uint64_t));
             if (pi) {
                 reg[i].m = m;
                 reg[i].pi = pi;
@@ -131,6 +133,7 @@ static void promote(struct domain *d, mfn_t gmfn, enum sh_type t)
         sh_resync(d, gmfn, SH_RESYNC_PROMOTE);
     unsigned left = 0;
     sh_remove_write_access(d, gmfn, &left);
+    sh_note_used(d, gmfn);                                  /* S9 */
     g->shadow_flags |= (uint8_t)(1u << t);
     page_set_shadowed_pt(d->m, gmfn, true);
     TRC(hvlab_shadow, promote, (uint8_t)d->m->host_id, d->domid, gmfn,
@@ -181,6 +184,7 @@ mfn_t sh_get_or_create(struct domain *d, mfn_t gmfn, enum sh_type t,
         return INVALID_MFN;
     }
     struct sh_pinfo *p = &sd->pi[s];
+    sh_note_used(d, s);                                     /* S9 */
     p->type = (uint8_t)t;
     p->dom = d->domid;
     p->refs = 0;

@@ -31,6 +31,7 @@ int sh_oos_init_vcpu(struct vcpu *v)
             free(sv);
             return -XEN_ENOMEM;
         }
+        sh_note_used(v->d, sv->snap[i]);                    /* S9 */
         v->d->shadow->pi[sv->snap[i]].type = SH_SNAP;
     }
     v->shadow = sv;
@@ -176,6 +177,7 @@ bool sh_unsync(struct vcpu *v, mfn_t gmfn)
     sv->oos[slot] = gmfn;
     sv->nr_fix[slot] = 0;
     memcpy(sh_table(d, sv->snap[slot]), sh_table(d, gmfn), PAGE_SIZE);
+    sh_note_used(d, gmfn);                                  /* S9 */
     g->shadow_flags |= SHF_OOS | SHF_OOS_MAY_WRITE;
     atomic_fetch_add(&d->shadow->nr_unsync, 1);
     TRC(hvlab_shadow, unsync, (uint8_t)d->m->host_id, d->domid,

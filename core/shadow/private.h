@@ -57,6 +57,14 @@
  *       CLEAN blow every shadow under the paging lock after the bitmap
  *       changed (shadow_log_dirty_rearm), so no RW entry outlives its
  *       round.  Audited: no RW L1 / FL1 entry maps a clean frame.
+ *   S9  The side table carries a used map after its nr_frames entries:
+ *       one bit per frame whose entry was ever given a shadow type or
+ *       shadow flags (sh_note_used, at every store that makes them
+ *       non-zero: promote, shadow creation, the OOS snapshots and flags).
+ *       Bits are only set (an atomic OR: the table is the machine's, each
+ *       writer holds only its own domain's paging lock), so a frame whose
+ *       entry is non-zero has its bit, and the audit visits those frames
+ *       only - every frame it looked at before had a type or flags.
  */
 #ifndef HVLAB_CORE_SHADOW_PRIVATE_H
 #define HVLAB_CORE_SHADOW_PRIVATE_H
@@ -299,6 +307,18 @@ void sh_oos_snapshot_update(struct domain *d, mfn_t gmfn, unsigned slot,
 static inline struct sh_pinfo *sh_pi(struct domain *d, mfn_t mfn)
 {
     return &d->shadow->pi[mfn];
+}
+/* S9: the used map, after the side table's entries. */
+static inline uint64_t *sh_used_map(struct domain *d)
+{
+    return (uint64_t *)(d->shadow->pi + d->m->nr_frames);
+}
+static inline void sh_note_used(struct domain *d, mfn_t mfn)
+{
+    uint64_t *w = &sh_used_map(d)[mfn >> 6];
+    uint64_t bit = 1ULL << (mfn & 63);
+    if (!(__atomic_load_n(w, __ATOMIC_RELAXED) & bit))
+        __atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
 }
 static inline pte_t *sh_table(struct domain *d, mfn_t mfn)
 {

@@ -3,8 +3,9 @@
  * gives the count and text of a fresh full audit after every call of real
  * programs on every surface, with and without the bug zoo's options, with
  * the incremental frame audit's cache checked against a rebuild after
- * every audit (core/mm/audit_incr.c I8), and the isolation walk finding
- * nothing where the memo would skip it; and the marks, the fingerprint
+ * every audit (core/mm/audit_incr.c I8), the kept isolation walk against
+ * a walk from scratch, and the shadow audit's used map covering every
+ * frame it should visit (core/shadow/private.h S9); and the marks, the fingerprint
  * and hv_audit_forget do what the rules say.
  */
 #include <dirent.h>
@@ -23,6 +24,7 @@
 #include "core/mm/p2m.h"
 #include "core/mm/paging.h"
 #include "core/mmu.h"
+#include "core/shadow/private.h"
 #include "core/shadow/shadow.h"
 #include "core/vcpu.h"
 #include "fuzz/call.h"
@@ -79,6 +81,28 @@ struct tally {
     unsigned iso_found, iso_skipped, iso_incr;  /* A11 */
 };
 
+/* core/shadow/private.h S9: every frame whose side-table entry has a type
+   or flags is in the used map the shadow audit walks.  0, or the first
+   frame that is not. */
+static mfn_t shadow_unused(struct machine *m, unsigned *dom)
+{
+    for (unsigned id = 0; id < HV_MAX_DOMAINS; id++) {
+        struct domain *d = m->domains[id];
+        if (!d || !d->shadow)
+            continue;
+        const uint64_t *used = sh_used_map(d);
+        for (mfn_t f = 0; f < m->nr_frames; f++) {
+            const struct sh_pinfo *p = sh_pi(d, f);
+            if ((p->type || p->shadow_flags) &&
+                !(used[f >> 6] & (1ULL << (f & 63)))) {
+                *dom = id;
+                return f;
+            }
+        }
+    }
+    return 0;
+}
+
 /* One program, call by call as fuzz/exec.c runs it; after every call the
    memo's answer against a fresh full audit.  Returns calls run. */
 static void run_checked(enum fuzz_surface s, struct fz_world *w,
@@ -102,6 +126,17 @@ static void run_checked(enum fuzz_surface s, struct fz_world *w,
                     fuzz_surface_name(s), t->programs, i, prog.call[i].op, got,
                     w->m->audit_memo.mm_last, w->m->audit_memo.gnt_last,
                     want.total, want.mm, want.gnt);
+            test_failures++;
+            return;
+        }
+        unsigned sdom = 0;
+        mfn_t unused = shadow_unused(w->m, &sdom);
+        if (unused) {
+            fprintf(stderr, "  %s program %u call %u (op %u): d%u mfn %#llx "
+                    "has a shadow type or flags and is not in the used map "
+                    "(core/shadow/private.h S9)\n", fuzz_surface_name(s),
+                    t->programs, i, prog.call[i].op, sdom,
+                    (unsigned long long)unused);
             test_failures++;
             return;
         }
