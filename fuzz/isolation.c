@@ -88,6 +88,7 @@ struct fz_iso {
     uint64_t nr;
     struct iso_dom *dom[HV_MAX_DOMAINS];
     struct iso_list changed;        /* frames handed by A11 */
+    struct iso_list scratch;        /* grants_again's old grant frames */
     struct fz_iso_stats st;
     bool whole;                     /* the next check walks it all (I10) */
 };
@@ -364,14 +365,21 @@ static void frame_again(struct iso *s, mfn_t mfn)
         recheck_leaf(s, mfn);
 }
 
+/* The frames whose grant bits were set before the gathering and those
+   set after it, each checked with the bits it has now. */
 static void grants_again(struct iso *s)
 {
     struct iso_dom *ds = s->ds;
-    for (uint32_t i = 0; i < ds->gl.n && !s->bad; i++)
-        recheck_leaf(s, ds->gl.v[i]);           /* the bits they had */
+    struct iso_list *was = &s->fi->scratch;
+    was->n = 0;
+    for (uint32_t i = 0; i < ds->gl.n; i++)
+        if (!list_push(s->fi, was, ds->gl.v[i]))
+            return;                             /* whole: walk it all */
     gather_grants(s);
+    for (uint32_t i = 0; i < was->n && !s->bad; i++)
+        recheck_leaf(s, was->v[i]);
     for (uint32_t i = 0; i < ds->gl.n && !s->bad; i++)
-        recheck_leaf(s, ds->gl.v[i]);           /* the bits they have */
+        recheck_leaf(s, ds->gl.v[i]);
     for (uint32_t i = 0; i < ds->xl.n && !s->bad; i++)
         recheck_leaf(s, ds->xl.v[i]);
 }
@@ -418,6 +426,7 @@ void fz_iso_free(struct fz_iso *fi)
     for (unsigned id = 0; id < HV_MAX_DOMAINS; id++)
         dom_free(fi->dom[id]);
     free(fi->changed.v);
+    free(fi->scratch.v);
     free(fi);
 }
 
