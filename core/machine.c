@@ -174,6 +174,7 @@ static void frame_set_unowned(struct machine *m, mfn_t mfn, uint64_t count,
                                               memory_order_relaxed);
     uint64_t old_type = atomic_load_explicit(&pg->type_info,
                                              memory_order_relaxed);
+    page_note(pg);
     pg->owner = owner;
     atomic_store_explicit(&pg->type_info, 0, memory_order_relaxed);
     atomic_store_explicit(&pg->count_info, count, memory_order_release);
@@ -292,6 +293,7 @@ int machine_create(uint64_t ram_bytes, unsigned host_id,
     m->free_head = first_free < nr_frames ? (uint32_t)first_free
                                           : PAGE_LIST_NULL;
     m->nr_free = nr_frames - first_free;
+    hv_wrec_keep(m->frame_table, nr_frames * sizeof(struct page_info));
     *out = m;
     return 0;
 }
@@ -314,6 +316,7 @@ void machine_destroy(struct machine *m)
     for (unsigned i = atomic_load(&m->nr_dtors); i-- > 0;)
         if (m->dtors[i])
             m->dtors[i](m);
+    hv_wrec_forget(m->frame_table, m->nr_frames * sizeof(struct page_info));
     if (!arena_park(m))
         arena_unmap(m->ram, m->frame_table, m->nr_frames);
     free(m);
@@ -366,6 +369,7 @@ mfn_t machine_heap_alloc(struct machine *m)
     struct page_info *pg = &m->frame_table[head];
     m->free_head = pg->list_next;
     m->nr_free--;
+    page_note(pg);
     pg->list_next = PAGE_LIST_NULL;
     pg->list_prev = PAGE_LIST_NULL;
     hv_unlock(&m->heap_lock);
@@ -397,11 +401,13 @@ void machine_heap_free(struct machine *m, mfn_t mfn)
 
     if (get_gpfn_from_mfn(m, mfn) != INVALID_M2P_ENTRY)
         set_gpfn_from_mfn(m, mfn, INVALID_M2P_ENTRY);
+    page_note(pg);
     pg->tlbflush_timestamp = atomic_load_explicit(&m->tlbflush_clock,
                                                   memory_order_acquire);
     frame_set_unowned(m, mfn, PGC_state_free | PGC_need_scrub, DOMID_INVALID);
 
     hv_lock(&m->heap_lock);
+    page_note(pg);
     pg->list_prev = PAGE_LIST_NULL;
     pg->list_next = m->free_head;
     m->free_head = (uint32_t)mfn;

@@ -48,6 +48,12 @@
  *       struct must reach nothing the kept one lacks (seen, leaf bits) and
  *       gather the same grant bits.  A miss means a change A11 did not
  *       report.
+ *   I12 The per-frame bytes (seen, leaf, grant) take part in the write
+ *       record (core/wrec.h): each store is noted first, so the snapshot
+ *       reset puts back only the bytes' pages a run changed.  A walk from
+ *       scratch notes seen and leaf whole and keeps the epoch it did so in
+ *       (iso_dom.noted, core/wrec.h W7): its thousands of leaves then
+ *       store without a note each.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +66,7 @@
 #include "core/mm/page.h"
 #include "core/pte.h"
 #include "core/vcpu.h"
+#include "core/wrec.h"
 #include "fuzz/isolation.h"
 
 #define G_MAPPED    1u      /* a grant mapping of the domain holds it */
@@ -81,6 +88,7 @@ struct iso_dom {                    /* I8 */
     uint8_t *grant;                 /* per mfn: G_* */
     struct iso_list gl;             /* frames with grant bits */
     struct iso_list xl;             /* Xen pages reached as leaves */
+    uint64_t noted;                 /* I12: epoch seen and leaf noted whole */
 };
 
 struct fz_iso {
@@ -151,12 +159,20 @@ static void leaf(struct iso *s, mfn_t mfn, bool rw, uint64_t va)
     const struct page_info *pg = mfn_to_page(s->m, mfn);
     uint8_t *lf = &s->ds->leaf[mfn];
     uint8_t bit = rw ? LF_RW : LF_RO;
-    if (!(*lf & bit))           /* a store only when it changes: under the */
-        *lf |= bit;             /* snapshot reset a written page is copied */
-    if (!(*lf & LF_XEN) &&      /* back after every run (fuzz/snap.h S3) */
+    /* A store only when it changes: under the snapshot reset a written
+       page is copied back after the run (fuzz/snap.h S14; I12). */
+    if (!(*lf & bit)) {
+        if (s->ds->noted != hv_wrec_epoch())
+            hv_wrec_note(lf, 1);
+        *lf |= bit;
+    }
+    if (!(*lf & LF_XEN) &&
         (atomic_load(&pg->count_info) & PGC_xen_heap) &&
-        list_push(s->fi, &s->ds->xl, (uint32_t)mfn))
+        list_push(s->fi, &s->ds->xl, (uint32_t)mfn)) {
+        if (s->ds->noted != hv_wrec_epoch())
+            hv_wrec_note(lf, 1);
         *lf |= LF_XEN;
+    }
     bool own = pg->owner == s->d->domid;
     if (own && released_xen_page(s, mfn)) {
         report(s, FZ_ISO_RELEASED, mfn, va, "a Xen page shared with the "
@@ -221,6 +237,8 @@ static void walk(struct iso *s, mfn_t table, unsigned level, bool rw,
     uint8_t bit = (uint8_t)(1u << ((level - 1) * 2 + rw));
     if (s->ds->seen[table] & bit)
         return;                                                 /* I5 */
+    if (s->ds->noted != hv_wrec_epoch())
+        hv_wrec_note(&s->ds->seen[table], 1);                   /* I12 */
     s->ds->seen[table] |= bit;
     walk_slots(s, table, level, rw, va);
 }
@@ -245,13 +263,19 @@ static struct iso_dom *dom_state(struct fz_iso *fi, unsigned id)
         free(ds);
         return NULL;
     }
+    hv_wrec_keep(ds->seen, fi->nr);                     /* I12 */
+    hv_wrec_keep(ds->leaf, fi->nr);
+    hv_wrec_keep(ds->grant, fi->nr);
     return fi->dom[id] = ds;
 }
 
-static void dom_free(struct iso_dom *ds)
+static void dom_free(struct iso_dom *ds, uint64_t fi_nr)
 {
     if (!ds)
         return;
+    hv_wrec_forget(ds->seen, fi_nr);                    /* I12 */
+    hv_wrec_forget(ds->leaf, fi_nr);
+    hv_wrec_forget(ds->grant, fi_nr);
     free(ds->seen);
     free(ds->leaf);
     free(ds->grant);
@@ -266,6 +290,7 @@ static void note_grant(void *ctx, mfn_t mfn, bool rw)
     if (!mfn_valid(s->m, mfn))
         return;
     uint8_t *g = &s->ds->grant[mfn];
+    hv_wrec_note(g, 1);                                 /* I12 */
     if (!(*g & G_LISTED) && list_push(s->fi, &s->ds->gl, (uint32_t)mfn))
         *g |= G_LISTED;
     *g |= G_MAPPED | (rw ? G_RW : 0);
@@ -275,8 +300,10 @@ static void note_grant(void *ctx, mfn_t mfn, bool rw)
 static void gather_grants(struct iso *s)
 {
     struct iso_dom *ds = s->ds;
-    for (uint32_t i = 0; i < ds->gl.n; i++)
+    for (uint32_t i = 0; i < ds->gl.n; i++) {
+        hv_wrec_note(&ds->grant[ds->gl.v[i]], 1);       /* I12 */
         ds->grant[ds->gl.v[i]] = 0;
+    }
     ds->gl.n = 0;
     gnttab_audit_refs(s->d, note_grant, s);
 }
@@ -312,6 +339,9 @@ static void walk_roots(struct iso *s)
 static void dom_full(struct iso *s)
 {
     struct iso_dom *ds = s->ds;
+    hv_wrec_note(ds->seen, s->fi->nr);                  /* I12 */
+    hv_wrec_note(ds->leaf, s->fi->nr);
+    ds->noted = hv_wrec_epoch();
     memset(ds->seen, 0, s->fi->nr);
     memset(ds->leaf, 0, s->fi->nr);
     ds->xl.n = 0;
@@ -337,7 +367,7 @@ static int full(struct iso *s)
     for (unsigned id = 0; id < HV_MAX_DOMAINS && !s->bad; id++) {
         if (!enter(s, id)) {
             if (!s->m->domains[id] && fi->dom[id]) {
-                dom_free(fi->dom[id]);      /* the domain went away */
+                dom_free(fi->dom[id], fi->nr);      /* the domain went away */
                 fi->dom[id] = NULL;
             }
             continue;
@@ -424,7 +454,7 @@ void fz_iso_free(struct fz_iso *fi)
     if (!fi)
         return;
     for (unsigned id = 0; id < HV_MAX_DOMAINS; id++)
-        dom_free(fi->dom[id]);
+        dom_free(fi->dom[id], fi->nr);
     free(fi->changed.v);
     free(fi->scratch.v);
     free(fi);

@@ -42,6 +42,17 @@
  *       it, the snapshot's zeros.  A page one input carved blocks from is
  *       then copied only by the runs that allocate that far (on an AFL++
  *       corpus of 800 mm inputs: 378 arena pages per restore, from 400).
+ *   S14 Kept pages (core/wrec.h): an array whose writers note what they
+ *       store (hv_wrec_keep) is not write-tracked.  Its whole pages - not
+ *       the first and last, which it may share with other blocks - are
+ *       saved at the commit and stay writable; a note marks such a page
+ *       and lists it, and a restore copies back only the listed pages.
+ *       So a page some earlier run wrote costs nothing to a run that
+ *       does not write it (on an AFL++ corpus most hot pages were such
+ *       pages: per-frame records of the audit and the frame table).  A
+ *       keep takes effect at the next commit and is ignored during a
+ *       run; a forget turns the range's pages into hot pages (S3), so
+ *       memory freed and used again without notes is still put back.
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -56,6 +67,7 @@
 #include "core/machine.h"
 #include "core/mm/paging.h"
 #include "core/vcpu.h"
+#include "core/wrec.h"
 #include "fuzz/snap.h"
 #include "fuzz/snap_alloc.h"
 #include "fuzz/world.h"
@@ -67,6 +79,7 @@
 
 #define SNAP_PAGE       4096UL
 #define SNAP_REGIONS    (2 * FUZZ_NR + 1)
+#define SNAP_KEEPS      64          /* S14: kept ranges per region */
 
 struct region {
     uint8_t *base;
@@ -77,7 +90,16 @@ struct region {
     uint32_t *list;         /* the hot pages, in fault order */
     size_t nhot;
     uint8_t *backup;        /* npages pages, sparse */
+    uint8_t *kept;          /* per page: S14 (KEPT, KEPT_NOTED) */
+    uint32_t *noted;        /* the kept pages noted since the restore */
+    size_t nnoted;
+    struct { uint32_t first, end; } keep[SNAP_KEEPS];   /* kept ranges */
+    unsigned nkeep;
 };
+
+enum { KEPT = 1, KEPT_NOTED = 2 };
+
+static const struct hv_wrec_ops wrec_ops;                       /* S14 */
 
 static struct {
     bool ready;
@@ -94,6 +116,8 @@ static struct {
     unsigned ld_live;               /* S3 */
     uint8_t crash[4096];            /* S3, S12: domain_crash_records */
     size_t crash_len;
+    struct { const uint8_t *p; size_t len; } pend[SNAP_KEEPS];  /* S14 */
+    unsigned npend;
     bool dirty;
     bool check;
     unsigned hot_limit;             /* S7 */
@@ -178,6 +202,7 @@ static int setup(void)
     const char *c = getenv("HVLAB_FUZZ_SNAP_CHECK");
     sn.check = c && c[0] == '1';
     sn.hot_limit = FZ_SNAP_HOT_MAX;
+    hv_wrec_install(&wrec_ops);                                 /* S14 */
     sn.ready = true;
     return 0;
 }
@@ -196,21 +221,36 @@ static int track(void *base, size_t bytes, bool arena)
     r->hot = map_anon(np);
     r->list = map_anon(np * sizeof(uint32_t));
     r->backup = map_anon(np * SNAP_PAGE);
+    r->kept = map_anon(np);
+    r->noted = map_anon(np * sizeof(uint32_t));
     r->nhot = 0;
-    if (!r->saved || !r->hot || !r->list || !r->backup)
+    r->nnoted = 0;
+    r->nkeep = 0;
+    if (!r->saved || !r->hot || !r->list || !r->backup || !r->kept ||
+        !r->noted)
         return -1;
     (void)madvise(base, np * SNAP_PAGE, MADV_NOHUGEPAGE);
     sn.nreg++;
     return 0;
 }
 
-/* Every page of r read-only again, none hot (S7, S9). */
-static void region_cool(struct region *r)
+static void protect(void *p, size_t bytes, int prot)
 {
-    if (mprotect(r->base, r->npages * SNAP_PAGE, PROT_READ)) {
+    if (mprotect(p, bytes, prot)) {
         perror("hvlab-fuzz: snapshot: mprotect");
         abort();
     }
+}
+
+/* Every page of r read-only again but the kept ones (S14), none hot (S7,
+   S9). */
+static void region_cool(struct region *r)
+{
+    protect(r->base, r->npages * SNAP_PAGE, PROT_READ);
+    for (unsigned k = 0; k < r->nkeep; k++)
+        protect(r->base + (size_t)r->keep[k].first * SNAP_PAGE,
+                (size_t)(r->keep[k].end - r->keep[k].first) * SNAP_PAGE,
+                PROT_READ | PROT_WRITE);
     for (size_t i = 0; i < r->nhot; i++)
         r->hot[r->list[i]] = 0;
     sn.st.hot -= (unsigned)r->nhot;
@@ -231,7 +271,142 @@ static unsigned region_restore(struct region *r, size_t limit)
                SNAP_PAGE);
         copied++;
     }
+    for (size_t i = 0; i < r->nnoted; i++) {                    /* S14 */
+        uint32_t pg = r->noted[i];
+        if (r->kept[pg] != KEPT_NOTED)
+            continue;                   /* forgotten since: hot now */
+        memcpy(r->base + (size_t)pg * SNAP_PAGE,
+               r->backup + (size_t)pg * SNAP_PAGE, SNAP_PAGE);
+        r->kept[pg] = KEPT;
+        copied++;
+    }
+    sn.st.noted += r->nnoted;
+    if (r->nnoted)
+        hv_wrec_invalidate();           /* core/wrec.h W4 */
+    r->nnoted = 0;
     return copied;
+}
+
+/* ---- S14: the write record (core/wrec.h) ------------------------------- */
+
+static struct region *region_of(const uint8_t *p)
+{
+    for (unsigned i = 0; i < sn.nreg; i++) {
+        struct region *r = &sn.reg[i];
+        if (p >= r->base && p < r->base + r->npages * SNAP_PAGE)
+            return r;
+    }
+    return NULL;
+}
+
+/* The whole pages of [p, p + len) in r: [*first, *end); false if none. */
+static bool whole_pages(const struct region *r, const uint8_t *p, size_t len,
+                        uint32_t *first, uint32_t *end)
+{
+    const uint8_t *lim = r->base + r->npages * SNAP_PAGE;
+    const uint8_t *q = p + len > lim ? lim : p + len;
+    size_t f = ((size_t)(p - r->base) + SNAP_PAGE - 1) / SNAP_PAGE;
+    size_t e = (size_t)(q - r->base) / SNAP_PAGE;
+    if (f >= e)
+        return false;
+    *first = (uint32_t)f;
+    *end = (uint32_t)e;
+    return true;
+}
+
+static void wrec_note(uintptr_t a, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)a;
+    struct region *r = region_of(p);
+    if (!r || !len)
+        return;
+    size_t off = (size_t)(p - r->base);
+    size_t pg = off / SNAP_PAGE, last = (off + len - 1) / SNAP_PAGE;
+    if (last >= r->npages)
+        last = r->npages - 1;
+    for (; pg <= last; pg++)
+        if (r->kept[pg] == KEPT) {
+            r->kept[pg] = KEPT_NOTED;
+            r->noted[r->nnoted++] = (uint32_t)pg;
+        }
+}
+
+static void wrec_keep(uintptr_t a, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)a;
+    if (sn.dirty || sn.npend >= SNAP_KEEPS)
+        return;                         /* S14: ignored (core/wrec.h W2) */
+    sn.pend[sn.npend].p = p;
+    sn.pend[sn.npend].len = len;
+    sn.npend++;
+}
+
+static void wrec_forget(uintptr_t a, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)a;
+    for (unsigned i = 0; i < sn.npend; i++)
+        if (sn.pend[i].p == p) {
+            sn.pend[i] = sn.pend[--sn.npend];
+            break;
+        }
+    struct region *r = region_of(p);
+    uint32_t f, e;
+    if (!r || !whole_pages(r, p, len, &f, &e))
+        return;
+    for (unsigned k = 0; k < r->nkeep; k++) {
+        if (r->keep[k].first != f || r->keep[k].end != e)
+            continue;
+        for (uint32_t pg = f; pg < e; pg++) {           /* now hot (S3) */
+            r->kept[pg] = 0;
+            if (!r->hot[pg]) {
+                r->hot[pg] = 1;
+                r->list[r->nhot++] = pg;
+                sn.st.hot++;
+            }
+        }
+        r->keep[k] = r->keep[--r->nkeep];
+        sn.st.kept -= e - f;
+        hv_wrec_invalidate();
+        return;
+    }
+}
+
+static const struct hv_wrec_ops wrec_ops = {
+    .keep = wrec_keep, .forget = wrec_forget, .note = wrec_note,
+};
+
+/* At the commit: the pending keeps become kept ranges, and every kept
+   page's bytes its saved bytes (S9, S14). */
+static void keep_commit(struct region *r)
+{
+    for (unsigned i = 0; i < sn.npend; i++) {
+        const uint8_t *p = sn.pend[i].p;
+        uint32_t f, e;
+        if (region_of(p) != r || !whole_pages(r, p, sn.pend[i].len, &f, &e))
+            continue;
+        bool overlap = r->nkeep >= SNAP_KEEPS;
+        for (unsigned k = 0; k < r->nkeep && !overlap; k++)
+            overlap = f < r->keep[k].end && r->keep[k].first < e;
+        if (overlap)
+            continue;                   /* kept once is enough */
+        r->keep[r->nkeep].first = f;
+        r->keep[r->nkeep].end = e;
+        r->nkeep++;
+        sn.st.kept += e - f;
+        for (uint32_t pg = f; pg < e; pg++)
+            r->kept[pg] = KEPT;
+    }
+    for (unsigned k = 0; k < r->nkeep; k++) {
+        size_t f = r->keep[k].first, n = r->keep[k].end - f;
+        memcpy(r->backup + f * SNAP_PAGE, r->base + f * SNAP_PAGE,
+               n * SNAP_PAGE);
+        memset(r->saved + f, 1, n);
+    }
+    for (size_t i = 0; i < r->nnoted; i++)
+        if (r->kept[r->noted[i]] == KEPT_NOTED)
+            r->kept[r->noted[i]] = KEPT;
+    r->nnoted = 0;
+    hv_wrec_invalidate();
 }
 
 /* S9: what the regions hold now becomes the snapshot. */
@@ -245,8 +420,10 @@ static void commit(void)
                    SNAP_PAGE);
             r->saved[pg] = 1;
         }
+        keep_commit(r);
         region_cool(r);
     }
+    sn.npend = 0;
     sn.arena_len = fz_arena_used();
     sn.st.snap_arena_bytes = sn.arena_len;
     sn.ld_live = atomic_load(&paging_ld_live);
@@ -277,6 +454,20 @@ static void snap_check(void)
                     "offset %zu differs\n", i);
             abort();
         }
+    for (unsigned i = 0; i < sn.nreg; i++) {
+        const struct region *r = &sn.reg[i];
+        for (size_t pg = 0; pg < r->npages && !r->arena; pg++)
+            if (r->saved[pg] && memcmp(r->base + pg * SNAP_PAGE,
+                                       r->backup + pg * SNAP_PAGE,
+                                       SNAP_PAGE)) {
+                fprintf(stderr, "hvlab-fuzz: snapshot check: page %zu of "
+                        "the %s at %p differs%s\n", pg,
+                        i % 2 ? "guest RAM" : "frame table",
+                        (void *)r->base, r->kept[pg] ? " (kept: a writer "
+                        "did not note it, core/wrec.h W1)" : "");
+                abort();
+            }
+    }
     for (unsigned i = 0; i < sn.nworlds; i++) {
         uint64_t h = fz_world_hash(sn.world[i]);
         if (h != sn.hash[i]) {
@@ -432,9 +623,13 @@ void fz_snap_drop(void)
         munmap(r->hot, r->npages);
         munmap(r->list, r->npages * sizeof(uint32_t));
         munmap(r->backup, r->npages * SNAP_PAGE);
+        munmap(r->kept, r->npages);
+        munmap(r->noted, r->npages * sizeof(uint32_t));
         memset(r, 0, sizeof(*r));
     }
     sn.nreg = 0;
+    sn.npend = 0;
+    sn.st.kept = 0;
     sn.nworlds = 0;
     sn.arena_tracked = false;
     sn.st.worlds = 0;

@@ -42,6 +42,9 @@
  *       surface whose every run writes more pages than the limit stops
  *       being cooled - and faulting that many times per run - after a
  *       few restores.
+ *   S14 Kept pages: an array whose writers name what they store
+ *       (core/wrec.h) is saved whole at the commit and not write-tracked;
+ *       a restore copies back only the pages noted since (fuzz/snap.c).
  */
 #ifndef HVLAB_FUZZ_SNAP_H
 #define HVLAB_FUZZ_SNAP_H
@@ -83,6 +86,8 @@ struct fz_snap_stats {
     uint64_t cool_ns;               /* of restore_ns: the cooling */
     unsigned last_pages;            /* RAM + frame table, last restore */
     unsigned last_arena_pages;      /* arena, last restore */
+    uint64_t noted;                 /* kept pages noted, all restores (S14) */
+    unsigned kept;                  /* kept pages now (S14) */
     unsigned hot;                   /* hot pages now (S2, S3) */
     unsigned hot_limit;             /* S7: after the last cool; 0 before */
     size_t snap_arena_bytes;        /* the arena's used part at snapshot */

@@ -69,13 +69,15 @@ static void list_append_to(struct domain *d, uint32_t *head, uint32_t *tail,
 {
     HV_AUDIT_TOUCH(d->m, mfn);                              /* audit.h A2 */
     struct page_info *pg = mfn_to_page(d->m, mfn);
+    page_note(pg);                                          /* core/wrec.h */
     pg->list_tag = head == &d->xenpage_list_head ? PAGE_ON_XEN
                                                  : PAGE_ON_DOMAIN;
     pg->list_next = PAGE_LIST_NULL;
     pg->list_prev = *tail;
-    if (*tail != PAGE_LIST_NULL)
+    if (*tail != PAGE_LIST_NULL) {
+        page_note(mfn_to_page(d->m, *tail));
         mfn_to_page(d->m, *tail)->list_next = (uint32_t)mfn;
-    else
+    } else
         *head = (uint32_t)mfn;
     *tail = (uint32_t)mfn;
 }
@@ -85,14 +87,17 @@ static void list_unlink_from(struct domain *d, uint32_t *head, uint32_t *tail,
 {
     HV_AUDIT_TOUCH(d->m, mfn);                              /* audit.h A2 */
     struct page_info *pg = mfn_to_page(d->m, mfn);
+    page_note(pg);                                          /* core/wrec.h */
     pg->list_tag = PAGE_ON_NONE;
-    if (pg->list_prev != PAGE_LIST_NULL)
+    if (pg->list_prev != PAGE_LIST_NULL) {
+        page_note(mfn_to_page(d->m, pg->list_prev));
         mfn_to_page(d->m, pg->list_prev)->list_next = pg->list_next;
-    else
+    } else
         *head = pg->list_next;
-    if (pg->list_next != PAGE_LIST_NULL)
+    if (pg->list_next != PAGE_LIST_NULL) {
+        page_note(mfn_to_page(d->m, pg->list_next));
         mfn_to_page(d->m, pg->list_next)->list_prev = pg->list_prev;
-    else
+    } else
         *tail = pg->list_prev;
     pg->list_next = pg->list_prev = PAGE_LIST_NULL;
 }
@@ -291,6 +296,7 @@ static void heap_free(struct machine *m, mfn_t mfn, struct domain *d,
     frame_note(m, mfn, FH_FREE, old_type, tot);
     if (get_gpfn_from_mfn(m, mfn) != INVALID_M2P_ENTRY)
         set_gpfn_from_mfn(m, mfn, INVALID_M2P_ENTRY);
+    page_note(pg);                                          /* core/wrec.h */
     pg->owner = DOMID_INVALID;
     HV_AUDIT_TOUCH(m, mfn);                                 /* audit.h A2 */
     machine_heap_free(m, mfn);
@@ -315,6 +321,7 @@ void free_domheap_page(struct machine *m, mfn_t mfn)
         if (old_type & PGT_count_mask) {
             /* A8: its Xen user still holds it (count 0: no general ref
                can be taken again).  Detached, not freed. */
+            page_note(pg);                                  /* core/wrec.h */
             pg->owner = DOMID_XEN;
             HV_AUDIT_TOUCH(m, mfn);                         /* audit.h A2 */
             hv_unlock(&d->page_alloc_lock);
@@ -339,6 +346,7 @@ void domheap_page_give_away(struct domain *d, mfn_t mfn, domid_t to)
     hv_lock(&d->page_alloc_lock);
     list_unlink_locked(d, mfn);
     atomic_fetch_sub(&d->tot_pages, 1);
+    page_note(pg);                                          /* core/wrec.h */
     pg->owner = to;
     HV_AUDIT_TOUCH(d->m, mfn);                              /* audit.h A2 */
     hv_unlock(&d->page_alloc_lock);

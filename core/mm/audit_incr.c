@@ -76,6 +76,11 @@
  *       and a domain going away changes the machine's shape, which runs
  *       the full audit (core/audit.h A6) with the cache's last answer
  *       kept, so I7's lookup of a reaped HVM owner never decides alone.
+ *   I12 The per-frame records, the table pointers and the sets' lists take
+ *       part in the write record (core/wrec.h): every store to them is
+ *       noted first, so the fuzzer's snapshot reset puts back only the
+ *       records a run changed.  A rebuild notes the records whole and keeps
+ *       the epoch it did so in (e_noted, core/wrec.h W7).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +97,7 @@
 #include "core/mm/pfinfo.h"
 #include "core/mm/pv_pt.h"
 #include "core/vcpu.h"
+#include "core/wrec.h"
 
 /* What one reference counted (per slot of a table, per global record). */
 enum {
@@ -146,6 +152,7 @@ struct mm_audit_cache {
     uint32_t nglob, ngnew, gcap;
     struct ai_set check;
     bool valid, verify, glob_suspect;
+    uint64_t e_noted;           /* I12: epoch e[] was noted whole in */
     int64_t gnt_ptes;           /* I9 */
     struct ai_set iso;          /* I10: frames to hand the walk */
     bool iso_all;               /* I10: ... or everything */
@@ -160,6 +167,7 @@ static bool set_init(struct ai_set *s, uint64_t nr)
     s->bits = calloc((nr + 63) / 64, sizeof(*s->bits));
     s->list = malloc(nr * sizeof(*s->list));
     s->n = 0;
+    hv_wrec_keep(s->list, nr * sizeof(*s->list));              /* I12 */
     return s->bits && s->list;
 }
 
@@ -169,6 +177,7 @@ static inline void set_add(struct ai_set *s, uint64_t mfn)
     if (s->bits[mfn >> 6] & bit)
         return;
     s->bits[mfn >> 6] |= bit;
+    hv_wrec_note(&s->list[s->n], sizeof(*s->list));            /* I12 */
     s->list[s->n++] = (uint32_t)mfn;
 }
 
@@ -191,6 +200,8 @@ static inline void apply(struct mm_audit_cache *c, mfn_t self, unsigned level,
     if (!how)
         return;
     struct ai_exp *x = &c->e[t];
+    if (c->e_noted != hv_wrec_epoch())
+        hv_wrec_note(x, sizeof(*x));                            /* I12 */
     if (how & R_GEN)
         x->gen += (uint32_t)sign;
     if (how & R_TYPE)
@@ -203,6 +214,8 @@ static inline void apply(struct mm_audit_cache *c, mfn_t self, unsigned level,
         x->from[level] += (uint32_t)sign;
     if (how & R_LIN) {
         x->lin_uses += (uint32_t)sign;
+        if (c->e_noted != hv_wrec_epoch())
+            hv_wrec_note(&c->e[self], sizeof(c->e[self]));
         c->e[self].linear += sign;
     }
     set_add(&c->check, t);
@@ -302,6 +315,8 @@ static void recount_frame(struct mm_audit_cache *c, mfn_t f)
     struct machine *m = c->m;
     struct page_info *pg = mfn_to_page(m, f);
     struct ai_exp *x = &c->e[f];
+    if (c->e_noted != hv_wrec_epoch())
+        hv_wrec_note(x, sizeof(*x));                            /* I12 */
     uint64_t cw = atomic_load(&pg->count_info);
     uint64_t t = atomic_load(&pg->type_info);
     struct domain *d = pg->list_tag == PAGE_ON_DOMAIN
@@ -338,6 +353,7 @@ static void recount_frame(struct mm_audit_cache *c, mfn_t f)
         return;
     }
     if (!tb) {
+        hv_wrec_note(&c->tab[f], sizeof(c->tab[f]));            /* I12 */
         tb = c->tab[f] = calloc(1, sizeof(*tb));
         if (!tb) {
             c->bad++;               /* I1: cannot vouch; the full audit */
@@ -490,6 +506,8 @@ static void check(struct mm_audit_cache *c, mfn_t mfn)
     struct machine *m = c->m;
     struct page_info *pg = mfn_to_page(m, mfn);
     struct ai_exp *x = &c->e[mfn];
+    if (c->e_noted != hv_wrec_epoch())
+        hv_wrec_note(x, sizeof(*x));                            /* I12 */
     uint64_t cw = atomic_load(&pg->count_info);
     uint64_t t = atomic_load(&pg->type_info);
     uint64_t n = t & PGT_count_mask;
@@ -568,6 +586,8 @@ static void take_touched(struct mm_audit_cache *c, bool recount)
 
 static void cache_reset(struct mm_audit_cache *c)
 {
+    hv_wrec_note(c->e, c->nr * sizeof(*c->e));                 /* I12 */
+    c->e_noted = hv_wrec_epoch();
     memset(c->e, 0, c->nr * sizeof(*c->e));
     for (uint64_t f = 0; f < c->nr; f++)
         if (c->tab[f])
@@ -606,6 +626,10 @@ static void cache_free(struct mm_audit_cache *c)
 {
     if (!c)
         return;
+    hv_wrec_forget(c->e, c->nr * sizeof(*c->e));               /* I12 */
+    hv_wrec_forget(c->tab, c->nr * sizeof(*c->tab));
+    hv_wrec_forget(c->check.list, c->nr * sizeof(*c->check.list));
+    hv_wrec_forget(c->iso.list, c->nr * sizeof(*c->iso.list));
     if (c->tab)
         for (uint64_t f = 0; f < c->nr; f++)
             free(c->tab[f]);
@@ -639,6 +663,8 @@ static struct mm_audit_cache *cache_new(struct machine *m)
         cache_free(c);
         return NULL;
     }
+    hv_wrec_keep(c->e, c->nr * sizeof(*c->e));                  /* I12 */
+    hv_wrec_keep(c->tab, c->nr * sizeof(*c->tab));
     return c;
 }
 

@@ -156,6 +156,7 @@ static inline bool count_cas(struct machine *m, mfn_t mfn, uint64_t *x,
                              uint64_t nx)
 {
     struct page_info *pg = pg_of(m, mfn);
+    page_note(pg);                                      /* core/wrec.h */
     if (!atomic_compare_exchange_strong(&pg->count_info, x, nx))
         return false;
     HV_AUDIT_TOUCH(m, mfn);                             /* audit.h A2 */
@@ -170,6 +171,7 @@ static inline bool type_cas(struct machine *m, mfn_t mfn, uint64_t *x,
                             uint64_t nx)
 {
     struct page_info *pg = pg_of(m, mfn);
+    page_note(pg);                                      /* core/wrec.h */
     if (!atomic_compare_exchange_strong(&pg->type_info, x, nx))
         return false;
     HV_AUDIT_TOUCH(m, mfn);                             /* audit.h A2 */
@@ -201,6 +203,7 @@ void frame_note(struct machine *m, mfn_t mfn, unsigned what,
 static inline void set_tlbflush_timestamp(struct machine *m,
                                           struct page_info *pg)
 {
+    page_note(pg);
     pg->tlbflush_timestamp = atomic_load(&m->tlbflush_clock);
 }
 
@@ -277,6 +280,7 @@ bool put_page_alloc_ref(struct machine *m, mfn_t mfn)
 void frame_assign(struct machine *m, mfn_t mfn, struct domain *d)
 {
     struct page_info *pg = pg_of(m, mfn);
+    page_note(pg);
     pg->owner = d->domid;
     HV_AUDIT_TOUCH(m, mfn);                             /* audit.h A2 */
     uint64_t t = atomic_load(&pg->type_info);
@@ -318,6 +322,7 @@ void frame_release(struct machine *m, mfn_t mfn)
     if (t)
         type_cas(m, mfn, &t, 0);
     set_tlbflush_timestamp(m, pg);
+    page_note(pg);
     pg->linear_pt_count = 0;
     pg->nr_validated_ptes = 0;
     pg->partial_flags = 0;
@@ -385,6 +390,7 @@ static int devalidate_page(struct machine *m, mfn_t mfn, uint64_t type,
     int rc;
 
     if (!(type & PGT_partial)) {
+        page_note(pg);
         pg->nr_validated_ptes = PT_ENTRIES;
         pg->partial_flags = 0;
     }
@@ -522,6 +528,7 @@ static int get_type(struct machine *m, mfn_t mfn, uint64_t type,
            (hvlab models no GDT/LDT contents). */
         type_update(m, mfn, PGT_validated, PGT_non_coherent, 0);
     } else {
+        page_note(pg);
         if (!(x & PGT_partial)) {
             pg->nr_validated_ptes = 0;
             pg->partial_flags = 0;

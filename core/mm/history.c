@@ -20,6 +20,9 @@
  *   H4  seq[mfn] is the frame's last transition number; an append stores
  *       seq[mfn] + 1 (relaxed load and store: see history.h for what a race
  *       between two threads on one frame does to the order).
+ *   H5  The rings' records and seq[] take part in the write record
+ *       (core/wrec.h): an append notes the slot and the sequence number it
+ *       stores, so the fuzzer's snapshot reset puts back only those pages.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@
 #include "core/machine.h"
 #include "core/mm/history.h"
 #include "core/vcpu.h"
+#include "core/wrec.h"
 
 #define FH_MASK     (FRAME_HISTORY_SIZE - 1)
 
@@ -88,6 +92,7 @@ static struct frame_history *history_create(struct machine *m)
         return NULL;
     }
     n->nr_frames = m->nr_frames;
+    hv_wrec_keep(n->seq, n->nr_frames * sizeof(*n->seq));      /* H5 */
     n->id = atomic_fetch_add(&history_ids, 1) + 1;
     if (!atomic_compare_exchange_strong(&m->history, &h, n)) {
         free(n->seq);                   /* somebody else won (H3) */
@@ -116,6 +121,7 @@ static struct fh_ring *ring_lookup(struct machine *m)
         if (!r)
             return NULL;
         r->thread = &tl_token;
+        hv_wrec_keep(r->rec, sizeof(r->rec));                   /* H5 */
         r->index = atomic_fetch_add(&h->nr_rings, 1);
         struct fh_ring *top = atomic_load(&h->rings);
         do {
@@ -152,11 +158,13 @@ void frame_history_add(struct machine *m, mfn_t mfn, enum fh_what what,
     uint32_t seq = 0;
     if (likely(mfn < h->nr_frames)) {                           /* H4 */
         seq = atomic_load_explicit(&h->seq[mfn], memory_order_relaxed) + 1;
+        hv_wrec_note(&h->seq[mfn], sizeof(h->seq[mfn]));        /* H5 */
         atomic_store_explicit(&h->seq[mfn], seq, memory_order_relaxed);
     }
     uint64_t n = atomic_load_explicit(&r->head, memory_order_relaxed);
     struct fh_slot *s = &r->rec[n & FH_MASK];
     const struct vcpu *v = current;
+    hv_wrec_note(s, sizeof(*s));                                /* H5 */
     s->old_word = old_word;
     s->new_word = new_word;
     s->mfn = (uint32_t)mfn;
@@ -273,9 +281,11 @@ void frame_history_free(struct machine *m)
     struct fh_ring *r = atomic_load(&h->rings);
     while (r) {
         struct fh_ring *next = r->next;
+        hv_wrec_forget(r->rec, sizeof(r->rec));
         free(r);
         r = next;
     }
+    hv_wrec_forget(h->seq, h->nr_frames * sizeof(*h->seq));
     free(h->seq);
     free(h);
 }

@@ -195,6 +195,7 @@ static mfn_t table_alloc(struct domain *d)
     mfn_t mfn = machine_heap_alloc(d->m);
     if (mfn == INVALID_MFN)
         return INVALID_MFN;
+    page_note(mfn_to_page(d->m, mfn));                      /* core/wrec.h */
     mfn_to_page(d->m, mfn)->owner = DOMID_XEN;
     HV_AUDIT_TOUCH(d->m, mfn);                              /* audit.h A2 */
     atomic_fetch_add(&d->p2m->nr_tables, 1);
@@ -204,6 +205,7 @@ static mfn_t table_alloc(struct domain *d)
 static void table_free(struct domain *d, mfn_t mfn)
 {
     HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
+    page_note(mfn_to_page(d->m, mfn));                      /* core/wrec.h */
     mfn_to_page(d->m, mfn)->owner = DOMID_INVALID;
     HV_AUDIT_TOUCH(d->m, mfn);                              /* audit.h A2 */
     machine_heap_free(d->m, mfn);

@@ -29,6 +29,7 @@
 #include <stdatomic.h>
 
 #include "core/types.h"
+#include "core/wrec.h"
 
 /* ---- count_info ---------------------------------------------------------- */
 #define PG_shift(i)         (64 - (i))
@@ -115,5 +116,12 @@ struct page_info {
     uint32_t tlbflush_timestamp;    /* free frames and frames with type count 0 */
     uint32_t list_next, list_prev;  /* domain page list or free list, by mfn */
 };
+
+/* Every writer of a page_info field calls this first: the frame table
+   takes part in the write record (core/wrec.h W1, W6). */
+static inline void page_note(const struct page_info *pg)
+{
+    hv_wrec_note(pg, sizeof(*pg));
+}
 
 #endif /* HVLAB_CORE_MM_PAGE_H */

@@ -265,6 +265,7 @@ void put_page_from_l1e(struct machine *m, pte_t l1e, struct domain *l1e_owner)
 static bool inc_linear_entries(struct machine *m, struct page_info *pg)
 {
     HV_AUDIT_TOUCH(m, (mfn_t)(pg - m->frame_table));        /* audit.h A2 */
+    page_note(pg);                                          /* core/wrec.h */
     int16_t oc = __atomic_load_n(&pg->linear_pt_count, __ATOMIC_RELAXED), nc;
     do {
         nc = (int16_t)(oc + 1);
@@ -280,6 +281,7 @@ static bool inc_linear_entries(struct machine *m, struct page_info *pg)
 static bool inc_linear_uses(struct machine *m, struct page_info *pg)
 {
     HV_AUDIT_TOUCH(m, (mfn_t)(pg - m->frame_table));        /* audit.h A2 */
+    page_note(pg);                                          /* core/wrec.h */
     int16_t oc = __atomic_load_n(&pg->linear_pt_count, __ATOMIC_RELAXED), nc;
     do {
         nc = (int16_t)(oc - 1);
@@ -295,6 +297,7 @@ static bool inc_linear_uses(struct machine *m, struct page_info *pg)
 static int16_t dec_linear_entries(struct machine *m, struct page_info *pg)
 {
     HV_AUDIT_TOUCH(m, (mfn_t)(pg - m->frame_table));        /* audit.h A2 */
+    page_note(pg);                                          /* core/wrec.h */
     int16_t oc = __atomic_fetch_sub(&pg->linear_pt_count, 1, __ATOMIC_ACQ_REL);
     assert(oc > 0 || m->opt.mm_xsa240 ||   /* XSA-240: mixed counts */
            m->opt.mm_xsa309);                 /* XSA-309: count was reset */
@@ -304,6 +307,7 @@ static int16_t dec_linear_entries(struct machine *m, struct page_info *pg)
 static int16_t dec_linear_uses(struct machine *m, struct page_info *pg)
 {
     HV_AUDIT_TOUCH(m, (mfn_t)(pg - m->frame_table));        /* audit.h A2 */
+    page_note(pg);                                          /* core/wrec.h */
     int16_t oc = __atomic_fetch_add(&pg->linear_pt_count, 1, __ATOMIC_ACQ_REL);
     assert(oc < 0 || m->opt.mm_xsa240 ||   /* XSA-240: mixed counts */
            m->opt.mm_xsa309);                 /* XSA-309: count was reset */
@@ -442,6 +446,7 @@ static int promote_pd(struct machine *m, mfn_t mfn, unsigned level,
 {
     HV_AUDIT_TOUCH(m, mfn);                                 /* audit.h A2 */
     struct page_info *pg = mfn_to_page(m, mfn);
+    page_note(pg);                                          /* core/wrec.h */
     unsigned start = pg->nr_validated_ptes;
 
     for (unsigned i = start; i < PT_ENTRIES; i++) {
@@ -475,6 +480,7 @@ static int demote_pd(struct machine *m, mfn_t mfn, unsigned level,
 {
     HV_AUDIT_TOUCH(m, mfn);                                 /* audit.h A2 */
     struct page_info *pg = mfn_to_page(m, mfn);
+    page_note(pg);                                          /* core/wrec.h */
     unsigned i = pg->nr_validated_ptes;
     unsigned done = 0;
 

@@ -9,14 +9,20 @@
  * input after any other leaves the same state), the allocator hands out
  * the same blocks, zeroed past the snapshot's bump offset, after every
  * restore (snap.h S3), the history rings read as at the snapshot
- * (snap.c S10), and hot pages take no second fault (S2, S7).
+ * (snap.c S10), and hot pages take no second fault (S2, S7).  Kept
+ * pages (S14, core/wrec.h) are put back when noted, a store nobody noted
+ * is caught by the check, and a forget hands the pages to write tracking.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/domctl.h"
 #include "core/machine.h"
 #include "core/mm/history.h"
+#include "core/wrec.h"
 #include "fuzz/fuzz.h"
 #include "fuzz/snap.h"
 #include "fuzz/snap_alloc.h"
@@ -110,6 +116,7 @@ static void same_as_rebuild(enum fuzz_surface s, uint64_t seed)
 
 static void t_mm(void) { same_as_rebuild(FUZZ_MM, 0x9e3779b97f4a7c15ULL); }
 static void t_grant(void) { same_as_rebuild(FUZZ_GRANT, 0xc2b2ae3d27d4eb4fULL); }
+static void t_shadow(void) { same_as_rebuild(FUZZ_SHADOW, 0x94d049bb133111ebULL); }
 
 /* Two worlds joined one after the other: restoring one keeps the other. */
 static void t_two_worlds(void)
@@ -362,11 +369,125 @@ static void t_hot_pages(void)
     CHECK_HEX(fz_world_hash(w), pristine);
 }
 
+/* A frame-table word well inside the kept range (S14). */
+static struct page_info *kept_frame(struct fz_world *w)
+{
+    return &w->m->frame_table[w->m->nr_frames / 2 + 7];
+}
+
+/* A noted store to a kept page is put back without a fault; the page is
+   copied only by the restores after runs that noted it. */
+static void t_kept_pages(void)
+{
+    if (!fz_snap_available())
+        SKIP("linked without the allocation wraps");
+    setenv("HVLAB_FUZZ_SNAP_CHECK", "1", 1);
+    fuzz_set_reset(FUZZ_RESET_SNAP);
+    CHECK_EQ(fuzz_init(FUZZ_MM), 0);
+    struct fz_world *w = fz_exec_world(FUZZ_MM);
+    uint64_t pristine = fz_world_hash(w);
+    struct page_info *pg = kept_frame(w);
+    uint32_t before = pg->tlbflush_timestamp;
+    struct fz_snap_stats a, b, c;
+    fuzz_one(FUZZ_MM, NULL, 0, NULL);
+    CHECK_EQ(fz_snap_restore(), 0);
+    fz_snap_stats(&a);
+    /* the frame table, the audit's records, the history, the walk's bytes */
+    CHECK(a.kept > w->m->nr_frames * sizeof(struct page_info) / 4096);
+    for (unsigned i = 0; i < 5; i++) {
+        fuzz_one(FUZZ_MM, NULL, 0, NULL);
+        hv_wrec_note(pg, sizeof(*pg));
+        pg->tlbflush_timestamp = before ^ 0x5a5a5a5a;
+        CHECK_EQ(fz_snap_restore(), 0);
+        CHECK_EQ(pg->tlbflush_timestamp, before);
+    }
+    fz_snap_stats(&b);
+    CHECK_EQ(b.faults - a.faults, 0);       /* kept: never write-protected */
+    CHECK(b.noted - a.noted >= 5);
+    CHECK_HEX(fz_world_hash(w), pristine);
+    for (unsigned i = 0; i < 5; i++) {      /* runs that do not note it */
+        fuzz_one(FUZZ_MM, NULL, 0, NULL);
+        CHECK_EQ(fz_snap_restore(), 0);
+    }
+    fz_snap_stats(&c);
+    CHECK_EQ(c.faults - b.faults, 0);
+    CHECK(c.noted - b.noted < b.noted - a.noted);
+}
+
+/* A store to a kept page that nobody noted is not put back: the check
+   (S4) finds it and names it (core/wrec.h W3). */
+static void t_kept_unnoted(void)
+{
+    if (!fz_snap_available())
+        SKIP("linked without the allocation wraps");
+    setenv("HVLAB_FUZZ_SNAP_CHECK", "1", 1);
+    fuzz_set_reset(FUZZ_RESET_SNAP);
+    CHECK_EQ(fuzz_init(FUZZ_MM), 0);
+    struct fz_world *w = fz_exec_world(FUZZ_MM);
+    struct page_info *pg = kept_frame(w);
+    int pfd[2];
+    CHECK_EQ(pipe(pfd), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        close(pfd[0]);
+        fuzz_one(FUZZ_MM, NULL, 0, NULL);
+        pg->tlbflush_timestamp ^= 1;    /* no note */
+        fz_snap_restore();
+        _exit(0);
+    }
+    close(pfd[1]);
+    char buf[1024] = "";
+    size_t got_len = 0;
+    ssize_t n;
+    while ((n = read(pfd[0], buf + got_len, sizeof(buf) - 1 - got_len)) > 0)
+        got_len += (size_t)n;
+    buf[got_len] = '\0';
+    close(pfd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    CHECK(strstr(buf, "frame table") != NULL);
+    CHECK(strstr(buf, "did not note it") != NULL);
+}
+
+/* A forget during a run turns the range's pages into hot pages: stores
+   nobody notes are put back from then on. */
+static void t_kept_forget(void)
+{
+    if (!fz_snap_available())
+        SKIP("linked without the allocation wraps");
+    setenv("HVLAB_FUZZ_SNAP_CHECK", "1", 1);
+    fuzz_set_reset(FUZZ_RESET_SNAP);
+    CHECK_EQ(fuzz_init(FUZZ_MM), 0);
+    struct fz_world *w = fz_exec_world(FUZZ_MM);
+    struct page_info *pg = kept_frame(w);
+    uint32_t before = pg->tlbflush_timestamp;
+    size_t ft = w->m->nr_frames * sizeof(struct page_info);
+    struct fz_snap_stats a, b;
+    fuzz_one(FUZZ_MM, NULL, 0, NULL);
+    fz_snap_stats(&a);
+    hv_wrec_forget(w->m->frame_table, ft);
+    fz_snap_stats(&b);
+    CHECK_EQ(a.kept - b.kept, ft / 4096);
+    CHECK(b.hot >= a.hot + ft / 4096);
+    CHECK_EQ(fz_snap_restore(), 0);
+    for (unsigned i = 0; i < 3; i++) {
+        fuzz_one(FUZZ_MM, NULL, 0, NULL);
+        pg->tlbflush_timestamp = before + 1 + i;    /* no note needed now */
+        CHECK_EQ(fz_snap_restore(), 0);
+        CHECK_EQ(pg->tlbflush_timestamp, before);
+    }
+}
+
 static const struct test tests[] = {
     { "300 random FUZZ_MM inputs: SNAP gives REBUILD's results and the "
       "pristine hash after every restore", t_mm },
     { "300 random FUZZ_GRANT inputs: SNAP gives REBUILD's results and the "
       "pristine hash after every restore", t_grant },
+    { "300 random FUZZ_SHADOW inputs: SNAP gives REBUILD's results and the "
+      "pristine hash after every restore", t_shadow },
     { "two worlds in the snapshot: each restore brings both back", t_two_worlds },
     { "an input gives the same result and state whatever ran before it",
       t_deterministic },
@@ -379,6 +500,11 @@ static const struct test tests[] = {
     { "a hot page faults once, is put back by every restore, and faults "
       "again after a cool", t_hot_pages },
     { "leaving SNAP for REBUILD keeps fuzzing the same world", t_drop },
+    { "a noted store to a kept page is put back with no fault, and copied "
+      "only after runs that noted it", t_kept_pages },
+    { "a store to a kept page nobody noted is named by the check", t_kept_unnoted },
+    { "a forget turns kept pages into hot pages that are put back unnoted",
+      t_kept_forget },
 };
 
 TEST_MAIN(tests)
