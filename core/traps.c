@@ -84,6 +84,7 @@ enum pf_outcome hv_page_fault(struct vcpu *v, uint64_t va, uint32_t pfec)
 {
     struct domain *d = v->d;
 
+    HV_USDT(fault_entry, d->m->host_id, d->domid, v->vcpu_id, va, pfec, 0, 0);
     /* inject: the fault is here, nothing decided, no lock taken (story C). */
     INJ_POINT(traps_pf_before_bounce, v);
 

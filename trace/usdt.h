@@ -24,9 +24,9 @@
  *   U4  Arguments are 64-bit integers passed in registers or as constants
  *       (STAP_SDT_ARG_CONSTRAINT nr): the argument specs stay in the forms
  *       libbpf's USDT support reads ("8@%rax", "-8@$5").
- *   U5  Probes sit at coarse sites only (a hypercall, a fault decision, a
- *       contended lock, a migration round, a grant map, an injection
- *       firing); lock_acquired / lock_released are per lock operation and
+ *   U5  Probes sit at coarse sites only (a hypercall, a fault's entry and
+ *       its decision, a contended lock, a migration round, a grant map, an
+ *       injection firing); lock_acquired / lock_released are per lock operation and
  *       are attached only on request (`hvlab top --locks`).  Never on a
  *       per-access path.
  *   U6  Built with -DHVLAB_NO_TRACE (the notrace library the fuzz harnesses
@@ -51,6 +51,7 @@
 #define HV_USDT_PROBES(X) \
     X(hcall_entry)      /* host, dom, vcpu, op */                        \
     X(hcall_exit)       /* host, dom, vcpu, op, rc, ns (or UNTIMED) */   \
+    X(fault_entry)      /* host, dom, vcpu, va, error code, nested, gpa */ \
     X(fault)            /* host, dom, vcpu, va, outcome (hv_fault_outcome) */ \
     X(lock_contended)   /* class (lock level), wait ns, lock address */  \
     X(lock_acquired)    /* class, wait ns, lock address */               \

@@ -42,6 +42,7 @@
 #include "core/traps.h"
 #include "core/vcpu.h"
 #include "trace/trace.h"
+#include "trace/usdt.h"
 
 _Atomic uint64_t hap_dirty_marked;
 
@@ -110,6 +111,8 @@ enum pf_outcome hap_nested_fault(struct vcpu *v, uint64_t gpa, uint64_t gla,
     bool write = access & NPF_WRITE;
     bool walk = access & NPF_GUEST_WALK;
     (void)npte;     /* what the hardware saw; rule 1 re-reads the entry now */
+    HV_USDT(fault_entry, d->m->host_id, d->domid, v->vcpu_id, gla, access, 1,
+            gpa);
 
     /* Rule 1. */
     npte_t now = mmu_npt_lookup(d->m, d->npt_root, gfn);

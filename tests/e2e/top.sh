@@ -26,6 +26,12 @@
 #   7. --pid of a process that is not hvlab: one sentence, exit 2.
 #   8. A hap guest (migrate-live-hvm.hvl): its nested-fault decisions
 #      (npf_*, core/mm/hap.c) reach the fault probe, under host 0.
+#   9. What is missing, named: without CAP_BPF, CAP_PERFMON and
+#      CAP_SYS_ADMIN (setpriv drops them from the bounding set) `top
+#      --check` names the two capabilities, and with /sys/kernel/btf hidden
+#      (a tmpfs over it in a private mount namespace) it names the file;
+#      exit 2 both times.  Each skips by name where the machine cannot
+#      take the privilege away.
 set -u
 . "$(dirname "$0")/lib/common.sh"
 HVLAB=$BUILD/hvlab
@@ -43,6 +49,8 @@ CASES=(
     "top: SIGINT detaches, the target runs to its end"
     "top --pid of a process that is not hvlab: exit 2"
     "top: a hap guest's nested faults reach the fault probe"
+    "top without CAP_BPF and CAP_PERFMON: names them, exit 2"
+    "top on a kernel without BTF: names /sys/kernel/btf/vmlinux, exit 2"
 )
 skip_all() {
     local c
@@ -283,5 +291,33 @@ if start_stopped "$T/hap.out" run scenarios/migrate-live-hvm.hvl &&
 else
     e2e_notok "${CASES[10]}" "could not attach" "$(cat "$T/top5.err" 2>/dev/null)"
     kill -CONT "$TARGET" 2>/dev/null; kill "$TARGET" 2>/dev/null; wait
+fi
+
+# 9. What is missing, named.
+if ! command -v setpriv >/dev/null; then
+    e2e_skip "${CASES[11]}" "setpriv (util-linux) is missing"
+else
+    msg=$(setpriv --bounding-set -bpf,-perfmon,-sys_admin -- \
+          "$HVLAB" top --check 2>&1); rc=$?
+    if [ $rc -eq 2 ] && grep -q "lack CAP_BPF and CAP_PERFMON" <<<"$msg"; then
+        e2e_ok "${CASES[11]}"
+    elif setpriv --bounding-set -bpf -- true 2>/dev/null; then
+        e2e_notok "${CASES[11]}" "exit $rc" "$msg"
+    else
+        e2e_skip "${CASES[11]}" "setpriv cannot drop capabilities here"
+    fi
+fi
+if ! unshare -m true 2>/dev/null; then
+    e2e_skip "${CASES[12]}" "no private mount namespace here (unshare -m)"
+else
+    msg=$(unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf || exit 99
+                           exec "$0" top --check' "$HVLAB" 2>&1); rc=$?
+    if [ $rc -eq 99 ]; then
+        e2e_skip "${CASES[12]}" "cannot mount over /sys/kernel/btf here"
+    elif [ $rc -eq 2 ] && grep -q "no BTF (/sys/kernel/btf/vmlinux is missing)" <<<"$msg"; then
+        e2e_ok "${CASES[12]}"
+    else
+        e2e_notok "${CASES[12]}" "exit $rc" "$msg"
+    fi
 fi
 exit 0
