@@ -192,6 +192,11 @@ unsigned hv_audit_take_delta(struct machine *m,
     return delta;
 }
 
+bool hv_audit_may_map(const struct machine *m, uint64_t mfn, bool rw)
+{
+    return mm_audit_incr_may_map(m, mfn, rw);
+}
+
 bool hv_audit_take_changed(struct machine *m)
 {
     return hv_audit_take_delta(m, NULL, NULL) != 0;

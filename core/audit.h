@@ -99,6 +99,10 @@
  *       Xen's copy_to_guest write: HV_MARK_ISO (core/mmu.c,
  *       core/guest_access.c; a store into a PV table, A4, marks it too).
  *       A mark set but not yet taken by an audit counts as taken.
+ *   A12 Such a checker may ask whether a frame can still be a leaf of a
+ *       counted table (hv_audit_may_map, core/mm/audit_incr.c I13), to
+ *       forget what it remembers of a mapping that is gone.  Asked after
+ *       a clean audit and before the next mutation, a "no" is exact.
  */
 #ifndef HVLAB_CORE_AUDIT_H
 #define HVLAB_CORE_AUDIT_H
@@ -130,6 +134,10 @@ unsigned hv_audit_take_delta(struct machine *m,
                              void *arg);
 /* The same as a yes or no. */
 bool hv_audit_take_changed(struct machine *m);
+/* A12: may a counted page table map mfn as a leaf (writable: rw)?  false
+   only when the frame audit's cache knows none does
+   (core/mm/audit_incr.c I13); true when it cannot say. */
+bool hv_audit_may_map(const struct machine *m, uint64_t mfn, bool rw);
 
 /* A9: the next hv_audit_changed of m runs everything. */
 void hv_audit_forget(struct machine *m);

@@ -54,6 +54,18 @@
  *       scratch notes seen and leaf whole and keeps the epoch it did so in
  *       (iso_dom.noted, core/wrec.h W7): its thousands of leaves then
  *       store without a note each.
+ *   I13 Leaf bits outlive the mapping that set them: a walk again of a
+ *       changed table adds what its slots reach now and takes nothing
+ *       away.  A frame checked again with a writable bit it no longer
+ *       deserves - a page that was mapped writable and is a page table
+ *       now, a frame freed since it was mapped - was a finding of the
+ *       kept walk that the walk from scratch then cleared (about one
+ *       check in fifty on an AFL++ queue, each paying a whole walk).  So
+ *       before checking a leaf again the walk asks the frame audit's
+ *       cache (core/audit.h A12) whether any counted table can still map
+ *       it, or map it writable; on "no" it forgets those bits
+ *       (fz_iso_stats.forgotten).  "No" is exact; "perhaps" leaves the
+ *       bits and the check as they were.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -308,13 +320,25 @@ static void gather_grants(struct iso *s)
     gnttab_audit_refs(s->d, note_grant, s);
 }
 
-/* A frame's leaf checks again, with its words and grant bits now. */
+/* A frame's leaf checks again, with its words and grant bits now; first
+   a mapping the frame audit knows is gone is forgotten (I13). */
 static void recheck_leaf(struct iso *s, mfn_t mfn)
 {
-    uint8_t lf = s->ds->leaf[mfn];
-    if (lf & LF_RW)
+    uint8_t *lf = &s->ds->leaf[mfn];
+    uint8_t gone = 0;
+    if ((*lf & (LF_RO | LF_RW)) && !hv_audit_may_map(s->m, mfn, false))
+        gone = LF_RO | LF_RW;
+    else if ((*lf & LF_RW) && !hv_audit_may_map(s->m, mfn, true))
+        gone = LF_RW;
+    if (*lf & gone) {
+        if (s->ds->noted != hv_wrec_epoch())
+            hv_wrec_note(lf, 1);                        /* I12 */
+        *lf &= (uint8_t)~gone;
+        s->fi->st.forgotten++;
+    }
+    if (*lf & LF_RW)
         leaf(s, mfn, true, 0);
-    else if (lf & LF_RO)
+    else if (*lf & LF_RO)
         leaf(s, mfn, false, 0);
 }
 

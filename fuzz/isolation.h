@@ -54,6 +54,7 @@ struct fz_iso_stats {
     uint64_t full;          /* ... that walked everything */
     uint64_t frames;        /* frames looked at again by the others */
     uint64_t confirms;      /* incremental findings a full walk re-judged */
+    uint64_t forgotten;     /* leaf bits of mappings gone (I13) */
 };
 void fz_iso_stats(const struct fz_iso *fi, struct fz_iso_stats *out);
 

@@ -81,6 +81,16 @@
  *       noted first, so the fuzzer's snapshot reset puts back only the
  *       records a run changed.  A rebuild notes the records whole and keeps
  *       the epoch it did so in (e_noted, core/wrec.h W7).
+ *   I13 For the isolation walk's kept leaves (fuzz/isolation.c I13): whether
+ *       a frame can still be a leaf of a counted table.  Every present
+ *       entry of a counted L1 takes a general reference on its target
+ *       (gen, beside the frame's own terms) and an RW one is counted in
+ *       l1_rw whatever else it counts; a grant PTE counts nothing on its
+ *       frame (R_GNT), but its mapping's references are I4's records -
+ *       gen, and rw_maps when writable.  An entry of a higher level
+ *       naming the frame (from[]) can make it a leaf through a linear
+ *       mapping, so then the answer is always yes.  No means no mapping
+ *       the walk could reach exists; yes is only "perhaps".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -753,6 +763,17 @@ int mm_audit_incr_take_iso(struct machine *m,
     set_clear(&c->iso);
     c->iso_all = false;
     return n;
+}
+
+bool mm_audit_incr_may_map(const struct machine *m, mfn_t mfn, bool rw)
+{
+    const struct mm_audit_cache *c = m->audit_memo.incr;
+    if (!c || !c->valid || atomic_load(&c->touch.n) || mfn >= c->nr)
+        return true;
+    const struct ai_exp *x = &c->e[mfn];
+    if (x->from[2] || x->from[3] || x->from[4])
+        return true;                    /* a leaf through a linear entry */
+    return rw ? x->l1_rw != 0 || x->rw_maps != 0 : x->gen != x->self_gen;
 }
 
 bool mm_audit_incr_grant_ptes(const struct machine *m, uint64_t *n)

@@ -98,6 +98,10 @@ bool mm_audit_incr_grant_ptes(const struct machine *m, uint64_t *n);
    Clears. */
 int mm_audit_incr_take_iso(struct machine *m,
                            void (*frame)(void *arg, mfn_t mfn), void *arg);
+/* I13: false only when the cache is valid with no touch pending and no
+   counted entry can make mfn a leaf: no present L2-L4 entry names it and
+   no RW L1 entry (rw), or nothing but its own terms refers to it (!rw). */
+bool mm_audit_incr_may_map(const struct machine *m, mfn_t mfn, bool rw);
 /* I8 on or off for m (HVLAB_AUDIT_VERIFY=1 sets it at enable). */
 void mm_audit_incr_verify(struct machine *m, bool on);
 /* I6 now (after a full audit): the rebuilt cache's answer. */

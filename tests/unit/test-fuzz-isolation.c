@@ -10,7 +10,9 @@
  * The kept walk (isolation.c I8-I11) looks only at what a call changed:
  * one table entry rewritten is one frame looked at, an unchanged machine
  * none; and a violation one call makes (XSA-182's writable self-map) is
- * found by that look, then confirmed by a walk from scratch.
+ * found by that look, then confirmed by a walk from scratch.  A frame it
+ * remembers as a writable leaf, unmapped and then freed, is forgotten
+ * (I13): no finding, no walk from scratch.
  */
 #include <stdint.h>
 
@@ -20,6 +22,7 @@
 #include "core/audit.h"
 #include "core/domain.h"
 #include "core/hypercall.h"
+#include "core/mm/mm.h"
 #include "core/mm/pv_pt.h"
 #include "core/vcpu.h"
 #include "fuzz/fuzz.h"
@@ -158,10 +161,59 @@ static void t_kept_walk_finds(void)
     REQUIRE(fuzz_set_option("mm.xsa182=off", err, sizeof err) == 0);
 }
 
+/* I13: dom1's first data frame, mapped writable by the direct map, is
+   unmapped (its writable type ref goes: the walk looks at it again) and
+   then given back.  The frame audit's cache says nothing maps it any
+   more, so its leaf bits are forgotten at the first look: the freed frame
+   is no "foreign frame mapped", there is no walk from scratch, and
+   nothing a walk from scratch reaches is missing. */
+static void t_kept_walk_forgets(void)
+{
+    struct fz_world w;
+    char name[96] = "", detail[256] = "", msg[300] = "";
+    REQUIRE(fz_world_build(&w, FUZZ_MM) == 0);
+    mfn_t l1;
+    unsigned slot;
+    data_slot(&w, &l1, &slot);
+    mfn_t x = w.dom[1].p2m[w.dom[1].data.first];
+    REQUIRE(pte_mfn(((const pte_t *)mfn_to_virt(w.m, l1))[slot]) == x);
+    struct fz_iso_stats a, b;
+    fz_iso_stats(w.iso, &a);
+    struct vcpu *v = w.dom[1].d->vcpu[0];
+    current = v;
+    CHECK_EQ(mod_pt_entry(v, l1, 1, slot, 0, false, NULL, PTW_MMU_UPDATE), 0);
+    current = NULL;
+    CHECK_EQ(hv_audit_changed(w.m, NULL), 0);
+    CHECK(!hv_audit_may_map(w.m, x, true));
+    CHECK(!hv_audit_may_map(w.m, x, false));
+    /* x lost its writable type ref: looked at again, and forgotten. */
+    CHECK_EQ(fz_iso_check(w.iso, name, sizeof name, detail, sizeof detail),
+             0);
+    fz_iso_stats(w.iso, &b);
+    CHECK_EQ(b.forgotten - a.forgotten, 1);
+    current = v;
+    CHECK_EQ(guest_remove_page(w.dom[1].d, x), 0);
+    current = NULL;
+    CHECK_EQ(hv_audit_changed(w.m, NULL), 0);
+    int bad = fz_iso_check(w.iso, name, sizeof name, detail, sizeof detail);
+    if (bad)
+        fprintf(stderr, "  %s: %s\n", name, detail);
+    CHECK_EQ(bad, 0);
+    fz_iso_stats(w.iso, &b);
+    CHECK_EQ(b.full, a.full);                   /* no walk from scratch */
+    CHECK_EQ(b.confirms, a.confirms);
+    bad = fz_iso_verify(w.iso, msg, sizeof msg);
+    if (bad)
+        fprintf(stderr, "  %s\n", msg);
+    CHECK_EQ(bad, 0);
+    fz_world_free(&w);
+}
+
 static const struct test tests[] = {
     { "shared_info mapped read-write and given back: Xen still shares it, no isolation finding, audit clean", t_shared_info },
     { "an own grant-table frame mapped read-write and given back: the same", t_grant_frame },
     { "the kept walk: a built world is settled, one rewritten entry is a look at a few frames, no walk from scratch, and covers what one would reach", t_kept_walk_incremental },
+    { "the kept walk forgets a writable leaf unmapped and freed since: no finding, no walk from scratch", t_kept_walk_forgets },
     { "the kept walk finds XSA-182's writable self-map from the one entry changed, a walk from scratch confirms it, and the next check after it is taken back is from scratch and clean", t_kept_walk_finds },
 };
 TEST_MAIN(tests)
