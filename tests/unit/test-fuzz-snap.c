@@ -375,16 +375,22 @@ static struct page_info *kept_frame(struct fz_world *w)
     return &w->m->frame_table[w->m->nr_frames / 2 + 7];
 }
 
+/* The mm world under SNAP with the check of every restore on (S4). */
+static struct fz_world *kept_world(void)
+{
+    setenv("HVLAB_FUZZ_SNAP_CHECK", "1", 1);
+    fuzz_set_reset(FUZZ_RESET_SNAP);
+    CHECK_EQ(fuzz_init(FUZZ_MM), 0);
+    return fz_exec_world(FUZZ_MM);
+}
+
 /* A noted store to a kept page is put back without a fault; the page is
    copied only by the restores after runs that noted it. */
 static void t_kept_pages(void)
 {
     if (!fz_snap_available())
         SKIP("linked without the allocation wraps");
-    setenv("HVLAB_FUZZ_SNAP_CHECK", "1", 1);
-    fuzz_set_reset(FUZZ_RESET_SNAP);
-    CHECK_EQ(fuzz_init(FUZZ_MM), 0);
-    struct fz_world *w = fz_exec_world(FUZZ_MM);
+    struct fz_world *w = kept_world();
     uint64_t pristine = fz_world_hash(w);
     struct page_info *pg = kept_frame(w);
     uint32_t before = pg->tlbflush_timestamp;
@@ -420,10 +426,7 @@ static void t_kept_unnoted(void)
 {
     if (!fz_snap_available())
         SKIP("linked without the allocation wraps");
-    setenv("HVLAB_FUZZ_SNAP_CHECK", "1", 1);
-    fuzz_set_reset(FUZZ_RESET_SNAP);
-    CHECK_EQ(fuzz_init(FUZZ_MM), 0);
-    struct fz_world *w = fz_exec_world(FUZZ_MM);
+    struct fz_world *w = kept_world();
     struct page_info *pg = kept_frame(w);
     int pfd[2];
     CHECK_EQ(pipe(pfd), 0);
@@ -458,10 +461,7 @@ static void t_kept_forget(void)
 {
     if (!fz_snap_available())
         SKIP("linked without the allocation wraps");
-    setenv("HVLAB_FUZZ_SNAP_CHECK", "1", 1);
-    fuzz_set_reset(FUZZ_RESET_SNAP);
-    CHECK_EQ(fuzz_init(FUZZ_MM), 0);
-    struct fz_world *w = fz_exec_world(FUZZ_MM);
+    struct fz_world *w = kept_world();
     struct page_info *pg = kept_frame(w);
     uint32_t before = pg->tlbflush_timestamp;
     size_t ft = w->m->nr_frames * sizeof(struct page_info);
