@@ -141,6 +141,13 @@ $(BUILD)/bench/%: bench/%.c $(LIB) $(LIB_NOTRACE) $(TRACE_OBJS) $(PROVIDER_OBJ) 
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(BENCH_LIB_OBJS) \
 	    $(if $(findstring notrace,$*),$(LIB_NOTRACE),$(LIB)) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
 
+# bench-analyze also feeds the engine itself (engine_events_per_s).
+# It links analysis/ and nothing of core/ (bench/lib/clock.h is all inline).
+$(BUILD)/bench/bench-analyze: bench/bench-analyze.c $(ANALYSIS_LINK) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< \
+	    $(ANALYSIS_LINK) -o $@ $(BT_LIBS) -lm
+
 # Every header compiles on its own.
 HEADERS := $(filter-out trace/hvlab_%.h,$(wildcard core/*.h core/mm/*.h core/shadow/*.h \
              core/grant/*.h inject/*.h guest/*.h toolstack/*.h trace/*.h analysis/*.h))
