@@ -43,6 +43,7 @@
 #include "analysis/analyze_read.h"
 #include "analysis/checker.h"
 #include "analysis/ctf.h"
+#include "analysis/ctf_native.h"
 #include "analysis/finding.h"
 #include "analysis/report.h"
 #include "analysis/state.h"
@@ -484,6 +485,8 @@ void az_report(struct az *az, const char *checker, const struct hv_ev *at,
 
 /* --------------------------------------------------------------- reading */
 
+static void az_reader_feed(struct az *az, struct hv_ev *e, int64_t ts_ns, bool has_ts);
+
 int az_reader_event(struct az *az, const bt_event *ev, int64_t ts_ns,
                     bool has_ts, uint32_t stream, char *err, size_t errlen)
 {
@@ -498,17 +501,26 @@ int az_reader_event(struct az *az, const bt_event *ev, int64_t ts_ns,
     int rc = hv_decode(az->dec, ev, ts_ns, has_ts, &e, err, errlen);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
+    e.stream = stream;
+    az_reader_feed(az, &e, ts_ns, has_ts);
+    return 0;
+}
+
+/* Q1 for both readers: the time since the first timestamped event (N3),
+   the delivery order, then the engine. */
+static void az_reader_feed(struct az *az, struct hv_ev *e, int64_t ts_ns, bool has_ts)
+{
     if (has_ts) {                                  /* N3 */
         if (!az->have_t0) {
             az->have_t0 = true;
             az->t0 = ts_ns;
         }
-        e.ts = ts_ns - az->t0;
+        e->ts = ts_ns - az->t0;
+    } else {
+        e->ts = 0;
     }
-    e.seq = az->seq++;
-    e.stream = stream;
-    az_feed(az, &e);
-    return 0;
+    e->seq = az->seq++;
+    az_feed(az, e);
 }
 
 struct run_arg {
@@ -541,5 +553,27 @@ int az_run_trace(struct az *az, const char *dir, char *err, size_t errlen)
         .end = NULL,
     };
     int rc = ctf_read(dir, &ops, &r, err, errlen);
+    return rc < 0 ? -1 : 0;
+}
+
+static int on_native_event(const struct hv_ev *ev, bool has_ts, void *arg, char *err,
+                           size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct run_arg *r = arg;
+    struct hv_ev e = *ev;
+    az_reader_feed(r->az, &e, ev->ts, has_ts);
+    return 0;
+}
+
+int az_run_trace_native(struct az *az, const char *dir, char *err, size_t errlen)
+{
+    struct run_arg r = { az };
+    struct ctfn_ops ops = {
+        .event = on_native_event,
+        .discarded = on_discarded,
+    };
+    int rc = ctfn_read(dir, &ops, &r, err, errlen);
     return rc < 0 ? -1 : 0;
 }

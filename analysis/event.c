@@ -340,10 +340,18 @@ static void resolve(struct class_entry *c, const bt_event_class *cls)
             return;
         }
     }
-    if (smask)
-        atomic_fetch_or(&signed_mask[id], smask);     /* E5 */
-    if (c->str_slot >= 0)
-        string_slot[id] = c->str_slot;
+    hv_event_learn(id, smask, c->str_slot);
+}
+
+void hv_event_learn(enum hv_event_id id, uint16_t signed_slots, int str_slot)
+{
+    catalog_init();
+    if ((int)id <= HVE_NONE || id >= HVE__COUNT)
+        return;
+    if (signed_slots)
+        atomic_fetch_or(&signed_mask[id], signed_slots);     /* E5 */
+    if (str_slot >= 0)
+        string_slot[id] = (int8_t)str_slot;
 }
 
 static struct class_entry *lookup(struct hv_decoder *d, const bt_event_class *cls)

@@ -96,6 +96,11 @@ int hv_ev_set(struct hv_ev *e, enum hv_field_id f, uint64_t v);
    (every field, hex for values above 9); returns buf. */
 char *hv_ev_format(const struct hv_ev *e, char *buf, size_t len);
 
+/* E5: a decoder that read an event class's field types says which v[]
+   slots are signed and which one holds the string (-1: none), so
+   hv_ev_format prints them as such. */
+void hv_event_learn(enum hv_event_id id, uint16_t signed_slots, int str_slot);
+
 /* ---- decoding babeltrace2 events (analysis/event.c) ---------------------- */
 
 struct hv_decoder;

@@ -5,7 +5,9 @@
  * Figures (each the best of RUNS runs, all in this one process's run, on
  * one trace):
  *   analyze_events_per_s   hvlab events analysed per CPU second by
- *                          `hvlab analyze` with every checker
+ *                          `hvlab analyze` with every checker (its own CTF
+ *                          reader, analysis/ctf_native.h)
+ *   analyze_bt2_events_per_s  the same with --reader babeltrace2
  *   analyze_vs_dummy       CPU time of `babeltrace2 TRACE -c
  *                          sink.utils.dummy` (every event decoded, nothing
  *                          done) / CPU time of `hvlab analyze`: 1.0 means
@@ -247,6 +249,11 @@ int main(void)
         return 1;
     }
 
+    char *azb[] = { hv, "analyze", "--reader", "babeltrace2", trace, NULL };
+    double t_azb = best_of(azb, NULL, 1 << 0 | 1 << 1, "hvlab analyze --reader babeltrace2");
+    if (t_azb <= 0)
+        return 1;
+
     char *dummy[] = { "babeltrace2", trace, "-c", "sink.utils.dummy", NULL };
     double t_dummy = best_of(dummy, NULL, 1, "babeltrace2 -c sink.utils.dummy");
     char *counter[] = { "babeltrace2", trace, "-c", "sink.utils.counter", "-p",
@@ -258,6 +265,9 @@ int main(void)
     printf("figure analyze_events_per_s: %.0f ev/s   [goal >= 2000000]   "
            "[%llu events of pv-fork-storm, every checker, %.3f s CPU]\n",
            events / t_az, events, t_az);
+    printf("figure analyze_bt2_events_per_s: %.0f ev/s   [the same through "
+           "babeltrace2 (--reader babeltrace2), %.3f s CPU: %.2f x slower]\n",
+           events / t_azb, t_azb, t_azb / t_az);
     printf("figure analyze_vs_dummy: %.2f x   [goal >= 0.65]   "
            "[babeltrace2 -c sink.utils.dummy %.3f s CPU / hvlab analyze %.3f s]\n",
            t_dummy / t_az, t_dummy, t_az);

@@ -14,6 +14,8 @@
 #     written inside a stream file, exit 2 with a message naming that stream
 #     file and the byte offset (the file's end; the start of the event that
 #     cannot be decoded), and still print the findings of what came before;
+#   - hvlab's own CTF reader (the default) and --reader babeltrace2 give
+#     the same JSON, findings and report;
 #   - usage errors (unknown option, missing trace) exit 2 naming what;
 #   - the plugin's parameters are checked at init (unknown key, wrong type,
 #     an only= name that selects nothing, an empty or too long only=) with
@@ -103,6 +105,18 @@ if [ $? -eq 0 ] && [ $rc_json -eq $rc_text ]; then
 else
     e2e_notok "$NAME: --json is one valid object with the text's exit code" \
         "exit $rc_json (text $rc_text)" "$check" "$(head -c 600 "$T/cli.json")"
+fi
+
+# --- the two readers (docs/analyze.md "The reader") -------------------------
+"$HV" analyze --reader babeltrace2 --json --report "$T/trace" >"$T/bt2.json" 2>/dev/null; rc_b=$?
+"$HV" analyze --reader native --json --report "$T/trace" >"$T/nat.json" 2>/dev/null; rc_n=$?
+"$HV" analyze --reader other "$T/trace" >/dev/null 2>"$T/rd.err"; rc_u=$?
+if [ $rc_b -eq $rc_json ] && [ $rc_n -eq $rc_json ] && cmp -s "$T/bt2.json" "$T/nat.json" &&
+   [ $rc_u -eq 2 ] && grep -q "'other' is not babeltrace2 or native" "$T/rd.err"; then
+    e2e_ok "$NAME: --reader native and --reader babeltrace2 give the same findings and report (JSON identical); another reader is exit 2"
+else
+    e2e_notok "$NAME: --reader native and --reader babeltrace2 give the same findings and report" \
+        "exit $rc_n / $rc_b / $rc_u" "$(diff "$T/bt2.json" "$T/nat.json" | head -10)" "$(head -2 "$T/rd.err")"
 fi
 
 # --- the plugin ---------------------------------------------------------------

@@ -1,6 +1,6 @@
 /*
  * tools/hvlab/cmd_analyze.c - `hvlab analyze TRACE [--json] [--report]
- * [--plot PREFIX] [--only NAME,...] [--images SRC DST] [--list]`: rebuild
+ * [--plot PREFIX] [--only NAME,...] [--images SRC DST] [--reader R] [--list]`: rebuild
  * every frame's state from a recorded trace, run the checkers, report what
  * they found (docs/analyze.md).
  *
@@ -26,6 +26,10 @@
  *       and "images": null in JSON.
  *   Y5  A trace with no hvlab event checks nothing: that is said on stderr
  *       and is exit 2, never a clean "no findings" (exit 0).
+ *   Y6  The trace is read by hvlab's own CTF reader (ctf_native.h);
+ *       --reader babeltrace2 reads it through babeltrace2 (ctf.h), as the
+ *       plugin does.  Both hand the engine the same events in the same
+ *       order, so the output is the same byte for byte.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -47,13 +51,14 @@ struct analyze_args {
     const char *only[AZ_MAX_ONLY + 1];
     char *only_buf;
     const char *img_src, *img_dst;
+    bool bt2;                   /* --reader babeltrace2 (ctf.h); else ctf_native.h */
 };
 
 void cmd_analyze_help(FILE *f)
 {
     fprintf(f,
         "usage: hvlab analyze TRACE [--json] [--report] [--plot PREFIX]\n"
-        "                     [--only NAME,...] [--images SRC DST]\n"
+        "                     [--only NAME,...] [--images SRC DST] [--reader R]\n"
         "       hvlab analyze --images SRC DST [TRACE]\n"
         "       hvlab analyze --list\n\n"
         "Read a trace recorded with 'hvlab run --trace TRACE', rebuild every\n"
@@ -69,6 +74,8 @@ void cmd_analyze_help(FILE *f)
         "  --images SRC DST  compare a migration's source and destination\n"
         "                  memory images; with TRACE each difference is\n"
         "                  explained from the trace\n"
+        "  --reader R      native (the default): hvlab's own CTF reader, or\n"
+        "                  babeltrace2: the same events through babeltrace2's\n"
         "  --list          list the checkers and exit\n\n"
         "Exit status: 0 nothing found, 1 findings, 2 usage error, a trace\n"
         "that could not be read to its end (the message names the stream\n"
@@ -133,6 +140,16 @@ static int parse(int argc, char **argv, struct analyze_args *a)
             if (az_only_parse(argv[++i], &a->only_buf, a->only, oerr,
                               sizeof(oerr)) < 0)         /* Y1, analyze.c N7 */
                 return usage("--only: %s", oerr);
+        } else if (!strcmp(s, "--reader")) {
+            if (i + 1 >= argc)
+                return usage("%s needs babeltrace2 or native", s);
+            const char *r = argv[++i];
+            if (!strcmp(r, "native"))
+                a->bt2 = false;
+            else if (!strcmp(r, "babeltrace2"))
+                a->bt2 = true;
+            else
+                return usage("--reader: '%s' is not babeltrace2 or native", r);
         } else if (!strcmp(s, "--images")) {
             if (i + 2 >= argc)
                 return usage("%s needs SRC and DST", s);
@@ -194,7 +211,8 @@ int cmd_analyze(int argc, char **argv)
     char err[4096] = "";
     bool read_failed = false;
     if (a.trace) {
-        if (az_run_trace(az, a.trace, err, sizeof(err)) != 0) {
+        if ((a.bt2 ? az_run_trace(az, a.trace, err, sizeof(err))
+                   : az_run_trace_native(az, a.trace, err, sizeof(err))) != 0) {
             read_failed = true;
             fprintf(stderr, "hvlab analyze: %s\n", err);
         }
