@@ -64,7 +64,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <limits.h>
@@ -77,6 +76,8 @@
 #include <unistd.h>
 
 #include "analysis/ctf.h"
+#include "analysis/read_msg.h"
+#include "analysis/trace_find.h"
 
 /* R7: one stream file's packets, from their headers. */
 struct pkt {
@@ -139,56 +140,20 @@ const char *ctf_current_stream_name(void)
 
 /* ------------------------------------------------------- finding traces */
 
-static bt_value *walk_inputs;   /* nftw has no user pointer */
-static int walk_count;
-
-static int walk_one(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    if (flag != FTW_D)
-        return 0;
-    char meta[PATH_MAX];
-    if (snprintf(meta, sizeof(meta), "%s/metadata", path) >= (int)sizeof(meta))
-        return 0;
-    if (access(meta, R_OK) == 0) {
-        if (bt_value_array_append_string_element(walk_inputs, path) !=
-            BT_VALUE_ARRAY_APPEND_ELEMENT_STATUS_OK)
-            return -1;
-        walk_count++;
-    }
-    return 0;
-}
-
 /* R1 */
 static int find_traces(const char *dir, bt_value *inputs, char *err, size_t errlen)
 {
-    struct stat sb;
-    if (stat(dir, &sb) != 0) {
-        snprintf(err, errlen, "cannot read trace directory '%s': %s", dir,
-                 strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        snprintf(err, errlen, "'%s' is not a directory (give the directory a "
-                 "trace was recorded into)", dir);
-        return -1;
-    }
-    walk_inputs = inputs;
-    walk_count = 0;
-    int rc = nftw(dir, walk_one, 16, FTW_PHYS);
-    walk_inputs = NULL;
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot walk trace directory '%s'", dir);
-        return -1;
-    }
-    if (walk_count == 0) {
-        snprintf(err, errlen, "no CTF trace below '%s' (no directory there "
-                 "holds a `metadata` file; was the session ever started?)", dir);
-        return -1;
-    }
-    return walk_count;
+    char **paths;
+    int n = trace_find(dir, &paths, err, errlen);
+    for (int i = 0; i < n; i++)
+        if (bt_value_array_append_string_element(inputs, paths[i]) !=
+            BT_VALUE_ARRAY_APPEND_ELEMENT_STATUS_OK) {
+            snprintf(err, errlen, "out of memory building the trace reader");
+            trace_find_free(paths, n);
+            return -1;
+        }
+    trace_find_free(paths, n);
+    return n;
 }
 
 /* ------------------------------------------- stream files, cut short (R7) */
@@ -593,27 +558,11 @@ static void free_files(struct ctf_run *run)
     free(run->sp);
 }
 
-static size_t appendf(char *err, size_t errlen, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static size_t appendf(char *err, size_t errlen, size_t off, const char *fmt, ...)
-{
-    if (off >= errlen)
-        return off;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err + off, errlen - off, fmt, ap);
-    va_end(ap);
-    return n < 0 ? off : off + (size_t)n;
-}
-
 static size_t append_secs(const struct ctf_run *run, char *err, size_t errlen,
                           size_t off, const struct stream_pos *p)
 {
-    if (!p->has_last || !run->have_t0)
-        return off;
-    int64_t d = p->last_ns - run->t0;
-    return appendf(err, errlen, off, ", the last at %" PRId64 ".%06" PRId64 " s",
-                   d / 1000000000, (d % 1000000000) / 1000);
+    return rd_last_words(err, errlen, off, p->has_last && run->have_t0,
+                         p->last_ns - run->t0);
 }
 
 /* R7: what the cut files say, appended to err. */
@@ -628,22 +577,14 @@ static size_t describe_cuts(const struct ctf_run *run, char *err, size_t errlen,
         for (size_t k = 0; k < run->nsp; k++)
             if (file_of(run, run->sp[k].name) == f)
                 p = &run->sp[k];
-        off = appendf(err, errlen, off, "%sstream file '%s' is cut short: it ends "
-                      "at byte offset %" PRIu64, off ? "; " : "", f->path,
-                      f->file_size);
-        if (f->cut_end)
-            off = appendf(err, errlen, off, ", inside the packet that starts at "
-                          "byte %" PRIu64 " and should end at byte %" PRIu64,
-                          f->cut_off, f->cut_end);
-        else
-            off = appendf(err, errlen, off, ", inside the header of the packet at "
-                          "byte %" PRIu64, f->cut_off);
+        off = rd_cut_words(err, errlen, off, f->path, f->file_size, f->cut_off,
+                           f->cut_end);
         if (f->dropped && f->file_size > f->cut_off)
-            off = appendf(err, errlen, off, "; %sits bytes %" PRIu64 "..%" PRIu64
+            off = rd_appendf(err, errlen, off, "; %sits bytes %" PRIu64 "..%" PRIu64
                           " were not read", f->cut_end ? "babeltrace2 cannot "
                           "decode that packet cut short, so " : "", f->cut_off,
                           f->file_size);
-        off = appendf(err, errlen, off, "; reading stopped there, %" PRIu64
+        off = rd_appendf(err, errlen, off, "; reading stopped there, %" PRIu64
                       " events of that stream were read", p ? p->events : 0);
         if (p)
             off = append_secs(run, err, errlen, off, p);
@@ -661,7 +602,7 @@ static size_t append_root_causes(char *err, size_t errlen, size_t off)
     uint64_t n = bt_error_get_cause_count(e);
     for (uint64_t i = 0; i < n && i < 2; i++) {
         const bt_error_cause *c = bt_error_borrow_cause_by_index(e, i);
-        off = appendf(err, errlen, off, "%s%s", i == 0 ? ": babeltrace2 says: "
+        off = rd_appendf(err, errlen, off, "%s%s", i == 0 ? ": babeltrace2 says: "
                       : "; ", bt_error_cause_get_message(c));
     }
     bt_error_release(e);
@@ -937,34 +878,34 @@ static void describe_failure(const struct ctf_run *run, const char *dir,
 {
     char causes[1024] = "";
     append_root_causes(causes, sizeof(causes), 0);   /* before any probe */
-    size_t off = appendf(err, errlen, 0, "babeltrace2 stopped reading the trace in "
+    size_t off = rd_appendf(err, errlen, 0, "babeltrace2 stopped reading the trace in "
                          "'%s'", dir);
     if (run->last >= 0) {
         const struct stream_pos *p = &run->sp[run->last];
         const struct stream_file *f = file_of(run, p->name);
-        off = appendf(err, errlen, off, " in stream file '%s'", f ? f->path : p->name);
+        off = rd_appendf(err, errlen, off, " in stream file '%s'", f ? f->path : p->name);
         if (f && p->packets && p->packets <= f->npk) {
             const struct pkt *k = &f->pk[p->packets - 1];
             uint64_t at;
             if (find_bad_event(run, f, k, p->ev_in_packet, &at))
-                off = appendf(err, errlen, off, " at byte offset %" PRIu64 ", where "
+                off = rd_appendf(err, errlen, off, " at byte offset %" PRIu64 ", where "
                               "event %" PRIu64 " of the packet begins", at,
                               p->ev_in_packet + 1);
-            off = appendf(err, errlen, off, ", inside the packet at byte offset %"
+            off = rd_appendf(err, errlen, off, ", inside the packet at byte offset %"
                           PRIu64 " (bytes %" PRIu64 "..%" PRIu64 ", packet %" PRIu64
                           " of %zu)", k->off, k->off, k->off + k->size,
                           p->packets, f->npk);
         } else if (p->packets) {
-            off = appendf(err, errlen, off, ", in its packet %" PRIu64, p->packets);
+            off = rd_appendf(err, errlen, off, ", in its packet %" PRIu64, p->packets);
         }
-        off = appendf(err, errlen, off, " after %" PRIu64 " events of that packet "
+        off = rd_appendf(err, errlen, off, " after %" PRIu64 " events of that packet "
                       "(%" PRIu64 " of the stream)", p->ev_in_packet, p->events);
         off = append_secs(run, err, errlen, off, p);
     } else {
-        off = appendf(err, errlen, off, " before its first event");
+        off = rd_appendf(err, errlen, off, " before its first event");
     }
-    off = appendf(err, errlen, off, "%s", causes);
-    off = appendf(err, errlen, off, "; the %" PRIu64 " events before were read",
+    off = rd_appendf(err, errlen, off, "%s", causes);
+    off = rd_appendf(err, errlen, off, "; the %" PRIu64 " events before were read",
                   run->events);
 }
 
@@ -1324,13 +1265,13 @@ int ctf_read(const char *dir, const struct ctf_reader_ops *ops, void *arg,
             continue;
         }
         nskipped++;             /* R12: the others are still read */
-        skip_off = appendf(skipped, errlen, skip_off, "%s%s", skip_off ? "; " : "", err);
+        skip_off = rd_appendf(skipped, errlen, skip_off, "%s%s", skip_off ? "; " : "", err);
     }
     if (any_cut) {              /* R7: a dry run in a child first */
         struct graph_args ga = { fs_cls, mux_cls, read_dirs, ntraces };
         if (run_forked(graph_fn, &ga) == PROBE_DIED &&
             (drop_cut_packets(&run, 0) != 0 || run_forked(graph_fn, &ga) == PROBE_DIED)) {
-            off = appendf(err, errlen, 0, "babeltrace2 cannot read the trace in '%s' "
+            off = rd_appendf(err, errlen, 0, "babeltrace2 cannot read the trace in '%s' "
                           "without aborting, even without the packets cut short",
                           dir);
             describe_cuts(&run, err, errlen, off);
@@ -1346,7 +1287,7 @@ int ctf_read(const char *dir, const struct ctf_reader_ops *ops, void *arg,
         if (rc != 0) {          /* R12: the others are still read */
             bt_current_thread_clear_error();
             nskipped++;
-            skip_off = appendf(skipped, errlen, skip_off, "%s%s", skip_off ? "; " : "",
+            skip_off = rd_appendf(skipped, errlen, skip_off, "%s%s", skip_off ? "; " : "",
                                err);
             continue;
         }
@@ -1383,7 +1324,7 @@ int ctf_read(const char *dir, const struct ctf_reader_ops *ops, void *arg,
     if (any_cut)                                 /* R7 */
         off = describe_cuts(&run, err, errlen, off);
     if (nskipped)                                /* R12 */
-        off = appendf(err, errlen, off, "%s%d of the %d traces could not be read: "
+        off = rd_appendf(err, errlen, off, "%s%d of the %d traces could not be read: "
                       "%s", off ? "; " : "", nskipped, ntraces, skipped);
     if (off)
         goto out;

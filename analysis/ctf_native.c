@@ -26,7 +26,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -38,9 +37,16 @@
 #include <unistd.h>
 
 #include "analysis/ctf_native.h"
+#include "analysis/read_msg.h"
+#include "analysis/trace_find.h"
 #include "analysis/tsdl.h"
 
 #define CTF_MAGIC 0xC1FC1FC1u
+
+/* The byte-aligned fast paths (read_bits, K6) load little-endian words with
+   memcpy: right on a little-endian host only. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "ctf_native.c's fast paths assume a little-endian host");
 #define NO_SLOT 0xff
 
 /*
@@ -124,6 +130,7 @@ struct sfile {
     uint64_t npk;
     bool cut;
     uint64_t cut_off, cut_end;  /* cut_end 0: inside the header */
+    uint64_t order[2];          /* C2: stream class id, stream_instance_id */
     /* the next event, decoded */
     bool pending, done;
     struct hv_ev ev;
@@ -302,16 +309,12 @@ static bool dec(struct cur *c, const struct tsdl_type *t, int depth)
             c->pos += n * 8;
             return true;
         }
-        if (n > c->end - c->pos)    /* every element takes a bit at least... */
+        if (n > c->end - c->pos)    /* every element takes a bit at least (T8) */
             return bad(c, true, "a sequence of %" PRIu64 " elements runs past the "
                        "packet's content", n);
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t before = c->pos;
+        for (uint64_t i = 0; i < n; i++)        /* each takes a bit at least (T8) */
             if (!dec(c, e, depth + 1))
                 return false;
-            if (c->pos == before && n > 4096)   /* ...or none: bound the loop */
-                return bad(c, false, "a sequence of %" PRIu64 " empty elements", n);
-        }
         return true;
     }
     }
@@ -369,6 +372,7 @@ static void plan_build(struct plan *pl, const struct tsdl_type *st, const uint8_
     pl->op = calloc(st->nf, sizeof(*pl->op));
     if (!pl->op)
         return;
+    uint64_t total = 0;
     for (size_t i = 0; i < st->nf; i++) {
         const struct tsdl_type *t = st->f[i].t;
         struct pop *o = &pl->op[i];
@@ -386,8 +390,14 @@ static void plan_build(struct plan *pl, const struct tsdl_type *st, const uint8_
             memset(pl, 0, sizeof(*pl));
             return;
         }
-        pl->bytes += o->bytes;
+        total += o->bytes;
+        if (total > (1u << 20)) {       /* a plan is for small fixed layouts */
+            free(pl->op);
+            memset(pl, 0, sizeof(*pl));
+            return;
+        }
     }
+    pl->bytes = (uint32_t)total;
     pl->n = st->nf;
     pl->ok = true;
 }
@@ -532,6 +542,7 @@ static int trace_classes(struct trace *t)
 struct pkt_info {
     uint64_t content, size;     /* bits */
     bool has_ts_begin, has_ts_end, has_disc, has_seq;
+    uint64_t sid, inst;         /* stream class id, stream_instance_id */
     uint64_t ts_begin, ts_end, disc, seq;
     const struct sclass *scl;
 };
@@ -561,14 +572,17 @@ static int packet_at(struct sfile *f, uint64_t off, struct pkt_info *pi)
                 bad(c, false, "packet magic %#" PRIx64 " is not CTF's 0xc1fc1fc1", c->last);
                 return -1;
             }
-            if (!strcmp(n, "uuid") && m->has_uuid && h->f[i].t->kind == TK_ARRAY &&
-                h->f[i].t->len == 16 &&
+            const struct tsdl_type *ut = h->f[i].t;
+            if (!strcmp(n, "uuid") && m->has_uuid && ut->kind == TK_ARRAY && ut->len == 16 &&
+                ut->elem->kind == TK_INT && ut->elem->size == 8 && !(c->last_at & 7) &&
                 memcmp(c->base + (c->last_at >> 3), m->uuid, 16) != 0) {
                 bad(c, false, "the packet's trace uuid is not its metadata's");
                 return -1;
             }
             if (!strcmp(n, "stream_id"))
                 sid = c->last;
+            if (!strcmp(n, "stream_instance_id"))
+                pi->inst = c->last;
         }
     }
     const struct sclass *scl = NULL;
@@ -581,6 +595,7 @@ static int packet_at(struct sfile *f, uint64_t off, struct pkt_info *pi)
         return -1;
     }
     pi->scl = scl;
+    pi->sid = sid;
     bool has_content = false, has_size = false;
     const struct tsdl_type *pc = scl->sc->packet_context;
     if (pc) {
@@ -694,6 +709,10 @@ static enum step advance(struct run *r, struct sfile *f, uint64_t *ev_off)
                 f->pkt_end = off;
                 return ST_FAIL;
             }
+            if (!f->pkt_no) {
+                f->order[0] = pi.sid;
+                f->order[1] = pi.inst;
+            }
             f->pkt_no++;
             f->pkt_off = off;
             f->pkt_end = off + pi.size / 8;
@@ -711,6 +730,8 @@ static enum step advance(struct run *r, struct sfile *f, uint64_t *ev_off)
             if (pi.has_disc) {                                      /* C4 */
                 if (f->have_disc && pi.disc > f->prev_disc && r->ops->discarded)
                     r->ops->discarded(pi.disc - f->prev_disc, false, r->arg);
+                else if (!f->have_disc && pi.disc && r->ops->discarded)
+                    r->ops->discarded(0, false, r->arg);    /* lost before: how many unknown */
                 f->prev_disc = pi.disc;
                 f->have_disc = true;
             }
@@ -823,27 +844,10 @@ failed:
 
 /* ------------------------------------------------------------- messages */
 
-static size_t appendf(char *err, size_t errlen, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static size_t appendf(char *err, size_t errlen, size_t off, const char *fmt, ...)
-{
-    if (off >= errlen)
-        return off;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err + off, errlen - off, fmt, ap);
-    va_end(ap);
-    return n < 0 ? off : off + (size_t)n;
-}
-
 static size_t append_last(const struct run *r, const struct sfile *f, char *err,
                           size_t errlen, size_t off)
 {
-    if (!f->has_last || !r->have_t0)
-        return off;
-    int64_t d = f->last_ts - r->t0;
-    return appendf(err, errlen, off, ", the last at %" PRId64 ".%06" PRId64 " s",
-                   d / 1000000000, (d % 1000000000) / 1000);
+    return rd_last_words(err, errlen, off, f->has_last && r->have_t0, f->last_ts - r->t0);
 }
 
 static size_t describe_cuts(const struct run *r, char *err, size_t errlen, size_t off)
@@ -852,15 +856,8 @@ static size_t describe_cuts(const struct run *r, char *err, size_t errlen, size_
         const struct sfile *f = &r->f[i];
         if (!f->cut)
             continue;
-        off = appendf(err, errlen, off, "%sstream file '%s' is cut short: it ends at byte "
-                      "offset %" PRIu64, off ? "; " : "", f->path, f->size);
-        if (f->cut_end)
-            off = appendf(err, errlen, off, ", inside the packet that starts at byte %"
-                          PRIu64 " and should end at byte %" PRIu64, f->cut_off, f->cut_end);
-        else
-            off = appendf(err, errlen, off, ", inside the header of the packet at byte %"
-                          PRIu64, f->cut_off);
-        off = appendf(err, errlen, off, "; reading stopped there, %" PRIu64 " events of "
+        off = rd_cut_words(err, errlen, off, f->path, f->size, f->cut_off, f->cut_end);
+        off = rd_appendf(err, errlen, off, "; reading stopped there, %" PRIu64 " events of "
                       "that stream were read", f->events);
         off = append_last(r, f, err, errlen, off);
     }
@@ -870,20 +867,23 @@ static size_t describe_cuts(const struct run *r, char *err, size_t errlen, size_
 static size_t describe_failure(const struct run *r, const struct sfile *f, uint64_t at,
                                char *err, size_t errlen)
 {
-    size_t off = appendf(err, errlen, 0, "stopped reading the trace in '%s' in stream file "
+    size_t off = rd_appendf(err, errlen, 0, "stopped reading the trace in '%s' in stream file "
                          "'%s' at byte offset %" PRIu64, f->tr->dir, f->path, at);
     if (at == f->pkt_off && !f->in_pkt)
-        off = appendf(err, errlen, off, ", where packet %" PRIu64 " of %" PRIu64
-                      " begins", f->pkt_no + 1, f->npk);
+        off = f->pkt_no + 1 <= f->npk
+              ? rd_appendf(err, errlen, off, ", where packet %" PRIu64 " of %" PRIu64
+                           " begins", f->pkt_no + 1, f->npk)
+              : rd_appendf(err, errlen, off, ", where its packet %" PRIu64 " begins",
+                           f->pkt_no + 1);
     else
-        off = appendf(err, errlen, off, ", where event %" PRIu64 " of the packet begins, "
+        off = rd_appendf(err, errlen, off, ", where event %" PRIu64 " of the packet begins, "
                       "inside the packet at byte offset %" PRIu64 " (bytes %" PRIu64 "..%"
                       PRIu64 ", packet %" PRIu64 " of %" PRIu64 ")", f->ev_in_pkt + 1,
                       f->pkt_off, f->pkt_off, f->pkt_end, f->pkt_no, f->npk);
-    off = appendf(err, errlen, off, " after %" PRIu64 " events of that packet (%" PRIu64
+    off = rd_appendf(err, errlen, off, " after %" PRIu64 " events of that packet (%" PRIu64
                   " of the stream)", f->in_pkt ? f->ev_in_pkt : 0, f->events);
     off = append_last(r, f, err, errlen, off);
-    off = appendf(err, errlen, off, ": %s; the %" PRIu64 " events before were read",
+    off = rd_appendf(err, errlen, off, ": %s; the %" PRIu64 " events before were read",
                   f->c.why, r->delivered);
     return off;
 }
@@ -923,22 +923,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static struct pathlist *walk_list;      /* nftw has no user pointer */
-
-static int walk_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    if (flag != FTW_D)
-        return 0;
-    char meta[PATH_MAX];
-    if (snprintf(meta, sizeof(meta), "%s/metadata", path) >= (int)sizeof(meta))
-        return 0;
-    if (access(meta, R_OK) == 0 && push(walk_list, path) != 0)
-        return -1;
-    return 0;
-}
-
 static int stream_files(const char *dir, struct pathlist *out)
 {
     DIR *d = opendir(dir);
@@ -960,8 +944,23 @@ static int stream_files(const char *dir, struct pathlist *out)
         }
     }
     closedir(d);
-    qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), cmp_str);
     return 0;
+}
+
+/* C2: at equal times, the stream with the lower stream class id, then
+   stream_instance_id (babeltrace2's muxer's order), then the file found
+   first. */
+static bool before(const struct sfile *a, const struct sfile *b)
+{
+    if (a->tr != b->tr)
+        return a < b;
+    if (a->order[0] != b->order[0])
+        return a->order[0] < b->order[0];
+    if (a->order[1] != b->order[1])
+        return a->order[1] < b->order[1];
+    return a < b;
 }
 
 /* ------------------------------------------------------------- the read */
@@ -1003,33 +1002,14 @@ int ctfn_read(const char *dir, const struct ctfn_ops *ops, void *arg, char *err,
     char *skipped = calloc(1, errlen ? errlen : 1);
     size_t skip_off = 0, off = 0;
     int nskipped = 0, ret = -1;
-    struct stat sb;
     if (!skipped) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (stat(dir, &sb) != 0) {
-        snprintf(err, errlen, "cannot read trace directory '%s': %s", dir, strerror(errno));
+    int ntraces = trace_find(dir, &traces.v, err, errlen);
+    if (ntraces < 0)
         goto out;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        snprintf(err, errlen, "'%s' is not a directory (give the directory a trace was "
-                 "recorded into)", dir);
-        goto out;
-    }
-    walk_list = &traces;
-    int wrc = nftw(dir, walk_one, 16, FTW_PHYS);
-    walk_list = NULL;
-    if (wrc != 0) {
-        snprintf(err, errlen, "cannot walk trace directory '%s'", dir);
-        goto out;
-    }
-    if (traces.n == 0) {
-        snprintf(err, errlen, "no CTF trace below '%s' (no directory there holds a "
-                 "`metadata` file; was the session ever started?)", dir);
-        goto out;
-    }
-    qsort(traces.v, traces.n, sizeof(*traces.v), cmp_str);
+    traces.n = traces.cap = (size_t)ntraces;
     r.tr = calloc(traces.n, sizeof(*r.tr));
     if (!r.tr) {
         snprintf(err, errlen, "out of memory");
@@ -1041,7 +1021,7 @@ int ctfn_read(const char *dir, const struct ctfn_ops *ops, void *arg, char *err,
         snprintf(mp, sizeof(mp), "%s/metadata", traces.v[t]);
         if (tsdl_load(mp, &tr->m, msg, sizeof(msg)) != 0) {
             nskipped++;
-            skip_off = appendf(skipped, errlen, skip_off, "%s%s", skip_off ? "; " : "", msg);
+            skip_off = rd_appendf(skipped, errlen, skip_off, "%s%s", skip_off ? "; " : "", msg);
             continue;
         }
         tr->dir = strdup(traces.v[t]);
@@ -1120,7 +1100,8 @@ int ctfn_read(const char *dir, const struct ctfn_ops *ops, void *arg, char *err,
         struct sfile *best = NULL;
         for (size_t i = 0; i < r.nf; i++) {
             struct sfile *f = &r.f[i];
-            if (f->pending && (!best || f->ev.ts < best->ev.ts))
+            if (f->pending && (!best || f->ev.ts < best->ev.ts ||
+                               (f->ev.ts == best->ev.ts && before(f, best))))
                 best = f;
         }
         if (!best)
@@ -1150,7 +1131,7 @@ int ctfn_read(const char *dir, const struct ctfn_ops *ops, void *arg, char *err,
         off = describe_failure(&r, failed, fail_at, err, errlen);
     off = describe_cuts(&r, err, errlen, off);
     if (nskipped)
-        off = appendf(err, errlen, off, "%s%d of the %zu traces could not be read: %s",
+        off = rd_appendf(err, errlen, off, "%s%d of the %zu traces could not be read: %s",
                       off ? "; " : "", nskipped, traces.n, skipped);
     if (off)
         goto out;

@@ -18,7 +18,9 @@
  *       cannot hold, stops the read naming the event and the field (as
  *       event.c E3).
  *   C2  Events of every stream file of every trace come out in timestamp
- *       order; at equal times, the stream file found first goes first.
+ *       order; at equal times, as babeltrace2's muxer orders them within a
+ *       trace: the lower stream class id, then stream_instance_id, then the
+ *       stream file found first.
  *       e->ts is ns from the clock's origin; e->stream is the index of the
  *       stream file (0, 1, ... in the order found).  e->str points into
  *       the mapped stream file: valid during the callback.
@@ -32,8 +34,9 @@
  *       event (or packet) begins, its packet, and what was wrong; every
  *       event before it in time order has been handed on.
  *   C4  Losses: an events_discarded counter that grows between two packets
- *       of a stream is that many discarded events; a gap in packet_seq_num
- *       is that many discarded packets (ops->discarded).
+ *       of a stream is that many discarded events (a stream's first packet
+ *       that counts some: an unknown number, count 0); a gap in
+ *       packet_seq_num is that many discarded packets (ops->discarded).
  *   C5  A trace whose metadata cannot be read or parsed (tsdl.h T6) is left
  *       out naming it, the others are read, and the read fails in the end
  *       saying how many of how many traces could not be read.

@@ -18,6 +18,9 @@
 
 #include "analysis/tsdl.h"
 
+#define TSDL_MAX_DEPTH 64               /* T7 */
+#define TSDL_MAX_BYTES (64 << 20)       /* T7 */
+
 /* ---------------------------------------------------------------- arena */
 
 struct tsdl_arena {
@@ -41,7 +44,11 @@ struct parser {
     size_t nnames, anames;
     /* scope stack for T4 */
     const struct tsdl_type *scope[32];
+    size_t scope_at[32];        /* the member being resolved in each scope */
     int nscope;
+    int root_regs;              /* T4: registers of the root being resolved */
+    int depth;                  /* T7: type nesting while parsing */
+    size_t arena_bytes;         /* T7 */
     size_t astreams, aevents, aclocks;  /* capacities of the meta's arrays */
     jmp_buf fail;
     char *err;
@@ -69,6 +76,9 @@ static void *arena_alloc(struct parser *p, size_t n)
 {
     struct tsdl_meta *m = p->m;
     n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    p->arena_bytes += n;
+    if (p->arena_bytes > TSDL_MAX_BYTES)
+        fail(p, "the declarations take more than %d MiB once expanded", TSDL_MAX_BYTES >> 20);
     struct tsdl_arena *a = m->arena;
     if (!a || a->cap - a->used < n) {
         size_t cap = n > 65536 ? n : 65536;
@@ -610,7 +620,18 @@ static struct tsdl_type *alias_use(struct parser *p)
     fail(p, "unknown type %s", tok_desc(p));
 }
 
-static struct tsdl_type *type_spec(struct parser *p)
+static struct tsdl_type *type_spec_inner(struct parser *p);
+
+static struct tsdl_type *type_spec(struct parser *p)       /* T7 */
+{
+    if (++p->depth > TSDL_MAX_DEPTH)
+        fail(p, "types nest deeper than %d levels", TSDL_MAX_DEPTH);
+    struct tsdl_type *t = type_spec_inner(p);
+    p->depth--;
+    return t;
+}
+
+static struct tsdl_type *type_spec_inner(struct parser *p)
 {
     if (p->tk != T_ID)
         fail(p, "expected a type, found %s", tok_desc(p));
@@ -948,10 +969,12 @@ static void resolve_members(struct parser *p, struct tsdl_type *t)
 {
     if (p->nscope == (int)(sizeof(p->scope) / sizeof(p->scope[0])))
         fail(p, "structures nest too deep");
-    p->scope[p->nscope++] = t;
+    int me = p->nscope++;
+    p->scope[me] = t;
     unsigned align = t->align;
     for (size_t i = 0; i < t->nf; i++) {
         struct tsdl_type *ft = (struct tsdl_type *)t->f[i].t;
+        p->scope_at[me] = i;
         resolve(p, ft);
         if (t->kind == TK_STRUCT && ft->align > align)
             align = ft->align;
@@ -963,15 +986,18 @@ static void resolve_members(struct parser *p, struct tsdl_type *t)
     p->nscope--;
 }
 
-/* T4: the member a tag names: in the scopes from the innermost out, the
-   last path component matched against members declared so far. */
+/* T4: the member a tag names: in the structures from the innermost out,
+   the last path component matched against the members declared before
+   the one being resolved (a variant's options are not each other's). */
 static struct tsdl_type *find_ref(struct parser *p, const char *path)
 {
     const char *name = strrchr(path, '.');
     name = name ? name + 1 : path;
     for (int s = p->nscope - 1; s >= 0; s--) {
         const struct tsdl_type *st = p->scope[s];
-        for (size_t i = st->nf; i-- > 0;)
+        if (st->kind != TK_STRUCT)
+            continue;
+        for (size_t i = p->scope_at[s]; i-- > 0;)
             if (!strcmp(st->f[i].name, name) ||
                 !strcmp(tsdl_name(st->f[i].name), tsdl_name(name)))
                 return (struct tsdl_type *)st->f[i].t;
@@ -984,11 +1010,53 @@ static int reg_of(struct parser *p, struct tsdl_type *ref, const char *path)
     if (!ref || ref->kind != TK_INT)
         fail(p, "'%s' names no integer member declared before it", path);
     if (ref->reg < 0) {
-        if (p->m->nregs == TSDL_MAX_REGS)
-            fail(p, "more than %d variant tags and sequence lengths", TSDL_MAX_REGS);
-        ref->reg = p->m->nregs++;
+        if (p->root_regs == TSDL_MAX_REGS)
+            fail(p, "more than %d variant tags and sequence lengths in one structure",
+                 TSDL_MAX_REGS);
+        ref->reg = p->root_regs++;
+        if (p->root_regs > p->m->nregs)
+            p->m->nregs = p->root_regs;
     }
     return ref->reg;
+}
+
+/* T8: the fewest bits a value of t can take (saturating). */
+static uint64_t min_bits(const struct tsdl_type *t, int depth)
+{
+    if (depth > TSDL_MAX_DEPTH)
+        return 0;
+    switch (t->kind) {
+    case TK_INT:
+    case TK_FLOAT:
+        return t->size;
+    case TK_STRING:
+        return 8;
+    case TK_STRUCT: {
+        uint64_t sum = 0;
+        for (size_t i = 0; i < t->nf; i++) {
+            sum += min_bits(t->f[i].t, depth + 1);
+            if (sum > (1u << 30))
+                return 1u << 30;
+        }
+        return sum;
+    }
+    case TK_VARIANT: {
+        uint64_t m = UINT64_MAX;
+        for (size_t i = 0; i < t->nf; i++) {
+            uint64_t b = min_bits(t->f[i].t, depth + 1);
+            if (b < m)
+                m = b;
+        }
+        return m == UINT64_MAX ? 0 : m;
+    }
+    case TK_ARRAY: {
+        uint64_t e = min_bits(t->elem, depth + 1);
+        return e && t->len > (1u << 30) / e ? 1u << 30 : e * t->len;
+    }
+    case TK_SEQ:
+        return 0;
+    }
+    return 0;
 }
 
 static void resolve(struct parser *p, struct tsdl_type *t)
@@ -1017,6 +1085,8 @@ static void resolve(struct parser *p, struct tsdl_type *t)
             t->tag_reg = reg_of(p, find_ref(p, t->tag), t->tag);
         resolve(p, (struct tsdl_type *)t->elem);
         t->align = t->elem->align;
+        if (min_bits(t->elem, 0) == 0)          /* T8 */
+            fail(p, "an array or sequence whose elements can take no bits");
         break;
     case TK_VARIANT: {
         if (!t->tag)
@@ -1048,6 +1118,7 @@ static void resolve_root(struct parser *p, const struct tsdl_type *t)
     if (!t)
         return;
     p->nscope = 0;
+    p->root_regs = 0;           /* T4: a tag is found within its root */
     resolve(p, (struct tsdl_type *)t);
 }
 

@@ -21,16 +21,24 @@
  *       (which LTTng declares after its first typealiases): resolved once
  *       the whole text is read.  Alignments are powers of two, in bits.
  *   T4  A variant's tag and a sequence's length name a member declared
- *       before them in the same structure or an enclosing one.  Each such
- *       member gets a register number (reg), and the variant or sequence
- *       reads that register (tag_reg): the decoder then needs no name
- *       lookup.  An unresolved name is an error.
+ *       before them in the same structure or an enclosing one, within one
+ *       root (a packet header, an event header, an event's payload...).
+ *       Each such member gets a register number (reg), counted per root;
+ *       the variant or sequence reads that register (tag_reg), and a
+ *       variant knows which option each of its tag's labels selects
+ *       (option): the decoder needs no name lookup.  An unresolved name is
+ *       an error.
  *   T5  Member names keep the leading underscore CTF writers add; readers
  *       strip it when they match names (tsdl_name).
  *   T6  A metadata file is either plain text or packetized (LTTng: each
  *       packet a 37-byte header with magic 0x75d11d57 and its content and
  *       packet sizes in bits).  A file cut short or whose packets make no
  *       sense is refused with the file, its size and what is wrong.
+ *   T7  Hostile text cannot exhaust the parser: types nest at most 64
+ *       deep, and the declarations, expanded (T2), take at most 64 MiB.
+ *   T8  An array's or sequence's element takes one bit at least (no empty
+ *       structure, no sequence, no variant with an empty option), so a
+ *       decoder's loops are bounded by the bits it has.
  */
 #ifndef HVLAB_ANALYSIS_TSDL_H
 #define HVLAB_ANALYSIS_TSDL_H
@@ -106,7 +114,7 @@ struct tsdl_meta {
     size_t nstreams;
     struct tsdl_event *events;
     size_t nevents;
-    int nregs;                  /* T4: registers in use (<= TSDL_MAX_REGS) */
+    int nregs;                  /* T4: most registers one root uses (<= TSDL_MAX_REGS) */
     struct tsdl_arena *arena;   /* every allocation above */
 };
 

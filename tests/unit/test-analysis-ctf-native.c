@@ -308,7 +308,25 @@ static void t_tsdl(void)
         BAD_TAG,
         "event { name = \"x\"; stream_id = 4; fields := struct { }; };\nstream { id = 0; };",
         "/* never closed",
+        /* T8: elements that can take no bits (a decoder would loop) */
+        "typealias integer { size = 8; } := u8;\nstream { id = 0; };\nevent { name = \"e\"; "
+        "fields := struct { u8 n; struct { } e[4096][4096]; }; };",
+        /* T2/T7: each typedef uses the one before twice: 2^30 copies */
+        NULL,
+        /* T7: types nested 100 deep */
+        NULL,
     };
+    char expo[4096], deep[2048];
+    size_t o = (size_t)snprintf(expo, sizeof(expo), "typedef struct { integer { size = 8; } a; "
+                                "integer { size = 8; } b; } t0;\n");
+    for (int i = 1; i <= 30; i++)
+        o += (size_t)snprintf(expo + o, sizeof(expo) - o,
+                              "typedef struct { t%d a; t%d b; } t%d;\n", i - 1, i - 1, i);
+    o = (size_t)snprintf(deep, sizeof(deep), "struct x ");
+    for (int i = 0; i < 100; i++)
+        o += (size_t)snprintf(deep + o, sizeof(deep) - o, "{ struct ");
+    bad[sizeof(bad) / sizeof(bad[0]) - 2] = expo;
+    bad[sizeof(bad) / sizeof(bad[0]) - 1] = deep;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
         m = NULL;
@@ -316,6 +334,20 @@ static void t_tsdl(void)
         CHECK(strncmp(err, "line ", 5) == 0);
         CHECK(m == NULL);
     }
+
+    /* T4: registers are counted per root, so 40 events with a sequence
+       each (LTTng's tracef and tracelog have 16) are fine */
+    char many[16384];
+    o = (size_t)snprintf(many, sizeof(many), "stream { id = 0; };\n");
+    for (int i = 0; i < 40; i++)
+        o += (size_t)snprintf(many + o, sizeof(many) - o,
+                              "event { name = \"e%d\"; id = %d; fields := struct { "
+                              "integer { size = 8; } _n; integer { size = 8; } _s[ _n ]; }; };\n",
+                              i, i);
+    m = NULL;
+    CHECK_EQ(tsdl_parse(many, o, &m, err, sizeof(err)), 0);
+    CHECK(m && m->nregs == 1);
+    tsdl_free(m);
 }
 
 static void t_read(void)
