@@ -43,7 +43,7 @@
 #include "analysis/event.h"
 #include "bench/lib/clock.h"
 
-#define RUNS 3
+#define RUNS 5
 
 static char build[PATH_MAX];
 
