@@ -631,7 +631,7 @@ static int packet_at(struct sfile *f, uint64_t off, struct pkt_info *pi)
         pi->size = has_content ? (pi->content + 7) / 8 * 8 : (f->size - off) * 8;
     if (!has_content)
         pi->content = pi->size;
-    if (pi->size % 8 || pi->content > pi->size || pi->size < hdr_bits ||
+    if (pi->size == 0 || pi->size % 8 || pi->content > pi->size || pi->size < hdr_bits ||
         pi->content < hdr_bits) {
         bad(c, false, "the packet's sizes make no sense (content %" PRIu64 " bits, packet %"
             PRIu64 " bits, its header and context %" PRIu64 " bits)", pi->content,
@@ -753,18 +753,19 @@ static enum step advance(struct run *r, struct sfile *f, uint64_t *ev_off)
         const struct sclass *scl = f->scl;
         const struct tsdl_stream *sc = scl->sc;
         uint64_t id = 0;
+        uint64_t ev_start = c->pos;
         *ev_off = c->pos / 8;
         if (sc->event_header) {
             if (!align_to(c, sc->event_header->align))
                 goto failed;
             *ev_off = c->pos / 8;
-            uint64_t before = c->clock;
+            uint64_t prev_clock = c->clock;
             if (!dec_header(c, scl, sc->event_header, &id, 0))
                 goto failed;
-            if (c->clock < before || (f->has_ts_end && c->clock > f->ts_end)) {  /* K7 */
+            if (c->clock < prev_clock || (f->has_ts_end && c->clock > f->ts_end)) {  /* K7 */
                 bad(c, false, "the event's time (%" PRIu64 " cycles) is before the previous "
                     "event's (%" PRIu64 ") or after its packet's end (%" PRIu64 ")", c->clock,
-                    before, f->ts_end);
+                    prev_clock, f->ts_end);
                 goto failed;
             }
         }
@@ -790,6 +791,10 @@ static enum step advance(struct run *r, struct sfile *f, uint64_t *ev_off)
         if (k->id == HVE_NONE || k->broken) {
             if (p && !dec(c, p, 0))
                 goto failed;
+            if (c->pos == ev_start) {       /* the next one would be here again */
+                bad(c, false, "event %s takes no bits", k->ev->name);
+                goto failed;
+            }
             f->ev_in_pkt++;
             f->events++;
             if (k->broken) {
@@ -831,6 +836,10 @@ static enum step advance(struct run *r, struct sfile *f, uint64_t *ev_off)
         int clk = scl->clock;
         f->ev_has_ts = clk >= 0;
         e->ts = clk >= 0 ? clock_ns(f->tr->m, clk, c->clock) : 0;
+        if (c->pos == ev_start) {
+            bad(c, false, "event %s takes no bits", k->ev->name);
+            goto failed;
+        }
         e->stream = (uint32_t)(f - r->f);
         f->ev_in_pkt++;
         f->events++;
@@ -952,7 +961,7 @@ static int stream_files(const char *dir, struct pathlist *out)
 /* C2: at equal times, the stream with the lower stream class id, then
    stream_instance_id (babeltrace2's muxer's order), then the file found
    first. */
-static bool before(const struct sfile *a, const struct sfile *b)
+static bool goes_first(const struct sfile *a, const struct sfile *b)
 {
     if (a->tr != b->tr)
         return a < b;
@@ -1101,7 +1110,7 @@ int ctfn_read(const char *dir, const struct ctfn_ops *ops, void *arg, char *err,
         for (size_t i = 0; i < r.nf; i++) {
             struct sfile *f = &r.f[i];
             if (f->pending && (!best || f->ev.ts < best->ev.ts ||
-                               (f->ev.ts == best->ev.ts && before(f, best))))
+                               (f->ev.ts == best->ev.ts && goes_first(f, best))))
                 best = f;
         }
         if (!best)

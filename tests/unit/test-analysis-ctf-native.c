@@ -467,6 +467,28 @@ static void t_two_traces(void)
     remove_trace();
 }
 
+/* Events that take no bits cannot make the reader spin. */
+static void t_zero_bits(void)
+{
+    make_trace();
+    static const char meta[] =
+        "/* CTF 1.8 */\ntrace { major = 1; minor = 8; byte_order = le; };\n"
+        "stream { id = 0; };\n"
+        "event { name = \"x:y\"; id = 0; stream_id = 0; fields := struct { }; };\n";
+    uint8_t zero[64] = { 0 };
+    write_file("metadata", meta, strlen(meta));
+    write_file("chan_0", zero, sizeof(zero));
+    char p[512];
+    snprintf(p, sizeof(p), "%s/t/chan_1", dir);
+    REQUIRE(unlink(p) == 0);
+    struct got g = { .n = 0 };
+    char err[2048] = "";
+    CHECK_EQ(ctfn_read(dir, &OPS, &g, err, sizeof(err)), -1);
+    CHECK(strstr(err, "takes no bits") != NULL);
+    CHECK(strstr(err, "chan_0") != NULL);
+    remove_trace();
+}
+
 static const struct test tests[] = {
     { "TSDL: LTTng-UST's metadata parses (aliases of two words, the variant's tag "
       "register, a sequence's length, signedness); bad text names its line", t_tsdl },
@@ -478,6 +500,8 @@ static const struct test tests[] = {
       "metadata texts: never a crash, a failure names the file", t_corrupt },
     { "a trace whose metadata is corrupt is left out naming it; the other is read",
       t_two_traces },
+    { "an event that takes no bits stops the read naming the file, never a spin",
+      t_zero_bits },
 };
 
 TEST_MAIN(tests)
