@@ -68,11 +68,13 @@ static void controller(struct vcpu *v, void *arg)
     xenbus_write(c->xb, SHUTDOWN_KEY, "suspend");
     for (;;) {
         int reason;
+        /* Stopped before the shutdown code (see test-suspend.c). */
+        bool stopped = atomic_load(&c->d->vcpus_stopped) >= c->d->nr_vcpus;
         if (domain_shut_down(c->d, &reason)) {
             c->shut_down = reason == SHUTDOWN_suspend;
             return;
         }
-        if (atomic_load(&c->d->vcpus_stopped) >= c->d->nr_vcpus)
+        if (stopped)
             return;
         hv_relax();
     }

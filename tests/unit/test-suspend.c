@@ -110,11 +110,14 @@ static void controller(struct vcpu *v, void *arg)
         k->mapped_before = xen_page_ptes(k->d->m, k->d);
     xenbus_write(k->xb, SHUTDOWN_KEY, "suspend");
     for (;;) {
+        /* Stopped is read before the shutdown code: the last vCPU stopping
+           between the two reads must not look like an end without one. */
+        bool stopped = atomic_load(&k->d->vcpus_stopped) >= k->d->nr_vcpus;
         if (domain_shut_down(k->d, &k->reason)) {
             k->shut_down = true;
             break;
         }
-        if (atomic_load(&k->d->vcpus_stopped) >= k->d->nr_vcpus)
+        if (stopped)
             break;              /* finished without suspending */
         hv_relax();
     }
