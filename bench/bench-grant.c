@@ -60,7 +60,7 @@ static void set_up(void)
         die("setup_table");
     xen_pfn_t table;
     fix_get(&f, 8192, &table, sizeof(table));
-    grant_entry_v1_t *e = mfn_to_virt(f.m, table);
+    grant_entry_v1_t *e = mfn_to_virt_w(f.m, table);
     e[1].frame = (uint32_t)d2mfn[1];
     e[1].domid = FIX_DOMID;
     e[1].flags = GTF_permit_access;
@@ -149,8 +149,8 @@ static double copies(void)
 
 static double memcpys(void)
 {
-    void *src = mfn_to_virt(f.m, d2mfn[1]);
-    void *dst = mfn_to_virt(f.m, fix_spare(&f, 1));
+    const void *src = mfn_to_virt(f.m, d2mfn[1]);
+    void *dst = mfn_to_virt_w(f.m, fix_spare(&f, 1));
     double best = 0;
     for (int r = 0; r < RUNS; r++) {
         double t0 = now_ns();

@@ -303,7 +303,7 @@ void *domctl_map_foreign(struct domain *d, mfn_t mfn)
 {
     if (!d || !mfn_valid(d->m, mfn) || page_get_owner(d->m, mfn) != d)
         return NULL;
-    return mfn_to_virt(d->m, mfn);
+    return mfn_to_virt_w(d->m, mfn);
 }
 
 void *domctl_map_foreign_rw(struct domain *d, mfn_t mfn, int *rc)
@@ -313,7 +313,7 @@ void *domctl_map_foreign_rw(struct domain *d, mfn_t mfn, int *rc)
         return NULL;
     }
     *rc = get_page_and_type(d->m, mfn, d, PGT_writable_page);
-    return *rc ? NULL : mfn_to_virt(d->m, mfn);
+    return *rc ? NULL : mfn_to_virt_w(d->m, mfn);
 }
 
 void domctl_unmap_foreign_rw(struct domain *d, mfn_t mfn)

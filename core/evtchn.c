@@ -147,7 +147,7 @@ static bool mark_events_pending(struct vcpu_info *vi)
 static void evtchn_2l_set_pending(struct domain *d, evtchn_port_t port,
                                   unsigned notify_vcpu)
 {
-    struct shared_info *s = evtchn_shinfo(d);
+    struct shared_info *s = evtchn_shinfo_w(d);
     unsigned w = port / EVTCHN_WORD_BITS;
     xen_ulong_t bit = (xen_ulong_t)1 << (port % EVTCHN_WORD_BITS);
     bool upcall = false, masked = false;
@@ -176,7 +176,7 @@ static void evtchn_2l_set_pending(struct domain *d, evtchn_port_t port,
 
 static void evtchn_2l_clear_pending(struct domain *d, evtchn_port_t port)
 {
-    struct shared_info *s = evtchn_shinfo(d);
+    struct shared_info *s = evtchn_shinfo_w(d);
     xen_ulong_t bit = (xen_ulong_t)1 << (port % EVTCHN_WORD_BITS);
     __atomic_fetch_and(&s->evtchn_pending[port / EVTCHN_WORD_BITS], ~bit,
                        __ATOMIC_ACQ_REL);
@@ -474,7 +474,7 @@ static long evtchn_unmask(struct vcpu *v, evtchn_port_t port)
         hv_unlock(&d->evtchn->lock);
         return -XEN_EINVAL;
     }
-    struct shared_info *s = evtchn_shinfo(d);
+    struct shared_info *s = evtchn_shinfo_w(d);
     unsigned w = port / EVTCHN_WORD_BITS;
     xen_ulong_t bit = (xen_ulong_t)1 << (port % EVTCHN_WORD_BITS);
     unsigned nv = d->evtchn->chn[port].notify_vcpu;
@@ -591,7 +591,7 @@ int evtchn_domain_init(struct domain *d)
     d->shared_info_mfn = mfn;
     /* Xen starts every vCPU with event delivery masked; the guest enables
        it once its handler is registered. */
-    struct shared_info *s = evtchn_shinfo(d);
+    struct shared_info *s = evtchn_shinfo_w(d);
     for (unsigned i = 0; i < XEN_LEGACY_MAX_VCPUS; i++)
         s->vcpu_info[i].evtchn_upcall_mask = 1;
     chn_set_state(d, 0, ECS_RESERVED, 0, NULL, 0, NOTIFY_KEEP);

@@ -16,24 +16,37 @@
 
 #define EVTCHN_WORD_BITS    (sizeof(xen_ulong_t) * 8)
 
-static inline struct shared_info *evtchn_shinfo(const struct domain *d)
+/* d's shared_info page; the _w forms for a store (core/machine.h ram_w:
+   the whole page is named). */
+static inline const struct shared_info *evtchn_shinfo(const struct domain *d)
 {
     return d->shared_info_mfn == INVALID_MFN ? NULL
-           : (struct shared_info *)mfn_to_virt(d->m, d->shared_info_mfn);
+           : (const struct shared_info *)mfn_to_virt(d->m, d->shared_info_mfn);
+}
+static inline struct shared_info *evtchn_shinfo_w(const struct domain *d)
+{
+    return d->shared_info_mfn == INVALID_MFN ? NULL
+           : (struct shared_info *)mfn_to_virt_w(d->m, d->shared_info_mfn);
 }
 
 /* v's vcpu_info in shared_info (NULL: none, e.g. vcpu_id >= 32: hvlab has
    no VCPUOP_register_vcpu_info). */
-static inline struct vcpu_info *evtchn_vcpu_info(const struct vcpu *v)
+static inline const struct vcpu_info *evtchn_vcpu_info(const struct vcpu *v)
 {
-    struct shared_info *s = evtchn_shinfo(v->d);
+    const struct shared_info *s = evtchn_shinfo(v->d);
+    return s && v->vcpu_id < XEN_LEGACY_MAX_VCPUS ? &s->vcpu_info[v->vcpu_id]
+                                                  : NULL;
+}
+static inline struct vcpu_info *evtchn_vcpu_info_w(const struct vcpu *v)
+{
+    struct shared_info *s = evtchn_shinfo_w(v->d);
     return s && v->vcpu_id < XEN_LEGACY_MAX_VCPUS ? &s->vcpu_info[v->vcpu_id]
                                                   : NULL;
 }
 
 static inline bool evtchn_port_pending(const struct domain *d, uint32_t port)
 {
-    struct shared_info *s = evtchn_shinfo(d);
+    const struct shared_info *s = evtchn_shinfo(d);
     if (!s || port >= EVTCHN_2L_NR_CHANNELS)
         return false;
     xen_ulong_t w = __atomic_load_n(&s->evtchn_pending[port / EVTCHN_WORD_BITS],

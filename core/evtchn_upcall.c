@@ -64,7 +64,7 @@ void evtchn_deliver(struct vcpu *v, enum evtchn_deliver_point where)
 {
     if (likely(v->guest_event_handler == NULL) || v->in_upcall)
         return;                                             /* U2 */
-    struct vcpu_info *vi = evtchn_vcpu_info(v);
+    const struct vcpu_info *vi = evtchn_vcpu_info(v);
     if (vi == NULL ||
         !__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) ||
         __atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_ACQUIRE))
@@ -74,7 +74,8 @@ void evtchn_deliver(struct vcpu *v, enum evtchn_deliver_point where)
     struct domain *d = v->d;
     uint8_t host = (uint8_t)d->m->host_id;
     (void)host;
-    __atomic_store_n(&vi->evtchn_upcall_mask, 1, __ATOMIC_RELEASE);
+    struct vcpu_info *wvi = ram_w(vi, sizeof(*vi));
+    __atomic_store_n(&wvi->evtchn_upcall_mask, 1, __ATOMIC_RELEASE);
     v->in_upcall = true;
     v->nr_upcalls++;
     TRC(hvlab_evtchn, upcall, host, d->domid, (uint16_t)v->vcpu_id, 0,
@@ -82,9 +83,10 @@ void evtchn_deliver(struct vcpu *v, enum evtchn_deliver_point where)
         (uint64_t)__atomic_load_n(&vi->evtchn_pending_sel, __ATOMIC_RELAXED));
     v->guest_event_handler(v, v->guest_event_ctx);
     /* The guest's iret: the mask it had (clear) comes back. */
-    vi = evtchn_vcpu_info(v);
-    if (vi)
-        __atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_RELEASE);
+    wvi = evtchn_vcpu_info_w(v);
+    vi = wvi;
+    if (wvi)
+        __atomic_store_n(&wvi->evtchn_upcall_mask, 0, __ATOMIC_RELEASE);
     v->in_upcall = false;
     TRC(hvlab_evtchn, upcall, host, d->domid, (uint16_t)v->vcpu_id, 1,
         (uint8_t)where,
@@ -104,7 +106,7 @@ static bool set_blocked(struct vcpu *v, bool blocked)
 /* Xen's local_events_need_delivery: an upcall pending and not masked. */
 static bool events_need_delivery(struct vcpu *v)
 {
-    struct vcpu_info *vi = evtchn_vcpu_info(v);
+    const struct vcpu_info *vi = evtchn_vcpu_info(v);
     return vi != NULL &&
            __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
            !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
@@ -186,7 +188,7 @@ static void block_wait(struct vcpu *v, unsigned op, bool once)
 
 static long sched_block(struct vcpu *v)
 {
-    struct vcpu_info *vi = evtchn_vcpu_info(v);
+    struct vcpu_info *vi = evtchn_vcpu_info_w(v);
     if (vi == NULL)
         return -XEN_EINVAL;     /* no vcpu_info: nothing could wake it */
     /* Xen's local_event_delivery_enable, then vcpu_block. */

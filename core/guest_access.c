@@ -83,7 +83,7 @@ static int guest_copy(struct vcpu *v, uint64_t gva, void *host, size_t len,
             rc = -XEN_EFAULT;
             break;
         }
-        uint8_t *g = (uint8_t *)mfn_to_virt(m, mfn) + off;
+        const uint8_t *g = (const uint8_t *)mfn_to_virt(m, mfn) + off;
         if (to_guest) {
             if (atomic_load_explicit(&mfn_to_page(m, mfn)->count_info,
                                      memory_order_relaxed) & PGC_xen_heap)
@@ -96,7 +96,7 @@ static int guest_copy(struct vcpu *v, uint64_t gva, void *host, size_t len,
                 HV_AUDIT_TOUCH(m, mfn);
                 HV_AUDIT_MARK(m, HV_MARK_ISO);
             }
-            memcpy(g, p, chunk);
+            memcpy(ram_w(g, chunk), p, chunk);
             paging_mark_dirty_from(v->d, mfn, LD_SRC_COPY);   /* rule 5 */
         } else {
             memcpy(p, g, chunk);

@@ -188,8 +188,8 @@ static void frame_set_unowned(struct machine *m, mfn_t mfn, uint64_t count,
 static void xen_pte_write(struct machine *m, mfn_t table, unsigned level,
                           unsigned slot, pte_t e)
 {
-    pte_t *t = mfn_to_virt(m, table);
-    __atomic_store_n(&t[slot], e, __ATOMIC_RELAXED);
+    pte_t *t = ram_w((const pte_t *)mfn_to_virt(m, table) + slot, sizeof(e));
+    __atomic_store_n(t, e, __ATOMIC_RELAXED);
     TRC(hvlab_pt, pte_write, (uint8_t)m->host_id, DOMID_XEN, table,
         (uint8_t)level, (uint16_t)slot, 0, e, PTW_XEN);
     (void)level;
@@ -217,7 +217,8 @@ static mfn_t machine_build_xen(struct machine *m)
     m->m2p_first_mfn = m2p_first;
     m->m2p_nr_frames = m2p_frames;
     m->m2p = mfn_to_virt(m, m2p_first);
-    memset(m->m2p, 0xFF, m2p_frames * PAGE_SIZE);   /* INVALID_M2P_ENTRY */
+    memset(ram_w(m->m2p, m2p_frames * PAGE_SIZE), 0xFF,
+           m2p_frames * PAGE_SIZE);                 /* INVALID_M2P_ENTRY */
 
     for (uint64_t i = 0; i < nr_l2; i++)
         xen_pte_write(m, l3, 3, (unsigned)i,
@@ -378,7 +379,7 @@ mfn_t machine_heap_alloc(struct machine *m)
     uint64_t old = atomic_load_explicit(&pg->count_info, memory_order_relaxed);
     assert((old & PGC_state) == PGC_state_free);
     if (old & PGC_need_scrub)
-        memset(mfn_to_virt(m, mfn), 0, PAGE_SIZE);
+        memset(mfn_to_virt_w(m, mfn), 0, PAGE_SIZE);
     if (old & PGC_need_scrub)           /* only freed frames can be cached */
         heap_flush_stale(m, pg->tlbflush_timestamp);
     frame_set_unowned(m, mfn, PGC_state_inuse, DOMID_INVALID);
@@ -418,7 +419,8 @@ void machine_heap_free(struct machine *m, mfn_t mfn)
 void set_gpfn_from_mfn(struct machine *m, mfn_t mfn, uint64_t pfn)
 {
     assert(mfn_valid(m, mfn));
-    uint64_t old = __atomic_exchange_n(&m->m2p[mfn], pfn, __ATOMIC_RELAXED);
+    uint64_t *e = ram_w(&m->m2p[mfn], sizeof(*e));
+    uint64_t old = __atomic_exchange_n(e, pfn, __ATOMIC_RELAXED);
     TRC(hvlab_mm, m2p_set, (uint8_t)m->host_id, mfn, old, pfn);
     (void)old;
 }

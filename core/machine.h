@@ -18,6 +18,7 @@
 #include "core/mm/page.h"
 #include "core/options.h"
 #include "core/pte.h"
+#include "core/wrec.h"
 
 struct domain;
 struct frame_history;
@@ -37,7 +38,7 @@ struct machine {
     uint64_t nr_frames;
     struct page_info *frame_table;  /* nr_frames entries */
 
-    uint64_t *m2p;                  /* m2p[mfn]; points into Xen frames */
+    const uint64_t *m2p;            /* m2p[mfn]; points into Xen frames */
     mfn_t m2p_first_mfn;
     uint64_t m2p_nr_frames;
     pte_t xen_l4_slots[XEN_L4_NR_SLOTS];
@@ -91,9 +92,26 @@ static inline bool mfn_valid(const struct machine *m, mfn_t mfn)
 {
     return mfn < m->nr_frames;
 }
-static inline void *mfn_to_virt(const struct machine *m, mfn_t mfn)
+/*
+ * RAM is read through mfn_to_virt and written through ram_w (a frame's
+ * whole page: mfn_to_virt_w).  Every store to RAM goes through one of them
+ * or through a pointer one of them returned in the same function, so the
+ * write record (core/wrec.h W1) names every RAM page a run wrote: a
+ * pointer kept for later (a TLB entry's host page, the M2P, a grant
+ * frame) is const and stores through ram_w.
+ */
+static inline const void *mfn_to_virt(const struct machine *m, mfn_t mfn)
 {
     return m->ram + (mfn << PAGE_SHIFT);
+}
+static inline void *ram_w(const void *p, size_t len)
+{
+    hv_wrec_note(p, len);
+    return (void *)(uintptr_t)p;
+}
+static inline void *mfn_to_virt_w(const struct machine *m, mfn_t mfn)
+{
+    return ram_w(mfn_to_virt(m, mfn), PAGE_SIZE);
 }
 static inline struct page_info *mfn_to_page(const struct machine *m, mfn_t mfn)
 {

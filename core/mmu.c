@@ -310,7 +310,7 @@ static inline pte_t pte_rsvd_bits(pte_t e, unsigned level)
  */
 enum { AD_NONE, AD_SET, AD_RESTART };
 
-static int pte_set_ad(pte_t *p, pte_t seen, pte_t bits)
+static int pte_set_ad(const pte_t *slot, pte_t seen, pte_t bits)
 {
     pte_t cur = seen;
     for (;;) {
@@ -318,6 +318,7 @@ static int pte_set_ad(pte_t *p, pte_t seen, pte_t bits)
             return AD_RESTART;
         if ((cur & bits) == bits)
             return AD_NONE;
+        pte_t *p = ram_w(slot, sizeof(*slot));
         if (__atomic_compare_exchange_n(p, &cur, cur | bits, false,
                                         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             return AD_SET;
@@ -435,13 +436,13 @@ restart:
         return access | PFEC_RSVD | PFEC_PRESENT;
     }
 
-    pte_t *slot[PT_LEVELS + 1] = { NULL };
+    const pte_t *slot[PT_LEVELS + 1] = { NULL };
     struct walk_rights r = { 0, 0, 0 };
     mfn_t table = root;
     unsigned level;
 
     for (level = PT_LEVELS; ; level--) {
-        pte_t *t = mfn_to_virt(m, table);
+        const pte_t *t = mfn_to_virt(m, table);
         slot[level] = &t[pt_index(va, level)];
         pte_t e = __atomic_load_n(slot[level], __ATOMIC_ACQUIRE);
         w->table[level] = table;
@@ -563,7 +564,7 @@ restart:
         return gfault;
     }
 
-    pte_t *slot[PT_LEVELS + 1] = { NULL };
+    const pte_t *slot[PT_LEVELS + 1] = { NULL };
     uint64_t slot_gpa[PT_LEVELS + 1] = { 0 };
     npte_t table_npte[PT_LEVELS + 1] = { 0 };
     struct walk_rights r = { 0, 0, 0 };
@@ -576,7 +577,7 @@ restart:
         if (!(ne & NPT_R) || !mfn_valid(m, npte_mfn(ne)))   /* rule 19 */
             return hap_npf(w, npf, level, gpa, NPF_READ | NPF_GUEST_WALK, ne);
         mfn_t table = npte_mfn(ne);
-        pte_t *t = mfn_to_virt(m, table);
+        const pte_t *t = mfn_to_virt(m, table);
         slot[level] = &t[pt_index(va, level)];
         slot_gpa[level] = gpa;
         table_npte[level] = ne;
@@ -907,7 +908,7 @@ static bool ld_tracks(struct domain *d, struct machine *m, mfn_t mfn)
  */
 static enum xl mmu_xlate_slow(struct vcpu *v, uint64_t va, uint32_t access,
                               const struct access_desc *a, bool deliver,
-                              uint8_t **host, uint64_t *observed)
+                              const uint8_t **host, uint64_t *observed)
 {
     struct machine *m = vcpu_machine(v);
     uint64_t vpn = va >> PAGE_SHIFT;
@@ -1030,7 +1031,7 @@ static enum xl mmu_xlate_slow(struct vcpu *v, uint64_t va, uint32_t access,
 static inline __attribute__((always_inline))
 enum xl mmu_xlate(struct vcpu *v, uint64_t va, uint32_t access,
                   const struct access_desc *a, bool deliver,
-                  uint8_t **host, uint64_t *observed)
+                  const uint8_t **host, uint64_t *observed)
 {
     uint64_t vpn = va >> PAGE_SHIFT;
     struct tlb_entry *e = tlb_slot(v, vpn);
@@ -1084,8 +1085,9 @@ static inline uint64_t host_load(const uint8_t *p, unsigned bytes)
     }
 }
 
-static inline void host_store(uint8_t *p, unsigned bytes, uint64_t v)
+static inline void host_store(const uint8_t *host, unsigned bytes, uint64_t v)
 {
+    uint8_t *p = ram_w(host, bytes);
     switch (is_natural(p, bytes) ? bytes : 0) {
     case 1: __atomic_store_n(p, (uint8_t)v, __ATOMIC_RELAXED); break;
     case 2: __atomic_store_n((uint16_t *)p, (uint16_t)v, __ATOMIC_RELAXED); break;
@@ -1096,9 +1098,10 @@ static inline void host_store(uint8_t *p, unsigned bytes, uint64_t v)
 }
 
 /* Compare-exchange in host memory; returns the value found. */
-static uint64_t host_cmpxchg(uint8_t *p, unsigned bytes, uint64_t expect,
-                             uint64_t new_val)
+static uint64_t host_cmpxchg(const uint8_t *host, unsigned bytes,
+                             uint64_t expect, uint64_t new_val)
 {
+    uint8_t *p = ram_w(host, bytes);
     switch (is_natural(p, bytes) ? bytes : 0) {
     case 1: {
         uint8_t e = (uint8_t)expect;
@@ -1142,7 +1145,7 @@ static uint64_t host_cmpxchg(uint8_t *p, unsigned bytes, uint64_t expect,
 static int load_one(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t *val)
 {
     struct access_desc a = { .is_write = false, .bytes = bytes };
-    uint8_t *host;
+    const uint8_t *host;
     uint64_t observed = 0;
 
     int rc = MMU_KILLED;
@@ -1207,7 +1210,7 @@ static int store_one(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t val)
 {
     struct access_desc a = { .is_write = true, .bytes = bytes,
                              .value = val & bytes_mask(bytes) };
-    uint8_t *host;
+    const uint8_t *host;
     uint64_t observed = 0;
 
     int rc = MMU_KILLED;
@@ -1240,7 +1243,8 @@ static inline HV_UNUSED bool bytes_ok(unsigned bytes)
  * (rule 16): NULL sends the caller to the general path.  Inside the window.
  */
 static inline __attribute__((always_inline))
-uint8_t *tlb_hit(struct vcpu *v, uint64_t va, unsigned bytes, bool write)
+const uint8_t *tlb_hit(struct vcpu *v, uint64_t va, unsigned bytes,
+                       bool write)
 {
     uint64_t vpn = va >> PAGE_SHIFT;
     const struct tlb_entry *e = tlb_slot(v, vpn);
@@ -1262,7 +1266,7 @@ int mmu_load(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t *val)
     assert(bytes_ok(bytes));
     mmu_count_access(v);
     access_begin(v);
-    uint8_t *host = tlb_hit(v, va, bytes, false);
+    const uint8_t *host = tlb_hit(v, va, bytes, false);
     if (likely(host != NULL)) {
         *val = host_load(host, bytes);
         access_end(v);
@@ -1300,7 +1304,7 @@ int mmu_store(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t val)
     assert(bytes_ok(bytes));
     mmu_count_access(v);
     access_begin(v);
-    uint8_t *host = tlb_hit(v, va, bytes, true);
+    const uint8_t *host = tlb_hit(v, va, bytes, true);
     if (likely(host != NULL)) {
         host_store(host, bytes, val);
         audit_fast_store(v, host);                      /* audit.h A4 */
@@ -1325,7 +1329,7 @@ static int cmpxchg_split(struct vcpu *v, uint64_t va, unsigned bytes,
 {
     unsigned lo = PAGE_SIZE - (unsigned)(va & PAGE_OFFSET_MASK);
     uint32_t access = vcpu_access(v, true);
-    uint8_t *h_lo, *h_hi;
+    const uint8_t *h_lo, *h_hi;
     uint64_t observed;
 
     for (;;) {
@@ -1362,8 +1366,8 @@ static int cmpxchg_split(struct vcpu *v, uint64_t va, unsigned bytes,
     uint64_t cur = cur_lo | (cur_hi << (8 * lo));
     if (cur == (*old & bytes_mask(bytes))) {
         uint64_t n_lo = new_val & bytes_mask(lo), n_hi = new_val >> (8 * lo);
-        memcpy(h_lo, &n_lo, lo);
-        memcpy(h_hi, &n_hi, bytes - lo);
+        memcpy(ram_w(h_lo, lo), &n_lo, lo);
+        memcpy(ram_w(h_hi, bytes - lo), &n_hi, bytes - lo);
         audit_mark_store(v, h_lo);
         audit_mark_store(v, h_hi);
     }
@@ -1386,7 +1390,7 @@ int mmu_cmpxchg(struct vcpu *v, uint64_t va, unsigned bytes, uint64_t *old,
     struct access_desc a = { .is_write = true, .is_cmpxchg = true,
                              .bytes = bytes, .value = new_val,
                              .expected = *old & bytes_mask(bytes) };
-    uint8_t *host;
+    const uint8_t *host;
     uint64_t observed = 0;
     int rc = MMU_KILLED;
 
@@ -1427,7 +1431,7 @@ int mmu_read(struct vcpu *v, uint64_t va, void *buf, size_t len)
         if (chunk > len)
             chunk = len;
         struct access_desc a = { .is_write = false, .bytes = 0 };
-        uint8_t *host;
+        const uint8_t *host;
         uint64_t observed;
 
         mmu_count_access(v);
@@ -1464,14 +1468,14 @@ int mmu_write(struct vcpu *v, uint64_t va, const void *buf, size_t len)
         if (chunk > len)
             chunk = len;
         struct access_desc a = { .is_write = true, .bytes = 0 };
-        uint8_t *host;
+        const uint8_t *host;
         uint64_t observed;
 
         mmu_count_access(v);
         access_begin(v);
         bool ok = mmu_xlate(v, va, access, &a, false, &host, &observed) == XL_OK;
         if (ok) {
-            memcpy(host, in, chunk);
+            memcpy(ram_w(host, chunk), in, chunk);
             audit_mark_store(v, host);
         }
         access_end(v);

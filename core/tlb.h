@@ -38,7 +38,8 @@
 
 struct tlb_entry {
     uint64_t vpn;                       /* va >> PAGE_SHIFT */
-    uint8_t *host;                      /* host address of the frame */
+    const uint8_t *host;                /* host address of the frame (a
+                                           store goes through ram_w) */
     mfn_t mfn;
     uint32_t flags;                     /* TLB_* */
 };

@@ -39,10 +39,12 @@
  *       part of the snapshot and skip the notes of every run after.
  *   W6  Taking part so far: the frame table (every page_info writer in
  *       core/mm/frame.c, alloc.c, pv_pt.c, p2m.c and core/machine.c), the
- *       incremental frame audit's per-frame records and frame sets
- *       (core/mm/audit_incr.c), the frame history's ring and sequence
- *       numbers (core/mm/history.c) and the fuzzer's kept isolation walk
- *       (fuzz/isolation.c).
+ *       machine's RAM (core/machine.h: mfn_to_virt is const, every store
+ *       goes through ram_w or mfn_to_virt_w, so the compiler names a
+ *       writer that does not note), the incremental frame audit's
+ *       per-frame records and frame sets (core/mm/audit_incr.c), the
+ *       frame history's ring and sequence numbers (core/mm/history.c)
+ *       and the fuzzer's kept isolation walk (fuzz/isolation.c).
  */
 #ifndef HVLAB_CORE_WREC_H
 #define HVLAB_CORE_WREC_H

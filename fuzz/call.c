@@ -461,7 +461,7 @@ static long op_gnt_misc(struct fz_call_ctx *c, const struct fz_call *k)
         if (pg->owner != fd->domid ||
             (atomic_load(&pg->count_info) & PGC_state) != PGC_state_inuse)
             return 0;
-        grant_entry_v1_t *e = mfn_to_virt(c->w->m, fd->gnt_mfn);
+        grant_entry_v1_t *e = mfn_to_virt_w(c->w->m, fd->gnt_mfn);
         unsigned ref = (unsigned)R(c, &k->pick[0][0], NULL) %
                        (PAGE_SIZE / sizeof(*e));
         uint64_t fl = R(c, &k->pick[0][3], NULL);

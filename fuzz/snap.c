@@ -580,6 +580,8 @@ static int join(struct fz_world *w)
         return -1;
     }
     sn.arena_tracked = true;
+    /* S14: every store to RAM is named (core/machine.h ram_w). */
+    wrec_keep((uintptr_t)w->m->ram, w->max_mfn * SNAP_PAGE);
     commit();
     if (take_arena())
         return -1;

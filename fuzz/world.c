@@ -227,7 +227,7 @@ static int setup_grants(struct fz_world *w)
         unsigned to = i + 1 < w->ndoms ? i + 1 : 1;
         if (to == i)
             continue;
-        grant_entry_v1_t *e = mfn_to_virt(w->m, granter->gnt_mfn);
+        grant_entry_v1_t *e = mfn_to_virt_w(w->m, granter->gnt_mfn);
         for (unsigned k = 0; k < FZ_GREFS_EACH && w->ngrefs < FZ_MAX_GREFS;
              k++) {
             grant_ref_t ref = FZ_GREF_FIRST + k;

@@ -40,26 +40,38 @@ static const uint32_t pin_inc[PIN_NR] = {
     [PIN_DEVW] = GNTPIN_devw_inc, [PIN_DEVR] = GNTPIN_devr_inc,
 };
 
-static void *entry_ptr(struct grant_table *gt, grant_ref_t ref)
+static const void *entry_ptr(struct grant_table *gt, grant_ref_t ref)
 {
     unsigned per = gnt_per_frame(gt);
     size_t size = gt->version == 2 ? sizeof(grant_entry_v2_t)
                                    : sizeof(grant_entry_v1_t);
-    uint8_t *f = mfn_to_virt(gt->d->m, gt->shared[ref / per]);
+    const uint8_t *f = mfn_to_virt(gt->d->m, gt->shared[ref / per]);
     return f + (ref % per) * size;
 }
 
-_Atomic uint32_t *gnt_shared_word(struct grant_table *gt, grant_ref_t ref)
+const _Atomic uint32_t *gnt_shared_word(struct grant_table *gt,
+                                        grant_ref_t ref)
 {
-    return (_Atomic uint32_t *)entry_ptr(gt, ref);
+    return (const _Atomic uint32_t *)entry_ptr(gt, ref);
 }
 
-_Atomic uint16_t *gnt_status_word(struct grant_table *gt, grant_ref_t ref)
+const _Atomic uint16_t *gnt_status_word(struct grant_table *gt,
+                                        grant_ref_t ref)
 {
-    uint8_t *f = mfn_to_virt(gt->d->m,
-                             gt->status[ref / GNT_STATUS_PER_FRAME]);
-    return (_Atomic uint16_t *)(f + (ref % GNT_STATUS_PER_FRAME) *
-                                        sizeof(grant_status_t));
+    const uint8_t *f = mfn_to_virt(gt->d->m,
+                                   gt->status[ref / GNT_STATUS_PER_FRAME]);
+    return (const _Atomic uint16_t *)(f + (ref % GNT_STATUS_PER_FRAME) *
+                                              sizeof(grant_status_t));
+}
+
+_Atomic uint32_t *gnt_shared_word_w(struct grant_table *gt, grant_ref_t ref)
+{
+    return ram_w(gnt_shared_word(gt, ref), sizeof(uint32_t));
+}
+
+_Atomic uint16_t *gnt_status_word_w(struct grant_table *gt, grant_ref_t ref)
+{
+    return ram_w(gnt_status_word(gt, ref), sizeof(uint16_t));
 }
 
 uint16_t gnt_status_bits(struct grant_table *gt, grant_ref_t ref)
@@ -74,8 +86,8 @@ uint16_t gnt_status_bits(struct grant_table *gt, grant_ref_t ref)
 static uint64_t entry_frame(struct grant_table *gt, grant_ref_t ref)
 {
     if (gt->version == 2)
-        return ((grant_entry_v2_t *)entry_ptr(gt, ref))->full_page.frame;
-    return ((grant_entry_v1_t *)entry_ptr(gt, ref))->frame;
+        return ((const grant_entry_v2_t *)entry_ptr(gt, ref))->full_page.frame;
+    return ((const grant_entry_v1_t *)entry_ptr(gt, ref))->frame;
 }
 
 static void trace_status(struct grant_table *gt, grant_ref_t ref,
@@ -107,7 +119,7 @@ static int check_flags(uint16_t flags, domid_t id, domid_t ldom,
 static int set_status_v1(struct grant_table *gt, grant_ref_t ref,
                          domid_t ldom, bool readonly, bool for_copy)
 {
-    _Atomic uint32_t *w = gnt_shared_word(gt, ref);
+    _Atomic uint32_t *w = gnt_shared_word_w(gt, ref);
     uint32_t old = atomic_load(w);
     for (unsigned i = 0; i <= GNT_CMPXCHG_RETRIES; i++) {  /* 1 + retries */
         uint16_t flags = (uint16_t)old;
@@ -129,13 +141,13 @@ static int set_status_v1(struct grant_table *gt, grant_ref_t ref,
 static int set_status_v2(struct grant_table *gt, grant_ref_t ref,
                          domid_t ldom, bool readonly, bool for_copy)
 {
-    _Atomic uint32_t *w = gnt_shared_word(gt, ref);
+    const _Atomic uint32_t *w = gnt_shared_word(gt, ref);
     uint32_t hdr = atomic_load(w);
     int st = check_flags((uint16_t)hdr, (domid_t)(hdr >> 16), ldom, readonly,
                          for_copy);
     if (st != GNTST_okay)
         return st;
-    _Atomic uint16_t *s = gnt_status_word(gt, ref);
+    _Atomic uint16_t *s = gnt_status_word_w(gt, ref);
     uint16_t add = GTF_reading | (readonly ? 0 : GTF_writing);
     uint16_t before = atomic_fetch_or(s, add);
     /* The guest may have changed the header meanwhile (A2). */
@@ -169,12 +181,12 @@ void gnt_reduce_status(struct grant_table *gt, grant_ref_t ref)
     if (!clear || gt->released)
         return;
     if (gt->version == 2) {
-        _Atomic uint16_t *s = gnt_status_word(gt, ref);
+        _Atomic uint16_t *s = gnt_status_word_w(gt, ref);
         uint16_t before = atomic_fetch_and(s, (uint16_t)~clear);
         if (before & clear)
             trace_status(gt, ref, before, before & ~clear);
     } else {
-        _Atomic uint32_t *w = gnt_shared_word(gt, ref);
+        _Atomic uint32_t *w = gnt_shared_word_w(gt, ref);
         uint32_t before = atomic_fetch_and(w, ~(uint32_t)clear);
         if (before & clear)
             trace_status(gt, ref, before, before & ~(uint32_t)clear);
@@ -257,7 +269,7 @@ int gnt_acquire(struct domain *rd, grant_ref_t ref, domid_t ldom,
         uint16_t off = 0, len = PAGE_SIZE;
         bool sub = false;
         if (gt->version == 2) {
-            grant_entry_v2_t *e = entry_ptr(gt, ref);
+            const grant_entry_v2_t *e = entry_ptr(gt, ref);
             if (e->hdr.flags & GTF_sub_page) {
                 sub = true;
                 off = e->sub_page.page_off;

@@ -155,7 +155,7 @@ void gnttab_copy_one(struct vcpu *v, struct gnttab_copy *op)
         st = check_range(&op->dest, op->len, &dst);
     if (st == GNTST_okay) {
         struct machine *m = v->d->m;
-        memmove((uint8_t *)mfn_to_virt(m, dst.mfn) + op->dest.offset,
+        memmove((uint8_t *)mfn_to_virt_w(m, dst.mfn) + op->dest.offset,
                 (const uint8_t *)mfn_to_virt(m, src.mfn) + op->source.offset,
                 op->len);
         gnttab_mark_dirty_why(dst.d, dst.gref ? dst.ref : ~0u, dst.mfn,

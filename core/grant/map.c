@@ -225,8 +225,8 @@ static int host_map(struct vcpu *v, struct grant_mapping *map, mfn_t mfn,
            the entry above.  Raw, unchecked, untraced by pt_write_entry,
            as Xen's update was.  hvlab refuses only when the straddled
            old value looks present (Xen would drop references of junk). */
-        uint8_t *at = (uint8_t *)mfn_to_virt(m, l1) +
-                      (addr & PAGE_OFFSET_MASK);
+        const uint8_t *at = (const uint8_t *)mfn_to_virt(m, l1) +
+                            (addr & PAGE_OFFSET_MASK);
         pte_t sol, snl = grant_pte(mfn, flags);
         if ((addr & PAGE_OFFSET_MASK) > PAGE_SIZE - sizeof(pte_t)) {
             unlock_l1e(m, l1);
@@ -237,7 +237,7 @@ static int host_map(struct vcpu *v, struct grant_mapping *map, mfn_t mfn,
             unlock_l1e(m, l1);
             return GNTST_general_error;
         }
-        memcpy(at, &snl, sizeof(snl));
+        memcpy(ram_w(at, sizeof(snl)), &snl, sizeof(snl));
         unlock_l1e(m, l1);
         map->l1mfn = l1;
         map->slot = (uint16_t)slot;

@@ -153,9 +153,15 @@ long gnttab_op_get_status_frames(struct vcpu *v, uint64_t uop,
 int gnttab_op_domain(struct vcpu *v, domid_t dom, struct domain **d);
 
 /* ---- active.c ------------------------------------------------------------ */
-/* The {flags,domid} word of entry ref, the v2 status halfword. */
-_Atomic uint32_t *gnt_shared_word(struct grant_table *gt, grant_ref_t ref);
-_Atomic uint16_t *gnt_status_word(struct grant_table *gt, grant_ref_t ref);
+/* The {flags,domid} word of entry ref, the v2 status halfword; the _w
+   forms for a store, which they name to the write record (core/machine.h
+   ram_w). */
+const _Atomic uint32_t *gnt_shared_word(struct grant_table *gt,
+                                        grant_ref_t ref);
+const _Atomic uint16_t *gnt_status_word(struct grant_table *gt,
+                                        grant_ref_t ref);
+_Atomic uint32_t *gnt_shared_word_w(struct grant_table *gt, grant_ref_t ref);
+_Atomic uint16_t *gnt_status_word_w(struct grant_table *gt, grant_ref_t ref);
 /* The entry's current status bits (GTF_reading|GTF_writing) as Xen keeps
    them (shared flags in v1, status frame in v2). */
 uint16_t gnt_status_bits(struct grant_table *gt, grant_ref_t ref);

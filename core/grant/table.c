@@ -342,8 +342,8 @@ static unsigned nr_reserved(struct grant_table *gt)
 static bool reserved_fit_v1(struct grant_table *gt)
 {
     for (unsigned i = 0; i < nr_reserved(gt); i++) {
-        grant_entry_v2_t *e =
-            (grant_entry_v2_t *)mfn_to_virt(gt->d->m, gt->shared[0]) + i;
+        const grant_entry_v2_t *e =
+            (const grant_entry_v2_t *)mfn_to_virt(gt->d->m, gt->shared[0]) + i;
         unsigned type = e->hdr.flags & GTF_type_mask;
         if (type == GTF_transitive ||
             (type == GTF_permit_access && (e->full_page.frame >> 32)))
@@ -356,16 +356,17 @@ static void reserved_save(struct grant_table *gt,
                           struct reserved_entry r[GNTTAB_NR_RESERVED_ENTRIES])
 {
     memset(r, 0, sizeof(*r) * GNTTAB_NR_RESERVED_ENTRIES);
-    void *f = gt->nr_frames ? mfn_to_virt(gt->d->m, gt->shared[0]) : NULL;
+    const void *f = gt->nr_frames ? mfn_to_virt(gt->d->m, gt->shared[0])
+                                  : NULL;
     for (unsigned i = 0; i < nr_reserved(gt); i++) {
         if (gt->version == 1) {
-            grant_entry_v1_t *e = (grant_entry_v1_t *)f + i;
+            const grant_entry_v1_t *e = (const grant_entry_v1_t *)f + i;
             r[i].flags = e->flags;
             r[i].domid = e->domid;
             r[i].frame = e->frame;
             continue;
         }
-        grant_entry_v2_t *e = (grant_entry_v2_t *)f + i;
+        const grant_entry_v2_t *e = (const grant_entry_v2_t *)f + i;
         if ((e->hdr.flags & GTF_type_mask) != GTF_permit_access)
             continue;                           /* dropped, as Xen does */
         r[i].flags = e->hdr.flags | atomic_load(gnt_status_word(gt, i));
@@ -381,10 +382,10 @@ static void reserved_restore(struct grant_table *gt,
                                  r[GNTTAB_NR_RESERVED_ENTRIES])
 {
     for (unsigned i = 0; i < gt->nr_frames; i++)
-        memset(mfn_to_virt(gt->d->m, gt->shared[i]), 0, PAGE_SIZE);
+        memset(mfn_to_virt_w(gt->d->m, gt->shared[i]), 0, PAGE_SIZE);
     for (unsigned i = 0; i < gt->nr_status; i++)
-        memset(mfn_to_virt(gt->d->m, gt->status[i]), 0, PAGE_SIZE);
-    void *f = gt->nr_frames ? mfn_to_virt(gt->d->m, gt->shared[0]) : NULL;
+        memset(mfn_to_virt_w(gt->d->m, gt->status[i]), 0, PAGE_SIZE);
+    void *f = gt->nr_frames ? mfn_to_virt_w(gt->d->m, gt->shared[0]) : NULL;
     for (unsigned i = 0; i < nr_reserved(gt); i++) {
         if (gt->version == 1) {
             grant_entry_v1_t *e = (grant_entry_v1_t *)f + i;
@@ -394,7 +395,7 @@ static void reserved_restore(struct grant_table *gt,
             continue;
         }
         grant_entry_v2_t *e = (grant_entry_v2_t *)f + i;
-        atomic_store(gnt_status_word(gt, i),
+        atomic_store(gnt_status_word_w(gt, i),
                      r[i].flags & (GTF_reading | GTF_writing));
         e->full_page.frame = r[i].frame;
         e->hdr.domid = r[i].domid;

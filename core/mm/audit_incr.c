@@ -80,7 +80,11 @@
  *       part in the write record (core/wrec.h): every store to them is
  *       noted first, so the fuzzer's snapshot reset puts back only the
  *       records a run changed.  A rebuild notes the records whole and keeps
- *       the epoch it did so in (e_noted, core/wrec.h W7).
+ *       the epoch it did so in (e_noted, core/wrec.h W7).  The tables'
+ *       records (struct ai_tab) come from slabs of AI_SLAB_TABS, each its
+ *       own page-aligned block kept whole, and are never freed before the
+ *       cache: a run writes the few slots it recounts, not the pages of
+ *       every record some earlier run wrote.
  *   I13 For the isolation walk's kept leaves (fuzz/isolation.c I13): whether
  *       a frame can still be a leaf of a counted table.  Every present
  *       entry of a counted L1 takes a general reference on its target
@@ -92,6 +96,7 @@
  *       mapping, so then the answer is always yes.  No means no mapping
  *       the walk could reach exists; yes is only "perhaps".
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,11 +158,20 @@ struct ai_set {                 /* frames, each once */
     uint32_t n;
 };
 
+/* I12: records of tables, AI_SLAB_TABS to a kept block. */
+#define AI_SLAB_TABS    64
+struct ai_slab {
+    struct ai_slab *next;
+    uint32_t used;
+    struct ai_tab tab[AI_SLAB_TABS];
+};
+
 struct mm_audit_cache {
     struct machine *m;
     uint64_t nr;
     struct ai_exp *e;
     struct ai_tab **tab;
+    struct ai_slab *slab;       /* I12: the newest first */
     struct ai_grec *glob, *gnew;
     uint32_t nglob, ngnew, gcap;
     struct ai_set check;
@@ -277,6 +291,34 @@ static inline bool xen_slot(unsigned level, unsigned i)
     return level == 4 && i >= XEN_L4_SLOT_FIRST && i <= XEN_L4_SLOT_LAST;
 }
 
+/* I12: a zeroed table record from the newest slab (a new slab, kept
+   whole, when it is full); NULL when none can be had. */
+static struct ai_tab *tab_new(struct mm_audit_cache *c)
+{
+    struct ai_slab *sl = c->slab;
+    if (!sl || sl->used == AI_SLAB_TABS) {
+        size_t bytes = (sizeof(*sl) + 4095) & ~(size_t)4095;
+        sl = aligned_alloc(4096, bytes);   /* records zeroed as handed out */
+        if (!sl)
+            return NULL;
+        sl->used = 0;
+        sl->next = c->slab;
+        c->slab = sl;
+        hv_wrec_keep(sl, bytes);
+    }
+    hv_wrec_note(&sl->used, sizeof(sl->used));
+    struct ai_tab *tb = &sl->tab[sl->used++];
+    hv_wrec_note(tb, sizeof(*tb));
+    memset(tb, 0, sizeof(*tb));
+    return tb;
+}
+
+/* I12: the fields before the slots (level, validated, upto, dom). */
+static inline void tab_note_head(struct ai_tab *tb)
+{
+    hv_wrec_note(tb, offsetof(struct ai_tab, e));
+}
+
 /* One slot of a counted table: take back what it counted, count it again. */
 static void recount_slot(struct mm_audit_cache *c, struct domain *d,
                          struct ai_tab *tb, mfn_t f, unsigned i, pte_t e)
@@ -291,7 +333,9 @@ static void recount_slot(struct mm_audit_cache *c, struct domain *d,
     } else if (pte_present(e)) {
         how = count_one(c, d, f, tb->level, tb->validated, e);
     }
+    hv_wrec_note(&tb->e[i], sizeof(tb->e[i]));                  /* I12 */
     tb->e[i] = e;
+    hv_wrec_note(&tb->how[i], sizeof(tb->how[i]));
     tb->how[i] = (uint8_t)how;
     apply(c, f, tb->level, pte_mfn(e), how, +1);
 }
@@ -301,6 +345,7 @@ static void uncount_table(struct mm_audit_cache *c, struct ai_tab *tb, mfn_t f)
     set_add(&c->iso, f);                                /* I10 */
     for (unsigned i = 0; i < tb->upto; i++)
         apply(c, f, tb->level, pte_mfn(tb->e[i]), tb->how[i], -1);
+    tab_note_head(tb);                                          /* I12 */
     tb->level = 0;
     tb->upto = 0;
 }
@@ -364,7 +409,7 @@ static void recount_frame(struct mm_audit_cache *c, mfn_t f)
     }
     if (!tb) {
         hv_wrec_note(&c->tab[f], sizeof(c->tab[f]));            /* I12 */
-        tb = c->tab[f] = calloc(1, sizeof(*tb));
+        tb = c->tab[f] = tab_new(c);
         if (!tb) {
             c->bad++;               /* I1: cannot vouch; the full audit */
             c->valid = false;
@@ -386,6 +431,7 @@ static void recount_frame(struct mm_audit_cache *c, mfn_t f)
     }
     if (tb->level)
         uncount_table(c, tb, f);
+    hv_wrec_note(tb, sizeof(*tb));                              /* I12 */
     tb->level = (uint8_t)level;
     tb->upto = (uint16_t)upto;
     tb->dom = pg->owner;
@@ -600,8 +646,10 @@ static void cache_reset(struct mm_audit_cache *c)
     c->e_noted = hv_wrec_epoch();
     memset(c->e, 0, c->nr * sizeof(*c->e));
     for (uint64_t f = 0; f < c->nr; f++)
-        if (c->tab[f])
+        if (c->tab[f]) {
+            tab_note_head(c->tab[f]);                           /* I12 */
             c->tab[f]->level = c->tab[f]->upto = 0;
+        }
     c->nglob = 0;
     c->gnt_ptes = 0;
     set_clear(&c->check);
@@ -640,9 +688,12 @@ static void cache_free(struct mm_audit_cache *c)
     hv_wrec_forget(c->tab, c->nr * sizeof(*c->tab));
     hv_wrec_forget(c->check.list, c->nr * sizeof(*c->check.list));
     hv_wrec_forget(c->iso.list, c->nr * sizeof(*c->iso.list));
-    if (c->tab)
-        for (uint64_t f = 0; f < c->nr; f++)
-            free(c->tab[f]);
+    while (c->slab) {
+        struct ai_slab *sl = c->slab;
+        c->slab = sl->next;
+        hv_wrec_forget(sl, sizeof(*sl));
+        free(sl);
+    }
     free(c->tab);
     free(c->e);
     free(c->glob);

@@ -91,7 +91,8 @@ static uint64_t frame_value(struct domain *d, mfn_t mfn, uint64_t gpa,
     uint64_t val = 0;
     if (!mfn_valid(d->m, mfn) || bytes == 0 || bytes > 8)
         return 0;
-    memcpy(&val, (uint8_t *)mfn_to_virt(d->m, mfn) + (gpa & PAGE_OFFSET_MASK),
+    memcpy(&val, (const uint8_t *)mfn_to_virt(d->m, mfn) +
+                 (gpa & PAGE_OFFSET_MASK),
            bytes);
     return val;
 }

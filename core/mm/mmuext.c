@@ -272,7 +272,7 @@ static long clear_page(struct domain *pg_owner, xen_pfn_t mfn)
         put_page(m, mfn);
         return -XEN_EINVAL;
     }
-    memset(mfn_to_virt(m, mfn), 0, PAGE_SIZE);
+    memset(mfn_to_virt_w(m, mfn), 0, PAGE_SIZE);
     paging_mark_frame(m, mfn, LD_SRC_COPY);     /* log-dirty */
     put_page_and_type(m, mfn);
     return 0;
@@ -294,7 +294,7 @@ static long copy_page(struct domain *pg_owner, xen_pfn_t dst, xen_pfn_t src)
         return -XEN_EINVAL;
     }
     if (dst != src)
-        memcpy(mfn_to_virt(m, dst), mfn_to_virt(m, src), PAGE_SIZE);
+        memcpy(mfn_to_virt_w(m, dst), mfn_to_virt(m, src), PAGE_SIZE);
     paging_mark_frame(m, dst, LD_SRC_COPY);     /* log-dirty: the destination */
     put_page_and_type(m, dst);
     put_page(m, src);

@@ -173,7 +173,7 @@ static bool lookups_locked(const struct domain *d)
 
 /* ---- the table ---------------------------------------------------------------- */
 
-static npte_t *table_of(struct machine *m, mfn_t mfn)
+static const npte_t *table_of(struct machine *m, mfn_t mfn)
 {
     return mfn_to_virt(m, mfn);
 }
@@ -183,9 +183,9 @@ static npte_t load_entry(const npte_t *slot)
     return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 }
 
-static void store_entry(npte_t *slot, npte_t e)
+static void store_entry(const npte_t *slot, npte_t e)
 {
-    __atomic_store_n(slot, e, __ATOMIC_RELEASE);
+    __atomic_store_n((npte_t *)ram_w(slot, sizeof(e)), e, __ATOMIC_RELEASE);
 }
 
 /* A zeroed table frame from the machine heap, Xen-owned (see p2m_private.h). */
@@ -216,13 +216,14 @@ static void table_free(struct domain *d, mfn_t mfn)
  * The leaf slot of gfn: NULL when a level is missing (and !alloc) or no
  * table frame is left (alloc; *rc = -XEN_ENOMEM).  alloc needs the lock.
  */
-static npte_t *p2m_entry_slot(struct domain *d, pfn_t gfn, bool alloc, int *rc)
+static const npte_t *p2m_entry_slot(struct domain *d, pfn_t gfn, bool alloc,
+                                    int *rc)
 {
     struct machine *m = d->m;
     mfn_t table = d->p2m->root;
 
     for (unsigned level = NPT_LEVELS; level > 1; level--) {
-        npte_t *slot = &table_of(m, table)[npt_index(gfn, level)];
+        const npte_t *slot = &table_of(m, table)[npt_index(gfn, level)];
         npte_t e = load_entry(slot);
         if (!(e & NPT_RWX)) {
             if (!alloc)
@@ -244,7 +245,7 @@ npte_t p2m_read_leaf(struct domain *d, pfn_t gfn)
 {
     if (!d->p2m || gfn >> NPT_GFN_BITS)
         return 0;
-    npte_t *slot = p2m_entry_slot(d, gfn, false, NULL);
+    const npte_t *slot = p2m_entry_slot(d, gfn, false, NULL);
     return slot ? load_entry(slot) : 0;
 }
 
@@ -385,7 +386,7 @@ int p2m_set_entry(struct domain *d, pfn_t gfn, mfn_t mfn, p2m_type_t t,
         (mfn != INVALID_MFN && !mfn_valid(m, mfn)))
         return -XEN_EINVAL;
 
-    npte_t *slot = p2m_entry_slot(d, gfn, true, &rc);
+    const npte_t *slot = p2m_entry_slot(d, gfn, true, &rc);
     if (!slot)
         return rc;
     npte_t old = load_entry(slot), new = p2m_encode(mfn, t, a);

@@ -169,7 +169,7 @@ int mem_paging_prep(struct domain *d, pfn_t gfn, const void *content)
         goto out;
     }
     if (content)
-        memcpy(mfn_to_virt(d->m, mfn), content, PAGE_SIZE);
+        memcpy(mfn_to_virt_w(d->m, mfn), content, PAGE_SIZE);
     rc = p2m_set_entry(d, gfn, mfn, p2m_ram_paging_in, a);
     if (rc)
         put_page_alloc_ref(d->m, mfn);

@@ -215,7 +215,7 @@ int mem_sharing_unshare_locked(struct domain *d, pfn_t gfn)
         copy = INVALID_MFN;
         goto out;
     }
-    memcpy(mfn_to_virt(m, copy), mfn_to_virt(m, old), PAGE_SIZE);
+    memcpy(mfn_to_virt_w(m, copy), mfn_to_virt(m, old), PAGE_SIZE);
     rc = p2m_set_entry(d, gfn, copy, p2m_ram_rw, p2m_access_rwx);
     if (rc) {
         put_page_alloc_ref(m, copy);

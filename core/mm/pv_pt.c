@@ -102,10 +102,17 @@ uint64_t pt_disallow_mask(unsigned level)
     return PTE_FLAGS_MASK & ~allowed;
 }
 
-static inline uint64_t *entry_ptr(struct machine *m, mfn_t table,
-                                  unsigned slot)
+static inline const uint64_t *entry_ptr(struct machine *m, mfn_t table,
+                                        unsigned slot)
 {
-    return (uint64_t *)mfn_to_virt(m, table) + slot;
+    return (const uint64_t *)mfn_to_virt(m, table) + slot;
+}
+
+/* The entry for a store, named to the write record (core/machine.h). */
+static inline uint64_t *entry_ptr_w(struct machine *m, mfn_t table,
+                                    unsigned slot)
+{
+    return ram_w(entry_ptr(m, table, slot), sizeof(uint64_t));
 }
 
 pte_t pt_read_entry(struct machine *m, mfn_t table, unsigned slot)
@@ -132,7 +139,7 @@ pt_write_entry_traced(struct machine *m, domid_t dom, mfn_t table,
                       unsigned level, unsigned slot, pte_t new_pte,
                       enum pt_write_path path)
 {
-    pte_t was = __atomic_exchange_n(entry_ptr(m, table, slot), new_pte,
+    pte_t was = __atomic_exchange_n(entry_ptr_w(m, table, slot), new_pte,
                                     __ATOMIC_ACQ_REL);
     paging_mark_frame(m, table, LD_SRC_COPY);           /* log-dirty */
     trace_pte_write(m, dom, table, level, slot, was, new_pte, path);
@@ -154,7 +161,7 @@ void pt_write_entry(struct machine *m, domid_t dom, mfn_t table,
     (void)dom;
     (void)level;
     (void)path;
-    __atomic_store_n(entry_ptr(m, table, slot), new_pte, __ATOMIC_RELEASE);
+    __atomic_store_n(entry_ptr_w(m, table, slot), new_pte, __ATOMIC_RELEASE);
     paging_mark_frame(m, table, LD_SRC_COPY);           /* log-dirty */
 }
 
@@ -164,7 +171,7 @@ pte_t pt_cmpxchg_entry(struct machine *m, domid_t dom, mfn_t table,
 {
     HV_AUDIT_TOUCH(m, table);                               /* audit.h A2 */
     pte_t seen = old;
-    if (__atomic_compare_exchange_n(entry_ptr(m, table, slot), &seen, new_pte,
+    if (__atomic_compare_exchange_n(entry_ptr_w(m, table, slot), &seen, new_pte,
                                     false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         paging_mark_frame(m, table, LD_SRC_COPY);       /* log-dirty */
         if (TRC_ENABLED(hvlab_pt, pte_write))

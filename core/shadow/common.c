@@ -243,7 +243,7 @@ void sh_write_entry(struct domain *d, mfn_t smfn, unsigned slot, pte_t ne)
     HV_AUDIT_MARK(d->m, HV_MARK_MM);                        /* audit.h A2 */
     struct machine *m = d->m;
     struct sh_pinfo *p = sh_pi(d, smfn);
-    pte_t *e = &sh_table(d, smfn)[slot];
+    pte_t *e = ram_w(&sh_table(d, smfn)[slot], sizeof(pte_t));
     pte_t old = *e;
 
     assert(sh_locked(d));               /* S1, invariant 18 */

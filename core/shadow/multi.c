@@ -318,10 +318,10 @@ static uint32_t guest_walk(struct vcpu *v, uint64_t va, uint32_t access,
     for (unsigned l = PT_LEVELS; l >= w->leaf; l--) {
         pte_t bits = _PAGE_ACCESSED |
                      ((l == w->leaf && (access & PFEC_WRITE)) ? _PAGE_DIRTY : 0);
-        pte_t *p = &sh_table(d, w->gmfn[l])[pt_index(va, l)];
+        const pte_t *p = &sh_table(d, w->gmfn[l])[pt_index(va, l)];
         pte_t old = w->ge[l];
         if ((old & bits) != bits &&
-            __atomic_compare_exchange_n(p, &old, old | bits, false,
+            __atomic_compare_exchange_n((pte_t *)ram_w(p, sizeof(*p)), &old, old | bits, false,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
             w->ge[l] = old | bits;
             /* S8: a write into the guest's table. */
@@ -339,7 +339,7 @@ static enum sh_fault emulate_pt_write(struct vcpu *v, mfn_t gmfn, uint64_t va)
     struct domain *d = v->d;
     struct pending_access *pa = &v->pending;
     unsigned off = (unsigned)(va & (PAGE_SIZE - 1));
-    uint8_t *host = (uint8_t *)mfn_to_virt(d->m, gmfn) + off;
+    uint8_t *host = (uint8_t *)mfn_to_virt_w(d->m, gmfn) + off;
     uint64_t old = 0, val = pa->value;
     unsigned bytes = pa->bytes ? pa->bytes : 8;
     uint64_t mask = bytes == 8 ? ~0ULL : ((1ULL << (8 * bytes)) - 1);

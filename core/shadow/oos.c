@@ -72,13 +72,13 @@ static bool find_slot(struct domain *d, mfn_t gmfn, struct vcpu **vo,
 static unsigned resync_l1(struct domain *d, mfn_t gmfn, mfn_t snap)
 {
     mfn_t sl1 = sh_lookup(d, gmfn, SH_L1);
-    pte_t *sn = sh_table(d, snap);
+    const pte_t *sn = sh_table(d, snap);
     unsigned changed = 0;
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
         pte_t ge = sh_guest_entry(d, gmfn, i);
         if (ge == sn[i])
             continue;
-        sn[i] = ge;
+        *(pte_t *)ram_w(&sn[i], sizeof(ge)) = ge;
         changed++;
         if (sl1 != INVALID_MFN)
             sh_write_entry(d, sl1, i, sh_propagate(d, 1, ge, false));
@@ -176,7 +176,7 @@ bool sh_unsync(struct vcpu *v, mfn_t gmfn)
     }
     sv->oos[slot] = gmfn;
     sv->nr_fix[slot] = 0;
-    memcpy(sh_table(d, sv->snap[slot]), sh_table(d, gmfn), PAGE_SIZE);
+    memcpy(sh_table_w(d, sv->snap[slot]), sh_table(d, gmfn), PAGE_SIZE);
     sh_note_used(d, gmfn);                                  /* S9 */
     g->shadow_flags |= SHF_OOS | SHF_OOS_MAY_WRITE;
     atomic_fetch_add(&d->shadow->nr_unsync, 1);
@@ -213,5 +213,5 @@ void sh_oos_snapshot_update(struct domain *d, mfn_t gmfn, unsigned slot,
     struct vcpu *vo;
     unsigned s;
     if (find_slot(d, gmfn, &vo, &s))
-        sh_table(d, vo->shadow->snap[s])[slot] = ge;
+        sh_table_w(d, vo->shadow->snap[s])[slot] = ge;
 }

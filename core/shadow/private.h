@@ -320,9 +320,15 @@ static inline void sh_note_used(struct domain *d, mfn_t mfn)
     if (!(__atomic_load_n(w, __ATOMIC_RELAXED) & bit))
         __atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
 }
-static inline pte_t *sh_table(struct domain *d, mfn_t mfn)
+/* A shadow (or snapshot) table; _w for a store (core/machine.h ram_w: the
+   whole page is named). */
+static inline const pte_t *sh_table(struct domain *d, mfn_t mfn)
 {
-    return (pte_t *)mfn_to_virt(d->m, mfn);
+    return (const pte_t *)mfn_to_virt(d->m, mfn);
+}
+static inline pte_t *sh_table_w(struct domain *d, mfn_t mfn)
+{
+    return (pte_t *)mfn_to_virt_w(d->m, mfn);
 }
 static inline pte_t sh_read_entry(struct domain *d, mfn_t smfn, unsigned slot)
 {

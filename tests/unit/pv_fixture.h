@@ -116,7 +116,7 @@ static inline uint64_t fix_pt_va(unsigned level)
 /* Host pointer to a frame's contents (for checks; bypasses the MMU). */
 static inline void *fix_frame(const struct pv_fixture *f, mfn_t mfn)
 {
-    return mfn_to_virt(f->m, mfn);
+    return mfn_to_virt_w(f->m, mfn);
 }
 static inline pte_t fix_entry(const struct pv_fixture *f, mfn_t table,
                               unsigned slot)

@@ -851,7 +851,7 @@ static void g_handler(struct gcpu *c, evtchn_port_t port, void *arg)
 {
     (void)arg;
     uint64_t m = 0;
-    struct shared_info *s = mfn_to_virt(c->v->d->m, c->v->d->shared_info_mfn);
+    struct shared_info *s = mfn_to_virt_w(c->v->d->m, c->v->d->shared_info_mfn);
     g_mask_seen = s->vcpu_info[c->v->vcpu_id].evtchn_upcall_mask;
     (void)m;
     g_calls++;
@@ -867,7 +867,7 @@ static void t_guest_loopback(void)
     REQUIRE(gk->evtchn != NULL);                /* set up at boot */
     current = c->v;
     c->v->in_kernel = true;
-    struct shared_info *s = mfn_to_virt(k.m, k.d->shared_info_mfn);
+    struct shared_info *s = mfn_to_virt_w(k.m, k.d->shared_info_mfn);
     /* Handlers registered at boot; shared_info untouched until first use. */
     CHECK(k.d->vcpu[0]->guest_event_handler != NULL);
     CHECK(k.d->vcpu[1]->guest_event_handler != NULL);
@@ -922,7 +922,7 @@ static void t_guest_unmask_remote(void)
     gk_boot(&k);
     struct guest_kernel *gk = &((struct guest_kernel *)k.g)[0];
     struct gcpu *c0 = &gk->cpu[0], *c1 = &gk->cpu[1];
-    struct shared_info *s = mfn_to_virt(k.m, k.d->shared_info_mfn);
+    struct shared_info *s = mfn_to_virt_w(k.m, k.d->shared_info_mfn);
     current = c0->v;
     c0->v->in_kernel = true;
     c1->v->in_kernel = true;

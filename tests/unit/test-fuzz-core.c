@@ -269,7 +269,7 @@ static void t_oracle_isolation(void)
                                 sizeof(detail)), 0);
     /* dom1's direct-map slot of data #0 now points at dom2's data #0. */
     pfn_t pfn = w.dom[1].data.first;
-    pte_t *l1 = mfn_to_virt(w.m, w.dom[1].p2m[w.dom[1].l1.first + pfn / 512]);
+    pte_t *l1 = mfn_to_virt_w(w.m, w.dom[1].p2m[w.dom[1].l1.first + pfn / 512]);
     pte_t old = l1[pfn % 512];
     l1[pfn % 512] = pte_make(w.dom[2].p2m[w.dom[2].data.first],
                              _PAGE_PRESENT | _PAGE_RW);

@@ -181,7 +181,7 @@ static void t_heap_scrub(void)
     struct machine *m = new_machine(1 << 20);
     mfn_t mfn = machine_heap_alloc(m);
     REQUIRE(mfn != INVALID_MFN);
-    memset(mfn_to_virt(m, mfn), 0xAB, PAGE_SIZE);
+    memset(mfn_to_virt_w(m, mfn), 0xAB, PAGE_SIZE);
     set_gpfn_from_mfn(m, mfn, 5);
     machine_heap_free(m, mfn);
     CHECK(frame_count(m, mfn) & PGC_need_scrub);
@@ -245,7 +245,7 @@ static void t_big_machine_cheap(void)
     CHECK(grew < meta + (16 << 20));
     /* Guest RAM past Xen's frames is not resident. */
     unsigned char vec[64];
-    uint8_t *guest = mfn_to_virt(m, m->nr_frames / 2);
+    uint8_t *guest = mfn_to_virt_w(m, m->nr_frames / 2);
     CHECK_EQ(mincore(guest, sizeof(vec) * PAGE_SIZE, vec), 0);
     unsigned resident = 0;
     for (unsigned i = 0; i < sizeof(vec); i++)
@@ -364,7 +364,7 @@ static void t_recycled_machine_is_fresh(void)
     for (unsigned i = 0; i < 64; i++) {
         got[i] = machine_heap_alloc(fresh);
         REQUIRE(got[i] != INVALID_MFN);
-        memset(mfn_to_virt(fresh, got[i]), 0xA5, PAGE_SIZE);
+        memset(mfn_to_virt_w(fresh, got[i]), 0xA5, PAGE_SIZE);
         set_gpfn_from_mfn(fresh, got[i], i);
     }
     for (unsigned i = 0; i < 32; i++)

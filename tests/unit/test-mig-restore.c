@@ -95,7 +95,7 @@ static void src_pv(void)
     REQUIRE(domctl_pin_table(S.d, S.pl.l4_mfn, 4) == 0);
     CHECK_EQ(domctl_pin_table(S.d, S.pl.l4_mfn, 4), -XEN_EINVAL);
     /* Some vCPU state in shared_info, and pending events Xen drops. */
-    shared_info_t *si = mfn_to_virt(S.m, S.d->shared_info_mfn);
+    shared_info_t *si = mfn_to_virt_w(S.m, S.d->shared_info_mfn);
     si->vcpu_info[0].evtchn_upcall_mask = 1;
     si->vcpu_info[1].time.version = 42;
     si->vcpu_info[0].evtchn_pending_sel = 3;

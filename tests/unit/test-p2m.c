@@ -194,7 +194,7 @@ static void t_paging_round_trip(void)
     mfn_t mfn;
     CHECK_EQ(domctl_populate(f.h, 4, 1, &mfn), 0);
     uint8_t saved[PAGE_SIZE];
-    memset(mfn_to_virt(f.pv.m, mfn), 0x5A, PAGE_SIZE);
+    memset(mfn_to_virt_w(f.pv.m, mfn), 0x5A, PAGE_SIZE);
     memcpy(saved, mfn_to_virt(f.pv.m, mfn), PAGE_SIZE);
 
     CHECK_EQ(mem_paging_nominate(f.h, 4), 0);
@@ -281,7 +281,7 @@ static void t_share(void)
     uint64_t ha, hb;
     CHECK_EQ(domctl_populate(f.h, 1, 1, &a), 0);
     CHECK_EQ(domctl_populate(f.h, 2, 1, &b), 0);
-    memset(mfn_to_virt(f.pv.m, a), 0x11, PAGE_SIZE);
+    memset(mfn_to_virt_w(f.pv.m, a), 0x11, PAGE_SIZE);
     CHECK_EQ(mem_sharing_nominate_gfn(f.h, 1, &ha), 0);
     CHECK_EQ(mem_sharing_nominate_gfn(f.h, 2, &hb), 0);
     CHECK_EQ(mfn_to_page(f.pv.m, a)->owner, DOMID_COW);
@@ -312,7 +312,7 @@ static void t_unshare(void)
     uint64_t ha, hb;
     CHECK_EQ(domctl_populate(f.h, 1, 1, &a), 0);
     CHECK_EQ(domctl_populate(f.h, 2, 1, &b), 0);
-    memset(mfn_to_virt(f.pv.m, a), 0x22, PAGE_SIZE);
+    memset(mfn_to_virt_w(f.pv.m, a), 0x22, PAGE_SIZE);
     CHECK_EQ(mem_sharing_nominate_gfn(f.h, 1, &ha), 0);
     CHECK_EQ(mem_sharing_nominate_gfn(f.h, 2, &hb), 0);
     CHECK_EQ(mem_sharing_share(f.h, 1, ha, f.h, 2, hb), 0);
