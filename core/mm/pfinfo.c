@@ -31,25 +31,6 @@
 
 #define PFINFO_MAX_BATCH 1024   /* Xen's limit per call */
 
-uint32_t pfinfo_classify(uint64_t count_info, uint64_t type_info,
-                         enum pfinfo_devalidated mode)
-{
-    if (count_info & PGC_xen_heap)
-        return XEN_DOMCTL_PFINFO_XTAB;
-    if (count_info & PGC_broken)
-        return XEN_DOMCTL_PFINFO_BROKEN;
-
-    uint32_t type = XEN_DOMCTL_PFINFO_NOTAB;
-    unsigned level = pgt_level(type_info);
-    if (level)
-        type = (uint32_t)level << XEN_DOMCTL_PFINFO_LTAB_SHIFT;
-    if (type_info & PGT_pinned)
-        type |= XEN_DOMCTL_PFINFO_LPINTAB;
-    else if (mode == PFINFO_DEVAL_NOTAB && !(type_info & PGT_validated))
-        type = XEN_DOMCTL_PFINFO_NOTAB;
-    return type;
-}
-
 /* The word for one gfn of d (F1, F3, F4). */
 static uint32_t pfinfo_one(struct domain *d, xen_pfn_t gfn)
 {
