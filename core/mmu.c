@@ -643,10 +643,17 @@ static inline struct tlb_entry *tlb_slot(struct vcpu *v, uint64_t vpn)
     return &v->tlb.e[vpn & (TLB_ENTRIES - 1)];
 }
 
+/* An entry about to be stored to, named to the write record (core/tlb.h). */
+static inline struct tlb_entry *tlb_w(struct tlb_entry *e)
+{
+    hv_wrec_note(e, sizeof(*e));
+    return e;
+}
+
 static void tlb_fill(struct vcpu *v, struct machine *m, uint64_t vpn,
                      const struct mmu_walk *w)
 {
-    struct tlb_entry *e = tlb_slot(v, vpn);
+    struct tlb_entry *e = tlb_w(tlb_slot(v, vpn));
     pte_t leaf = w->pte[w->page_level];
     uint32_t flags = TLB_VALID;
 
@@ -674,6 +681,7 @@ static void tlb_fill(struct vcpu *v, struct machine *m, uint64_t vpn,
 /* Rule 22: the p2m's rights on top of the guest's. */
 static void tlb_fill_hap(struct tlb_entry *e, const struct mmu_walk *w)
 {
+    tlb_w(e);
     if (!(w->npte & NPT_W))
         e->flags &= ~TLB_W;         /* a store re-walks: the nested fault */
     if (w->guest_flags & _PAGE_RW)
@@ -687,7 +695,8 @@ void mmu_flush_local(struct vcpu *v)
     uint32_t now = atomic_fetch_add_explicit(&m->tlbflush_clock, 1,
                                              memory_order_acq_rel) + 1;
     for (unsigned i = 0; i < TLB_ENTRIES; i++)
-        v->tlb.e[i].flags = 0;
+        if (v->tlb.e[i].flags)          /* stores only where one was */
+            tlb_w(&v->tlb.e[i])->flags = 0;
     v->tlb.has_super = false;
     v->tlb.flushes++;
     atomic_store_explicit(&v->tlb.flush_time, now, memory_order_release);
@@ -696,8 +705,8 @@ void mmu_flush_local(struct vcpu *v)
 static void tlb_flush_nonglobal(struct vcpu *v)
 {
     for (unsigned i = 0; i < TLB_ENTRIES; i++)
-        if (!(v->tlb.e[i].flags & TLB_G))
-            v->tlb.e[i].flags = 0;
+        if (v->tlb.e[i].flags && !(v->tlb.e[i].flags & TLB_G))
+            tlb_w(&v->tlb.e[i])->flags = 0;
     v->tlb.flushes++;
 }
 
@@ -711,8 +720,8 @@ void mmu_invlpg_local(struct vcpu *v, uint64_t va)
 {
     uint64_t vpn = va >> PAGE_SHIFT;
     struct tlb_entry *e = tlb_slot(v, vpn);
-    if (e->vpn == vpn)
-        e->flags = 0;
+    if (e->vpn == vpn && e->flags)
+        tlb_w(e)->flags = 0;
     if (v->tlb.has_super) {
         /* A superpage entry covering va may sit in other slots: drop every
            superpage piece of va's 1 GiB region (over-invalidating is legal). */
@@ -721,7 +730,7 @@ void mmu_invlpg_local(struct vcpu *v, uint64_t va)
             struct tlb_entry *s = &v->tlb.e[i];
             if ((s->flags & TLB_SUPER) &&
                 (s->vpn >> (30 - PAGE_SHIFT)) == region)
-                s->flags = 0;
+                tlb_w(s)->flags = 0;
         }
     }
 }
@@ -977,7 +986,7 @@ static enum xl mmu_xlate_slow(struct vcpu *v, uint64_t va, uint32_t access,
                 if (unlikely(v->d->paging == PAGING_HAP))
                     tlb_fill_hap(e, &w);
                 if (unlikely(withhold_w))
-                    e->flags &= ~TLB_W;
+                    tlb_w(e)->flags &= ~TLB_W;
                 *host = mfn_to_virt(m, w.mfn) + (va & PAGE_OFFSET_MASK);
                 MMU_TEST_IN_WINDOW(v, va);
                 return XL_OK;
@@ -989,8 +998,8 @@ static enum xl mmu_xlate_slow(struct vcpu *v, uint64_t va, uint32_t access,
         if (!deliver)
             return XL_FAULT;
         /* A fault: the CPU drops the faulting address's entry (rule 9). */
-        if (e->vpn == vpn)
-            e->flags = 0;
+        if (e->vpn == vpn && e->flags)
+            tlb_w(e)->flags = 0;
         v->nr_faults++;
         /* Rule 17: the vector (and a scheduling point) run outside the
            access window; it reopens before any return below. */

@@ -13,6 +13,12 @@
  * the owner publishes access_seq (odd while an access is in flight, from its
  * TLB lookup to its load/store), and mmu_request_flush() waits while it is
  * odd and unchanged (core/mmu.c, rule 17).
+ *
+ * The entries take part in the write record (core/wrec.h): they fill whole
+ * pages of their own (the vCPU is page-aligned, core/vcpu.c), kept from
+ * the vCPU's allocation to its free, and every store to one is noted
+ * first (core/mmu.c tlb_w), so a fuzzer's restore copies back the entries
+ * a run changed, not the 8 KiB some earlier run wrote.
  */
 #ifndef HVLAB_CORE_TLB_H
 #define HVLAB_CORE_TLB_H
@@ -50,7 +56,7 @@ struct tlb_entry {
 #define TLB_REQ_VA      0x4u            /* see invlpg_q */
 
 struct tlb {
-    struct tlb_entry e[TLB_ENTRIES];
+    struct tlb_entry e[TLB_ENTRIES];    /* first: page-aligned in a vCPU */
     _Atomic uint32_t flush_pending;     /* TLB_REQ_*, set by other vCPUs */
     /* Odd while the owner is inside an access (TLB lookup or walk + fill +
        the memory operation; never the fault vector), even outside.

@@ -16,6 +16,7 @@
 
 #include "core/domain.h"
 #include "core/vcpu.h"
+#include "core/wrec.h"
 
 __thread struct vcpu *current;
 
@@ -23,10 +24,11 @@ struct vcpu *vcpu_alloc(struct domain *d, unsigned id)
 {
     struct vcpu *v;
 
-    /* Cache-line aligned: the TLB is the hottest structure of a vCPU. */
-    if (posix_memalign((void **)&v, 64, sizeof(*v)) != 0)
+    /* Page-aligned: the TLB's entries fill whole pages (core/tlb.h). */
+    if (posix_memalign((void **)&v, _Alignof(struct vcpu), sizeof(*v)) != 0)
         return NULL;
     memset(v, 0, sizeof(*v));
+    hv_wrec_keep(v->tlb.e, sizeof(v->tlb.e));
     v->vcpu_id = id;
     v->d = d;
     v->guest_table = INVALID_MFN;
@@ -45,6 +47,7 @@ void vcpu_free(struct vcpu *v)
         return;
     if (current == v)
         current = NULL;
+    hv_wrec_forget(v->tlb.e, sizeof(v->tlb.e));
     free(v);
 }
 

@@ -81,6 +81,9 @@ struct pending_access {
 };
 
 struct vcpu {
+    /* First and page-aligned: its entries fill the vCPU's first two pages
+       (core/tlb.h), the rest of the vCPU a third. */
+    _Alignas(4096) struct tlb tlb;  /* written by core/mmu.c only */
     unsigned vcpu_id;
     struct domain *d;
 
@@ -107,7 +110,6 @@ struct vcpu {
     uint64_t ldt_base;
     unsigned ldt_ents;
 
-    struct tlb tlb;                 /* written by core/mmu.c only */
     uint32_t mem_accesses;          /* for SP_MEM scheduling points */
 
     struct pending_access pending;  /* written by core/mmu.c, see above */

@@ -41,8 +41,9 @@
  *       core/mm/frame.c, alloc.c, pv_pt.c, p2m.c and core/machine.c), the
  *       machine's RAM (core/machine.h: mfn_to_virt is const, every store
  *       goes through ram_w or mfn_to_virt_w, so the compiler names a
- *       writer that does not note), the incremental frame audit's
- *       per-frame records and frame sets (core/mm/audit_incr.c), the
+ *       writer that does not note), each vCPU's TLB entries (core/tlb.h,
+ *       core/mmu.c tlb_w), the incremental frame audit's per-frame
+ *       records, table records and frame sets (core/mm/audit_incr.c), the
  *       frame history's ring and sequence numbers (core/mm/history.c)
  *       and the fuzzer's kept isolation walk (fuzz/isolation.c).
  */
