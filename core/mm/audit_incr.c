@@ -158,13 +158,14 @@ struct ai_set {                 /* frames, each once */
     uint32_t n;
 };
 
-/* I12: records of tables, AI_SLAB_TABS to a kept block. */
+/* I12: records of tables, AI_SLAB_TABS to a kept block of whole pages. */
 #define AI_SLAB_TABS    64
 struct ai_slab {
     struct ai_slab *next;
     uint32_t used;
     struct ai_tab tab[AI_SLAB_TABS];
 };
+#define AI_SLAB_BYTES   ((sizeof(struct ai_slab) + 4095) & ~(size_t)4095)
 
 struct mm_audit_cache {
     struct machine *m;
@@ -297,14 +298,15 @@ static struct ai_tab *tab_new(struct mm_audit_cache *c)
 {
     struct ai_slab *sl = c->slab;
     if (!sl || sl->used == AI_SLAB_TABS) {
-        size_t bytes = (sizeof(*sl) + 4095) & ~(size_t)4095;
-        sl = aligned_alloc(4096, bytes);   /* records zeroed as handed out */
+        sl = aligned_alloc(4096, AI_SLAB_BYTES);    /* records zeroed as
+                                                       handed out */
         if (!sl)
             return NULL;
+        hv_wrec_keep(sl, AI_SLAB_BYTES);
+        hv_wrec_note(sl, offsetof(struct ai_slab, tab));
         sl->used = 0;
         sl->next = c->slab;
         c->slab = sl;
-        hv_wrec_keep(sl, bytes);
     }
     hv_wrec_note(&sl->used, sizeof(sl->used));
     struct ai_tab *tb = &sl->tab[sl->used++];
@@ -691,7 +693,7 @@ static void cache_free(struct mm_audit_cache *c)
     while (c->slab) {
         struct ai_slab *sl = c->slab;
         c->slab = sl->next;
-        hv_wrec_forget(sl, sizeof(*sl));
+        hv_wrec_forget(sl, AI_SLAB_BYTES);
         free(sl);
     }
     free(c->tab);
