@@ -13,8 +13,9 @@
  *       (fz_world_reset while the thread is in the hypervisor), so all of
  *       its heap objects are arena blocks; the other joined worlds are
  *       restored first, and the join ends with a commit (S9).
- *   S2  RAM, frame table and the whole arena mapping are write-tracked:
- *       read-only after the commit; the first store to a page faults, the
+ *   S2  RAM, frame table and the whole arena mapping are write-tracked,
+ *       but for their kept pages (S14: today all of RAM and the frame
+ *       table): read-only after the commit; the first store to a page faults, the
  *       SIGSEGV handler saves the page's pristine bytes (once per commit),
  *       lists the page as hot and makes it writable.  A fault anywhere
  *       else goes to the handler that was there before (libFuzzer's, or
