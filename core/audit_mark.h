@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/wrec.h"
+
 enum hv_audit_mark {
     HV_MARK_MM,     /* what mm_audit reads (A2) */
     HV_MARK_GNT,    /* grant state (A3) */
@@ -32,13 +34,23 @@ enum hv_audit_mark {
 
 /* The frames touched since the last audit (HV_AUDIT_TOUCH), for the
    incremental frame audit (core/mm/audit_incr.c I3); NULL in a machine
-   that does not keep one.  A frame is listed once (the bitmap). */
+   that does not keep one.  A frame is listed once (the bitmap).  Both
+   arrays take part in the write record (audit_incr.c I12): the bits are
+   noted whole and the list by chunk (core/wrec.h W9) before a store. */
 struct hv_audit_touch {
     _Atomic uint64_t *bits;             /* one bit per frame */
     uint32_t *list;                     /* the touched frames, in order */
     _Atomic uint32_t n;
     uint32_t nr_frames;
+    uint64_t bits_noted, list_noted;    /* core/wrec.h W9 */
 };
+
+/* The bits are noted whole, once per epoch (core/wrec.h W9). */
+static inline void hv_audit_touch_note_bits(struct hv_audit_touch *t)
+{
+    hv_wrec_note_whole((const void *)t->bits,
+                       (t->nr_frames + 63) / 64 * sizeof(*t->bits), &t->bits_noted);
+}
 
 struct mm_audit_cache;
 
@@ -76,10 +88,13 @@ static inline void hv_audit_touch(struct hv_audit_memo *memo, uint64_t mfn)
         return;
     uint64_t bit = 1ULL << (mfn & 63);
     _Atomic uint64_t *w = &t->bits[mfn >> 6];
-    if ((atomic_load_explicit(w, memory_order_relaxed) & bit) ||
-        (atomic_fetch_or_explicit(w, bit, memory_order_relaxed) & bit))
+    if (atomic_load_explicit(w, memory_order_relaxed) & bit)
+        return;
+    hv_audit_touch_note_bits(t);
+    if (atomic_fetch_or_explicit(w, bit, memory_order_relaxed) & bit)
         return;
     uint32_t i = atomic_fetch_add_explicit(&t->n, 1, memory_order_relaxed);
+    hv_wrec_note_append(&t->list[i], sizeof(t->list[i]), &t->list_noted);
     t->list[i] = (uint32_t)mfn;
 }
 

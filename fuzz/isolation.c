@@ -48,9 +48,10 @@
  *       struct must reach nothing the kept one lacks (seen, leaf bits) and
  *       gather the same grant bits.  A miss means a change A11 did not
  *       report.
- *   I12 The per-frame bytes (seen, leaf, grant) take part in the write
- *       record (core/wrec.h): each store is noted first, so the snapshot
- *       reset puts back only the bytes' pages a run changed.  A walk from
+ *   I12 The per-frame bytes (seen, leaf, grant) and the lists take part in
+ *       the write record (core/wrec.h), each a block of whole pages of its
+ *       own (W8): each store is noted first, so the snapshot reset puts
+ *       back only the pages a run changed.  A walk from
  *       scratch notes seen and leaf whole and keeps the epoch it did so in
  *       (iso_dom.noted, core/wrec.h W7): its thousands of leaves then
  *       store without a note each.
@@ -92,6 +93,7 @@
 struct iso_list {
     uint32_t *v;
     uint32_t n, cap;
+    uint64_t noted;                 /* I12: core/wrec.h W9 */
 };
 
 struct iso_dom {                    /* I8 */
@@ -123,18 +125,31 @@ struct iso {                        /* one check */
     int bad;
 };
 
+static void list_free(struct iso_list *l)
+{
+    hv_wrec_free(l->v, l->cap * sizeof(*l->v));         /* I12 */
+    l->v = NULL;
+    l->n = l->cap = 0;
+    l->noted = 0;                                       /* another array */
+}
+
 static bool list_push(struct fz_iso *fi, struct iso_list *l, uint32_t v)
 {
-    if (l->n == l->cap) {
-        uint32_t cap = l->cap ? l->cap * 2 : 64;
-        uint32_t *a = realloc(l->v, cap * sizeof(*a));
+    if (l->n == l->cap) {                               /* I12 */
+        uint32_t cap = l->cap ? l->cap * 2 : 1024;
+        uint32_t *a = hv_wrec_calloc(cap * sizeof(*a));
         if (!a) {
             fi->whole = true;
             return false;
         }
+        memcpy(a, l->v, l->n * sizeof(*a));
+        uint32_t n = l->n;
+        list_free(l);
         l->v = a;
+        l->n = n;
         l->cap = cap;
     }
+    hv_wrec_note_append(&l->v[l->n], sizeof(*l->v), &l->noted);
     l->v[l->n++] = v;
     return true;
 }
@@ -257,6 +272,18 @@ static void walk(struct iso *s, mfn_t table, unsigned level, bool rw,
 
 /* ---- per domain ------------------------------------------------------------- */
 
+static void dom_free(struct iso_dom *ds, uint64_t fi_nr)
+{
+    if (!ds)
+        return;
+    hv_wrec_free(ds->seen, fi_nr);                      /* I12 */
+    hv_wrec_free(ds->leaf, fi_nr);
+    hv_wrec_free(ds->grant, fi_nr);
+    list_free(&ds->gl);
+    list_free(&ds->xl);
+    free(ds);
+}
+
 static struct iso_dom *dom_state(struct fz_iso *fi, unsigned id)
 {
     struct iso_dom *ds = fi->dom[id];
@@ -265,35 +292,14 @@ static struct iso_dom *dom_state(struct fz_iso *fi, unsigned id)
     ds = calloc(1, sizeof(*ds));
     if (!ds)
         return NULL;
-    ds->seen = calloc(fi->nr, 1);
-    ds->leaf = calloc(fi->nr, 1);
-    ds->grant = calloc(fi->nr, 1);
+    ds->seen = hv_wrec_calloc(fi->nr);                  /* I12, W8 */
+    ds->leaf = hv_wrec_calloc(fi->nr);
+    ds->grant = hv_wrec_calloc(fi->nr);
     if (!ds->seen || !ds->leaf || !ds->grant) {
-        free(ds->seen);
-        free(ds->leaf);
-        free(ds->grant);
-        free(ds);
+        dom_free(ds, fi->nr);
         return NULL;
     }
-    hv_wrec_keep(ds->seen, fi->nr);                     /* I12 */
-    hv_wrec_keep(ds->leaf, fi->nr);
-    hv_wrec_keep(ds->grant, fi->nr);
     return fi->dom[id] = ds;
-}
-
-static void dom_free(struct iso_dom *ds, uint64_t fi_nr)
-{
-    if (!ds)
-        return;
-    hv_wrec_forget(ds->seen, fi_nr);                    /* I12 */
-    hv_wrec_forget(ds->leaf, fi_nr);
-    hv_wrec_forget(ds->grant, fi_nr);
-    free(ds->seen);
-    free(ds->leaf);
-    free(ds->grant);
-    free(ds->gl.v);
-    free(ds->xl.v);
-    free(ds);
 }
 
 static void note_grant(void *ctx, mfn_t mfn, bool rw)
@@ -479,8 +485,8 @@ void fz_iso_free(struct fz_iso *fi)
         return;
     for (unsigned id = 0; id < HV_MAX_DOMAINS; id++)
         dom_free(fi->dom[id], fi->nr);
-    free(fi->changed.v);
-    free(fi->scratch.v);
+    list_free(&fi->changed);
+    list_free(&fi->scratch);
     free(fi);
 }
 

@@ -80,6 +80,11 @@
 #define SNAP_PAGE       4096UL
 #define SNAP_REGIONS    (2 * FUZZ_NR + 1)
 #define SNAP_KEEPS      64          /* S14: kept ranges per region */
+#define SNAP_CHUNK      256UL       /* S15: what a kept page is put back by */
+#define SNAP_CHUNKS     (SNAP_PAGE / SNAP_CHUNK)
+#define SNAP_ALL        0xFFFFu     /* every chunk of a page */
+_Static_assert(SNAP_CHUNK == WREC_CHUNK && SNAP_CHUNKS == 16,
+               "S15: one bit per chunk of uint16_t mask[], chunks as W4's");
 
 struct region {
     uint8_t *base;
@@ -92,6 +97,7 @@ struct region {
     uint8_t *backup;        /* npages pages, sparse */
     uint8_t *kept;          /* per page: S14 (KEPT, KEPT_NOTED) */
     uint32_t *noted;        /* the kept pages noted since the restore */
+    uint16_t *mask;         /* per kept page: its chunks noted (S15) */
     size_t nnoted;
     struct { uint32_t first, end; } keep[SNAP_KEEPS];   /* kept ranges */
     unsigned nkeep;
@@ -223,11 +229,12 @@ static int track(void *base, size_t bytes, bool arena)
     r->backup = map_anon(np * SNAP_PAGE);
     r->kept = map_anon(np);
     r->noted = map_anon(np * sizeof(uint32_t));
+    r->mask = map_anon(np * sizeof(uint16_t));
     r->nhot = 0;
     r->nnoted = 0;
     r->nkeep = 0;
     if (!r->saved || !r->hot || !r->list || !r->backup || !r->kept ||
-        !r->noted)
+        !r->noted || !r->mask)
         return -1;
     (void)madvise(base, np * SNAP_PAGE, MADV_NOHUGEPAGE);
     sn.nreg++;
@@ -257,9 +264,32 @@ static void region_cool(struct region *r)
     r->nhot = 0;
 }
 
-/* S3 for one region: the hot pages below page `limit` copied back; the
-   number of them. */
-static unsigned region_restore(struct region *r, size_t limit)
+/* S15: the chunks of page pg that mask names, copied back from the
+   backup, consecutive chunks in one copy; the bytes copied. */
+static size_t chunks_restore(struct region *r, uint32_t pg, unsigned mask)
+{
+    uint8_t *dst = r->base + (size_t)pg * SNAP_PAGE;
+    const uint8_t *src = r->backup + (size_t)pg * SNAP_PAGE;
+    if (mask == SNAP_ALL) {
+        memcpy(dst, src, SNAP_PAGE);
+        return SNAP_PAGE;
+    }
+    size_t bytes = 0;
+    while (mask) {
+        unsigned first = (unsigned)__builtin_ctz(mask);
+        unsigned run = (unsigned)__builtin_ctz(~(mask >> first));
+        memcpy(dst + first * SNAP_CHUNK, src + first * SNAP_CHUNK,
+               run * SNAP_CHUNK);
+        bytes += run * SNAP_CHUNK;
+        mask &= ~(((1u << run) - 1) << first);
+    }
+    return bytes;
+}
+
+/* S3 for one region: the hot pages below page `limit` copied back, and
+   the noted chunks of kept pages (S14, S15); the number of pages, and the
+   bytes copied added to *bytes. */
+static unsigned region_restore(struct region *r, size_t limit, uint64_t *bytes)
 {
     const uint32_t *l = r->list;
     size_t n = r->nhot;
@@ -269,14 +299,16 @@ static unsigned region_restore(struct region *r, size_t limit)
             continue;                                           /* S13 */
         memcpy(r->base + l[i] * SNAP_PAGE, r->backup + l[i] * SNAP_PAGE,
                SNAP_PAGE);
+        *bytes += SNAP_PAGE;
         copied++;
     }
     for (size_t i = 0; i < r->nnoted; i++) {                    /* S14 */
         uint32_t pg = r->noted[i];
+        unsigned mask = r->mask[pg];
+        r->mask[pg] = 0;
         if (r->kept[pg] != KEPT_NOTED)
             continue;                   /* forgotten since: hot now */
-        memcpy(r->base + (size_t)pg * SNAP_PAGE,
-               r->backup + (size_t)pg * SNAP_PAGE, SNAP_PAGE);
+        *bytes += chunks_restore(r, pg, mask);                  /* S15 */
         r->kept[pg] = KEPT;
         copied++;
     }
@@ -320,15 +352,23 @@ static void wrec_note(uintptr_t a, size_t len)
     struct region *r = region_of(p);
     if (!r || !len)
         return;
-    size_t off = (size_t)(p - r->base);
-    size_t pg = off / SNAP_PAGE, last = (off + len - 1) / SNAP_PAGE;
-    if (last >= r->npages)
-        last = r->npages - 1;
-    for (; pg <= last; pg++)
+    size_t off = (size_t)(p - r->base), end = off + len;
+    if (end > r->npages * SNAP_PAGE)
+        end = r->npages * SNAP_PAGE;
+    for (size_t pg = off / SNAP_PAGE; pg * SNAP_PAGE < end; pg++) {
+        if (!r->kept[pg])
+            continue;
+        size_t lo = pg * SNAP_PAGE > off ? 0 : off - pg * SNAP_PAGE;
+        size_t hi = end - pg * SNAP_PAGE >= SNAP_PAGE ? SNAP_PAGE
+                                                     : end - pg * SNAP_PAGE;
+        unsigned c0 = (unsigned)(lo / SNAP_CHUNK);
+        unsigned c1 = (unsigned)((hi - 1) / SNAP_CHUNK);          /* S15 */
+        r->mask[pg] |= (uint16_t)(((2u << c1) - 1) & ~((1u << c0) - 1));
         if (r->kept[pg] == KEPT) {
             r->kept[pg] = KEPT_NOTED;
             r->noted[r->nnoted++] = (uint32_t)pg;
         }
+    }
 }
 
 static void wrec_keep(uintptr_t a, size_t len)
@@ -366,8 +406,7 @@ static void wrec_forget(uintptr_t a, size_t len)
         }
         r->keep[k] = r->keep[--r->nkeep];
         sn.st.kept -= e - f;
-        hv_wrec_invalidate();
-        return;
+        return;                         /* hv_wrec_forget invalidates (W10) */
     }
 }
 
@@ -402,9 +441,11 @@ static void keep_commit(struct region *r)
                n * SNAP_PAGE);
         memset(r->saved + f, 1, n);
     }
-    for (size_t i = 0; i < r->nnoted; i++)
+    for (size_t i = 0; i < r->nnoted; i++) {
+        r->mask[r->noted[i]] = 0;
         if (r->kept[r->noted[i]] == KEPT_NOTED)
             r->kept[r->noted[i]] = KEPT;
+    }
     r->nnoted = 0;
     hv_wrec_invalidate();
 }
@@ -496,6 +537,7 @@ int fz_snap_restore(void)
     uint64_t t0 = snap_now_ns();
     current = NULL;
     unsigned pages = 0, arena_pages = 0;
+    uint64_t bytes = 0;
     /* S13: the arena above the run's bump offset was not written. */
     size_t used = fz_arena_used();
     if (used < sn.arena_len)
@@ -503,7 +545,8 @@ int fz_snap_restore(void)
     size_t arena_limit = (used + SNAP_PAGE - 1) / SNAP_PAGE;
     for (unsigned i = 0; i < sn.nreg; i++) {
         unsigned n = region_restore(&sn.reg[i], sn.reg[i].arena
-                                                ? arena_limit : SIZE_MAX);
+                                                ? arena_limit : SIZE_MAX,
+                                    &bytes);
         if (sn.reg[i].arena)
             arena_pages += n;
         else
@@ -528,6 +571,7 @@ int fz_snap_restore(void)
     sn.st.copy_ns += t1 - t0;
     sn.st.pages += pages;
     sn.st.arena_bytes += (uint64_t)arena_pages * SNAP_PAGE;
+    sn.st.bytes += bytes;
     sn.st.last_pages = pages;
     sn.st.last_arena_pages = arena_pages;
     if (sn.check)
@@ -627,6 +671,7 @@ void fz_snap_drop(void)
         munmap(r->backup, r->npages * SNAP_PAGE);
         munmap(r->kept, r->npages);
         munmap(r->noted, r->npages * sizeof(uint32_t));
+        munmap(r->mask, r->npages * sizeof(uint16_t));
         memset(r, 0, sizeof(*r));
     }
     sn.nreg = 0;

@@ -46,6 +46,11 @@
  *   S14 Kept pages: an array whose writers name what they store
  *       (core/wrec.h) is saved whole at the commit and not write-tracked;
  *       a restore copies back only the pages noted since (fuzz/snap.c).
+ *   S15 A kept page is put back by chunks of SNAP_CHUNK (256) bytes: a
+ *       note marks the chunks it covers, and a restore copies only those,
+ *       consecutive ones in one copy.  Most notes are a word or a record
+ *       (a PTE, a frame's page_info, a TLB entry), so a run that writes 64
+ *       pages this way copies about 16 KiB, not 256 KiB.
  */
 #ifndef HVLAB_FUZZ_SNAP_H
 #define HVLAB_FUZZ_SNAP_H
@@ -88,6 +93,7 @@ struct fz_snap_stats {
     unsigned last_pages;            /* RAM + frame table, last restore */
     unsigned last_arena_pages;      /* arena, last restore */
     uint64_t noted;                 /* kept pages noted, all restores (S14) */
+    uint64_t bytes;                 /* bytes copied back, all restores (S15) */
     unsigned kept;                  /* kept pages now (S14) */
     unsigned hot;                   /* hot pages now (S2, S3) */
     unsigned hot_limit;             /* S7: after the last cool; 0 before */

@@ -76,15 +76,18 @@
  *       and a domain going away changes the machine's shape, which runs
  *       the full audit (core/audit.h A6) with the cache's last answer
  *       kept, so I7's lookup of a reaped HVM owner never decides alone.
- *   I12 The per-frame records, the table pointers and the sets' lists take
- *       part in the write record (core/wrec.h): every store to them is
- *       noted first, so the fuzzer's snapshot reset puts back only the
- *       records a run changed.  A rebuild notes the records whole and keeps
- *       the epoch it did so in (e_noted, core/wrec.h W7).  The tables'
- *       records (struct ai_tab) come from slabs of AI_SLAB_TABS, each its
- *       own page-aligned block kept whole, and are never freed before the
- *       cache: a run writes the few slots it recounts, not the pages of
- *       every record some earlier run wrote.
+ *   I12 The per-frame records, the table pointers, the sets (bits and
+ *       lists) and the touched frames' bits and list (core/audit_mark.h)
+ *       take part in the write record (core/wrec.h), each a block of whole
+ *       pages of its own (W8): every store to them is noted first, so the
+ *       fuzzer's snapshot reset puts back only the records a run changed.
+ *       A rebuild notes the records whole and keeps the epoch it did so in
+ *       (e_noted, core/wrec.h W7).  The tables' records (struct ai_tab)
+ *       come from slabs of AI_SLAB_TABS, each its own page-aligned block
+ *       kept whole, and are never freed before the cache: a run writes the
+ *       few slots it recounts, not the pages of every record some earlier
+ *       run wrote.  The global records (glob, gnew: I4) are kept blocks
+ *       too, grown by copying into a bigger one.
  *   I13 For the isolation walk's kept leaves (fuzz/isolation.c I13): whether
  *       a frame can still be a leaf of a counted table.  Every present
  *       entry of a counted L1 takes a general reference on its target
@@ -95,6 +98,12 @@
  *       naming the frame (from[]) can make it a leaf through a linear
  *       mapping, so then the answer is always yes.  No means no mapping
  *       the walk could reach exists; yes is only "perhaps".
+ *   I14 A slab is made ahead: once the newest slab is half used, the next
+ *       one (spare) is allocated and kept, so the tables a run creates
+ *       take records from pages kept at the snapshot, not from a slab the
+ *       run carves from the arena's bump area (all of whose written pages
+ *       a restore copies back: on an AFL++ mm queue, most of the arena
+ *       pages above the snapshot).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -156,6 +165,8 @@ struct ai_set {                 /* frames, each once */
     uint64_t *bits;
     uint32_t *list;
     uint32_t n;
+    uint32_t nr_words;                  /* of bits */
+    uint64_t bits_noted, list_noted;    /* I12: core/wrec.h W9 */
 };
 
 /* I12: records of tables, AI_SLAB_TABS to a kept block of whole pages. */
@@ -173,8 +184,10 @@ struct mm_audit_cache {
     struct ai_exp *e;
     struct ai_tab **tab;
     struct ai_slab *slab;       /* I12: the newest first */
+    struct ai_slab *spare;      /* I14: the next slab, made ahead */
     struct ai_grec *glob, *gnew;
     uint32_t nglob, ngnew, gcap;
+    uint64_t gnew_noted;        /* I12: core/wrec.h W9, for gnew */
     struct ai_set check;
     bool valid, verify, glob_suspect;
     uint64_t e_noted;           /* I12: epoch e[] was noted whole in */
@@ -189,11 +202,23 @@ struct mm_audit_cache {
 
 static bool set_init(struct ai_set *s, uint64_t nr)
 {
-    s->bits = calloc((nr + 63) / 64, sizeof(*s->bits));
-    s->list = malloc(nr * sizeof(*s->list));
+    s->nr_words = (uint32_t)((nr + 63) / 64);
+    s->bits = hv_wrec_calloc(s->nr_words * sizeof(*s->bits));   /* I12 */
+    s->list = hv_wrec_calloc(nr * sizeof(*s->list));
     s->n = 0;
-    hv_wrec_keep(s->list, nr * sizeof(*s->list));              /* I12 */
     return s->bits && s->list;
+}
+
+static void set_free(struct ai_set *s, uint64_t nr)
+{
+    hv_wrec_free(s->bits, (nr + 63) / 64 * sizeof(*s->bits));  /* I12 */
+    hv_wrec_free(s->list, nr * sizeof(*s->list));
+}
+
+/* I12: the bits are noted whole, once per epoch (core/wrec.h W9). */
+static inline void set_note_bits(struct ai_set *s)
+{
+    hv_wrec_note_whole(s->bits, s->nr_words * sizeof(*s->bits), &s->bits_noted);
 }
 
 static inline void set_add(struct ai_set *s, uint64_t mfn)
@@ -201,13 +226,16 @@ static inline void set_add(struct ai_set *s, uint64_t mfn)
     uint64_t bit = 1ULL << (mfn & 63);
     if (s->bits[mfn >> 6] & bit)
         return;
+    set_note_bits(s);
     s->bits[mfn >> 6] |= bit;
-    hv_wrec_note(&s->list[s->n], sizeof(*s->list));            /* I12 */
+    hv_wrec_note_append(&s->list[s->n], sizeof(*s->list), &s->list_noted);
     s->list[s->n++] = (uint32_t)mfn;
 }
 
 static void set_clear(struct ai_set *s)
 {
+    if (s->n)
+        set_note_bits(s);                                       /* I12 */
     for (uint32_t i = 0; i < s->n; i++)
         s->bits[s->list[i] >> 6] = 0;
     s->n = 0;
@@ -292,22 +320,37 @@ static inline bool xen_slot(unsigned level, unsigned i)
     return level == 4 && i >= XEN_L4_SLOT_FIRST && i <= XEN_L4_SLOT_LAST;
 }
 
-/* I12: a zeroed table record from the newest slab (a new slab, kept
-   whole, when it is full); NULL when none can be had. */
+/* I12: a slab kept whole, its records not zeroed (each is, as it is
+   handed out: a run then writes only the pages of the records it takes). */
+static struct ai_slab *slab_new(void)
+{
+    struct ai_slab *sl = aligned_alloc(4096, AI_SLAB_BYTES);
+    if (!sl)
+        return NULL;
+    hv_wrec_keep(sl, AI_SLAB_BYTES);
+    hv_wrec_note(sl, offsetof(struct ai_slab, tab));
+    sl->next = NULL;
+    sl->used = 0;
+    return sl;
+}
+
+/* I12: a zeroed table record from the newest slab (the spare, or a new
+   slab, when it is full); NULL when none can be had.  I14: the spare is
+   made once the newest slab is half used. */
 static struct ai_tab *tab_new(struct mm_audit_cache *c)
 {
     struct ai_slab *sl = c->slab;
     if (!sl || sl->used == AI_SLAB_TABS) {
-        sl = aligned_alloc(4096, AI_SLAB_BYTES);    /* records zeroed as
-                                                       handed out */
+        sl = c->spare ? c->spare : slab_new();
         if (!sl)
             return NULL;
-        hv_wrec_keep(sl, AI_SLAB_BYTES);
+        c->spare = NULL;
         hv_wrec_note(sl, offsetof(struct ai_slab, tab));
-        sl->used = 0;
         sl->next = c->slab;
         c->slab = sl;
     }
+    if (!c->spare && sl->used >= AI_SLAB_TABS / 2)                 /* I14 */
+        c->spare = slab_new();
     hv_wrec_note(&sl->used, sizeof(sl->used));
     struct ai_tab *tb = &sl->tab[sl->used++];
     hv_wrec_note(tb, sizeof(*tb));
@@ -322,8 +365,10 @@ static inline void tab_note_head(struct ai_tab *tb)
 }
 
 /* One slot of a counted table: take back what it counted, count it again. */
+/* noted: the caller noted the whole record (I12). */
 static void recount_slot(struct mm_audit_cache *c, struct domain *d,
-                         struct ai_tab *tb, mfn_t f, unsigned i, pte_t e)
+                         struct ai_tab *tb, mfn_t f, unsigned i, pte_t e,
+                         bool noted)
 {
     set_add(&c->iso, f);                                /* I10 */
     apply(c, f, tb->level, pte_mfn(tb->e[i]), tb->how[i], -1);
@@ -335,9 +380,11 @@ static void recount_slot(struct mm_audit_cache *c, struct domain *d,
     } else if (pte_present(e)) {
         how = count_one(c, d, f, tb->level, tb->validated, e);
     }
-    hv_wrec_note(&tb->e[i], sizeof(tb->e[i]));                  /* I12 */
+    if (!noted) {
+        hv_wrec_note(&tb->e[i], sizeof(tb->e[i]));              /* I12 */
+        hv_wrec_note(&tb->how[i], sizeof(tb->how[i]));
+    }
     tb->e[i] = e;
-    hv_wrec_note(&tb->how[i], sizeof(tb->how[i]));
     tb->how[i] = (uint8_t)how;
     apply(c, f, tb->level, pte_mfn(e), how, +1);
 }
@@ -427,7 +474,7 @@ static void recount_frame(struct mm_audit_cache *c, mfn_t f)
         for (unsigned i = 0; i < upto; i++) {
             pte_t e = __atomic_load_n(&live[i], __ATOMIC_RELAXED);
             if (e != tb->e[i])
-                recount_slot(c, d, tb, f, i, e);
+                recount_slot(c, d, tb, f, i, e, false);
         }
         return;
     }
@@ -442,7 +489,7 @@ static void recount_frame(struct mm_audit_cache *c, mfn_t f)
     for (unsigned i = 0; i < upto; i++) {
         tb->e[i] = 0;
         recount_slot(c, d, tb, f, i,
-                     __atomic_load_n(&live[i], __ATOMIC_RELAXED));
+                     __atomic_load_n(&live[i], __ATOMIC_RELAXED), true);
     }
 }
 
@@ -453,18 +500,28 @@ static void grec(struct mm_audit_cache *c, mfn_t mfn, unsigned how)
     if (!mfn_valid(c->m, mfn))
         return;
     if (c->ngnew == c->gcap) {
-        uint32_t cap = c->gcap ? c->gcap * 2 : 256;
-        struct ai_grec *a = realloc(c->glob, cap * sizeof(*a));
-        struct ai_grec *b = a ? realloc(c->gnew, cap * sizeof(*b)) : NULL;
-        if (a)
-            c->glob = a;
-        if (!b) {
+        uint32_t cap = c->gcap ? c->gcap * 2 : 512;
+        struct ai_grec *a = hv_wrec_calloc(cap * sizeof(*a));      /* I12 */
+        struct ai_grec *b = hv_wrec_calloc(cap * sizeof(*b));
+        if (!a || !b) {
+            hv_wrec_free(a, cap * sizeof(*a));
+            hv_wrec_free(b, cap * sizeof(*b));
             c->glob_suspect = true;
             return;
         }
+        if (c->gcap) {
+            memcpy(a, c->glob, c->nglob * sizeof(*a));
+            memcpy(b, c->gnew, c->ngnew * sizeof(*b));
+        }
+        hv_wrec_free(c->glob, c->gcap * sizeof(*a));
+        hv_wrec_free(c->gnew, c->gcap * sizeof(*b));
+        c->glob = a;
         c->gnew = b;
         c->gcap = cap;
+        c->gnew_noted = 0;
     }
+    hv_wrec_note_append(&c->gnew[c->ngnew], sizeof(c->gnew[0]),  /* I12 */
+                        &c->gnew_noted);
     c->gnew[c->ngnew++] = (struct ai_grec){ (uint32_t)mfn, (uint8_t)how };
 }
 
@@ -543,6 +600,7 @@ static void recount_globals(struct mm_audit_cache *c)
     struct ai_grec *t = c->glob;
     c->glob = c->gnew;
     c->gnew = t;
+    c->gnew_noted = 0;          /* I12: another array (W9) */
     c->nglob = c->ngnew;
     if (c->glob_suspect)
         c->bad++;
@@ -633,6 +691,8 @@ static void take_touched(struct mm_audit_cache *c, bool recount)
 {
     struct hv_audit_touch *t = &c->touch;
     uint32_t n = atomic_load(&t->n);
+    if (n)
+        hv_audit_touch_note_bits(t);                            /* I12 */
     for (uint32_t i = 0; i < n; i++) {
         uint32_t f = t->list[i];
         atomic_store_explicit(&t->bits[f >> 6], 0, memory_order_relaxed);
@@ -686,26 +746,24 @@ static void cache_free(struct mm_audit_cache *c)
 {
     if (!c)
         return;
-    hv_wrec_forget(c->e, c->nr * sizeof(*c->e));               /* I12 */
-    hv_wrec_forget(c->tab, c->nr * sizeof(*c->tab));
-    hv_wrec_forget(c->check.list, c->nr * sizeof(*c->check.list));
-    hv_wrec_forget(c->iso.list, c->nr * sizeof(*c->iso.list));
+    hv_wrec_free(c->e, c->nr * sizeof(*c->e));                 /* I12 */
+    hv_wrec_free(c->tab, c->nr * sizeof(*c->tab));
+    set_free(&c->check, c->nr);
+    set_free(&c->iso, c->nr);
+    hv_wrec_free((void *)c->touch.bits, (c->nr + 63) / 64 * sizeof(*c->touch.bits));
+    hv_wrec_free(c->touch.list, c->nr * sizeof(*c->touch.list));
     while (c->slab) {
         struct ai_slab *sl = c->slab;
         c->slab = sl->next;
         hv_wrec_forget(sl, AI_SLAB_BYTES);
         free(sl);
     }
-    free(c->tab);
-    free(c->e);
-    free(c->glob);
-    free(c->gnew);
-    free(c->check.bits);
-    free(c->check.list);
-    free(c->iso.bits);
-    free(c->iso.list);
-    free(c->touch.bits);
-    free(c->touch.list);
+    if (c->spare) {
+        hv_wrec_forget(c->spare, AI_SLAB_BYTES);
+        free(c->spare);
+    }
+    hv_wrec_free(c->glob, c->gcap * sizeof(*c->glob));          /* I12 */
+    hv_wrec_free(c->gnew, c->gcap * sizeof(*c->gnew));
     free(c);
 }
 
@@ -716,18 +774,16 @@ static struct mm_audit_cache *cache_new(struct machine *m)
         return NULL;
     c->m = m;
     c->nr = m->nr_frames;
-    c->e = calloc(c->nr, sizeof(*c->e));
-    c->tab = calloc(c->nr, sizeof(*c->tab));
-    c->touch.bits = calloc((c->nr + 63) / 64, sizeof(*c->touch.bits));
-    c->touch.list = malloc(c->nr * sizeof(*c->touch.list));
+    c->e = hv_wrec_calloc(c->nr * sizeof(*c->e));              /* I12 */
+    c->tab = hv_wrec_calloc(c->nr * sizeof(*c->tab));
+    c->touch.bits = hv_wrec_calloc((c->nr + 63) / 64 * sizeof(*c->touch.bits));
+    c->touch.list = hv_wrec_calloc(c->nr * sizeof(*c->touch.list));
     c->touch.nr_frames = (uint32_t)c->nr;
     if (!c->e || !c->tab || !c->touch.bits || !c->touch.list ||
         !set_init(&c->check, c->nr) || !set_init(&c->iso, c->nr)) {
         cache_free(c);
         return NULL;
     }
-    hv_wrec_keep(c->e, c->nr * sizeof(*c->e));                  /* I12 */
-    hv_wrec_keep(c->tab, c->nr * sizeof(*c->tab));
     return c;
 }
 

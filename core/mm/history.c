@@ -20,9 +20,11 @@
  *   H4  seq[mfn] is the frame's last transition number; an append stores
  *       seq[mfn] + 1 (relaxed load and store: see history.h for what a race
  *       between two threads on one frame does to the order).
- *   H5  The rings' records and seq[] take part in the write record
- *       (core/wrec.h): an append notes the slot and the sequence number it
- *       stores, so the fuzzer's snapshot reset puts back only those pages.
+ *   H5  The rings and seq[] take part in the write record (core/wrec.h),
+ *       each a block of whole pages of its own (W8): an append notes the
+ *       slot and the sequence number it stores, and the ring's head once
+ *       per epoch (head_noted, W7), so the fuzzer's snapshot reset puts
+ *       back only those pages.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -50,6 +52,7 @@ struct fh_ring {
     const void *thread;                 /* the one thread appending here */
     uint32_t index;                     /* 0, 1, ...: order of creation */
     _Atomic uint64_t head;              /* records ever appended (H1) */
+    uint64_t head_noted;                /* H5: the epoch head was noted in */
     struct fh_slot rec[FRAME_HISTORY_SIZE];
 };
 
@@ -86,17 +89,16 @@ static struct frame_history *history_create(struct machine *m)
     struct frame_history *n = calloc(1, sizeof(*n));
     if (!n)
         return NULL;
-    n->seq = calloc(m->nr_frames ? m->nr_frames : 1, sizeof(*n->seq));
+    n->seq = hv_wrec_calloc((m->nr_frames ? m->nr_frames : 1) * sizeof(*n->seq));
     if (!n->seq) {
         free(n);
         return NULL;
     }
     n->nr_frames = m->nr_frames;
-    hv_wrec_keep(n->seq, n->nr_frames * sizeof(*n->seq));      /* H5 */
     n->id = atomic_fetch_add(&history_ids, 1) + 1;
     if (!atomic_compare_exchange_strong(&m->history, &h, n)) {
-        free(n->seq);                   /* somebody else won (H3) */
-        free(n);
+        hv_wrec_free(n->seq, (m->nr_frames ? m->nr_frames : 1) * sizeof(*n->seq));
+        free(n);                        /* somebody else won (H3) */
         return h;
     }
     /* The winner arranges the free; without a slot the rings stay until
@@ -117,11 +119,10 @@ static struct fh_ring *ring_lookup(struct machine *m)
         if (r->thread == &tl_token)
             break;                      /* ours (or a dead thread's) */
     if (!r) {
-        r = calloc(1, sizeof(*r));
+        r = hv_wrec_calloc(sizeof(*r));                         /* H5 */
         if (!r)
             return NULL;
         r->thread = &tl_token;
-        hv_wrec_keep(r->rec, sizeof(r->rec));                   /* H5 */
         r->index = atomic_fetch_add(&h->nr_rings, 1);
         struct fh_ring *top = atomic_load(&h->rings);
         do {
@@ -162,6 +163,11 @@ void frame_history_add(struct machine *m, mfn_t mfn, enum fh_what what,
         atomic_store_explicit(&h->seq[mfn], seq, memory_order_relaxed);
     }
     uint64_t n = atomic_load_explicit(&r->head, memory_order_relaxed);
+    if (unlikely(r->head_noted != hv_wrec_epoch())) {           /* H5 */
+        hv_wrec_note(&r->head, sizeof(r->head));
+        hv_wrec_note(&r->head_noted, sizeof(r->head_noted));
+        r->head_noted = hv_wrec_epoch();
+    }
     struct fh_slot *s = &r->rec[n & FH_MASK];
     const struct vcpu *v = current;
     hv_wrec_note(s, sizeof(*s));                                /* H5 */
@@ -281,11 +287,9 @@ void frame_history_free(struct machine *m)
     struct fh_ring *r = atomic_load(&h->rings);
     while (r) {
         struct fh_ring *next = r->next;
-        hv_wrec_forget(r->rec, sizeof(r->rec));
-        free(r);
+        hv_wrec_free(r, sizeof(*r));
         r = next;
     }
-    hv_wrec_forget(h->seq, h->nr_frames * sizeof(*h->seq));
-    free(h->seq);
+    hv_wrec_free(h->seq, (h->nr_frames ? h->nr_frames : 1) * sizeof(*h->seq));
     free(h);
 }
