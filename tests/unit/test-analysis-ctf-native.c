@@ -467,6 +467,93 @@ static void t_two_traces(void)
     remove_trace();
 }
 
+/* C7: the step-wise read hands out what the callbacks get, in their order,
+   with each packet's beginning and the payload's types (C6) besides. */
+static void t_steps(void)
+{
+    make_trace();
+    char err[2048] = "";
+    struct ctfn *r = ctfn_open(dir, err, sizeof(err));
+    REQUIRE(r != NULL);
+    CHECK_EQ(ctfn_streams(r), 2);
+    CHECK(strstr(ctfn_stream_path(r, 1), "/t/chan_1") != NULL);
+    CHECK(ctfn_stream_path(r, 2) == NULL);
+    /* P: a packet begins; E: an event; L/D: discarded events/packets */
+    static const char want[] = "P0 P1 E0 E0 E1 E0 L0 D0 P0 E0 ";
+    char got[64] = "";
+    size_t off = 0;
+    struct ctfn_item it;
+    int rc;
+    while ((rc = ctfn_next(r, &it, err, sizeof(err))) > 0 && off + 4 < sizeof(got)) {
+        char k = it.kind == CTFN_EVENT ? 'E' : it.kind == CTFN_PACKET ? 'P' :
+                 it.packets ? 'D' : 'L';
+        off += (size_t)snprintf(got + off, sizeof(got) - off, "%c%u ", k, it.stream);
+        if (it.kind == CTFN_LOSS)
+            CHECK_EQ(it.count, it.packets ? 1 : 5);
+        if (it.kind != CTFN_EVENT)
+            continue;
+        CHECK(it.ev != NULL && it.has_ts);
+        CHECK_EQ(it.stream, it.ev->stream);
+        if (it.ev->id == HVE_dirty_enable) {        /* host, dom, rc: rc signed */
+            CHECK_EQ(it.signed_slots, 1u << it.ev->desc->pos[HVF_rc]);
+            CHECK_EQ(it.str_slot, -1);
+        } else {
+            CHECK_EQ(it.ev->id, HVE_inject_fire);
+            CHECK_EQ(it.str_slot, it.ev->desc->pos[HVF_point]);
+            CHECK(it.ev->str && !strcmp(it.ev->str, "mig.send.page"));
+            CHECK(it.signed_slots & (1u << it.ev->desc->pos[HVF_err]));
+        }
+    }
+    CHECK_EQ(rc, 0);
+    CHECK(!strcmp(got, want));
+    if (strcmp(got, want))
+        fprintf(stderr, "got  %s\nwant %s\n", got, want);
+    CHECK_EQ(ctfn_next(r, &it, err, sizeof(err)), 0);      /* the end stays */
+    ctfn_close(r);
+    size_t ncut = 9;
+    CHECK_EQ(ctfn_probe(dir, &ncut, err, sizeof(err)), 1);
+    CHECK_EQ(ncut, 0);
+    remove_trace();
+}
+
+/* C7 on a cut file: every event, then the very message ctfn_read gives,
+   and again on the next call; ctfn_probe counts the cut file. */
+static void t_steps_cut(void)
+{
+    make_trace();
+    char p[512];
+    snprintf(p, sizeof(p), "%s/t/chan_0", dir);
+    REQUIRE(truncate(p, (off_t)(84 + 10 + 40)) == 0);
+    struct got g = { .n = 0 };
+    char want[2048] = "", err[2048] = "";
+    CHECK_EQ(ctfn_read(dir, &OPS, &g, want, sizeof(want)), -1);
+    struct ctfn *r = ctfn_open(dir, err, sizeof(err));
+    REQUIRE(r != NULL);
+    struct ctfn_item it;
+    int rc, n = 0;
+    while ((rc = ctfn_next(r, &it, err, sizeof(err))) > 0)
+        if (it.kind == CTFN_EVENT) {
+            CHECK(n < g.n && it.ev->ts == g.ev[n].ts);
+            n++;
+        }
+    CHECK_EQ(rc, -1);
+    CHECK_EQ(n, g.n);
+    CHECK(!strcmp(err, want));
+    err[0] = '\0';
+    CHECK_EQ(ctfn_next(r, &it, err, sizeof(err)), -1);
+    CHECK(!strcmp(err, want));
+    ctfn_close(r);
+    size_t ncut = 0;
+    CHECK_EQ(ctfn_probe(dir, &ncut, err, sizeof(err)), 1);
+    CHECK_EQ(ncut, 1);
+    /* nothing to read: NULL (or -1) naming the directory */
+    snprintf(p, sizeof(p), "%s/none", dir);
+    CHECK(ctfn_open(p, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, p) != NULL);
+    CHECK_EQ(ctfn_probe(p, &ncut, err, sizeof(err)), -1);
+    remove_trace();
+}
+
 /* Events that take no bits cannot make the reader spin. */
 static void t_zero_bits(void)
 {
@@ -502,6 +589,11 @@ static const struct test tests[] = {
       t_two_traces },
     { "an event that takes no bits stops the read naming the file, never a spin",
       t_zero_bits },
+    { "step by step: the callbacks' events and losses in their order, each packet's "
+      "beginning, the payload's signedness and string slot; the end stays the end",
+      t_steps },
+    { "step by step on a cut file: every event, then ctfn_read's very message, "
+      "again on the next call; the probe counts the cut file; no trace is NULL", t_steps_cut },
 };
 
 TEST_MAIN(tests)
