@@ -109,7 +109,14 @@ ANALYSIS_LINK := $(ANALYSIS_OBJS) $(BUILD)/obj/toolstack/image.o
 ANALYSIS_UNIT_BINS := $(filter $(BUILD)/tests/unit/test-analysis-%,$(UNIT_BINS))
 $(ANALYSIS_UNIT_BINS): $(BUILD)/tests/unit/test-analysis-%: tests/unit/test-analysis-%.c $(ANALYSIS_LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_LINK) -o $@ $(BT_LIBS) -lm
+	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_LINK) \
+	    $(ANALYSIS_UNIT_EXTRA) -o $@ $(BT_LIBS) -lm
+# test-analysis-source-ctf runs the plugin's source (analysis/plugin/
+# source_ctf.c) in a graph of its own, without loading the .so.
+SOURCE_CTF_OBJ := $(BUILD)/obj/analysis/plugin/source_ctf.o
+$(SOURCE_CTF_OBJ): CPPFLAGS += $(BT_CFLAGS)
+$(BUILD)/tests/unit/test-analysis-source-ctf: $(SOURCE_CTF_OBJ)
+$(BUILD)/tests/unit/test-analysis-source-ctf: ANALYSIS_UNIT_EXTRA := $(SOURCE_CTF_OBJ)
 
 # The babeltrace2 plugin (analysis/plugin/: hvlab.c registers its classes,
 # sink.hvlab.check and source.hvlab.ctf), right in $(BUILD)/ so
