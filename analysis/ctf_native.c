@@ -1228,7 +1228,6 @@ static int finish(struct ctfn *r)
 
 int ctfn_next(struct ctfn *r, struct ctfn_item *it, char *err, size_t errlen)
 {
-    memset(it, 0, sizeof(*it));
     if (!r->final) {
         if (!r->started) {                                      /* C2: the merge */
             r->started = true;
@@ -1247,6 +1246,7 @@ int ctfn_next(struct ctfn *r, struct ctfn_item *it, char *err, size_t errlen)
     if (r->qn) {                                                /* K8 */
         const struct note *n = &r->q[r->qhead++];
         r->qn--;
+        memset(it, 0, sizeof(*it));
         it->kind = n->kind;
         it->stream = n->stream;
         it->count = n->count;
@@ -1289,6 +1289,8 @@ int ctfn_next(struct ctfn *r, struct ctfn_item *it, char *err, size_t errlen)
     it->has_ts = best->ev_has_ts;
     it->signed_slots = best->ev_cls->smask;
     it->str_slot = best->ev_cls->str_slot;
+    it->count = 0;
+    it->packets = false;
     return 1;
 }
 
