@@ -109,21 +109,30 @@ ANALYSIS_LINK := $(ANALYSIS_OBJS) $(BUILD)/obj/toolstack/image.o
 ANALYSIS_UNIT_BINS := $(filter $(BUILD)/tests/unit/test-analysis-%,$(UNIT_BINS))
 $(ANALYSIS_UNIT_BINS): $(BUILD)/tests/unit/test-analysis-%: tests/unit/test-analysis-%.c $(ANALYSIS_LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_LINK) -o $@ $(BT_LIBS) -lm
+	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(ANALYSIS_LINK) \
+	    $(ANALYSIS_UNIT_EXTRA) -o $@ $(BT_LIBS) -lm
+# test-analysis-source-ctf runs the plugin's source (analysis/plugin/
+# source_ctf.c) in a graph of its own, without loading the .so.
+SOURCE_CTF_OBJ := $(BUILD)/obj/analysis/plugin/source_ctf.o
+$(SOURCE_CTF_OBJ): CPPFLAGS += $(BT_CFLAGS)
+$(BUILD)/tests/unit/test-analysis-source-ctf: $(SOURCE_CTF_OBJ)
+$(BUILD)/tests/unit/test-analysis-source-ctf: ANALYSIS_UNIT_EXTRA := $(SOURCE_CTF_OBJ)
 
-# The babeltrace2 plugin (analysis/plugin/hvlab.c: sink.hvlab.check), right
-# in $(BUILD)/ so `babeltrace2 --plugin-path=$(BUILD) TRACE -c
-# sink.hvlab.check` finds it (babeltrace2 2.0 loads every *.so of a
-# --plugin-path directory, not below it).  A shared object wants analysis/
-# compiled a second time, position-independent, into $(BUILD)/obj-pic/.
+# The babeltrace2 plugin (analysis/plugin/: hvlab.c registers its classes,
+# sink.hvlab.check and source.hvlab.ctf), right in $(BUILD)/ so
+# `babeltrace2 --plugin-path=$(BUILD) TRACE -c sink.hvlab.check` finds it
+# (babeltrace2 2.0 loads every *.so of a --plugin-path directory, not below
+# it).  A shared object wants analysis/ compiled a second time,
+# position-independent, into $(BUILD)/obj-pic/; the plugin's own files are
+# picked up by their folder.
 PLUGIN_SO := $(BUILD)/babeltrace2-plugin-hvlab.so
+PLUGIN_OBJS := $(patsubst %.c,$(BUILD)/obj-pic/%.o,$(wildcard analysis/plugin/*.c))
 ANALYSIS_PIC_OBJS := $(ANALYSIS_SRCS:%.c=$(BUILD)/obj-pic/%.o) $(BUILD)/obj-pic/toolstack/image.o
 $(BUILD)/obj-pic/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
-$(PLUGIN_SO): analysis/plugin/hvlab.c $(ANALYSIS_PIC_OBJS) | deps
-	$(CC) $(CPPFLAGS) $(BT_CFLAGS) $(CFLAGS) -fPIC -shared -MMD -MP -MF $@.d -MT $@ $< \
-	    $(ANALYSIS_PIC_OBJS) -o $@ $(BT_LIBS) -lm
+$(PLUGIN_SO): $(PLUGIN_OBJS) $(ANALYSIS_PIC_OBJS) | deps
+	$(CC) $(CFLAGS) -fPIC -shared $(PLUGIN_OBJS) $(ANALYSIS_PIC_OBJS) -o $@ $(BT_LIBS) -lm
 all: $(PLUGIN_SO)
 
 # End-to-end helper programs: the recorder, the trace reader, the providers.
@@ -150,7 +159,8 @@ $(BUILD)/bench/bench-analyze: bench/bench-analyze.c $(ANALYSIS_LINK) | deps
 
 # Every header compiles on its own.
 HEADERS := $(filter-out trace/hvlab_%.h,$(wildcard core/*.h core/mm/*.h core/shadow/*.h \
-             core/grant/*.h inject/*.h guest/*.h toolstack/*.h trace/*.h analysis/*.h))
+             core/grant/*.h inject/*.h guest/*.h toolstack/*.h trace/*.h analysis/*.h \
+             analysis/plugin/*.h))
 headers: $(HEADERS:%.h=$(BUILD)/hdr/%.ok)
 $(BUILD)/hdr/%.ok: %.h | deps
 	@mkdir -p $(dir $@)

@@ -22,6 +22,12 @@
  *   K7  An event's time never goes back within its stream and never passes
  *       its packet's timestamp_end: a timestamp outside is corrupt bytes
  *       (babeltrace2's muxer refuses such a trace as well).
+ *   K8  Step by step (C7): advance() queues the losses and packet
+ *       beginnings it meets as notes, and ctfn_next hands the notes out
+ *       before the next event.  The stream of an event handed out is
+ *       advanced at the start of the next call, after the caller is done
+ *       with the event (advance() overwrites it), so notes and events come
+ *       out in the order ctfn_read's callbacks always got them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -76,6 +82,7 @@ struct cls {
     char *broken;               /* C1: why it cannot be decoded */
     uint8_t *slot;              /* per payload member: v[] slot, NO_SLOT */
     int8_t str_slot;
+    uint16_t smask;             /* C6: v[] slots the metadata makes signed */
     struct plan plan;           /* K6: the payload's, when it has one */
 };
 
@@ -135,11 +142,18 @@ struct sfile {
     bool pending, done;
     struct hv_ev ev;
     bool ev_has_ts;
+    const struct cls *ev_cls;   /* C6: the class ev was decoded with */
 };
 
-struct run {
-    const struct ctfn_ops *ops;
-    void *arg;
+/* K8: what advance() found between two events, handed out in order. */
+struct note {
+    uint8_t kind;               /* CTFN_LOSS, CTFN_PACKET */
+    bool packets;
+    uint32_t stream;
+    uint64_t count;
+};
+
+struct ctfn {                   /* one read, opened by ctfn_open (K8) */
     struct trace *tr;
     size_t ntr;
     struct sfile *f;
@@ -147,6 +161,20 @@ struct run {
     bool have_t0;
     int64_t t0;
     uint64_t delivered;
+    /* traces left out (C5) */
+    char *skipped;
+    size_t skip_off, skip_len, ntraces;
+    int nskipped;
+    /* the step-wise read (K8) */
+    bool started;
+    struct sfile *to_advance;   /* the stream of the last event handed out */
+    const struct sfile *failed;
+    uint64_t fail_at;
+    struct note *q;
+    size_t qhead, qn, qcap;
+    bool oom;
+    int final;                  /* 0 reading; 1 ended; -1 failed */
+    char *final_msg;
 };
 
 /* ------------------------------------------------------------ decoding */
@@ -491,6 +519,7 @@ static int resolve_cls(struct cls *k, const struct tsdl_event *ev)
         }
         k->slot[mi] = (uint8_t)i;
     }
+    k->smask = smask;
     hv_event_learn(k->id, smask, k->str_slot);
     if (k->str_slot < 0)
         plan_build(&k->plan, p, k->slot);
@@ -689,8 +718,30 @@ static int64_t clock_ns(const struct tsdl_meta *m, int clk, uint64_t cycles)
     return (int64_t)ns;
 }
 
+/* K8: queue a loss or a packet's beginning for ctfn_next to hand out. */
+static void note(struct ctfn *r, const struct sfile *f, uint8_t kind, uint64_t count,
+                 bool packets)
+{
+    if (r->qhead + r->qn == r->qcap) {
+        if (r->qhead) {                 /* slide the live notes to the front */
+            memmove(r->q, r->q + r->qhead, r->qn * sizeof(*r->q));
+            r->qhead = 0;
+        } else {
+            size_t nc = r->qcap ? r->qcap * 2 : 16;
+            struct note *nq = realloc(r->q, nc * sizeof(*nq));
+            if (!nq) {
+                r->oom = true;
+                return;
+            }
+            r->q = nq;
+            r->qcap = nc;
+        }
+    }
+    r->q[r->qhead + r->qn++] = (struct note){ kind, packets, (uint32_t)(f - r->f), count };
+}
+
 /* Decode the next hvlab event of f into f->ev (C1, C3). */
-static enum step advance(struct run *r, struct sfile *f, uint64_t *ev_off)
+static enum step advance(struct ctfn *r, struct sfile *f, uint64_t *ev_off)
 {
     struct cur *c = &f->c;
     for (;;) {
@@ -728,19 +779,20 @@ static enum step advance(struct run *r, struct sfile *f, uint64_t *ev_off)
             f->has_ts_end = pi.has_ts_end && pi.has_ts_begin && pi.ts_end >= pi.ts_begin;
             f->ts_end = pi.ts_end;
             if (pi.has_disc) {                                      /* C4 */
-                if (f->have_disc && pi.disc > f->prev_disc && r->ops->discarded)
-                    r->ops->discarded(pi.disc - f->prev_disc, false, r->arg);
-                else if (!f->have_disc && pi.disc && r->ops->discarded)
-                    r->ops->discarded(0, false, r->arg);    /* lost before: how many unknown */
+                if (f->have_disc && pi.disc > f->prev_disc)
+                    note(r, f, CTFN_LOSS, pi.disc - f->prev_disc, false);
+                else if (!f->have_disc && pi.disc)
+                    note(r, f, CTFN_LOSS, 0, false);    /* lost before: how many unknown */
                 f->prev_disc = pi.disc;
                 f->have_disc = true;
             }
             if (pi.has_seq) {
-                if (f->have_seq && pi.seq > f->prev_seq + 1 && r->ops->discarded)
-                    r->ops->discarded(pi.seq - f->prev_seq - 1, true, r->arg);
+                if (f->have_seq && pi.seq > f->prev_seq + 1)
+                    note(r, f, CTFN_LOSS, pi.seq - f->prev_seq - 1, true);
                 f->prev_seq = pi.seq;
                 f->have_seq = true;
             }
+            note(r, f, CTFN_PACKET, 0, false);                      /* K8 */
             f->ev_in_pkt = 0;
             f->in_pkt = true;
         }
@@ -841,6 +893,7 @@ static enum step advance(struct run *r, struct sfile *f, uint64_t *ev_off)
             goto failed;
         }
         e->stream = (uint32_t)(f - r->f);
+        f->ev_cls = k;
         f->ev_in_pkt++;
         f->events++;
         return ST_EVENT;
@@ -853,13 +906,13 @@ failed:
 
 /* ------------------------------------------------------------- messages */
 
-static size_t append_last(const struct run *r, const struct sfile *f, char *err,
+static size_t append_last(const struct ctfn *r, const struct sfile *f, char *err,
                           size_t errlen, size_t off)
 {
     return rd_last_words(err, errlen, off, f->has_last && r->have_t0, f->last_ts - r->t0);
 }
 
-static size_t describe_cuts(const struct run *r, char *err, size_t errlen, size_t off)
+static size_t describe_cuts(const struct ctfn *r, char *err, size_t errlen, size_t off)
 {
     for (size_t i = 0; i < r->nf; i++) {
         const struct sfile *f = &r->f[i];
@@ -873,7 +926,7 @@ static size_t describe_cuts(const struct run *r, char *err, size_t errlen, size_
     return off;
 }
 
-static size_t describe_failure(const struct run *r, const struct sfile *f, uint64_t at,
+static size_t describe_failure(const struct ctfn *r, const struct sfile *f, uint64_t at,
                                char *err, size_t errlen)
 {
     size_t off = rd_appendf(err, errlen, 0, "stopped reading the trace in '%s' in stream file "
@@ -974,8 +1027,10 @@ static bool goes_first(const struct sfile *a, const struct sfile *b)
 
 /* ------------------------------------------------------------- the read */
 
-static void free_run(struct run *r)
+void ctfn_close(struct ctfn *r)
 {
+    if (!r)
+        return;
     for (size_t i = 0; i < r->nf; i++) {
         if (r->f[i].map && r->f[i].size)
             munmap((void *)r->f[i].map, r->f[i].size);
@@ -1001,153 +1056,263 @@ static void free_run(struct run *r)
         free(tr->dir);
     }
     free(r->tr);
+    free(r->q);
+    free(r->skipped);
+    free(r->final_msg);
+    free(r);
 }
 
-int ctfn_read(const char *dir, const struct ctfn_ops *ops, void *arg, char *err,
-              size_t errlen)
+/* Map one stream file and walk its packets (K4).  0, or -1 with err. */
+static int open_stream(struct sfile *f, bool populate, char *err, size_t errlen)
 {
-    struct run r = { .ops = ops, .arg = arg };
-    struct pathlist traces = { 0 };
-    char *skipped = calloc(1, errlen ? errlen : 1);
-    size_t skip_off = 0, off = 0;
-    int nskipped = 0, ret = -1;
-    if (!skipped) {
-        snprintf(err, errlen, "out of memory");
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    struct stat fs;
+    if (fd < 0 || fstat(fd, &fs) != 0) {
+        snprintf(err, errlen, "cannot read stream file '%s': %s", f->path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
+    f->size = (uint64_t)fs.st_size;
+    if (f->size) {
+        void *mp = mmap(NULL, f->size, PROT_READ,
+                        MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
+        if (mp == MAP_FAILED) {
+            snprintf(err, errlen, "cannot map stream file '%s': %s", f->path,
+                     strerror(errno));
+            close(fd);
+            return -1;
+        }
+        f->map = mp;
+    }
+    close(fd);
+    f->c.base = f->map;
+    prescan(f);                                                  /* K4 */
+    return 0;
+}
+
+/* K8: ctfn_open, and ctfn_probe without reading the files ahead. */
+static struct ctfn *open_read(const char *dir, bool populate, char *err, size_t errlen)
+{
+    struct ctfn *r = calloc(1, sizeof(*r));
+    struct pathlist traces = { 0 };
+    if (!r || !(r->skipped = calloc(1, errlen ? errlen : 1))) {
+        snprintf(err, errlen, "out of memory");
+        free(r);
+        return NULL;
+    }
+    r->skip_len = errlen ? errlen : 1;
     int ntraces = trace_find(dir, &traces.v, err, errlen);
     if (ntraces < 0)
-        goto out;
+        goto fail;
     traces.n = traces.cap = (size_t)ntraces;
-    r.tr = calloc(traces.n, sizeof(*r.tr));
-    if (!r.tr) {
+    r->ntraces = traces.n;
+    r->tr = calloc(traces.n, sizeof(*r->tr));
+    if (!r->tr) {
         snprintf(err, errlen, "out of memory");
-        goto out;
+        goto fail;
     }
     for (size_t t = 0; t < traces.n; t++) {                     /* C5 */
-        struct trace *tr = &r.tr[r.ntr];
+        struct trace *tr = &r->tr[r->ntr];
         char mp[PATH_MAX + 16], msg[1024];
         snprintf(mp, sizeof(mp), "%s/metadata", traces.v[t]);
         if (tsdl_load(mp, &tr->m, msg, sizeof(msg)) != 0) {
-            nskipped++;
-            skip_off = rd_appendf(skipped, errlen, skip_off, "%s%s", skip_off ? "; " : "", msg);
+            r->nskipped++;
+            r->skip_off = rd_appendf(r->skipped, r->skip_len, r->skip_off, "%s%s",
+                                     r->skip_off ? "; " : "", msg);
             continue;
         }
         tr->dir = strdup(traces.v[t]);
-        r.ntr++;
+        r->ntr++;
         if (!tr->dir || trace_classes(tr) != 0) {
             snprintf(err, errlen, "out of memory");
-            goto out;
+            goto fail;
         }
         struct pathlist sf = { 0 };
         if (stream_files(tr->dir, &sf) != 0) {
             pl_free(&sf);
             snprintf(err, errlen, "cannot list the stream files of '%s'", tr->dir);
-            goto out;
+            goto fail;
         }
-        struct sfile *nf = realloc(r.f, (r.nf + sf.n + 1) * sizeof(*nf));
+        struct sfile *nf = realloc(r->f, (r->nf + sf.n + 1) * sizeof(*nf));
         if (!nf) {
             pl_free(&sf);
             snprintf(err, errlen, "out of memory");
-            goto out;
+            goto fail;
         }
-        r.f = nf;
+        r->f = nf;
         for (size_t i = 0; i < sf.n; i++) {
-            struct sfile *f = &r.f[r.nf];
+            struct sfile *f = &r->f[r->nf];
             memset(f, 0, sizeof(*f));
             f->path = sf.v[i];
             sf.v[i] = NULL;
             f->tr = tr;
-            r.nf++;
-            int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-            struct stat fs;
-            if (fd < 0 || fstat(fd, &fs) != 0) {
-                snprintf(err, errlen, "cannot read stream file '%s': %s", f->path,
-                         strerror(errno));
-                if (fd >= 0)
-                    close(fd);
+            r->nf++;
+            if (open_stream(f, populate, err, errlen) != 0) {
                 pl_free(&sf);
-                goto out;
+                goto fail;
             }
-            f->size = (uint64_t)fs.st_size;
-            if (f->size) {
-                void *mp2 = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-                if (mp2 == MAP_FAILED) {
-                    snprintf(err, errlen, "cannot map stream file '%s': %s", f->path,
-                             strerror(errno));
-                    close(fd);
-                    pl_free(&sf);
-                    goto out;
-                }
-                f->map = mp2;
-            }
-            close(fd);
-            f->c.base = f->map;
-            prescan(f);                                          /* K4 */
         }
         pl_free(&sf);
     }
-    if (r.ntr == 0) {
-        snprintf(err, errlen, "%s", skipped);
-        goto out;
+    if (r->ntr == 0) {
+        snprintf(err, errlen, "%s", r->skipped);
+        goto fail;
     }
+    pl_free(&traces);
+    return r;
+fail:
+    pl_free(&traces);
+    ctfn_close(r);
+    return NULL;
+}
 
-    /* C2: the merge */
-    const struct sfile *failed = NULL;
-    uint64_t fail_at = 0;
-    for (size_t i = 0; i < r.nf && !failed; i++) {
-        uint64_t at = 0;
-        enum step s = advance(&r, &r.f[i], &at);
-        r.f[i].pending = s == ST_EVENT;
-        r.f[i].done = s == ST_DONE;
-        if (s == ST_FAIL) {
-            failed = &r.f[i];
-            fail_at = at;
+struct ctfn *ctfn_open(const char *dir, char *err, size_t errlen)
+{
+    return open_read(dir, true, err, errlen);
+}
+
+int ctfn_probe(const char *dir, size_t *cut_files, char *err, size_t errlen)
+{
+    *cut_files = 0;
+    struct ctfn *r = open_read(dir, false, err, errlen);
+    if (!r)
+        return -1;
+    for (size_t i = 0; i < r->nf; i++)
+        if (r->f[i].cut && r->f[i].size)
+            (*cut_files)++;
+    int n = (int)r->ntr;
+    ctfn_close(r);
+    return n;
+}
+
+size_t ctfn_streams(const struct ctfn *r)
+{
+    return r->nf;
+}
+
+const char *ctfn_stream_path(const struct ctfn *r, size_t i)
+{
+    return i < r->nf ? r->f[i].path : NULL;
+}
+
+/* Advance f past the event just handed out; a failure ends the merge. */
+static void step(struct ctfn *r, struct sfile *f)
+{
+    uint64_t at = 0;
+    enum step s = advance(r, f, &at);
+    f->pending = s == ST_EVENT;
+    f->done = s == ST_DONE;
+    if (s == ST_FAIL) {
+        r->failed = f;
+        r->fail_at = at;
+    }
+}
+
+/* The end of the read (C3, C5): 1, or -1 with its message kept. */
+static int finish(struct ctfn *r)
+{
+    size_t len = r->skip_len, off = 0;
+    if (!(r->final_msg = calloc(1, len))) {
+        r->oom = true;
+        return r->final = -1;
+    }
+    if (r->failed)
+        off = describe_failure(r, r->failed, r->fail_at, r->final_msg, len);
+    off = describe_cuts(r, r->final_msg, len, off);
+    if (r->nskipped)
+        off = rd_appendf(r->final_msg, len, off, "%s%d of the %zu traces could not be read: %s",
+                         off ? "; " : "", r->nskipped, r->ntraces, r->skipped);
+    return r->final = off ? -1 : 1;
+}
+
+int ctfn_next(struct ctfn *r, struct ctfn_item *it, char *err, size_t errlen)
+{
+    if (!r->final) {
+        if (!r->started) {                                      /* C2: the merge */
+            r->started = true;
+            for (size_t i = 0; i < r->nf && !r->failed; i++)
+                step(r, &r->f[i]);
+        } else if (r->to_advance) {
+            struct sfile *f = r->to_advance;
+            r->to_advance = NULL;
+            step(r, f);
         }
     }
-    while (!failed) {
-        struct sfile *best = NULL;
-        for (size_t i = 0; i < r.nf; i++) {
-            struct sfile *f = &r.f[i];
+    if (r->oom) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (r->qn) {                                                /* K8 */
+        const struct note *n = &r->q[r->qhead++];
+        r->qn--;
+        memset(it, 0, sizeof(*it));
+        it->kind = n->kind;
+        it->stream = n->stream;
+        it->count = n->count;
+        it->packets = n->packets;
+        return 1;
+    }
+    struct sfile *best = NULL;
+    if (!r->final && !r->failed)
+        for (size_t i = 0; i < r->nf; i++) {
+            struct sfile *f = &r->f[i];
             if (f->pending && (!best || f->ev.ts < best->ev.ts ||
                                (f->ev.ts == best->ev.ts && goes_first(f, best))))
                 best = f;
         }
-        if (!best)
-            break;
-        struct hv_ev *e = &best->ev;
-        if (best->ev_has_ts) {
-            if (!r.have_t0) {
-                r.have_t0 = true;
-                r.t0 = e->ts;
-            }
-            best->last_ts = e->ts;
-            best->has_last = true;
+    if (!best) {
+        if (!r->final)
+            finish(r);
+        if (r->oom) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
         }
-        if (ops->event(e, best->ev_has_ts, arg, err, errlen) != 0)
-            goto out;
-        r.delivered++;
-        uint64_t at = 0;
-        enum step s = advance(&r, best, &at);
-        best->pending = s == ST_EVENT;
-        best->done = s == ST_DONE;
-        if (s == ST_FAIL) {
-            failed = best;
-            fail_at = at;
+        if (r->final < 0)
+            snprintf(err, errlen, "%s", r->final_msg);
+        return r->final < 0 ? -1 : 0;
+    }
+    struct hv_ev *e = &best->ev;
+    if (best->ev_has_ts) {
+        if (!r->have_t0) {
+            r->have_t0 = true;
+            r->t0 = e->ts;
+        }
+        best->last_ts = e->ts;
+        best->has_last = true;
+    }
+    r->delivered++;
+    r->to_advance = best;                       /* K8: after the caller's turn */
+    it->kind = CTFN_EVENT;
+    it->stream = e->stream;
+    it->ev = e;
+    it->has_ts = best->ev_has_ts;
+    it->signed_slots = best->ev_cls->smask;
+    it->str_slot = best->ev_cls->str_slot;
+    it->count = 0;
+    it->packets = false;
+    return 1;
+}
+
+int ctfn_read(const char *dir, const struct ctfn_ops *ops, void *arg, char *err,
+              size_t errlen)
+{
+    struct ctfn *r = ctfn_open(dir, err, errlen);
+    if (!r)
+        return -1;
+    struct ctfn_item it;
+    int rc;
+    while ((rc = ctfn_next(r, &it, err, errlen)) > 0) {
+        if (it.kind == CTFN_EVENT) {
+            if (ops->event(it.ev, it.has_ts, arg, err, errlen) != 0) {
+                rc = -1;
+                break;
+            }
+        } else if (it.kind == CTFN_LOSS && ops->discarded) {
+            ops->discarded(it.count, it.packets, arg);
         }
     }
-    if (failed)
-        off = describe_failure(&r, failed, fail_at, err, errlen);
-    off = describe_cuts(&r, err, errlen, off);
-    if (nskipped)
-        off = rd_appendf(err, errlen, off, "%s%d of the %zu traces could not be read: %s",
-                      off ? "; " : "", nskipped, traces.n, skipped);
-    if (off)
-        goto out;
-    ret = (int)r.ntr;
-out:
-    free_run(&r);
-    pl_free(&traces);
-    free(skipped);
-    return ret;
+    int ntr = (int)r->ntr;
+    ctfn_close(r);
+    return rc < 0 ? -1 : ntr;
 }

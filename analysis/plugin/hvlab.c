@@ -1,11 +1,15 @@
 /*
  * analysis/plugin/hvlab.c - the babeltrace2 plugin "hvlab": sink.hvlab.check
- * runs the same engine as `hvlab analyze` inside any babeltrace2 graph.
+ * runs the same engine as `hvlab analyze` inside any babeltrace2 graph, and
+ * source.hvlab.ctf (source_ctf.h) reads the traces source.ctf.fs refuses
+ * with hvlab's own CTF reader.
  *
  *   babeltrace2 --plugin-path=build TRACE -c sink.hvlab.check
  *   babeltrace2 --plugin-path=build TRACE -c sink.hvlab.check -p json=true
  *   babeltrace2 --plugin-path=build TRACE -c sink.hvlab.check \
  *       -p 'only="story-e",fail-on-findings=true'
+ *   babeltrace2 --plugin-path=build -c source.hvlab.ctf -p 'inputs=["TRACE"]' \
+ *       -c sink.hvlab.check
  *
  * Rules:
  *   H1  One input port, "in"; its message iterator is made when the graph
@@ -29,15 +33,19 @@
  *       analyze` does); without it a run with findings ends normally (0).
  *       A stream with no hvlab event checked nothing: that is said on
  *       stderr and always ends the graph with an error.
- *   H4  When the upstream fails (a corrupt trace), the findings of what
- *       came before are printed first, with a line on stderr naming the
- *       stream and how many of its events were read; the error goes on to
- *       babeltrace2, which prints its causes.  source.ctf.fs refuses a
- *       trace with a stream file cut short as a whole: the cause added then
- *       says to use `hvlab analyze`, which reads what a cut trace holds
- *       (analysis/ctf.c R7).
+ *   H4  When the upstream fails (a corrupt or cut trace), the findings of
+ *       what came before are printed first, then a line on stderr: when
+ *       source.hvlab.ctf failed, its reader's message (the stream file, the
+ *       byte offset, the packet; ctf_native.h C3) with the number of hvlab
+ *       events before; for any other upstream, the stream of the last event
+ *       read and how many of its events were read.  The error goes on to
+ *       babeltrace2, which prints its causes.  A trace with a stream file
+ *       cut short reaches the sink through source.hvlab.ctf (babeltrace2's
+ *       CLI picks it: source_ctf.c S2); source.ctf.fs would refuse it whole.
  *   H5  Every registration macro is in this file, beside BT_PLUGIN_MODULE()
- *       (babeltrace2 2.0 finds them in the .so's sections).
+ *       (babeltrace2 2.0 finds them in the .so's sections): both classes
+ *       are registered here, source.hvlab.ctf's methods live in
+ *       source_ctf.c.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -51,6 +59,7 @@
 #include "analysis/analyze_read.h"
 #include "analysis/ctf.h"
 #include "analysis/finding.h"
+#include "analysis/plugin/source_ctf.h"
 
 struct hv_stream {
     const bt_stream *s;
@@ -241,6 +250,34 @@ check_configured(bt_self_component_sink *self)
 
 /* ---------------------------------------------------------------- events */
 
+/* H4: the message source.hvlab.ctf's iterator gave with its failure (a
+   copy, without its "source.hvlab.ctf: " prefix), or NULL when the failure
+   came from another component.  The thread's error stays as it was. */
+static char *reader_words(void)
+{
+    const bt_error *e = bt_current_thread_take_error();
+    if (!e)
+        return NULL;
+    char *msg = NULL;
+    uint64_t n = bt_error_get_cause_count(e);
+    for (uint64_t i = 0; i < n && !msg; i++) {
+        const bt_error_cause *c = bt_error_borrow_cause_by_index(e, i);
+        if (bt_error_cause_get_actor_type(c) != BT_ERROR_CAUSE_ACTOR_TYPE_MESSAGE_ITERATOR)
+            continue;
+        const char *plugin = bt_error_cause_message_iterator_actor_get_plugin_name(c);
+        const char *cls = bt_error_cause_message_iterator_actor_get_component_class_name(c);
+        const char *m = bt_error_cause_get_message(c);
+        if (plugin && cls && m && !strcmp(plugin, "hvlab") && !strcmp(cls, "ctf")) {
+            static const char prefix[] = "source.hvlab.ctf: ";
+            if (!strncmp(m, prefix, sizeof(prefix) - 1))
+                m += sizeof(prefix) - 1;
+            msg = strdup(m);
+        }
+    }
+    bt_current_thread_move_error(e);
+    return msg;
+}
+
 static int handle(struct hv_sink *k, const bt_message *m, char *err, size_t errlen)
 {
     switch (bt_message_get_type(m)) {
@@ -320,18 +357,23 @@ check_consume(bt_self_component_sink *self)
         return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
     default: {                                          /* H4 */
         print_result(k, true);
-        if (k->last >= 0)
-            fprintf(stderr, "sink.hvlab.check: reading stopped in stream '%s' "
-                    "after %" PRIu64 " of its events; the findings above are "
-                    "of the %" PRIu64 " hvlab events before\n",
-                    k->streams[k->last].name, k->streams[k->last].events,
+        char *why = reader_words();
+        if (why)
+            fprintf(stderr, "sink.hvlab.check: the findings above are of the %" PRIu64
+                    " hvlab events before the upstream stopped: %s\n", az_events(k->az),
+                    why);
+        else if (k->last >= 0)
+            fprintf(stderr, "sink.hvlab.check: the upstream stopped after %" PRIu64
+                    " events of stream '%s' (the last one read); the findings above "
+                    "are of the %" PRIu64 " hvlab events before; `hvlab analyze` "
+                    "names the byte offset where a trace stops\n",
+                    k->streams[k->last].events, k->streams[k->last].name,
                     az_events(k->az));
         BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
             bt_self_component_sink_as_self_component(self),
             "sink.hvlab.check: the upstream failed after %" PRIu64 " hvlab "
-            "events; if a stream file is cut short, source.ctf.fs cannot read "
-            "the trace: use `hvlab analyze` to read what a cut trace holds",
-            az_events(k->az));
+            "events%s%s", az_events(k->az), why ? ": " : "", why ? why : "");
+        free(why);
         return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
     }
     }
@@ -362,8 +404,27 @@ BT_PLUGIN_LICENSE("GPL-2.0");
 BT_PLUGIN_SINK_COMPONENT_CLASS(check, check_consume);
 BT_PLUGIN_SINK_COMPONENT_CLASS_DESCRIPTION(check, "Run hvlab's analysis on an "
     "hvlab trace and print its findings (parameters: json=true, "
-    "only=\"NAME,...\", fail-on-findings=true; a trace cut short: use "
-    "`hvlab analyze`)");
+    "only=\"NAME,...\", fail-on-findings=true; a trace cut short is read by "
+    "source.hvlab.ctf)");
 BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(check, check_init);
 BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(check, check_finalize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(check, check_configured);
+
+BT_PLUGIN_SOURCE_COMPONENT_CLASS(ctf, src_ctf_iter_next);
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_DESCRIPTION(ctf, "Read hvlab traces with hvlab's own "
+    "CTF reader, as `hvlab analyze` does, including a trace whose stream file is cut "
+    "short (parameter: inputs=[\"DIR\", ...]; chosen for such a trace on its own)");
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_HELP(ctf, "Every CTF trace below each input directory "
+    "is read with hvlab's own reader (docs/analyze.md \"The reader\") and merged in "
+    "time order; only hvlab events are handed on.  A stream file cut short is read "
+    "up to its last whole event, then the read ends with an error naming the stream "
+    "file, the byte offset and the packet.  For a directory holding such a trace, "
+    "babeltrace2's automatic source discovery prefers this class to source.ctf.fs, "
+    "which refuses the whole trace.");
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_INITIALIZE_METHOD(ctf, src_ctf_init);
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_FINALIZE_METHOD(ctf, src_ctf_finalize);
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_QUERY_METHOD(ctf, src_ctf_query);
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD(ctf,
+    src_ctf_iter_init);
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_FINALIZE_METHOD(ctf,
+    src_ctf_iter_finalize);

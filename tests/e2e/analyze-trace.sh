@@ -23,7 +23,13 @@
 #     with an error when something was found; a trace with no hvlab event
 #     is exit 2 (CLI) / an error (plugin) saying nothing was checked; an
 #     --images comparison that never ran prints nothing ("images": null);
-#     the plugin on a cut trace points to `hvlab analyze`;
+#   - a cut trace through babeltrace2: the CLI picks source.hvlab.ctf, and
+#     sink.hvlab.check prints hvlab analyze's JSON byte for byte (and its
+#     text findings), the error names the stream file and the byte offset;
+#     -c source.hvlab.ctf -p inputs=[DIR] does the same, and on a whole
+#     trace too; a whole trace still goes through source.ctf.fs (the same
+#     pretty text with and without the plugin path); bad inputs to the
+#     source are refused naming them;
 #   - cuts of a stream file from byte 0 on (HVLAB_E2E_FULL=1: every 4th byte
 #     to 1200) never abort the reader and name the file; a cut metadata
 #     file and a trace babeltrace2 refuses are left out naming them while
@@ -261,22 +267,101 @@ if [ -f "$PLUGIN_DIR/babeltrace2-plugin-hvlab.so" ] &&
     fi
 fi
 
-# the plugin cannot read a cut trace: source.ctf.fs refuses it before the
-# sink runs, so the sink's own description points to `hvlab analyze`
+# --- a cut trace through babeltrace2 (source.hvlab.ctf, source_ctf.c S2) -------
+# babeltrace2's CLI picks the plugin's source for a directory with a stream
+# file cut short; sink.hvlab.check then prints what `hvlab analyze` prints,
+# and the error names the stream file and the byte offset.  A whole trace
+# still goes through source.ctf.fs: its pretty text is unchanged.
 if [ -f "$PLUGIN_DIR/babeltrace2-plugin-hvlab.so" ]; then
     pstream=$(find "$T/trace" -type f ! -name metadata ! -path '*/index/*' -printf '%s %P\n' |
               sort -n | tail -1 | cut -d' ' -f2-)
+    pcut_at=$(( $(stat -c %s "$T/trace/$pstream") * 2 / 5 ))
     rm -rf "$T/pcut"; cp -r "$T/trace" "$T/pcut"
-    truncate -s $(( $(stat -c %s "$T/trace/$pstream") * 2 / 5 )) "$T/pcut/$pstream"
-    babeltrace2 --plugin-path="$PLUGIN_DIR" "$T/pcut" -c sink.hvlab.check \
-        >"$T/pcut.out" 2>"$T/pcut.err"; rc=$?
-    babeltrace2 --plugin-path="$PLUGIN_DIR" help sink.hvlab.check >"$T/phelp.out" 2>&1
-    if [ $rc -ne 0 ] && ! grep -q "no findings" "$T/pcut.out" &&
-       grep -q "a trace cut short: use .hvlab analyze." "$T/phelp.out"; then
-        e2e_ok "$NAME: the plugin fails on a cut trace (never 'no findings'); its help points to hvlab analyze"
+    truncate -s $pcut_at "$T/pcut/$pstream"
+    "$HV" analyze --json "$T/pcut" >"$T/pcut-cli.json" 2>/dev/null; rc_cli=$?
+    babeltrace2 --plugin-path="$PLUGIN_DIR" "$T/pcut" -c sink.hvlab.check -p json=true \
+        >"$T/pcut.json" 2>"$T/pcut.err"; rc=$?
+    n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["total"])' \
+        "$T/pcut.json" 2>/dev/null)
+    if [ $rc -eq 1 ] && [ $rc_cli -eq 2 ] && [ -n "$n" ] && cmp -s "$T/pcut-cli.json" "$T/pcut.json"; then
+        e2e_ok "$NAME: on a cut trace, sink.hvlab.check prints hvlab analyze's JSON byte for byte ($n findings; babeltrace2 exit 1)"
     else
-        e2e_notok "$NAME: the plugin fails on a cut trace; its help points to hvlab analyze" "exit $rc" \
-            "$(tail -3 "$T/pcut.err")" "$(grep -i descr "$T/phelp.out")"
+        e2e_notok "$NAME: on a cut trace, sink.hvlab.check prints hvlab analyze's JSON byte for byte" \
+            "babeltrace2 exit $rc, hvlab analyze exit $rc_cli" \
+            "$(diff "$T/pcut-cli.json" "$T/pcut.json" | head -6)" "$(grep -i error "$T/pcut.err" | tail -3)"
+    fi
+    if grep -q "sink.hvlab.check: the findings above are of the [0-9]* hvlab events before the upstream stopped: .*$(basename "$pstream")' is cut short: it ends at byte offset $pcut_at, inside the packet" "$T/pcut.err" &&
+       grep -q "CAUSED BY \[.*'source.hvlab.ctf'\]" "$T/pcut.err" &&
+       tr -s ' \n' ' ' <"$T/pcut.err" | grep -q "$(basename "$pstream")' is cut short: it ends at byte offset $pcut_at"; then
+        e2e_ok "$NAME: the cut trace's error names the stream file and byte offset $pcut_at (the sink's line and source.hvlab.ctf's cause)"
+    else
+        e2e_notok "$NAME: the cut trace's error names the stream file and the byte offset" \
+            "$(grep '^sink.hvlab' "$T/pcut.err")" "$(tail -6 "$T/pcut.err")"
+    fi
+    "$HV" analyze "$T/pcut" >"$T/pcut-cli.txt" 2>/dev/null
+    babeltrace2 --plugin-path="$PLUGIN_DIR" "$T/pcut" -c sink.hvlab.check \
+        >"$T/pcut.txt" 2>/dev/null; rc=$?
+    if [ $rc -eq 1 ] && grep -q "hvlab events (read up to the error)" "$T/pcut.txt" &&
+       diff <(sed -n '/^$/,$p' "$T/pcut-cli.txt") <(sed -n '/^$/,$p' "$T/pcut.txt") >/dev/null; then
+        e2e_ok "$NAME: on a cut trace, sink.hvlab.check prints hvlab analyze's text findings, 'read up to the error'"
+    else
+        e2e_notok "$NAME: on a cut trace, sink.hvlab.check prints hvlab analyze's text findings" \
+            "babeltrace2 exit $rc" "$(head -1 "$T/pcut.txt")" \
+            "$(diff <(sed -n '/^$/,$p' "$T/pcut-cli.txt") <(sed -n '/^$/,$p' "$T/pcut.txt") | head -6)"
+    fi
+    # explicit use, on the cut and on the whole trace
+    babeltrace2 --plugin-path="$PLUGIN_DIR" -c source.hvlab.ctf -p "inputs=[\"$T/pcut\"]" \
+        -c sink.hvlab.check -p json=true >"$T/pcut-x.json" 2>/dev/null; rc=$?
+    babeltrace2 --plugin-path="$PLUGIN_DIR" -c source.hvlab.ctf -p "inputs=[\"$T/trace\"]" \
+        -c sink.hvlab.check -p json=true >"$T/whole-x.json" 2>/dev/null; rc_w=$?
+    if [ $rc -eq 1 ] && cmp -s "$T/pcut-cli.json" "$T/pcut-x.json" &&
+       [ $rc_w -eq 0 ] && cmp -s "$T/cli.json" "$T/whole-x.json"; then
+        e2e_ok "$NAME: -c source.hvlab.ctf -p inputs=[DIR] gives hvlab analyze's JSON, cut (exit 1) and whole (exit 0)"
+    else
+        e2e_notok "$NAME: -c source.hvlab.ctf -p inputs=[DIR] gives hvlab analyze's JSON" \
+            "exit $rc (cut), $rc_w (whole)" "$(diff "$T/pcut-cli.json" "$T/pcut-x.json" | head -4)" \
+            "$(diff "$T/cli.json" "$T/whole-x.json" | head -4)"
+    fi
+    babeltrace2 "$T/trace" >"$T/pretty-plain.txt" 2>/dev/null; rc0=$?
+    babeltrace2 --plugin-path="$PLUGIN_DIR" "$T/trace" >"$T/pretty-plugin.txt" 2>/dev/null; rc1=$?
+    if [ $rc0 -eq 0 ] && [ $rc1 -eq 0 ] && [ -s "$T/pretty-plain.txt" ] &&
+       cmp -s "$T/pretty-plain.txt" "$T/pretty-plugin.txt"; then
+        e2e_ok "$NAME: a whole trace still goes through source.ctf.fs: the same pretty text with the plugin path ($(wc -l <"$T/pretty-plain.txt") lines)"
+    else
+        e2e_notok "$NAME: a whole trace still goes through source.ctf.fs" "exit $rc0 / $rc1" \
+            "$(diff "$T/pretty-plain.txt" "$T/pretty-plugin.txt" | head -4)"
+    fi
+    # wrong inputs: a clear cause, never a crash
+    bad=
+    for pc in "inputs=[\"$T/missing\"]:cannot read trace directory '$T/missing'" \
+              "inputs=[\"$T/u1.err\"]:is not a directory" \
+              "inputs=[]:must be a non-empty array of strings" \
+              "inputs=[1]:inputs\[0\] is not a string" \
+              "input=[\"$T/pcut\"]:unknown parameter 'input'"; do
+        p=${pc%%:*}
+        want=${pc#*:}
+        babeltrace2 --plugin-path="$PLUGIN_DIR" -c source.hvlab.ctf -p "$p" -c sink.hvlab.check \
+            >/dev/null 2>"$T/sparam.err"; rc=$?
+        if [ $rc -ne 1 ] || ! tr -s ' \n' ' ' <"$T/sparam.err" | grep -q -- "$want"; then
+            bad="$bad [$p: exit $rc]"
+        fi
+    done
+    babeltrace2 --plugin-path="$PLUGIN_DIR" -c source.hvlab.ctf -c sink.hvlab.check \
+        >/dev/null 2>"$T/sparam.err"; rc=$?
+    [ $rc -eq 1 ] && tr -s ' \n' ' ' <"$T/sparam.err" | grep -q "parameter 'inputs' is missing" ||
+        bad="$bad [no inputs: exit $rc]"
+    mkdir -p "$T/notrace"
+    babeltrace2 --plugin-path="$PLUGIN_DIR" -c source.hvlab.ctf -p "inputs=[\"$T/notrace\"]" \
+        -c sink.hvlab.check >/dev/null 2>"$T/sparam.err"; rc=$?
+    [ $rc -eq 1 ] && tr -s ' \n' ' ' <"$T/sparam.err" | grep -q "no CTF trace below '$T/notrace'" ||
+        bad="$bad [no trace: exit $rc]"
+    babeltrace2 --plugin-path="$PLUGIN_DIR" help sink.hvlab.check >"$T/phelp.out" 2>&1
+    grep -q "a trace cut short is read by source.hvlab.ctf" "$T/phelp.out" || bad="$bad [sink help]"
+    if [ -z "$bad" ]; then
+        e2e_ok "$NAME: source.hvlab.ctf refuses a missing directory, a file, no trace, bad or unknown parameters with a cause naming them"
+    else
+        e2e_notok "$NAME: source.hvlab.ctf refuses bad inputs with a cause naming them" "$bad" \
+            "$(tail -4 "$T/sparam.err")"
     fi
 fi
 
