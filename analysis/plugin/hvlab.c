@@ -38,7 +38,9 @@
  *       source.hvlab.ctf failed, its reader's message (the stream file, the
  *       byte offset, the packet; ctf_native.h C3) with the number of hvlab
  *       events before; for any other upstream, the stream of the last event
- *       read and how many of its events were read.  The error goes on to
+ *       read and how many of its events were read, and what hvlab's own
+ *       reader says when it reads that stream's trace again (the stream
+ *       file and the byte offset where it stops).  The error goes on to
  *       babeltrace2, which prints its causes.  A trace with a stream file
  *       cut short reaches the sink through source.hvlab.ctf (babeltrace2's
  *       CLI picks it: source_ctf.c S2); source.ctf.fs would refuse it whole.
@@ -58,6 +60,7 @@
 #include "analysis/analyze.h"
 #include "analysis/analyze_read.h"
 #include "analysis/ctf.h"
+#include "analysis/ctf_native.h"
 #include "analysis/finding.h"
 #include "analysis/plugin/source_ctf.h"
 
@@ -278,6 +281,38 @@ static char *reader_words(void)
     return msg;
 }
 
+/* H4: when another upstream (source.ctf.fs) stopped in stream file
+   `path`, hvlab's own reader reads that file's trace again to say where
+   and why: its message (the stream file, the byte offset, the packet;
+   ctf_native.h C3), or NULL when it reads the trace through (or the name
+   is not a stream file of a trace).  Only after a failure: the cost of
+   one more read of the trace. */
+static char *native_words(const char *path)
+{
+    char dir[4096], meta[4200];
+    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+        return NULL;
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return NULL;
+    *slash = '\0';
+    snprintf(meta, sizeof(meta), "%s/metadata", dir);
+    FILE *f = fopen(meta, "r");
+    if (!f)
+        return NULL;
+    fclose(f);
+    char err[1024] = "";
+    struct ctfn *r = ctfn_open(dir, err, sizeof(err));
+    if (!r)
+        return err[0] ? strdup(err) : NULL;
+    struct ctfn_item it;
+    int rc;
+    while ((rc = ctfn_next(r, &it, err, sizeof(err))) == 1)
+        ;
+    ctfn_close(r);
+    return rc < 0 && err[0] ? strdup(err) : NULL;
+}
+
 static int handle(struct hv_sink *k, const bt_message *m, char *err, size_t errlen)
 {
     switch (bt_message_get_type(m)) {
@@ -362,13 +397,17 @@ check_consume(bt_self_component_sink *self)
             fprintf(stderr, "sink.hvlab.check: the findings above are of the %" PRIu64
                     " hvlab events before the upstream stopped: %s\n", az_events(k->az),
                     why);
-        else if (k->last >= 0)
+        else if (k->last >= 0) {
+            char *where = native_words(k->streams[k->last].name);
             fprintf(stderr, "sink.hvlab.check: the upstream stopped after %" PRIu64
                     " events of stream '%s' (the last one read); the findings above "
-                    "are of the %" PRIu64 " hvlab events before; `hvlab analyze` "
-                    "names the byte offset where a trace stops\n",
+                    "are of the %" PRIu64 " hvlab events before; %s%s\n",
                     k->streams[k->last].events, k->streams[k->last].name,
-                    az_events(k->az));
+                    az_events(k->az), where ? "hvlab's reader: " :
+                    "`hvlab analyze` names the byte offset where a trace stops",
+                    where ? where : "");
+            free(where);
+        }
         BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
             bt_self_component_sink_as_self_component(self),
             "sink.hvlab.check: the upstream failed after %" PRIu64 " hvlab "

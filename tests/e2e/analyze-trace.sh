@@ -410,11 +410,14 @@ fi
 if [ -f "$PLUGIN_DIR/babeltrace2-plugin-hvlab.so" ]; then
     babeltrace2 --plugin-path="$PLUGIN_DIR" "$T/flip" -c sink.hvlab.check \
         >"$T/pflip.out" 2>"$T/pflip.err"; rc=$?
+    # H4: source.ctf.fs stops; the sink's line adds hvlab's reader's
+    # words: the same stream file and byte offset as hvlab analyze's
     if [ $rc -ne 0 ] && grep -q "read up to the error" "$T/pflip.out" &&
-       grep -q "$(basename "$stream")" "$T/pflip.err"; then
-        e2e_ok "$NAME: the plugin prints what came before a corrupt stream and names it"
+       grep "sink.hvlab.check: the upstream stopped" "$T/pflip.err" |
+           grep -q "$(basename "$stream")' at byte offset $at, where event"; then
+        e2e_ok "$NAME: the plugin prints what came before a corrupt stream and names it and the byte offset ($at)"
     else
-        e2e_notok "$NAME: the plugin prints what came before a corrupt stream and names it" \
+        e2e_notok "$NAME: the plugin prints what came before a corrupt stream and names it and the byte offset" \
             "babeltrace2 exit $rc" "$(head -3 "$T/pflip.out")" "$(grep sink.hvlab "$T/pflip.err" | head -2)"
     fi
 fi
