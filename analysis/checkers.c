@@ -17,10 +17,12 @@ extern const struct checker chk_inv5;
 extern const struct checker chk_inv6;
 extern const struct checker chk_inv7;
 extern const struct checker chk_inv8;
+extern const struct checker chk_inv10;
 extern const struct checker chk_inv11;
 extern const struct checker chk_inv19;
 extern const struct checker chk_inv22;
 extern const struct checker chk_inv24;
+extern const struct checker chk_inv31;
 extern const struct checker chk_story_a_oos_fastpath;
 extern const struct checker chk_story_b_entry_under_lookup;
 extern const struct checker chk_story_b_foreign_rw;
@@ -42,10 +44,12 @@ const struct checker *const hv_checkers[] = {
     &chk_inv6,
     &chk_inv7,
     &chk_inv8,
+    &chk_inv10,
     &chk_inv11,
     &chk_inv19,
     &chk_inv22,
     &chk_inv24,
+    &chk_inv31,
     &chk_story_a_oos_fastpath,
     &chk_story_b_entry_under_lookup,
     &chk_story_b_foreign_rw,
