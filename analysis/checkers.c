@@ -19,6 +19,8 @@ extern const struct checker chk_inv7;
 extern const struct checker chk_inv8;
 extern const struct checker chk_inv10;
 extern const struct checker chk_inv11;
+extern const struct checker chk_inv13;
+extern const struct checker chk_inv16;
 extern const struct checker chk_inv19;
 extern const struct checker chk_inv22;
 extern const struct checker chk_inv24;
@@ -46,6 +48,8 @@ const struct checker *const hv_checkers[] = {
     &chk_inv8,
     &chk_inv10,
     &chk_inv11,
+    &chk_inv13,
+    &chk_inv16,
     &chk_inv19,
     &chk_inv22,
     &chk_inv24,

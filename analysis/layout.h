@@ -69,6 +69,10 @@ const char *st_pt_path_name(unsigned path);
    magic shadow L1 entries (docs/shadow.md) */
 #define ST_SH_L1             1                       /* SH_L1 */
 #define ST_SH_L4             4                       /* SH_L4 */
+#define ST_SH_FL1            6                       /* SH_FL1 */
+#define ST_SHF_TYPES         0x1EU                   /* SHF_TYPES */
+#define ST_SHF_OOS           0x40U                   /* SHF_OOS */
+#define ST_SHF_OOS_MAY_WRITE 0x80U                   /* SHF_OOS_MAY_WRITE */
 #define ST_SH_PATH_FAST      0       /* fault.path: the lock-free fast path */
 #define ST_SH_DEC_FAST_PROPAGATE 3                   /* SHD_FAST_PROPAGATE */
 #define ST_SH_GNP            UINT64_MAX              /* SH_L1E_GNP */

@@ -37,6 +37,14 @@
  *       counts (R3) from then until a write to it by any other path (every
  *       hypercall closes the batch first) or its devalidation: what its
  *       entries hold in between is the guest's, unseen.
+ *   R8  A guest frame's shadow flags follow the three events that show
+ *       them change: hvlab_shadow:promote gives the whole word after a
+ *       promotion or demotion; unsync sets OOS and OOS-may-write; a full
+ *       resync (full=1) clears both.  A resync with full=0 updates the
+ *       shadows only and leaves the page out of sync.  A resync clears
+ *       may-write before it revokes the writable mappings and traces the
+ *       event only at its end, so in between the flags here still say
+ *       may-write (a lower bound for the shadow checkers).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -518,7 +526,19 @@ void state_event(struct state *st, const struct hv_ev *e)
     }
     case HVE_shadow_promote: {
         struct st_frame *f = frame_get(st, host, hv_u(e, HVF_gmfn));
-        f->shadow_flags = (uint8_t)hv_u(e, HVF_flags);
+        f->shadow_flags = (uint8_t)hv_u(e, HVF_flags);   /* R8 */
+        break;
+    }
+    case HVE_shadow_unsync: {
+        struct st_frame *f = frame_get(st, host, hv_u(e, HVF_gmfn));
+        f->shadow_flags |= ST_SHF_OOS | ST_SHF_OOS_MAY_WRITE;
+        break;
+    }
+    case HVE_shadow_resync: {
+        if (!hv_u(e, HVF_full))
+            break;
+        struct st_frame *f = frame_get(st, host, hv_u(e, HVF_gmfn));
+        f->shadow_flags &= (uint8_t)~(ST_SHF_OOS | ST_SHF_OOS_MAY_WRITE);
         break;
     }
     case HVE_grant_pin_change:
