@@ -3,7 +3,8 @@
  * section 11 a trace decides (checker.h; named "inv.N" as in
  * check_inv.c): 13, a guest frame shadowed as a page table holds no
  * writable type reference unless it is out of sync and may be written,
- * and 16, no shadow L1 entry maps such a frame writable.
+ * and 16, no shadow L1 entry maps such a frame writable; and 9 (the
+ * targets of L2-L4 entries) for the entries written after validation.
  *
  * Rules:
  *   H1  A frame's shadow flags are the rebuilt state's (state.c R8):
@@ -34,6 +35,18 @@
  *       written to the resynced frame inside that window is not judged by
  *       inv.16, but the writable reference it holds is still there at the
  *       resync event and inv.13 reports it (H2).
+ *   H5  inv.9 is judged at each hvlab_pt:pte_write of a present entry at
+ *       level 2..4 into a table the state shows validated at that level
+ *       with a type count (entries written while a table is built, torn
+ *       down or devalidated are not judged, nor are the entries present
+ *       when it was validated: no event carries them).  The frame mapped
+ *       must, by the state's type word after the write (its type ref is
+ *       taken before the entry is stored), be a validated table one level
+ *       down with a type count, or, for a read-only entry, a validated
+ *       table of the same level (a linear entry).  An L2 or L3 entry must
+ *       not have PSE.  A frame the trace never typed is not judged (S2);
+ *       the other disallowed flag bits and Xen's own slots are not
+ *       checked.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -177,4 +190,64 @@ const struct checker chk_inv16 = {
             "page table unless it is OOS-may-write",
     .events = inv16_ids,
     .event = inv16_event,
+};
+
+/* ---- inv.9 (entries written after validation) ------------------------------ */
+
+static bool pt_live_at(uint64_t type, unsigned level)
+{
+    return (type & ST_PGT_type_mask) == (uint64_t)level << ST_PGT_type_shift &&
+           (type & ST_PGT_validated) && (type & ST_PGT_count_mask);
+}
+
+static void inv9_event(void *priv, struct az *az, const struct hv_ev *e)
+{
+    (void)priv;
+    unsigned level = (unsigned)hv_u(e, HVF_level);
+    uint64_t ne = hv_u(e, HVF_new_pte);
+    if (level < 2 || level > 4 || !(ne & ST_PTE_P))
+        return;
+    uint8_t host = (uint8_t)hv_u(e, HVF_host);
+    uint64_t table = hv_u(e, HVF_table_mfn);
+    const struct st_frame *f = st_frame_find(az_state(az), host, table);
+    if (!f || !f->type.known || f->devalidating ||
+        !pt_live_at(f->type.v, level))
+        return;
+    uint64_t target = ST_PTE_MFN(ne);
+    const struct st_frame *t = st_frame_find(az_state(az), host, target);
+    const char *why = NULL;
+    if ((ne & ST_PTE_PS) && level < 4)
+        why = "has PSE";
+    else if (!t || !t->type.known)
+        return;                                     /* H5: untyped */
+    else if (pt_live_at(t->type.v, level - 1))
+        return;
+    else if (!(ne & ST_PTE_RW) && pt_live_at(t->type.v, level))
+        return;                                     /* a linear entry */
+    else
+        why = (ne & ST_PTE_RW) && pt_live_at(t->type.v, level)
+              ? "is a writable linear entry"
+              : "maps a frame that is not a validated table one level down";
+    uint16_t dom = (uint16_t)hv_u(e, HVF_dom);
+    az_report(az, "inv.9", e, host, dom, table, FINDING_NONE,
+              "invariant 9 (every present entry of a validated L2-L4 maps a"
+              " validated table one level down, or is a read-only linear"
+              " entry): dom%u's L%u %#" PRIx64 " slot %u was written %#"
+              PRIx64 " (path %s): it %s (mfn %#" PRIx64 ", type word %#"
+              PRIx64 ")",
+              (unsigned)dom, level, table, (unsigned)hv_u(e, HVF_slot), ne,
+              st_pt_path_name((unsigned)hv_u(e, HVF_path)), why, target,
+              t && t->type.known ? t->type.v : 0);
+}
+
+static const enum hv_event_id inv9_ids[] = {
+    HVE_pt_pte_write, HVE_NONE,
+};
+const struct checker chk_inv9 = {
+    .name = "inv.9",
+    .what = "entries written after validation only: a present L2-L4 entry "
+            "of a validated table maps a validated table one level down "
+            "(or is a read-only linear entry), no PSE",
+    .events = inv9_ids,
+    .event = inv9_event,
 };

@@ -17,6 +17,7 @@ extern const struct checker chk_inv5;
 extern const struct checker chk_inv6;
 extern const struct checker chk_inv7;
 extern const struct checker chk_inv8;
+extern const struct checker chk_inv9;
 extern const struct checker chk_inv10;
 extern const struct checker chk_inv11;
 extern const struct checker chk_inv13;
@@ -46,6 +47,7 @@ const struct checker *const hv_checkers[] = {
     &chk_inv6,
     &chk_inv7,
     &chk_inv8,
+    &chk_inv9,
     &chk_inv10,
     &chk_inv11,
     &chk_inv13,

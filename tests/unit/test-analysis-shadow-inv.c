@@ -1,6 +1,7 @@
 /*
- * tests/unit/test-analysis-shadow-inv.c - the shadow invariant checkers of
- * analysis/check_shadow_inv.c (inv.13, inv.16), driven by synthetic event
+ * tests/unit/test-analysis-shadow-inv.c - the checkers of
+ * analysis/check_shadow_inv.c (inv.13, inv.16, and inv.9 for entries
+ * written after validation), driven by synthetic event
  * sequences through the engine (az_feed), in the order the shadow code
  * traces them: a writable type ref is taken (type_change) before the RW
  * shadow entry is traced, dropped after; write access is removed before a
@@ -205,9 +206,55 @@ static void t_refs_left(void)
     CHECK_EQ(nall(), 0);
 }
 
+#define PT(l, n) ((uint64_t)(l) << ST_PGT_type_shift | ST_PGT_validated | (n))
+
+static void pte(uint64_t table, unsigned level, unsigned slot, uint64_t ne)
+{
+    feed(HVE_pt_pte_write, HVF_host, U(0), HVF_dom, U(1), HVF_table_mfn,
+         table, HVF_level, U(level), HVF_slot, U(slot), HVF_old_pte, U(0),
+         HVF_new_pte, ne, HVF_path, U(0), -1);
+}
+
+static void t_inv9(void)
+{
+    setup();
+    type(0x10, 0, PT(1, 1));                /* a validated L1 */
+    type(0x20, 0, PT(2, 1));                /* the L2 written into */
+    type(0x21, 0, PT(2, 1));                /* another L2 */
+    pte(0x20, 2, 0, RW(0x10));              /* one level down */
+    pte(0x20, 2, 1, RO(0x21));              /* a read-only linear entry */
+    pte(0x20, 2, 2, 0);                     /* not present */
+    pte(0x20, 2, 3, RW(0x99));              /* a frame never typed */
+    type(0x30, 0, 2ULL << ST_PGT_type_shift | 1);   /* not yet validated */
+    pte(0x30, 2, 0, RW(0x21));              /* building: not judged */
+    pte(0x10, 1, 0, RO(0x99));              /* an L1 entry: not inv.9's */
+    CHECK_EQ(nfind("inv.9"), 0);
+    CHECK_EQ(nall(), 0);
+
+    pte(0x20, 2, 4, RW(0x21));              /* a writable linear entry */
+    CHECK_EQ(nfind("inv.9"), 1);
+    REQUIRE(last("inv.9"));
+    CHECK(says(last("inv.9"), "invariant 9"));
+    CHECK(says(last("inv.9"), "writable linear entry"));
+    CHECK_HEX(last("inv.9")->mfn, 0x20);
+    type(0x11, 0, 1ULL << ST_PGT_type_shift | 1);   /* L1, not validated */
+    pte(0x20, 2, 5, RW(0x11));
+    CHECK_EQ(nfind("inv.9"), 2);
+    CHECK(says(last("inv.9"), "not a validated table one level down"));
+    type(0x12, 0, W(1));                    /* a writable frame */
+    pte(0x20, 2, 6, RO(0x12));
+    CHECK_EQ(nfind("inv.9"), 3);
+    pte(0x20, 2, 7, RW(0x10) | ST_PTE_PS);  /* a superpage */
+    CHECK_EQ(nfind("inv.9"), 4);
+    CHECK(says(last("inv.9"), "has PSE"));
+    type(0x40, 0, PT(4, 1));                /* an L4 mapping an L1 */
+    pte(0x40, 4, 0, RW(0x10));
+    CHECK_EQ(nfind("inv.9"), 5);
+}
+
 static void t_listed(void)
 {
-    static const char *const want[] = { "inv.13", "inv.16" };
+    static const char *const want[] = { "inv.9", "inv.13", "inv.16" };
     for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
         bool found = false;
         for (size_t i = 0; hv_checkers[i]; i++)
@@ -221,7 +268,8 @@ static const struct test tests[] = {
     { "inv.13/16 fire on an RW mapping of an in-sync shadowed PT", t_rw_in_sync },
     { "inv.13/16 fire on an RW mapping after a full resync or a promote", t_rw_after_resync },
     { "inv.13 fires on refs left at a promote or a full resync", t_refs_left },
-    { "inv.13 and inv.16 are in hv_checkers", t_listed },
+    { "inv.9 judges L2-L4 entries written into validated tables", t_inv9 },
+    { "inv.9, inv.13 and inv.16 are in hv_checkers", t_listed },
 };
 
 TEST_MAIN(tests)
