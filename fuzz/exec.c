@@ -51,8 +51,8 @@
  *       (or fz_snap_restore) puts back the arena, RAM and frame-table
  *       pages the run wrote (the hot pages, fuzz/snap.h), and core/'s
  *       static crash table.  The world joins by being
- *       rebuilt in the arena at its first SNAP run.  The race surface
- *       (other threads) keeps REBUILD.  This file's statics a run
+ *       rebuilt in the arena at its first SNAP run.  The race surfaces
+ *       (other threads) keep REBUILD.  This file's statics a run
  *       changes need no restore: prog is decoded afresh by every run and
  *       fuzz/call.c's op_shadow bitmap is only written (an output of the
  *       domctl).
@@ -130,7 +130,7 @@ int fuzz_set_fork_coverage(void *start, void *end)
 static const char *const surface_names[FUZZ_NR] = {
     [FUZZ_MM] = "mm", [FUZZ_GRANT] = "grant", [FUZZ_SHADOW] = "shadow",
     [FUZZ_RESTORE] = "restore",
-    [FUZZ_RACE] = "race",
+    [FUZZ_RACE] = "race", [FUZZ_HVMRACE] = "hvmrace",
 };
 
 const char *fuzz_surface_name(enum fuzz_surface s)
@@ -271,7 +271,7 @@ static int run_program(enum fuzz_surface s, struct fz_world *w,
                        const uint8_t *data, size_t len,
                        struct fuzz_result *res, bool abort_on)
 {
-    if (s == FUZZ_RACE)                 /* fuzz/race.h */
+    if (fz_is_race_surface(s))          /* fuzz/race.h */
         return fz_race_run(w, data, len, res, abort_on);
     fz_decode(s, data, len, &prog);
     res->calls = prog.ncalls;
@@ -386,7 +386,7 @@ int fuzz_one(enum fuzz_surface s, const uint8_t *data, size_t len,
         }
         w->thp_off = false;             /* a rebuilt machine: advise again */
     }
-    if (reset_mode == FUZZ_RESET_SNAP && s != FUZZ_RACE) {     /* E8 */
+    if (reset_mode == FUZZ_RESET_SNAP && !fz_is_race_surface(s)) { /* E8 */
         touched[s] = false;
         if (fz_snap_enter(w))
             abort();
@@ -414,8 +414,8 @@ void fuzz_print_program(enum fuzz_surface s, const uint8_t *data, size_t len,
         fprintf(f, "(a migration stream of %zu bytes)\n", len);
         return;
     }
-    if (s == FUZZ_RACE) {               /* fuzz/race.h */
-        fz_race_print(data, len, f);
+    if (fz_is_race_surface(s)) {        /* fuzz/race.h */
+        fz_race_print(s, data, len, f);
         return;
     }
     fz_decode(s, data, len, &prog);
