@@ -78,14 +78,18 @@
  *       k owns FZ_FMAP_PER_VCPU of them and the slot pick chooses one)
  *       with foreigndom = the domain of the val pick
  *       (DOMID_SELF when that is the actor).  Any other actor: a no-op
- *       (E4).  When it succeeds for a present, writable PTE naming a gfn
- *       of a translated domain, the check of that workload follows at once
- *       (no scheduling point in between): the frame the slot now maps must
- *       be that gfn's in the M2P.  Its reference pins the frame, so with
- *       p2m.lock=locked neither paging nor sharing can have moved the gfn
+ *       (E4).  The check of that workload is made on what the hypervisor
+ *       did, not on what the fuzzer asked (the other vCPU may rewrite the
+ *       request in the buffer while the call runs): while fz_foreign_watch
+ *       is on, every writable translated foreign L1 entry mmu_update
+ *       installs (core/mm/p2m.h p2m_foreign_map_observer, under the L1's
+ *       page lock, no scheduling point in between) must map a frame the
+ *       M2P gives to the gfn the hypervisor looked up.  The entry's
+ *       reference pins the frame, and with p2m.lock=locked the lookup
+ *       took it, so neither paging nor sharing can have moved the gfn
  *       away; a frame the M2P gives to another gfn or to sharing was
  *       installed from a stale lookup (p2m.lock=none).  The first such map
- *       of a run goes into the run's state (stale_maps, stale_text); the
+ *       of a run goes into the watched state (stale_maps, stale_text); the
  *       race surfaces' oracle reports it (fuzz/race.c RC9).
  *   CA10 FZ_OP_PAGING and FZ_OP_SHARING are story B's pager: XENMEM_
  *       paging_op nominate / evict / prep (op pick mod 3) and XENMEM_
@@ -115,6 +119,7 @@
 #include "core/hypercall.h"
 #include "core/machine.h"
 #include "core/mm/page.h"
+#include "core/mm/p2m.h"
 #include "core/mm/pfinfo.h"
 #include "core/options.h"
 #include "core/mmu.h"
@@ -618,7 +623,6 @@ static const struct fz_dom *pick_dom(struct fz_call_ctx *c,
 static long op_foreign_map(struct fz_call_ctx *c, const struct fz_call *k)
 {
     const struct fz_dom *me = &c->w->dom[c->actor];
-    struct machine *m = c->w->m;
     if (c->v->d->kind != DOMAIN_PV || !c->v->d->is_privileged ||
         !me->l1.n || c->v->vcpu_id >= FZ_FMAP_VCPUS)
         return 0;                                       /* E4 */
@@ -633,30 +637,36 @@ static long op_foreign_map(struct fz_call_ctx *c, const struct fz_call *k)
     };
     if (put(c, 0, &req, sizeof(req)))
         return 0;
-    long rc = hcall(c, __HYPERVISOR_mmu_update, c->buf, 1, 0, foreigndom);
-    struct domain *fdd = fd->d;
-    if (rc || fd == me || !fd->hvm || !fdd || !fdd->p2m ||
-        !pte_present(req.val) || !(req.val & _PAGE_RW) || !mfn_valid(m, l1))
-        return rc;
-    /* CA9: the workload's check, now: whose is the frame installed? */
-    pte_t e = ((const pte_t *)mfn_to_virt(m, l1))[slot];
-    mfn_t f = pte_mfn(e);
-    uint64_t gfn = pte_mfn(req.val);
-    uint64_t owner_gfn = mfn_valid(m, f) ? get_gpfn_from_mfn(m, f) : ~0ULL;
-    if (!pte_present(e) || owner_gfn == gfn)
-        return rc;
-    if (c->st->stale_maps++ == 0)
-        snprintf(c->st->stale_text, sizeof(c->st->stale_text),
-                 "d%u v%u mapped d%u gfn %#llx writable at its slot %u and "
-                 "got mfn %#llx, which the M2P gives to %s %#llx (owner d%u)"
-                 "; p2m.lock=%s\n", c->v->d->domid, c->v->vcpu_id,
-                 fd->domid, (unsigned long long)gfn, slot,
-                 (unsigned long long)f,
-                 owner_gfn == SHARED_M2P_ENTRY ? "sharing" : "gfn",
-                 (unsigned long long)owner_gfn,
-                 mfn_valid(m, f) ? mfn_to_page(m, f)->owner : 0xffffu,
-                 m->opt.p2m_lock == P2M_LOCK_NONE ? "none" : "locked");
-    return rc;
+    return hcall(c, __HYPERVISOR_mmu_update, c->buf, 1, 0, foreigndom);
+}
+
+/* CA9: the check, on what the hypervisor installed. */
+static struct fz_state *watched;
+
+static void foreign_installed(struct domain *fd, pfn_t gfn, uint64_t l1e)
+{
+    struct machine *m = fd->m;
+    mfn_t f = pte_mfn(l1e);
+    if (!watched || !(l1e & _PAGE_RW) || !mfn_valid(m, f))
+        return;
+    uint64_t owner_gfn = get_gpfn_from_mfn(m, f);
+    if (owner_gfn == gfn || watched->stale_maps++)
+        return;
+    const struct vcpu *v = current;
+    snprintf(watched->stale_text, sizeof(watched->stale_text),
+             "d%u v%u mapped d%u gfn %#llx writable and got mfn %#llx, "
+             "which the M2P gives to %s %#llx (owner d%u); p2m.lock=%s\n",
+             v ? v->d->domid : 0xffffu, v ? v->vcpu_id : 0u, fd->domid,
+             (unsigned long long)gfn, (unsigned long long)f,
+             owner_gfn == SHARED_M2P_ENTRY ? "sharing" : "gfn",
+             (unsigned long long)owner_gfn, mfn_to_page(m, f)->owner,
+             m->opt.p2m_lock == P2M_LOCK_NONE ? "none" : "locked");
+}
+
+void fz_foreign_watch(struct fz_state *st)
+{
+    watched = st;
+    p2m_foreign_map_observer = st ? foreign_installed : NULL;
 }
 
 static long op_paging(struct fz_call_ctx *c, const struct fz_call *k)

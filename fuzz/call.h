@@ -32,6 +32,10 @@ struct fz_call_ctx {
 #define FZ_FMAP_PER_VCPU    8
 #define FZ_FMAP_VCPUS       2
 
+/* CA9: check every writable foreign map mmu_update installs, noting the
+   first stale one in *st (stale_maps, stale_text); NULL stops. */
+void fz_foreign_watch(struct fz_state *st);
+
 /* Run k on c->v (the caller sets `current`); the hypercall's or access's
    result, which the fuzzer ignores. */
 long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k);

@@ -80,8 +80,8 @@
  *        each hit is one more decision of the schedule.
  *   RC9  Its oracle, in RC4's order after the deadlock: RC5 for a PV racer;
  *        for the HVM racer story A's judge (hvmrace.c H2-H4,
- *        FZ_HVMRACE_SPURIOUS); the first foreign map installed from a
- *        stale lookup that the mapper's op saw (fuzz/call.c CA9,
+ *        FZ_HVMRACE_SPURIOUS); the first writable foreign map mmu_update
+ *        installed from a stale lookup during the run (fuzz/call.c CA9,
  *        FZ_HVMRACE_STALE); then hv_audit (its invariant 22: a writable
  *        mapping of a shared frame) and the isolation checks.
  */
@@ -350,6 +350,8 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
     }
     if (hvm && d->kind != DOMAIN_PV)                    /* RC9 */
         fz_hvmrace_judge_arm(&judge, v, FZ_RACE_VCPUS);
+    if (hvm)                                            /* RC9 */
+        fz_foreign_watch(&run.st);
     if (hvm && fz_hvmrace_windows_arm(in.seed)) {       /* RC8 */
         fprintf(stderr, "hvlab-fuzz: hvmrace: the injector could not be "
                 "armed\n");
@@ -371,8 +373,10 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
     current = NULL;
     int rc = sched_run_det(&cfg, v, FZ_RACE_VCPUS);
     current = NULL;
-    if (hvm)
+    if (hvm) {
         inj_run_end();
+        fz_foreign_watch(NULL);
+    }
     if (rc == 0 && forced_deadlocks) {          /* tests: RC7's path */
         forced_deadlocks--;
         rc = -XEN_EDEADLK;
