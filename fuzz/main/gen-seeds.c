@@ -410,27 +410,36 @@ static void hvmrace_prog(unsigned i, struct fz_prog *p, unsigned *racer)
     p->surface = FUZZ_HVMRACE;
     *racer = i < 2 ? 1 : 0;
     switch (i) {
-    case 0:     /* dom1: a guest table write, a read through it, INVLPG */
+    case 0:     /* dom1: a guest table write (the entry of data #4 in
+                   its first L1: slot 14), a read through it on the other
+                   vCPU, INVLPG */
         c[n] = hcall_of(FZ_OP_STORE, 0);
-        setp(&c[n].pick[0][0], 0, FZ_R_L1, 0, 5);
-        setp(&c[n].pick[0][1], 0, FZ_R_DATA, 3, 0);     /* P|RW */
+        setp(&c[n].pick[0][0], 0, FZ_R_L1, 0, 14);
+        setp(&c[n].pick[0][1], 0, FZ_R_DATA, 4, 0);     /* P|RW */
         n++;
         c[n] = hcall_of(FZ_OP_LOAD, 1);
-        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 3, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 4, 0);
         n++;
         c[n] = hcall_of(FZ_OP_HVM_INVLPG, 0);
-        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 3, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 4, 0);
         n++;
         break;
-    case 1:     /* dom1: reload the root, a write, a flush */
-        c[n] = hcall_of(FZ_OP_HVM_CR3, 1);
+    case 1:     /* dom1: what a kernel does on one vCPU (story A's fork
+                   storm): unmap a page (data #4, slot 14), switch address
+                   spaces, map it again, switch again */
+        c[n] = hcall_of(FZ_OP_STORE, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_L1, 0, 14);
+        setp(&c[n].pick[0][1], 0, FZ_R_DATA, 4, 7);     /* NP */
+        n++;
+        c[n] = hcall_of(FZ_OP_HVM_CR3, 0);
         setp(&c[n].pick[0][0], 0, FZ_R_L4, 0, 0);
         n++;
         c[n] = hcall_of(FZ_OP_STORE, 0);
-        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 7, 1);
-        setp(&c[n].pick[0][1], 0, FZ_R_DATA, 8, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_L1, 0, 14);
+        setp(&c[n].pick[0][1], 0, FZ_R_DATA, 4, 0);     /* P|RW */
         n++;
-        c[n] = hcall_of(FZ_OP_HVM_FLUSH, 1);
+        c[n] = hcall_of(FZ_OP_HVM_CR3, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_L4, 0, 0);
         n++;
         break;
     case 2:     /* dom0: map a gfn of dom2 writable, then unmap it */
