@@ -424,9 +424,10 @@ static void hvmrace_prog(unsigned i, struct fz_prog *p, unsigned *racer)
         setp(&c[n].pick[0][0], 0, FZ_R_DATA, 4, 0);
         n++;
         break;
-    case 1:     /* dom1: what a kernel does on one vCPU (story A's fork
-                   storm): unmap a page (data #4, slot 14), switch address
-                   spaces, map it again, switch again */
+    case 1:     /* dom1: what its kernel does (story A's fork storm):
+                   one vCPU unmaps a page (data #4, slot 14), switches
+                   address spaces, maps it again and switches again; the
+                   other reads the page next to it (data #3) */
         c[n] = hcall_of(FZ_OP_STORE, 0);
         setp(&c[n].pick[0][0], 0, FZ_R_L1, 0, 14);
         setp(&c[n].pick[0][1], 0, FZ_R_DATA, 4, 7);     /* NP */
@@ -437,6 +438,9 @@ static void hvmrace_prog(unsigned i, struct fz_prog *p, unsigned *racer)
         c[n] = hcall_of(FZ_OP_STORE, 0);
         setp(&c[n].pick[0][0], 0, FZ_R_L1, 0, 14);
         setp(&c[n].pick[0][1], 0, FZ_R_DATA, 4, 0);     /* P|RW */
+        n++;
+        c[n] = hcall_of(FZ_OP_LOAD, 1);
+        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 3, 0);
         n++;
         c[n] = hcall_of(FZ_OP_HVM_CR3, 0);
         setp(&c[n].pick[0][0], 0, FZ_R_L4, 0, 0);
