@@ -204,7 +204,7 @@ install: all
 FUZZ_SRCS     := $(wildcard fuzz/*.c)
 FUZZ_OBJS     := $(FUZZ_SRCS:%.c=$(BUILD)/obj/%.o)
 FUZZ_LIB      := $(BUILD)/libhvlab-fuzz.a
-FUZZ_SURFACES := mm grant shadow restore race
+FUZZ_SURFACES := mm grant shadow restore race hvmrace
 FZ            := $(BUILD)/fuzz
 FZ_CFLAGS     := -std=gnu11 -O2 -g -Wall -Wextra -pthread -DFUZZ_ABORT -DHVLAB_NO_TRACE
 FZ_LIB_SRCS   := $(LIB_SRCS) $(FUZZ_SRCS)
@@ -214,6 +214,7 @@ fz_enum_grant := FUZZ_GRANT
 fz_enum_shadow := FUZZ_SHADOW
 fz_enum_restore := FUZZ_RESTORE
 fz_enum_race := FUZZ_RACE
+fz_enum_hvmrace := FUZZ_HVMRACE
 
 .PHONY: fuzz fuzz-afl fuzz-libfuzzer fuzz-smoke fuzz-dict fuzz-seeds
 all: $(FUZZ_LIB)
@@ -340,7 +341,8 @@ $(BUILD)/bench/bench-fuzz-zoo: bench/bench-fuzz-zoo.c $(FUZZ_LIB) $(LIB) $(TRACE
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) \
 	    $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
-bench-zoo: $(BUILD)/bench/bench-fuzz-zoo $(FZ)/afl-mm $(FZ)/afl-grant $(FZ)/afl-race
+bench-zoo: $(BUILD)/bench/bench-fuzz-zoo $(FZ)/afl-mm $(FZ)/afl-grant $(FZ)/afl-race \
+    $(FZ)/afl-hvmrace
 	BENCH_ZOO=1 BUILD=$(BUILD) $(BUILD)/bench/bench-fuzz-zoo
 
 # ---- hvlab top: USDT probes and libbpf (trace/usdt.h, trace/bpf/, docs/top.md)

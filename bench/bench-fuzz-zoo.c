@@ -17,8 +17,8 @@
  *       -V CAP.  Without afl-fuzz or the harness (or with
  *       BENCH_ZOO_MODE=inproc) it is an in-process loop in a forked child:
  *       random inputs through fuzz_one with the fork reset.  A row of the
- *       race surface uses $BUILD/fuzz/afl-race when it is built, else the
- *       in-process loop.
+ *       race or hvmrace surface uses $BUILD/fuzz/afl-SURFACE when it is
+ *       built, else the in-process loop.
  *   Z3  Time to find = the first crash file's mtime minus the moment the
  *       campaign was started (world build and calibration included).  A
  *       crash counts only when it is confirmed: its input, run through
@@ -50,6 +50,7 @@
 
 #include "fuzz/call.h"
 #include "fuzz/fuzz.h"
+#include "fuzz/hvmrace.h"
 #include "fuzz/isolation.h"
 #include "fuzz/race.h"
 
@@ -85,14 +86,13 @@ static const struct zoo_row rows[] = {
     /* fuzz/call.c CA7: the status is no GNTST_* code. */
     { "grant.xsa316", NULL, NULL, FUZZ_GRANT, { FZ_CONTRACT_GRANT }, NULL },
     /* Historical behaviours that are not XSAs (Z1). */
-    { "shadow.fastpath_oos", "racy", NULL, FUZZ_SHADOW, { NULL },
-      "not reachable: story A is a race between two vCPUs of an HVM shadow "
-      "guest; the shadow surface is sequential and the race surface "
-      "interleaves only dom1's two PV vCPUs (fuzz/race.c RC6)" },
-    { "p2m.lock", "none", NULL, FUZZ_MM, { NULL },
-      "not reachable: story B is an HVM p2m lookup racing a p2m change on "
-      "another vCPU; the race surface's domains are PV, with no p2m "
-      "(fuzz/race.c RC6)" },
+    /* Story A on the hvmrace surface: fuzz/hvmrace.c H4. */
+    { "shadow.fastpath_oos", "racy", NULL, FUZZ_HVMRACE,
+      { FZ_HVMRACE_SPURIOUS }, NULL },
+    /* Story B on the hvmrace surface: the mapper's check (fuzz/call.c CA9)
+       or the audit's invariant 22 (a writable mapping of a shared frame). */
+    { "p2m.lock", "none", NULL, FUZZ_HVMRACE,
+      { FZ_HVMRACE_STALE, "audit: invariant 22" }, NULL },
     /* fuzz/race.c RC5: the spurious fault of story C. */
     { "ptwr.mode", "unhook", NULL, FUZZ_RACE, { FZ_RACE_SPURIOUS }, NULL },
     /* Story D: the audit's invariant 12 (what getpageframeinfo3 would
@@ -443,12 +443,17 @@ int main(void)
             afl = false;
         }
     }
-    /* Z2: a row on another surface (race) without its harness runs
-       in-process. */
-    snprintf(bin, sizeof(bin), "%s/fuzz/afl-race", build_dir());
-    bool afl_race = afl && access(bin, X_OK) == 0;
-    if (afl && !afl_race)
-        printf("note: %s not built: the race rows run in-process\n", bin);
+    /* Z2: a row on another surface (race, hvmrace) without its harness
+       runs in-process. */
+    bool afl_other[FUZZ_NR] = { false };
+    for (unsigned s = FUZZ_RACE; afl && s < FUZZ_NR; s++) {
+        snprintf(bin, sizeof(bin), "%s/fuzz/afl-%s", build_dir(),
+                 fuzz_surface_name((enum fuzz_surface)s));
+        afl_other[s] = access(bin, X_OK) == 0;
+        if (!afl_other[s])
+            printf("note: %s not built: the %s rows run in-process\n", bin,
+                   fuzz_surface_name((enum fuzz_surface)s));
+    }
     printf("bug zoo: %u run(s) per bug, cap %u s, campaign: %s; "
            "work dir %s\n", runs, cap,
            afl ? "AFL++ single core (afl-fuzz, AFL_BENCH_UNTIL_CRASH)"
@@ -474,7 +479,8 @@ int main(void)
             char note[768] = "not found within the cap";
             char crash[1024];
             size_t len = 0;
-            bool row_afl = afl && (r->surface != FUZZ_RACE || afl_race);
+            bool row_afl = afl && (r->surface <= FUZZ_GRANT ||
+                                   afl_other[r->surface]);
             if (row_afl) {
                 char out[512];
                 double t0, mt;

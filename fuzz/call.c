@@ -71,6 +71,33 @@
  *       as a PV toolstack passes them (mfns).  An unprivileged actor (the
  *       race surface runs every call as dom1, race.c RC3) is refused
  *       -EPERM with nothing read, as Xen refuses a domU's domctl.
+ *   CA9  FZ_OP_FOREIGN_MAP is story B's mapper (XEN-NOTES 12.B, the
+ *       p2m-race workload of scenarios/p2m-lookup-race.hvl): the
+ *       privileged PV domain's mmu_update of one of its own mapping slots
+ *       (empty slots of its first L1, past its RAM in the direct map: vCPU
+ *       k owns FZ_FMAP_PER_VCPU of them and the slot pick chooses one)
+ *       with foreigndom = the domain of the val pick
+ *       (DOMID_SELF when that is the actor).  Any other actor: a no-op
+ *       (E4).  The check of that workload is made on what the hypervisor
+ *       did, not on what the fuzzer asked (the other vCPU may rewrite the
+ *       request in the buffer while the call runs): while fz_foreign_watch
+ *       is on, every writable translated foreign L1 entry mmu_update
+ *       installs (core/mm/p2m.h p2m_foreign_map_observer, under the L1's
+ *       page lock, no scheduling point in between) must map a frame the
+ *       M2P gives to the gfn the hypervisor looked up.  The entry's
+ *       reference pins the frame, and with p2m.lock=locked the lookup
+ *       took it, so neither paging nor sharing can have moved the gfn
+ *       away; a frame the M2P gives to another gfn or to sharing was
+ *       installed from a stale lookup (p2m.lock=none).  The first such map
+ *       of a run goes into the watched state (stale_maps, stale_text); the
+ *       race surfaces' oracle reports it (fuzz/race.c RC9).
+ *   CA10 FZ_OP_PAGING and FZ_OP_SHARING are story B's pager: XENMEM_
+ *       paging_op nominate / evict / prep (op pick mod 3) and XENMEM_
+ *       sharing_op nominate_gfn / share (mod 2) on the gfn of a FRAME pick,
+ *       for the domain that pick names, issued as the workload does (Xen
+ *       refuses an unprivileged caller).  A nominate's handle is kept in
+ *       the run's state (pool.h Q6); share passes the handles of its two
+ *       gfns, the client being the second pick's domain.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -92,7 +119,9 @@
 #include "core/hypercall.h"
 #include "core/machine.h"
 #include "core/mm/page.h"
+#include "core/mm/p2m.h"
 #include "core/mm/pfinfo.h"
+#include "core/options.h"
 #include "core/mmu.h"
 #include "core/vcpu.h"
 #include "fuzz/call.h"
@@ -582,6 +611,134 @@ static long op_pfinfo(struct fz_call_ctx *c, const struct fz_call *k)
     return domctl_getpageframeinfo3(d, arr, k->nitems);
 }
 
+/* --- CA9, CA10: story B's mapper and pager ------------------------------------ */
+
+/* The world domain a pick names (the actor's own for a raw word). */
+static const struct fz_dom *pick_dom(struct fz_call_ctx *c,
+                                     const struct fz_pick *p)
+{
+    return &c->w->dom[(c->actor + (p->raw ? 0 : p->dom)) % c->w->ndoms];
+}
+
+static long op_foreign_map(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    const struct fz_dom *me = &c->w->dom[c->actor];
+    if (c->v->d->kind != DOMAIN_PV || !c->v->d->is_privileged ||
+        !me->l1.n || c->v->vcpu_id >= FZ_FMAP_VCPUS)
+        return 0;                                       /* E4 */
+    mfn_t l1 = me->p2m[me->l1.first];
+    unsigned slot = FZ_FMAP_FIRST + c->v->vcpu_id * FZ_FMAP_PER_VCPU +
+                    (unsigned)(R(c, &k->pick[0][0], NULL) % FZ_FMAP_PER_VCPU);
+    const struct fz_dom *fd = pick_dom(c, &k->pick[0][1]);
+    unsigned foreigndom = fd == me ? DOMID_SELF : fd->domid;
+    struct mmu_update req = {
+        .ptr = (l1 << PAGE_SHIFT) + slot * sizeof(pte_t) + MMU_NORMAL_PT_UPDATE,
+        .val = R(c, &k->pick[0][1], NULL),
+    };
+    if (put(c, 0, &req, sizeof(req)))
+        return 0;
+    return hcall(c, __HYPERVISOR_mmu_update, c->buf, 1, 0, foreigndom);
+}
+
+/* CA9: the check, on what the hypervisor installed. */
+static struct fz_state *watched;
+
+static void foreign_installed(struct domain *fd, pfn_t gfn, uint64_t l1e)
+{
+    struct machine *m = fd->m;
+    mfn_t f = pte_mfn(l1e);
+    if (!watched || !(l1e & _PAGE_RW) || !mfn_valid(m, f))
+        return;
+    uint64_t owner_gfn = get_gpfn_from_mfn(m, f);
+    if (owner_gfn == gfn || watched->stale_maps++)
+        return;
+    const struct vcpu *v = current;
+    snprintf(watched->stale_text, sizeof(watched->stale_text),
+             "d%u v%u mapped d%u gfn %#llx writable and got mfn %#llx, "
+             "which the M2P gives to %s %#llx (owner d%u); p2m.lock=%s\n",
+             v ? v->d->domid : 0xffffu, v ? v->vcpu_id : 0u, fd->domid,
+             (unsigned long long)gfn, (unsigned long long)f,
+             owner_gfn == SHARED_M2P_ENTRY ? "sharing" : "gfn",
+             (unsigned long long)owner_gfn, mfn_to_page(m, f)->owner,
+             m->opt.p2m_lock == P2M_LOCK_NONE ? "none" : "locked");
+}
+
+void fz_foreign_watch(struct fz_state *st)
+{
+    watched = st;
+    p2m_foreign_map_observer = st ? foreign_installed : NULL;
+}
+
+static long op_paging(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    static const uint8_t ops[] = {
+        XENMEM_paging_op_nominate, XENMEM_paging_op_evict,
+        XENMEM_paging_op_prep,
+    };
+    struct xen_mem_paging_op po;
+    memset(&po, 0, sizeof(po));
+    po.op = ops[R(c, &k->pick[0][0], NULL) % 3];
+    po.domain = pick_dom(c, &k->pick[0][1])->domid;
+    po.gfn = R(c, &k->pick[0][1], NULL);
+    if (put(c, 0, &po, sizeof(po)))
+        return 0;
+    return hcall(c, __HYPERVISOR_memory_op, XENMEM_paging_op, c->buf, 0, 0);
+}
+
+/* Q6: the handle kept for (domid, gfn), or 0. */
+static uint64_t share_handle(const struct fz_state *st, uint16_t domid,
+                             uint64_t gfn)
+{
+    for (unsigned i = 0; i < st->nshares; i++)
+        if (st->share[i].domid == domid && st->share[i].gfn == gfn)
+            return st->share[i].handle;
+    return 0;
+}
+
+static void share_keep(struct fz_state *st, uint16_t domid, uint64_t gfn,
+                       uint64_t handle)
+{
+    unsigned i = 0;
+    while (i < st->nshares &&
+           (st->share[i].domid != domid || st->share[i].gfn != gfn))
+        i++;
+    if (i == FZ_MAX_SHARES)
+        i = (unsigned)(gfn % FZ_MAX_SHARES);    /* full: replace one */
+    else if (i == st->nshares)
+        st->nshares++;
+    st->share[i] = (struct fz_share){ domid, gfn, handle };
+}
+
+static long op_sharing(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    struct xen_mem_sharing_op so;
+    memset(&so, 0, sizeof(so));
+    uint16_t dom = pick_dom(c, &k->pick[0][1])->domid;
+    uint64_t gfn = R(c, &k->pick[0][1], NULL);
+    so.domain = dom;
+    if (R(c, &k->pick[0][0], NULL) % 2 == 0) {
+        so.op = XENMEM_sharing_op_nominate_gfn;
+        so.u.nominate.u.gfn = gfn;
+    } else {
+        uint16_t cdom = pick_dom(c, &k->pick[0][2])->domid;
+        uint64_t cgfn = R(c, &k->pick[0][2], NULL);
+        so.op = XENMEM_sharing_op_share;
+        so.u.share.source_gfn = gfn;
+        so.u.share.source_handle = share_handle(c->st, dom, gfn);
+        so.u.share.client_gfn = cgfn;
+        so.u.share.client_handle = share_handle(c->st, cdom, cgfn);
+        so.u.share.client_domain = cdom;
+    }
+    if (put(c, 0, &so, sizeof(so)))
+        return 0;
+    long rc = hcall(c, __HYPERVISOR_memory_op, XENMEM_sharing_op, c->buf, 0,
+                    0);
+    if (rc == 0 && so.op == XENMEM_sharing_op_nominate_gfn &&
+        get(c, 0, &so, sizeof(so)) == 0)
+        share_keep(c->st, dom, gfn, so.u.nominate.handle);
+    return rc;
+}
+
 long fz_run_as_actor(struct fz_call_ctx *c, const struct fz_call *k)
 {
     struct fz_dom *fd = &c->w->dom[k->actor % c->w->ndoms];
@@ -634,6 +791,9 @@ long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k)
         return op_hvm(c, k);
     case FZ_OP_SHADOW_OP: return op_shadow(c, k);
     case FZ_OP_PFINFO: return op_pfinfo(c, k);
+    case FZ_OP_FOREIGN_MAP: return op_foreign_map(c, k);
+    case FZ_OP_PAGING: return op_paging(c, k);
+    case FZ_OP_SHARING: return op_sharing(c, k);
     default: return -XEN_ENOSYS;
     }
 }

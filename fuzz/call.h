@@ -1,5 +1,5 @@
 /*
- * fuzz/call.h - issuing one call of a program (fuzz/call.c CA1-CA6): the
+ * fuzz/call.h - issuing one call of a program (fuzz/call.c CA1-CA10): the
  * sequential surfaces (fuzz/exec.c) and the race surface (fuzz/race.c)
  * share it, so a call means the same thing on every surface.
  */
@@ -24,6 +24,17 @@ struct fz_call_ctx {
     struct vcpu *v;             /* the vCPU it runs on (`current`) */
     uint64_t buf;               /* VA of its argument buffer */
 };
+
+/* CA9: the foreign-mapping slots of the privileged domain's first L1
+   (empty: past its RAM in the direct map), FZ_FMAP_PER_VCPU for each of
+   its first FZ_FMAP_VCPUS vCPUs. */
+#define FZ_FMAP_FIRST       256
+#define FZ_FMAP_PER_VCPU    8
+#define FZ_FMAP_VCPUS       2
+
+/* CA9: check every writable foreign map mmu_update installs, noting the
+   first stale one in *st (stale_maps, stale_text); NULL stops. */
+void fz_foreign_watch(struct fz_state *st);
 
 /* Run k on c->v (the caller sets `current`); the hypercall's or access's
    result, which the fuzzer ignores. */

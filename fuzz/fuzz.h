@@ -49,10 +49,15 @@ enum fuzz_surface {
                            vCPUs, interleaved by the det scheduler along
                            a schedule the input's first bytes choose
                            (fuzz/race.h) */
+    FUZZ_HVMRACE,       /* the race surface's engine on an HVM world: dom1
+                           (HVM, shadow paging, OOS and the fast path)
+                           or the privileged dom0 (foreign maps, p2m
+                           paging and sharing of the HAP guest dom2) races
+                           itself on two vCPUs (fuzz/race.h, fuzz/hvmrace.h) */
     FUZZ_NR
 };
 
-/* "mm", "grant", "shadow", "restore", "race"; NULL for others. */
+/* "mm", "grant", "shadow", "restore", "race", "hvmrace"; NULL for others. */
 const char *fuzz_surface_name(enum fuzz_surface s);
 /* The surface named s, or -1. */
 int fuzz_surface_find(const char *s);
@@ -80,7 +85,7 @@ struct fuzz_result {
    (experimental, exec.c E8, fuzz/snap.h) runs in this process with the
    hypervisor's heap in an arena and puts back the arena and the RAM pages
    the run wrote; only in a link with the allocation wraps
-   (fz_snap_available()), not for the race surface.  Set before the first
+   (fz_snap_available()), not for the race surfaces.  Set before the first
    fuzz_one. */
 enum fuzz_reset { FUZZ_RESET_REBUILD = 0, FUZZ_RESET_FORK, FUZZ_RESET_SNAP };
 void fuzz_set_reset(enum fuzz_reset mode);

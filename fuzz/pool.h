@@ -27,6 +27,9 @@
  *       and its shared frame otherwise, as an even index always does.  A
  *       status frame exists only after a set_version 2, so no snapshot
  *       frame can name it (the XSA-255 path: map it, switch back to 1).
+ *   Q6  Sharing handles are those XENMEM_sharing_op_nominate_gfn returned
+ *       in this run (fz_state), the latest per domain and gfn; a gfn with
+ *       none passes handle 0, which no nominate returns.
  */
 #ifndef HVLAB_FUZZ_POOL_H
 #define HVLAB_FUZZ_POOL_H
@@ -108,9 +111,23 @@ struct fz_handle {
     uint64_t host_addr;
     uint64_t dev_bus_addr;
 };
+#define FZ_MAX_SHARES   8
+struct fz_share {
+    uint16_t domid;
+    uint64_t gfn;
+    uint64_t handle;            /* what XENMEM_sharing_op_nominate_gfn gave */
+};
 struct fz_state {
     unsigned nhandles;
     struct fz_handle handle[FZ_MAX_HANDLES];
+    /* Q6: sharing handles of this run, the latest per gfn (fuzz/call.c
+       CA10); a share op passes the ones its gfn picks name. */
+    unsigned nshares;
+    struct fz_share share[FZ_MAX_SHARES];
+    /* fuzz/call.c CA9: foreign maps installed from a stale lookup (the
+       race surfaces' oracle reports the first, fuzz/race.c RC9). */
+    uint64_t stale_maps;
+    char stale_text[256];
 };
 
 /* Resolve p for the call of domain index actor.  aux (may be NULL) gets a

@@ -99,6 +99,15 @@ const struct fz_opdesc fz_ops[FZ_OP_NR] = {
                           1, 2, { A(SMALL, "op"), A(DOMID, "dom") } },
     [FZ_OP_PFINFO] = { "domctl_getpageframeinfo3", FZ_ACT_DOM0, 1,
                        { A(DOMID, "dom") }, 4, 1, { A(FRAME, "mfn") } },
+    /* fuzz/call.c CA9-CA10: story B's mapper and pager (the domain of the
+       val / gfn pick is the foreign domain). */
+    [FZ_OP_FOREIGN_MAP] = { "foreign_map", FZ_ACT_ANY, 0, { { 0, 0 } },
+                            1, 2, { A(SMALL, "slot"), A(PTE, "val") } },
+    [FZ_OP_PAGING] = { "paging_op", FZ_ACT_ANY, 0, { { 0, 0 } },
+                       1, 2, { A(SMALL, "op"), A(FRAME, "gfn") } },
+    [FZ_OP_SHARING] = { "sharing_op", FZ_ACT_ANY, 0, { { 0, 0 } },
+                        1, 3, { A(SMALL, "op"), A(FRAME, "gfn"),
+                                A(FRAME, "client") } },
 };
 
 /* The surfaces' op lists (repeats weigh an op up).  The mm list is its
@@ -130,6 +139,17 @@ static const uint8_t ops_shadow[] = {
     FZ_OP_MEM_POPULATE, FZ_OP_SHADOW_OP, FZ_OP_SHADOW_OP,
 };
 
+/* FUZZ_HVMRACE (fuzz/hvmrace.h): story A's guest ops (the shadow list's
+   accesses, CR3 loads and flushes), then story B's foreign maps and p2m
+   paging and sharing; an op that is not the racing domain's does nothing
+   or is refused, as its hypercall would be. */
+static const uint8_t ops_hvmrace[] = {
+    FZ_OP_STORE, FZ_OP_STORE, FZ_OP_STORE, FZ_OP_LOAD, FZ_OP_LOAD,
+    FZ_OP_HVM_CR3, FZ_OP_HVM_CR3, FZ_OP_HVM_INVLPG, FZ_OP_HVM_FLUSH,
+    FZ_OP_FOREIGN_MAP, FZ_OP_FOREIGN_MAP, FZ_OP_FOREIGN_MAP,
+    FZ_OP_PAGING, FZ_OP_PAGING, FZ_OP_SHARING, FZ_OP_SHARING,
+};
+
 #define LEN(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
 
 const uint8_t *fz_surface_ops(enum fuzz_surface s, unsigned *n)
@@ -138,6 +158,7 @@ const uint8_t *fz_surface_ops(enum fuzz_surface s, unsigned *n)
     case FUZZ_MM: *n = LEN(ops_mm); return ops_mm;
     case FUZZ_GRANT: *n = LEN(ops_grant); return ops_grant;
     case FUZZ_SHADOW: *n = LEN(ops_shadow); return ops_shadow;
+    case FUZZ_HVMRACE: *n = LEN(ops_hvmrace); return ops_hvmrace;
     default: *n = 0; return NULL;
     }
 }
@@ -176,7 +197,25 @@ void fz_decode(enum fuzz_surface s, const uint8_t *data, size_t len,
 
 /* fuzz/race.h RC1, RC2: byte 0 counts the schedule bytes after it (cut
    to what is there); the rest is the program; the seed is FNV-1a of all. */
+bool fz_is_race_surface(enum fuzz_surface s)
+{
+    return s == FUZZ_RACE || s == FUZZ_HVMRACE;
+}
+
+enum fuzz_surface fz_race_prog_surface(enum fuzz_surface s)
+{
+    return s == FUZZ_RACE ? FUZZ_MM : s;
+}
+
 void fz_race_split(const uint8_t *data, size_t len, struct fz_race_input *in)
+{
+    fz_race_split_for(FUZZ_RACE, data, len, in);
+}
+
+/* RC8: FUZZ_HVMRACE's first byte names the racing domain: even dom1 (story
+   A's HVM guest), odd dom0 (story B's privileged mapper and pager). */
+void fz_race_split_for(enum fuzz_surface s, const uint8_t *data, size_t len,
+                       struct fz_race_input *in)
 {
     memset(in, 0, sizeof(*in));
     if (!data)
@@ -185,6 +224,13 @@ void fz_race_split(const uint8_t *data, size_t len, struct fz_race_input *in)
     for (size_t i = 0; i < len; i++)
         h = (h ^ data[i]) * 0x100000001b3ULL;
     in->seed = h;
+    in->racer = 1;
+    if (s == FUZZ_HVMRACE && len) {
+        in->racer = data[0] % 2 ? 0 : 1;
+        data++;
+        len--;
+        in->prog = data;        /* an input of one byte: no program */
+    }
     if (len == 0)
         return;
     size_t n = data[0];
@@ -199,24 +245,34 @@ void fz_race_split(const uint8_t *data, size_t len, struct fz_race_input *in)
 unsigned fz_call_spans(enum fuzz_surface s, const uint8_t *data, size_t len,
                        size_t *start, size_t *end, unsigned max)
 {
-    static struct fz_prog one;          /* big: not on the stack */
     unsigned n = 0;
-    size_t pos = 0;
     if (!data)
         len = 0;
-    if (s == FUZZ_RACE && len) {
-        /* fuzz/race.h RC1: the calls are mm calls after the schedule
-           prefix; their spans are offsets into the whole input. */
+    if (fz_is_race_surface(s) && len) {
+        /* fuzz/race.h RC1, RC8: the calls follow the schedule prefix; their
+           spans are offsets into the whole input. */
         struct fz_race_input in;
-        fz_race_split(data, len, &in);
+        fz_race_split_for(s, data, len, &in);
+        if (!in.prog)
+            return 0;
         size_t off = (size_t)(in.prog - data);
-        n = fz_call_spans(FUZZ_MM, in.prog, in.nprog, start, end, max);
+        n = fz_program_spans(fz_race_prog_surface(s), in.prog, in.nprog,
+                             start, end, max);
         for (unsigned i = 0; i < n; i++) {
             start[i] += off;
             end[i] += off;
         }
         return n;
     }
+    return fz_program_spans(s, data, len, start, end, max);
+}
+
+unsigned fz_program_spans(enum fuzz_surface s, const uint8_t *data,
+                          size_t len, size_t *start, size_t *end, unsigned max)
+{
+    static struct fz_prog one;          /* big: not on the stack */
+    unsigned n = 0;
+    size_t pos = 0;
     /* A call's bytes do not depend on the calls before it (P1), so each
        call is the first call of the input that starts where it starts. */
     while (pos < len && n < max && n < FUZZ_MAX_CALLS) {

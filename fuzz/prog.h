@@ -91,6 +91,9 @@ enum fz_opid {
     FZ_OP_HVM_FLUSH,
     FZ_OP_SHADOW_OP,
     FZ_OP_PFINFO,
+    FZ_OP_FOREIGN_MAP,
+    FZ_OP_PAGING,
+    FZ_OP_SHARING,
     FZ_OP_NR
 };
 
@@ -141,8 +144,11 @@ void fz_decode(enum fuzz_surface s, const uint8_t *data, size_t len,
                struct fz_prog *p);
 
 /* A FUZZ_RACE input (fuzz/race.h RC1, RC2): the det scheduler's decisions,
-   then an mm program, and the seed of the decisions past them. */
+   then an mm program, and the seed of the decisions past them.  A
+   FUZZ_HVMRACE input (RC8) begins with one more byte, which names the
+   racing domain, and its program is in the hvmrace op list. */
 struct fz_race_input {
+    unsigned racer;             /* world index of the racing domain */
     const uint8_t *sched;
     size_t nsched;
     const uint8_t *prog;
@@ -150,14 +156,26 @@ struct fz_race_input {
     uint64_t seed;              /* RC2: of the whole input */
 };
 void fz_race_split(const uint8_t *data, size_t len, struct fz_race_input *in);
+void fz_race_split_for(enum fuzz_surface s, const uint8_t *data, size_t len,
+                       struct fz_race_input *in);
+/* Is s a race surface (fuzz/race.h), and the surface whose op list its
+   programs use (FUZZ_MM for FUZZ_RACE, itself for FUZZ_HVMRACE). */
+bool fz_is_race_surface(enum fuzz_surface s);
+enum fuzz_surface fz_race_prog_surface(enum fuzz_surface s);
 
 /* The byte range [start[i], end[i]) each decoded call i was read from,
    for minimizers (`hvlab repro --minimize`): P1's decoding, offsets only.
    end is clamped to len (the reader's zeros past the end are no bytes).
-   FUZZ_RACE: the mm calls after the schedule prefix (fuzz/race.h RC1).
+   FUZZ_RACE, FUZZ_HVMRACE: the calls after the schedule prefix (fuzz/race.h
+   RC1, RC8).
    Returns the number of calls (at most max; at most FUZZ_MAX_CALLS). */
 unsigned fz_call_spans(enum fuzz_surface s, const uint8_t *data, size_t len,
                        size_t *start, size_t *end, unsigned max);
+
+/* The same for bytes that are a program of s's op list with no prefix,
+   whatever s is (a race surface's program after its prefix). */
+unsigned fz_program_spans(enum fuzz_surface s, const uint8_t *data,
+                          size_t len, size_t *start, size_t *end, unsigned max);
 
 /* One line per call: "dom1.v0 mmu_update [{ptr=..., val=...}]". */
 void fz_print_call(enum fuzz_surface s, const struct fz_call *c, FILE *f);

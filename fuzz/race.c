@@ -1,6 +1,7 @@
 /*
- * fuzz/race.c - the FUZZ_RACE surface: the input chooses the program and
- * the interleaving (fuzz/race.h, docs/fuzz.md "Races").
+ * fuzz/race.c - the race surfaces, FUZZ_RACE and FUZZ_HVMRACE: the input
+ * chooses the program and the interleaving (fuzz/race.h, docs/fuzz.md
+ * "Races", "HVM races").
  *
  * The sequential surfaces run one call at a time and audit after each, so
  * no two hypercalls ever overlap.  Here dom1's two vCPUs each run their
@@ -52,7 +53,8 @@
  *        TLB entry's fault, both of which Xen 3.0 bounced.
  *   RC6  The p2m lookup race and the shadow OOS fast-path race
  *        (scenarios/p2m-lookup-race.hvl, oos-fastpath-race.hvl) are HVM
- *        stories, checked from traces: this PV world cannot reach them.
+ *        stories: the race surface's PV world cannot reach them; the
+ *        hvmrace surface (RC8, RC9) runs this engine on an HVM world.
  *   RC7  A deadlocked machine holds locks forever and its vCPUs stopped
  *        mid-hypercall, so its domains must not be torn down
  *        (core/sched.h): they stay allocated, unreachable, and never run
@@ -68,6 +70,20 @@
  *        in its place.  The two coroutine stacks stay mapped
  *        (core/sched_det.c D4 keeps them and does not hand out their
  *        addresses: 2 x CORO_STACK_BYTES of address space per deadlock).
+ *   RC8  FUZZ_HVMRACE (fuzz/hvmrace.h, world.h W8): the input has one more
+ *        byte in front, the racer: even, dom1's two vCPUs (HVM, shadow
+ *        paging: story A's guest); odd, dom0's two (privileged PV: story
+ *        B's foreign mapper and pager, dom2 its HAP target).  Then L, the
+ *        schedule and a program of the hvmrace op list (fuzz/prog.c), as
+ *        RC1-RC3 with the racer in dom1's place.  For the run the injector
+ *        is armed with the HVM stories' windows as yields (hvmrace.c H1):
+ *        each hit is one more decision of the schedule.
+ *   RC9  Its oracle, in RC4's order after the deadlock: RC5 for a PV racer;
+ *        for the HVM racer story A's judge (hvmrace.c H2-H4,
+ *        FZ_HVMRACE_SPURIOUS); the first writable foreign map mmu_update
+ *        installed from a stale lookup during the run (fuzz/call.c CA9,
+ *        FZ_HVMRACE_STALE); then hv_audit (its invariant 22: a writable
+ *        mapping of a shared frame) and the isolation checks.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -88,7 +104,9 @@
 #include "core/pte.h"
 #include "core/sched.h"
 #include "core/vcpu.h"
+#include "inject/inject.h"
 #include "fuzz/call.h"
+#include "fuzz/hvmrace.h"
 #include "fuzz/isolation.h"
 #include "fuzz/pool.h"
 #include "fuzz/prog.h"
@@ -112,19 +130,22 @@ const struct fz_race_stats *fz_race_last(void)
 
 /* --- the input (RC1, RC2) -------------------------------------------------- */
 
-/* The program of an input, every call moved to dom1 (RC3). */
-static void decode(const struct fz_race_input *in, struct fz_prog *p)
+/* The program of an input of surface s, every call moved to the racing
+   domain (RC3, RC8). */
+static void decode(enum fuzz_surface s, const struct fz_race_input *in,
+                   struct fz_prog *p)
 {
     static size_t start[FUZZ_MAX_CALLS], end[FUZZ_MAX_CALLS];
-    fz_decode(FUZZ_MM, in->prog, in->nprog, p);
-    unsigned n = fz_call_spans(FUZZ_MM, in->prog, in->nprog, start, end,
-                               FUZZ_MAX_CALLS);
-    unsigned ndoms = fz_world_ndoms(FUZZ_RACE);
-    p->surface = FUZZ_RACE;
+    enum fuzz_surface ps = fz_race_prog_surface(s);
+    fz_decode(ps, in->prog, in->nprog, p);
+    unsigned n = fz_program_spans(ps, in->prog, in->nprog, start, end,
+                                  FUZZ_MAX_CALLS);
+    unsigned ndoms = fz_world_ndoms(s);
+    p->surface = s;
     for (unsigned i = 0; i < p->ncalls; i++) {
         uint8_t a = i < n && start[i] + 1 < in->nprog ? in->prog[start[i] + 1]
                                                        : 0;
-        p->call[i].actor = FZ_RACE_ACTOR;
+        p->call[i].actor = (uint8_t)in->racer;
         p->call[i].vcpu = (uint8_t)((a / ndoms) % FZ_RACE_VCPUS);
     }
 }
@@ -164,6 +185,7 @@ static struct fz_prog prog;             /* big: not on the stack */
 
 struct race_run {
     struct fz_world *w;
+    unsigned racer;             /* world index of the racing domain */
     struct fz_state st;
     unsigned calls_run;
     unsigned last_call;         /* RC4: the highest index begun */
@@ -183,8 +205,8 @@ static void race_entry(struct vcpu *v, void *arg)
     struct race_vcpu *rv = arg;
     struct race_run *r = rv->r;
     struct fz_call_ctx c = {
-        .w = r->w, .st = &r->st, .actor = FZ_RACE_ACTOR, .v = v,
-        .buf = fz_directmap_va(r->w->dom[FZ_RACE_ACTOR].buf.first +
+        .w = r->w, .st = &r->st, .actor = r->racer, .v = v,
+        .buf = fz_directmap_va(r->w->dom[r->racer].buf.first +
                                rv->idx * RACE_BUF_PAGES),
     };
     for (unsigned i = 0; i < prog.ncalls; i++) {
@@ -228,6 +250,7 @@ static enum pf_outcome race_pf(struct vcpu *v, uint64_t va, uint32_t pfec,
 static void abandon(struct fz_world *w)
 {
     struct machine *m = w->m;
+    enum fuzz_surface s = w->surface;
     for (unsigned i = 0; i < FZ_MAX_DOMS; i++) {
         free(w->dom[i].p2m);
         w->dom[i].p2m = NULL;
@@ -249,7 +272,7 @@ static void abandon(struct fz_world *w)
     w->m = NULL;
     fz_iso_free(w->iso);        /* the kept walk reads no domain */
     w->iso = NULL;
-    if (fz_world_build(w, FUZZ_RACE)) {
+    if (fz_world_build(w, s)) {
         fprintf(stderr, "hvlab-fuzz: race: the world could not be "
                 "rebuilt after a deadlock\n");
         abort();
@@ -257,15 +280,25 @@ static void abandon(struct fz_world *w)
 }
 
 /* RC4 after the deadlock check. */
-static int oracle(struct race_run *r, struct fuzz_result *res)
+static int oracle(struct race_run *r, const struct fz_hvmrace_judge *j,
+                  struct fuzz_result *res)
 {
     struct fz_world *w = r->w;
+    const char *name = NULL, *text = NULL;
     current = NULL;
-    if (r->spurious) {
-        snprintf(res->invariant, sizeof(res->invariant), "%s",
-                 FZ_RACE_SPURIOUS);
-        snprintf(res->report, sizeof(res->report), "%s: %s",
-                 FZ_RACE_SPURIOUS, r->spurious_text);
+    if (r->spurious) {                                  /* RC5 */
+        name = FZ_RACE_SPURIOUS;
+        text = r->spurious_text;
+    } else if (j && j->spurious) {                      /* RC9 */
+        name = FZ_HVMRACE_SPURIOUS;
+        text = j->text;
+    } else if (r->st.stale_maps) {                      /* RC9 */
+        name = FZ_HVMRACE_STALE;
+        text = r->st.stale_text;
+    }
+    if (name) {
+        snprintf(res->invariant, sizeof(res->invariant), "%s", name);
+        snprintf(res->report, sizeof(res->report), "%s: %s", name, text);
         return 1;
     }
     return fz_oracle(w, res);                 /* fuzz/call.h, E3 */
@@ -275,19 +308,23 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
                 struct fuzz_result *res, bool abort_on)
 {
     static struct race_run run;
+    static struct fz_hvmrace_judge judge;
+    enum fuzz_surface s = w->surface;
     struct fz_race_input in;
-    fz_race_split(data, len, &in);
-    decode(&in, &prog);
+    fz_race_split_for(s, data, len, &in);
+    decode(s, &in, &prog);
     res->calls = prog.ncalls;
     memset(&last, 0, sizeof(last));
     for (unsigned i = 0; i < prog.ncalls; i++)
         last.calls[prog.call[i].vcpu]++;
 
-    struct domain *d = w->dom[FZ_RACE_ACTOR].d;
+    struct domain *d = w->dom[in.racer].d;
     if (!d || d->nr_vcpus < FZ_RACE_VCPUS)
         return 0;
     memset(&run, 0, sizeof(run));
     run.w = w;
+    run.racer = in.racer;
+    bool hvm = s == FUZZ_HVMRACE;                       /* RC8 */
 
     struct race_vcpu rv[FZ_RACE_VCPUS];
     struct vcpu *v[FZ_RACE_VCPUS];
@@ -296,6 +333,7 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
         void *ctx;
         vcpu_entry_fn entry;
         void *arg;
+        pf_vector_fn vector;
     } saved[FZ_RACE_VCPUS];
     for (unsigned i = 0; i < FZ_RACE_VCPUS; i++) {
         v[i] = d->vcpu[i];
@@ -303,10 +341,21 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
         saved[i].ctx = v[i]->guest_ctx;
         saved[i].entry = v[i]->entry;
         saved[i].arg = v[i]->entry_arg;
+        saved[i].vector = v[i]->pf_vector;
         rv[i] = (struct race_vcpu){ &run, i };
-        vcpu_set_guest_pf_handler(v[i], race_pf, &run);
+        if (d->kind == DOMAIN_PV)                       /* RC5 */
+            vcpu_set_guest_pf_handler(v[i], race_pf, &run);
         v[i]->entry = race_entry;
         v[i]->entry_arg = &rv[i];
+    }
+    if (hvm && d->kind != DOMAIN_PV)                    /* RC9 */
+        fz_hvmrace_judge_arm(&judge, v, FZ_RACE_VCPUS);
+    if (hvm)                                            /* RC9 */
+        fz_foreign_watch(&run.st);
+    if (hvm && fz_hvmrace_windows_arm(in.seed)) {       /* RC8 */
+        fprintf(stderr, "hvlab-fuzz: hvmrace: the injector could not be "
+                "armed\n");
+        abort();
     }
 
     struct sched_log *replay = schedule_of(&in);
@@ -324,6 +373,10 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
     current = NULL;
     int rc = sched_run_det(&cfg, v, FZ_RACE_VCPUS);
     current = NULL;
+    if (hvm) {
+        inj_run_end();
+        fz_foreign_watch(NULL);
+    }
     if (rc == 0 && forced_deadlocks) {          /* tests: RC7's path */
         forced_deadlocks--;
         rc = -XEN_EDEADLK;
@@ -347,19 +400,23 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
                  FZ_RACE_DEADLOCK, run.calls_run,
                  errtext ? errtext : "");
         found = 1;
+        fz_hvmrace_judge_disarm();
         abandon(w);                                     /* RC7 */
     } else {
+        fz_hvmrace_judge_disarm();
         for (unsigned i = 0; i < FZ_RACE_VCPUS; i++) {
             vcpu_set_guest_pf_handler(v[i], saved[i].fn, saved[i].ctx);
             v[i]->entry = saved[i].entry;
             v[i]->entry_arg = saved[i].arg;
+            v[i]->pf_vector = saved[i].vector;
         }
         if (rc) {
             fprintf(stderr, "hvlab-fuzz: race: the det scheduler refused "
                     "the run (%d):\n%s", rc, errtext ? errtext : "");
             abort();
         }
-        found = oracle(&run, res);
+        found = oracle(&run, hvm && d->kind != DOMAIN_PV ? &judge : NULL,
+                       res);
     }
     free(errtext);
     if (!found)
@@ -368,22 +425,26 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
     if (abort_on) {
         fprintf(stderr, "hvlab-fuzz: %s after call %u\n%s", res->invariant,
                 res->at_call, res->report);
-        fz_race_print(data, len, stderr);
+        fz_race_print(s, data, len, stderr);
         abort();
     }
     return 1;
 }
 
-void fz_race_print(const uint8_t *data, size_t len, FILE *f)
+void fz_race_print(enum fuzz_surface s, const uint8_t *data, size_t len,
+                   FILE *f)
 {
     struct fz_race_input in;
-    fz_race_split(data, len, &in);
+    fz_race_split_for(s, data, len, &in);
+    if (s == FUZZ_HVMRACE)                              /* RC8 */
+        fprintf(f, "racing: dom%u's vCPUs 0 and 1\n",
+                (unsigned)fz_world_domid(s, in.racer));
     fprintf(f, "schedule (%zu decisions, then random, seed %#llx):",
             in.nsched, (unsigned long long)in.seed);
     for (size_t i = 0; i < in.nsched; i++)
         fprintf(f, "%s%u", (i % 32) ? "" : "\n  ",
                 in.sched[i] % FZ_RACE_VCPUS);
     fputc('\n', f);
-    decode(&in, &prog);
+    decode(s, &in, &prog);
     fz_print_prog(&prog, f);
 }

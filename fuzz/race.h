@@ -7,6 +7,10 @@
  * surface, fuzz/exec.c E1/E6); docs/fuzz.md "Races" has the byte format.
  *
  * Input:  L (1 byte)  schedule[min(L, what is left)]  program (mm format)
+ *
+ * FUZZ_HVMRACE runs the same engine (race.c RC8, RC9) on an HVM world:
+ *
+ * Input:  racer (1 byte)  L  schedule  program (hvmrace op list)
  */
 #ifndef HVLAB_FUZZ_RACE_H
 #define HVLAB_FUZZ_RACE_H
@@ -20,7 +24,8 @@
 
 struct fz_world;
 
-/* The vCPUs that race: dom1's two (world index 1). */
+/* The vCPUs that race: dom1's two (world index 1); FUZZ_HVMRACE's racer
+   byte chooses dom1 or dom0 (RC8). */
 #define FZ_RACE_ACTOR   1
 #define FZ_RACE_VCPUS   2
 
@@ -38,7 +43,8 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
                 struct fuzz_result *res, bool abort_on);
 
 /* The schedule prefix and the program (with each call's vCPU) as text. */
-void fz_race_print(const uint8_t *data, size_t len, FILE *f);
+void fz_race_print(enum fuzz_surface s, const uint8_t *data, size_t len,
+                   FILE *f);
 
 /* What the last fz_race_run in this process did (tests). */
 struct fz_race_stats {

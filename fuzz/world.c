@@ -16,6 +16,11 @@
  *       scratch after the build's full audit, so that a run's first call
  *       looks only at what it changed.  Under the snapshot reset it lives
  *       in the arena and comes back with everything else.
+ *   W8  FUZZ_HVMRACE (fuzz/hvmrace.h): dom0 privileged PV with two vCPUs
+ *       (story B's foreign mapper and pager), dom1 HVM with shadow paging
+ *       and two vCPUs (story A's guest: OOS and the fast path are the
+ *       options' defaults), dom2 HVM with HAP and one vCPU (story B's
+ *       target: Xen pages and shares only HAP guests).
  */
 #include <stdlib.h>
 #include <stdint.h>
@@ -45,6 +50,7 @@
 #define FZ_DOM0_PAGES   128
 #define FZ_PV_PAGES     4096            /* 16 MiB */
 #define FZ_HVM_PAGES    1024            /* 4 MiB */
+#define FZ_HAP_PAGES    256             /* 1 MiB */
 #define FZ_GREF_FIRST   8
 #define FZ_GREFS_EACH   8
 
@@ -52,7 +58,7 @@
 static const struct fz_layout_row {
     unsigned ndoms;
     struct { domid_t domid; bool hvm; bool priv; unsigned vcpus;
-             uint64_t pages; } dom[FZ_MAX_DOMS];
+             uint64_t pages; bool hap; } dom[FZ_MAX_DOMS];
     bool grants;
 } layouts[FUZZ_NR] = {
     [FUZZ_MM] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES },
@@ -66,6 +72,12 @@ static const struct fz_layout_row {
     [FUZZ_RACE] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES },
                          { 1, false, false, 2, FZ_PV_PAGES },
                          { 2, false, false, 2, FZ_PV_PAGES } }, false },
+    /* W8: story A's guest (dom1) and story B's mapper and pager (dom0's two
+       vCPUs) with its target (dom2, HAP as Xen's paging and sharing need). */
+    [FUZZ_HVMRACE] = { 3, { { 0, false, true, 2, FZ_DOM0_PAGES },
+                            { 1, true, false, 2, FZ_HVM_PAGES },
+                            { 2, true, false, 1, FZ_HAP_PAGES, true } },
+                       false },
 };
 
 unsigned fz_world_ndoms(enum fuzz_surface s)
@@ -126,7 +138,8 @@ static int build_one(struct fz_world *w, unsigned i)
     } else {
         struct build_hvm_config cfg = {
             .domid = fd->domid, .nr_vcpus = fd->nr_vcpus,
-            .nr_pages = fd->nr_pages, .paging = PAGING_SHADOW,
+            .nr_pages = fd->nr_pages,
+            .paging = L->dom[i].hap ? PAGING_HAP : PAGING_SHADOW,
         };
         struct build_hvm_layout l;
         struct guest_hvm *g = NULL;

@@ -8,6 +8,10 @@
  *                         grant tables on both domUs with refs granted
  *                         each way (read-write and read-only)
  *   FUZZ_SHADOW           dom0, dom1 (HVM, shadow paging, 4 MiB, 2 vCPUs)
+ *   FUZZ_RACE             as FUZZ_MM
+ *   FUZZ_HVMRACE          dom0 (privileged PV, 128 pages, 2 vCPUs), dom1
+ *                         (HVM, shadow paging, 4 MiB, 2 vCPUs), dom2 (HVM,
+ *                         HAP, 1 MiB, 1 vCPU)
  *
  * Domains are built with the toolstack's own builders (build_pv / build_hvm:
  * every table entry through domctl_build_pte, the tree validated by

@@ -12,12 +12,12 @@
 #   Z3  The smoke fails when a surface's binary is missing, afl-fuzz did
 #       not start (no fuzzer_stats), or any crash was saved; the first
 #       crash's input and the harness's report on it are printed.
-#   Z4  FUZZ_SURFACES names the surfaces (default: all five).
+#   Z4  FUZZ_SURFACES names the surfaces (default: all six).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SECS=${FUZZ_SMOKE_SECS:-30}
-SURFACES=${FUZZ_SURFACES:-mm grant shadow restore race}
+SURFACES=${FUZZ_SURFACES:-mm grant shadow restore race hvmrace}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0

@@ -151,12 +151,17 @@ static long normal_update(struct vcpu *pt_v, struct domain *pt_owner,
         if (level == 1) {
             /* FD translated (HVM): val names a gfn (core/mm/p2m.h). */
             mfn_t xref = INVALID_MFN;
+            pfn_t gfn = INVALID_PFN;
             rc = 0;
-            if (pg_owner->p2m && pg_owner != pt_owner && pte_present(val))
+            if (pg_owner->p2m && pg_owner != pt_owner && pte_present(val)) {
+                gfn = pte_mfn(val);
                 rc = p2m_translate_foreign_l1e(pg_owner, &val, &xref);
+            }
             if (rc == 0)
                 rc = mod_pt_entry(pt_v, mfn, 1, slot, val, preserve_ad,
                                   pg_owner, PTW_MMU_UPDATE);
+            if (rc == 0 && gfn != INVALID_PFN && p2m_foreign_map_observer)
+                p2m_foreign_map_observer(pg_owner, gfn, val);
             if (xref != INVALID_MFN)
                 put_page(m, xref);
         } else if (level >= 2) {
@@ -181,6 +186,9 @@ static long normal_update(struct vcpu *pt_v, struct domain *pt_owner,
     }
     return rc;
 }
+
+void (*p2m_foreign_map_observer)(struct domain *pg_owner, pfn_t gfn,
+                                 uint64_t l1e);
 
 /* MMU_MACHPHYS_UPDATE (rule 5). */
 static long machphys_update(struct domain *pg_owner, uint64_t ptr, uint64_t val)

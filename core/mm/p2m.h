@@ -163,6 +163,14 @@ int p2m_remove_page(struct domain *d, pfn_t gfn);
 int p2m_translate_foreign_l1e(struct domain *pg_owner, uint64_t *l1e,
                               mfn_t *ref);
 
+/* Observers only (the fuzzer's story B check, fuzz/call.c CA9; NULL by
+   default): called by mmu_update once it has installed a translated
+   foreign L1 entry, under the L1's page lock, with the gfn of pg_owner the
+   guest named and the entry installed (its frame the hypervisor's
+   translation).  It must not change anything. */
+extern void (*p2m_foreign_map_observer)(struct domain *pg_owner, pfn_t gfn,
+                                        uint64_t l1e);
+
 /* p2m.lock=none only (story B): an L1 entry of privileged l1e_owner maps
    mfn on behalf of translated pg_owner and mfn is a dom_cow frame (the gfn
    was shared after the unlocked lookup): take a general reference on it as

@@ -13,6 +13,8 @@
  *       issues (grant and shadow also take the mm tokens, since their
  *       programs mix mm calls in).  race takes the mm tokens alone: after its
  *       schedule prefix its input is an mm program (fuzz/race.h).
+ *       hvmrace takes the shadow and mm tokens and story B's paging and
+ *       sharing op codes (fuzz/hvmrace.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -172,6 +174,19 @@ static void hypercalls_shadow(void)
     U32(XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY);
 }
 
+/* hvmrace's story B ops (fuzz/call.c CA9, CA10). */
+static void hypercalls_p2m(void)
+{
+    U32(XENMEM_paging_op);
+    U32(XENMEM_sharing_op);
+    tok("XENMEM_paging_op_nominate", XENMEM_paging_op_nominate, 1, 0);
+    tok("XENMEM_paging_op_evict", XENMEM_paging_op_evict, 1, 0);
+    tok("XENMEM_paging_op_prep", XENMEM_paging_op_prep, 1, 0);
+    tok("XENMEM_sharing_op_nominate_gfn", XENMEM_sharing_op_nominate_gfn, 1,
+        0);
+    tok("XENMEM_sharing_op_share", XENMEM_sharing_op_share, 1, 0);
+}
+
 static void stream_tokens(void)
 {
     tok("ihdr_marker", STREAM_IHDR_MARKER, 8, 1);
@@ -238,8 +253,11 @@ int main(int argc, char **argv)
     void (*shadow[])(void) = { hypercalls_shadow, hypercalls_mm, NULL };
     void (*restore[])(void) = { stream_tokens, NULL };
     void (*race[])(void) = { hypercalls_mm, NULL };     /* an mm program */
+    void (*hvmrace[])(void) = { hypercalls_shadow, hypercalls_p2m,
+                                hypercalls_mm, NULL };
     return write_dict(argv[1], "mm", mm) | write_dict(argv[1], "grant", grant) |
            write_dict(argv[1], "shadow", shadow) |
            write_dict(argv[1], "restore", restore) |
-           write_dict(argv[1], "race", race);
+           write_dict(argv[1], "race", race) |
+           write_dict(argv[1], "hvmrace", hvmrace);
 }

@@ -15,6 +15,10 @@
  *             no hypercalls and pass no hook: its seeds are the recorded
  *             memory_op calls of the HVM scenario, if any, and a small
  *             table of hand-made programs (DIR/shadow/hand-N).
+ *   hvmrace   hand-made programs too (DIR/hvmrace/hand-N): a racer byte,
+ *             no schedule, and the ops of one story each (dom1's table
+ *             writes, reads and CR3 loads; dom0's foreign map, paging,
+ *             sharing), never a story's race.
  *
  * Rules:
  *   G1  Deterministic: the scenarios run in det mode with their own seed,
@@ -24,8 +28,8 @@
  *       no two alike.
  *   G3  Every seed written runs clean through fuzz_one with the default
  *       options; one that does not is dropped and printed (a finding).
- *   G4  The directories mm/, grant/, shadow/ and restore/ hold only what
- *       this run wrote, and only a whole run replaces them: every source
+ *   G4  The directories mm/, grant/, shadow/, restore/ and hvmrace/ hold
+ *       only what this run wrote, and only a whole run replaces them: every source
  *       scenario is parsed before anything is written, each surface's
  *       seeds are written into DIR/.SURFACE.new, and only once every
  *       surface is complete does each take the place of DIR/SURFACE (the
@@ -392,6 +396,89 @@ static int remove_dir(const char *path)
     return 0;
 }
 
+/* --- hand-made programs (hvmrace) ------------------------------------------- */
+
+/* Hand-made hvmrace program i (0 .. HVMRACE_HAND_NR-1): each shows the ops
+   of one story to the fuzzer, on one racer, with no schedule (the random
+   strategy decides) - never a story's race itself, which the campaign has
+   to find (docs/bugzoo.md "Time to find").  *racer: the world index. */
+#define HVMRACE_HAND_NR 5
+static void hvmrace_prog(unsigned i, struct fz_prog *p, unsigned *racer)
+{
+    struct fz_call *c = p->call;
+    unsigned n = 0;
+    p->surface = FUZZ_HVMRACE;
+    *racer = i < 2 ? 1 : 0;
+    switch (i) {
+    case 0:     /* dom1: a guest table write (the entry of data #4 in
+                   its first L1: slot 14), a read through it on the other
+                   vCPU, INVLPG */
+        c[n] = hcall_of(FZ_OP_STORE, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_L1, 0, 14);
+        setp(&c[n].pick[0][1], 0, FZ_R_DATA, 4, 0);     /* P|RW */
+        n++;
+        c[n] = hcall_of(FZ_OP_LOAD, 1);
+        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 4, 0);
+        n++;
+        c[n] = hcall_of(FZ_OP_HVM_INVLPG, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 4, 0);
+        n++;
+        break;
+    case 1:     /* dom1: what its kernel does (story A's fork storm):
+                   one vCPU unmaps a page (data #4, slot 14), switches
+                   address spaces, maps it again and switches again; the
+                   other reads the page next to it (data #3) */
+        c[n] = hcall_of(FZ_OP_STORE, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_L1, 0, 14);
+        setp(&c[n].pick[0][1], 0, FZ_R_DATA, 4, 7);     /* NP */
+        n++;
+        c[n] = hcall_of(FZ_OP_HVM_CR3, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_L4, 0, 0);
+        n++;
+        c[n] = hcall_of(FZ_OP_STORE, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_L1, 0, 14);
+        setp(&c[n].pick[0][1], 0, FZ_R_DATA, 4, 0);     /* P|RW */
+        n++;
+        c[n] = hcall_of(FZ_OP_LOAD, 1);
+        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 3, 0);
+        n++;
+        c[n] = hcall_of(FZ_OP_HVM_CR3, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_L4, 0, 0);
+        n++;
+        break;
+    case 2:     /* dom0: map a gfn of dom2 writable, then unmap it */
+        c[n] = hcall_of(FZ_OP_FOREIGN_MAP, 0);
+        setp(&c[n].pick[0][0], 0, 0, 1, 0);
+        setp(&c[n].pick[0][1], 2, FZ_R_DATA, 2, 0);     /* P|RW */
+        n++;
+        c[n] = hcall_of(FZ_OP_FOREIGN_MAP, 0);
+        setp(&c[n].pick[0][0], 0, 0, 1, 0);
+        setp(&c[n].pick[0][1], 2, FZ_R_DATA, 2, 7);     /* NP */
+        n++;
+        break;
+    case 3:     /* dom0: page a gfn of dom2 out and back in */
+        for (unsigned op = 0; op < 3; op++) {
+            c[n] = hcall_of(FZ_OP_PAGING, 1);
+            setp(&c[n].pick[0][0], 0, 0, op, 0);
+            setp(&c[n].pick[0][1], 2, FZ_R_DATA, 3, 0);
+            n++;
+        }
+        break;
+    default:    /* dom0: nominate two gfns of dom2 and share them */
+        for (unsigned k = 0; k < 3; k++) {
+            c[n] = hcall_of(FZ_OP_SHARING, 1);
+            setp(&c[n].pick[0][0], 0, 0, k == 2, 0);
+            setp(&c[n].pick[0][1], 2, FZ_R_DATA, k == 1 ? 5 : 4, 0);
+            setp(&c[n].pick[0][2], 2, FZ_R_DATA, 5, 0);
+            n++;
+        }
+        break;
+    }
+    for (unsigned k = 0; k < n; k++)
+        c[k].actor = (uint8_t)*racer;
+    p->ncalls = n;
+}
+
 /* G4: DIR/.SURFACE.new (or .old). */
 static void side_dir(char *buf, size_t len, const char *top,
                      enum fuzz_surface s, const char *what)
@@ -415,8 +502,20 @@ static int gen_surface(const char *top, enum fuzz_surface s)
     k.out = out;
 
     unsigned nsrc = 0;
-    while (sources[s][nsrc])
+    while (s < FUZZ_RESTORE && sources[s][nsrc])
         nsrc++;
+    if (s == FUZZ_HVMRACE) {        /* racer byte, no schedule, program */
+        static struct fz_prog p;
+        static uint8_t buf[SEED_CAP];
+        unsigned nth = 0, racer;
+        for (unsigned i = 0; i < HVMRACE_HAND_NR; i++) {
+            hvmrace_prog(i, &p, &racer);
+            buf[0] = racer == 0;
+            buf[1] = 0;
+            size_t n = fz_encode_prog(&p, buf + 2, sizeof(buf) - 2);
+            offer(&k, "hand", &nth, buf, n ? n + 2 : 0);
+        }
+    }
     if (s == FUZZ_SHADOW) {
         static struct fz_prog p;
         static uint8_t buf[SEED_CAP];
@@ -512,10 +611,15 @@ int main(int argc, char **argv)
     int rc = gen_restore(argv[1]);
     for (unsigned s = FUZZ_MM; s < FUZZ_RESTORE && !rc; s++)
         rc = gen_surface(argv[1], (enum fuzz_surface)s);
+    if (!rc)
+        rc = gen_surface(argv[1], FUZZ_HVMRACE);
     if (rc)
-        fprintf(stderr, "gen-seeds: failed: %s/{mm,grant,shadow,restore} "
-                "are left as they were\n", argv[1]);
-    for (unsigned s = FUZZ_MM; s <= FUZZ_RESTORE; s++) {
+        fprintf(stderr, "gen-seeds: failed: %s/{mm,grant,shadow,restore,"
+                "hvmrace} are left as they were\n", argv[1]);
+    static const enum fuzz_surface written[] = {
+        FUZZ_MM, FUZZ_GRANT, FUZZ_SHADOW, FUZZ_RESTORE, FUZZ_HVMRACE };
+    for (unsigned i = 0; i < sizeof(written) / sizeof(written[0]); i++) {
+        enum fuzz_surface s = written[i];
         char fresh[4096];
         if (!rc)
             rc = swap_surface(argv[1], (enum fuzz_surface)s);

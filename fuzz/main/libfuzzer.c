@@ -27,8 +27,9 @@
  *       recent compares) stay in the child.
  *   L5  The snapshot reset needs the allocation wraps: lf-asan-SURFACE has
  *       none (ASan owns the heap) and forks; asked for by name
- *       (HVLAB_FUZZ_RESET=snap) it says so on stderr.  The race surface
- *       (other threads) rebuilds whatever is asked (fuzz/exec.c E8).
+ *       (HVLAB_FUZZ_RESET=snap) it says so on stderr.  The race surfaces
+ *       fork under the snapshot reset (fuzz/exec.c E8), with the counters
+ *       carried back as for the fork reset.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -78,16 +79,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (named && !snap)                                     /* L5 */
         fprintf(stderr, "HVLAB_FUZZ_RESET=snap: this build has no "
                 "allocation wraps; the fork reset runs\n");
-    if (snap) {
-        fuzz_set_reset(FUZZ_RESET_SNAP);
-    } else if (!(rs && !strcmp(rs, "rebuild")) && cntrs_start) {
-        if (fuzz_set_fork_coverage(cntrs_start, cntrs_end)) {
-            fprintf(stderr, "hvlab-fuzz: no shared memory for the "
-                    "coverage counters\n");
-            exit(2);
-        }
-        fuzz_set_reset(FUZZ_RESET_FORK);
+    /* L5: the race surfaces fork under the snapshot reset too, so the
+       counters come back from the child whenever a child may run. */
+    if ((snap || !(rs && !strcmp(rs, "rebuild"))) && cntrs_start &&
+        fuzz_set_fork_coverage(cntrs_start, cntrs_end)) {
+        fprintf(stderr, "hvlab-fuzz: no shared memory for the "
+                "coverage counters\n");
+        exit(2);
     }
+    if (snap)
+        fuzz_set_reset(FUZZ_RESET_SNAP);
+    else if (!(rs && !strcmp(rs, "rebuild")) && cntrs_start)
+        fuzz_set_reset(FUZZ_RESET_FORK);
     if (fuzz_init(FUZZ_SURFACE) != 0)
         exit(2);
     return 0;

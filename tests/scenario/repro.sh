@@ -69,7 +69,7 @@ check2() {   # check2 REGEX ARGS...: exit 2 and the message matches
     if [ $r -ne 2 ] || ! grep -Eq -- "$re" <<<"$o"; then bad=1; fi
 }
 check2 'cannot tell the surface .*give --surface' "$TMP/input"
-check2 '--surface nope: expected mm, grant, shadow or restore' "$TMP/input" --surface nope
+check2 '--surface nope: expected mm, grant, shadow, restore, race or hvmrace' "$TMP/input" --surface nope
 check2 "$TMP/no-such-file: No such file" "$TMP/no-such-file" --surface mm
 check2 "unknown hypervisor option 'grant.nope'" "$TMP/input" --surface grant --set grant.nope=on
 check2 'missing the CRASH file' --surface mm
@@ -180,3 +180,18 @@ out=$("$HVLAB" repro tests/data/fuzz/grant-decrease-grant-frame 2>&1); rc=$?
 ok=0
 [ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
 report $ok "repro: grant-decrease-grant-frame: a given-back grant frame stays its table's" "$out"
+
+# The HVM race stories (docs/bugzoo.md, fuzz/hvmrace.h): the surface comes
+# from the file name, the option makes the input reproduce, its fix not.
+hvmrace() {   # hvmrace NAME OPTION=VALUE EXPECTED-TEXT
+    local f=tests/data/fuzz/$1 o o2 r r2 ok=0
+    o=$("$HVLAB" repro "$f" --set "$2" 2>&1); r=$?
+    o2=$("$HVLAB" repro "$f" 2>&1); r2=$?
+    [ $r -eq 1 ] && grep -qF "reproduced: $3" <<<"$o" &&
+        grep -q '^racing: dom[01].s vCPUs 0 and 1$' <<<"$o" && [ $r2 -eq 0 ] &&
+        grep -q '^does not reproduce: .* the audit is clean$' <<<"$o2" && ok=1
+    report $ok "repro: $1 reproduces with $2 ($3), not without" "$o$o2"
+}
+hvmrace hvmrace-oos-fastpath shadow.fastpath_oos=racy 'race: not-present fault for a present guest entry after call 4'
+hvmrace hvmrace-p2m-paging p2m.lock=none 'race: stale foreign map after call 5'
+hvmrace hvmrace-p2m-sharing p2m.lock=none 'race: stale foreign map after call 1'

@@ -18,6 +18,7 @@
 
 #include "fuzz/call.h"
 #include "fuzz/fuzz.h"
+#include "fuzz/hvmrace.h"
 #include "fuzz/isolation.h"
 #include "fuzz/pool.h"
 #include "fuzz/prog.h"
@@ -206,6 +207,49 @@ static void t_ptwr_emulate(void)
     CHECK_EQ(r.calls_run, 5);
 }
 
+/* --- shadow.fastpath_oos=racy, p2m.lock=none on the hvmrace surface ---------- */
+
+/* Story A: fuzz/hvmrace.c H4. */
+static void t_fastpath_oos_racy(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_HVMRACE, "hvmrace-oos-fastpath",
+                    "shadow.fastpath_oos=racy", &r), 1);
+    CHECK(strcmp(r.invariant, FZ_HVMRACE_SPURIOUS) == 0);
+    CHECK_EQ(r.at_call, 4);
+}
+
+static void t_fastpath_oos_fixed(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_HVMRACE, "hvmrace-oos-fastpath", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 5);
+}
+
+/* Story B: fuzz/call.c CA9 (paging and sharing); the sharing input's
+   writable mapping of a dom_cow frame is audit invariant 22 as well, which
+   the stale-map check reports first. */
+static void t_p2m_lock_none(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_HVMRACE, "hvmrace-p2m-paging", "p2m.lock=none", &r),
+             1);
+    CHECK(strcmp(r.invariant, FZ_HVMRACE_STALE) == 0);
+    CHECK_EQ(r.at_call, 5);
+    CHECK_EQ(replay(FUZZ_HVMRACE, "hvmrace-p2m-sharing", NULL, &r), 1);
+    CHECK(strcmp(r.invariant, FZ_HVMRACE_STALE) == 0);
+    CHECK(strstr(r.report, "to sharing") != NULL);
+}
+
+static void t_p2m_lock_locked(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_HVMRACE, "hvmrace-p2m-paging", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 6);
+    CHECK_EQ(replay(FUZZ_HVMRACE, "hvmrace-p2m-sharing", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 2);
+}
+
 /* --- mm.pfinfo_devalidated=pt: invariant 12, the pfinfo op ------------------- */
 
 static void t_pfinfo_pt(void)
@@ -304,6 +348,14 @@ static const struct test tests[] = {
     { "ptwr.mode=unhook: the race input's fault is spurious (story C)",
       t_ptwr_unhook },
     { "ptwr.mode=emulate: the same race input is clean", t_ptwr_emulate },
+    { "shadow.fastpath_oos=racy: the hvmrace input's fault is story A's",
+      t_fastpath_oos_racy },
+    { "shadow.fastpath_oos=fixed: the same hvmrace input is clean",
+      t_fastpath_oos_fixed },
+    { "p2m.lock=none: the hvmrace inputs map a stale frame (story B, "
+      "paging and sharing)", t_p2m_lock_none },
+    { "p2m.lock=locked: the same hvmrace inputs are clean",
+      t_p2m_lock_locked },
     { "mm.pfinfo_devalidated=pt: the unhooked L1 breaks invariant 12 after "
       "the unhook", t_pfinfo_pt },
     { "mm.pfinfo_devalidated=notab: the same input is clean",

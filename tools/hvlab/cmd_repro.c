@@ -65,7 +65,8 @@ struct repro_args {
 void cmd_repro_help(FILE *f)
 {
     fprintf(f,
-        "usage: hvlab repro CRASH [--surface mm|grant|shadow|restore|race]\n"
+        "usage: hvlab repro CRASH\n"
+        "                   [--surface mm|grant|shadow|restore|race|hvmrace]\n"
         "                   [--set KEY=VALUE]... [--trace DIR|net://HOST]\n"
         "                   [--minimize [--out FILE] [--max-runs N]]\n"
         "\n"
@@ -107,8 +108,8 @@ static int o_surface(struct repro_args *a, const char *v)
 {
     a->surface = fuzz_surface_find(v);
     if (a->surface < 0)
-        return usage_error("--surface %s: expected mm, grant, shadow or "
-                           "restore", v);
+        return usage_error("--surface %s: expected mm, grant, shadow, "
+                           "restore, race or hvmrace", v);
     return 0;
 }
 
