@@ -7,7 +7,15 @@
  *       buffer at c->buf through c->v's own MMU (mmu_write), as a guest
  *       would; a buffer that is not mapped writable makes the call a
  *       no-op (0).  Results the pools need (grant handles) are read back
- *       the same way and recorded in *c->st.
+ *       the same way and recorded in *c->st.  Before each such write or
+ *       read the actor drops its TLB entries for the buffer's pages (a
+ *       well-behaved guest keeps its argument buffer coherent): after an
+ *       update_va_mapping of its own buffer without a flush, its stores
+ *       would go through the stale entry to the old frame while the
+ *       hypervisor's copy walks the tables (core/guest_access.c rule 1) to
+ *       the new one, and the call would run with arguments the fuzzer
+ *       never wrote - the guest hurting itself, which CA7's contract took
+ *       for Xen's status being wrong (tests/data/fuzz/grant-stale-buffer).
  *   CA2  Arguments of a list (reservation extents, setup_table's frame
  *       list) go at buffer offset OFF_LIST, the struct at offset 0: one
  *       buffer page holds both.
@@ -142,13 +150,24 @@ static uint64_t R(struct fz_call_ctx *c, const struct fz_pick *p,
 }
 
 /* E2: place len bytes at buffer offset off; 0 or -1. */
+/* CA1: the buffer's pages [off, off + len) as the hypervisor sees them. */
+static void buf_coherent(struct fz_call_ctx *c, size_t off, size_t len)
+{
+    uint64_t va = c->buf + off;
+    for (uint64_t p = va & ~(uint64_t)(PAGE_SIZE - 1); p < va + len;
+         p += PAGE_SIZE)
+        mmu_invlpg_local(c->v, p);
+}
+
 static int put(struct fz_call_ctx *c, size_t off, const void *src, size_t len)
 {
+    buf_coherent(c, off, len);
     return mmu_write(c->v, c->buf + off, src, len) == MMU_OK ? 0 : -1;
 }
 
 static int get(struct fz_call_ctx *c, size_t off, void *dst, size_t len)
 {
+    buf_coherent(c, off, len);
     return mmu_read(c->v, c->buf + off, dst, len) == MMU_OK ? 0 : -1;
 }
 

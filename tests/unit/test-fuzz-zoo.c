@@ -138,6 +138,16 @@ static void t_contract_silent(void)
     CHECK_EQ(found, 0);
 }
 
+/* CA1: dom1 remaps its own argument buffer without a flush, then maps a
+   grant: the fuzzer's arguments and the hypervisor's copy go to the same
+   frame, so the contract judges the map it asked for, and it is clean. */
+static void t_stale_buffer(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-stale-buffer", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 3);
+}
+
 /* CA5: a copy into the actor's own grant-entry frame would overwrite its
    in-use entries; the well-behaved granter does not issue it. */
 static void t_copy_into_grant_frame(void)
@@ -336,6 +346,8 @@ static const struct test tests[] = {
     { "a copy into or a clear of the granter's own grant-entry frame is "
       "not issued (grant-copy-into-grant-frame, grant-clear-grant-frame "
       "run clean)", t_copy_into_grant_frame },
+    { "a guest that remapped its own argument buffer without a flush gets "
+      "the map it wrote (grant-stale-buffer runs clean)", t_stale_buffer },
     { "a granter giving back its own grant frame keeps it from other "
       "tables (grant-decrease-grant-frame runs clean)",
       t_decrease_grant_frame },
