@@ -61,21 +61,21 @@ static const struct fz_layout_row {
              uint64_t pages; bool hap; } dom[FZ_MAX_DOMS];
     bool grants;
 } layouts[FUZZ_NR] = {
-    [FUZZ_MM] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES },
-                       { 1, false, false, 2, FZ_PV_PAGES },
-                       { 2, false, false, 2, FZ_PV_PAGES } }, false },
-    [FUZZ_GRANT] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES },
-                          { 1, false, false, 2, FZ_PV_PAGES },
-                          { 2, false, false, 2, FZ_PV_PAGES } }, true },
-    [FUZZ_SHADOW] = { 2, { { 0, false, true, 1, FZ_DOM0_PAGES },
-                           { 1, true, false, 2, FZ_HVM_PAGES } }, false },
-    [FUZZ_RACE] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES },
-                         { 1, false, false, 2, FZ_PV_PAGES },
-                         { 2, false, false, 2, FZ_PV_PAGES } }, false },
+    [FUZZ_MM] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES, false },
+                       { 1, false, false, 2, FZ_PV_PAGES, false },
+                       { 2, false, false, 2, FZ_PV_PAGES, false } }, false },
+    [FUZZ_GRANT] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES, false },
+                          { 1, false, false, 2, FZ_PV_PAGES, false },
+                          { 2, false, false, 2, FZ_PV_PAGES, false } }, true },
+    [FUZZ_SHADOW] = { 2, { { 0, false, true, 1, FZ_DOM0_PAGES, false },
+                           { 1, true, false, 2, FZ_HVM_PAGES, false } }, false },
+    [FUZZ_RACE] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES, false },
+                         { 1, false, false, 2, FZ_PV_PAGES, false },
+                         { 2, false, false, 2, FZ_PV_PAGES, false } }, false },
     /* W8: story A's guest (dom1) and story B's mapper and pager (dom0's two
        vCPUs) with its target (dom2, HAP as Xen's paging and sharing need). */
-    [FUZZ_HVMRACE] = { 3, { { 0, false, true, 2, FZ_DOM0_PAGES },
-                            { 1, true, false, 2, FZ_HVM_PAGES },
+    [FUZZ_HVMRACE] = { 3, { { 0, false, true, 2, FZ_DOM0_PAGES, false },
+                            { 1, true, false, 2, FZ_HVM_PAGES, false },
                             { 2, true, false, 1, FZ_HAP_PAGES, true } },
                        false },
 };
