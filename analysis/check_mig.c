@@ -21,8 +21,13 @@
  *       of the same pfn with the same hash (nothing applied between them):
  *       one record sent twice.  Both conditions: a round whose only record
  *       is the pfn the round before ended with, re-sent unchanged, is two
- *       records sent.  A duplicate is not paired (R2); its round is that
- *       of the record it repeats.
+ *       records sent.  Which of two equal records is the repeat is told
+ *       by time: a record cannot pair with a send traced after it arrived
+ *       (the source traces a send before it writes the record), so a
+ *       round that re-sends a page unchanged does not take the blame for
+ *       the round before's duplicate, nor the other way round.  A
+ *       duplicate is not paired (R2); its round is that of the record it
+ *       repeats.
  *   R4  mig.content-corrupted: a paired record whose hash on arrival is not
  *       the hash the source traced when it read the page.
  *   R5  mig.record-dropped: (a) a pfn the first round (which sends every
@@ -390,12 +395,22 @@ static void report_page(struct mchk *c, struct az *az, const struct mmig *m,
 {
     if (p->overflow)
         return;
-    /* R3: more records applied than sent: the adjacent repeats, first
-       first, are the duplicates; the rest pair with the sends (R2) */
+    /* R3: more records applied than sent: an adjacent repeat whose next
+       send comes after it (or none is left) is a duplicate, and so is any
+       adjacent repeat once the ones left are only just enough; the rest
+       pair with the sends (R2) */
     unsigned extra = p->nrecv > p->nsend ? p->nrecv - p->nsend : 0;
+    unsigned cand = 0;              /* adjacent repeats from r on */
+    for (unsigned r = 1; r < p->nrecv; r++)
+        cand += p->recv[r].adjacent;
     unsigned k = 0;                 /* the send the next record pairs with */
     for (unsigned r = 0; r < p->nrecv; r++) {
-        if (extra && p->recv[r].adjacent && k > 0) {
+        bool adj = p->recv[r].adjacent && r > 0;
+        bool dup = extra && adj && k > 0 &&
+                   (k >= p->nsend || p->send[k].ts > p->recv[r].ts ||
+                    cand <= extra);
+        cand -= adj;
+        if (dup) {
             extra--;
             if (c->mode != MODE_DUP)
                 continue;

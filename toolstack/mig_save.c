@@ -429,6 +429,11 @@ static int send_pfn(struct save_ctx *c, unsigned i, bool has, bool normalised,
         return 1;
     }
     const void *data = has ? c->buf[i] : NULL;
+    /* traced before the write: the destination may apply the record
+       before this thread goes on, and the analysis pairs a record with a
+       send traced before it arrived (analysis/check_mig.c R3) */
+    if (!(out == INJ_R_FLIP && has))
+        trace_send(c, i, data, normalised);
     int rc = stream_write_page(c->w, c->bpfn[i], (uint32_t)c->btype[i], data);
     if (!rc && out == INJ_R_DUP)
         rc = stream_write_page(c->w, c->bpfn[i], (uint32_t)c->btype[i], data);
@@ -439,8 +444,6 @@ static int send_pfn(struct save_ctx *c, unsigned i, bool has, bool normalised,
         c->r_sent += out == INJ_R_DUP ? 2 : 1;
         bm_set(c->sent, c->bpfn[i]);
     }
-    if (!(out == INJ_R_FLIP && has))
-        trace_send(c, i, data, normalised);
     return 0;
 }
 

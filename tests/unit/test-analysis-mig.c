@@ -389,6 +389,45 @@ static void t_one_page_round(void)
     az_free(A);
 }
 
+/* pfn 3 ends round 0 and is round 1's only record, unchanged: two equal
+   records in a row on the destination either way.  Which one the stream
+   repeated is told by time (R3): a record arriving before round 1's send
+   was traced repeats round 0's; one arriving after both sends repeats
+   round 1's. */
+static void one_page_round_dup(unsigned dup_round)
+{
+    setup();
+    enable();
+    round_begin(0, 0);
+    for (uint64_t p = 0; p < NPFN; p++) {
+        send(0, p, 0);
+        recv(p, 0);
+    }
+    if (dup_round == 0)
+        recv(NPFN - 1, 0);          /* round 0's last record, again */
+    round_end(0, 0);
+    mark(NPFN - 1);
+    clean(0);
+    round_begin(1, 0);
+    send(1, NPFN - 1, 0);
+    recv(NPFN - 1, 0);
+    if (dup_round == 1)
+        recv(NPFN - 1, 0);          /* round 1's record, again */
+    round_end(1, 0);
+    save_done(0);
+    az_end(A);
+    CHECK_EQ(nfind(DUP), 1);
+    const struct finding *f = last(DUP);
+    REQUIRE(f);
+    CHECK_HEX(f->pfn, NPFN - 1);
+    CHECK(says(f, dup_round ? "the record round 1 sent" : "the record round 0 sent"));
+    CHECK_EQ(nfind(CORR) + nfind(DROP) + nfind(UNM), 0);
+    az_free(A);
+}
+
+static void t_dup_before_resend(void) { one_page_round_dup(0); }
+static void t_dup_of_resend(void) { one_page_round_dup(1); }
+
 /* The guest's first write faults are traced before log-dirty's enable
    event (enabling takes a while): they still put the pfn in round 1's
    bitmap. */
@@ -450,6 +489,8 @@ static const struct test tests[] = {
     { "a verify mismatch of a dropped record is the drop's finding only", t_mismatch_explained },
     { "a record with no data (XTAB) is not paired with the destination's records", t_xtab_not_paired },
     { "the same pfn re-sent unchanged as the last record of one round and the only one of the next is no duplicate", t_one_page_round },
+    { "a duplicate of the record that ends round 0 is round 0's, though round 1 re-sends the page unchanged", t_dup_before_resend },
+    { "a duplicate of round 1's unchanged re-send is round 1's, not the equal record round 0 ended with", t_dup_of_resend },
     { "a dirty mark traced before log-dirty's enable event counts for round 1", t_mark_before_enable },
     { "a failed save reports nothing", t_failed_save },
     { "--only selects one of the stream checkers", t_only },
