@@ -16,6 +16,10 @@
  *       the new one, and the call would run with arguments the fuzzer
  *       never wrote - the guest hurting itself, which CA7's contract took
  *       for Xen's status being wrong (tests/data/fuzz/grant-stale-buffer).
+ *       A grant map that maps a granted frame over the buffer itself
+ *       leaves Xen's statuses and handles in the frame it replaced: the
+ *       guest cannot read them, so nothing is read back (no CA7 check, no
+ *       handle kept; tests/data/fuzz/grant-map-over-buffer).
  *   CA2  Arguments of a list (reservation extents, setup_table's frame
  *       list) go at buffer offset OFF_LIST, the struct at offset 0: one
  *       buffer page holds both.
@@ -149,7 +153,6 @@ static uint64_t R(struct fz_call_ctx *c, const struct fz_pick *p,
     return fz_resolve(c->w, c->st, c->actor, p, aux);
 }
 
-/* E2: place len bytes at buffer offset off; 0 or -1. */
 /* CA1: the buffer's pages [off, off + len) as the hypervisor sees them. */
 static void buf_coherent(struct fz_call_ctx *c, size_t off, size_t len)
 {
@@ -159,6 +162,15 @@ static void buf_coherent(struct fz_call_ctx *c, size_t off, size_t len)
         mmu_invlpg_local(c->v, p);
 }
 
+/* CA1: the frame the buffer's first page maps now (a walk, not the TLB),
+   INVALID_MFN when it maps none. */
+static mfn_t buf_frame(struct fz_call_ctx *c)
+{
+    mfn_t mfn;
+    return mmu_translate(c->v, c->buf, 0, &mfn) == 0 ? mfn : INVALID_MFN;
+}
+
+/* E2: place len bytes at buffer offset off; 0 or -1. */
 static int put(struct fz_call_ctx *c, size_t off, const void *src, size_t len)
 {
     buf_coherent(c, off, len);
@@ -394,9 +406,13 @@ static long op_gnt_map(struct fz_call_ctx *c, const struct fz_call *k)
         want[i] = map_expected(c, &op[i]);
     if (put(c, 0, op, k->nitems * sizeof(op[0])))
         return 0;
+    mfn_t frame = buf_frame(c);
     long rc = hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_map_grant_ref,
                     c->buf, k->nitems, 0);
-    if (get(c, 0, op, k->nitems * sizeof(op[0])))
+    /* CA1: an item mapped over the buffer itself (its host_addr, or a PTE
+       that maps it): the statuses and handles Xen wrote are in the old
+       frame, and what the guest reads back is the granted page */
+    if (buf_frame(c) != frame || get(c, 0, op, k->nitems * sizeof(op[0])))
         return rc;
     for (unsigned i = 0; rc == 0 && i < k->nitems; i++) {
         check_status(c, "map_grant_ref", op[i].status);

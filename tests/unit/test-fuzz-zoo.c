@@ -148,6 +148,16 @@ static void t_stale_buffer(void)
     CHECK_EQ(r.calls_run, 3);
 }
 
+/* CA1: dom1 maps dom2's grant over its own argument buffer in the same
+   call: Xen's statuses stay in the replaced frame, so nothing is read back
+   and the run is clean. */
+static void t_map_over_buffer(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-map-over-buffer", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 2);
+}
+
 /* CA5: a copy into the actor's own grant-entry frame would overwrite its
    in-use entries; the well-behaved granter does not issue it. */
 static void t_copy_into_grant_frame(void)
@@ -348,6 +358,8 @@ static const struct test tests[] = {
       "run clean)", t_copy_into_grant_frame },
     { "a guest that remapped its own argument buffer without a flush gets "
       "the map it wrote (grant-stale-buffer runs clean)", t_stale_buffer },
+    { "a map over the guest's own argument buffer reads back no status "
+      "(grant-map-over-buffer runs clean)", t_map_over_buffer },
     { "a granter giving back its own grant frame keeps it from other "
       "tables (grant-decrease-grant-frame runs clean)",
       t_decrease_grant_frame },
