@@ -198,6 +198,10 @@ static uint64_t role_pfn(const struct fz_world *w, const struct fz_dom *fd,
                          const struct fz_pick *p)
 {
     const struct fz_range *rg = role_range(fd, p->role);
+    if (rg == &fd->l2 && fd->l2x.n) {   /* world.c W9: the two L2s */
+        uint64_t k = p->idx % (rg->n + fd->l2x.n);
+        return k < rg->n ? rg->first + k : fd->l2x.first + (k - rg->n);
+    }
     if (rg)
         return rg->n ? rg->first + p->idx % rg->n : 0;
     switch (p->role) {

@@ -16,6 +16,8 @@
  *       L4/L3/L2/L1 tables, data frames, the argument buffer, the boot
  *       frames (start_info, p2m list), its grant-table frame, spare
  *       (unpopulated) pfns, and boundary numbers (0, max, max+1, ~0).
+ *       The L2 role of a PV domU is its boot L2 and the second L2 the
+ *       world hooked at L3 slot 1 (fuzz/world.c W9).
  *   Q3  PTE values are a frame pick and a row of fz_pte_flags[] (valid and
  *       boundary combinations of P/RW/US/PSE/NX/reserved bits).
  *   Q4  Grant refs are those the world's granters gave the actor; grant

@@ -21,6 +21,15 @@
  *       and two vCPUs (story A's guest: OOS and the fast path are the
  *       options' defaults), dom2 HVM with HAP and one vCPU (story B's
  *       target: Xen pages and shares only HAP guests).
+ *   W9  Every PV domU of a surface whose layout says second_l2 (FUZZ_MM,
+ *       FUZZ_GRANT, FUZZ_RACE) has a second L2, as a kernel with a second
+ *       page directory (a vmalloc area) has: its last pfn, taken out of
+ *       the data role, made
+ *       read-only in the direct map (update_va_mapping) and hooked, empty,
+ *       into L3 slot 1 (mmu_update), both the domain's own hypercalls.
+ *       The L2 pool is the boot L2 and this one (fuzz/pool.c), so a
+ *       linear entry between two tables of the same level - the shape of
+ *       XSA-240 and XSA-309 - is one mmu_update item away.
  */
 #include <stdlib.h>
 #include <stdint.h>
@@ -60,24 +69,29 @@ static const struct fz_layout_row {
     struct { domid_t domid; bool hvm; bool priv; unsigned vcpus;
              uint64_t pages; bool hap; } dom[FZ_MAX_DOMS];
     bool grants;
+    bool second_l2;                 /* W9 */
 } layouts[FUZZ_NR] = {
     [FUZZ_MM] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES, false },
                        { 1, false, false, 2, FZ_PV_PAGES, false },
-                       { 2, false, false, 2, FZ_PV_PAGES, false } }, false },
+                       { 2, false, false, 2, FZ_PV_PAGES, false } }, false,
+                  true },
     [FUZZ_GRANT] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES, false },
                           { 1, false, false, 2, FZ_PV_PAGES, false },
-                          { 2, false, false, 2, FZ_PV_PAGES, false } }, true },
+                          { 2, false, false, 2, FZ_PV_PAGES, false } }, true,
+                     true },
     [FUZZ_SHADOW] = { 2, { { 0, false, true, 1, FZ_DOM0_PAGES, false },
-                           { 1, true, false, 2, FZ_HVM_PAGES, false } }, false },
+                           { 1, true, false, 2, FZ_HVM_PAGES, false } }, false,
+                      false },
     [FUZZ_RACE] = { 3, { { 0, false, true, 1, FZ_DOM0_PAGES, false },
                          { 1, false, false, 2, FZ_PV_PAGES, false },
-                         { 2, false, false, 2, FZ_PV_PAGES, false } }, false },
+                         { 2, false, false, 2, FZ_PV_PAGES, false } }, false,
+                    true },
     /* W8: story A's guest (dom1) and story B's mapper and pager (dom0's two
        vCPUs) with its target (dom2, HAP as Xen's paging and sharing need). */
     [FUZZ_HVMRACE] = { 3, { { 0, false, true, 2, FZ_DOM0_PAGES, false },
                             { 1, true, false, 2, FZ_HVM_PAGES, false },
                             { 2, true, false, 1, FZ_HAP_PAGES, true } },
-                       false },
+                       false, false },
 };
 
 unsigned fz_world_ndoms(enum fuzz_surface s)
@@ -209,6 +223,39 @@ static long buf_call(struct fz_world *w, unsigned i, unsigned op,
     return rc;
 }
 
+/* W9: domain i's last data pfn becomes an empty L2 at L3 slot 1. */
+static int add_second_l2(struct fz_world *w, unsigned i)
+{
+    struct fz_dom *fd = &w->dom[i];
+    if (fd->hvm || fd->privileged || fd->data.n < 2 || !fd->l3.n)
+        return 0;
+    pfn_t pfn = fd->data.first + fd->data.n - 1;
+    mfn_t mfn = fd->p2m[pfn], l3 = fd->p2m[fd->l3.first];
+    struct vcpu *v = fd->d->vcpu[0];
+    current = v;
+    long rc = hypercall(v, __HYPERVISOR_update_va_mapping,
+                        fz_directmap_va(pfn),
+                        pte_make(mfn, _PAGE_PRESENT | _PAGE_ACCESSED),
+                        UVMF_INVLPG | UVMF_LOCAL, 0, 0);
+    struct mmu_update req = {
+        .ptr = ((uint64_t)l3 << PAGE_SHIFT) + 1 * sizeof(pte_t),
+        .val = pte_make(mfn, _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED),
+    };
+    uint64_t va = fz_directmap_va(fd->buf.first);
+    if (!rc && mmu_write(v, va, &req, sizeof(req)) != MMU_OK)
+        rc = -XEN_EFAULT;
+    if (!rc)
+        rc = hypercall(v, __HYPERVISOR_mmu_update, va, 1, 0, DOMID_SELF, 0);
+    if (rc) {
+        fprintf(stderr, "hvlab-fuzz: dom%u's second L2 (pfn %#llx): %ld\n",
+                fd->domid, (unsigned long long)pfn, rc);
+        return (int)rc;
+    }
+    fd->l2x = (struct fz_range){ pfn, 1 };
+    fd->data.n--;
+    return 0;
+}
+
 /* W6. */
 static int setup_grants(struct fz_world *w)
 {
@@ -297,6 +344,10 @@ static int build_all(struct fz_world *w)
         if (rc)
             return rc;
     }
+    if (layouts[w->surface].second_l2)
+        for (unsigned i = 0; i < w->ndoms; i++)
+            if ((rc = add_second_l2(w, i)))
+                return rc;
     w->ngrefs = 0;
     if (layouts[w->surface].grants) {
         rc = setup_grants(w);

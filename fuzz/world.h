@@ -62,6 +62,7 @@ struct fz_dom {
     struct domain *d;
     mfn_t *p2m;                     /* pfn -> mfn at the snapshot */
     struct fz_range l4, l3, l2, l1, data, buf, boot;
+    struct fz_range l2x;            /* world.c W9: a second L2, or n 0 */
     mfn_t gnt_mfn;                  /* first grant-table frame, or
                                        INVALID_MFN */
 };

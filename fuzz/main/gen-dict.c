@@ -4,7 +4,7 @@
  * typed by hand: `make fuzz-dict` runs `gen-dict DIR`.
  *
  * Rules:
- *   D1  Every token is a named constant of Xen's public headers (or, for the stream's
+ *   D1  Every token but D3's is a named constant of Xen's public headers (or, for the stream's
  *       layout, toolstack/stream.h; for PTE bits, core/pte.h), printed as
  *       the bytes it has in an input: little-endian words of the width the
  *       field has (u32 op codes and flags, u64 PTEs and pfn words), except
@@ -15,6 +15,14 @@
  *       schedule prefix its input is an mm program (fuzz/race.h).
  *       hvmrace takes the shadow and mm tokens and story B's paging and
  *       sharing op codes (fuzz/hvmrace.h).
+ *   D3  The program surfaces (all but restore) also take the bytes of the
+ *       program format's own picks (fuzz/pool.h Q2, Q3): the actor's
+ *       L4..L1, data and buffer frames #0 and #1 as a pick (pool byte,
+ *       index), and its table and data frames as a PTE of flag rows P|RW
+ *       and P (pool byte, index, row).  Xen's constants reach only raw
+ *       words; these let a mutation swap one frame of a call for another
+ *       role's, such as an L2 entry naming the other L2 read-only (a
+ *       linear entry: XSA-240, XSA-309).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +38,7 @@
 #include <xen/hvm/save.h>
 
 #include "core/pte.h"
+#include "fuzz/pool.h"
 #include "toolstack/stream.h"
 
 static FILE *out;
@@ -226,6 +235,40 @@ static void stream_tokens(void)
     U64("pte_p_rw_us_a", _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED);
 }
 
+/* D3: "pick_L2_1" = the actor's L2 #1; "pte_L2_1_P" = PTE(L2 #1, P). */
+static void pick_tokens(void)
+{
+    static const struct { enum fz_role role; const char *name; } roles[] = {
+        { FZ_R_L4, "L4" }, { FZ_R_L3, "L3" }, { FZ_R_L2, "L2" },
+        { FZ_R_L1, "L1" }, { FZ_R_DATA, "data" }, { FZ_R_BUF, "buf" },
+    };
+    static const struct { uint64_t bits; const char *name; } rows[] = {
+        { _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY, "RW" },
+        { _PAGE_PRESENT | _PAGE_ACCESSED, "P" },
+    };
+    for (unsigned r = 0; r < sizeof(roles) / sizeof(roles[0]); r++)
+        for (unsigned idx = 0; idx < 2; idx++) {
+            uint8_t pool = (uint8_t)(4 * roles[r].role);    /* dom 0: self */
+            char name[64];
+            snprintf(name, sizeof(name), "pick_%s_%u", roles[r].name, idx);
+            tok(name, pool | (uint64_t)idx << 8, 2, 0);
+            if (roles[r].role == FZ_R_BUF)
+                continue;
+            for (unsigned k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+                unsigned row = FZ_PTE_ROWS;
+                for (unsigned j = 0; j < FZ_PTE_ROWS; j++)
+                    if (fz_pte_flags[j].bits == rows[k].bits)
+                        row = j;
+                if (row == FZ_PTE_ROWS)
+                    continue;
+                snprintf(name, sizeof(name), "pte_%s_%u_%s", roles[r].name,
+                         idx, rows[k].name);
+                tok(name, pool | (uint64_t)idx << 8 | (uint64_t)row << 16,
+                    3, 0);
+            }
+        }
+}
+
 static int write_dict(const char *dir, const char *surface, void (*fn[])(void))
 {
     char path[4096];
@@ -248,13 +291,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: gen-dict DIR\n");
         return 2;
     }
-    void (*mm[])(void) = { hypercalls_mm, NULL };
-    void (*grant[])(void) = { hypercalls_grant, hypercalls_mm, NULL };
-    void (*shadow[])(void) = { hypercalls_shadow, hypercalls_mm, NULL };
+    void (*mm[])(void) = { hypercalls_mm, pick_tokens, NULL };
+    void (*grant[])(void) = { hypercalls_grant, hypercalls_mm, pick_tokens,
+                              NULL };
+    void (*shadow[])(void) = { hypercalls_shadow, hypercalls_mm, pick_tokens,
+                               NULL };
     void (*restore[])(void) = { stream_tokens, NULL };
-    void (*race[])(void) = { hypercalls_mm, NULL };     /* an mm program */
+    /* race: after its schedule prefix, an mm program */
+    void (*race[])(void) = { hypercalls_mm, pick_tokens, NULL };
     void (*hvmrace[])(void) = { hypercalls_shadow, hypercalls_p2m,
-                                hypercalls_mm, NULL };
+                                hypercalls_mm, pick_tokens, NULL };
     return write_dict(argv[1], "mm", mm) | write_dict(argv[1], "grant", grant) |
            write_dict(argv[1], "shadow", shadow) |
            write_dict(argv[1], "restore", restore) |

@@ -11,6 +11,11 @@
  *             (core/hypercall.h hv_hcall_observer) and encoded as programs
  *             of the surface (fuzz/encode.h), cut into windows of 1..32
  *             calls: DIR/SURFACE/SCENARIO-N.
+ *             mm also takes two hand-made programs (DIR/mm/hand-N): the
+ *             use a kernel makes of a second page directory (the world's
+ *             second L2, fuzz/world.c W9) - a read-only linear entry to it,
+ *             taken out again; the directory unhooked, pinned and unpinned
+ *             - which the scenarios do not make.
  *   shadow    the HVM guests' page-table writes, CR3 loads and INVLPGs are
  *             no hypercalls and pass no hook: its seeds are the recorded
  *             memory_op calls of the HVM scenario, if any, and a small
@@ -268,6 +273,66 @@ static void hand_prog(unsigned i, struct fz_prog *p)
     p->ncalls = n;
 }
 
+/* --- hand-made programs (mm) ------------------------------------------------- */
+
+/* The pick of MMUEXT command cmd (the list is fuzz/pool.c's: found by
+   resolving, as fuzz/encode.c does). */
+static void mmuext_cmd(struct fz_pick *p, unsigned cmd)
+{
+    static const struct fz_world none;
+    struct fz_pick t = { .kind = FZ_K_MMUEXT };
+    for (unsigned i = 0; i < 256; i++) {
+        t.idx = (uint8_t)i;
+        if (fz_resolve(&none, NULL, 0, &t, NULL) == cmd) {
+            p->idx = (uint8_t)i;
+            return;
+        }
+    }
+}
+
+/* dom1's mmu_update of one item: L<role> #idx slot := PTE(frame, row). */
+static struct fz_call mm_update(unsigned role, unsigned idx, unsigned slot,
+                                unsigned vrole, unsigned vidx, unsigned row)
+{
+    struct fz_call c = hcall_of(FZ_OP_MMU_UPDATE, 0);
+    setp(&c.head[0], 3, 0, 0, 0);                       /* DOMID_SELF */
+    setp(&c.pick[0][0], 0, role, idx, slot);
+    setp(&c.pick[0][1], 0, vrole, vidx, row);
+    return c;
+}
+
+static struct fz_call mm_ext(unsigned cmd, unsigned role, unsigned idx)
+{
+    struct fz_call c = hcall_of(FZ_OP_MMUEXT, 0);
+    setp(&c.head[0], 3, 0, 0, 0);
+    mmuext_cmd(&c.pick[0][0], cmd);
+    setp(&c.pick[0][1], 0, role, idx, 0);
+    return c;
+}
+
+/* Hand-made mm programs: a kernel's use of its second page directory
+   (fuzz/world.c W9) that no shipped scenario makes, never an XSA's shape.
+   PTE rows: 1 is P (read-only), 7 not present. */
+#define MM_HAND_NR 2
+static void mm_hand_prog(unsigned i, struct fz_prog *p)
+{
+    struct fz_call *c = p->call;
+    unsigned n = 0;
+    p->surface = FUZZ_MM;
+    switch (i) {
+    case 0:     /* a read-only linear entry to the second L2, then gone */
+        c[n++] = mm_update(FZ_R_L2, 0, 10, FZ_R_L2, 1, 1);
+        c[n++] = mm_update(FZ_R_L2, 0, 10, FZ_R_L4, 0, 7);
+        break;
+    default:    /* the second L2 leaves use, is pinned, unpinned */
+        c[n++] = mm_update(FZ_R_L3, 0, 1, FZ_R_L4, 0, 7);
+        c[n++] = mm_ext(MMUEXT_PIN_L2_TABLE, FZ_R_L2, 1);
+        c[n++] = mm_ext(MMUEXT_UNPIN_TABLE, FZ_R_L2, 1);
+        break;
+    }
+    p->ncalls = n;
+}
+
 /* --- the corpus of one surface ---------------------------------------------- */
 
 struct corpus {
@@ -514,6 +579,16 @@ static int gen_surface(const char *top, enum fuzz_surface s)
             buf[1] = 0;
             size_t n = fz_encode_prog(&p, buf + 2, sizeof(buf) - 2);
             offer(&k, "hand", &nth, buf, n ? n + 2 : 0);
+        }
+    }
+    if (s == FUZZ_MM) {
+        static struct fz_prog p;
+        static uint8_t buf[SEED_CAP];
+        unsigned nth = 0;
+        for (unsigned i = 0; i < MM_HAND_NR; i++) {
+            mm_hand_prog(i, &p);
+            size_t n = fz_encode_prog(&p, buf, sizeof(buf));
+            offer(&k, "hand", &nth, buf, n);
         }
     }
     if (s == FUZZ_SHADOW) {

@@ -115,6 +115,8 @@ zoo() {   # zoo NAME OPTION EXPECTED-TEXT
 zoo mm-xsa182 mm.xsa182 'isolation: writable page-table mapping after call 0'
 zoo mm-xsa148 mm.xsa148 'audit: invariant 9 (validated table entries are well-formed) after call 0'
 zoo mm-xsa240 mm.xsa240 'audit: invariant 10 (linear count'
+# The same with the world's two L2s (fuzz/world.c W9): one call, two items.
+zoo mm-xsa240-l2 mm.xsa240 'audit: invariant 10 (linear count'
 
 # XSA-309 needs a preempted validation: both runs set mm.preempt_budget=2.
 f=tests/data/fuzz/mm-xsa309
@@ -125,6 +127,16 @@ ok=0
     grep -qF 'linear entries found 1, linear_pt_count 0' <<<"$o" && [ $r2 -eq 0 ] &&
     grep -q '^does not reproduce: .* the audit is clean$' <<<"$o2" && ok=1
 report $ok "repro: mm-xsa309 reproduces with mm.xsa309=on and a preemption budget (invariant 10), not without the option" "$o$o2"
+
+# The same with the world's second L2 (fuzz/world.c W9): its linear entry
+# written, unhooked, pinned again under the budget.
+f=tests/data/fuzz/mm-xsa309-l2
+o=$("$HVLAB" repro "$f" --surface mm --set mm.preempt_budget=2 --set mm.xsa309=on 2>&1); r=$?
+o2=$("$HVLAB" repro "$f" --surface mm --set mm.preempt_budget=2 2>&1); r2=$?
+ok=0
+[ $r -eq 1 ] && grep -qF 'reproduced: audit: invariant 10 (linear count after call 1' <<<"$o" &&
+    [ $r2 -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$o2" && ok=1
+report $ok "repro: mm-xsa309-l2 (the world's second L2) reproduces with mm.xsa309=on and a preemption budget, not without the option" "$o$o2"
 
 # XSA-279 is a host crash: with mm.xsa279 the replay dies of SIGABRT (exit
 # 134) naming the fatal #GP; without it the PoC is clean.

@@ -223,6 +223,49 @@ static void t_reset_exact(void)
     fz_world_free(&w);
 }
 
+/* W9: every PV domU of the mm surface has a second L2: its last pfn, out
+   of the data role, validated and hooked at L3 slot 1, read-only in the
+   direct map; the L2 pool names both.  HVM worlds have none. */
+static void t_second_l2(void)
+{
+    struct fz_world w;
+    REQUIRE(fz_world_build(&w, FUZZ_MM) == 0);
+    CHECK_EQ(w.dom[0].l2x.n, 0);                /* dom0: none */
+    for (unsigned i = 1; i < 3; i++) {
+        const struct fz_dom *fd = &w.dom[i];
+        REQUIRE(fd->l2x.n == 1);
+        CHECK_EQ(fd->l2x.first, fd->data.first + fd->data.n);
+        CHECK_EQ(fd->l2x.first, fd->nr_pages - 1);
+        mfn_t mfn = fd->p2m[fd->l2x.first];
+        unsigned long t = mfn_to_page(w.m, mfn)->type_info;
+        CHECK_HEX(t & PGT_type_mask, PGT_l2_page_table);
+        CHECK(t & PGT_validated);
+        const pte_t *l3 = mfn_to_virt(w.m, fd->p2m[fd->l3.first]);
+        CHECK_HEX(pte_mfn(l3[1]), mfn);
+        CHECK(pte_flags(l3[1]) & _PAGE_PRESENT);
+        const pte_t *l1 = mfn_to_virt(w.m, fd->p2m[fd->l1.first +
+                                                   fd->l2x.first / 512]);
+        CHECK_HEX(pte_mfn(l1[fd->l2x.first % 512]), mfn);
+        CHECK(!(pte_flags(l1[fd->l2x.first % 512]) & _PAGE_RW));
+        /* The pool: L2 #0 the boot one, #1 this one, #2 the boot one. */
+        struct fz_state st;
+        memset(&st, 0, sizeof(st));
+        struct fz_pick p = { .kind = FZ_K_FRAME, .dom = 0, .role = FZ_R_L2 };
+        uint64_t got[3];
+        for (unsigned k = 0; k < 3; k++) {
+            p.idx = (uint8_t)k;
+            got[k] = fz_resolve(&w, &st, i, &p, NULL);
+        }
+        CHECK_HEX(got[0], fd->p2m[fd->l2.first]);
+        CHECK_HEX(got[1], mfn);
+        CHECK_HEX(got[2], got[0]);
+    }
+    fz_world_free(&w);
+    REQUIRE(fz_world_build(&w, FUZZ_SHADOW) == 0);
+    CHECK_EQ(w.dom[1].l2x.n, 0);
+    fz_world_free(&w);
+}
+
 /* F3: a broken page_info is named by the oracle, at the call it follows. */
 static void t_oracle_audit(void)
 {
@@ -439,6 +482,8 @@ static const struct test tests[] = {
     { "the same input twice gives the same result and machine",
       t_same_twice },
     { "a reset restores the snapshot's exact machine", t_reset_exact },
+    { "every PV domU has a second L2, validated at L3 slot 1 and read-only "
+      "in its direct map; the L2 pool names both (W9)", t_second_l2 },
     { "a corrupted page_info is named by the audit oracle", t_oracle_audit },
     { "the isolation oracle names foreign and writable-table mappings",
       t_oracle_isolation },
