@@ -74,13 +74,14 @@ static const struct zoo_row rows[] = {
       { "audit: invariant 10" }, NULL },
     { "mm.xsa279", NULL, NULL, FUZZ_MM, { "host crash" }, NULL },
     { "grant.xsa224", NULL, NULL, FUZZ_GRANT,
-      { "audit: invariant 4", "audit: invariant 2", "audit: invariant 25" },
+      { "audit: invariant 4", "audit: invariant 2",
+        "grant audit: invariant 25" },
       NULL },
     { "grant.xsa227", NULL, NULL, FUZZ_GRANT,
-      { "audit: invariant 9", "audit: invariant 26" }, NULL },
+      { "audit: invariant 9", "grant audit: invariant 26" }, NULL },
     { "grant.xsa234", NULL, NULL, FUZZ_GRANT,
-      { "audit: invariant 26", "audit: invariant 2", "audit: invariant 4",
-        "isolation:" }, NULL },
+      { "grant audit: invariant 26", "audit: invariant 2",
+        "audit: invariant 4", "isolation:" }, NULL },
     /* fuzz/isolation.c I7: the freed status frame still mapped. */
     { "grant.xsa255", NULL, NULL, FUZZ_GRANT, { FZ_ISO_RELEASED }, NULL },
     /* fuzz/call.c CA7: the status is no GNTST_* code. */

@@ -34,9 +34,12 @@
  *       goes on (core/audit.h A11; the world's kept walk, isolation.c
  *       I8-I10); the first violation fills res (E3).
  *   CA5  The actor is a well-behaved granter: it never changes the bits
- *       Xen owns in its own grant entries (GTF_reading / GTF_writing,
- *       grant invariant 24), however its stores reach them.  A program
- *       may map one of its grant-entry frames anywhere, its argument
+ *       Xen owns in grant entries (GTF_reading / GTF_writing, grant
+ *       invariant 24), its own or - a privileged actor having mapped
+ *       another domain's grant-entry frame with pg_owner, which Xen lets
+ *       the toolstack do - another domain's, however its stores reach
+ *       them (tests/data/fuzz/grant-dom0-buffer-on-foreign-grant-frame).
+ *       A program may map a grant-entry frame anywhere, its argument
  *       buffer included: a hypercall whose buffer page is such a frame is
  *       a no-op (its arguments and Xen's results would land in the
  *       entries), so is a GNTTABOP_copy whose destination gmfn is such a
@@ -348,15 +351,20 @@ static long op_reservation(struct fz_call_ctx *c, const struct fz_call *k,
     return hcall(c, __HYPERVISOR_memory_op, cmd, c->buf, 0, 0);
 }
 
-/* CA5: does va map one of the actor's own grant-entry frames?  Asked only
-   of a domain that has some: the walk sets accessed bits, which must not
-   change a surface without grants (the race surface's schedules). */
-static bool own_grant_frame(struct fz_call_ctx *c, uint64_t va)
+/* CA5: does va map a grant-entry frame of any domain (the actor's own, or
+   another's that a privileged actor mapped with pg_owner)?  Asked only
+   on a machine where some domain has them: the walk sets accessed bits,
+   which must not change a surface without grants (the race surface's
+   schedules). */
+static bool grant_frame_at(struct fz_call_ctx *c, uint64_t va)
 {
+    const struct fz_world *w = c->w;
+    bool any = false;
+    for (unsigned i = 0; i < w->ndoms && !any; i++)
+        any = w->dom[i].d && gnttab_nr_shared_frames(w->dom[i].d);
     mfn_t mfn;
-    return gnttab_nr_shared_frames(c->v->d) &&
-           mmu_translate(c->v, va, 0, &mfn) == 0 &&
-           gnttab_is_shared_frame(c->v->d, mfn);
+    return any && mmu_translate(c->v, va, 0, &mfn) == 0 &&
+           grant_frame_of_owner(c, mfn);
 }
 
 static long op_access(struct fz_call_ctx *c, const struct fz_call *k,
@@ -372,7 +380,7 @@ static long op_access(struct fz_call_ctx *c, const struct fz_call *k,
         val = R(c, &k->pick[0][1], NULL);
         uint64_t old;                   /* CA5: one 8-byte v1 entry */
         const uint64_t xen_bits = GTF_reading | GTF_writing;
-        if (own_grant_frame(c, va) && mmu_load(c->v, va, 8, &old) == MMU_OK) {
+        if (grant_frame_at(c, va) && mmu_load(c->v, va, 8, &old) == MMU_OK) {
             val = (val & ~xen_bits) | (old & xen_bits);
             if (old & xen_bits)         /* in use: keep its domid too */
                 val = (val & ~0xffff0000ULL) | (old & 0xffff0000ULL);
@@ -795,7 +803,7 @@ long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k)
     case FZ_OP_HVM_CR3: case FZ_OP_HVM_INVLPG: case FZ_OP_HVM_FLUSH:
         break;
     default:
-        if (own_grant_frame(c, c->buf))
+        if (grant_frame_at(c, c->buf))
             return 0;
     }
     switch (k->op) {

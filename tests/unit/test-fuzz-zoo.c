@@ -158,6 +158,29 @@ static void t_map_over_buffer(void)
     CHECK_EQ(r.calls_run, 2);
 }
 
+/* CA5: dom0 maps dom1's grant-entry frame over its own argument buffer
+   (mmu_update with pg_owner, which Xen allows the privileged domain) and
+   issues a map: its arguments would land in dom1's entries, so the call is
+   not issued and the run is clean. */
+static void t_dom0_buffer_on_foreign_grant_frame(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-dom0-buffer-on-foreign-grant-frame",
+                    NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 2);
+}
+
+/* core/grant/audit.c U5: dom1 is crashed for demoting an L1 with a grant
+   PTE in it, and dom0 gives that L1 back: the mapping stays in dom1's
+   maptrack for teardown, its PTE is gone, and that is no finding. */
+static void t_crashed_mapper_l1_freed(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-crashed-mapper-l1-freed", NULL, &r),
+             0);
+    CHECK_EQ(r.calls_run, 4);
+}
+
 /* CA5: a copy into the actor's own grant-entry frame would overwrite its
    in-use entries; the well-behaved granter does not issue it. */
 static void t_copy_into_grant_frame(void)
@@ -360,6 +383,12 @@ static const struct test tests[] = {
       "the map it wrote (grant-stale-buffer runs clean)", t_stale_buffer },
     { "a map over the guest's own argument buffer reads back no status "
       "(grant-map-over-buffer runs clean)", t_map_over_buffer },
+    { "a privileged actor's buffer on another domain's grant-entry frame "
+      "issues nothing (grant-dom0-buffer-on-foreign-grant-frame runs "
+      "clean)", t_dom0_buffer_on_foreign_grant_frame },
+    { "a crashed mapper whose L1 was given back keeps its mapping without "
+      "its grant PTE (grant-crashed-mapper-l1-freed runs clean)",
+      t_crashed_mapper_l1_freed },
     { "a granter giving back its own grant frame keeps it from other "
       "tables (grant-decrease-grant-frame runs clean)",
       t_decrease_grant_frame },
