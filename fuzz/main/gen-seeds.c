@@ -275,21 +275,6 @@ static void hand_prog(unsigned i, struct fz_prog *p)
 
 /* --- hand-made programs (mm) ------------------------------------------------- */
 
-/* The pick of MMUEXT command cmd (the list is fuzz/pool.c's: found by
-   resolving, as fuzz/encode.c does). */
-static void mmuext_cmd(struct fz_pick *p, unsigned cmd)
-{
-    static const struct fz_world none;
-    struct fz_pick t = { .kind = FZ_K_MMUEXT };
-    for (unsigned i = 0; i < 256; i++) {
-        t.idx = (uint8_t)i;
-        if (fz_resolve(&none, NULL, 0, &t, NULL) == cmd) {
-            p->idx = (uint8_t)i;
-            return;
-        }
-    }
-}
-
 /* dom1's mmu_update of one item: L<role> #idx slot := PTE(frame, row). */
 static struct fz_call mm_update(unsigned role, unsigned idx, unsigned slot,
                                 unsigned vrole, unsigned vidx, unsigned row)
@@ -305,7 +290,7 @@ static struct fz_call mm_ext(unsigned cmd, unsigned role, unsigned idx)
 {
     struct fz_call c = hcall_of(FZ_OP_MMUEXT, 0);
     setp(&c.head[0], 3, 0, 0, 0);
-    mmuext_cmd(&c.pick[0][0], cmd);
+    fz_encode_value(FUZZ_MM, NULL, 1, FZ_K_MMUEXT, cmd, &c.pick[0][0]);
     setp(&c.pick[0][1], 0, role, idx, 0);
     return c;
 }
@@ -551,6 +536,20 @@ static void side_dir(char *buf, size_t len, const char *top,
     snprintf(buf, len, "%s/.%s.%s", top, fuzz_surface_name(s), what);
 }
 
+/* The hand-made programs 0 .. nr-1 of build, as DIR/SURFACE/hand-N. */
+static void offer_hand(struct corpus *k, unsigned nr,
+                       void (*build)(unsigned, struct fz_prog *))
+{
+    static struct fz_prog p;
+    static uint8_t buf[SEED_CAP];
+    unsigned nth = 0;
+    for (unsigned i = 0; i < nr; i++) {
+        build(i, &p);
+        size_t n = fz_encode_prog(&p, buf, sizeof(buf));
+        offer(k, "hand", &nth, buf, n);
+    }
+}
+
 /* The seeds of s into DIR/.SURFACE.new; 0 or -1. */
 static int gen_surface(const char *top, enum fuzz_surface s)
 {
@@ -581,26 +580,10 @@ static int gen_surface(const char *top, enum fuzz_surface s)
             offer(&k, "hand", &nth, buf, n ? n + 2 : 0);
         }
     }
-    if (s == FUZZ_MM) {
-        static struct fz_prog p;
-        static uint8_t buf[SEED_CAP];
-        unsigned nth = 0;
-        for (unsigned i = 0; i < MM_HAND_NR; i++) {
-            mm_hand_prog(i, &p);
-            size_t n = fz_encode_prog(&p, buf, sizeof(buf));
-            offer(&k, "hand", &nth, buf, n);
-        }
-    }
-    if (s == FUZZ_SHADOW) {
-        static struct fz_prog p;
-        static uint8_t buf[SEED_CAP];
-        unsigned nth = 0;
-        for (unsigned i = 0; i < HAND_NR; i++) {
-            hand_prog(i, &p);
-            size_t n = fz_encode_prog(&p, buf, sizeof(buf));
-            offer(&k, "hand", &nth, buf, n);
-        }
-    }
+    if (s == FUZZ_MM)
+        offer_hand(&k, MM_HAND_NR, mm_hand_prog);
+    if (s == FUZZ_SHADOW)
+        offer_hand(&k, HAND_NR, hand_prog);
     for (unsigned i = 0; i < nsrc && !k.failed; i++) {
         if (record(s, i))
             return -1;

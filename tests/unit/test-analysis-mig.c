@@ -142,6 +142,17 @@ static void migrate(uint64_t skip_r0, bool skip_r1)
     round_end(3, 2);
 }
 
+/* Round 0 begins and sends every pfn (version 0); the destination applies
+   each record as it comes.  The round is left open. */
+static void round0_applied(void)
+{
+    round_begin(0, 0);
+    for (uint64_t p = 0; p < NPFN; p++) {
+        send(0, p, 0);
+        recv(p, 0);
+    }
+}
+
 static void t_clean(void)
 {
     setup();
@@ -254,11 +265,7 @@ static void t_drop_healed(void)
 {
     setup();
     enable();
-    round_begin(0, 0);
-    for (uint64_t p = 0; p < NPFN; p++) {
-        send(0, p, 0);
-        recv(p, 0);
-    }
+    round0_applied();
     round_end(0, 0);
     mark(2);
     clean(0);
@@ -281,11 +288,7 @@ static void t_mark_after_clean(void)
 {
     setup();
     enable();
-    round_begin(0, 0);
-    for (uint64_t p = 0; p < NPFN; p++) {
-        send(0, p, 0);
-        recv(p, 0);
-    }
+    round0_applied();
     round_end(0, 0);
     clean(0);
     round_begin(1, 0);
@@ -365,11 +368,7 @@ static void t_one_page_round(void)
 {
     setup();
     enable();
-    round_begin(0, 0);
-    for (uint64_t p = 0; p < NPFN; p++) {
-        send(0, p, 0);
-        recv(p, 0);
-    }
+    round0_applied();
     round_end(0, 0);
     mark(3);
     clean(0);
@@ -398,11 +397,7 @@ static void one_page_round_dup(unsigned dup_round)
 {
     setup();
     enable();
-    round_begin(0, 0);
-    for (uint64_t p = 0; p < NPFN; p++) {
-        send(0, p, 0);
-        recv(p, 0);
-    }
+    round0_applied();
     if (dup_round == 0)
         recv(NPFN - 1, 0);          /* round 0's last record, again */
     round_end(0, 0);
@@ -436,11 +431,7 @@ static void t_mark_before_enable(void)
     setup();
     mark(1);
     enable();
-    round_begin(0, 0);
-    for (uint64_t p = 0; p < NPFN; p++) {
-        send(0, p, 0);
-        recv(p, 0);
-    }
+    round0_applied();
     round_end(0, 0);
     clean(0);
     round_begin(1, 0);
