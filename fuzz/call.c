@@ -45,7 +45,9 @@
  *       entries), so is a GNTTABOP_copy whose destination gmfn is such a
  *       frame (Xen lets a PV guest copy into its own writable shared
  *       page: the bytes would overwrite its entries wholesale;
- *       tests/data/fuzz/grant-copy-into-grant-frame), so is an
+ *       tests/data/fuzz/grant-copy-into-grant-frame; or a destination
+ *       ref of its own that grants such a frame,
+ *       tests/data/fuzz/grant-copy-via-ref-into-grant-frame), so is an
  *       mmuext_op that clears or copies over a domain's grant-entry frame
  *       (MMUEXT_CLEAR_PAGE / COPY_PAGE take only a writable type ref, which
  *       such a frame gives; tests/data/fuzz/grant-clear-grant-frame), and
@@ -475,9 +477,13 @@ static long op_gnt_copy(struct fz_call_ctx *c, const struct fz_call *k)
     uint64_t f = R(c, fp, NULL);
     op.flags = fp->raw ? (uint16_t)f
              : (uint16_t)(GNTCOPY_source_gref | (f & GNTCOPY_dest_gref));
-    /* CA5: no copy into one of its own grant-entry frames. */
-    if (!(op.flags & GNTCOPY_dest_gref) &&
-        gnttab_is_shared_frame(c->v->d, op.dest.u.gmfn))
+    /* CA5: no copy into one of its own grant-entry frames, named by gmfn
+       or through a ref of its own that grants one */
+    struct gnttab_peek e;
+    if (!(op.flags & GNTCOPY_dest_gref) ?
+        gnttab_is_shared_frame(c->v->d, op.dest.u.gmfn) :
+        !gnttab_peek_entry(c->v->d, op.dest.u.ref, &e) &&
+        grant_frame_of_owner(c, e.entry_frame))
         return 0;
     if (put(c, 0, &op, sizeof(op)))
         return 0;

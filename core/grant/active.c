@@ -83,7 +83,7 @@ uint16_t gnt_status_bits(struct grant_table *gt, grant_ref_t ref)
                       (GTF_reading | GTF_writing));
 }
 
-static uint64_t entry_frame(struct grant_table *gt, grant_ref_t ref)
+uint64_t gnt_entry_frame(struct grant_table *gt, grant_ref_t ref)
 {
     if (gt->version == 2)
         return ((const grant_entry_v2_t *)entry_ptr(gt, ref))->full_page.frame;
@@ -278,7 +278,7 @@ int gnt_acquire(struct domain *rd, grant_ref_t ref, domid_t ldom,
                     st = GNTST_general_error;   /* sub-page: copy only */
             }
         }
-        uint64_t frame = entry_frame(gt, ref);
+        uint64_t frame = gnt_entry_frame(gt, ref);
         mfn_t m = INVALID_MFN;
         if (st == GNTST_okay)
             st = resolve_frame(rd, frame, readonly, &m);

@@ -9,7 +9,8 @@
  *       next call), as gnttab_is_shared_frame does; taking the table lock
  *       would be a scheduling point of its own in det mode.
  *   K2  An entry reads as the guest wrote it: the {flags, domid} header
- *       (the same first word in v1 and v2 layouts), beside Xen's active
+ *       (the same first word in v1 and v2 layouts) and the frame, beside
+ *       Xen's active
  *       entry (pin counters, the pinning grantee).  A ref at or past the
  *       table's entries (nr_frames x entries per frame of its version) or
  *       a released table is -XEN_EINVAL: what GNTTABOP_map_grant_ref
@@ -34,6 +35,7 @@ int gnttab_peek_entry(struct domain *rd, grant_ref_t ref,
     out->version = gt->version;
     out->entry_flags = (uint16_t)(w & 0xffff);      /* little-endian hdr */
     out->entry_domid = (domid_t)(w >> 16);
+    out->entry_frame = gnt_entry_frame(gt, ref);
     out->pin = act->pin;
     out->pin_domid = act->pin ? act->domid : DOMID_INVALID;
     return 0;

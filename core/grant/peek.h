@@ -21,6 +21,7 @@ struct gnttab_peek {
     unsigned version;           /* the table's version, 1 or 2 */
     domid_t entry_domid;        /* the domid the guest wrote in the entry */
     uint16_t entry_flags;       /* its GTF_* flags (v2: the header's) */
+    uint64_t entry_frame;       /* its frame (v2: full_page.frame) */
     uint32_t pin;               /* Xen's pin counters (0: not pinned) */
     domid_t pin_domid;          /* the grantee holding the pins, if any */
 };

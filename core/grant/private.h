@@ -162,6 +162,8 @@ const _Atomic uint16_t *gnt_status_word(struct grant_table *gt,
                                         grant_ref_t ref);
 _Atomic uint32_t *gnt_shared_word_w(struct grant_table *gt, grant_ref_t ref);
 _Atomic uint16_t *gnt_status_word_w(struct grant_table *gt, grant_ref_t ref);
+/* The frame the guest wrote in entry ref (v1 frame, v2 full_page.frame). */
+uint64_t gnt_entry_frame(struct grant_table *gt, grant_ref_t ref);
 /* The entry's current status bits (GTF_reading|GTF_writing) as Xen keeps
    them (shared flags in v1, status frame in v2). */
 uint16_t gnt_status_bits(struct grant_table *gt, grant_ref_t ref);

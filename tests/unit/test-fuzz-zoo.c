@@ -181,6 +181,17 @@ static void t_crashed_mapper_l1_freed(void)
     CHECK_EQ(r.calls_run, 4);
 }
 
+/* CA5: dom2 grants its own grant-entry frame to itself, dom1 pins one of
+   dom2's entries, and dom2 copies into the frame through that ref: the
+   bytes would rewrite the pinned entry's domid; the copy is not issued. */
+static void t_copy_via_ref_into_grant_frame(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-copy-via-ref-into-grant-frame", NULL,
+                    &r), 0);
+    CHECK_EQ(r.calls_run, 3);
+}
+
 /* CA5: a copy into the actor's own grant-entry frame would overwrite its
    in-use entries; the well-behaved granter does not issue it. */
 static void t_copy_into_grant_frame(void)
@@ -386,6 +397,9 @@ static const struct test tests[] = {
     { "a privileged actor's buffer on another domain's grant-entry frame "
       "issues nothing (grant-dom0-buffer-on-foreign-grant-frame runs "
       "clean)", t_dom0_buffer_on_foreign_grant_frame },
+    { "a copy into the granter's own grant-entry frame through a ref of "
+      "its own is not issued (grant-copy-via-ref-into-grant-frame runs "
+      "clean)", t_copy_via_ref_into_grant_frame },
     { "a crashed mapper whose L1 was given back keeps its mapping without "
       "its grant PTE (grant-crashed-mapper-l1-freed runs clean)",
       t_crashed_mapper_l1_freed },

@@ -25,6 +25,7 @@
 #include "core/traps.h"
 #include "core/mm/p2m.h"
 #include "core/mm/paging.h"
+#include "core/grant/peek.h"
 #include "tests/unit/grant_fixture.h"
 #include "tests/unit/pv_fixture.h"
 #include "tests/unit/test.h"
@@ -73,6 +74,12 @@ static void t_map_rw(void)
     CHECK_EQ(fix_tcount(&f.pv, target), 1);
     CHECK_EQ(fix_count(&f.pv, target), 2);      /* allocation + mapping */
     CHECK_EQ(paging_dirty_marks(f.d2), marks);  /* none at map time */
+    struct gnttab_peek pk;                      /* peek.h K2 */
+    CHECK_EQ(gnttab_peek_entry(f.d2, 5, &pk), 0);
+    CHECK_HEX(pk.entry_frame, target);
+    CHECK_EQ(pk.entry_domid, FIX_DOMID);
+    CHECK(pk.pin != 0);
+    CHECK_EQ(gnttab_peek_entry(f.d2, 1u << 20, &pk), -XEN_EINVAL);
     CHECK_EQ(audits(&f), 0);
 
     /* The revoke protocol: the guest's cmpxchg to 0 fails while in use. */
