@@ -115,6 +115,13 @@
  *       refuses an unprivileged caller).  A nominate's handle is kept in
  *       the run's state (pool.h Q6); share passes the handles of its two
  *       gfns, the client being the second pick's domain.
+ *   CA11 A grant map with GNTMAP_contains_pte takes the machine address of
+ *       a PTE as host_addr: its VA pick, when it names a frame role, gives
+ *       that frame's slot (frame << 12 + slot * 8) plus bits 9-11 of the
+ *       slot word as a byte offset - 0 an aligned entry, else a misaligned
+ *       one (XSA-227's shape).  A raw word, a linear, user, M2P or
+ *       non-canonical VA pick is passed as it resolves.  The program
+ *       printer shows the pick as a VA with "(pte byte +N)".
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -394,6 +401,17 @@ static long op_access(struct fz_call_ctx *c, const struct fz_call *k,
     return rc;
 }
 
+/* CA11: the PTE machine address a contains_pte map's host_addr pick names. */
+static uint64_t pte_maddr(struct fz_call_ctx *c, const struct fz_pick *p)
+{
+    if (p->raw || p->role >= FZ_R_NR)
+        return R(c, p, NULL);
+    struct fz_pick f = *p;
+    f.kind = FZ_K_FRAME;
+    return (R(c, &f, NULL) << PAGE_SHIFT) + (p->slot & 511) * 8 +
+           ((p->slot >> 9) & 7);
+}
+
 static long op_gnt_map(struct fz_call_ctx *c, const struct fz_call *k)
 {
     struct gnttab_map_grant_ref op[FZ_MAX_ITEMS];
@@ -409,7 +427,9 @@ static long op_gnt_map(struct fz_call_ctx *c, const struct fz_call *k)
                                        GNTMAP_contains_pte)) |
                                  ((f & 0x80) ? (f & GNTMAP_host_map)
                                              : GNTMAP_host_map));
-        op[i].host_addr = R(c, &k->pick[i][2], NULL);
+        op[i].host_addr = (op[i].flags & GNTMAP_contains_pte)   /* CA11 */
+                          ? pte_maddr(c, &k->pick[i][2])
+                          : R(c, &k->pick[i][2], NULL);
     }
     int16_t want[FZ_MAX_ITEMS];                         /* CA7 */
     for (unsigned i = 0; i < k->nitems; i++)

@@ -148,6 +148,8 @@ void fz_pick_print(unsigned s, unsigned actor, const struct fz_pick *p,
             fprintf(f, "va(");
             print_frame(s, actor, p, f);
             fprintf(f, ")+slot %u", p->slot & 511);
+            if ((p->slot >> 9) & 7)     /* fuzz/call.c CA11 only */
+                fprintf(f, " (pte byte +%u)", (p->slot >> 9) & 7);
         } else {
             fprintf(f, "va %s #%u", role_name[p->role], p->idx);
         }

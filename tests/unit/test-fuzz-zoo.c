@@ -215,6 +215,24 @@ static void t_decrease_grant_frame(void)
 
 /* --- grant.xsa255: isolation I7 --------------------------------------------- */
 
+/* grant.xsa227 (CA11): a contains_pte map whose PTE address is 2 bytes
+   into dom1's L1 #0 slot 100: the grant PTE straddles two entries. */
+static void t_xsa227_on(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-xsa227", "grant.xsa227=on", &r), 1);
+    CHECK(strncmp(r.invariant, "audit: invariant 9", 18) == 0);
+    CHECK_EQ(r.at_call, 0);
+    CHECK(strstr(r.report, "slot 100") != NULL);
+}
+
+static void t_xsa227_off(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-xsa227", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 1);           /* the misaligned address refused */
+}
+
 static void t_xsa255_on(void)
 {
     struct fuzz_result r;
@@ -406,6 +424,11 @@ static const struct test tests[] = {
     { "a granter giving back its own grant frame keeps it from other "
       "tables (grant-decrease-grant-frame runs clean)",
       t_decrease_grant_frame },
+    { "grant.xsa227: a contains_pte map at a misaligned PTE address "
+      "breaks invariant 9 (a grant PTE straddling two entries)",
+      t_xsa227_on },
+    { "grant.xsa227 off: the misaligned map is refused and the run is clean",
+      t_xsa227_off },
     { "grant.xsa255: the freed status frame still mapped is 'isolation: "
       "released Xen page mapped' after set_version 1", t_xsa255_on },
     { "grant.xsa255 off: set_version 1 is refused and the run is clean",
