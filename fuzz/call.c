@@ -45,9 +45,12 @@
  *       entries), so is a GNTTABOP_copy whose destination gmfn is such a
  *       frame (Xen lets a PV guest copy into its own writable shared
  *       page: the bytes would overwrite its entries wholesale;
- *       tests/data/fuzz/grant-copy-into-grant-frame; or a destination
- *       ref of its own that grants such a frame,
- *       tests/data/fuzz/grant-copy-via-ref-into-grant-frame), so is an
+ *       tests/data/fuzz/grant-copy-into-grant-frame), so is a map or a
+ *       copy through a ref whose entry grants a grant-entry frame, however
+ *       the entry came to name one (a well-behaved granter grants none:
+ *       the grantee would write Xen's bits of the granter's entries;
+ *       tests/data/fuzz/grant-copy-via-ref-into-grant-frame,
+ *       grant-map-granted-grant-frame-over-buffer), so is an
  *       mmuext_op that clears or copies over a domain's grant-entry frame
  *       (MMUEXT_CLEAR_PAGE / COPY_PAGE take only a writable type ref, which
  *       such a frame gives; tests/data/fuzz/grant-clear-grant-frame), and
@@ -297,6 +300,20 @@ static bool grant_frame_of_owner(struct fz_call_ctx *c, uint64_t mfn)
     return o && gnttab_nr_shared_frames(o) && gnttab_is_shared_frame(o, mfn);
 }
 
+/* CA5: does entry ref of domain dom (DOMID_SELF: the actor's) grant a
+   grant-entry frame?  A well-behaved granter never grants one, however
+   the entry was written; a map or copy through such a ref is not issued. */
+static bool ref_grants_grant_frame(struct fz_call_ctx *c, domid_t dom,
+                                   grant_ref_t ref)
+{
+    struct domain *rd = dom == DOMID_SELF ? c->v->d
+                      : dom < HV_MAX_DOMAINS ? machine_domain(c->v->d->m, dom)
+                                             : NULL;
+    struct gnttab_peek e;
+    return rd && !gnttab_peek_entry(rd, ref, &e) &&
+           grant_frame_of_owner(c, e.entry_frame);
+}
+
 static long op_mmuext(struct fz_call_ctx *c, const struct fz_call *k)
 {
     struct mmuext_op ops[FZ_MAX_ITEMS];
@@ -432,8 +449,11 @@ static long op_gnt_map(struct fz_call_ctx *c, const struct fz_call *k)
                           : R(c, &k->pick[i][2], NULL);
     }
     int16_t want[FZ_MAX_ITEMS];                         /* CA7 */
-    for (unsigned i = 0; i < k->nitems; i++)
+    for (unsigned i = 0; i < k->nitems; i++) {
+        if (ref_grants_grant_frame(c, op[i].dom, op[i].ref))  /* CA5 */
+            return 0;
         want[i] = map_expected(c, &op[i]);
+    }
     if (put(c, 0, op, k->nitems * sizeof(op[0])))
         return 0;
     mfn_t frame = buf_frame(c);
@@ -497,13 +517,14 @@ static long op_gnt_copy(struct fz_call_ctx *c, const struct fz_call *k)
     uint64_t f = R(c, fp, NULL);
     op.flags = fp->raw ? (uint16_t)f
              : (uint16_t)(GNTCOPY_source_gref | (f & GNTCOPY_dest_gref));
-    /* CA5: no copy into one of its own grant-entry frames, named by gmfn
-       or through a ref of its own that grants one */
-    struct gnttab_peek e;
+    /* CA5: no copy into one of its own grant-entry frames, and none
+       through a ref that grants one */
     if (!(op.flags & GNTCOPY_dest_gref) ?
         gnttab_is_shared_frame(c->v->d, op.dest.u.gmfn) :
-        !gnttab_peek_entry(c->v->d, op.dest.u.ref, &e) &&
-        grant_frame_of_owner(c, e.entry_frame))
+        ref_grants_grant_frame(c, DOMID_SELF, op.dest.u.ref))
+        return 0;
+    if ((op.flags & GNTCOPY_source_gref) &&
+        ref_grants_grant_frame(c, op.source.domid, op.source.u.ref))
         return 0;
     if (put(c, 0, &op, sizeof(op)))
         return 0;

@@ -192,6 +192,17 @@ static void t_copy_via_ref_into_grant_frame(void)
     CHECK_EQ(r.calls_run, 3);
 }
 
+/* CA5: dom2 grants dom1 its own grant-entry frame and dom1 maps it over
+   its argument buffer: Xen's results would land in dom2's entries; a ref
+   that grants a grant-entry frame is never mapped. */
+static void t_map_granted_grant_frame(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-map-granted-grant-frame-over-buffer",
+                    NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 2);
+}
+
 /* CA5: a copy into the actor's own grant-entry frame would overwrite its
    in-use entries; the well-behaved granter does not issue it. */
 static void t_copy_into_grant_frame(void)
@@ -418,6 +429,9 @@ static const struct test tests[] = {
     { "a copy into the granter's own grant-entry frame through a ref of "
       "its own is not issued (grant-copy-via-ref-into-grant-frame runs "
       "clean)", t_copy_via_ref_into_grant_frame },
+    { "a ref that grants a grant-entry frame is not mapped "
+      "(grant-map-granted-grant-frame-over-buffer runs clean)",
+      t_map_granted_grant_frame },
     { "a crashed mapper whose L1 was given back keeps its mapping without "
       "its grant PTE (grant-crashed-mapper-l1-freed runs clean)",
       t_crashed_mapper_l1_freed },
