@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "analysis/analyze.h"
+#include "analysis/checker.h"
 #include "analysis/event.h"
 #include "analysis/finding.h"
 
@@ -77,6 +78,20 @@ static __attribute__((unused)) bool says(const struct finding *f, const char *te
         return false;
     }
     return true;
+}
+
+/* Every checker named in want[0..n) is in hv_checkers. */
+static __attribute__((unused)) void check_listed(const char *const *want,
+                                                 size_t n)
+{
+    for (size_t w = 0; w < n; w++) {
+        bool found = false;
+        for (size_t i = 0; hv_checkers[i]; i++)
+            found |= !strcmp(hv_checkers[i]->name, want[w]);
+        if (!found)
+            fprintf(stderr, "  checker %s is not listed\n", want[w]);
+        CHECK(found);
+    }
 }
 
 #endif /* HVLAB_TESTS_ANALYSIS_FIXTURE_H */

@@ -130,12 +130,7 @@ static void t_inv31(void)
 static void t_listed(void)
 {
     static const char *const want[] = { "inv.10", "inv.31" };
-    for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
-        bool found = false;
-        for (size_t i = 0; hv_checkers[i]; i++)
-            found |= !strcmp(hv_checkers[i]->name, want[w]);
-        CHECK(found);
-    }
+    check_listed(want, sizeof(want) / sizeof(want[0]));
 }
 
 static const struct test tests[] = {

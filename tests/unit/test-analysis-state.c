@@ -646,12 +646,7 @@ static void t_checkers_listed(void)
         "rebuild.untraced", "inv.3", "inv.5", "inv.6", "inv.7", "inv.8",
         "inv.11", "inv.19", "inv.22", "inv.24",
     };
-    for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
-        bool found = false;
-        for (size_t i = 0; hv_checkers[i]; i++)
-            found |= !strcmp(hv_checkers[i]->name, want[w]);
-        CHECK(found);
-    }
+    check_listed(want, sizeof(want) / sizeof(want[0]));
 }
 
 static const struct test tests[] = {
