@@ -21,22 +21,12 @@
 #include "fuzz/race.h"
 #include "fuzz/world.h"
 #include "inject/inject.h"
+#include "tests/unit/fuzz_input.h"
 #include "tests/unit/test.h"
 
 struct fz_world *fz_exec_world(enum fuzz_surface s);
 
 /* --- building inputs ------------------------------------------------------- */
-
-struct in {
-    size_t n;
-    uint8_t b[1024];
-};
-
-static void put8(struct in *in, uint8_t x)
-{
-    if (in->n < sizeof(in->b))
-        in->b[in->n++] = x;
-}
 
 /* RC8: the racer byte (even: dom1, odd: dom0), then L and the decisions. */
 static void head(struct in *in, unsigned racer_byte, const char *decisions)
@@ -74,40 +64,35 @@ static void store_l1(struct in *in, uint8_t actor, uint16_t s, uint8_t d,
 {
     const uint8_t c[] = { S_STORE, actor, FZ_R_L1 * 4, 0, (uint8_t)s,
                           (uint8_t)(s >> 8), FZ_R_DATA * 4, d, row, 0, 0 };
-    for (size_t i = 0; i < sizeof(c); i++)
-        put8(in, c[i]);
+    put_bytes(in, c, sizeof(c));
 }
 
 /* load va(data(self,#d)), kernel. */
 static void load_data(struct in *in, uint8_t actor, uint8_t d)
 {
     const uint8_t c[] = { S_LOAD, actor, FZ_R_DATA * 4, d, 0, 0, 0, 0 };
-    for (size_t i = 0; i < sizeof(c); i++)
-        put8(in, c[i]);
+    put_bytes(in, c, sizeof(c));
 }
 
 /* hvm_set_cr3 L4(self,#0). */
 static void cr3(struct in *in, uint8_t actor)
 {
     const uint8_t c[] = { S_CR3, actor, FZ_R_L4 * 4, 0 };
-    for (size_t i = 0; i < sizeof(c); i++)
-        put8(in, c[i]);
+    put_bytes(in, c, sizeof(c));
 }
 
 /* dom0: foreign_map slot := PTE(data(dom2,#d), P|RW). */
 static void fmap(struct in *in, uint8_t actor, uint8_t slot, uint8_t d)
 {
     const uint8_t c[] = { S_FMAP, actor, 0, slot, 2 + 4 * FZ_R_DATA, d, 0 };
-    for (size_t i = 0; i < sizeof(c); i++)
-        put8(in, c[i]);
+    put_bytes(in, c, sizeof(c));
 }
 
 /* dom0: paging_op op (0 nominate, 1 evict, 2 prep) of data(dom2,#d). */
 static void paging(struct in *in, uint8_t actor, uint8_t op, uint8_t d)
 {
     const uint8_t c[] = { S_PAGING, actor, 0, op, 2 + 4 * FZ_R_DATA, d };
-    for (size_t i = 0; i < sizeof(c); i++)
-        put8(in, c[i]);
+    put_bytes(in, c, sizeof(c));
 }
 
 /* dom0: sharing_op op (0 nominate, 1 share) of data(dom2,#d), client #e. */
@@ -116,8 +101,7 @@ static void sharing(struct in *in, uint8_t actor, uint8_t op, uint8_t d,
 {
     const uint8_t c[] = { S_SHARING, actor, 0, op, 2 + 4 * FZ_R_DATA, d,
                           2 + 4 * FZ_R_DATA, e };
-    for (size_t i = 0; i < sizeof(c); i++)
-        put8(in, c[i]);
+    put_bytes(in, c, sizeof(c));
 }
 
 /*

@@ -13,28 +13,12 @@
 #include "fuzz/prog.h"
 #include "fuzz/race.h"
 #include "fuzz/world.h"
+#include "tests/unit/fuzz_input.h"
 #include "tests/unit/test.h"
 
 struct fz_world *fz_exec_world(enum fuzz_surface s);
 
 /* --- building inputs ------------------------------------------------------- */
-
-struct in {
-    size_t n;
-    uint8_t b[1024];
-};
-
-static void put8(struct in *in, uint8_t x)
-{
-    if (in->n < sizeof(in->b))
-        in->b[in->n++] = x;
-}
-
-static void put64(struct in *in, uint64_t x)
-{
-    for (unsigned i = 0; i < 8; i++)
-        put8(in, (uint8_t)(x >> (8 * i)));
-}
 
 /* The schedule prefix: L, then the decisions (RC1). */
 static void sched(struct in *in, const char *decisions)
@@ -54,8 +38,7 @@ static void sched(struct in *in, const char *decisions)
 static void vm_assist_wpt(struct in *in, uint8_t actor)
 {
     const uint8_t c[] = { 8, actor, 0, 0, 0, 2 };
-    for (size_t i = 0; i < sizeof(c); i++)
-        put8(in, c[i]);
+    put_bytes(in, c, sizeof(c));
 }
 
 /* store va(L1(dom1,#l1))+slot s := PTE(data(dom1,#d), P|RW), kernel. */
@@ -64,8 +47,7 @@ static void store_l1(struct in *in, uint8_t actor, uint8_t l1, uint8_t s,
 {
     const uint8_t c[] = { 10, actor, FZ_R_L1 * 4, l1, s, 0,
                           FZ_R_DATA * 4, d, 0, 0, 0 };
-    for (size_t i = 0; i < sizeof(c); i++)
-        put8(in, c[i]);
+    put_bytes(in, c, sizeof(c));
 }
 
 /* load from a raw VA, kernel. */
