@@ -72,7 +72,8 @@
  *       CR3, the root frame was freed still shadowed, and the shadow audit
  *       judged a state Xen never reaches (tests/data/fuzz/shadow-crashed-*).
  *   CA7  The API contract of the grant ops: every GNTTABOP status the
- *       fuzzer reads back (map, unmap, copy, setup_table, query_size) is
+ *       fuzzer reads back (map, unmap, unmap_and_replace, copy,
+ *       setup_table, query_size, get_status_frames) is
  *       one of the GNTST_* codes <xen/grant_table.h> defines (0 down to
  *       the last of GNTTABOP_error_msgs); and a map whose refusal is
  *       decided by the state before the call gets the status Xen gives
@@ -125,6 +126,13 @@
  *       one (XSA-227's shape).  A raw word, a linear, user, M2P or
  *       non-canonical VA pick is passed as it resolves.  The program
  *       printer shows the pick as a VA with "(pte byte +N)".
+ *   CA12 The grant surface also issues GNTTABOP_unmap_and_replace (the
+ *       handle's host_addr or a VA pick, and a new_addr VA pick, whose
+ *       entry Xen moves into the grant's slot: another grant's PTE is
+ *       XSA-234's shape), get_status_frames (up to four frames into the
+ *       buffer's list area, CA2) and get_version.  Their statuses come
+ *       under CA7; a replace that leaves the buffer mapping another frame
+ *       reads nothing back (CA1); a handle replaced is no longer held.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -475,15 +483,27 @@ static long op_gnt_map(struct fz_call_ctx *c, const struct fz_call *k)
     return rc;
 }
 
+/* An unmap item's handle (pick 0) and host_addr: the handle's own
+   address when the own_addr pick (1) is below 192, else the VA pick (2).
+   *own says which. */
+static grant_handle_t unmap_target(struct fz_call_ctx *c,
+                                   const struct fz_pick *pk,
+                                   uint64_t *host_addr, bool *own)
+{
+    uint64_t addr = 0;
+    grant_handle_t h = (grant_handle_t)R(c, &pk[0], &addr);
+    *own = R(c, &pk[1], NULL) < 192;
+    *host_addr = *own ? addr : R(c, &pk[2], NULL);
+    return h;
+}
+
 static long op_gnt_unmap(struct fz_call_ctx *c, const struct fz_call *k)
 {
     struct gnttab_unmap_grant_ref op[FZ_MAX_ITEMS];
     memset(op, 0, sizeof(op));
     for (unsigned i = 0; i < k->nitems; i++) {
-        uint64_t addr = 0;
-        op[i].handle = (grant_handle_t)R(c, &k->pick[i][0], &addr);
-        bool own = R(c, &k->pick[i][1], NULL) < 192;
-        op[i].host_addr = own ? addr : R(c, &k->pick[i][2], NULL);
+        bool own;
+        op[i].handle = unmap_target(c, k->pick[i], &op[i].host_addr, &own);
         for (unsigned h = 0; h < c->st->nhandles; h++)
             if (c->st->handle[h].actor == c->actor &&
                 c->st->handle[h].handle == op[i].handle && own)
@@ -500,6 +520,37 @@ static long op_gnt_unmap(struct fz_call_ctx *c, const struct fz_call *k)
     for (unsigned i = 0; i < k->nitems; i++)
         if (op[i].status == GNTST_okay)
             fz_state_drop_handle(c->st, c->actor, op[i].handle);
+    return rc;
+}
+
+/* CA12: GNTTABOP_unmap_and_replace.  host_addr is the handle's own
+   address unless own_addr says otherwise, as for an unmap; new_addr is
+   any VA pick, another grant's address included (XSA-234's shape). */
+static long op_gnt_replace(struct fz_call_ctx *c, const struct fz_call *k)
+{
+    struct gnttab_unmap_and_replace op[FZ_MAX_ITEMS];
+    memset(op, 0, sizeof(op));
+    for (unsigned i = 0; i < k->nitems; i++) {
+        bool own;
+        op[i].handle = unmap_target(c, k->pick[i], &op[i].host_addr, &own);
+        op[i].new_addr = R(c, &k->pick[i][3], NULL);
+    }
+    if (put(c, 0, op, k->nitems * sizeof(op[0])))
+        return 0;
+    mfn_t frame = buf_frame(c);
+    long rc = hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_unmap_and_replace,
+                    c->buf, k->nitems, 0);
+    /* CA1: new_addr may be the buffer's own address (its entry is
+       stolen), or host_addr a grant mapped over it (the stolen entry
+       takes its place): what Xen wrote is then out of the guest's
+       reach. */
+    if (buf_frame(c) != frame || get(c, 0, op, k->nitems * sizeof(op[0])))
+        return rc;
+    for (unsigned i = 0; rc == 0 && i < k->nitems; i++) {    /* CA7 */
+        check_status(c, "unmap_and_replace", op[i].status);
+        if (op[i].status == GNTST_okay)
+            fz_state_drop_handle(c->st, c->actor, op[i].handle);
+    }
     return rc;
 }
 
@@ -570,6 +621,29 @@ static long op_gnt_misc(struct fz_call_ctx *c, const struct fz_call *k)
         if (put(c, 0, &sv, sizeof(sv)))
             return 0;
         return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_set_version,
+                     c->buf, 1, 0);
+    }
+    case FZ_OP_GNT_STATUS: {                                /* CA12 */
+        struct gnttab_get_status_frames g;
+        memset(&g, 0, sizeof(g));
+        g.dom = (domid_t)R(c, &k->pick[0][0], NULL);
+        g.nr_frames = (uint32_t)R(c, &k->pick[0][1], NULL) % 5;
+        set_xen_guest_handle(g.frame_list,
+                             (uint64_t *)(uintptr_t)(c->buf + OFF_LIST));
+        if (put(c, 0, &g, sizeof(g)))
+            return 0;
+        long rc = hcall(c, __HYPERVISOR_grant_table_op,
+                        GNTTABOP_get_status_frames, c->buf, 1, 0);
+        if (rc == 0 && get(c, 0, &g, sizeof(g)) == 0)       /* CA7 */
+            check_status(c, "get_status_frames", g.status);
+        return rc;
+    }
+    case FZ_OP_GNT_GETVER: {                                /* CA12 */
+        struct gnttab_get_version gv = {
+            .dom = (domid_t)R(c, &k->pick[0][0], NULL) };
+        if (put(c, 0, &gv, sizeof(gv)))
+            return 0;
+        return hcall(c, __HYPERVISOR_grant_table_op, GNTTABOP_get_version,
                      c->buf, 1, 0);
     }
     default: {          /* FZ_OP_GNT_ENTRY: the granter's own store */
@@ -871,7 +945,9 @@ long fz_run_call(struct fz_call_ctx *c, const struct fz_call *k)
     case FZ_OP_GNT_MAP: return op_gnt_map(c, k);
     case FZ_OP_GNT_UNMAP: return op_gnt_unmap(c, k);
     case FZ_OP_GNT_COPY: return op_gnt_copy(c, k);
+    case FZ_OP_GNT_REPLACE: return op_gnt_replace(c, k);
     case FZ_OP_GNT_QUERY: case FZ_OP_GNT_SETUP: case FZ_OP_GNT_VERSION:
+    case FZ_OP_GNT_STATUS: case FZ_OP_GNT_GETVER:
     case FZ_OP_GNT_ENTRY:
         return op_gnt_misc(c, k);
     case FZ_OP_EVT_UNBOUND: case FZ_OP_EVT_BIND: case FZ_OP_EVT_SEND:

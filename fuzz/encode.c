@@ -537,6 +537,26 @@ static void rec_gnt_unmap(struct rec *r, uint64_t uop, uint64_t count)
     }
 }
 
+static void rec_gnt_replace(struct rec *r, uint64_t uop, uint64_t count)
+{
+    for (uint64_t i = 0; i < count; i += 2) {
+        struct gnttab_unmap_and_replace op[2];
+        unsigned n = count - i < 2 ? 1 : 2;
+        if (copy_from_guest(r->v, op, uop + i * sizeof(op[0]),
+                            n * sizeof(op[0])))
+            return;
+        struct fz_call *c = emit(r, FZ_OP_GNT_REPLACE, n);
+        if (!c)
+            return;
+        for (unsigned k = 0; k < n; k++) {
+            val(r, c, &c->pick[k][0], op[k].handle);
+            val(r, c, &c->pick[k][1], 0);   /* the handle's own address */
+            val(r, c, &c->pick[k][2], op[k].host_addr);
+            val(r, c, &c->pick[k][3], op[k].new_addr);
+        }
+    }
+}
+
 static void rec_gnt_copy(struct rec *r, uint64_t uop, uint64_t count)
 {
     for (uint64_t i = 0; i < count; i++) {
@@ -580,6 +600,25 @@ static void rec_grant(struct rec *r, const uint64_t a[5])
     case GNTTABOP_copy:
         rec_gnt_copy(r, a[1], count);
         break;
+    case GNTTABOP_unmap_and_replace:
+        rec_gnt_replace(r, a[1], count);
+        break;
+    case GNTTABOP_get_status_frames: {
+        struct gnttab_get_status_frames g;
+        if (!copy_from_guest(r->v, &g, a[1], sizeof(g)) &&
+            (c = emit(r, FZ_OP_GNT_STATUS, 1))) {
+            val(r, c, &c->pick[0][0], g.dom);
+            val(r, c, &c->pick[0][1], g.nr_frames);
+        }
+        break;
+    }
+    case GNTTABOP_get_version: {
+        struct gnttab_get_version gv;
+        if (!copy_from_guest(r->v, &gv, a[1], sizeof(gv)) &&
+            (c = emit(r, FZ_OP_GNT_GETVER, 1)))
+            val(r, c, &c->pick[0][0], gv.dom);
+        break;
+    }
     case GNTTABOP_query_size: {
         struct gnttab_query_size q;
         if (!copy_from_guest(r->v, &q, a[1], sizeof(q)) &&

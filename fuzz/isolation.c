@@ -67,6 +67,9 @@
  *       it, or map it writable; on "no" it forgets those bits
  *       (fz_iso_stats.forgotten).  "No" is exact; "perhaps" leaves the
  *       bits and the check as they were.
+ *   I14 I2's exception, as the frame audit's (core/mm/audit.c U3): an L1
+ *       inside an open writable-pagetable batch of its owner (unhook
+ *       mode) is mapped writable by design until the batch is flushed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +79,8 @@
 #include "core/grant/grant_table.h"
 #include "core/grant/peek.h"
 #include "core/machine.h"
+#include "core/mm/frame.h"
+#include "core/mm/mm.h"
 #include "core/mm/page.h"
 #include "core/pte.h"
 #include "core/vcpu.h"
@@ -181,6 +186,13 @@ static bool released_xen_page(struct iso *s, mfn_t mfn)
            !gnttab_is_status_frame(s->d, mfn);
 }
 
+/* I14: mfn is an L1 of an open writable-pagetable batch of its owner. */
+static bool in_ptwr_batch(struct iso *s, mfn_t mfn)
+{
+    struct domain *o = page_get_owner(s->m, mfn);
+    return o && o->ptwr && ptwr_frame_in_batch(o, mfn);
+}
+
 static void leaf(struct iso *s, mfn_t mfn, bool rw, uint64_t va)
 {
     const struct page_info *pg = mfn_to_page(s->m, mfn);
@@ -216,7 +228,7 @@ static void leaf(struct iso *s, mfn_t mfn, bool rw, uint64_t va)
     uint64_t t = atomic_load(&pg->type_info);
     uint64_t ty = t & PGT_type_mask;
     if (ty >= PGT_l1_page_table && ty <= PGT_l4_page_table &&
-        (t & PGT_count_mask))
+        (t & PGT_count_mask) && !in_ptwr_batch(s, mfn))        /* I14 */
         report(s, "isolation: writable page-table mapping", mfn, va,
                "writable leaf of a page table");
     if (!own && (g & G_MAPPED) && !(g & G_RW) && !s->d->is_privileged)

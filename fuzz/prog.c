@@ -108,6 +108,17 @@ const struct fz_opdesc fz_ops[FZ_OP_NR] = {
     [FZ_OP_SHARING] = { "sharing_op", FZ_ACT_ANY, 0, { { 0, 0 } },
                         1, 3, { A(SMALL, "op"), A(FRAME, "gfn"),
                                 A(FRAME, "client") } },
+    /* fuzz/call.c CA12: the grant ops the first list lacked. */
+    [FZ_OP_GNT_REPLACE] = { "gnttab_unmap_and_replace", FZ_ACT_ANY, 0,
+                            { { 0, 0 } },
+                            2, 4, { A(HANDLE, "handle"), A(SMALL, "own_addr"),
+                                    A(VA, "host_addr"),
+                                    A(VA, "new_addr") } },
+    [FZ_OP_GNT_STATUS] = { "gnttab_get_status_frames", FZ_ACT_ANY, 0,
+                           { { 0, 0 } },
+                           1, 2, { A(DOMID, "dom"), A(SMALL, "nr") } },
+    [FZ_OP_GNT_GETVER] = { "gnttab_get_version", FZ_ACT_ANY, 0, { { 0, 0 } },
+                           1, 1, { A(DOMID, "dom") } },
 };
 
 /* The surfaces' op lists (repeats weigh an op up).  The mm list is its
@@ -126,11 +137,22 @@ static const uint8_t ops_mm[] = {
     FZ_OP_MEM_POPULATE, FZ_OP_VM_ASSIST, FZ_OP_LOAD, FZ_OP_STORE,
     FZ_OP_PFINFO,
 };
+/* The grant list is its first nineteen ops twice, with three places of
+   the second copy given to the grant ops that came later (CA12): the
+   second gnttab_unmap (22) to unmap_and_replace, the second query_size
+   (24) to get_status_frames, the second evtchn_close (31) to
+   get_version.  As for mm, byte % 38 and byte % 19 pick the same op
+   except the bytes 22, 24 and 31 (mod 38). */
 static const uint8_t ops_grant[] = {
     FZ_OP_GNT_MAP, FZ_OP_GNT_MAP, FZ_OP_GNT_UNMAP, FZ_OP_GNT_UNMAP,
     FZ_OP_GNT_COPY, FZ_OP_GNT_QUERY, FZ_OP_GNT_SETUP, FZ_OP_GNT_VERSION,
     FZ_OP_GNT_ENTRY, FZ_OP_EVT_UNBOUND, FZ_OP_EVT_BIND, FZ_OP_EVT_SEND,
     FZ_OP_EVT_CLOSE, FZ_OP_MMU_UPDATE, FZ_OP_MMUEXT, FZ_OP_UPDATE_VA,
+    FZ_OP_MEM_DECREASE, FZ_OP_LOAD, FZ_OP_STORE,
+    FZ_OP_GNT_MAP, FZ_OP_GNT_MAP, FZ_OP_GNT_UNMAP, FZ_OP_GNT_REPLACE,
+    FZ_OP_GNT_COPY, FZ_OP_GNT_STATUS, FZ_OP_GNT_SETUP, FZ_OP_GNT_VERSION,
+    FZ_OP_GNT_ENTRY, FZ_OP_EVT_UNBOUND, FZ_OP_EVT_BIND, FZ_OP_EVT_SEND,
+    FZ_OP_GNT_GETVER, FZ_OP_MMU_UPDATE, FZ_OP_MMUEXT, FZ_OP_UPDATE_VA,
     FZ_OP_MEM_DECREASE, FZ_OP_LOAD, FZ_OP_STORE,
 };
 static const uint8_t ops_shadow[] = {

@@ -94,6 +94,9 @@ enum fz_opid {
     FZ_OP_FOREIGN_MAP,
     FZ_OP_PAGING,
     FZ_OP_SHARING,
+    FZ_OP_GNT_REPLACE,
+    FZ_OP_GNT_STATUS,
+    FZ_OP_GNT_GETVER,
     FZ_OP_NR
 };
 

@@ -32,6 +32,12 @@
  *       decrease_reservation on the crashed domain,
  *       tests/data/fuzz/grant-crashed-mapper-l1-freed).  A grant PTE that
  *       is still there is checked and counted as any other.
+ *   U6  An L1 inside an open writable-pagetable batch (unhook mode) holds
+ *       the guest's native stores, unvalidated until the flush, which
+ *       puts every grant PTE of the snapshot back whatever was stored
+ *       over it (core/mm/ptwr.c U6): its grant PTEs are read from the
+ *       snapshot (accounted_l1), as core/mm/audit.c U9 reads its other
+ *       entries.
  */
 #include <stdlib.h>
 
@@ -41,6 +47,7 @@
 #include "core/machine.h"
 #include "core/mm/alloc.h"
 #include "core/mm/frame.h"
+#include "core/mm/mm.h"
 #include "core/mm/p2m.h"
 #include "core/mm/pv_pt.h"
 #include "core/pte.h"
@@ -107,6 +114,15 @@ static unsigned capacity(const struct grant_table *gt)
     return gt->nr_frames * GNT_PER_FRAME_V1;
 }
 
+/* U6: the entries the hypervisor accounts for an L1 of d: its snapshot
+   while an open writable-pagetable batch holds it, else the table. */
+static const pte_t *accounted_l1(struct machine *m, struct domain *d,
+                                 mfn_t l1)
+{
+    const uint64_t *snap = d && d->ptwr ? ptwr_batch_snapshot(d, l1) : NULL;
+    return snap ? snap : (const pte_t *)mfn_to_virt(m, l1);
+}
+
 static void collect_maptrack(struct gaudit *a, struct domain *ld)
 {
     struct grant_table *gt = ld->grant_table;
@@ -155,8 +171,9 @@ static void collect_maptrack(struct gaudit *a, struct domain *ld)
         if (!(map->flags & GNTMAP_host_map))
             continue;
         if (is_pv_domain(ld)) {
-            pte_t e = map->l1mfn == INVALID_MFN ? 0
-                      : pt_read_entry(m, map->l1mfn, map->slot);
+            pte_t e = map->l1mfn == INVALID_MFN ? 0             /* U6 */
+                      : __atomic_load_n(&accounted_l1(m, ld, map->l1mfn)
+                                            [map->slot], __ATOMIC_RELAXED);
             if (!pte_present(e) || !(e & _PAGE_GNTTAB) ||
                 pte_mfn(e) != map->mfn || !(e & _PAGE_RW) != ro) {
                 /* U5: a crashed mapper's L1 may be gone */
@@ -221,7 +238,7 @@ static bool scan_l1(struct domain *d, mfn_t mfn, void *arg)
     if ((t & PGT_type_mask) != PGT_l1_page_table || !(t & PGT_validated))
         return true;
     struct grant_table *gt = d->grant_table;
-    const pte_t *tab = mfn_to_virt(m, mfn);     /* read as one array */
+    const pte_t *tab = accounted_l1(m, d, mfn); /* one array; U6 */
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
         pte_t e = __atomic_load_n(&tab[i], __ATOMIC_RELAXED);
         if ((e & (_PAGE_PRESENT | _PAGE_GNTTAB)) !=

@@ -42,6 +42,18 @@
  *       (A2), so a new input here needs its mutator marked - and a new
  *       per-frame input its mutator touching the frame (audit_incr.c I3) -
  *       and a new check here its twin in audit_incr.c check().
+ *   U9  While a writable-pagetable batch is open (unhook mode, U3), the
+ *       hypervisor's accounting is the batch's, not the live tables': the
+ *       L2 entry the batch unhooked has PRESENT cleared yet still holds
+ *       its L1's general and type references, so it is counted as the
+ *       present entry it was (ptwr_l2_entry_unhooked); and the L1's live
+ *       entries are the guest's native stores, unvalidated until the
+ *       flush, so the references it holds are those of its snapshot
+ *       (ptwr_batch_snapshot).  Without this, a quiescent machine with an
+ *       open batch (a race run whose writer made no hypercall after its
+ *       stores) read as invariants 1 and 2 broken.  hv_audit_changed
+ *       audits in full while a batch is open (core/audit.h A4), so the
+ *       incremental audit needs no twin.
  *   Not checkable from a snapshot: 5 and 11 (they are about order; the
  *   trace analysis checks them).
  */
@@ -243,8 +255,17 @@ static bool collect_frame(struct domain *d, mfn_t mfn, void *arg)
         return true;
     unsigned upto = (t & PGT_validated) ? PT_ENTRIES : pg->nr_validated_ptes;
     const pte_t *tab = mfn_to_virt(m, mfn);                     /* U7 */
+    bool batch = d->ptwr != NULL;                               /* U9 */
+    if (batch && level == 1) {
+        const uint64_t *snap = ptwr_batch_snapshot(d, mfn);
+        if (snap)
+            tab = snap;
+    }
     for (unsigned i = 0; i < upto; i++) {
         pte_t e = __atomic_load_n(&tab[i], __ATOMIC_RELAXED);
+        if (batch && level == 2 && e && !pte_present(e) &&
+            ptwr_l2_entry_unhooked(d, mfn, i))
+            e |= _PAGE_PRESENT;
         if (level == 4 && i >= XEN_L4_SLOT_FIRST && i <= XEN_L4_SLOT_LAST) {
             if ((t & PGT_validated) &&
                 e != m->xen_l4_slots[i - XEN_L4_SLOT_FIRST])

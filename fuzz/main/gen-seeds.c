@@ -15,11 +15,20 @@
  *             use a kernel makes of a second page directory (the world's
  *             second L2, fuzz/world.c W9) - a read-only linear entry to it,
  *             taken out again; the directory unhooked, pinned and unpinned
- *             - which the scenarios do not make.
+ *             - which the scenarios do not make.  grant takes two
+ *             (DIR/grant/hand-N): two grants mapped and one replaced by a
+ *             scratch page's PTE (unmap_and_replace); the version 2
+ *             status frames asked for, one mapped read-only, unmapped,
+ *             and version 1 again.
  *   shadow    the HVM guests' page-table writes, CR3 loads and INVLPGs are
  *             no hypercalls and pass no hook: its seeds are the recorded
  *             memory_op calls of the HVM scenario, if any, and a small
  *             table of hand-made programs (DIR/shadow/hand-N).
+ *   race      hand-made programs (DIR/race/hand-N): an empty schedule and
+ *             an mm program of dom1's two vCPUs, one rewriting entries of
+ *             its second L1 through writable pagetables while the other
+ *             reads a page that L1 maps (story C's workload, never its
+ *             interleaving).
  *   hvmrace   hand-made programs too (DIR/hvmrace/hand-N): a racer byte,
  *             no schedule, and the ops of one story each (dom1's table
  *             writes, reads and CR3 loads; dom0's foreign map, paging,
@@ -29,11 +38,13 @@
  *   G1  Deterministic: the scenarios run in det mode with their own seed,
  *       the windows are chosen by a fixed rule, so a second run writes the
  *       same bytes.
- *   G2  Bounded: at most SEEDS_MAX seeds and SEEDS_BYTES bytes per surface,
+ *   G2  Bounded: at most SEEDS_MAX recorded seeds and SEEDS_BYTES of their
+ *       bytes per surface, plus at most SEEDS_HAND_MAX hand-made ones
+ *       (which take no recorded seed's place),
  *       no two alike.
  *   G3  Every seed written runs clean through fuzz_one with the default
  *       options; one that does not is dropped and printed (a finding).
- *   G4  The directories mm/, grant/, shadow/, restore/ and hvmrace/ hold
+ *   G4  The directories mm/, grant/, shadow/, restore/, race/ and hvmrace/ hold
  *       only what this run wrote, and only a whole run replaces them: every source
  *       scenario is parsed before anything is written, each surface's
  *       seeds are written into DIR/.SURFACE.new, and only once every
@@ -50,7 +61,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <unistd.h>
+
+#include <xen/xen.h>
+#include <xen/grant_table.h>
 
 #include "core/hypercall.h"
 #include "fuzz/encode.h"
@@ -63,6 +78,7 @@
 
 #define SEEDS_MAX       64          /* G2, per surface */
 #define SEEDS_BYTES     8192        /* G2, per surface */
+#define SEEDS_HAND_MAX  8           /* G2, per surface, besides */
 #define WINDOW_MAX      32          /* calls of a seed */
 #define REC_MAX         4096        /* calls recorded per scenario */
 #define SEED_CAP        4096        /* bytes of one seed */
@@ -318,6 +334,60 @@ static void mm_hand_prog(unsigned i, struct fz_prog *p)
     p->ncalls = n;
 }
 
+/* --- hand-made programs (grant) ---------------------------------------------- */
+
+static struct fz_call gnt_map(unsigned gref, unsigned flags, unsigned didx)
+{
+    struct fz_call c = hcall_of(FZ_OP_GNT_MAP, 0);
+    setp(&c.pick[0][0], 0, 0, gref, 0);
+    setp(&c.pick[0][1], 0, 0, flags, 0);
+    setp(&c.pick[0][2], 0, FZ_R_DATA, didx, 0);     /* va(data #didx) */
+    return c;
+}
+
+static struct fz_call gnt_small(uint8_t op, unsigned v)
+{
+    struct fz_call c = hcall_of(op, 0);
+    setp(&c.pick[0][0], 0, 0, v, 0);
+    return c;
+}
+
+/* Hand-made grant programs: the grant ops a kernel uses that the shipped
+   scenarios make only inside an XSA's PoC (whose grant area the fuzz world
+   does not have), never an XSA's shape.  Flags: 0 host map read-write,
+   GNTMAP_readonly (4). */
+#define GRANT_HAND_NR 2
+static void grant_hand_prog(unsigned i, struct fz_prog *p)
+{
+    struct fz_call *c = p->call;
+    unsigned n = 0;
+    p->surface = FUZZ_GRANT;
+    switch (i) {
+    case 0:     /* two grants mapped; one replaced by a scratch page's PTE */
+        c[n++] = gnt_map(0, 0, 5);
+        c[n++] = gnt_map(1, GNTMAP_readonly, 6);
+        c[n] = hcall_of(FZ_OP_GNT_REPLACE, 0);
+        setp(&c[n].pick[0][0], 0, 0, 1, 0);             /* handle #1 */
+        setp(&c[n].pick[0][3], 0, FZ_R_DATA, 7, 0);     /* new: data #7 */
+        n++;
+        c[n] = hcall_of(FZ_OP_GNT_UNMAP, 0);            /* handle #0 */
+        n++;
+        break;
+    default:    /* version 2: a status frame mapped read-only, unmapped,
+                   version 1 again */
+        c[n++] = gnt_small(FZ_OP_GNT_VERSION, 2);
+        c[n] = hcall_of(FZ_OP_GNT_STATUS, 0);
+        setp(&c[n].pick[0][0], 3, 0, 0, 0);             /* DOMID_SELF */
+        setp(&c[n].pick[0][1], 0, 0, 1, 0);
+        n++;
+        c[n++] = mm_update(FZ_R_L1, 0, 40, FZ_R_GNT, 1, 1);
+        c[n++] = mm_update(FZ_R_L1, 0, 40, FZ_R_BOUND, 0, 7);
+        c[n++] = gnt_small(FZ_OP_GNT_VERSION, 1);
+        break;
+    }
+    p->ncalls = n;
+}
+
 /* --- the corpus of one surface ---------------------------------------------- */
 
 struct corpus {
@@ -325,9 +395,12 @@ struct corpus {
     const char *dir;            /* DIR: the names the seeds will have */
     const char *out;            /* DIR/.SURFACE.new: where they go now */
     bool failed;                /* a seed could not be written (G4) */
-    unsigned n;
+    unsigned n;                 /* every seed kept ... */
     size_t bytes;
-    struct { uint8_t *data; size_t len; } seed[SEEDS_MAX];
+    bool offering_hand;         /* ... the hand-made ones among them (G2) */
+    unsigned hand;
+    size_t hand_bytes;
+    struct { uint8_t *data; size_t len; } seed[SEEDS_MAX + SEEDS_HAND_MAX];
     unsigned written, dropped;
 };
 
@@ -344,8 +417,11 @@ static bool known(const struct corpus *k, const uint8_t *d, size_t len)
 static int offer(struct corpus *k, const char *name, unsigned *nth,
                  const uint8_t *d, size_t len)
 {
-    if (!len || k->n >= SEEDS_MAX || k->bytes + len > SEEDS_BYTES ||
-        known(k, d, len))
+    bool full = k->offering_hand
+                ? k->hand >= SEEDS_HAND_MAX
+                : k->n - k->hand >= SEEDS_MAX ||
+                  k->bytes - k->hand_bytes + len > SEEDS_BYTES;    /* G2 */
+    if (!len || full || known(k, d, len))
         return 0;
     struct fuzz_result *res = malloc(sizeof(*res));
     if (!res)
@@ -383,6 +459,10 @@ static int offer(struct corpus *k, const char *name, unsigned *nth,
     k->seed[k->n].len = len;
     k->n++;
     k->bytes += len;
+    if (k->offering_hand) {
+        k->hand++;
+        k->hand_bytes += len;
+    }
     k->written++;
     (*nth)++;
     return 1;
@@ -444,6 +524,55 @@ static int remove_dir(const char *path)
     if (rmdir(path))
         return perror(path), -1;
     return 0;
+}
+
+/* --- hand-made programs (race) ---------------------------------------------- */
+
+static struct fz_call race_wpt(unsigned vcpu)    /* writable pagetables on */
+{
+    struct fz_call c = hcall_of(FZ_OP_VM_ASSIST, vcpu);
+    setp(&c.pick[0][0], 0, 0, 0, 0);                /* VMASST_CMD_enable */
+    setp(&c.pick[0][1], 0, 0, 2, 0);     /* VMASST_TYPE_writable_pagetables */
+    return c;
+}
+
+/* store va(L1 #l1)+slot := PTE(data #d, P|RW): a writable-pagetable write. */
+static struct fz_call race_store(unsigned vcpu, unsigned l1, unsigned slot,
+                                 unsigned d)
+{
+    struct fz_call c = hcall_of(FZ_OP_STORE, vcpu);
+    setp(&c.pick[0][0], 0, FZ_R_L1, l1, slot);
+    setp(&c.pick[0][1], 0, FZ_R_DATA, d, 0);
+    return c;
+}
+
+static struct fz_call race_load(unsigned vcpu, uint64_t va)
+{
+    struct fz_call c = hcall_of(FZ_OP_LOAD, vcpu);
+    c.pick[0][0].raw = true;
+    c.pick[0][0].raw_word = va;
+    return c;
+}
+
+/* Hand-made race programs (an mm program after an empty schedule, L = 0:
+   the random strategy decides): an SMP kernel's ordinary writable-
+   pagetable use, one vCPU rewriting entries of dom1's second L1 (which
+   maps pfns 512-1023) while the other reads a page that L1 maps.  Story
+   C's workload (XEN-NOTES 12.C), never its interleaving, which the
+   campaign has to find. */
+#define RACE_HAND_NR 2
+static void race_prog(unsigned i, struct fz_prog *p)
+{
+    struct fz_call *c = p->call;
+    unsigned n = 0;
+    p->surface = FUZZ_MM;               /* fuzz/race.h: the mm format */
+    unsigned w = i == 0 ? 0 : 1, r = 1 - w;
+    c[n++] = race_wpt(w);
+    c[n++] = race_store(w, 1, 0, 0);
+    c[n++] = race_store(w, 1, 1, 1);
+    c[n++] = race_load(r, fz_directmap_va(600));
+    c[n++] = race_wpt(w);               /* the writer's next hypercall */
+    p->ncalls = n;
 }
 
 /* --- hand-made programs (hvmrace) ------------------------------------------- */
@@ -543,11 +672,13 @@ static void offer_hand(struct corpus *k, unsigned nr,
     static struct fz_prog p;
     static uint8_t buf[SEED_CAP];
     unsigned nth = 0;
+    k->offering_hand = true;
     for (unsigned i = 0; i < nr; i++) {
         build(i, &p);
         size_t n = fz_encode_prog(&p, buf, sizeof(buf));
         offer(k, "hand", &nth, buf, n);
     }
+    k->offering_hand = false;
 }
 
 /* The seeds of s into DIR/.SURFACE.new; 0 or -1. */
@@ -577,17 +708,34 @@ static int gen_surface(const char *top, enum fuzz_surface s)
             buf[0] = racer == 0;
             buf[1] = 0;
             size_t n = fz_encode_prog(&p, buf + 2, sizeof(buf) - 2);
+            k.offering_hand = true;
             offer(&k, "hand", &nth, buf, n ? n + 2 : 0);
+            k.offering_hand = false;
+        }
+    }
+    if (s == FUZZ_RACE) {               /* L = 0, then an mm program */
+        static struct fz_prog p;
+        static uint8_t buf[SEED_CAP];
+        unsigned nth = 0;
+        for (unsigned i = 0; i < RACE_HAND_NR; i++) {
+            race_prog(i, &p);
+            buf[0] = 0;
+            size_t n = fz_encode_prog(&p, buf + 1, sizeof(buf) - 1);
+            k.offering_hand = true;
+            offer(&k, "hand", &nth, buf, n ? n + 1 : 0);
+            k.offering_hand = false;
         }
     }
     if (s == FUZZ_MM)
         offer_hand(&k, MM_HAND_NR, mm_hand_prog);
+    if (s == FUZZ_GRANT)
+        offer_hand(&k, GRANT_HAND_NR, grant_hand_prog);
     if (s == FUZZ_SHADOW)
         offer_hand(&k, HAND_NR, hand_prog);
     for (unsigned i = 0; i < nsrc && !k.failed; i++) {
         if (record(s, i))
             return -1;
-        unsigned quota = (SEEDS_MAX - k.n) / (nsrc - i);
+        unsigned quota = (SEEDS_MAX - (k.n - k.hand)) / (nsrc - i);
         printf("%s: %s: %llu hypercalls, %u calls of the surface\n",
                fuzz_surface_name(s), sources[s][i],
                (unsigned long long)rec_hcalls, rec_n);
@@ -670,12 +818,15 @@ int main(int argc, char **argv)
     for (unsigned s = FUZZ_MM; s < FUZZ_RESTORE && !rc; s++)
         rc = gen_surface(argv[1], (enum fuzz_surface)s);
     if (!rc)
+        rc = gen_surface(argv[1], FUZZ_RACE);
+    if (!rc)
         rc = gen_surface(argv[1], FUZZ_HVMRACE);
     if (rc)
         fprintf(stderr, "gen-seeds: failed: %s/{mm,grant,shadow,restore,"
-                "hvmrace} are left as they were\n", argv[1]);
+                "race,hvmrace} are left as they were\n", argv[1]);
     static const enum fuzz_surface written[] = {
-        FUZZ_MM, FUZZ_GRANT, FUZZ_SHADOW, FUZZ_RESTORE, FUZZ_HVMRACE };
+        FUZZ_MM, FUZZ_GRANT, FUZZ_SHADOW, FUZZ_RESTORE, FUZZ_RACE,
+        FUZZ_HVMRACE };
     for (unsigned i = 0; i < sizeof(written) / sizeof(written[0]); i++) {
         enum fuzz_surface s = written[i];
         char fresh[4096];

@@ -101,13 +101,13 @@ else
     report $ok "$name" "$out"
 fi
 
-# The mm bug zoo (docs/bugzoo.md): each hand-written PoC reproduces with its
+# The mm (and one grant) bug zoo (docs/bugzoo.md): each hand-written PoC reproduces with its
 # option on (exit 1, naming the invariant or isolation check) and not
 # without it (exit 0).
-zoo() {   # zoo NAME OPTION EXPECTED-TEXT
-    local f=tests/data/fuzz/$1 o o2 r r2 ok=0
-    o=$("$HVLAB" repro "$f" --surface mm --set "$2=on" 2>&1); r=$?
-    o2=$("$HVLAB" repro "$f" --surface mm 2>&1); r2=$?
+zoo() {   # zoo NAME OPTION EXPECTED-TEXT [SURFACE, default mm]
+    local f=tests/data/fuzz/$1 o o2 r r2 ok=0 s=${4:-mm}
+    o=$("$HVLAB" repro "$f" --surface "$s" --set "$2=on" 2>&1); r=$?
+    o2=$("$HVLAB" repro "$f" --surface "$s" 2>&1); r2=$?
     [ $r -eq 1 ] && grep -qF "reproduced: $3" <<<"$o" && [ $r2 -eq 0 ] &&
         grep -q '^does not reproduce: .* the audit is clean$' <<<"$o2" && ok=1
     report $ok "repro: $1 reproduces with $2=on ($3), not without" "$o$o2"
@@ -117,6 +117,8 @@ zoo mm-xsa148 mm.xsa148 'audit: invariant 9 (validated table entries are well-fo
 zoo mm-xsa240 mm.xsa240 'audit: invariant 10 (linear count'
 # The same with the world's two L2s (fuzz/world.c W9): one call, two items.
 zoo mm-xsa240-l2 mm.xsa240 'audit: invariant 10 (linear count'
+# XSA-234 through unmap_and_replace (fuzz/call.c CA12).
+zoo grant-xsa234 grant.xsa234 'grant audit: invariant 26' grant
 
 # XSA-309 needs a preempted validation: both runs set mm.preempt_budget=2.
 f=tests/data/fuzz/mm-xsa309

@@ -4,7 +4,9 @@
  * runs are stable, and story C's spurious fault is found with
  * ptwr.mode=unhook by a hand-written schedule and program.
  */
+#include <dirent.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -364,6 +366,35 @@ static void t_deadlock_memory(void)
     CHECK(!fz_race_last()->deadlock);
 }
 
+/* The committed race seeds (fuzz/main/gen-seeds.c, race_prog): each
+   runs clean with the defaults and gives calls to both vCPUs. */
+static void t_seeds(void)
+{
+    DIR *dir = opendir("fuzz/seeds/race");
+    if (!dir)
+        SKIP("fuzz/seeds/race not found (run from the top of the tree)");
+    static uint8_t buf[4096];
+    static struct fuzz_result r;
+    unsigned seen = 0;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[512];
+        snprintf(file, sizeof(file), "fuzz/seeds/race/%s", e->d_name);
+        FILE *fp = fopen(file, "rb");
+        REQUIRE(fp);
+        size_t len = fread(buf, 1, sizeof(buf), fp);
+        fclose(fp);
+        CHECK_EQ(buf[0], 0);            /* no schedule: random decides */
+        CHECK_EQ(fuzz_one(FUZZ_RACE, buf, len, &r), 0);
+        CHECK(fz_race_last()->calls[0] > 0 && fz_race_last()->calls[1] > 0);
+        seen++;
+    }
+    closedir(dir);
+    CHECK(seen >= 2);
+}
+
 static const struct test tests[] = {
     { "the race surface is named 'race' and splits its input as RC1 says",
       t_names },
@@ -382,6 +413,8 @@ static const struct test tests[] = {
       t_at_call },
     { "100 deadlocks in one process: the stuck machines' memory is released "
       "and the world rebuilt as the snapshot", t_deadlock_memory },
+    { "the committed race seeds run clean and give calls to both vCPUs",
+      t_seeds },
 };
 
 TEST_MAIN(tests)

@@ -11,8 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <xen/xen.h>
+#include <xen/grant_table.h>
 
 #include "core/domain.h"
+#include "core/mmu.h"
 #include "core/types.h"
 #include "core/vcpu.h"
 
@@ -189,6 +195,26 @@ static void t_xsa227_off(void)
     CHECK_EQ(r.calls_run, 1);           /* the misaligned address refused */
 }
 
+/* grant.xsa234 (CA12): dom1 maps gref #0 writable over data #5's
+   direct-map slot and gref #1 read-only over data #6's, then replaces the
+   read-only one with new_addr = the writable grant's address: the
+   writable grant PTE is stolen into the other slot. */
+static void t_xsa234_on(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-xsa234", "grant.xsa234=on", &r), 1);
+    CHECK(strcmp(r.invariant, "grant audit: invariant 26") == 0);
+    CHECK_EQ(r.at_call, 2);
+    CHECK(strstr(r.report, "with no mapping") != NULL);
+}
+
+static void t_xsa234_off(void)
+{
+    struct fuzz_result r;
+    CHECK_EQ(replay(FUZZ_GRANT, "grant-xsa234", NULL, &r), 0);
+    CHECK_EQ(r.calls_run, 4);           /* the steal was refused */
+}
+
 static void t_xsa255_on(void)
 {
     struct fuzz_result r;
@@ -233,6 +259,22 @@ static void t_ptwr_emulate(void)
     struct fuzz_result r;
     CHECK_EQ(replay(FUZZ_RACE, "race-ptwr-unhook", NULL, &r), 0);
     CHECK_EQ(r.calls_run, 5);
+}
+
+/* A race run may end with the writer's batch still open (no hypercall
+   after its stores): the audit and the isolation walk account it as the
+   batch holds it (core/mm/audit.c U9, core/grant/audit.c U6,
+   fuzz/isolation.c I14).  Found by the first ptwr.mode=unhook campaign
+   from the race seeds: invariant 1 after call 2. */
+static void t_ptwr_open_batch(void)
+{
+    struct fuzz_result r;
+    int rc = replay(FUZZ_RACE, "race-ptwr-open-batch", "ptwr.mode=unhook",
+                    &r);
+    if (rc)
+        fprintf(stderr, "  %s\n", r.report);
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(r.calls_run, 3);
 }
 
 /* --- shadow.fastpath_oos=racy, p2m.lock=none on the hvmrace surface ---------- */
@@ -324,6 +366,92 @@ static void t_mm_selectors(void)
     CHECK_EQ(ops[23], FZ_OP_PFINFO);
 }
 
+/* CA12: the grant list doubled; only 22, 24 and 31 (mod 38) changed. */
+static void t_grant_selectors(void)
+{
+    static struct fz_prog p;
+    unsigned n;
+    const uint8_t *ops = fz_surface_ops(FUZZ_GRANT, &n);
+    REQUIRE(n == 38);
+    static const struct { unsigned sel; uint8_t op; } later[] = {
+        { 22, FZ_OP_GNT_REPLACE }, { 24, FZ_OP_GNT_STATUS },
+        { 31, FZ_OP_GNT_GETVER },
+    };
+    for (unsigned b = 0; b < 256; b++) {
+        uint8_t in[2] = { (uint8_t)b, 1 };
+        fz_decode(FUZZ_GRANT, in, sizeof(in), &p);
+        REQUIRE(p.ncalls >= 1);
+        uint8_t want = ops[b % 19];
+        for (unsigned i = 0; i < 3; i++)
+            if (b % 38 == later[i].sel)
+                want = later[i].op;
+        CHECK_EQ(p.call[0].op, want);
+    }
+}
+
+/* CA12: get_version and get_status_frames as the fuzzer issues them,
+   read back from dom1's argument buffer.  The calls change the world
+   outside fuzz_one's reset, so they run in a child. */
+static int grant_queries_child(void)
+{
+    if (fuzz_init(FUZZ_GRANT))
+        return 10;
+    struct fz_world *w = fz_exec_world(FUZZ_GRANT);
+    static struct fz_state st;
+    struct fz_call_ctx c = { .w = w, .st = &st, .actor = 1,
+                             .v = w->dom[1].d->vcpu[0],
+                             .buf = fz_directmap_va(w->dom[1].buf.first) };
+    struct fz_call k;
+    memset(&k, 0, sizeof(k));
+    k.nitems = 1;
+    k.op = FZ_OP_GNT_GETVER;
+    k.pick[0][0] = (struct fz_pick){ .kind = FZ_K_DOMID, .dom = 3 };
+    struct gnttab_get_version gv;
+    if (fz_run_call(&c, &k) != 0 ||
+        mmu_read(c.v, c.buf, &gv, sizeof(gv)) != MMU_OK || gv.version != 1)
+        return 11;
+    k.op = FZ_OP_GNT_STATUS;                /* at version 1: refused */
+    k.pick[0][1] = (struct fz_pick){ .kind = FZ_K_SMALL, .idx = 1 };
+    struct gnttab_get_status_frames g;
+    if (fz_run_call(&c, &k) != 0 ||
+        mmu_read(c.v, c.buf, &g, sizeof(g)) != MMU_OK ||
+        g.status != GNTST_general_error)
+        return 12;
+    k.op = FZ_OP_GNT_VERSION;
+    k.pick[0][0] = (struct fz_pick){ .kind = FZ_K_SMALL, .idx = 2 };
+    if (fz_run_call(&c, &k) != 0)
+        return 13;
+    k.op = FZ_OP_GNT_STATUS;
+    k.pick[0][0] = (struct fz_pick){ .kind = FZ_K_DOMID, .dom = 3 };
+    uint64_t frame = 0;
+    if (fz_run_call(&c, &k) != 0 ||
+        mmu_read(c.v, c.buf, &g, sizeof(g)) != MMU_OK ||
+        g.status != GNTST_okay || g.nr_frames != 1 ||
+        mmu_read(c.v, c.buf + 2048, &frame, sizeof(frame)) != MMU_OK)
+        return 14;
+    struct fz_pick sp = { .kind = FZ_K_FRAME, .role = FZ_R_GNT, .idx = 1 };
+    if (frame != fz_resolve(w, &st, 1, &sp, NULL))  /* pool.h Q5 */
+        return 15;
+    k.op = FZ_OP_GNT_GETVER;
+    if (fz_run_call(&c, &k) != 0 ||
+        mmu_read(c.v, c.buf, &gv, sizeof(gv)) != MMU_OK || gv.version != 2)
+        return 16;
+    return 0;
+}
+
+static void t_grant_queries(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0)
+        _exit(grant_queries_child());
+    int st;
+    REQUIRE(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 0);
+}
+
 /* CA8: only the privileged domain's call is run (the race surface gives
    every call to dom1, race.c RC3: refused as Xen refuses a domU). */
 static void t_pfinfo_privileged(void)
@@ -369,6 +497,10 @@ static const struct test tests[] = {
       t_xsa227_on },
     { "grant.xsa227 off: the misaligned map is refused and the run is clean",
       t_xsa227_off },
+    { "grant.xsa234: unmap_and_replace stealing the writable grant PTE "
+      "breaks grant invariant 26 after the replace", t_xsa234_on },
+    { "grant.xsa234 off: the steal is refused and the run is clean",
+      t_xsa234_off },
     { "grant.xsa255: the freed status frame still mapped is 'isolation: "
       "released Xen page mapped' after set_version 1", t_xsa255_on },
     { "grant.xsa255 off: set_version 1 is refused and the run is clean",
@@ -378,6 +510,8 @@ static const struct test tests[] = {
     { "ptwr.mode=unhook: the race input's fault is spurious (story C)",
       t_ptwr_unhook },
     { "ptwr.mode=emulate: the same race input is clean", t_ptwr_emulate },
+    { "ptwr.mode=unhook: a run that ends with the batch open is clean "
+      "(the audit reads the batch's accounting)", t_ptwr_open_batch },
     { "shadow.fastpath_oos=racy: the hvmrace input's fault is story A's",
       t_fastpath_oos_racy },
     { "shadow.fastpath_oos=fixed: the same hvmrace input is clean",
@@ -392,6 +526,11 @@ static const struct test tests[] = {
       t_pfinfo_notab },
     { "the mm list's old selector bytes keep their ops; 23 mod 24 is dom0's "
       "getpageframeinfo3", t_mm_selectors },
+    { "the grant list's old selector bytes keep their ops; 22, 24, 31 mod 38 "
+      "are unmap_and_replace, get_status_frames, get_version",
+      t_grant_selectors },
+    { "get_version answers 1, then 2; get_status_frames is refused at "
+      "version 1 and gives the status frame at version 2", t_grant_queries },
     { "getpageframeinfo3 runs for dom0 only: dom1's is -EPERM",
       t_pfinfo_privileged },
 };

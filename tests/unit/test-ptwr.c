@@ -10,6 +10,7 @@
  * that acts as both vCPUs (a scheduling-point hook plays vCPU A while vCPU
  * B is inside its fault) - no timing.
  */
+#include "core/audit.h"
 #include "core/hypercall.h"
 #include "core/mm/ptwr.h"
 #include "core/mmu.h"
@@ -224,6 +225,9 @@ static void t_unhook_batch(void)
     CHECK_EQ(mmu_store(f.v, L1B_VA + 3 * 8, 8, pte_make(c, DATA_RO)), MMU_OK);
     CHECK_EQ(mmu_store(f.v, L1B_VA + 1 * 8, 8, 0), MMU_OK);   /* drop a */
     CHECK_EQ(f.v->nr_faults, faults);           /* no fault: native */
+    /* The open batch is accounted as the batch holds it: the unhooked L2
+       entry's references, the snapshot's entries (core/mm/audit.c U9). */
+    CHECK_EQ(hv_audit(f.m, stderr), 0);
 
     /* Any hypercall closes the batch. */
     CHECK_EQ(hypercall(f.v, __HYPERVISOR_vm_assist, VMASST_CMD_enable,
