@@ -397,8 +397,7 @@ struct corpus {
     bool failed;                /* a seed could not be written (G4) */
     unsigned n;                 /* every seed kept ... */
     size_t bytes;
-    bool offering_hand;         /* ... the hand-made ones among them (G2) */
-    unsigned hand;
+    unsigned hand;              /* ... the hand-made ones among them (G2) */
     size_t hand_bytes;
     struct { uint8_t *data; size_t len; } seed[SEEDS_MAX + SEEDS_HAND_MAX];
     unsigned written, dropped;
@@ -417,10 +416,11 @@ static bool known(const struct corpus *k, const uint8_t *d, size_t len)
 static int offer(struct corpus *k, const char *name, unsigned *nth,
                  const uint8_t *d, size_t len)
 {
-    bool full = k->offering_hand
+    bool hand = !strcmp(name, "hand");                          /* G2 */
+    bool full = hand
                 ? k->hand >= SEEDS_HAND_MAX
                 : k->n - k->hand >= SEEDS_MAX ||
-                  k->bytes - k->hand_bytes + len > SEEDS_BYTES;    /* G2 */
+                  k->bytes - k->hand_bytes + len > SEEDS_BYTES;
     if (!len || full || known(k, d, len))
         return 0;
     struct fuzz_result *res = malloc(sizeof(*res));
@@ -459,7 +459,7 @@ static int offer(struct corpus *k, const char *name, unsigned *nth,
     k->seed[k->n].len = len;
     k->n++;
     k->bytes += len;
-    if (k->offering_hand) {
+    if (hand) {
         k->hand++;
         k->hand_bytes += len;
     }
@@ -672,13 +672,11 @@ static void offer_hand(struct corpus *k, unsigned nr,
     static struct fz_prog p;
     static uint8_t buf[SEED_CAP];
     unsigned nth = 0;
-    k->offering_hand = true;
     for (unsigned i = 0; i < nr; i++) {
         build(i, &p);
         size_t n = fz_encode_prog(&p, buf, sizeof(buf));
         offer(k, "hand", &nth, buf, n);
     }
-    k->offering_hand = false;
 }
 
 /* The seeds of s into DIR/.SURFACE.new; 0 or -1. */
@@ -708,9 +706,7 @@ static int gen_surface(const char *top, enum fuzz_surface s)
             buf[0] = racer == 0;
             buf[1] = 0;
             size_t n = fz_encode_prog(&p, buf + 2, sizeof(buf) - 2);
-            k.offering_hand = true;
             offer(&k, "hand", &nth, buf, n ? n + 2 : 0);
-            k.offering_hand = false;
         }
     }
     if (s == FUZZ_RACE) {               /* L = 0, then an mm program */
@@ -721,9 +717,7 @@ static int gen_surface(const char *top, enum fuzz_surface s)
             race_prog(i, &p);
             buf[0] = 0;
             size_t n = fz_encode_prog(&p, buf + 1, sizeof(buf) - 1);
-            k.offering_hand = true;
             offer(&k, "hand", &nth, buf, n ? n + 1 : 0);
-            k.offering_hand = false;
         }
     }
     if (s == FUZZ_MM)

@@ -427,6 +427,7 @@ static int grant_queries_child(void)
     if (fz_run_call(&c, &k) != 0 ||
         mmu_read(c.v, c.buf, &g, sizeof(g)) != MMU_OK ||
         g.status != GNTST_okay || g.nr_frames != 1 ||
+        /* the frame list: the buffer's list area (fuzz/call.c CA2) */
         mmu_read(c.v, c.buf + 2048, &frame, sizeof(frame)) != MMU_OK)
         return 14;
     struct fz_pick sp = { .kind = FZ_K_FRAME, .role = FZ_R_GNT, .idx = 1 };
