@@ -341,8 +341,8 @@ $(BUILD)/bench/bench-fuzz-zoo: bench/bench-fuzz-zoo.c $(FUZZ_LIB) $(LIB) $(TRACE
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) \
 	    $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
-bench-zoo: $(BUILD)/bench/bench-fuzz-zoo $(FZ)/afl-mm $(FZ)/afl-grant $(FZ)/afl-race \
-    $(FZ)/afl-hvmrace
+bench-zoo: $(BUILD)/bench/bench-fuzz-zoo $(FZ)/afl-mm $(FZ)/afl-grant $(FZ)/afl-shadow \
+    $(FZ)/afl-restore $(FZ)/afl-race $(FZ)/afl-hvmrace
 	BENCH_ZOO=1 BUILD=$(BUILD) $(BUILD)/bench/bench-fuzz-zoo
 
 # ---- hvlab top: USDT probes and libbpf (trace/usdt.h, trace/bpf/, docs/top.md)

@@ -30,8 +30,10 @@
  *       found runs and found k/n, as `figure zoo_<opt>_median_s` lines and
  *       a table.  BENCH_ZOO_ONLY="opt,opt" restricts the rows.
  *   Z5  Then a clean campaign with every option off, BENCH_ZOO_CLEAN_SECS
- *       (default 600; 3600 is the CPU-hour) split evenly over the mm and
- *       grant surfaces: figure zoo_clean_crashes must be 0.
+ *       (default 600; 3600 is the CPU-hour) split evenly over all six
+ *       surfaces (mm, grant, shadow, restore, race, hvmrace), each an
+ *       AFL++ campaign when its harness is built, else the in-process
+ *       loop: figure zoo_clean_crashes must be 0.
  *       BENCH_ZOO_CLEAN_SECS=0 skips it.
  *       The work dir goes at the end unless BENCH_ZOO_KEEP is set.
  *   Z6  Runs only with BENCH_ZOO=1 (the make target sets it): under
@@ -283,20 +285,50 @@ static int first_crash(const char *out, char *path, size_t len, double *mt)
     return found;
 }
 
-static unsigned afl_saved_crashes(const char *out)
+/* A number of the campaign's fuzzer_stats (the first of the keys it
+   has), or ~0 if there is none. */
+static unsigned long afl_stat(const char *out, const char *key,
+                              const char *alt)
 {
     char p[600], line[256];
     snprintf(p, sizeof(p), "%s/default/fuzzer_stats", out);
     FILE *f = fopen(p, "r");
-    unsigned n = 0;
+    unsigned long n = ~0ul;
     if (!f)
-        return ~0u;
-    while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, "saved_crashes", 13) ||
-            !strncmp(line, "unique_crashes", 14))
-            n = (unsigned)strtoul(strchr(line, ':') + 1, NULL, 10);
+        return n;
+    while (fgets(line, sizeof(line), f)) {
+        char *c = strchr(line, ':');
+        if (!c)
+            continue;
+        size_t k = strcspn(line, " :");
+        if ((k == strlen(key) && !strncmp(line, key, k)) ||
+            (alt && k == strlen(alt) && !strncmp(line, alt, k)))
+            n = strtoul(c + 1, NULL, 10);
+    }
     fclose(f);
     return n;
+}
+
+static unsigned afl_saved_crashes(const char *out)
+{
+    return (unsigned)afl_stat(out, "saved_crashes", "unique_crashes");
+}
+
+/* The campaign's "stability" line's value ("100.00%"), or "?". */
+static const char *afl_stability(const char *out)
+{
+    static char v[32];
+    char p[600], line[256];
+    snprintf(p, sizeof(p), "%s/default/fuzzer_stats", out);
+    FILE *f = fopen(p, "r");
+    snprintf(v, sizeof(v), "?");
+    if (!f)
+        return v;
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, "stability", 9) && strchr(line, ':'))
+            sscanf(strchr(line, ':') + 1, " %31s", v);
+    fclose(f);
+    return v;
 }
 
 /* Start afl-fuzz on the surface with settings `set` for cap seconds into a
@@ -568,13 +600,15 @@ int main(void)
                    res[i].runs);
     }
 
-    /* Z5: the clean campaign. */
+    /* Z5: the clean campaign, every surface in turn. */
     if (clean) {
-        unsigned crashes = 0, per = clean / 2 ? clean / 2 : 1;
+        unsigned crashes = 0, per = clean / FUZZ_NR ? clean / FUZZ_NR : 1;
         bool ok = true;
-        for (unsigned s = FUZZ_MM; s <= FUZZ_GRANT; s++) {
+        for (unsigned s = FUZZ_MM; s < FUZZ_NR; s++) {
             enum fuzz_surface sf = (enum fuzz_surface)s;
-            if (afl) {
+            snprintf(bin, sizeof(bin), "%s/fuzz/afl-%s", build_dir(),
+                     fuzz_surface_name(sf));
+            if (afl && access(bin, X_OK) == 0) {
                 char out[512];
                 double t0;
                 if (afl_campaign(sf, "", per, false, "clean", out,
@@ -585,23 +619,26 @@ int main(void)
                     continue;
                 }
                 unsigned n = afl_saved_crashes(out);
-                printf("  clean %s: %u s, %u crash(es)%s%s\n",
-                       fuzz_surface_name(sf), per, n, n ? " in " : "",
-                       n ? out : "");
+                printf("  clean %s: %u s AFL++, %lu execs, stability %s, "
+                       "%u crash(es)%s%s\n", fuzz_surface_name(sf), per,
+                       afl_stat(out, "execs_done", NULL),
+                       afl_stability(out), n, n ? " in " : "", n ? out : "");
                 crashes += n;
             } else {
                 char crash[512];
                 snprintf(crash, sizeof(crash), "%s/crash-clean-%u", tmpdir, s);
                 double f = inproc_campaign(sf, "", per, 1000 + s, crash);
-                printf("  clean %s: %u s, %s\n", fuzz_surface_name(sf), per,
-                       f >= 0 ? "a violation" : "nothing");
+                printf("  clean %s: %u s in-process, %s%s\n",
+                       fuzz_surface_name(sf), per,
+                       f >= 0 ? "a violation in " : "nothing",
+                       f >= 0 ? crash : "");
                 crashes += f >= 0;
             }
         }
         if (ok)
             printf("figure zoo_clean_crashes: %u crashes   goal 0   %u s with "
-                   "every option off, split over mm and grant\n", crashes,
-                   clean);
+                   "every option off, split over the %u surfaces\n", crashes,
+                   per * FUZZ_NR, (unsigned)FUZZ_NR);
     }
     if (getenv("BENCH_ZOO_KEEP")) {
         printf("work dir kept: %s\n", tmpdir);
