@@ -64,6 +64,12 @@
  *       fuzz/call.c's op_shadow bitmap is only written (an output of the
  *       domctl).
  *       Leaving SNAP (fuzz_set_reset) restores and drops the snapshot.
+ *   E9  FUZZ_RESTORE's world is a bare machine (fuzz/world.c W10); a run
+ *       restores the input's stream into it (fuzz/restore.c) under the
+ *       same resets.  Under FUZZ_RESET_REBUILD only a run with a finding
+ *       rebuilds it: a clean run leaves no domain and every frame free
+ *       (restore.c FR3), though not the free heap's order, which only the
+ *       snapshot and fork resets put back (AFL++ stability).
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -184,19 +190,6 @@ int fuzz_surface_of_path(const char *path)
     return -1;
 }
 
-#if !__has_include("fuzz/restore.c")
-/* Until fuzz/restore.c exists: the restore surface finds nothing. */
-__attribute__((weak)) int fuzz_restore_one(const uint8_t *data, size_t len,
-                                           struct fuzz_result *res)
-{
-    (void)data;
-    (void)len;
-    if (res)
-        memset(res, 0, sizeof(*res));
-    return 0;
-}
-#endif
-
 /* fuzz_set_option: refused once any world exists. */
 static bool options_fixed;
 
@@ -249,8 +242,6 @@ int fuzz_set_options(const char *list, char *err, size_t len)
 int fuzz_init(enum fuzz_surface s)
 {
     options_fixed = true;
-    if (s == FUZZ_RESTORE)
-        return 0;
     if ((unsigned)s >= FUZZ_NR)
         return -1;
     if (built[s])
@@ -281,6 +272,8 @@ static int run_program(enum fuzz_surface s, struct fz_world *w,
 {
     if (fz_is_race_surface(s))          /* fuzz/race.h */
         return fz_race_run(w, data, len, res, abort_on);
+    if (s == FUZZ_RESTORE)              /* E9; A3 aborts on a finding */
+        return fuzz_restore_run(w->m, data, len, res);
     fz_decode(s, data, len, &prog);
     res->calls = prog.ncalls;
 
@@ -385,8 +378,6 @@ int fuzz_one(enum fuzz_surface s, const uint8_t *data, size_t len,
     if (!res)
         res = &local;
     options_fixed = true;
-    if (s == FUZZ_RESTORE)
-        return fuzz_restore_one(data, len, res);
     memset(res, 0, offsetof(struct fuzz_result, report));
     res->report[0] = '\0';
     if (fuzz_init(s))
@@ -419,8 +410,11 @@ int fuzz_one(enum fuzz_surface s, const uint8_t *data, size_t len,
         }
         return run_forked(s, w, data, len, res);
     }
-    touched[s] = true;
-    return run_program(s, w, data, len, res, ABORT_ON_VIOLATION);
+    int rc = run_program(s, w, data, len, res, ABORT_ON_VIOLATION);
+    /* E9: a clean restore leaves the machine as it found it (restore.c
+       FR3), so only a finding's machine is built again. */
+    touched[s] = s != FUZZ_RESTORE || rc;
+    return rc;
 }
 
 void fuzz_print_program(enum fuzz_surface s, const uint8_t *data, size_t len,

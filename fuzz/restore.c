@@ -5,20 +5,22 @@
  * is left behind.
  *
  * Rules:
- *   FR1  One machine (restore_seed.h RD1), built at the first input and
- *        kept; every input is restored as the same domain id with the same
- *        vCPUs and max_pages, so a stream is the whole input (F1: any bytes
- *        are a stream the reader accepts or rejects).
+ *   FR1  One machine (restore_seed.h RD1): the surface's world, a machine
+ *        with no domain (fuzz/world.c W10), reset as every world is
+ *        (fuzz/exec.c E8, E9); every input is restored into it as the same
+ *        domain id with the same vCPUs and max_pages, so a stream is the
+ *        whole input (F1: any bytes are a stream the reader accepts or
+ *        rejects).
  *   FR2  Oracle, on error: no domain left (res->d NULL and none at the
  *        domid), every frame back (nr_free as before: "restore: frames
  *        leaked"), a clean audit ("restore: audit").  On success: the
  *        restored domain audits clean as it stands ("restore: audit of the
  *        restored domain"), destroys without error ("restore: destroy"),
  *        then the same checks as on error.
- *   FR3  F2: the machine after an input is the machine before it (no
- *        domain, the same free count).  After a violation it may not be:
- *        the machine is dropped (leaked if a domain is stuck on it) and the
- *        next input builds a fresh one.
+ *   FR3  F2: the machine after a clean input is the machine before it (no
+ *        domain, the same free count), but for the order of its free heap.
+ *        After a violation it may not be: the world is reset before the
+ *        next input (exec.c E9).
  *   FR4  res->calls / calls_run count the stream's records read; at_call
  *        is the record count when the violation was seen; the report holds
  *        the restore's message and the audit's text.
@@ -35,21 +37,6 @@
 #include "fuzz/restore.h"
 #include "fuzz/restore_seed.h"
 #include "toolstack/migrate.h"
-
-static struct machine *restore_m;       /* FR1 */
-
-static struct machine *restore_machine(void)
-{
-    if (restore_m)
-        return restore_m;
-    struct hv_options ho;
-    hv_options_default(&ho);
-    if (machine_create(FUZZ_RESTORE_RAM, 1, &ho, &restore_m) != 0) {
-        fprintf(stderr, "fuzz restore: cannot create the machine\n");
-        restore_m = NULL;
-    }
-    return restore_m;
-}
 
 /* The audit's text into the report after what is already there. */
 static void report_audit(struct machine *m, struct fuzz_result *res)
@@ -84,28 +71,17 @@ static int violation(struct fuzz_result *res, struct machine *m,
     snprintf(res->report + l, sizeof(res->report) - l,
              "\nrestore said: %s\n", mr->err[0] ? mr->err : "(nothing)");
     report_audit(m, res);
-    restore_m = NULL;                   /* FR3 */
-    if (!machine_domain(m, FUZZ_RESTORE_DOMID))
-        machine_destroy(m);
     return 1;
 }
 
-int fuzz_restore_one(const uint8_t *data, size_t len, struct fuzz_result *res)
+int fuzz_restore_run(struct machine *m, const uint8_t *data, size_t len,
+                     struct fuzz_result *res)
 {
-    static struct fuzz_result scratch;
     static struct mig_restore_result mr;
-    if (!res)
-        res = &scratch;
     res->calls = res->calls_run = res->at_call = 0;
     res->violation = false;
     res->invariant[0] = res->report[0] = '\0';
 
-    struct machine *m = restore_machine();
-    if (!m) {
-        res->violation = true;
-        snprintf(res->invariant, sizeof(res->invariant), "restore: no machine");
-        return 1;
-    }
     const uint64_t free_before = m->nr_free;
     struct stream_memsrc src = { data, data ? len : 0, 0 };
     struct stream_reader r;

@@ -30,6 +30,13 @@
  *       The L2 pool is the boot L2 and this one (fuzz/pool.c), so a
  *       linear entry between two tables of the same level - the shape of
  *       XSA-240 and XSA-309 - is one mmu_update item away.
+ *   W10 FUZZ_RESTORE's world is a machine with no domain (fuzz/restore.h
+ *       RD1: FUZZ_RESTORE_RAM, one CPU, the default options whatever
+ *       fuzz_set_option said, the full audit): each input restores its
+ *       domain into it.  It has no isolation walk (w->iso NULL: the
+ *       restore oracle, fuzz/restore.c FR2, audits the machine).  Being a
+ *       world, it takes the snapshot reset like the others, so every input
+ *       meets the same free heap and the same allocator state.
  */
 #include <stdlib.h>
 #include <stdint.h>
@@ -44,12 +51,14 @@
 #include "core/domctl.h"
 #include "core/hypercall.h"
 #include "core/machine.h"
+#include "core/mm/history.h"
 #include "core/mm/mm.h"
 #include "core/mm/page.h"
 #include "core/mmu.h"
 #include "core/options.h"
 #include "core/vcpu.h"
 #include "fuzz/isolation.h"
+#include "fuzz/restore_seed.h"
 #include "fuzz/world.h"
 #include "guest/guest.h"
 #include "toolstack/build_hvm.h"
@@ -317,8 +326,33 @@ struct hv_options *fz_world_options(void)
     return &opt;
 }
 
+/* W10. */
+static int build_machine_only(struct fz_world *w)
+{
+    struct hv_options opt;
+    hv_options_default(&opt);
+    int rc = machine_create(FUZZ_RESTORE_RAM, 1, &opt, &w->m);
+    if (rc) {
+        fprintf(stderr, "hvlab-fuzz: machine_create: %d\n", rc);
+        return rc;
+    }
+    w->max_mfn = w->m->nr_frames;
+    w->ndoms = 0;
+    w->ngrefs = 0;
+    /* The builds of the other worlds record transitions, which make this
+       thread's history ring; here the first run would, and every run
+       again after each restore: 2 MiB cleared and put back per input. */
+    if (frame_history_prepare(w->m))
+        return -XEN_ENOMEM;
+    current = NULL;
+    (void)hv_audit(w->m, NULL);     /* the audit memo, as build_all's */
+    return 0;
+}
+
 static int build_all(struct fz_world *w)
 {
+    if (w->surface == FUZZ_RESTORE)
+        return build_machine_only(w);
     struct hv_options opt = *fz_world_options();
     int rc = machine_create(FZ_RAM_BYTES, 0, &opt, &w->m);
     if (rc) {
@@ -367,6 +401,8 @@ static int build_all(struct fz_world *w)
 int fz_world_settle(struct fz_world *w)
 {
     char name[96], detail[256];
+    if (!w->iso)                                /* W10 */
+        return 0;
     if (fz_iso_check(w->iso, name, sizeof(name), detail, sizeof(detail))) {
         fprintf(stderr, "hvlab-fuzz: the world as built: %s: %s\n", name,
                 detail);
@@ -377,7 +413,7 @@ int fz_world_settle(struct fz_world *w)
 
 int fz_world_build(struct fz_world *w, enum fuzz_surface s)
 {
-    if ((unsigned)s >= FUZZ_NR || !layouts[s].ndoms)
+    if ((unsigned)s >= FUZZ_NR || (!layouts[s].ndoms && s != FUZZ_RESTORE))
         return -XEN_EINVAL;
     memset(w, 0, sizeof(*w));
     w->surface = s;

@@ -12,6 +12,8 @@
  *   FUZZ_HVMRACE          dom0 (privileged PV, 128 pages, 2 vCPUs), dom1
  *                         (HVM, shadow paging, 4 MiB, 2 vCPUs), dom2 (HVM,
  *                         HAP, 1 MiB, 1 vCPU)
+ *   FUZZ_RESTORE          no domain: a machine each input restores its
+ *                         stream into (fuzz/restore.h, world.c W10)
  *
  * Domains are built with the toolstack's own builders (build_pv / build_hvm:
  * every table entry through domctl_build_pte, the tree validated by
@@ -93,8 +95,8 @@ domid_t fz_world_domid(enum fuzz_surface s, unsigned i);
 bool fz_world_is_hvm(enum fuzz_surface s, unsigned i);
 unsigned fz_world_nr_vcpus(enum fuzz_surface s, unsigned i);
 
-/* Build the world of s (FUZZ_MM, FUZZ_GRANT, FUZZ_SHADOW).  0, or a
-   negative Xen errno with a message on stderr. */
+/* Build the world of s (any surface; FUZZ_RESTORE's is a bare machine).
+   0, or a negative Xen errno with a message on stderr. */
 int fz_world_build(struct fz_world *w, enum fuzz_surface s);
 /* W2: back to the snapshot.  0 or an error (the world is then unusable). */
 int fz_world_reset(struct fz_world *w);

@@ -108,6 +108,13 @@ static struct frame_history *history_create(struct machine *m)
 }
 
 /* Find or create this thread's ring of m and cache it (H3). */
+static struct fh_ring *ring_lookup(struct machine *m);
+
+int frame_history_prepare(struct machine *m)
+{
+    return ring_lookup(m) ? 0 : -1;
+}
+
 static struct fh_ring *ring_lookup(struct machine *m)
 {
     struct frame_history *h = history_create(m);

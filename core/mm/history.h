@@ -62,6 +62,12 @@ struct fh_record {
 void frame_history_add(struct machine *m, mfn_t mfn, enum fh_what what,
                        uint16_t owner, uint64_t old_word, uint64_t new_word);
 
+/* Create the calling thread's ring of m now, as its first append would:
+   a thread that snapshots a machine (fuzz/snap.h) before any transition
+   has it in the snapshot rather than making it anew in every run.  0, or
+   -1 if the allocation failed. */
+int frame_history_prepare(struct machine *m);
+
 /*
  * Copy the newest records about mfn (at most max, newest first, merged
  * across every thread's ring) into out; returns how many.  Scans every

@@ -83,7 +83,7 @@ static void t_seeds_through_the_harness(void)
     for (unsigned i = 0; i < fuzz_restore_nr_seeds(); i++) {
         struct stream_membuf mb;
         seed(i, &mb);
-        int v = fuzz_restore_one(mb.buf, mb.len, &res);
+        int v = fuzz_one(FUZZ_RESTORE, mb.buf, mb.len, &res);
         if (v)
             fprintf(stderr, "  seed %s: %s\n%s\n", fuzz_restore_seed_name(i),
                     res.invariant, res.report);
@@ -93,8 +93,8 @@ static void t_seeds_through_the_harness(void)
         CHECK_EQ(res.calls_run, res.calls);
         /* F2: the same input again, the same outcome. */
         unsigned calls = res.calls;
-        CHECK_EQ(fuzz_restore_one(mb.buf, mb.len, NULL), 0);
-        CHECK_EQ(fuzz_restore_one(mb.buf, mb.len, &res), 0);
+        CHECK_EQ(fuzz_one(FUZZ_RESTORE, mb.buf, mb.len, NULL), 0);
+        CHECK_EQ(fuzz_one(FUZZ_RESTORE, mb.buf, mb.len, &res), 0);
         CHECK_EQ(res.calls, calls);
         free(mb.buf);
     }
@@ -103,10 +103,10 @@ static void t_seeds_through_the_harness(void)
 static void t_empty_and_tiny(void)
 {
     static const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-    CHECK_EQ(fuzz_restore_one(NULL, 0, &res), 0);
-    CHECK_EQ(fuzz_restore_one(NULL, 100, &res), 0);
-    CHECK_EQ(fuzz_restore_one(junk, 0, &res), 0);
-    CHECK_EQ(fuzz_restore_one(junk, sizeof(junk), &res), 0);
+    CHECK_EQ(fuzz_one(FUZZ_RESTORE, NULL, 0, &res), 0);
+    CHECK_EQ(fuzz_one(FUZZ_RESTORE, NULL, 100, &res), 0);
+    CHECK_EQ(fuzz_one(FUZZ_RESTORE, junk, 0, &res), 0);
+    CHECK_EQ(fuzz_one(FUZZ_RESTORE, junk, sizeof(junk), &res), 0);
     CHECK_EQ(res.calls, 0);
     CHECK(!res.violation);
     CHECK_EQ(res.invariant[0], '\0');
@@ -120,7 +120,7 @@ static void t_cut_short(void)
         struct stream_membuf mb;
         seed(i, &mb);
         for (size_t cut = 0; cut < mb.len; cut += cut < 64 ? 1 : 61) {
-            int v = fuzz_restore_one(mb.buf, cut, &res);
+            int v = fuzz_one(FUZZ_RESTORE, mb.buf, cut, &res);
             if (v)
                 fprintf(stderr, "  %s cut at %zu: %s\n%s\n",
                         fuzz_restore_seed_name(i), cut, res.invariant,
@@ -160,7 +160,7 @@ static void t_mutants(void)
                 if (at + w <= mb.len)
                     memcpy(buf + at, &val, w);
             }
-            int v = fuzz_restore_one(buf, mb.len, &res);
+            int v = fuzz_one(FUZZ_RESTORE, buf, mb.len, &res);
             if (v)
                 fprintf(stderr, "  %s mutant %u: %s\n%s\n",
                         fuzz_restore_seed_name(i), k, res.invariant, res.report);
