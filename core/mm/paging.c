@@ -13,8 +13,8 @@
  *   L2  mark_pfn is the only writer of a bit and of the stats; it runs
  *       under ld->lock (level LOCK_PAGING, so a mark may be made under the
  *       p2m lock, as the hap fault path does) and traces hvlab_dirty:mark.
- *       dirty_count counts bits newly set, so it always equals the number
- *       of set bits (audited); fault_count counts guest write faults (Xen's
+ *       dirty_count counts bits newly set since the last CLEAN, so it
+ *       equals the set bits but those a CLEAN left (L11; audited); fault_count counts guest write faults (Xen's
  *       HAP path leaves it 0; hvlab counts them so the stats say something).
  *   L3  A frame mark (paging_mark_dirty) is a no-op unless log-dirty is on
  *       and d owns the frame; the pfn is M2P[mfn], and INVALID / SHARED M2P
@@ -63,6 +63,14 @@
  *       a CLEAN's blow, which takes that lock after the copy, removes
  *       every RW entry of the round just returned (S8 in
  *       core/shadow/private.h; audited there and below at the TLB).
+ *   L11 CLEAN copies and clears the leaves that hold pfns below op->pages
+ *       (each leaf whole, as Xen's clear_page) and resets dirty_count
+ *       whatever it cleared, as Xen does; bits of leaves past op->pages
+ *       stay set.  ld->carried counts those (recounted at every CLEAN,
+ *       0 at ENABLE and OFF), so dirty_count + carried is the number of
+ *       set bits (audited).  A fuzzed CLEAN with pages below a marked pfn
+ *       broke L2's equality when it was dirty_count alone
+ *       (tests/data/fuzz/shadow-partial-clean).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -105,6 +113,7 @@ struct paging_log_dirty {
     uint32_t failed_allocs;
     uint32_t fault_count;
     uint32_t dirty_count;
+    uint64_t carried;               /* L11: bits a CLEAN left set */
 };
 
 static _Atomic uint64_t dirty_marks[PAGING_HOSTS][HV_MAX_DOMAINS];
@@ -419,6 +428,7 @@ static int log_dirty_enable(struct domain *d, struct paging_log_dirty *ld)
     atomic_fetch_add(&paging_ld_live, 1);       /* L9: before any mark */
     hv_lock(&ld->lock);
     ld->failed_allocs = ld->fault_count = ld->dirty_count = 0;
+    ld->carried = 0;                            /* L11: OFF freed the tree */
     atomic_fetch_add(&ld->round, 1);
     atomic_store(&ld->enabled, true);           /* marks count from here */
     hv_unlock(&ld->lock);
@@ -453,6 +463,7 @@ static int log_dirty_disable(struct domain *d, struct paging_log_dirty *ld)
     hv_lock(&ld->lock);
     tree_free(ld);
     ld->failed_allocs = ld->fault_count = ld->dirty_count = 0;
+    ld->carried = 0;
     hv_unlock(&ld->lock);
     domain_unpause(d);
     return 0;
@@ -513,8 +524,10 @@ static int log_dirty_op(struct domain *d, struct paging_log_dirty *ld,
             memset(leaf, 0, PAGE_SIZE);
     }
     op->pages = pages;
-    if (clean)
+    if (clean) {
         ld->fault_count = ld->dirty_count = 0;
+        ld->carried = tree_popcount(ld);        /* L11 */
+    }
     bool rearm = clean && atomic_load(&ld->enabled);
     if (rearm)
         atomic_fetch_add(&ld->round, 1);        /* L7 */
@@ -639,7 +652,7 @@ static unsigned audit_pv_tlbs(struct domain *d, struct paging_log_dirty *ld,
  * Per domain: (a) no p2m_ram_logdirty entry while log-dirty is off (every
  * such entry exists only while it is on: L4, L6); (b) dirty_count equals
  * the bits set since the last CLEAN (L2: a lost mark, failed allocation,
- * counts nothing); (c) nodes within the pool; (d) PV or shadow HVM with
+ * counts nothing), plus the bits the last CLEAN left set (L11); (c) nodes within the pool; (d) PV or shadow HVM with
  * log-dirty on: no writable TLB entry of a clean frame (L7, L10; the
  * shadow entries themselves: shadow_audit, S8).  Racy unless paused.
  */
@@ -668,11 +681,12 @@ unsigned paging_audit(struct machine *m, FILE *out)
             continue;
         hv_lock(&ld->lock);
         uint64_t set = tree_popcount(ld);
-        if (set != ld->dirty_count) {
+        if (set != ld->dirty_count + ld->carried) {         /* L11 */
             bad++;
             if (out)
-                fprintf(out, "paging audit: d%u: dirty_count %u but %llu "
-                        "bits set\n", id, ld->dirty_count,
+                fprintf(out, "paging audit: d%u: dirty_count %u and %llu "
+                        "left by the last CLEAN, but %llu bits set\n", id,
+                        ld->dirty_count, (unsigned long long)ld->carried,
                         (unsigned long long)set);
         }
         if (on && (is_pv_domain(d) || d->paging == PAGING_SHADOW))

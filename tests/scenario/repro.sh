@@ -195,6 +195,11 @@ ok=0
 [ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
 report $ok "repro: grant-decrease-grant-frame: a given-back grant frame stays its table's" "$out"
 
+out=$("$HVLAB" repro tests/data/fuzz/shadow-partial-clean 2>&1); rc=$?
+ok=0
+[ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
+report $ok "repro: shadow-partial-clean: a CLEAN of fewer pages leaves its bits counted" "$out"
+
 # The HVM race stories (docs/bugzoo.md, fuzz/hvmrace.h): the surface comes
 # from the file name, the option makes the input reproduce, its fix not.
 hvmrace() {   # hvmrace NAME OPTION=VALUE EXPECTED-TEXT

@@ -198,6 +198,40 @@ static void t_writes_mark(void)
     ld_finish(&f);
 }
 
+/* paging.c L11: a CLEAN of fewer pages than the marked ones resets the
+   counts as Xen does and leaves the bits past it set; the audit counts
+   them as the CLEAN's carried bits, and a full CLEAN returns them. */
+static void t_partial_clean(void)
+{
+    struct ld_fix f;
+    ld_setup(&f);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, NULL), 0);
+    CHECK_EQ(gstore(&f, 2, 0x22), MMU_OK);
+    CHECK_EQ(gstore(&f, 5, 0x55), MMU_OK);
+    uint8_t bm[HVM_PAGES / 8] = { 0 };
+    struct xen_domctl_shadow_op o = { .op = XEN_DOMCTL_SHADOW_OP_CLEAN,
+                                      .pages = 0 };
+    CHECK_EQ(domctl_shadow_op(f.h, &o, bm), 0);
+    CHECK_EQ(o.pages, 0);
+    CHECK_EQ(o.stats.dirty_count, 2);
+    CHECK_EQ(ld_audits(&f), 0);             /* 0 counted + 2 carried */
+    struct xen_domctl_shadow_op out;
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, &out), 0);
+    CHECK_EQ(bits(bm), 2);                  /* still set */
+    CHECK_EQ(out.stats.dirty_count, 0);     /* Xen's reset */
+    CHECK_EQ(gstore(&f, 7, 0x77), MMU_OK);
+    CHECK_EQ(ld_audits(&f), 0);
+    memset(bm, 0, sizeof(bm));
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_CLEAN, 0, bm, &out), 0);
+    CHECK_EQ(bits(bm), 3);
+    CHECK_EQ(out.stats.dirty_count, 1);
+    CHECK_EQ(ld_audits(&f), 0);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, &out), 0);
+    CHECK_EQ(bits(bm), 0);
+    CHECK_EQ(sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, 0, NULL, NULL), 0);
+    ld_finish(&f);
+}
+
 static void t_errors(void)
 {
     struct ld_fix f;
@@ -1064,6 +1098,8 @@ static const struct test tests[] = {
       "nothing; PEEK does not clear, CLEAN returns, clears and re-arms; a "
       "write after CLEAN faults and marks again; FINAL works",
       t_writes_mark },
+    { "a CLEAN of fewer pages resets the counts and leaves the rest set, "
+      "counted as carried; a full CLEAN returns them", t_partial_clean },
     { "bad mode or op is -EINVAL, an exhausted bitmap pool makes CLEAN/PEEK "
       "-ENOMEM until OFF, an op on itself is -EINVAL, shadow-mode HVM "
       "enables (twice: -EINVAL) and switches off",
