@@ -206,6 +206,7 @@ FUZZ_OBJS     := $(FUZZ_SRCS:%.c=$(BUILD)/obj/%.o)
 FUZZ_LIB      := $(BUILD)/libhvlab-fuzz.a
 FUZZ_SURFACES := mm grant shadow restore race hvmrace
 FZ            := $(BUILD)/fuzz
+FZ_MUTATORS   := $(FZ)/mutator-race.so $(FZ)/mutator-hvmrace.so   # fuzz/main/mutator.c
 FZ_CFLAGS     := -std=gnu11 -O2 -g -Wall -Wextra -pthread -DFUZZ_ABORT -DHVLAB_NO_TRACE
 FZ_LIB_SRCS   := $(LIB_SRCS) $(FUZZ_SRCS)
 fz_comma := ,
@@ -229,6 +230,12 @@ $(BUILD)/hvlab: $(FUZZ_LIB)
 $(BUILD)/tests/unit/test-fuzz-%: tests/unit/test-fuzz-%.c $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+
+# test-fuzz-mutator loads the race mutators as afl-fuzz does (dlopen).
+$(BUILD)/tests/unit/test-fuzz-mutator: tests/unit/test-fuzz-mutator.c $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) $(FZ_MUTATORS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DMUTATOR_DIR='"$(FZ)"' -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) \
+	    $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
 
 # test-audit-incr runs fuzz programs call by call (core/audit.h A1-A9),
 # and under the snapshot reset: linked as test-fuzz-snap.
@@ -307,6 +314,14 @@ fuzz-cov: $(FZ_BINS_cov)
 bench-cov: fuzz-afl fuzz-cov
 	@BUILD=$(BUILD) bash mk/fuzz-cov.sh
 
+# The race surfaces' AFL++ custom mutator (fuzz/main/mutator.c): plain
+# shared objects loaded by afl-fuzz (AFL_CUSTOM_MUTATOR_LIBRARY), one per
+# race surface, reading the input format from fuzz/race_input.c alone.
+$(FZ)/mutator-%.so: fuzz/main/mutator.c fuzz/race_input.c fuzz/race_input.h fuzz/fuzz.h | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -fPIC -DFUZZ_SURFACE=$(fz_enum_$*) \
+	    fuzz/main/mutator.c fuzz/race_input.c -o $@
+
 # The baseline of bench-fuzz: the AFL++ persistent loop doing nothing.
 $(FZ)/afl-empty: fuzz/main/afl.c | deps
 	@mkdir -p $(dir $@)
@@ -318,7 +333,7 @@ $(FZ)/gen-%: fuzz/main/gen-%.c $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) \
 	    $(PROVIDER_OBJ) -o $@ $(LDLIBS)
 
-fuzz-afl: $(FZ_BINS_afl) $(FZ_BINS_cmplog) $(FZ)/afl-empty
+fuzz-afl: $(FZ_BINS_afl) $(FZ_BINS_cmplog) $(FZ)/afl-empty $(FZ_MUTATORS)
 fuzz-libfuzzer: $(FZ_BINS_lf) $(FZ_BINS_lf-asan)
 fuzz: fuzz-afl fuzz-libfuzzer
 
@@ -342,7 +357,7 @@ $(BUILD)/bench/bench-fuzz-zoo: bench/bench-fuzz-zoo.c $(FUZZ_LIB) $(LIB) $(TRACE
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) \
 	    $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
 bench-zoo: $(BUILD)/bench/bench-fuzz-zoo $(FZ)/afl-mm $(FZ)/afl-grant $(FZ)/afl-shadow \
-    $(FZ)/afl-restore $(FZ)/afl-race $(FZ)/afl-hvmrace
+    $(FZ)/afl-restore $(FZ)/afl-race $(FZ)/afl-hvmrace $(FZ_MUTATORS)
 	BENCH_ZOO=1 BUILD=$(BUILD) $(BUILD)/bench/bench-fuzz-zoo
 
 # ---- hvlab top: USDT probes and libbpf (trace/usdt.h, trace/bpf/, docs/top.md)

@@ -18,7 +18,9 @@
  *       BENCH_ZOO_MODE=inproc) it is an in-process loop in a forked child:
  *       random inputs through fuzz_one with the fork reset.  A row of the
  *       race or hvmrace surface uses $BUILD/fuzz/afl-SURFACE when it is
- *       built, else the in-process loop.
+ *       built, else the in-process loop; its AFL++ campaign loads the
+ *       surface's custom mutator $BUILD/fuzz/mutator-SURFACE.so when built
+ *       (fuzz/main/mutator.c).
  *   Z3  Time to find = the first crash file's mtime minus the moment the
  *       campaign was started (world build and calibration included).  A
  *       crash counts only when it is confirmed: its input, run through
@@ -346,13 +348,20 @@ static int afl_campaign(enum fuzz_surface s, const char *set, unsigned cap,
     snprintf(dpath, sizeof(dpath), "fuzz/dict/%s.dict", sn);
     if (access(dpath, R_OK) == 0)
         snprintf(dict, sizeof(dict), "-x '%s'", dpath);
-    char cmd[2048];
+    /* Z2: a race surface's campaign loads its custom mutator when built
+       (fuzz/main/mutator.c: interleavings of a queue entry's program). */
+    char mut[600] = "";
+    char mpath[512];
+    snprintf(mpath, sizeof(mpath), "%s/fuzz/mutator-%s.so", build_dir(), sn);
+    if (access(mpath, R_OK) == 0)
+        snprintf(mut, sizeof(mut), "AFL_CUSTOM_MUTATOR_LIBRARY='%s' ", mpath);
+    char cmd[3072];
     snprintf(cmd, sizeof(cmd),
-             "HVLAB_FUZZ_SET='%s' AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 "
+             "%sHVLAB_FUZZ_SET='%s' AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 "
              "AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 "
              "AFL_SKIP_CRASHES=1 %s afl-fuzz -i '%s' -o '%s' -V %u %s -- "
              "'%s/fuzz/afl-%s' >'%s.log' 2>&1",
-             set, stop_at_crash ? "AFL_BENCH_UNTIL_CRASH=1" : "",
+             mut, set, stop_at_crash ? "AFL_BENCH_UNTIL_CRASH=1" : "",
              seeds_for(s), out, cap, dict, build_dir(), sn, out);
     *t0 = now_s();
     int rc = system(cmd);

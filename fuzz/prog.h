@@ -36,6 +36,7 @@
 
 #include "fuzz/fuzz.h"
 #include "fuzz/pool.h"
+#include "fuzz/race_input.h"
 
 #define FUZZ_MAX_CALLS  64
 #define FZ_MAX_ITEMS    4       /* items of a batched call */
@@ -146,21 +147,7 @@ struct fz_prog {
 void fz_decode(enum fuzz_surface s, const uint8_t *data, size_t len,
                struct fz_prog *p);
 
-/* A FUZZ_RACE input (fuzz/race.h RC1, RC2): the det scheduler's decisions,
-   then an mm program, and the seed of the decisions past them.  A
-   FUZZ_HVMRACE input (RC8) begins with one more byte, which names the
-   racing domain, and its program is in the hvmrace op list. */
-struct fz_race_input {
-    unsigned racer;             /* world index of the racing domain */
-    const uint8_t *sched;
-    size_t nsched;
-    const uint8_t *prog;
-    size_t nprog;
-    uint64_t seed;              /* RC2: of the whole input */
-};
-void fz_race_split(const uint8_t *data, size_t len, struct fz_race_input *in);
-void fz_race_split_for(enum fuzz_surface s, const uint8_t *data, size_t len,
-                       struct fz_race_input *in);
+/* A race surface's input split (fuzz/race_input.h). */
 /* Is s a race surface (fuzz/race.h), and the surface whose op list its
    programs use (FUZZ_MM for FUZZ_RACE, itself for FUZZ_HVMRACE). */
 bool fz_is_race_surface(enum fuzz_surface s);

@@ -13,6 +13,9 @@
 #       not start (no fuzzer_stats), or any crash was saved; the first
 #       crash's input and the harness's report on it are printed.
 #   Z4  FUZZ_SURFACES names the surfaces (default: all six).
+#   Z5  A race surface (race, hvmrace) runs with its custom mutator
+#       $BUILD/fuzz/mutator-SURFACE.so (fuzz/main/mutator.c) as the
+#       campaigns do; the smoke fails when it is not built.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -40,8 +43,19 @@ for s in $SURFACES; do
     fi
     dict=()
     [ -f "fuzz/dict/$s.dict" ] && dict=(-x "fuzz/dict/$s.dict")
+    mut=()
+    case $s in race|hvmrace)
+        if [ ! -f "$BUILD/fuzz/mutator-$s.so" ]; then
+            echo "$s: no race mutator ($BUILD/fuzz/mutator-$s.so not built)"
+            failed=1
+            continue
+        fi
+        mut=(AFL_CUSTOM_MUTATOR_LIBRARY="$PWD/$BUILD/fuzz/mutator-$s.so")
+        case $BUILD in /*) mut=(AFL_CUSTOM_MUTATOR_LIBRARY="$BUILD/fuzz/mutator-$s.so");; esac
+        ;;
+    esac
     out=$tmp/out-$s
-    AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+    env "${mut[@]}" AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
         afl-fuzz -i "$seeds" -o "$out" -V "$SECS" "${dict[@]}" -- "$bin" \
         >"$tmp/log-$s" 2>&1
     st=$out/default/fuzzer_stats

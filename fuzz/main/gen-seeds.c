@@ -31,8 +31,9 @@
  *             interleaving).
  *   hvmrace   hand-made programs too (DIR/hvmrace/hand-N): a racer byte,
  *             no schedule, and the ops of one story each (dom1's table
- *             writes, reads and CR3 loads; dom0's foreign map, paging,
- *             sharing), never a story's race.
+ *             writes, reads and CR3 loads, hand-1 being story A's
+ *             workload; dom0's foreign map, paging, sharing), never a
+ *             story's interleaving.
  *
  * Rules:
  *   G1  Deterministic: the scenarios run in det mode with their own seed,
@@ -579,7 +580,7 @@ static void race_prog(unsigned i, struct fz_prog *p)
 
 /* Hand-made hvmrace program i (0 .. HVMRACE_HAND_NR-1): each shows the ops
    of one story to the fuzzer, on one racer, with no schedule (the random
-   strategy decides) - never a story's race itself, which the campaign has
+   strategy decides) - never a story's interleaving, which the campaign has
    to find (docs/bugzoo.md "Time to find").  *racer: the world index. */
 #define HVMRACE_HAND_NR 5
 static void hvmrace_prog(unsigned i, struct fz_prog *p, unsigned *racer)
@@ -603,10 +604,13 @@ static void hvmrace_prog(unsigned i, struct fz_prog *p, unsigned *racer)
         setp(&c[n].pick[0][0], 0, FZ_R_DATA, 4, 0);
         n++;
         break;
-    case 1:     /* dom1: what its kernel does (story A's fork storm):
-                   one vCPU unmaps a page (data #4, slot 14), switches
-                   address spaces, maps it again and switches again; the
-                   other reads the page next to it (data #3) */
+    case 1:     /* dom1: what its kernel and a process do in story A's
+                   fork storm: one vCPU unmaps a page (data #4, slot 14),
+                   switches address spaces, maps it again and switches
+                   again; the other touches that page.  The program of
+                   the scenario's workload; the interleaving that breaks
+                   it (the second switch inside the reader's fast-path
+                   window) is the campaign's to find */
         c[n] = hcall_of(FZ_OP_STORE, 0);
         setp(&c[n].pick[0][0], 0, FZ_R_L1, 0, 14);
         setp(&c[n].pick[0][1], 0, FZ_R_DATA, 4, 7);     /* NP */
@@ -619,7 +623,7 @@ static void hvmrace_prog(unsigned i, struct fz_prog *p, unsigned *racer)
         setp(&c[n].pick[0][1], 0, FZ_R_DATA, 4, 0);     /* P|RW */
         n++;
         c[n] = hcall_of(FZ_OP_LOAD, 1);
-        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 3, 0);
+        setp(&c[n].pick[0][0], 0, FZ_R_DATA, 4, 0);
         n++;
         c[n] = hcall_of(FZ_OP_HVM_CR3, 0);
         setp(&c[n].pick[0][0], 0, FZ_R_L4, 0, 0);

@@ -56,6 +56,11 @@
  *   F9  --status DIR prints the table of DIR once (--json: one JSON
  *       object, G7), running or finished; exit 1 when DIR holds a crash,
  *       0 when not, 2 when DIR is missing or holds no instance.
+ *   F10 A race surface's instances (race, hvmrace) get its custom mutator
+ *       $BUILD/fuzz/mutator-SURFACE.so (fuzz/main/mutator.c: other
+ *       interleavings of a queue entry's program) as
+ *       AFL_CUSTOM_MUTATOR_LIBRARY, unless the environment sets one; a
+ *       mutator not built is said and the campaign runs without it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -472,6 +477,7 @@ static long long now_ms(void)
 struct plan {
     char afl[PATH_MAX];
     char harness[PATH_MAX + 32], cmplog[PATH_MAX + 32];
+    char mutator[PATH_MAX + 32];            /* F10; "" for none */
     char dict[PATH_MAX], seeds[PATH_MAX + 32];
     char sets[1024];
     char meta[PATH_MAX];
@@ -551,6 +557,8 @@ static pid_t spawn(const struct plan *p, const struct instance *in)
         setenv("HVLAB_FUZZ_SET", p->sets, 1);
     else
         unsetenv("HVLAB_FUZZ_SET");
+    if (p->mutator[0])                                  /* F10 */
+        setenv("AFL_CUSTOM_MUTATOR_LIBRARY", p->mutator, 0);
     execv(p->afl, (char *const *)argv);
     fprintf(stderr, "exec %s: %s\n", p->afl, strerror(errno));
     _exit(127);
@@ -768,6 +776,16 @@ static int prepare(const struct fuzz_args *a, struct plan *p,
     }
     snprintf(p->harness, sizeof(p->harness), "%s/afl-%s", dir, s);
     snprintf(p->cmplog, sizeof(p->cmplog), "%s/cmplog-%s", dir, s);
+    p->mutator[0] = '\0';                               /* F10 */
+    if (!strcmp(s, "race") || !strcmp(s, "hvmrace")) {
+        snprintf(p->mutator, sizeof(p->mutator), "%s/mutator-%s.so", dir, s);
+        if (access(p->mutator, R_OK) != 0) {
+            fprintf(stderr, "hvlab fuzz: %s is not built: the instances run "
+                    "without the race mutator ('make fuzz-afl' builds it)\n",
+                    p->mutator);
+            p->mutator[0] = '\0';
+        }
+    }
     if (!is_exec(p->harness)) {
         fprintf(stderr, "hvlab fuzz: %s is not built: run 'make fuzz' (with "
                 "the BUILD= of this hvlab)\n", p->harness);
@@ -887,6 +905,8 @@ int cmd_fuzz(int argc, char **argv)
            p.out, p.sets[0] ? ", HVLAB_FUZZ_SET=" : "", p.sets);
     printf("  harness %s, seeds %s, dictionary %s\n", p.harness,
            p.seeds, p.dict[0] ? p.dict : "none");
+    if (p.mutator[0])
+        printf("  custom mutator %s (interleavings)\n", p.mutator);
     if (before)
         printf("  %u crash%s from before in %s\n", before,
                before == 1 ? "" : "es", p.out);
