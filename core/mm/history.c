@@ -107,7 +107,6 @@ static struct frame_history *history_create(struct machine *m)
     return n;
 }
 
-/* Find or create this thread's ring of m and cache it (H3). */
 static struct fh_ring *ring_lookup(struct machine *m);
 
 int frame_history_prepare(struct machine *m)
@@ -115,6 +114,7 @@ int frame_history_prepare(struct machine *m)
     return ring_lookup(m) ? 0 : -1;
 }
 
+/* Find or create this thread's ring of m and cache it (H3). */
 static struct fh_ring *ring_lookup(struct machine *m)
 {
     struct frame_history *h = history_create(m);

@@ -14,8 +14,9 @@
  *       under ld->lock (level LOCK_PAGING, so a mark may be made under the
  *       p2m lock, as the hap fault path does) and traces hvlab_dirty:mark.
  *       dirty_count counts bits newly set since the last CLEAN, so it
- *       equals the set bits but those a CLEAN left (L11; audited); fault_count counts guest write faults (Xen's
- *       HAP path leaves it 0; hvlab counts them so the stats say something).
+ *       equals the set bits but those a CLEAN left (L11; audited);
+ *       fault_count counts guest write faults (Xen's HAP path leaves it
+ *       0; hvlab counts them so the stats say something).
  *   L3  A frame mark (paging_mark_dirty) is a no-op unless log-dirty is on
  *       and d owns the frame; the pfn is M2P[mfn], and INVALID / SHARED M2P
  *       entries are never marked (dom_cow frames are not d's either).
@@ -652,8 +653,9 @@ static unsigned audit_pv_tlbs(struct domain *d, struct paging_log_dirty *ld,
  * Per domain: (a) no p2m_ram_logdirty entry while log-dirty is off (every
  * such entry exists only while it is on: L4, L6); (b) dirty_count equals
  * the bits set since the last CLEAN (L2: a lost mark, failed allocation,
- * counts nothing), plus the bits the last CLEAN left set (L11); (c) nodes within the pool; (d) PV or shadow HVM with
- * log-dirty on: no writable TLB entry of a clean frame (L7, L10; the
+ * counts nothing), plus the bits the last CLEAN left set (L11); (c)
+ * nodes within the pool; (d) PV or shadow HVM with log-dirty on: no
+ * writable TLB entry of a clean frame (L7, L10; the
  * shadow entries themselves: shadow_audit, S8).  Racy unless paused.
  */
 unsigned paging_audit(struct machine *m, FILE *out)
