@@ -17,8 +17,8 @@
  *                            call input here (goal >= 100,000)
  *   libfuzzer_asan_mm_execs  the same under ASan + UBSan
  *   afl_<surface>_execs      AFL++ exec/s and stability of the grant,
- *                            shadow, restore and race harnesses (a third
- *                            of BENCH_FUZZ_SECS each)
+ *                            shadow, restore, race and hvmrace harnesses
+ *                            (a third of BENCH_FUZZ_SECS each)
  *   fuzz_audit_us            one hv_audit of the FUZZ_MM world (the oracle
  *                            runs it after every call)
  *   fuzz_reset_rebuild_us    the in-process reset: the world rebuilt
@@ -269,7 +269,7 @@ static void libfuzzer(const char *name, const char *seeds, unsigned secs,
 static void afl_surfaces(unsigned secs)
 {
     static const char *const other[] = { "grant", "shadow", "restore",
-                                         "race" };
+                                         "race", "hvmrace" };
     if (system("command -v afl-fuzz >/dev/null 2>&1") != 0)
         return;
     unsigned t = secs / 3 ? secs / 3 : 1;

@@ -56,11 +56,12 @@
  *       pages the run wrote (the hot pages, fuzz/snap.h), and core/'s
  *       static crash table.  The world joins by being
  *       rebuilt in the arena at its first SNAP run.  The race surfaces
- *       (coroutine stacks and the scheduler's state outside the arena)
- *       take the FORK reset instead: every run starts from the same
- *       process state (AFL++ stability 100% on hvmrace, where the
- *       in-process rebuild gave 93.5%, and five times the exec/s).  This file's statics a run
- *       changes need no restore: prog is decoded afresh by every run and
+ *       take it too: the det scheduler's state and the injector's arrays
+ *       are arena blocks freed by the run's end, the coroutine stacks
+ *       mappings of their own unmapped by it (a deadlocked run's stay,
+ *       fuzz/race.c RC7), and what outlives runs (hvmrace's injector
+ *       plan) is made with the world (fuzz/world.c W8).  This file's
+ *       statics a run changes need no restore: prog is decoded afresh by every run and
  *       fuzz/call.c's op_shadow bitmap is only written (an output of the
  *       domctl).
  *       Leaving SNAP (fuzz_set_reset) restores and drops the snapshot.
@@ -391,8 +392,6 @@ int fuzz_one(enum fuzz_surface s, const uint8_t *data, size_t len,
         w->thp_off = false;             /* a rebuilt machine: advise again */
     }
     enum fuzz_reset mode = reset_mode;
-    if (mode == FUZZ_RESET_SNAP && fz_is_race_surface(s))      /* E8 */
-        mode = FUZZ_RESET_FORK;
     if (mode == FUZZ_RESET_SNAP) {                             /* E8 */
         touched[s] = false;
         if (fz_snap_enter(w))

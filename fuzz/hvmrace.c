@@ -14,7 +14,12 @@
  *       input's schedule makes like any other (a yield may pick the same
  *       vCPU).  The points: shadow.fastpath.after_read_sl1e,
  *       shadow.resync.before, p2m.get_page.after_lookup,
- *       p2m.foreign.before_install.
+ *       p2m.foreign.before_install.  The plan is made once per process,
+ *       by the world's first build (fuzz/world.c W8, outside the snapshot
+ *       arena): one made during a run would be given back by the snapshot
+ *       reset while this file still pointed at it.  A run gives back the
+ *       injector's arrays when it ends (inj_run_release) for the same
+ *       reason.
  *   H2  Fault entry.  The racing HVM vCPUs' fault vector is wrapped: when
  *       a fault enters the hypervisor, the judge walks the guest's own
  *       tables for the faulting access with the hypervisor's two-level
@@ -70,23 +75,31 @@ const char *fz_hvmrace_windows_text(void)
     return windows_text;
 }
 
+static struct inj_plan *windows_plan;
+
+int fz_hvmrace_windows_prepare(void)
+{
+    if (windows_plan)
+        return 0;
+    char err[256];
+    struct inj_plan *plan = inj_plan_new();
+    if (!plan)
+        return -1;
+    if (inj_plan_add_text(plan, "hvmrace windows", windows_text, err,
+                          sizeof(err))) {
+        fprintf(stderr, "hvlab-fuzz: hvmrace: %s\n", err);
+        inj_plan_free(plan);
+        return -1;
+    }
+    windows_plan = plan;
+    return 0;
+}
+
 int fz_hvmrace_windows_arm(uint64_t seed)
 {
-    static struct inj_plan *plan;
-    if (!plan) {
-        char err[256];
-        plan = inj_plan_new();
-        if (!plan)
-            return -1;
-        if (inj_plan_add_text(plan, "hvmrace windows", windows_text, err,
-                              sizeof(err))) {
-            fprintf(stderr, "hvlab-fuzz: hvmrace: %s\n", err);
-            inj_plan_free(plan);
-            plan = NULL;
-            return -1;
-        }
-    }
-    return inj_run_begin(plan, seed);
+    if (fz_hvmrace_windows_prepare())
+        return -1;
+    return inj_run_begin(windows_plan, seed);
 }
 
 /* --- H2-H4: story A's judge ------------------------------------------------------ */

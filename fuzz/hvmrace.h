@@ -21,8 +21,11 @@ struct domain;
 /* The injection points the catalog declares for the HVM stories' windows
    (inject/points.def: p2m lookups acted upon, shadow paging), each bound to
    `yield` on every hit: arm the injector with them for one run (seed: the
-   run's); inj_run_end() disarms.  0, or -1 when out of memory. */
+   run's); inj_run_release() disarms.  0, or -1 when out of memory. */
 int fz_hvmrace_windows_arm(uint64_t seed);
+/* Make the plan now (hvmrace.c H1: at the world's first build).  0, or -1
+   when out of memory. */
+int fz_hvmrace_windows_prepare(void);
 /* The plan's text, one binding per line (tests, docs). */
 const char *fz_hvmrace_windows_text(void);
 

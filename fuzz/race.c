@@ -67,9 +67,13 @@
  *        destructors, which look at no domain; its RAM and frame table go
  *        back to the arena cache, core/machine.c rule 10, so the new
  *        machine takes the same mappings).  Then the world is built anew
- *        in its place.  The two coroutine stacks stay mapped
- *        (core/sched_det.c D4 keeps them and does not hand out their
- *        addresses: 2 x CORO_STACK_BYTES of address space per deadlock).
+ *        in its place.  Under the snapshot reset (fuzz/exec.c E8) none of
+ *        that is done: the next restore puts back every arena, RAM and
+ *        frame-table page the stopped vCPUs left, locks included, and
+ *        the world's own struct was not written.  Either way the two
+ *        coroutine stacks stay mapped (core/sched_det.c D4 keeps them and
+ *        does not hand out their addresses: 2 x CORO_STACK_BYTES of
+ *        address space per deadlock).
  *   RC8  FUZZ_HVMRACE (fuzz/hvmrace.h, world.h W8): the input has one more
  *        byte in front, the racer: even, dom1's two vCPUs (HVM, shadow
  *        paging: story A's guest); odd, dom0's two (privileged PV: story
@@ -111,6 +115,7 @@
 #include "fuzz/pool.h"
 #include "fuzz/prog.h"
 #include "fuzz/race.h"
+#include "fuzz/snap_alloc.h"
 #include "fuzz/world.h"
 
 #define RACE_BUF_PAGES  (FZ_BUF_PAGES / FZ_RACE_VCPUS)      /* RC3 */
@@ -374,7 +379,7 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
     int rc = sched_run_det(&cfg, v, FZ_RACE_VCPUS);
     current = NULL;
     if (hvm) {
-        inj_run_end();
+        inj_run_release();                      /* hvmrace.c H1 */
         fz_foreign_watch(NULL);
     }
     if (rc == 0 && forced_deadlocks) {          /* tests: RC7's path */
@@ -401,7 +406,8 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
                  errtext ? errtext : "");
         found = 1;
         fz_hvmrace_judge_disarm();
-        abandon(w);                                     /* RC7 */
+        if (!fz_arena_inside())                         /* RC7 */
+            abandon(w);
     } else {
         fz_hvmrace_judge_disarm();
         for (unsigned i = 0; i < FZ_RACE_VCPUS; i++) {

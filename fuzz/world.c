@@ -20,7 +20,8 @@
  *       (story B's foreign mapper and pager), dom1 HVM with shadow paging
  *       and two vCPUs (story A's guest: OOS and the fast path are the
  *       options' defaults), dom2 HVM with HAP and one vCPU (story B's
- *       target: Xen pages and shares only HAP guests).
+ *       target: Xen pages and shares only HAP guests).  Its first build
+ *       also makes the injector plan of the race windows (hvmrace.c H1).
  *   W9  Every PV domU of a surface whose layout says second_l2 (FUZZ_MM,
  *       FUZZ_GRANT, FUZZ_RACE) has a second L2, as a kernel with a second
  *       page directory (a vmalloc area) has: its last pfn, taken out of
@@ -57,6 +58,7 @@
 #include "core/mmu.h"
 #include "core/options.h"
 #include "core/vcpu.h"
+#include "fuzz/hvmrace.h"
 #include "fuzz/isolation.h"
 #include "fuzz/restore_seed.h"
 #include "fuzz/world.h"
@@ -417,6 +419,9 @@ int fz_world_build(struct fz_world *w, enum fuzz_surface s)
         return -XEN_EINVAL;
     memset(w, 0, sizeof(*w));
     w->surface = s;
+    /* W8: the windows' plan outlives every run (hvmrace.c H1). */
+    if (s == FUZZ_HVMRACE && fz_hvmrace_windows_prepare())
+        return -XEN_ENOMEM;
     int rc = build_all(w);
     if (rc)
         fz_world_free(w);

@@ -3,8 +3,8 @@
  * of every point, the run's counts and their reports.
  *
  * Rules (see inject.h I1-I6):
- *   J1  inj_armed is written only by inj_run_begin/inj_run_end, while no
- *       vCPU runs; points read it relaxed (I1).
+ *   J1  inj_armed is written only by inj_run_begin, inj_run_end and
+ *       inj_run_release, while no vCPU runs; points read it relaxed (I1).
  *   J2  Counts are atomics (threads mode: any vCPU hits any point); a
  *       binding's count limit is taken with a compare-exchange, so it never
  *       fires more than `count` times however many vCPUs race for it.
@@ -53,15 +53,21 @@ static void run_free(void)
     run.plan = NULL;
 }
 
-int inj_run_begin(const struct inj_plan *plan, uint64_t seed)
+/* No arrays, no counts. */
+static void run_clear(void)
 {
-    __atomic_store_n(&inj_armed, false, __ATOMIC_RELAXED);
     run_free();
     for (unsigned i = 0; i < INJ_NR_POINTS; i++) {
         atomic_store(&run.hits[i], 0);
         atomic_store(&run.fires[i], 0);
         run.first[i] = run.nr[i] = 0;
     }
+}
+
+int inj_run_begin(const struct inj_plan *plan, uint64_t seed)
+{
+    __atomic_store_n(&inj_armed, false, __ATOMIC_RELAXED);
+    run_clear();
     unsigned n = inj_plan_size(plan);
     if (n) {
         run.order = calloc(n, sizeof(*run.order));
@@ -96,6 +102,12 @@ int inj_run_begin(const struct inj_plan *plan, uint64_t seed)
 void inj_run_end(void)
 {
     __atomic_store_n(&inj_armed, false, __ATOMIC_SEQ_CST);
+}
+
+void inj_run_release(void)
+{
+    inj_run_end();
+    run_free();
 }
 
 /* ---- the slow path ------------------------------------------------------------- */

@@ -154,6 +154,11 @@ void inj_plan_print(const struct inj_plan *p, FILE *f);
 int inj_run_begin(const struct inj_plan *plan, uint64_t seed);
 /* Disarm; the counts stay readable until the next inj_run_begin(). */
 void inj_run_end(void);
+/* Disarm and give back what the run allocated: the points' counts stay
+   readable, the bindings' read 0.  For a caller whose heap is put back
+   after each run (the fuzzer's snapshot reset): the next inj_run_begin()
+   then frees nothing. */
+void inj_run_release(void);
 
 /* Counts of the last (or current) run. */
 uint64_t inj_point_hits(enum inj_point pt);

@@ -23,8 +23,7 @@
  *       from the same bytes of hypervisor state (stability), and only the
  *       pages the last run wrote are copied back, in this process.  That
  *       needs the allocation wraps (afl-SURFACE has them); a build
- *       without (cmplog-SURFACE) and the race surfaces (fuzz/exec.c E8)
- *       take the fork reset.  HVLAB_FUZZ_RESET=fork runs each input in a
+ *       without (cmplog-SURFACE) takes the fork reset.  HVLAB_FUZZ_RESET=fork runs each input in a
  *       forked child of the pristine world (FUZZ_RESET_FORK, E6);
  *       HVLAB_FUZZ_RESET=rebuild rebuilds in this process.
  *   A8  HVLAB_FUZZ_RESET=snap asks for the snapshot reset by name: a build

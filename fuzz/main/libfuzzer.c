@@ -27,9 +27,7 @@
  *       recent compares) stay in the child.
  *   L5  The snapshot reset needs the allocation wraps: lf-asan-SURFACE has
  *       none (ASan owns the heap) and forks; asked for by name
- *       (HVLAB_FUZZ_RESET=snap) it says so on stderr.  The race surfaces
- *       fork under the snapshot reset (fuzz/exec.c E8), with the counters
- *       carried back as for the fork reset.
+ *       (HVLAB_FUZZ_RESET=snap) it says so on stderr.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -79,9 +77,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (named && !snap)                                     /* L5 */
         fprintf(stderr, "HVLAB_FUZZ_RESET=snap: this build has no "
                 "allocation wraps; the fork reset runs\n");
-    /* L5: the race surfaces fork under the snapshot reset too, so the
-       counters come back from the child whenever a child may run. */
-    if ((snap || !(rs && !strcmp(rs, "rebuild"))) && cntrs_start &&
+    /* L4: a forked child's counters come back to this process (E7). */
+    if (!snap && !(rs && !strcmp(rs, "rebuild")) && cntrs_start &&
         fuzz_set_fork_coverage(cntrs_start, cntrs_end)) {
         fprintf(stderr, "hvlab-fuzz: no shared memory for the "
                 "coverage counters\n");

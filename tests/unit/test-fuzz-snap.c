@@ -24,6 +24,7 @@
 #include "core/mm/history.h"
 #include "core/wrec.h"
 #include "fuzz/fuzz.h"
+#include "fuzz/race.h"
 #include "fuzz/restore_seed.h"
 #include "fuzz/snap.h"
 #include "fuzz/snap_alloc.h"
@@ -119,6 +120,94 @@ static void same_as_rebuild(enum fuzz_surface s, uint64_t seed)
 static void t_mm(void) { same_as_rebuild(FUZZ_MM, 0x9e3779b97f4a7c15ULL); }
 static void t_grant(void) { same_as_rebuild(FUZZ_GRANT, 0xc2b2ae3d27d4eb4fULL); }
 static void t_shadow(void) { same_as_rebuild(FUZZ_SHADOW, 0x94d049bb133111ebULL); }
+static void t_race(void) { same_as_rebuild(FUZZ_RACE, 0xbf58476d1ce4e5b9ULL); }
+static void t_hvmrace(void) { same_as_rebuild(FUZZ_HVMRACE, 0xd6e8feb86659fd93ULL); }
+
+/* A deadlocked race run under SNAP (fuzz/race.c RC7): the world is not
+   torn down and rebuilt, the restore alone brings it back, and every
+   input after it gives REBUILD's result. */
+static void t_race_deadlock(void)
+{
+    if (!fz_snap_available())
+        SKIP("linked without the allocation wraps");
+    setenv("HVLAB_FUZZ_SNAP_CHECK", "1", 1);
+    make_inputs(0x2545f4914f6cdd1dULL);
+    const enum fuzz_surface surf[] = { FUZZ_RACE, FUZZ_HVMRACE };
+    for (unsigned k = 0; k < 2; k++) {
+        enum fuzz_surface s = surf[k];
+        CHECK_EQ(fuzz_init(s), 0);
+        struct fz_world *w = fz_exec_world(s);
+        uint64_t pristine = fz_world_hash(w);
+        fuzz_set_reset(FUZZ_RESET_REBUILD);
+        for (unsigned i = 0; i < 40; i++)
+            fuzz_one(s, input[i], input_len[i], &want[i]);
+        fuzz_set_reset(FUZZ_RESET_SNAP);
+        struct machine *m = NULL;
+        unsigned differ = 0, deadlocks = 0;
+        for (unsigned i = 0; i < 40; i++) {
+            if (i % 4 == 0)
+                fz_race_force_deadlock(1);
+            memset(&got, 0, sizeof(got));
+            fuzz_one(s, input[i], input_len[i], &got);
+            if (i % 4 == 0) {
+                deadlocks += !strcmp(got.invariant, FZ_RACE_DEADLOCK);
+            } else if (got.violation != want[i].violation ||
+                       got.calls_run != want[i].calls_run ||
+                       strcmp(got.invariant, want[i].invariant)) {
+                differ++;
+            }
+            CHECK_EQ(fz_snap_restore(), 0);
+            w = fz_exec_world(s);
+            CHECK_EQ(fz_world_hash(w), pristine);
+            if (!m)
+                m = w->m;
+            CHECK(w->m == m);               /* not rebuilt */
+        }
+        CHECK_EQ(deadlocks, 10);
+        CHECK_EQ(differ, 0);
+    }
+}
+
+/* The checked-in HVM race stories (tests/data/fuzz/hvmrace-*) under SNAP
+   with their historical options: each is found every time, with the same
+   report, and every restore brings back the pristine world. */
+static void t_hvmrace_stories(void)
+{
+    if (!fz_snap_available())
+        SKIP("linked without the allocation wraps");
+    setenv("HVLAB_FUZZ_SNAP_CHECK", "1", 1);
+    char err[128];
+    CHECK_EQ(fuzz_set_options("shadow.fastpath_oos=racy,p2m.lock=none", err,
+                              sizeof(err)), 0);
+    static const char *const files[] = {
+        "tests/data/fuzz/hvmrace-oos-fastpath",
+        "tests/data/fuzz/hvmrace-p2m-paging",
+        "tests/data/fuzz/hvmrace-p2m-sharing",
+    };
+    CHECK_EQ(fuzz_init(FUZZ_HVMRACE), 0);
+    struct fz_world *w = fz_exec_world(FUZZ_HVMRACE);
+    REQUIRE(w);
+    uint64_t pristine = fz_world_hash(w);
+    fuzz_set_reset(FUZZ_RESET_SNAP);
+    for (unsigned k = 0; k < 3; k++) {
+        uint8_t b[MAX_LEN];
+        FILE *f = fopen(files[k], "rb");
+        REQUIRE(f);
+        size_t n = fread(b, 1, sizeof(b), f);
+        fclose(f);
+        struct fuzz_result first;
+        memset(&first, 0, sizeof(first));
+        for (unsigned i = 0; i < 3; i++) {
+            memset(&got, 0, sizeof(got));
+            CHECK_EQ(fuzz_one(FUZZ_HVMRACE, b, n, i ? &got : &first), 1);
+            if (i)
+                CHECK(strcmp(got.report, first.report) == 0);
+            CHECK_EQ(fz_snap_restore(), 0);
+            CHECK_HEX(fz_world_hash(fz_exec_world(FUZZ_HVMRACE)), pristine);
+        }
+        CHECK(first.invariant[0] == 'r');       /* "race: ..." */
+    }
+}
 
 /* Two worlds joined one after the other: restoring one keeps the other. */
 static void t_two_worlds(void)
@@ -620,6 +709,14 @@ static const struct test tests[] = {
       "pristine hash after every restore", t_grant },
     { "300 random FUZZ_SHADOW inputs: SNAP gives REBUILD's results and the "
       "pristine hash after every restore", t_shadow },
+    { "300 random FUZZ_RACE inputs: SNAP gives REBUILD's results and the "
+      "pristine hash after every restore", t_race },
+    { "300 random FUZZ_HVMRACE inputs: SNAP gives REBUILD's results and the "
+      "pristine hash after every restore", t_hvmrace },
+    { "a deadlocked race run under SNAP: the restore alone brings the world "
+      "back and later inputs give REBUILD's results", t_race_deadlock },
+    { "the checked-in HVM race stories are found every time under SNAP, "
+      "each restore giving back the pristine world", t_hvmrace_stories },
     { "two worlds in the snapshot: each restore brings both back", t_two_worlds },
     { "an input gives the same result and state whatever ran before it",
       t_deterministic },

@@ -301,6 +301,32 @@ static void t_nth_every_count(void)
     CHECK_EQ(inj_point_hits(INJP_hcall_entry), 1);
 }
 
+/* inj_run_release: disarmed, the points' counts kept, the bindings' gone;
+   a plan freed after it is not looked at again, and the next run arms as
+   usual. */
+static void t_release(void)
+{
+    const char *count[] = { "hcall.entry:fail,errno=EINVAL,count=2" };
+    struct inj_plan *p = plan_of(count, 1);
+    REQUIRE(inj_run_begin(p, 1) == 0);
+    CHECK_HEX(hits(5, 1, 0), 3);
+    inj_run_release();
+    inj_plan_free(p);
+    CHECK_EQ(inj_point_hits(INJP_hcall_entry), 5);
+    CHECK_EQ(inj_point_fires(INJP_hcall_entry), 2);
+    CHECK_EQ(inj_binding_hits(0), 0);
+    CHECK_EQ(inj_binding_fires(0), 0);
+    CHECK_EQ(INJ_FAIL_AT(hcall_entry, 1, 0, 0), 0);     /* disarmed */
+    inj_run_release();                                  /* twice: harmless */
+    p = plan_of(count, 1);
+    REQUIRE(inj_run_begin(p, 1) == 0);
+    CHECK_EQ(inj_point_hits(INJP_hcall_entry), 0);
+    CHECK_HEX(hits(3, 1, 0), 3);
+    CHECK_EQ(inj_binding_fires(0), 2);
+    inj_run_end();
+    inj_plan_free(p);
+}
+
 /* dom and vcpu filters: hits of others neither fire nor count toward nth. */
 static void t_filters(void)
 {
@@ -645,6 +671,8 @@ static const struct test tests[] = {
     { "plan: bad bindings are refused with exact messages, plan unchanged", t_parse_bad },
     { "plan: a plan text names the file and line of its first bad binding", t_parse_file },
     { "semantics: nth fires once, every periodically, count caps; runs reset", t_nth_every_count },
+    { "semantics: a released run is disarmed, keeps the point counts and "
+      "drops the binding counts; the next run arms as usual", t_release },
     { "semantics: dom/vcpu filters gate firing and nth counting", t_filters },
     { "semantics: probability draws are a function of the seed and hit", t_probability },
     { "semantics: the first fail that fires decides; delays act first", t_order },
