@@ -231,11 +231,12 @@ $(BUILD)/tests/unit/test-fuzz-%: tests/unit/test-fuzz-%.c $(FUZZ_LIB) $(LIB) $(T
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
 
-# test-fuzz-mutator loads the race mutators as afl-fuzz does (dlopen).
-$(BUILD)/tests/unit/test-fuzz-mutator: tests/unit/test-fuzz-mutator.c $(FUZZ_LIB) $(LIB) $(TRACE_OBJS) $(PROVIDER_OBJ) $(FZ_MUTATORS)
+# test-fuzz-mutator loads the race mutators as afl-fuzz does (dlopen) and
+# runs their outputs under the snapshot reset: linked as test-fuzz-snap.
+$(BUILD)/tests/unit/test-fuzz-mutator: tests/unit/test-fuzz-mutator.c $(FUZZ_LIB) $(LIB_NOTRACE) $(FZ_MUTATORS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -DMUTATOR_DIR='"$(FZ)"' -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) $(LIB) \
-	    $(TRACE_OBJS) $(PROVIDER_OBJ) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DMUTATOR_DIR='"$(FZ)"' -MMD -MP -MF $@.d -MT $@ $< $(FUZZ_LIB) \
+	    $(LIB_NOTRACE) -o $@ -Wl,--as-needed $(LDLIBS) $(fz_snap_wrap)
 
 # test-audit-incr runs fuzz programs call by call (core/audit.h A1-A9),
 # and under the snapshot reset: linked as test-fuzz-snap.

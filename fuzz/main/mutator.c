@@ -33,10 +33,13 @@
  *                       reached new code);
  *         reseed        a new seed for the det scheduler's random
  *                       strategy (the seed is the hash of the whole
- *                       input): FUZZ_HVMRACE, no schedule and the racer
- *                       byte's upper bits changed; FUZZ_RACE, which has no
- *                       byte outside its program to change, one or two
- *                       random decisions.
+ *                       input): a schedule of one or two random bytes
+ *                       (a decision is a byte's low bit; the other bits
+ *                       only change the seed) and, FUZZ_HVMRACE, the
+ *                       racer byte's upper bits: 2^8 to 2^23 seeds per
+ *                       program.  The racer bits alone gave 128, and on
+ *                       story A's program 3 of those 128 hold the race
+ *                       (docs/fuzz.md "The race mutator").
  *   M3  Outputs never exceed max_size: the schedule is cut first, and an
  *       input whose program alone does not fit, or that has no program,
  *       gives no output (length 0: AFL++ skips it).
@@ -179,16 +182,13 @@ static size_t mutate(struct race_mutator *m, const uint8_t *buf, size_t len,
         n = edit(m, in.sched, in.nsched, s, room);
         break;
     default:                                            /* reseed */
-        if (hdr) {              /* no schedule: the racer's upper bits */
-            n = 0;
+        if (hdr)                /* the racer's upper bits */
             o[0] = (uint8_t)((next(m) & 0xfe) | (buf[0] & 1));
-        } else {                /* no free byte: one or two decisions */
-            n = 1 + below(m, 2);
-            if (n > room)
-                n = room;
-            for (size_t i = 0; i < n; i++)
-                s[i] = (uint8_t)below(m, 2);
-        }
+        n = 1 + below(m, 2);    /* one or two decisions, whole bytes */
+        if (n > room)
+            n = room;
+        for (size_t i = 0; i < n; i++)
+            s[i] = (uint8_t)next(m);
         break;
     }
     o[hdr] = (uint8_t)n;

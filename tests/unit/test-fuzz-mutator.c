@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fuzz/fuzz.h"
+#include "fuzz/snap.h"
 #include "fuzz/race_input.h"
 #include "tests/unit/test.h"
 
@@ -121,7 +122,8 @@ static void t_kinds_and_seed(void)
     void *d1 = m.init(NULL, 42), *d2 = m.init(NULL, 42);
     unsigned few = 0, near = 0, reseed = 0, long_many = 0, differ = 0;
     uint64_t seen[512] = { 0 };
-    unsigned distinct = 0;
+    static uint64_t reseeds[4096];
+    unsigned distinct = 0, distinct_reseeds = 0;
     for (unsigned i = 0; i < 4000; i++) {
         unsigned char *o1, *o2;
         size_t n1 = m.fuzz(d1, in, sizeof(in), &o1, NULL, 0, 4096);
@@ -134,9 +136,14 @@ static void t_kinds_and_seed(void)
         fz_race_split_for(FUZZ_HVMRACE, copy, n1, &r);
         /* reseed: at most 2 decisions; edit: 6 +- 4; few switches: up to
            MUT_SCHED_MAX in at most 4 runs, the only kind past 10 */
-        if (r.nsched <= 2)
+        if (r.nsched <= 2) {
             reseed++;
-        else if (r.nsched <= 10)
+            unsigned slot = (unsigned)(r.seed % 4096);
+            while (reseeds[slot] && reseeds[slot] != r.seed)
+                slot = (slot + 1) % 4096;
+            distinct_reseeds += !reseeds[slot];
+            reseeds[slot] = r.seed;
+        } else if (r.nsched <= 10)
             near++;
         else if (runs_of(r.sched, r.nsched) <= 4)
             few++;
@@ -156,6 +163,9 @@ static void t_kinds_and_seed(void)
     }
     CHECK_EQ(differ, 0);
     CHECK(reseed > 1000);
+    /* A reseed is a new seed nearly every time (M2): not the racer bits'
+       128. */
+    CHECK(distinct_reseeds * 100 > reseed * 95);
     CHECK(near > 500);
     CHECK(few > 500);
     CHECK_EQ(long_many, 0);
@@ -187,6 +197,8 @@ static int story_a(const char *set, unsigned n)
         struct mutator m;
         if (load(FUZZ_HVMRACE, &m))
             _exit(255);
+        if (fz_snap_available())        /* as the harness runs them */
+            fuzz_set_reset(FUZZ_RESET_SNAP);
         void *d = m.init(NULL, 1);
         unsigned found = 0;
         static struct fuzz_result res;
@@ -208,12 +220,12 @@ static int story_a(const char *set, unsigned n)
 
 static void t_story_a(void)
 {
-    int racy = story_a("shadow.fastpath_oos=racy", 1500);
+    int racy = story_a("shadow.fastpath_oos=racy", 4000);
     if (racy == -2)
         SKIP("fuzz/seeds/hvmrace/hand-1 not found (run from the top of the "
              "tree)");
-    int fixed = story_a("", 1500);
-    fprintf(stderr, "  story A in 1500 interleavings of hand-1: racy %d, "
+    int fixed = story_a("", 4000);
+    fprintf(stderr, "  story A in 4000 interleavings of hand-1: racy %d, "
             "fixed %d\n", racy, fixed);
     CHECK(racy > 0);
     CHECK_EQ(fixed, 0);
