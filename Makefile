@@ -347,7 +347,7 @@ fuzz-smoke: fuzz-afl
 	@BUILD=$(BUILD) FUZZ_SURFACES="$(FUZZ_SURFACES)" bash mk/fuzz-smoke.sh
 
 # bench-fuzz drives the AFL++ and libFuzzer builds.
-bench: $(FZ_BINS_afl) $(FZ)/afl-empty $(FZ_BINS_lf) $(FZ)/lf-asan-mm
+bench: $(FZ_BINS_afl) $(FZ)/afl-empty $(FZ_BINS_lf) $(FZ)/lf-asan-mm $(FZ_MUTATORS)
 
 # The bug zoo as a benchmark (bench/bench-fuzz-zoo.c, docs/bugzoo.md "Time
 # to find"): long, so not part of `make bench` (there it prints a skip).

@@ -165,11 +165,16 @@ static double afl_stat(const char *stats, const char *key)
 static int afl_run(const char *bin, const char *seeds, const char *name,
                    unsigned secs, double *execs, double *stability)
 {
-    char cmd[2048], stats[1024];
+    char cmd[3072], stats[1024], mut[1200] = "", so[1024];
+    /* The race surfaces run with their mutator, as hvlab fuzz runs them. */
+    snprintf(so, sizeof(so), "%s/fuzz/mutator-%s.so", build_dir(), name);
+    if ((!strcmp(name, "race") || !strcmp(name, "hvmrace")) && exists(so))
+        snprintf(mut, sizeof(mut), "AFL_CUSTOM_MUTATOR_LIBRARY='%s%s' ",
+                 so[0] == '/' ? "" : "./", so);
     snprintf(cmd, sizeof(cmd),
-             "AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 afl-fuzz -i '%s' -o '%s/%s' "
-             "-V %u -- '%s' >'%s/%s.log' 2>&1", seeds, tmp, name, secs, bin,
-             tmp, name);
+             "%sAFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 afl-fuzz -i '%s' -o '%s/%s' "
+             "-V %u -- '%s' >'%s/%s.log' 2>&1", mut, seeds, tmp, name, secs,
+             bin, tmp, name);
     if (system(cmd) != 0)
         return -1;
     snprintf(stats, sizeof(stats), "%s/%s/default/fuzzer_stats", tmp, name);

@@ -136,7 +136,7 @@ long hypercall(struct vcpu *v, unsigned op, uint64_t a1, uint64_t a2,
     long rc;
 
     (void)host;                 /* unused when tracing is compiled out */
-    sched_point(SP_HCALL_ENTRY);
+    sched_point_at(SP_HCALL_ENTRY, op);
     v->nr_hypercalls++;
     TRC(hvlab_hcall, entry, host, d->domid, (uint16_t)v->vcpu_id, op,
         a1, a2, a3, a4);
@@ -196,7 +196,7 @@ out:
     TRC(hvlab_hcall, exit, host, d->domid, (uint16_t)v->vcpu_id, op, rc);
     HV_USDT(hcall_exit, host, d->domid, v->vcpu_id, op, rc,
             usdt_t0 ? hv_usdt_now_ns() - usdt_t0 : HV_USDT_UNTIMED);
-    sched_point(SP_HCALL_EXIT);
+    sched_point_at(SP_HCALL_EXIT, op);
     evtchn_deliver(v, EVTCHN_AT_HCALL_EXIT);    /* pending upcall, if any */
     return rc;
 }
@@ -241,10 +241,10 @@ _Static_assert(INJ_ERESTART == HV_ERESTART, "inject's ERESTART is Xen's");
 
 /* A scheduler that took over the scheduling points (det mode) switches vCPU
    at SP_INJECT; without one (threads mode) the OS thread yields. */
-static void inj_yield_here(void)
+static void inj_yield_here(enum inj_point pt)
 {
     if (hv_sched_hook != NULL)
-        sched_point(SP_INJECT);
+        sched_point_at(SP_INJECT, pt);
     else
         sched_yield();
 }

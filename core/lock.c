@@ -8,7 +8,8 @@
  *      installs hv_sched_hook can switch vCPUs there instead of spinning.
  *   2. hv_lock() calls sched_point(SP_LOCK) before it tries to acquire;
  *      hv_unlock() calls sched_point(SP_UNLOCK) after the release is
- *      visible.  hv_trylock() calls sched_point(SP_LOCK) too.
+ *      visible.  hv_trylock() calls sched_point(SP_LOCK) too.  Each names
+ *      the lock's level as the point's detail (sched_point_at).
  *   3. A busy lock is spun on for HV_SPIN_BOUND pause iterations (reading
  *      only, so the cache line is not bounced), then the OS thread yields
  *      (sched_yield) and the spin starts over: on a host with fewer CPUs
@@ -49,6 +50,7 @@
 #define HV_RELAX_YIELD_EVERY 64
 
 void (*hv_sched_hook)(enum sched_point why);
+__thread unsigned hv_sched_detail;
 
 static inline void cpu_relax(void)
 {
@@ -194,7 +196,7 @@ static inline bool lock_try_acquire(hv_lock_t *l)
 void hv_lock(hv_lock_t *l)
 {
     uint64_t usdt_t0 = 0;       /* when the wait began (probes attached) */
-    sched_point(SP_LOCK);
+    sched_point_at(SP_LOCK, l->level);
     lock_order_check(l);
     while (!lock_try_acquire(l)) {
         unsigned spins = 0;
@@ -203,7 +205,7 @@ void hv_lock(hv_lock_t *l)
             usdt_t0 = hv_usdt_now_ns();
         /* Rule 3: read-only spin, a det scheduler may switch at SP_SPIN. */
         while (atomic_load_explicit(&l->locked, memory_order_relaxed) != 0) {
-            sched_point(SP_SPIN);
+            sched_point_at(SP_SPIN, l->level);
             if (hv_sched_coop)
                 continue;                       /* rule 6 */
             if (++spins < HV_SPIN_BOUND) {
@@ -224,7 +226,7 @@ void hv_lock(hv_lock_t *l)
 
 bool hv_trylock(hv_lock_t *l)
 {
-    sched_point(SP_LOCK);
+    sched_point_at(SP_LOCK, l->level);
     if (!lock_try_acquire(l))
         return false;
     lock_held_push(l);
@@ -237,7 +239,7 @@ void hv_unlock(hv_lock_t *l)
     lock_held_pop(l);
     HV_USDT(lock_released, l->level, l);
     atomic_store_explicit(&l->locked, 0, memory_order_release);
-    sched_point(SP_UNLOCK);
+    sched_point_at(SP_UNLOCK, l->level);
 }
 
 void hv_relax(void)

@@ -46,10 +46,25 @@ extern void (*hv_sched_hook)(enum sched_point why);
  */
 extern __thread bool hv_sched_coop;
 
+/*
+ * What the point is about, for a scheduler that tells points apart (det
+ * mode's point pairs, core/sched_det.c D9): a lock's level, a hypercall's
+ * number, an injection point's index; 0 for nothing in particular.  Set
+ * only while a hook is installed, just before it is called.
+ */
+extern __thread unsigned hv_sched_detail;
+
+static inline void sched_point_at(enum sched_point why, unsigned detail)
+{
+    if (unlikely(hv_sched_hook != NULL)) {
+        hv_sched_detail = detail;
+        hv_sched_hook(why);
+    }
+}
+
 static inline void sched_point(enum sched_point why)
 {
-    if (unlikely(hv_sched_hook != NULL))
-        hv_sched_hook(why);
+    sched_point_at(why, 0);
 }
 
 /* Lock levels, lowest first (take locks in increasing level). */

@@ -33,6 +33,8 @@ extern const char *const sched_strategy_name[2];
 #define SCHED_DEADLOCK_DEFAULT      200000
 /* Det mode runs at most this many vCPUs (its sets are 64-bit masks). */
 #define SCHED_DET_MAX_VCPUS         64
+/* Counters of point pairs (struct sched_config pairs; sched_det.c D9). */
+#define SCHED_PAIR_SLOTS            1024
 
 /*
  * A schedule: the vCPU chosen at every decision of a det-mode run, in
@@ -86,6 +88,8 @@ struct sched_config {
     struct sched_log *record;       /* append every decision here */
     struct sched_report *report;    /* filled at the end */
     FILE *err;                      /* diagnostics (NULL: stderr) */
+    uint8_t *pairs;                 /* det: SCHED_PAIR_SLOTS counters of
+                                       point pairs, added to (D9) */
 };
 
 /*

@@ -66,6 +66,17 @@
  *       on, with the highest PCT priority so far.  Spawns happen at points
  *       the decisions fix, so a seed still fixes the run; the schedule log
  *       keeps the vCPU count the run started with.
+ *   D9  Point pairs, when the caller gives counters (cfg->pairs).  A point
+ *       is why a vCPU stopped and what about (sched_point_at's detail: a
+ *       lock's level, a hypercall's number, an injection point); a vCPU
+ *       not started yet stands at a point of its own.  At every point the
+ *       running vCPU reaches, the counter of its pair with each other live
+ *       vCPU's last point goes up by one (saturating at 255), hashed into
+ *       SCHED_PAIR_SLOTS: which code one vCPU ran while another stood
+ *       where.  The same decisions give the same counts.  A fuzzer reads
+ *       them as coverage (fuzz/race.c RC10): an interleaving that puts a
+ *       vCPU somewhere new beside another is new, though the code each
+ *       ran is not.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -89,6 +100,7 @@ struct det_vcpu {
     struct det_sched *s;
     unsigned idx;                   /* in sched_run's v[] and the log */
     enum sched_point last_why;      /* where it stopped last */
+    unsigned point;                 /* D9: that point with its detail */
     uint64_t wait_mask;             /* D3: must step before it is eligible */
     int64_t prio;                   /* PCT (D5) */
     struct hv_lock_ctx locks;       /* D2 */
@@ -116,6 +128,7 @@ struct det_sched {
     uint64_t decisions, switches, spin_decisions;
     uint64_t all_spin, deadlock_after;
     bool deadlock, diverged;
+    uint8_t *pairs;                 /* D9 */
     FILE *err;
 };
 
@@ -295,6 +308,28 @@ static void __attribute__((noreturn)) det_deadlock(struct det_sched *s,
     det_leave(s, at);
 }
 
+/* ---- point pairs (D9) ------------------------------------------------------ */
+
+#define DET_POINT_UNSTARTED     ((unsigned)SP_NR << 16)
+
+static inline unsigned det_point(enum sched_point why, unsigned detail)
+{
+    return ((unsigned)why << 16) | (detail & 0xffff);
+}
+
+static void det_count_pairs(struct det_sched *s, const struct det_vcpu *at)
+{
+    uint64_t others = s->live & ~(1ULL << at->idx);
+    for (; others; others &= others - 1) {
+        const struct det_vcpu *o = &s->dv[__builtin_ctzll(others)];
+        uint64_t h = ((uint64_t)at->point << 32 | o->point) *
+                     0x9E3779B97F4A7C15ULL;
+        uint8_t *c = &s->pairs[(h >> 40) % SCHED_PAIR_SLOTS];
+        if (*c != UINT8_MAX)
+            (*c)++;
+    }
+}
+
 /* hv_sched_hook while a det run is in progress (on any thread). */
 static void det_hook(enum sched_point why)
 {
@@ -305,6 +340,9 @@ static void det_hook(enum sched_point why)
     uint64_t bit = 1ULL << at->idx;
 
     at->last_why = why;
+    at->point = det_point(why, hv_sched_detail);
+    if (s->pairs)                                   /* D9 */
+        det_count_pairs(s, at);
     det_stepped(s, at->idx);
     if (why == SP_SPIN) {           /* D3 */
         s->spin_decisions++;
@@ -365,6 +403,7 @@ int sched_spawn_det(struct vcpu *v)
     d->v = v;
     d->s = s;
     d->idx = s->n;
+    d->point = DET_POINT_UNSTARTED;                     /* D9 */
     if (coro_init(&d->co, CORO_STACK_BYTES, det_vcpu_main, d) != 0)
         return -XEN_ENOMEM;
     d->prio = (int64_t)(s->pct_depth + s->n);
@@ -487,11 +526,13 @@ int sched_run_det(const struct sched_config *cfg, struct vcpu **v, unsigned n)
         s->replaying = true;
         s->replay = (struct sched_log_cursor){ .l = cfg->replay };
     }
+    s->pairs = cfg->pairs;
     for (unsigned i = 0; i < n; i++) {
         struct det_vcpu *d = &s->dv[i];
         d->v = v[i];
         d->s = s;
         d->idx = i;
+        d->point = DET_POINT_UNSTARTED;                 /* D9 */
         if (coro_init(&d->co, CORO_STACK_BYTES, det_vcpu_main, d) != 0) {
             rc = -XEN_ENOMEM;
             goto out;

@@ -88,6 +88,15 @@
  *        installed from a stale lookup during the run (fuzz/call.c CA9,
  *        FZ_HVMRACE_STALE); then hv_audit (its invariant 22: a writable
  *        mapping of a shared frame) and the isolation checks.
+ *   RC10 Interleaving coverage.  The run counts its point pairs (core/
+ *        sched_det.c D9: what one vCPU reached while the other stood
+ *        where, by lock level, hypercall and injection point) and, once
+ *        every coroutine has ended, feeds them to the fuzzer as edges
+ *        (fuzz/paircov.h).  Code coverage alone cannot tell two
+ *        interleavings of the same calls apart, so a queue entry whose
+ *        schedule first parked a vCPU inside a window while the other ran
+ *        a hypercall was not kept; now it is, and the mutator (fuzz/main/
+ *        mutator.c) works from it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -112,6 +121,7 @@
 #include "fuzz/call.h"
 #include "fuzz/hvmrace.h"
 #include "fuzz/isolation.h"
+#include "fuzz/paircov.h"
 #include "fuzz/pool.h"
 #include "fuzz/prog.h"
 #include "fuzz/race.h"
@@ -375,9 +385,15 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
         .deadlock_after = w->m->opt.sched_deadlock,
     };
     memset(&rep, 0, sizeof(rep));
+    static uint8_t pairs[SCHED_PAIR_SLOTS];                 /* RC10 */
+    memset(pairs, 0, sizeof(pairs));
+    cfg.pairs = pairs;
     current = NULL;
     int rc = sched_run_det(&cfg, v, FZ_RACE_VCPUS);
     current = NULL;
+    fz_paircov_feed(pairs);
+    last.pair_slots = fz_paircov_slots(pairs);
+    last.pairs_hash = fz_paircov_hash(pairs);
     if (hvm) {
         inj_run_release();                      /* hvmrace.c H1 */
         fz_foreign_watch(NULL);

@@ -53,6 +53,8 @@ struct fz_race_stats {
     uint64_t schedule_hash;     /* sched_log_hash of what ran */
     unsigned calls[FZ_RACE_VCPUS];  /* calls given to each vCPU */
     uint64_t spurious;          /* RC5: faults judged spurious */
+    unsigned pair_slots;        /* RC10: point-pair slots the run counted */
+    uint64_t pairs_hash;        /* RC10: of the counts */
     bool deadlock;
 };
 const struct fz_race_stats *fz_race_last(void);

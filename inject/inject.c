@@ -26,7 +26,7 @@
 #include "trace/usdt.h"
 
 bool inj_armed;
-void (*inj_yield_hook)(void);
+void (*inj_yield_hook)(enum inj_point pt);
 
 /* The run (J1): what is bound and what happened. */
 static struct {
@@ -148,10 +148,10 @@ static void do_delay(const struct inj_binding *b, uint64_t ns)
         __asm__ __volatile__("" ::: "memory");
 }
 
-static void do_yield(void)
+static void do_yield(enum inj_point pt)
 {
     if (inj_yield_hook)
-        inj_yield_hook();
+        inj_yield_hook(pt);
     else
         sched_yield();
 }
@@ -230,7 +230,7 @@ static int hit(enum inj_point pt, unsigned dom, unsigned vcpu, int *err,
             do_delay(b, ns);
             break;
         case INJ_YIELD:
-            do_yield();
+            do_yield(pt);
             break;
         case INJ_FAIL:
             *err = e;

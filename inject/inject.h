@@ -180,10 +180,11 @@ int inj_stats_read(const char *path, uint64_t *hits, uint64_t *fires,
                    char *err, size_t errlen);
 
 /*
- * How a yield binding lets another vCPU run.  core/ installs it (a det
- * scheduler switches at sched_point(SP_INJECT)); NULL: sched_yield().
+ * How a yield binding lets another vCPU run, told which point yields.
+ * core/ installs it (a det scheduler switches at sched_point(SP_INJECT),
+ * the point its detail); NULL: sched_yield().
  */
-extern void (*inj_yield_hook)(void);
+extern void (*inj_yield_hook)(enum inj_point pt);
 
 /* ---- the use-site macros (I1) ----------------------------------------------- */
 

@@ -28,8 +28,10 @@
  *      takes a writable type reference and writes raw.  That silently retypes
  *      a devalidated page table to writable (story D); traced as
  *      PTW_MMU_UPDATE_RAW.
- *   5. MMU_MACHPHYS_UPDATE: only for the caller's own page tables; the frame
- *      must belong to FD; sets M2P[mfn] = val.
+ *   5. MMU_MACHPHYS_UPDATE: only for the caller's own page tables; FD
+ *      must not be translated (an HVM domain's M2P entries follow its p2m,
+ *      which only the p2m code changes: -XEN_EINVAL, as Xen refuses it);
+ *      the frame must belong to FD; sets M2P[mfn] = val.
  *   6. Any other command is -XEN_ENOSYS.
  *   7. Preemption: between requests, when hypercall_preempt_check() says so,
  *      the call continues later with count = left | MMU_UPDATE_PREEMPTED and
@@ -310,6 +312,10 @@ long do_mmu_update(struct vcpu *v, uint64_t ureqs, unsigned count,
         case MMU_MACHPHYS_UPDATE:
             if (d != pt_owner) {
                 rc = -XEN_EPERM;
+                break;
+            }
+            if (!is_pv_domain(pg_owner)) {      /* rule 5: translated FD */
+                rc = -XEN_EINVAL;
                 break;
             }
             if (!checked_m2p) {

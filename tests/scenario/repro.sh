@@ -195,6 +195,13 @@ ok=0
 [ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
 report $ok "repro: grant-decrease-grant-frame: a given-back grant frame stays its table's" "$out"
 
+# dom0's MMU_MACHPHYS_UPDATE with an HVM FD is refused (core/mm/mmu_update.c
+# rule 5), so the M2P keeps naming the HVM guest's gfn: p2m invariant M3.
+out=$("$HVLAB" repro tests/data/fuzz/hvmrace-machphys-translated 2>&1); rc=$?
+ok=0
+[ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
+report $ok "repro: hvmrace-machphys-translated: no M2P update for a translated domain" "$out"
+
 out=$("$HVLAB" repro tests/data/fuzz/shadow-partial-clean 2>&1); rc=$?
 ok=0
 [ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1

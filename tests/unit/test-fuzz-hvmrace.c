@@ -289,6 +289,29 @@ static void t_story_a_racy(void)
     CHECK_EQ(fuzz_one(FUZZ_HVMRACE, in.b, in.n, &r), 0);
 }
 
+/* RC10: story A's run counts point pairs, the same ones every time; the
+   schedule that runs v1 to its end first parks nobody in the window and
+   counts others. */
+static void t_story_a_pairs(void)
+{
+    set("shadow.fastpath_oos=racy");
+    struct in in = { 0 };
+    story_a(&in);
+    struct fuzz_result r;
+    CHECK_EQ(fuzz_one(FUZZ_HVMRACE, in.b, in.n, &r), 1);
+    unsigned slots = fz_race_last()->pair_slots;
+    uint64_t h = fz_race_last()->pairs_hash;
+    CHECK(slots > 2);
+    CHECK_EQ(fuzz_one(FUZZ_HVMRACE, in.b, in.n, &r), 1);
+    CHECK_EQ(fz_race_last()->pair_slots, slots);
+    CHECK_HEX(fz_race_last()->pairs_hash, h);
+    for (size_t i = 2; i < 2 + 34; i++)
+        in.b[i] = 1;
+    CHECK_EQ(fuzz_one(FUZZ_HVMRACE, in.b, in.n, &r), 0);
+    CHECK(fz_race_last()->pair_slots > 0);
+    CHECK(fz_race_last()->pairs_hash != h);
+}
+
 /* Fixed (the default): no gnp entry while OOS is on, the same schedule
    runs every call and finds nothing. */
 static void t_story_a_fixed(void)
@@ -542,6 +565,22 @@ static void t_request_rewritten(void)
     CHECK(pte_mfn(e) != w->dom[2].p2m[2]);
 }
 
+/* dom0's MMU_MACHPHYS_UPDATE with dom1 (HVM) as FD is refused
+   (core/mm/mmu_update.c rule 5): the clean hvmrace campaign's finding,
+   p2m audit M3 (an HVM gfn whose frame the M2P names otherwise), runs
+   clean (tests/data/fuzz/hvmrace-machphys-translated). */
+static void t_machphys_translated(void)
+{
+    uint8_t b[128];
+    FILE *f = fopen("tests/data/fuzz/hvmrace-machphys-translated", "rb");
+    REQUIRE(f);
+    size_t n = fread(b, 1, sizeof(b), f);
+    fclose(f);
+    struct fuzz_result r;
+    CHECK_EQ(fuzz_one(FUZZ_HVMRACE, b, n, &r), 0);
+    CHECK_EQ(r.calls_run, 9);
+}
+
 /* The committed seeds (fuzz/seeds/hvmrace, gen-seeds) show the stories'
    ops, not their races: clean with both historical options on. */
 static void t_seeds(void)
@@ -592,6 +631,10 @@ static const struct test tests[] = {
     { "a deadlocked run rebuilds the hvmrace world as the snapshot",
       t_deadlock },
     { "the checked-in hvmrace inputs are these stories", t_files },
+    { "story A's run counts the same point pairs every time, another "
+      "schedule other ones", t_story_a_pairs },
+    { "the clean campaign's MACHPHYS_UPDATE of an HVM guest's frame is "
+      "refused: clean", t_machphys_translated },
     { "the hvmrace seeds are clean even with both historical options on",
       t_seeds },
     { "a request the other vCPU rewrote mid-call is judged by what was "

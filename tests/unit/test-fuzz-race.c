@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sched.h"
 #include "fuzz/fuzz.h"
+#include "fuzz/paircov.h"
 #include "fuzz/pool.h"
 #include "fuzz/prog.h"
 #include "fuzz/race.h"
@@ -395,7 +397,46 @@ static void t_seeds(void)
     CHECK(seen >= 2);
 }
 
+/* fuzz/paircov.h: the counts' slots and hash; feeding any counts, up to
+   255 in every slot, runs (PC1, PC2). */
+static void t_paircov(void)
+{
+    static uint8_t c[SCHED_PAIR_SLOTS];
+    CHECK_EQ(fz_paircov_slots(c), 0);
+    uint64_t h0 = fz_paircov_hash(c);
+    c[3] = 1;
+    c[1023] = 40;
+    CHECK_EQ(fz_paircov_slots(c), 2);
+    uint64_t h1 = fz_paircov_hash(c);
+    CHECK(h1 != h0);
+    c[1023] = 41;
+    CHECK(fz_paircov_hash(c) != h1);
+    fz_paircov_feed(c);
+    memset(c, 0xff, sizeof(c));
+    fz_paircov_feed(c);
+    CHECK_EQ(fz_paircov_slots(c), SCHED_PAIR_SLOTS);
+}
+
+/* RC10 on the PV race surface: the story C input counts pairs, the same
+   ones every run. */
+static void t_pairs(void)
+{
+    struct in in = { 0 };
+    story_c(&in);
+    struct fuzz_result r;
+    fuzz_one(FUZZ_RACE, in.b, in.n, &r);
+    unsigned slots = fz_race_last()->pair_slots;
+    uint64_t h = fz_race_last()->pairs_hash;
+    CHECK(slots > 2);
+    fuzz_one(FUZZ_RACE, in.b, in.n, &r);
+    CHECK_EQ(fz_race_last()->pair_slots, slots);
+    CHECK_HEX(fz_race_last()->pairs_hash, h);
+}
+
 static const struct test tests[] = {
+    { "point-pair coverage: slots, hash, and feeding any counts",
+      t_paircov },
+    { "a race run counts its point pairs, the same every time", t_pairs },
     { "the race surface is named 'race' and splits its input as RC1 says",
       t_names },
     { "a race input prints its schedule and its calls on dom1's vCPUs",

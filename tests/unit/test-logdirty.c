@@ -385,8 +385,9 @@ static void t_grant_marks(void)
 static struct ld_fix *busy_fix;
 static int busy_rc = 1;
 
-static void busy_hook(void)
+static void busy_hook(enum inj_point pt)
 {
+    (void)pt;
     uint8_t bm[HVM_PAGES / 8];
     busy_rc = sop(busy_fix, XEN_DOMCTL_SHADOW_OP_PEEK, 0, bm, NULL);
     paging_mark_dirty(busy_fix->h, busy_fix->mfn[DATA + 7]);
@@ -401,7 +402,7 @@ static void t_busy_and_race(void)
     struct inj_plan *p = inj_plan_new();
     REQUIRE(inj_plan_add(p, "logdirty.clean.before_copy:yield", NULL, 0, err,
                          sizeof(err)) == 0);
-    void (*was)(void) = inj_yield_hook;
+    void (*was)(enum inj_point) = inj_yield_hook;
     busy_fix = &f;
     inj_yield_hook = busy_hook;
     REQUIRE(inj_run_begin(p, 1) == 0);

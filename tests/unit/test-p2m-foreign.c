@@ -18,6 +18,7 @@
 
 #include "core/mm/mem_paging.h"
 #include "core/mm/mem_sharing.h"
+#include "core/mm/mm.h"
 #include "core/mm/p2m.h"
 #include "core/mm/ptwr.h"           /* MEMOP_EXTENT_SHIFT */
 #include "tests/unit/pv_fixture.h"
@@ -275,7 +276,29 @@ static void t_audit_counts(void)
     finish(&f);
 }
 
+/* MMU_MACHPHYS_UPDATE with a translated FD: -EINVAL and the M2P as it
+   was, as Xen refuses it (core/mm/mmu_update.c rule 5).  Found by a clean
+   hvmrace campaign: dom0 renamed an HVM guest's frame in the M2P and the
+   p2m audit's M3 fired (tests/data/fuzz/hvmrace-machphys-translated). */
+static void t_machphys_translated(void)
+{
+    struct ff f;
+    setup(&f);
+    mfn_t mfn;
+    CHECK_EQ(domctl_populate(f.src, 7, 1, &mfn), 0);
+    struct mmu_update r = { (mfn << PAGE_SHIFT) | MMU_MACHPHYS_UPDATE, 9 };
+    uint64_t req = fix_put(&f.pv, OFF_ARG, &r, sizeof(r));
+    CHECK_EQ(do_mmu_update(f.pv.v, req, 1, 0, SRC_DOMID), -XEN_EINVAL);
+    CHECK_HEX(get_gpfn_from_mfn(f.pv.m, mfn), 7);
+    /* Not the FD's frame either: still the translate check first. */
+    CHECK_EQ(do_mmu_update(f.pv.v, req, 1, 0, TGT_DOMID), -XEN_EINVAL);
+    CHECK_HEX(get_gpfn_from_mfn(f.pv.m, mfn), 7);
+    finish(&f);
+}
+
 static const struct test tests[] = {
+    { "MMU_MACHPHYS_UPDATE for a translated domain is EINVAL, the M2P "
+      "unchanged", t_machphys_translated },
     { "gmfn_foreign maps the source's frame as map_foreign with one reference", t_success },
     { "a foreign add frees the target's own frame, or drops an older entry's ref", t_replaces },
     { "the call: ENOSYS one-page, EOPNOTSUPP range, ESRCH, EACCES, EDOM, EFAULT, EILSEQ, EPERM", t_call_errors },
