@@ -176,11 +176,17 @@ static unsigned audit_domain(struct domain *d, FILE *out)
                         (unsigned long long)pte_mfn(se));
             }
             /* 15: in-sync L1 entries equal propagate(guest), or are empty
-               (not yet faulted in), or lost only RW/D (write-protection). */
+               (not yet faulted in), or lost only RW and D: a read-only
+               entry whose D the guest set later (the walk of a write the
+               hypervisor emulated) only faults once more.  Never RW
+               without D: the first write would go unrecorded. */
             if (oos || se == 0)
                 continue;
             pte_t want = sh_propagate(d, 1, sh_guest_entry(d, g, i), false);
-            if (se != want && (se | _PAGE_RW) != (want | _PAGE_RW))
+            pte_t lost = want & ~se;
+            if (se != want &&
+                ((se & ~want) || (lost & ~(pte_t)(_PAGE_RW | _PAGE_DIRTY)) ||
+                 ((lost & _PAGE_DIRTY) && (se & _PAGE_RW))))
                 BAD("inv15: sl1 %#llx[%u] = %#llx, guest says %#llx",
                     (unsigned long long)f, i, (unsigned long long)se,
                     (unsigned long long)want);

@@ -1090,7 +1090,49 @@ static void t_sh_audit_catches(void)
     sh_finish(&f);
 }
 
+/* Shadow invariant 15: an in-sync sl1 entry may have lost RW and D (a
+   read-only entry whose D the guest's walk set later, under another role
+   of the same table: tests/data/fuzz/hvmrace-shadow-lost-dirty), never
+   only D while RW, never another frame or other flags. */
+static void t_sh_audit_lost_dirty(void)
+{
+    struct sh_fix f;
+    sh_setup(&f, false, false);
+    uint64_t v;
+    CHECK_EQ(sh_load(&f, SH_VA + 6 * PAGE_SIZE, &v), MMU_OK);
+    p2m_type_t t;
+    mfn_t sl1 = sh_lookup(f.d, get_gfn_query_unlocked(f.d, SH_G_L1, &t),
+                          SH_L1);
+    REQUIRE(sl1 != INVALID_MFN);
+    pte_t se = sh_read_entry(f.d, sl1, 6);
+    REQUIRE(se & _PAGE_PRESENT);
+    const pte_t bad[] = {
+        (se | _PAGE_RW) & ~(pte_t)_PAGE_DIRTY,      /* RW without D */
+        se ^ ((pte_t)1 << PAGE_SHIFT),              /* another frame */
+        se | _PAGE_USER | _PAGE_DIRTY,              /* a flag the guest lacks */
+    };
+    sh_lock(f.d);
+    sh_write_entry(f.d, sl1, 6, se & ~(pte_t)(_PAGE_RW | _PAGE_DIRTY));
+    sh_unlock(f.d);
+    CHECK_EQ(shadow_audit(f.m, NULL), 0);
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (bad[i] == se)
+            continue;
+        sh_lock(f.d);
+        sh_write_entry(f.d, sl1, 6, bad[i]);
+        sh_unlock(f.d);
+        CHECK(shadow_audit(f.m, NULL) >= 1);
+    }
+    sh_lock(f.d);
+    sh_write_entry(f.d, sl1, 6, se);
+    sh_unlock(f.d);
+    CHECK_EQ(sh_audits(&f), 0);
+    sh_finish(&f);
+}
+
 static const struct test tests[] = {
+    { "shadow invariant 15: a read-only entry may lack D, never an RW one, "
+      "another frame or other flags", t_sh_audit_lost_dirty },
     { "a p2m change that takes a right away flushes a hap vCPU that loaded CR3 (the stale writable TLB entry is gone)", t_p2m_change_flushes_hap_vcpu },
     { "enabling log-dirty flips every ram_rw gfn to ram_logdirty; enabling "
       "again is -EINVAL; OFF flips them all back (OFF when off is 0)",

@@ -478,7 +478,8 @@ int cmd_repro(int argc, char **argv)
     int s = a.surface >= 0 ? a.surface : fuzz_surface_of_path(a.crash);
     if (s < 0) {
         fprintf(stderr, "hvlab repro: %s: cannot tell the surface from the "
-                "path; give --surface mm|grant|shadow|restore|race\n", a.crash);
+                "path; give --surface mm|grant|shadow|restore|race|hvmrace\n",
+                a.crash);
         return EXIT_USAGE;
     }
     /* X1: the options and the file before anything runs. */
