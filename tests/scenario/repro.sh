@@ -179,40 +179,33 @@ for f in shadow-crashed-cr3-a shadow-crashed-cr3-b; do
     report $ok "repro: $f: a crashed domain's CR3 loads are not run, the shadow audit stays clean" "$out"
 done
 
+# A regression input that must replay clean: no finding, the audit clean.
+replays_clean() {
+    local out rc ok=0
+    out=$("$HVLAB" repro "$1" 2>&1); rc=$?
+    [ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
+    report $ok "$2" "$out"
+}
+
 # The well-behaved granter keeps the domid of an entry in use (CA5): Xen
 # keeps using act->domid, and public grant_table.h has a guest never change
 # an in-use entry, so invariant 24 judges the hypervisor.
-out=$("$HVLAB" repro tests/data/fuzz/grant-pinned-entry-domid 2>&1); rc=$?
-ok=0
-[ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
-report $ok "repro: grant-pinned-entry-domid: the granter does not rename the grantee of a pinned entry" "$out"
+replays_clean tests/data/fuzz/grant-pinned-entry-domid "repro: grant-pinned-entry-domid: the granter does not rename the grantee of a pinned entry"
 
 # A granter that gives back its own grant-table frame (decrease_reservation)
 # only detaches it (core/mm/alloc.c A8): its table keeps the frame, which
 # no other domain's setup_table can be handed, so invariant 24 holds.
-out=$("$HVLAB" repro tests/data/fuzz/grant-decrease-grant-frame 2>&1); rc=$?
-ok=0
-[ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
-report $ok "repro: grant-decrease-grant-frame: a given-back grant frame stays its table's" "$out"
+replays_clean tests/data/fuzz/grant-decrease-grant-frame "repro: grant-decrease-grant-frame: a given-back grant frame stays its table's"
 
 # dom0's MMU_MACHPHYS_UPDATE with an HVM FD is refused (core/mm/mmu_update.c
 # rule 5), so the M2P keeps naming the HVM guest's gfn: p2m invariant M3.
-out=$("$HVLAB" repro tests/data/fuzz/hvmrace-machphys-translated 2>&1); rc=$?
-ok=0
-[ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
-report $ok "repro: hvmrace-machphys-translated: no M2P update for a translated domain" "$out"
+replays_clean tests/data/fuzz/hvmrace-machphys-translated "repro: hvmrace-machphys-translated: no M2P update for a translated domain"
 
 # A read-only L1 shadow entry whose D the guest's walk set through another
 # role of the same table is allowed (core/shadow/audit.c invariant 15).
-out=$("$HVLAB" repro tests/data/fuzz/hvmrace-shadow-lost-dirty 2>&1); rc=$?
-ok=0
-[ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
-report $ok "repro: hvmrace-shadow-lost-dirty: a read-only shadow entry may lack D" "$out"
+replays_clean tests/data/fuzz/hvmrace-shadow-lost-dirty "repro: hvmrace-shadow-lost-dirty: a read-only shadow entry may lack D"
 
-out=$("$HVLAB" repro tests/data/fuzz/shadow-partial-clean 2>&1); rc=$?
-ok=0
-[ $rc -eq 0 ] && grep -q '^does not reproduce: .* the audit is clean$' <<<"$out" && ok=1
-report $ok "repro: shadow-partial-clean: a CLEAN of fewer pages leaves its bits counted" "$out"
+replays_clean tests/data/fuzz/shadow-partial-clean "repro: shadow-partial-clean: a CLEAN of fewer pages leaves its bits counted"
 
 # The HVM race stories (docs/bugzoo.md, fuzz/hvmrace.h): the surface comes
 # from the file name, the option makes the input reproduce, its fix not.

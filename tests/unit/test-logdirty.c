@@ -1063,20 +1063,28 @@ static void t_sh_oos(void)
     sh_finish(&f);
 }
 
+/* Read page 6 of SH_VA: its L1 shadow, and *se the entry (present). */
+static mfn_t sh_loaded_sl1(struct sh_fix *f, pte_t *se)
+{
+    uint64_t v;
+    CHECK_EQ(sh_load(f, SH_VA + 6 * PAGE_SIZE, &v), MMU_OK);
+    p2m_type_t t;
+    mfn_t sl1 = sh_lookup(f->d, get_gfn_query_unlocked(f->d, SH_G_L1, &t),
+                          SH_L1);
+    *se = sl1 != INVALID_MFN ? sh_read_entry(f->d, sl1, 6) : 0;
+    CHECK(*se & _PAGE_PRESENT);
+    return sl1;
+}
+
 /* The audit sees an RW shadow entry of a clean frame (S8). */
 static void t_sh_audit_catches(void)
 {
     struct sh_fix f;
     sh_setup(&f, false, false);
-    uint64_t v;
     CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, NULL), 0);
-    CHECK_EQ(sh_load(&f, SH_VA + 6 * PAGE_SIZE, &v), MMU_OK);
-    p2m_type_t t;
-    mfn_t sl1 = sh_lookup(f.d, get_gfn_query_unlocked(f.d, SH_G_L1, &t),
-                          SH_L1);
+    pte_t se;
+    mfn_t sl1 = sh_loaded_sl1(&f, &se);
     REQUIRE(sl1 != INVALID_MFN);
-    pte_t se = sh_read_entry(f.d, sl1, 6);
-    CHECK(se & _PAGE_PRESENT);
     CHECK(!(se & _PAGE_RW));                        /* clean: read-only */
     sh_lock(f.d);
     sh_write_entry(f.d, sl1, 6, se | _PAGE_RW);
@@ -1098,14 +1106,9 @@ static void t_sh_audit_lost_dirty(void)
 {
     struct sh_fix f;
     sh_setup(&f, false, false);
-    uint64_t v;
-    CHECK_EQ(sh_load(&f, SH_VA + 6 * PAGE_SIZE, &v), MMU_OK);
-    p2m_type_t t;
-    mfn_t sl1 = sh_lookup(f.d, get_gfn_query_unlocked(f.d, SH_G_L1, &t),
-                          SH_L1);
-    REQUIRE(sl1 != INVALID_MFN);
-    pte_t se = sh_read_entry(f.d, sl1, 6);
-    REQUIRE(se & _PAGE_PRESENT);
+    pte_t se;
+    mfn_t sl1 = sh_loaded_sl1(&f, &se);
+    REQUIRE(sl1 != INVALID_MFN && (se & _PAGE_PRESENT));
     const pte_t bad[] = {
         (se | _PAGE_RW) & ~(pte_t)_PAGE_DIRTY,      /* RW without D */
         se ^ ((pte_t)1 << PAGE_SHIFT),              /* another frame */
