@@ -1076,6 +1076,14 @@ static mfn_t sh_loaded_sl1(struct sh_fix *f, pte_t *se)
     return sl1;
 }
 
+/* Write entry 6 of that L1 shadow, as the shadow code does. */
+static void sh_put_entry(struct sh_fix *f, mfn_t sl1, pte_t e)
+{
+    sh_lock(f->d);
+    sh_write_entry(f->d, sl1, 6, e);
+    sh_unlock(f->d);
+}
+
 /* The audit sees an RW shadow entry of a clean frame (S8). */
 static void t_sh_audit_catches(void)
 {
@@ -1086,13 +1094,9 @@ static void t_sh_audit_catches(void)
     mfn_t sl1 = sh_loaded_sl1(&f, &se);
     REQUIRE(sl1 != INVALID_MFN);
     CHECK(!(se & _PAGE_RW));                        /* clean: read-only */
-    sh_lock(f.d);
-    sh_write_entry(f.d, sl1, 6, se | _PAGE_RW);
-    sh_unlock(f.d);
+    sh_put_entry(&f, sl1, se | _PAGE_RW);
     CHECK(shadow_audit(f.m, NULL) >= 1);
-    sh_lock(f.d);
-    sh_write_entry(f.d, sl1, 6, se);
-    sh_unlock(f.d);
+    sh_put_entry(&f, sl1, se);
     CHECK_EQ(sh_audits(&f), 0);
     CHECK_EQ(sh_sop(&f, XEN_DOMCTL_SHADOW_OP_OFF, NULL, NULL), 0);
     sh_finish(&f);
@@ -1114,21 +1118,15 @@ static void t_sh_audit_lost_dirty(void)
         se ^ ((pte_t)1 << PAGE_SHIFT),              /* another frame */
         se | _PAGE_USER | _PAGE_DIRTY,              /* a flag the guest lacks */
     };
-    sh_lock(f.d);
-    sh_write_entry(f.d, sl1, 6, se & ~(pte_t)(_PAGE_RW | _PAGE_DIRTY));
-    sh_unlock(f.d);
+    sh_put_entry(&f, sl1, se & ~(pte_t)(_PAGE_RW | _PAGE_DIRTY));
     CHECK_EQ(shadow_audit(f.m, NULL), 0);
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (bad[i] == se)
             continue;
-        sh_lock(f.d);
-        sh_write_entry(f.d, sl1, 6, bad[i]);
-        sh_unlock(f.d);
+        sh_put_entry(&f, sl1, bad[i]);
         CHECK(shadow_audit(f.m, NULL) >= 1);
     }
-    sh_lock(f.d);
-    sh_write_entry(f.d, sl1, 6, se);
-    sh_unlock(f.d);
+    sh_put_entry(&f, sl1, se);
     CHECK_EQ(sh_audits(&f), 0);
     sh_finish(&f);
 }
