@@ -48,11 +48,3 @@ unsigned fz_paircov_slots(const uint8_t *pairs)
         n += pairs[i] != 0;
     return n;
 }
-
-uint64_t fz_paircov_hash(const uint8_t *pairs)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (unsigned i = 0; i < SCHED_PAIR_SLOTS; i++)
-        h = (h ^ pairs[i]) * 0x100000001b3ULL;
-    return h;
-}

@@ -13,8 +13,7 @@
    edge with that hit count.  pairs has SCHED_PAIR_SLOTS counters. */
 #define FZ_PAIRCOV_MAX_COUNT 32
 void fz_paircov_feed(const uint8_t *pairs);
-/* Slots with a count, and an FNV-1a hash of the counts: for tests. */
+/* Slots with a count: for tests. */
 unsigned fz_paircov_slots(const uint8_t *pairs);
-uint64_t fz_paircov_hash(const uint8_t *pairs);
 
 #endif /* HVLAB_FUZZ_PAIRCOV_H */

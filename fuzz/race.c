@@ -143,6 +143,13 @@ const struct fz_race_stats *fz_race_last(void)
     return &last;
 }
 
+static uint8_t pairs[SCHED_PAIR_SLOTS];                     /* RC10 */
+
+const uint8_t *fz_race_pairs(void)
+{
+    return pairs;
+}
+
 /* --- the input (RC1, RC2) -------------------------------------------------- */
 
 /* The program of an input of surface s, every call moved to the racing
@@ -385,15 +392,12 @@ int fz_race_run(struct fz_world *w, const uint8_t *data, size_t len,
         .deadlock_after = w->m->opt.sched_deadlock,
     };
     memset(&rep, 0, sizeof(rep));
-    static uint8_t pairs[SCHED_PAIR_SLOTS];                 /* RC10 */
-    memset(pairs, 0, sizeof(pairs));
+    memset(pairs, 0, sizeof(pairs));                        /* RC10 */
     cfg.pairs = pairs;
     current = NULL;
     int rc = sched_run_det(&cfg, v, FZ_RACE_VCPUS);
     current = NULL;
     fz_paircov_feed(pairs);
-    last.pair_slots = fz_paircov_slots(pairs);
-    last.pairs_hash = fz_paircov_hash(pairs);
     if (hvm) {
         inj_run_release();                      /* hvmrace.c H1 */
         fz_foreign_watch(NULL);

@@ -53,11 +53,11 @@ struct fz_race_stats {
     uint64_t schedule_hash;     /* sched_log_hash of what ran */
     unsigned calls[FZ_RACE_VCPUS];  /* calls given to each vCPU */
     uint64_t spurious;          /* RC5: faults judged spurious */
-    unsigned pair_slots;        /* RC10: point-pair slots the run counted */
-    uint64_t pairs_hash;        /* RC10: of the counts */
     bool deadlock;
 };
 const struct fz_race_stats *fz_race_last(void);
+/* RC10: the last run's point-pair counts (SCHED_PAIR_SLOTS of them). */
+const uint8_t *fz_race_pairs(void);
 
 /* Tests only: the next n runs (that did not deadlock) end as a deadlocked
    run does - the finding FZ_RACE_DEADLOCK, the machine released and the

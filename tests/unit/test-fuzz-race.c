@@ -403,14 +403,9 @@ static void t_paircov(void)
 {
     static uint8_t c[SCHED_PAIR_SLOTS];
     CHECK_EQ(fz_paircov_slots(c), 0);
-    uint64_t h0 = fz_paircov_hash(c);
     c[3] = 1;
     c[1023] = 40;
     CHECK_EQ(fz_paircov_slots(c), 2);
-    uint64_t h1 = fz_paircov_hash(c);
-    CHECK(h1 != h0);
-    c[1023] = 41;
-    CHECK(fz_paircov_hash(c) != h1);
     fz_paircov_feed(c);
     memset(c, 0xff, sizeof(c));
     fz_paircov_feed(c);
@@ -424,17 +419,16 @@ static void t_pairs(void)
     struct in in = { 0 };
     story_c(&in);
     struct fuzz_result r;
+    static uint8_t first[SCHED_PAIR_SLOTS];
     fuzz_one(FUZZ_RACE, in.b, in.n, &r);
-    unsigned slots = fz_race_last()->pair_slots;
-    uint64_t h = fz_race_last()->pairs_hash;
-    CHECK(slots > 2);
+    memcpy(first, fz_race_pairs(), sizeof(first));
+    CHECK(fz_paircov_slots(first) > 2);
     fuzz_one(FUZZ_RACE, in.b, in.n, &r);
-    CHECK_EQ(fz_race_last()->pair_slots, slots);
-    CHECK_HEX(fz_race_last()->pairs_hash, h);
+    CHECK(memcmp(fz_race_pairs(), first, sizeof(first)) == 0);
 }
 
 static const struct test tests[] = {
-    { "point-pair coverage: slots, hash, and feeding any counts",
+    { "point-pair coverage: slots, and feeding any counts",
       t_paircov },
     { "a race run counts its point pairs, the same every time", t_pairs },
     { "the race surface is named 'race' and splits its input as RC1 says",
