@@ -166,15 +166,17 @@ static int afl_run(const char *bin, const char *seeds, const char *name,
                    unsigned secs, double *execs, double *stability)
 {
     char cmd[3072], stats[1024], mut[1200] = "", so[1024];
-    /* The race surfaces run with their mutator, as hvlab fuzz runs them. */
+    /* The race surfaces run with their mutator and the queue in order, as
+       hvlab fuzz runs them (tools/hvlab/cmd_fuzz.c F10, F11). */
+    bool race = !strcmp(name, "race") || !strcmp(name, "hvmrace");
     snprintf(so, sizeof(so), "%s/fuzz/mutator-%s.so", build_dir(), name);
-    if ((!strcmp(name, "race") || !strcmp(name, "hvmrace")) && exists(so))
+    if (race && exists(so))
         snprintf(mut, sizeof(mut), "AFL_CUSTOM_MUTATOR_LIBRARY='%s%s' ",
                  so[0] == '/' ? "" : "./", so);
     snprintf(cmd, sizeof(cmd),
              "%sAFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 afl-fuzz -i '%s' -o '%s/%s' "
-             "-V %u -- '%s' >'%s/%s.log' 2>&1", mut, seeds, tmp, name, secs,
-             bin, tmp, name);
+             "-V %u%s -- '%s' >'%s/%s.log' 2>&1", mut, seeds, tmp, name, secs,
+             race ? " -Z" : "", bin, tmp, name);
     if (system(cmd) != 0)
         return -1;
     snprintf(stats, sizeof(stats), "%s/%s/default/fuzzer_stats", tmp, name);

@@ -14,8 +14,9 @@
 #       crash's input and the harness's report on it are printed.
 #   Z4  FUZZ_SURFACES names the surfaces (default: all six).
 #   Z5  A race surface (race, hvmrace) runs with its custom mutator
-#       $BUILD/fuzz/mutator-SURFACE.so (fuzz/main/mutator.c) as the
-#       campaigns do; the smoke fails when it is not built.
+#       $BUILD/fuzz/mutator-SURFACE.so (fuzz/main/mutator.c) and the queue
+#       in order (-Z), as the campaigns do (tools/hvlab/cmd_fuzz.c F10,
+#       F11); the smoke fails when the mutator is not built.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -43,7 +44,7 @@ for s in $SURFACES; do
     fi
     dict=()
     [ -f "fuzz/dict/$s.dict" ] && dict=(-x "fuzz/dict/$s.dict")
-    mut=()
+    mut=() order=()
     case $s in race|hvmrace)
         if [ ! -f "$BUILD/fuzz/mutator-$s.so" ]; then
             echo "$s: no race mutator ($BUILD/fuzz/mutator-$s.so not built)"
@@ -52,11 +53,12 @@ for s in $SURFACES; do
         fi
         mut=(AFL_CUSTOM_MUTATOR_LIBRARY="$PWD/$BUILD/fuzz/mutator-$s.so")
         case $BUILD in /*) mut=(AFL_CUSTOM_MUTATOR_LIBRARY="$BUILD/fuzz/mutator-$s.so");; esac
+        order=(-Z)      # the queue in order, as hvlab fuzz runs a race surface
         ;;
     esac
     out=$tmp/out-$s
     env "${mut[@]}" AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
-        afl-fuzz -i "$seeds" -o "$out" -V "$SECS" "${dict[@]}" -- "$bin" \
+        afl-fuzz -i "$seeds" -o "$out" -V "$SECS" "${dict[@]}" "${order[@]}" -- "$bin" \
         >"$tmp/log-$s" 2>&1
     st=$out/default/fuzzer_stats
     if [ ! -f "$st" ]; then

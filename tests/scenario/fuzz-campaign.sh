@@ -22,7 +22,8 @@
 #      garbled stats ("?", null, saturated totals); --secondaries-only
 #      refusing another surface/--set; ./hvlab and quoting in replay and
 #      triage lines; 5000 old crash files skipped (no 4096 limit); race in
-#      the help and docs.
+#      the help and docs; a race surface's instances get the mutator and
+#      -Z (F10, F11), mm's neither.
 #   3. With AFL++ and `make fuzz`'s harnesses (nothing is built here; skip
 #      when absent): 2 instances on mm for 15 s, main + s1 in the sync
 #      dir, the table and summary, exit 0; --status --json parses.
@@ -78,7 +79,7 @@ d=$out/$name
 [ -n "${FAKE_AFL_FAIL:-}" ] && { echo "[-] PROGRAM ABORT : cannot start"; exit 1; }
 mkdir -p "$d/queue" "$d/crashes" "$d/hangs"
 echo "$args" >"$d/args"
-echo "HVLAB_FUZZ_SET=${HVLAB_FUZZ_SET-unset} AFL_NO_UI=${AFL_NO_UI-} resume=$resume" >"$d/env"
+echo "HVLAB_FUZZ_SET=${HVLAB_FUZZ_SET-unset} AFL_NO_UI=${AFL_NO_UI-} resume=$resume mutator=${AFL_CUSTOM_MUTATOR_LIBRARY-none}" >"$d/env"
 execs=0
 stats() {
     local now; now=$(date +%s)
@@ -328,6 +329,21 @@ o=$("$HVLAB" fuzz --help 2>&1)
 ok=0
 grep -q 'restore or race' <<<"$o" && grep -q '`race`' docs/fuzz-campaign.md && ok=1
 report $ok "fuzz --help and docs/fuzz-campaign.md name the race surface" "$o"
+
+# A race surface: the mutator and the queue in order (F10, F11); mm has neither.
+printf '#!/bin/sh\nexit 0\n' >"$FAKE/h/afl-race"
+chmod +x "$FAKE/h/afl-race"
+: >"$FAKE/h/mutator-race.so"
+out=$(fake "$HVLAB" fuzz race --out "$TMP/race" --duration 1 2>&1); rc=$?
+ra=$(cat "$TMP/race/main/args" "$TMP/race/main/env" 2>&1)
+ma=$(cat "$D/main/args" "$D/main/env" 2>&1)
+ok=0
+[ $rc -eq 0 ] && grep -q -- ' -Z -- ' "$TMP/race/main/args" &&
+    grep -q "mutator=$FAKE/h/mutator-race.so" "$TMP/race/main/env" &&
+    grep -q 'queue walked in order (-Z)' <<<"$out" &&
+    ! grep -q -- ' -Z ' "$D/main/args" && grep -q 'mutator=none' "$D/main/env" && ok=1
+report $ok "fuzz race: the instances get the race mutator and -Z (queue in order); mm gets neither" \
+    "rc $rc"$'\n'"$out"$'\n'"race: $ra"$'\n'"mm: $ma"
 
 # ---- 3. a real campaign ------------------------------------------------------
 name="fuzz: 2 AFL++ instances on mm for 15 s: main + s1, the table and summary, exit 0"
