@@ -343,7 +343,7 @@ fuzz-seeds: $(FZ)/gen-seeds
 fuzz-dict: $(FZ)/gen-dict
 	$(FZ)/gen-dict fuzz/dict
 
-fuzz-smoke: fuzz-afl
+fuzz-smoke: fuzz-afl $(FZ_BINS_lf-asan)
 	@BUILD=$(BUILD) FUZZ_SURFACES="$(FUZZ_SURFACES)" bash mk/fuzz-smoke.sh
 
 # bench-fuzz drives the AFL++ and libFuzzer builds.

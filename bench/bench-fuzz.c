@@ -40,6 +40,10 @@
  *   fuzz_reset_snap_<N>p_us  N pages of RAM written and put back, the
  *                            stores and the restore apart, and the first
  *                            round (N write faults) from a cooled snapshot
+ *   fuzz_mm_queue_us         the afl_mm run's queue entries run in this
+ *                            process under SNAP: us per execution, calls
+ *                            and restore per execution, beside the empty
+ *                            harness's handoff (what 0.8x leaves)
  *   afl_mm_fork_execs        AFL++ exec/s of afl-mm with
  *                            HVLAB_FUZZ_RESET=fork (the harnesses' reset
  *                            before the snapshot one), and afl_mm_execs's
@@ -52,6 +56,7 @@
  * (default 20) on the same seeds (fuzz/seeds/mm, else the inputs made
  * here).  A run that cannot happen prints "skip - NAME: why".
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -564,6 +569,84 @@ static void snap_costs(double rebuild_rate)
     fuzz_set_reset(FUZZ_RESET_REBUILD);
 }
 
+/* The afl_mm run's queue through fuzz_one in this process under SNAP:
+   what the harness costs per execution on the inputs AFL++ keeps, beside
+   the handoff the empty harness measures (1 / afl_empty_execs).  The
+   random inputs of fuzz_mm_snap_execs mostly fail early; a queue entry is
+   a program that got somewhere. */
+static void queue_costs(void)
+{
+    static struct fuzz_result res;
+    static uint8_t buf[1 << 16];
+    char dir[1200];
+    snprintf(dir, sizeof(dir), "%s/mm/default/queue", tmp);
+    DIR *d = opendir(dir);
+    if (!d || !fz_snap_available()) {
+        printf("skip - fuzz_mm_queue_us: no afl_mm queue (%s) or no "
+               "snapshot reset\n", dir);
+        if (d)
+            closedir(d);
+        return;
+    }
+    size_t cap = 4096, n = 0;
+    uint8_t **in = malloc(cap * sizeof(*in));
+    size_t *len = malloc(cap * sizeof(*len));
+    struct dirent *e;
+    while (in && len && n < cap && (e = readdir(d))) {
+        if (strncmp(e->d_name, "id:", 3))
+            continue;
+        char path[1600];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        size_t l = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        if (!(in[n] = malloc(l ? l : 1)))
+            break;
+        memcpy(in[n], buf, l);
+        len[n++] = l;
+    }
+    closedir(d);
+    fuzz_set_reset(FUZZ_RESET_SNAP);
+    for (size_t i = 0; i < n; i++)                  /* warm-up */
+        fuzz_one(FUZZ_MM, in[i], len[i], &res);
+    fz_snap_restore();
+    struct fz_snap_stats a, b;
+    fz_snap_stats(&a);
+    uint64_t calls = 0, runs = 0;
+    double t0 = now_ns();
+    for (unsigned rep = 0; rep < 5; rep++)
+        for (size_t i = 0; i < n; i++) {
+            fuzz_one(FUZZ_MM, in[i], len[i], &res);
+            calls += res.calls;
+            runs++;
+        }
+    fz_snap_restore();
+    double t = now_ns() - t0;
+    fz_snap_stats(&b);
+    fuzz_set_reset(FUZZ_RESET_REBUILD);
+    for (size_t i = 0; i < n; i++)
+        free(in[i]);
+    free(in);
+    free(len);
+    if (!runs) {
+        printf("skip - fuzz_mm_queue_us: the afl_mm queue is empty\n");
+        return;
+    }
+    double us = t / runs / 1e3;
+    uint64_t rn = b.restores - a.restores;
+    printf("figure fuzz_mm_queue_us: %.1f us   per execution of the %zu "
+           "entries of the afl_mm queue, in-process under SNAP: %.1f calls, "
+           "%.1f us of it the restore", us, n, (double)calls / runs,
+           rn ? (double)(b.restore_ns - a.restore_ns) / rn / 1e3 : 0);
+    if (afl_empty_rate > 0)
+        printf("; the empty harness's handoff is %.1f us, so 0.8x it "
+               "leaves the harness %.1f us", 1e6 / afl_empty_rate,
+               0.25 * 1e6 / afl_empty_rate);
+    printf("\n");
+}
+
 /* afl-mm with HVLAB_FUZZ_RESET=fork: the reset before the snapshot one
    was the default (afl_mm_execs is the snapshot reset's). */
 static void afl_fork(const char *seeds, unsigned secs)
@@ -635,6 +718,7 @@ int main(void)
         }
     }
     afl(seeds, secs);
+    queue_costs();
     afl_fork(seeds, secs);
     afl_surfaces(secs);
     libfuzzer("lf", seeds, secs, false);

@@ -147,7 +147,8 @@ static bool list_push(struct fz_iso *fi, struct iso_list *l, uint32_t v)
             fi->whole = true;
             return false;
         }
-        memcpy(a, l->v, l->n * sizeof(*a));
+        if (l->n)               /* a first list has no v to copy from */
+            memcpy(a, l->v, l->n * sizeof(*a));
         uint32_t n = l->n;
         list_free(l);
         l->v = a;

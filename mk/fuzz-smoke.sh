@@ -17,6 +17,12 @@
 #       $BUILD/fuzz/mutator-SURFACE.so (fuzz/main/mutator.c) and the queue
 #       in order (-Z), as the campaigns do (tools/hvlab/cmd_fuzz.c F10,
 #       F11); the smoke fails when the mutator is not built.
+#   Z6  Then the ASan + UBSan oracle: per surface, the libFuzzer build
+#       $BUILD/fuzz/lf-asan-SURFACE runs the same seeds and then mutates
+#       for FUZZ_SMOKE_ASAN_SECS seconds (default 10) in a temporary
+#       corpus dir.  A missing binary, a non-zero exit (a sanitizer report,
+#       a violation, a crash) fails the smoke; the report's first lines
+#       and the input libFuzzer wrote are printed and the input is kept.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -80,6 +86,42 @@ for s in $SURFACES; do
             echo "  $s: crash input kept as $BUILD/fuzz/smoke-crashes/$s-crash;"
             echo "  the harness says:"
             "$bin" "$first" 2>&1 | tail -n 20 | sed 's/^/    /'
+        fi
+    fi
+done
+# Z6: the sanitizers, on the seeds and then briefly mutating.
+ASAN_SECS=${FUZZ_SMOKE_ASAN_SECS:-10}
+printf '\n%-8s %10s %10s  %s\n' surface runs exec/s "ASan + UBSan (libFuzzer, ${ASAN_SECS} s)"
+for s in $SURFACES; do
+    bin=$BUILD/fuzz/lf-asan-$s
+    if [ ! -x "$bin" ]; then
+        echo "$s: no ASan harness ($bin not built: make fuzz-libfuzzer)"
+        failed=1
+        continue
+    fi
+    case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+    seeds=$PWD/fuzz/seeds/$s
+    compgen -G "$seeds/*" >/dev/null || seeds=$tmp/seeds-$s
+    mkdir -p "$tmp/asan-$s/corpus" "$seeds"
+    compgen -G "$seeds/*" >/dev/null || printf '\0' >"$seeds/zero"
+    log=$tmp/asan-$s/log
+    (cd "$tmp/asan-$s" && "$bin" -max_total_time="$ASAN_SECS" \
+        -print_final_stats=1 corpus "$seeds" >"$log" 2>&1)
+    rc=$?
+    # A crash prints the final stats twice: the last ones.
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+    printf '%-8s %10s %10s  %s\n' "$s" "${runs:-?}" "${rate:-?}" \
+        "$([ $rc -eq 0 ] && echo clean || echo "exit $rc")"
+    if [ $rc -ne 0 ]; then
+        failed=1
+        grep -m 8 -E 'runtime error|ERROR: |hvlab-fuzz:|^ *[0-9]+: dom' "$log" | sed 's/^/    /'
+        art=$(ls "$tmp/asan-$s"/crash-* "$tmp/asan-$s"/leak-* "$tmp/asan-$s"/timeout-* 2>/dev/null | head -n 1)
+        if [ -n "$art" ]; then
+            mkdir -p "$BUILD/fuzz/smoke-crashes"
+            cp "$art" "$BUILD/fuzz/smoke-crashes/$s-asan-crash"
+            echo "  $s: input kept as $BUILD/fuzz/smoke-crashes/$s-asan-crash" \
+                "(replay: $bin $BUILD/fuzz/smoke-crashes/$s-asan-crash)"
         fi
     fi
 done
