@@ -32,20 +32,25 @@
  *       resync that showed the guest's entry present ran while the fault
  *       was in flight (12.A steps 2-4).
  *   P4  The faulting vCPU's previous action is the last event that names
- *       it as the actor (any event with dom and vcpu fields, except
- *       hvlab_shadow:resync, whose vcpu is the slot's owner, not the vCPU
- *       that resyncs).  Nothing the vCPU emitted can lie inside its own
- *       fault, so the window is never too short; it may be longer (the
- *       vCPU ran guest code in between), which a resync before the read
- *       cannot exploit: the fast path would then have read the new entry.
+ *       it as the actor: any event with dom and vcpu fields, except two.
+ *       hvlab_shadow:resync names the slot's owner, not the vCPU that
+ *       resyncs.  hvlab_inject:fire is emitted from inside whatever the
+ *       vCPU is doing: shadow.fastpath.after_read_sl1e fires between the
+ *       fast path's read and its late OOS check, so in threads mode
+ *       another vCPU's resync can be traced before the fire event, and
+ *       taking the fire as an action would close the window on the very
+ *       race.  Nothing else the vCPU emits can lie inside its own fault,
+ *       so the window is never too short; it may be longer (the vCPU ran
+ *       guest code in between), which a resync before the read cannot
+ *       exploit: the fast path would then have read the new entry.
  *       The fault event names the shadow L4 the vCPU ran on (sroot): only
  *       the L1 shadow reached from it is the one the fast path read.  A
  *       trace without that field (older hvlab) leaves every live L4 a
  *       candidate, so an L1 of another process that maps the same va and
  *       was resynced inside a long window could be taken as the one read
- *       (in threads mode, one finding more than the guest counted).  A fixed run has no
- *       such bounce at all: no guest-not-present entry exists while OOS is
- *       on (shadow.fastpath_oos=fixed, 34d140eaa7).
+ *       (in threads mode, one finding more than the guest counted).  A
+ *       fixed run has no such bounce at all: no guest-not-present entry
+ *       exists while OOS is on (shadow.fastpath_oos=fixed, 34d140eaa7).
  *   P5  Magic shadow L1 entries (docs/shadow.md, core/shadow/private.h):
  *       guest-not-present is all ones; MMIO magic has the top 32 bits and P
  *       set.  Neither is a mapping.
@@ -397,6 +402,8 @@ static void spa_event(void *priv, struct az *az, const struct hv_ev *e)
         }
         return;                                          /* P4: not an action */
     }
+    case HVE_inject_fire:
+        return;                                          /* P4: not an action */
     default:
         break;
     }

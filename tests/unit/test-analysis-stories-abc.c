@@ -218,6 +218,25 @@ static void t_a_resync_vcpu_is_not_an_action(void)
     CHECK_EQ(nfind(CHK_A), 1);
 }
 
+static void t_a_inject_fire_is_not_an_action(void)
+{
+    /* Threads mode: vCPU 0 reads the gnp entry; before its yield point
+       (shadow.fastpath.after_read_sl1e) is traced, vCPU 2 re-propagates the
+       entry.  The fire event names vCPU 0 but lies inside its fault: it
+       must not close the window (a CI run counted 1 spurious fault in the
+       guest and 0 findings). */
+    story_a_setup();
+    sh_fault(0, 0x400000, 0x6, 1, 0);
+    sh_write(SL1, 1, 1, GNP, PTE(0x2f, P | US | 0x20));
+    feed(HVE_inject_fire, HVF_point_id, U(7), HVF_binding, U(0), HVF_action,
+         U(2), HVF_dom, U(1), HVF_vcpu, U(0), HVF_hit, U(1), HVF_err, U(0),
+         HVF_ns, U(0), HVF_subject, NONE, -1);
+    sh_resync(1, G, 1);
+    sh_fault(0, X, 0xF, 0, 3);
+    done();
+    CHECK_EQ(nfind(CHK_A), 1);
+}
+
 /* ==== story C: PV, dom1, writable pagetables ============================= */
 
 #define ROOT 0x2d
@@ -499,6 +518,7 @@ static const struct test tests[] = {
     { "story A: bounces at other addresses of that L1, or under another L2 slot, are not reported", t_a_other_va },
     { "story A: the fault names the shadow root it ran on; another process's L1 under the same va is not the one read", t_a_root_named },
     { "story A: the resync's vcpu (the slot's owner) does not count as the faulting vCPU's action", t_a_resync_vcpu_is_not_an_action },
+    { "story A: an inject fire inside the fast path's window (after_read_sl1e) does not count as the faulting vCPU's action", t_a_inject_fire_is_not_an_action },
     { "story C: a not-present fault bounced after the unhooked L2 entry was re-hooked is story-c.spurious-fault, naming the re-hook", t_c_racy },
     { "story C: bounced while the batch is still unhooked, or absorbed as spurious by the hypervisor: no finding", t_c_fixed },
     { "story C: a write to a read-only entry is a real fault, a read of it is spurious", t_c_rights },
