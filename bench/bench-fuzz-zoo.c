@@ -20,8 +20,9 @@
  *       race or hvmrace surface uses $BUILD/fuzz/afl-SURFACE when it is
  *       built, else the in-process loop; its AFL++ campaign loads the
  *       surface's custom mutator $BUILD/fuzz/mutator-SURFACE.so when built
- *       (fuzz/main/mutator.c) and walks the queue in order (-Z), as
- *       `hvlab fuzz` runs a race surface (tools/hvlab/cmd_fuzz.c F11).
+ *       (fuzz/main/mutator.c).  A campaign of a race surface or of grant
+ *       walks the queue in order (-Z), as `hvlab fuzz` runs them
+ *       (fuzz_surface_in_order, tools/hvlab/cmd_fuzz.c F11).
  *   Z3  Time to find = the first crash file's mtime minus the moment the
  *       campaign was started (world build and calibration included).  A
  *       crash counts only when it is confirmed: its input, run through
@@ -358,7 +359,6 @@ static int afl_campaign(enum fuzz_surface s, const char *set, unsigned cap,
     snprintf(mpath, sizeof(mpath), "%s/fuzz/mutator-%s.so", build_dir(), sn);
     if (access(mpath, R_OK) == 0)
         snprintf(mut, sizeof(mut), "AFL_CUSTOM_MUTATOR_LIBRARY='%s' ", mpath);
-    bool race = s == FUZZ_RACE || s == FUZZ_HVMRACE;
     char cmd[3072];
     snprintf(cmd, sizeof(cmd),
              "%sHVLAB_FUZZ_SET='%s' AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 "
@@ -366,7 +366,8 @@ static int afl_campaign(enum fuzz_surface s, const char *set, unsigned cap,
              "AFL_SKIP_CRASHES=1 %s afl-fuzz -i '%s' -o '%s' -V %u %s%s -- "
              "'%s/fuzz/afl-%s' >'%s.log' 2>&1",
              mut, set, stop_at_crash ? "AFL_BENCH_UNTIL_CRASH=1" : "",
-             seeds_for(s), out, cap, dict, race ? " -Z" : "", build_dir(),
+             seeds_for(s), out, cap, dict,
+             fuzz_surface_in_order(s) ? " -Z" : "", build_dir(),
              sn, out);
     *t0 = now_s();
     int rc = system(cmd);

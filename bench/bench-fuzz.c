@@ -171,9 +171,12 @@ static int afl_run(const char *bin, const char *seeds, const char *name,
                    unsigned secs, double *execs, double *stability)
 {
     char cmd[3072], stats[1024], mut[1200] = "", so[1024];
-    /* The race surfaces run with their mutator and the queue in order, as
-       hvlab fuzz runs them (tools/hvlab/cmd_fuzz.c F10, F11). */
+    /* The race surfaces run with their mutator, and the queue is walked
+       in order where hvlab fuzz walks it so (tools/hvlab/cmd_fuzz.c F10,
+       F11). */
     bool race = !strcmp(name, "race") || !strcmp(name, "hvmrace");
+    int sf = fuzz_surface_find(name);
+    bool in_order = sf >= 0 && fuzz_surface_in_order((enum fuzz_surface)sf);
     snprintf(so, sizeof(so), "%s/fuzz/mutator-%s.so", build_dir(), name);
     if (race && exists(so))
         snprintf(mut, sizeof(mut), "AFL_CUSTOM_MUTATOR_LIBRARY='%s%s' ",
@@ -181,7 +184,7 @@ static int afl_run(const char *bin, const char *seeds, const char *name,
     snprintf(cmd, sizeof(cmd),
              "%sAFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 afl-fuzz -i '%s' -o '%s/%s' "
              "-V %u%s -- '%s' >'%s/%s.log' 2>&1", mut, seeds, tmp, name, secs,
-             race ? " -Z" : "", bin, tmp, name);
+             in_order ? " -Z" : "", bin, tmp, name);
     if (system(cmd) != 0)
         return -1;
     snprintf(stats, sizeof(stats), "%s/%s/default/fuzzer_stats", tmp, name);

@@ -153,6 +153,11 @@ const char *fuzz_surface_name(enum fuzz_surface s)
     return (unsigned)s < FUZZ_NR ? surface_names[s] : NULL;
 }
 
+bool fuzz_surface_in_order(enum fuzz_surface s)
+{
+    return s == FUZZ_GRANT || s == FUZZ_RACE || s == FUZZ_HVMRACE;
+}
+
 int fuzz_surface_find(const char *s)
 {
     for (unsigned i = 0; s && i < FUZZ_NR; i++)

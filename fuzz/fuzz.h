@@ -61,6 +61,14 @@ enum fuzz_surface {
 const char *fuzz_surface_name(enum fuzz_surface s);
 /* The surface named s, or -1. */
 int fuzz_surface_find(const char *s);
+/* Does an AFL++ campaign of s walk its queue in order (afl-fuzz -Z) instead
+   of AFL++'s draw weighted towards fast entries?  The race surfaces (their
+   seeds, the slow SMP workloads, hold the races) and grant (each seed a
+   different scenario's workload; drawn, the one a bug needs could wait
+   minutes for its turn): docs/fuzz.md "Queue order".  Every campaign
+   runner asks this (hvlab fuzz, bench-zoo, bench-fuzz; mk/fuzz-smoke.sh
+   keeps the same list). */
+bool fuzz_surface_in_order(enum fuzz_surface s);
 /* The surface a file's path names, or -1: the innermost component that is
    a surface's name, or starts with it and '-' or '_', or ends with '-' and
    it ("fuzz-out/grant/main/crashes/id:..." and "mm-xsa182" name one). */

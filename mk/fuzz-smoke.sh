@@ -14,9 +14,10 @@
 #       crash's input and the harness's report on it are printed.
 #   Z4  FUZZ_SURFACES names the surfaces (default: all six).
 #   Z5  A race surface (race, hvmrace) runs with its custom mutator
-#       $BUILD/fuzz/mutator-SURFACE.so (fuzz/main/mutator.c) and the queue
-#       in order (-Z), as the campaigns do (tools/hvlab/cmd_fuzz.c F10,
-#       F11); the smoke fails when the mutator is not built.
+#       $BUILD/fuzz/mutator-SURFACE.so (fuzz/main/mutator.c); the smoke
+#       fails when the mutator is not built.  The race surfaces and grant
+#       walk the queue in order (-Z), as the campaigns do
+#       (tools/hvlab/cmd_fuzz.c F10, F11; fuzz_surface_in_order).
 #   Z6  Then the ASan + UBSan oracle: per surface, the libFuzzer build
 #       $BUILD/fuzz/lf-asan-SURFACE runs the same seeds and then mutates
 #       for FUZZ_SMOKE_ASAN_SECS seconds (default 10) in a temporary
@@ -59,9 +60,10 @@ for s in $SURFACES; do
         fi
         mut=(AFL_CUSTOM_MUTATOR_LIBRARY="$PWD/$BUILD/fuzz/mutator-$s.so")
         case $BUILD in /*) mut=(AFL_CUSTOM_MUTATOR_LIBRARY="$BUILD/fuzz/mutator-$s.so");; esac
-        order=(-Z)      # the queue in order, as hvlab fuzz runs a race surface
         ;;
     esac
+    # the queue in order where hvlab fuzz walks it so (fuzz_surface_in_order)
+    case $s in grant|race|hvmrace) order=(-Z);; esac
     out=$tmp/out-$s
     env "${mut[@]}" AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
         afl-fuzz -i "$seeds" -o "$out" -V "$SECS" "${dict[@]}" "${order[@]}" -- "$bin" \

@@ -23,7 +23,7 @@
 #      refusing another surface/--set; ./hvlab and quoting in replay and
 #      triage lines; 5000 old crash files skipped (no 4096 limit); race in
 #      the help and docs; a race surface's instances get the mutator and
-#      -Z (F10, F11), mm's neither.
+#      -Z (F10, F11), grant's -Z only, mm's neither.
 #   3. With AFL++ and `make fuzz`'s harnesses (nothing is built here; skip
 #      when absent): 2 instances on mm for 15 s, main + s1 in the sync
 #      dir, the table and summary, exit 0; --status --json parses.
@@ -344,6 +344,18 @@ ok=0
     ! grep -q -- ' -Z ' "$D/main/args" && grep -q 'mutator=none' "$D/main/env" && ok=1
 report $ok "fuzz race: the instances get the race mutator and -Z (queue in order); mm gets neither" \
     "rc $rc"$'\n'"$out"$'\n'"race: $ra"$'\n'"mm: $ma"
+
+# grant walks in order too (F11), without a mutator.
+printf '#!/bin/sh\nexit 0\n' >"$FAKE/h/afl-grant"
+chmod +x "$FAKE/h/afl-grant"
+out=$(fake "$HVLAB" fuzz grant --out "$TMP/grant" --duration 1 2>&1); rc=$?
+ga=$(cat "$TMP/grant/main/args" "$TMP/grant/main/env" 2>&1)
+ok=0
+[ $rc -eq 0 ] && grep -q -- ' -Z -- ' "$TMP/grant/main/args" &&
+    grep -q 'mutator=none' "$TMP/grant/main/env" &&
+    grep -q 'queue walked in order (-Z)' <<<"$out" && ok=1
+report $ok "fuzz grant: the instances get -Z (queue in order) and no mutator" \
+    "rc $rc"$'\n'"$out"$'\n'"grant: $ga"
 
 # ---- 3. a real campaign ------------------------------------------------------
 name="fuzz: 2 AFL++ instances on mm for 15 s: main + s1, the table and summary, exit 0"
