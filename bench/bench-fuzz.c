@@ -15,6 +15,7 @@
  *   libfuzzer_mm_execs       libFuzzer exec/s of the same entry point, one
  *                            core, inputs no longer than the longest 1..32
  *                            call input here (goal >= 100,000)
+ *   libfuzzer_mm_bare_execs  the same with the oracle off
  *   libfuzzer_asan_mm_execs  the same under ASan + UBSan
  *   afl_<surface>_execs      AFL++ exec/s and stability of the grant,
  *                            shadow, restore, race and hvmrace harnesses
@@ -40,10 +41,20 @@
  *   fuzz_reset_snap_<N>p_us  N pages of RAM written and put back, the
  *                            stores and the restore apart, and the first
  *                            round (N write faults) from a cooled snapshot
+ *   afl_mm_bare_execs        afl-mm with the oracle off
+ *                            (HVLAB_FUZZ_ORACLE=off, fuzz/exec.c E10), as
+ *                            a ratio to the empty loop: the floor
  *   fuzz_mm_queue_us         the afl_mm run's queue entries run in this
  *                            process under SNAP: us per execution, calls
  *                            and restore per execution, beside the empty
  *                            harness's handoff (what 0.8x leaves)
+ *   fuzz_mm_queue_bare_us    the same entries with the oracle off, and the
+ *                            oracle's share
+ *   afl_mm_floor_vs_empty    the ratio to the empty loop those entries
+ *                            allow with no oracle (and with it)
+ *   fuzz_mm_queue_spread     the entries' costs one by one, with the oracle
+ *                            and without: median, p90, p99, the slowest,
+ *                            and the slowest tenth's share of the time
  *   afl_mm_fork_execs        AFL++ exec/s of afl-mm with
  *                            HVLAB_FUZZ_RESET=fork (the harnesses' reset
  *                            before the snapshot one), and afl_mm_execs's
@@ -227,19 +238,36 @@ static void afl(const char *seeds, unsigned secs)
     printf("figure afl_mm_vs_empty: %.2f x   goal >= 0.8x\n",
            e_execs > 0 ? m_execs / e_execs : 0);
     printf("figure afl_mm_stability: %.2f %%   goal 100%%\n", m_stab);
+    /* The same harness without its oracle: the floor (E10). */
+    double b_execs, b_stab;
+    setenv("HVLAB_FUZZ_ORACLE", "off", 1);
+    int rc = afl_run(mm, seeds, "mm-bare", secs, &b_execs, &b_stab);
+    unsetenv("HVLAB_FUZZ_ORACLE");
+    if (rc) {
+        printf("skip - afl_mm_bare: afl-fuzz could not run %s with "
+               "HVLAB_FUZZ_ORACLE=off (log in %s/mm-bare.log)\n", mm, tmp);
+        return;
+    }
+    printf("figure afl_mm_bare_execs: %.0f execs/s   the oracle off "
+           "(HVLAB_FUZZ_ORACLE=off): %.2fx the empty loop, and afl_mm_execs "
+           "%.2fx it; stability %.2f %%\n", b_execs,
+           e_execs > 0 ? b_execs / e_execs : 0,
+           b_execs > 0 ? m_execs / b_execs : 0, b_stab);
 }
 
 /* name: "lf" (figure libfuzzer_mm_execs: its default, the snapshot reset;
-   with fork libfuzzer_mm_fork_execs: HVLAB_FUZZ_RESET=fork) or "lf-asan"
-   (ASan + UBSan, which forks; figure libfuzzer_asan_mm_execs). */
+   with fork libfuzzer_mm_fork_execs: HVLAB_FUZZ_RESET=fork; with bare
+   libfuzzer_mm_bare_execs: HVLAB_FUZZ_ORACLE=off) or "lf-asan" (ASan +
+   UBSan, which forks; figure libfuzzer_asan_mm_execs). */
 static void libfuzzer(const char *name, const char *seeds, unsigned secs,
-                      bool fork)
+                      bool fork, bool bare)
 {
     char bin[1024], cmd[4096], log[1200];
     const char *fig = strcmp(name, "lf") ? "libfuzzer_asan_mm_execs"
                       : fork ? "libfuzzer_mm_fork_execs"
+                      : bare ? "libfuzzer_mm_bare_execs"
                              : "libfuzzer_mm_execs";
-    const char *snap = fork ? "-fork" : "";
+    const char *snap = fork ? "-fork" : bare ? "-bare" : "";
     snprintf(bin, sizeof(bin), "%s/fuzz/%s-mm", build_dir(), name);
     if (!exists(bin)) {
         printf("skip - %s: %s not built (make fuzz)\n", fig, bin);
@@ -250,7 +278,8 @@ static void libfuzzer(const char *name, const char *seeds, unsigned secs,
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s-scratch%s' && %s'%s' "
              "-max_total_time=%u -max_len=%zu -len_control=0 -print_final_stats=1 "
              "'%s/%s-scratch%s' '%s' >'%s' 2>&1", tmp, name, snap,
-             fork ? "HVLAB_FUZZ_RESET=fork " : "", bin, secs, longest,
+             fork ? "HVLAB_FUZZ_RESET=fork "
+                  : bare ? "HVLAB_FUZZ_ORACLE=off " : "", bin, secs, longest,
              tmp, name, snap, seeds, log);
     if (system(cmd) != 0) {
         printf("skip - %s: %s failed (exit status; a finding?)\n", fig, bin);
@@ -275,8 +304,9 @@ static void libfuzzer(const char *name, const char *seeds, unsigned secs,
         return;
     }
     printf("figure %s: %.0f execs/s   %s%.0f runs, max_len %zu, one core\n",
-           fig, rate, strcmp(name, "lf") ? "" : "goal >= 100000   ", runs,
-           longest);
+           fig, rate, strcmp(name, "lf") || fork ? ""
+                      : bare ? "the oracle off (HVLAB_FUZZ_ORACLE=off)   "
+                             : "goal >= 100000   ", runs, longest);
 }
 
 /* AFL++ exec/s and stability of the other surfaces' harnesses, each on its
@@ -572,6 +602,80 @@ static void snap_costs(double rebuild_rate)
     fuzz_set_reset(FUZZ_RESET_REBUILD);
 }
 
+struct queue_pass {
+    double us;                  /* best pass: us per execution */
+    double calls;               /* calls per execution */
+    double restore_us;          /* restore per execution, the same pass */
+};
+
+/* One timed pass of the n inputs (after an untimed one) with the oracle
+   on or off; *best keeps the faster pass. */
+static void queue_pass(uint8_t **in, const size_t *len, size_t n,
+                       bool oracle, struct queue_pass *best)
+{
+    static struct fuzz_result res;
+    fuzz_set_oracle(oracle);
+    for (size_t i = 0; i < n; i++)                  /* warm-up */
+        fuzz_one(FUZZ_MM, in[i], len[i], &res);
+    fz_snap_restore();
+    struct fz_snap_stats a, b;
+    fz_snap_stats(&a);
+    uint64_t calls = 0, runs = 0;
+    double t0 = now_ns();
+    for (unsigned rep = 0; rep < 2; rep++)
+        for (size_t i = 0; i < n; i++) {
+            fuzz_one(FUZZ_MM, in[i], len[i], &res);
+            calls += res.calls;
+            runs++;
+        }
+    fz_snap_restore();
+    double t = now_ns() - t0;
+    fz_snap_stats(&b);
+    double us = t / runs / 1e3;
+    if (us >= best->us)
+        return;
+    uint64_t rn = b.restores - a.restores;
+    best->us = us;
+    best->calls = (double)calls / runs;
+    best->restore_us = rn ? (double)(b.restore_ns - a.restore_ns) / rn / 1e3
+                          : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The spread of the n inputs' costs with the oracle on or off: each
+   input's best of three runs, sorted into t[] (us); the top tenth's share
+   of the whole. */
+static double queue_spread(uint8_t **in, const size_t *len, size_t n,
+                           bool oracle, double *t)
+{
+    static struct fuzz_result res;
+    fuzz_set_oracle(oracle);
+    for (size_t i = 0; i < n; i++)
+        t[i] = 1e30;
+    for (unsigned rep = 0; rep < 3; rep++)
+        for (size_t i = 0; i < n; i++) {
+            double t0 = now_ns();
+            fuzz_one(FUZZ_MM, in[i], len[i], &res);
+            double us = (now_ns() - t0) / 1e3;
+            if (us < t[i])
+                t[i] = us;
+        }
+    fz_snap_restore();
+    qsort(t, n, sizeof(*t), cmp_double);
+    double all = 0, top = 0;
+    for (size_t i = 0; i < n; i++) {
+        all += t[i];
+        if (i >= n - n / 10)
+            top += t[i];
+    }
+    return all > 0 ? top / all : 0;
+}
+
 /* The afl_mm run's queue through fuzz_one in this process under SNAP:
    what the harness costs per execution on the inputs AFL++ keeps, beside
    the handoff the empty harness measures (1 / afl_empty_execs).  The
@@ -579,7 +683,6 @@ static void snap_costs(double rebuild_rate)
    a program that got somewhere. */
 static void queue_costs(void)
 {
-    static struct fuzz_result res;
     static uint8_t buf[1 << 16];
     char dir[1200];
     snprintf(dir, sizeof(dir), "%s/mm/default/queue", tmp);
@@ -611,43 +714,62 @@ static void queue_costs(void)
         len[n++] = l;
     }
     closedir(d);
+    if (!n) {
+        printf("skip - fuzz_mm_queue_us: the afl_mm queue is empty\n");
+        free(in);
+        free(len);
+        return;
+    }
     fuzz_set_reset(FUZZ_RESET_SNAP);
-    for (size_t i = 0; i < n; i++)                  /* warm-up */
-        fuzz_one(FUZZ_MM, in[i], len[i], &res);
-    fz_snap_restore();
-    struct fz_snap_stats a, b;
-    fz_snap_stats(&a);
-    uint64_t calls = 0, runs = 0;
-    double t0 = now_ns();
-    for (unsigned rep = 0; rep < 5; rep++)
-        for (size_t i = 0; i < n; i++) {
-            fuzz_one(FUZZ_MM, in[i], len[i], &res);
-            calls += res.calls;
-            runs++;
-        }
-    fz_snap_restore();
-    double t = now_ns() - t0;
-    fz_snap_stats(&b);
+    /* Oracle on and off alternate, three passes each, and each keeps its
+       best: a campaign on the other core slows both alike. */
+    struct queue_pass on = { 1e30, 0, 0 }, off = { 1e30, 0, 0 };
+    for (unsigned k = 0; k < 3; k++) {
+        queue_pass(in, len, n, true, &on);
+        queue_pass(in, len, n, false, &off);
+    }
+    double *ton = malloc(n * sizeof(*ton)), *toff = malloc(n * sizeof(*toff));
+    double share_on = -1, share_off = -1;
+    if (ton && toff) {
+        share_on = queue_spread(in, len, n, true, ton);
+        share_off = queue_spread(in, len, n, false, toff);
+    }
+    fuzz_set_oracle(true);
     fuzz_set_reset(FUZZ_RESET_REBUILD);
     for (size_t i = 0; i < n; i++)
         free(in[i]);
     free(in);
     free(len);
-    if (!runs) {
-        printf("skip - fuzz_mm_queue_us: the afl_mm queue is empty\n");
-        return;
-    }
-    double us = t / runs / 1e3;
-    uint64_t rn = b.restores - a.restores;
     printf("figure fuzz_mm_queue_us: %.1f us   per execution of the %zu "
            "entries of the afl_mm queue, in-process under SNAP: %.1f calls, "
-           "%.1f us of it the restore", us, n, (double)calls / runs,
-           rn ? (double)(b.restore_ns - a.restore_ns) / rn / 1e3 : 0);
+           "%.1f us of it the restore", on.us, n, on.calls, on.restore_us);
     if (afl_empty_rate > 0)
         printf("; the empty harness's handoff is %.1f us, so 0.8x it "
                "leaves the harness %.1f us", 1e6 / afl_empty_rate,
                0.25 * 1e6 / afl_empty_rate);
     printf("\n");
+    printf("figure fuzz_mm_queue_bare_us: %.1f us   the same entries with "
+           "the oracle off (fuzz_set_oracle): the calls, the marks and the "
+           "restore (%.1f us) alone; the oracle is %.1f us, %.0f%% of an "
+           "execution\n", off.us, off.restore_us, on.us - off.us,
+           on.us > 0 ? 100 * (on.us - off.us) / on.us : 0);
+    if (afl_empty_rate > 0) {
+        double h = 1e6 / afl_empty_rate;
+        printf("figure afl_mm_floor_vs_empty: %.2f x   the ratio to the empty "
+               "loop these entries allow, handoff %.1f us: %.2fx with the "
+               "oracle, %.2fx with none (goal >= 0.8x)\n", h / (h + off.us),
+               h, h / (h + on.us), h / (h + off.us));
+    }
+    if (share_on >= 0)
+        printf("figure fuzz_mm_queue_spread: %.1f us   the median entry "
+               "with the oracle (p90 %.1f, p99 %.1f, the slowest %.1f us; "
+               "the slowest tenth is %.0f%% of the time); with none: median "
+               "%.1f, p90 %.1f, p99 %.1f, slowest %.1f us (%.0f%%)\n",
+               ton[n / 2], ton[n * 9 / 10], ton[n * 99 / 100], ton[n - 1],
+               100 * share_on, toff[n / 2], toff[n * 9 / 10],
+               toff[n * 99 / 100], toff[n - 1], 100 * share_off);
+    free(ton);
+    free(toff);
 }
 
 /* afl-mm with HVLAB_FUZZ_RESET=fork: the reset before the snapshot one
@@ -724,9 +846,10 @@ int main(void)
     queue_costs();
     afl_fork(seeds, secs);
     afl_surfaces(secs);
-    libfuzzer("lf", seeds, secs, false);
-    libfuzzer("lf", seeds, secs, true);
-    libfuzzer("lf-asan", seeds, secs, true);
+    libfuzzer("lf", seeds, secs, false, false);
+    libfuzzer("lf", seeds, secs, false, true);
+    libfuzzer("lf", seeds, secs, true, false);
+    libfuzzer("lf-asan", seeds, secs, true, false);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

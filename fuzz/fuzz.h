@@ -98,6 +98,19 @@ struct fuzz_result {
 enum fuzz_reset { FUZZ_RESET_REBUILD = 0, FUZZ_RESET_FORK, FUZZ_RESET_SNAP };
 void fuzz_set_reset(enum fuzz_reset mode);
 
+/* The oracle (exec.c E3, E10): on unless turned off.  Off, nothing is
+   checked after a call but what the hypervisor checks itself (a failed
+   assert still aborts), and the restore surface skips its audits: what
+   the harness costs without its oracle, which bench-fuzz measures beside
+   the oracle's cost (HVLAB_FUZZ_ORACLE=off in the harnesses,
+   docs/fuzz-build.md "The floor").  Most of the bug zoo is found only by
+   the oracle.  Set before the first fuzz_one, not during a run. */
+void fuzz_set_oracle(bool on);
+bool fuzz_oracle_on(void);
+/* The same by name, as the harnesses take HVLAB_FUZZ_ORACLE: NULL, "" or
+   "on" turn it on, "off" off; 0, or -1 for anything else (unchanged). */
+int fuzz_set_oracle_named(const char *name);
+
 /* FUZZ_RESET_FORK for a fuzzer whose coverage lives in this process's
    private memory (libFuzzer's inline 8-bit counters, [start, end)): the
    child's counters are copied back over this process's after every run,

@@ -28,6 +28,9 @@
  *       HVLAB_FUZZ_RESET=rebuild rebuilds in this process.
  *   A8  HVLAB_FUZZ_RESET=snap asks for the snapshot reset by name: a build
  *       without the wraps says so on stderr and forks.
+ *   A9  HVLAB_FUZZ_ORACLE=off runs without the oracle (fuzz_set_oracle,
+ *       fuzz/exec.c E10): what bench-fuzz measures the harness's floor
+ *       with; anything else but "on" or unset exits 2.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,6 +69,12 @@ int main(int argc, char **argv)
     char why[512];                              /* A6 */
     if (fuzz_set_options(getenv("HVLAB_FUZZ_SET"), why, sizeof(why))) {
         fprintf(stderr, "HVLAB_FUZZ_SET: %s\n", why);
+        return 2;
+    }
+    const char *orc = getenv("HVLAB_FUZZ_ORACLE");       /* A9 */
+    if (fuzz_set_oracle_named(orc)) {
+        fprintf(stderr, "HVLAB_FUZZ_ORACLE=%s: not \"on\" or \"off\"\n",
+                orc);
         return 2;
     }
     const char *rs = getenv("HVLAB_FUZZ_RESET");        /* A7 */

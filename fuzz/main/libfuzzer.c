@@ -28,6 +28,7 @@
  *   L5  The snapshot reset needs the allocation wraps: lf-asan-SURFACE has
  *       none (ASan owns the heap) and forks; asked for by name
  *       (HVLAB_FUZZ_RESET=snap) it says so on stderr.
+ *   L6  HVLAB_FUZZ_ORACLE=off runs without the oracle, as afl.c A9.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,6 +70,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char why[512];                              /* L3 */
     if (fuzz_set_options(getenv("HVLAB_FUZZ_SET"), why, sizeof(why))) {
         fprintf(stderr, "HVLAB_FUZZ_SET: %s\n", why);
+        exit(2);
+    }
+    const char *orc = getenv("HVLAB_FUZZ_ORACLE");          /* L6 */
+    if (fuzz_set_oracle_named(orc)) {
+        fprintf(stderr, "HVLAB_FUZZ_ORACLE=%s: not \"on\" or \"off\"\n",
+                orc);
         exit(2);
     }
     const char *rs = getenv("HVLAB_FUZZ_RESET");            /* L4 */

@@ -230,6 +230,38 @@ static void t_xsa255_off(void)
     CHECK_EQ(r.calls_run, 3);           /* set_version 1 was -EBUSY */
 }
 
+/* fuzz/exec.c E10: with the oracle off, a find of each kind - the audit
+   (xsa227), the isolation walk (xsa255), the contract (xsa316) - runs to
+   its program's end unreported; on again, the next run finds it.  A name
+   that is neither "on" nor "off" changes nothing. */
+static void t_oracle_off(void)
+{
+    static const struct { const char *in, *name; } row[] = {
+        { "grant-xsa227", "audit: invariant 9" },
+        { "grant-xsa255", FZ_ISO_RELEASED },
+        { "grant-xsa316", FZ_CONTRACT_GRANT },
+    };
+    char err[256];                      /* set once, before the world */
+    REQUIRE(fuzz_set_options("grant.xsa227=on,grant.xsa255=on,"
+                             "grant.xsa316=on", err, sizeof(err)) == 0);
+    struct fuzz_result r;
+    CHECK(fuzz_oracle_on());
+    for (unsigned i = 0; i < sizeof(row) / sizeof(row[0]); i++) {
+        CHECK_EQ(fuzz_set_oracle_named("off"), 0);
+        CHECK(!fuzz_oracle_on());
+        CHECK_EQ(replay(FUZZ_GRANT, row[i].in, NULL, &r), 0);
+        CHECK(!r.violation);
+        CHECK(r.calls > 0);
+        CHECK_EQ(r.calls_run, r.calls);
+        CHECK_EQ(fuzz_set_oracle_named("sometimes"), -1);
+        CHECK(!fuzz_oracle_on());
+        CHECK_EQ(fuzz_set_oracle_named(NULL), 0);
+        CHECK(fuzz_oracle_on());
+        CHECK_EQ(replay(FUZZ_GRANT, row[i].in, NULL, &r), 1);
+        CHECK(named(&r, row[i].name));
+    }
+}
+
 /* A status frame mapped while the table is at version 2 is the guest's
    (I7): the first two calls alone are clean even with the option on. */
 static void t_status_frame_at_v2(void)
@@ -508,6 +540,8 @@ static const struct test tests[] = {
       t_xsa255_off },
     { "a status frame mapped while the table is version 2 is the guest's",
       t_status_frame_at_v2 },
+    { "the oracle off: the xsa227, xsa255 and xsa316 finds run to their end "
+      "unreported; on again, each is found", t_oracle_off },
     { "ptwr.mode=unhook: the race input's fault is spurious (story C)",
       t_ptwr_unhook },
     { "ptwr.mode=emulate: the same race input is clean", t_ptwr_emulate },
