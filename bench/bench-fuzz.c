@@ -207,6 +207,24 @@ static int afl_run(const char *bin, const char *seeds, const char *name,
 static double afl_empty_rate = -1;
 static double afl_mm_rate = -1;                /* for afl_fork */
 
+/* afl-mm with var=val in its environment, its output in mm-tag; 0, or -1
+   after printing why it could not run ("skip - afl_mm_tag: ..."). */
+static int afl_mm_with(const char *var, const char *val, const char *tag,
+                       const char *seeds, unsigned secs, double *execs,
+                       double *stab)
+{
+    char mm[1024], name[64];
+    snprintf(mm, sizeof(mm), "%s/fuzz/afl-mm", build_dir());
+    snprintf(name, sizeof(name), "mm-%s", tag);
+    setenv(var, val, 1);
+    int rc = afl_run(mm, seeds, name, secs, execs, stab);
+    unsetenv(var);
+    if (rc)
+        printf("skip - afl_mm_%s: afl-fuzz could not run %s with %s=%s "
+               "(log in %s/%s.log)\n", tag, mm, var, val, tmp, name);
+    return rc;
+}
+
 static void afl(const char *seeds, unsigned secs)
 {
     char empty[1024], mm[1024];
@@ -240,14 +258,9 @@ static void afl(const char *seeds, unsigned secs)
     printf("figure afl_mm_stability: %.2f %%   goal 100%%\n", m_stab);
     /* The same harness without its oracle: the floor (E10). */
     double b_execs, b_stab;
-    setenv("HVLAB_FUZZ_ORACLE", "off", 1);
-    int rc = afl_run(mm, seeds, "mm-bare", secs, &b_execs, &b_stab);
-    unsetenv("HVLAB_FUZZ_ORACLE");
-    if (rc) {
-        printf("skip - afl_mm_bare: afl-fuzz could not run %s with "
-               "HVLAB_FUZZ_ORACLE=off (log in %s/mm-bare.log)\n", mm, tmp);
+    if (afl_mm_with("HVLAB_FUZZ_ORACLE", "off", "bare", seeds, secs,
+                    &b_execs, &b_stab))
         return;
-    }
     printf("figure afl_mm_bare_execs: %.0f execs/s   the oracle off "
            "(HVLAB_FUZZ_ORACLE=off): %.2fx the empty loop, and afl_mm_execs "
            "%.2fx it; stability %.2f %%\n", b_execs,
@@ -783,14 +796,9 @@ static void afl_fork(const char *seeds, unsigned secs)
         return;
     }
     double execs, stab;
-    setenv("HVLAB_FUZZ_RESET", "fork", 1);
-    int rc = afl_run(mm, seeds, "mm-fork", secs, &execs, &stab);
-    unsetenv("HVLAB_FUZZ_RESET");
-    if (rc) {
-        printf("skip - afl_mm_fork: afl-fuzz could not run %s with "
-               "HVLAB_FUZZ_RESET=fork (log in %s/mm-fork.log)\n", mm, tmp);
+    if (afl_mm_with("HVLAB_FUZZ_RESET", "fork", "fork", seeds, secs, &execs,
+                    &stab))
         return;
-    }
     printf("figure afl_mm_fork_execs: %.0f execs/s   the fork reset; "
            "afl_mm_execs (the snapshot reset) is %.2fx it; stability "
            "%.2f %%\n", execs, execs > 0 ? afl_mm_rate / execs : 0, stab);
