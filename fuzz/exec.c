@@ -71,10 +71,10 @@
  *       rebuilds it: a clean run leaves no domain and every frame free
  *       (restore.c FR3), though not the free heap's order, which only the
  *       snapshot and fork resets put back (AFL++ stability).
- *   E10 fuzz_set_oracle(false) turns E3 off: fz_oracle (fuzz/call.c CA4)
- *       then only forgets the call's contract breach, and the restore
- *       surface skips its audits (fuzz/restore.c FR2).  The switch is set
- *       outside runs, so no reset puts it back.
+ *   E10 fuzz_set_oracle(false) turns E3 off (the switch: fuzz/oracle.c):
+ *       fz_oracle (fuzz/call.c CA4) then only forgets the call's contract
+ *       breach, and the restore surface skips its audits (fuzz/restore.c
+ *       FR2).  The switch is set outside runs, so no reset puts it back.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -115,7 +115,6 @@ static struct fz_world worlds[FUZZ_NR];
 static bool built[FUZZ_NR];
 static bool touched[FUZZ_NR];
 static enum fuzz_reset reset_mode = FUZZ_RESET_REBUILD;   /* E6 */
-static bool oracle_on = true;                               /* E10 */
 static struct fuzz_result *child_res;      /* E6: shared with the child */
 static uint8_t *cov_start, *cov_shared;    /* E7 */
 static size_t cov_len;
@@ -125,27 +124,6 @@ void fuzz_set_reset(enum fuzz_reset mode)
     if (reset_mode == FUZZ_RESET_SNAP && mode != FUZZ_RESET_SNAP)
         fz_snap_drop();                                 /* E8 */
     reset_mode = mode;
-}
-
-void fuzz_set_oracle(bool on)
-{
-    oracle_on = on;
-}
-
-bool fuzz_oracle_on(void)
-{
-    return oracle_on;
-}
-
-int fuzz_set_oracle_named(const char *name)
-{
-    if (name && !strcmp(name, "off"))
-        oracle_on = false;
-    else if (!name || !*name || !strcmp(name, "on"))
-        oracle_on = true;
-    else
-        return -1;
-    return 0;
 }
 
 int fuzz_set_fork_coverage(void *start, void *end)
