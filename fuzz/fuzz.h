@@ -104,7 +104,7 @@ void fuzz_set_reset(enum fuzz_reset mode);
    the harness costs without its oracle, which bench-fuzz measures beside
    the oracle's cost (HVLAB_FUZZ_ORACLE=off in the harnesses,
    docs/fuzz-build.md "The floor").  Most of the bug zoo is found only by
-   the oracle.  Set before the first fuzz_one, not during a run. */
+   the oracle.  Set between runs, never during one. */
 void fuzz_set_oracle(bool on);
 bool fuzz_oracle_on(void);
 /* The same by name, as the harnesses take HVLAB_FUZZ_ORACLE: NULL, "" or
